@@ -1,0 +1,137 @@
+# spark-k8s — build, test, install, run, bench, images.
+# `make` builds build/spark-k8s; `make test` installs what the tests need, builds
+# (plain and ASan+UBSan) and runs every test; `make run` serves Jupyter on 8888.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+PY       := /usr/bin/python3
+PORT     ?= 8888
+
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CPPFLAGS += -D_GNU_SOURCE -I.
+CFLAGS   ?= -O2 -g
+LDLIBS   := -lzmq -ljansson -lcrypto -luuid -lcurl -lyaml -ldl
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS     := $(wildcard kernel/*.c) $(filter-out launcher/main.c,$(wildcard launcher/*.c))
+ASMS     := $(wildcard launcher/*.S)
+TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+REL_OBJS := $(SRCS:%.c=$(BUILD)/rel/%.o) $(ASMS:%.S=$(BUILD)/rel/%.o)
+SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o) $(ASMS:%.S=$(BUILD)/san/%.o)
+
+# Debian packages the build and the tests need (`make deps` installs the missing ones).
+DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev \
+             libcurl4-openssl-dev libyaml-dev libcmocka-dev
+DEB_TEST  := python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
+             python3-pytest python3-jsonschema python3-jupyter-kernel-test python3-nbclient \
+             python3-yaml python3-cryptography valgrind shellcheck procps
+DEB_RUN   := python3 python3-ipykernel jupyter-notebook
+
+.PHONY: all deps deps-run test unit unit-san valgrind pytest kernel-test install uninstall run bench \
+        images images-plan clean
+all: $(BUILD)/spark-k8s
+
+$(BUILD)/rel/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/san/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
+$(BUILD)/rel/%.o: %.S images/matrix.json
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -c $< -o $@
+$(BUILD)/san/%.o: %.S images/matrix.json
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libspark-k8s.a: $(REL_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libspark-k8s-san.a: $(SAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/spark-k8s: $(BUILD)/rel/launcher/main.o $(BUILD)/libspark-k8s.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/spark-k8s-san: $(BUILD)/san/launcher/main.o $(BUILD)/libspark-k8s-san.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libspark-k8s.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libspark-k8s-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Test helpers written in C (fake CUDA runtime, echo runtime for the bench).
+$(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $<
+$(BUILD)/echo-runtime: tests/bench/echo_runtime.c $(BUILD)/libspark-k8s.a
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+deps-run:
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_RUN); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+UNIT_BINS     := $(TESTS:%=$(BUILD)/tests/%)
+UNIT_SAN_BINS := $(TESTS:%=$(BUILD)/tests-san/%)
+TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so
+
+unit: $(UNIT_BINS) $(TEST_HELPERS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; BUILD=$(BUILD) $$t; done
+unit-san: $(UNIT_SAN_BINS) $(TEST_HELPERS)
+	@set -e; for t in $(UNIT_SAN_BINS); do echo "== $$t (asan+ubsan)"; \
+	  BUILD=$(BUILD) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+valgrind: $(UNIT_BINS) $(TEST_HELPERS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t (valgrind)"; \
+	  BUILD=$(BUILD) valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+
+# Protocol, kernelspec, image and Kubernetes tests run against a real install in a
+# private prefix, with the real jupyter_client.
+TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
+pytest: $(BUILD)/spark-k8s $(BUILD)/spark-k8s-san $(TEST_HELPERS) $(BUILD)/echo-runtime
+	rm -rf $(TEST_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) >/dev/null
+	SPARK_K8S_PREFIX=$(TEST_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests
+
+test: deps
+	$(MAKE) --no-print-directory all unit unit-san valgrind pytest
+
+install: $(BUILD)/spark-k8s
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s
+	$(DESTDIR)$(PREFIX)/bin/spark-k8s kernelspec install --prefix $(DESTDIR)$(PREFIX) \
+	  --executable $(PREFIX)/bin/spark-k8s --all --replace
+
+uninstall:
+	-$(PREFIX)/bin/spark-k8s kernelspec remove --prefix $(DESTDIR)$(PREFIX) --all
+	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s
+
+RUN_PREFIX := $(CURDIR)/$(BUILD)/run
+run: deps-run
+	$(MAKE) --no-print-directory all
+	rm -rf $(RUN_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(RUN_PREFIX) >/dev/null
+	@echo "spark-k8s: open http://127.0.0.1:$(PORT)/ (token below); kernels: Spark 3.5/4.1, local runtime"
+	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(PY) -m notebook --no-browser --allow-root \
+	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0
+
+bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime
+	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix >/dev/null
+	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/bench/bench.py
+
+images-plan: $(BUILD)/spark-k8s
+	$(BUILD)/spark-k8s images plan
+images: $(BUILD)/spark-k8s
+	$(BUILD)/spark-k8s images build
+
+clean:
+	rm -rf $(BUILD)
