@@ -1,0 +1,413 @@
+/* test_matrix.c — the image matrix API: loading (embedded, file, $SPARK_K8S_MATRIX,
+ * string), lookups, image names, budgets, and the compatibility refusals, fed with
+ * modified copies of the real images/matrix.json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher/matrix.h"
+#include "launcher/version.h"
+
+/* The embedded matrix with one change: set PATH (dotted, [i] for array items) to
+ * the JSON value VALUE, or remove it when VALUE is NULL. Returns malloc'd text. */
+static char *mutated(const char *path, const char *value)
+{
+    json_t *root = json_loads(matrix_embedded_json(), 0, NULL);
+    assert_non_null(root);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *parent = root;
+    char *save = NULL;
+    char *tok = strtok_r(buf, ".", &save);
+    for (;;) {
+        char *next = strtok_r(NULL, ".", &save);
+        char *br = strchr(tok, '[');
+        long idx = -1;
+        if (br) {
+            idx = strtol(br + 1, NULL, 10);
+            *br = '\0';
+        }
+        if (!next) {
+            if (idx >= 0) {
+                json_t *arr = json_object_get(parent, tok);
+                assert_non_null(arr);
+                if (value)
+                    assert_int_equal(json_array_set_new(arr, (size_t)idx,
+                                                        json_loads(value, JSON_DECODE_ANY, NULL)),
+                                     0);
+                else
+                    assert_int_equal(json_array_remove(arr, (size_t)idx), 0);
+            } else if (value) {
+                json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+                assert_non_null(v);
+                assert_int_equal(json_object_set_new(parent, tok, v), 0);
+            } else {
+                assert_int_equal(json_object_del(parent, tok), 0);
+            }
+            break;
+        }
+        parent = json_object_get(parent, tok);
+        assert_non_null(parent);
+        if (idx >= 0)
+            parent = json_array_get(parent, (size_t)idx);
+        assert_non_null(parent);
+        tok = next;
+    }
+    char *text = json_dumps(root, 0);
+    json_decref(root);
+    assert_non_null(text);
+    return text;
+}
+
+/* Load the mutated matrix and return matrix_check's message (must refuse). */
+static void expect_refusal(const char *path, const char *value, const char *needle1,
+                           const char *needle2)
+{
+    char *text = mutated(path, value);
+    struct matrix *m = NULL;
+    char err[1024] = "";
+    assert_int_equal(matrix_load_string(text, "<test>", &m, err, sizeof err), 0);
+    free(text);
+    if (matrix_check(m, err, sizeof err) != -1)
+        fail_msg("%s = %s was not refused", path, value ? value : "(removed)");
+    matrix_free(m);
+    if (!strstr(err, needle1) || (needle2 && !strstr(err, needle2)))
+        fail_msg("message '%s' lacks '%s' / '%s'", err, needle1, needle2 ? needle2 : "");
+}
+
+static void expect_load_error(const char *path, const char *value, const char *needle)
+{
+    char *text = mutated(path, value);
+    struct matrix *m = NULL;
+    char err[1024] = "";
+    assert_int_equal(matrix_load_string(text, "<test>", &m, err, sizeof err), -1);
+    free(text);
+    assert_null(m);
+    if (!strstr(err, needle))
+        fail_msg("message '%s' lacks '%s'", err, needle);
+}
+
+static void test_embedded_loads_and_checks(void **state)
+{
+    (void)state;
+    unsetenv("SPARK_K8S_MATRIX");
+    struct matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    assert_string_equal(m->origin, "<embedded images/matrix.json>");
+    assert_int_equal(m->n_spark, 2);
+    assert_int_equal(m->n_variants, 4);
+    assert_string_equal(m->variants[0], "baseline");
+    assert_string_equal(m->variants[3], "gpu-iceberg");
+    assert_string_equal(m->runtime_image, "spark-k8s-runtime");
+    assert_string_equal(m->jupyter_image, "spark-k8s-jupyter");
+    if (matrix_check(m, err, sizeof err) != 0)
+        fail_msg("the shipped matrix fails its own facts: %s", err);
+
+    const struct matrix_spark *a = matrix_spark_find(m, "3.5");
+    const struct matrix_spark *b = matrix_spark_find(m, "4.1.1");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_equal(matrix_spark_find(m, "4.1"), b);
+    assert_ptr_equal(matrix_spark_find(m, a->version), a);
+    assert_null(matrix_spark_find(m, "4.0"));
+    assert_null(matrix_spark_find(m, "4.1.0"));
+    assert_null(matrix_spark_find(m, ""));
+    assert_null(matrix_spark_find(m, NULL));
+    assert_string_equal(b->scala, "2.13");
+    assert_string_equal(a->scala, "2.12");
+    assert_true(strstr(b->iceberg.artifact, "4.1_2.13") != NULL);
+    assert_true(strstr(b->rapids.artifact, "_2.13") != NULL);
+    assert_non_null(b->pandas);
+    assert_non_null(b->dist_sha512); /* "" while unknown, never NULL */
+    matrix_free(m);
+}
+
+static void test_variants(void **state)
+{
+    (void)state;
+    assert_true(matrix_variant_has("gpu-iceberg", "gpu"));
+    assert_true(matrix_variant_has("gpu-iceberg", "iceberg"));
+    assert_true(matrix_variant_has("gpu", "gpu"));
+    assert_false(matrix_variant_has("baseline", "gpu"));
+    assert_false(matrix_variant_has("iceberg", "gpu"));
+    assert_false(matrix_variant_has("gpus", "gpu"));
+    assert_false(matrix_variant_has("gpu-iceberg", "ice"));
+    assert_false(matrix_variant_has("gpu", ""));
+    assert_false(matrix_variant_has(NULL, "gpu"));
+
+    struct matrix *m = NULL;
+    char err[256];
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    assert_true(matrix_variant_valid(m, "baseline"));
+    assert_true(matrix_variant_valid(m, "gpu-iceberg"));
+    assert_false(matrix_variant_valid(m, "iceberg-gpu"));
+    assert_false(matrix_variant_valid(m, "Baseline"));
+    assert_false(matrix_variant_valid(m, NULL));
+    matrix_free(m);
+}
+
+static void test_image_refs(void **state)
+{
+    (void)state;
+    struct matrix *m = NULL;
+    char err[256], buf[256], want[256];
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    const struct matrix_spark *s = matrix_spark_find(m, "4.1");
+
+    assert_int_equal(matrix_image_ref(m, NULL, "jupyter", s, "gpu-iceberg", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "spark-k8s-jupyter:4.1-%s-gpu-iceberg", SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+    assert_int_equal(matrix_image_ref(m, "", "runtime", s, "baseline", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "spark-k8s-runtime:4.1-%s-baseline", SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+    assert_int_equal(
+        matrix_image_ref(m, "ghcr.io/acme/", "runtime", matrix_spark_find(m, "3.5"), "gpu", buf,
+                         sizeof buf),
+        0);
+    snprintf(want, sizeof want, "ghcr.io/acme/spark-k8s-runtime:3.5-%s-gpu", SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+
+    assert_int_equal(matrix_image_tag(s, "iceberg", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "4.1-%s-iceberg", SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+
+    assert_int_equal(matrix_image_ref(m, NULL, "driver", s, "gpu", buf, sizeof buf), -1);
+    assert_int_equal(matrix_image_ref(m, NULL, "runtime", s, "tpu", buf, sizeof buf), -1);
+    assert_int_equal(matrix_image_ref(m, NULL, "runtime", NULL, "gpu", buf, sizeof buf), -1);
+    /* too small: refuse rather than truncate */
+    assert_int_equal(matrix_image_ref(m, NULL, "runtime", s, "gpu", buf, 10), -1);
+    matrix_free(m);
+}
+
+static void test_budgets_and_urls(void **state)
+{
+    (void)state;
+    struct matrix *m = NULL;
+    char err[256], buf[512];
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    assert_int_equal(matrix_budget_mb(m, "runtime", "baseline"), 1200);
+    assert_int_equal(matrix_budget_mb(m, "runtime", "gpu"), 2000);
+    assert_int_equal(matrix_budget_mb(m, "jupyter", "baseline"), 2000);
+    assert_int_equal(matrix_budget_mb(m, "jupyter", "gpu"), 6500);
+    assert_int_equal(matrix_budget_mb(m, "jupyter", "tpu"), -1);
+    assert_int_equal(matrix_budget_mb(m, "driver", "gpu"), -1);
+
+    const struct matrix_spark *s = matrix_spark_find(m, "3.5");
+    assert_int_equal(matrix_component_url(m, &s->iceberg, buf, sizeof buf), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s/org/apache/iceberg/iceberg-spark-runtime-3.5_2.12/%s/"
+             "iceberg-spark-runtime-3.5_2.12-%s.jar",
+             m->maven_repository, s->iceberg.version, s->iceberg.version);
+    assert_string_equal(buf, want);
+    assert_int_equal(matrix_component_url(m, &s->rapids, buf, sizeof buf), 0);
+    assert_non_null(strstr(buf, "/com/nvidia/rapids-4-spark_2.12/"));
+    assert_int_equal(matrix_component_url(m, &s->rapids, buf, 20), -1);
+
+    assert_non_null(matrix_package_find(m, "java17"));
+    assert_non_null(matrix_package_find(m, "tini"));
+    assert_null(matrix_package_find(m, "java8"));
+    matrix_free(m);
+}
+
+static void test_env_override(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_matrix_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char *text = mutated("project.runtime_image", "\"acme-runtime\"");
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    free(text);
+
+    setenv("SPARK_K8S_MATRIX", path, 1);
+    struct matrix *m = NULL;
+    char err[512] = "";
+    int rc = matrix_load_default(&m, err, sizeof err);
+    unlink(path);
+    unsetenv("SPARK_K8S_MATRIX");
+    assert_int_equal(rc, 0);
+    assert_string_equal(m->origin, path);
+    assert_string_equal(m->runtime_image, "acme-runtime");
+    matrix_free(m);
+
+    setenv("SPARK_K8S_MATRIX", "/nonexistent/matrix.json", 1);
+    rc = matrix_load_default(&m, err, sizeof err);
+    unsetenv("SPARK_K8S_MATRIX");
+    assert_int_equal(rc, -1);
+    assert_null(m);
+    assert_non_null(strstr(err, "/nonexistent/matrix.json"));
+}
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    struct matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(matrix_load_string("{\"schema\": 1,", "<bad>", &m, err, sizeof err), -1);
+    assert_null(m);
+    assert_non_null(strstr(err, "<bad>"));
+    assert_non_null(strstr(err, "invalid JSON"));
+    assert_int_equal(matrix_load_string("[]", "<arr>", &m, err, sizeof err), -1);
+
+    expect_load_error("schema", "2", "schema");
+    expect_load_error("spark[1].scala", NULL, "spark[1].scala: missing");
+    expect_load_error("spark[0].pandas", "3", "spark[0].pandas: expected a string");
+    expect_load_error("variants", "[]", "variants: empty");
+    expect_load_error("variants", "[\"baseline\", 7]", "variants[1]");
+    expect_load_error("spark[1].rapids.supported_spark", "\"4.1.1\"",
+                      "spark[1] (4.1.1).rapids.supported_spark");
+    expect_load_error("budgets_mb.runtime.gpu", "-5", "budgets_mb.runtime.gpu");
+    expect_load_error("images.debian_packages.tini", "{\"name\": \"tini\"}",
+                      "images.debian_packages.tini.version: missing");
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    /* Spark 4.1.0 with RAPIDS: no release supports it */
+    expect_refusal("spark[1].version", "\"4.1.0\"", "no RAPIDS release", "Spark 4.1.0");
+    /* RAPIDS whose facts do not contain the exact Spark version */
+    expect_refusal("spark[0].rapids.version", "\"24.10.0\"", "RAPIDS 24.10.0 does not support Spark 3.5.7",
+                   "3.5.2");
+    /* the component's own list must contain the exact version */
+    expect_refusal("spark[0].rapids.supported_spark", "[\"3.5.5\", \"3.5.6\"]",
+                   "rapids.supported_spark", "not 3.5.7");
+    /* a RAPIDS release the facts do not know */
+    expect_refusal("spark[1].rapids.version", "\"26.99.0\"", "no facts for RAPIDS 26.99.0", NULL);
+    /* Scala mismatch of the RAPIDS artifact */
+    expect_refusal("spark[1].rapids.artifact", "\"com.nvidia:rapids-4-spark_2.12\"",
+                   "built for Scala 2.12", "Scala 2.13");
+    /* Iceberg 1.10 with Spark 4.1: no 4.1 module */
+    expect_refusal("spark[1].iceberg.version", "\"1.10.0\"",
+                   "Iceberg 1.10.0 has no Spark 4.1 module", "4.0_2.13");
+    /* Iceberg artifact for another Spark minor */
+    expect_refusal("spark[1].iceberg.artifact",
+                   "\"org.apache.iceberg:iceberg-spark-runtime-3.5_2.13\"", "Spark minor mismatch",
+                   "Spark 4.1");
+    /* Iceberg artifact for another Scala */
+    expect_refusal("spark[1].iceberg.artifact",
+                   "\"org.apache.iceberg:iceberg-spark-runtime-4.1_2.12\"", "Scala mismatch", NULL);
+    expect_refusal("spark[0].iceberg.supported_spark", "[\"3.4\"]", "iceberg.supported_spark",
+                   "not 3.5");
+    expect_refusal("spark[0].iceberg_aws_bundle.version", "\"1.6.0\"", "iceberg_aws_bundle.version",
+                   NULL);
+    expect_refusal("spark[0].iceberg.artifact", "\"org.apache.iceberg:iceberg-core\"",
+                   "not an Iceberg Spark runtime", NULL);
+    expect_refusal("variants[1]", "\"tpu\"", "unknown feature 'tpu'", NULL);
+    expect_refusal("variants[1]", "\"baseline\"", "listed twice", NULL);
+    expect_refusal("spark[1].line", "\"4\"", "not MAJOR.MINOR", NULL);
+    expect_refusal("spark[1].version", "\"3.5.7\"", "not a release of Spark 4.1", NULL);
+    expect_refusal("spark[1].distribution.url", "\"https://example.org/spark-4.0.0.tgz\"",
+                   "does not name Spark 4.1.1", NULL);
+
+    /* a matrix without gpu variants does not care about RAPIDS facts */
+    char *text = mutated("spark[1].rapids.version", "\"26.99.0\"");
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    json_object_set_new(root, "variants", json_pack("[s,s]", "baseline", "iceberg"));
+    text = json_dumps(root, 0);
+    json_decref(root);
+    struct matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(matrix_load_string(text, "<t>", &m, err, sizeof err), 0);
+    free(text);
+    assert_int_equal(matrix_check(m, err, sizeof err), 0);
+    matrix_free(m);
+}
+
+static void test_pins(void **state)
+{
+    (void)state;
+    static const char hex128[] =
+        "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"";
+    static const char hex40[] = "\"0123456789abcdef0123456789abcdef01234567\"";
+    json_t *root = json_loads(matrix_embedded_json(), 0, NULL);
+    for (size_t i = 0; i < json_array_size(json_object_get(root, "spark")); i++) {
+        json_t *s = json_array_get(json_object_get(root, "spark"), i);
+        json_object_set_new(json_object_get(s, "distribution"), "sha512",
+                            json_loads(hex128, JSON_DECODE_ANY, NULL));
+        const char *comps[] = {"iceberg", "iceberg_aws_bundle", "rapids"};
+        for (int k = 0; k < 3; k++)
+            json_object_set_new(json_object_get(s, comps[k]), "sha1",
+                                json_loads(hex40, JSON_DECODE_ANY, NULL));
+    }
+    char *full = json_dumps(root, 0);
+    struct matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
+    if (matrix_check_pins(m, err, sizeof err) != 0)
+        fail_msg("pins refused with every checksum filled: %s", err);
+    matrix_free(m);
+    free(full);
+
+    /* an empty checksum is refused, naming the line and the field */
+    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
+                                        "distribution"),
+                        "sha512", json_string(""));
+    full = json_dumps(root, 0);
+    assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
+    free(full);
+    assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "spark[1] (4.1.1) distribution"));
+    assert_non_null(strstr(err, "no checksum"));
+    matrix_free(m);
+
+    /* a malformed checksum, and an unpinned base image */
+    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
+                                        "distribution"),
+                        "sha512", json_string("abc"));
+    full = json_dumps(root, 0);
+    assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
+    free(full);
+    assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not 128 hex digits"));
+    matrix_free(m);
+
+    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
+                                        "distribution"),
+                        "sha512", json_loads(hex128, JSON_DECODE_ANY, NULL));
+    json_object_set_new(json_object_get(root, "images"), "base", json_string("debian:latest"));
+    full = json_dumps(root, 0);
+    assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
+    free(full);
+    assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "images.base: 'debian:latest' is not pinned"));
+    matrix_free(m);
+
+    json_object_set_new(json_object_get(root, "images"), "base", json_string("debian"));
+    full = json_dumps(root, 0);
+    assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
+    free(full);
+    assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "is not pinned"));
+    matrix_free(m);
+    json_decref(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_embedded_loads_and_checks),
+        cmocka_unit_test(test_variants),
+        cmocka_unit_test(test_image_refs),
+        cmocka_unit_test(test_budgets_and_urls),
+        cmocka_unit_test(test_env_override),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_pins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
