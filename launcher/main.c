@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "launcher/commands.h"
+#include "launcher/gpus.h"
 #include "launcher/version.h"
 
 struct command {
@@ -32,6 +33,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Spark runs a discovery script with no arguments: invoked as
+     * spark-k8s-gpu-discovery (a symlink), this is `spark-k8s gpus --spark-resource`. */
+    const char *self = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    if (argc > 0 && argv[0] && strcmp(self ? self + 1 : argv[0], GPUS_DISCOVERY_NAME) == 0)
+        return cmd_gpus(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
