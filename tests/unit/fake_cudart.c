@@ -206,8 +206,10 @@ static cudaError_t fill_properties(struct cudaDeviceProp *prop, int device)
         return cudaErrorInvalidDevice;
     if (should_fail("props", device))
         return cudaErrorUnknown;
-    /* The whole struct is written, as the real runtime does. */
-    memset(prop, 0, FAKE_PROP_SIZE_CUDA13);
+    /* The whole struct is written, as the real runtime does; through a call the
+     * compiler cannot inline, so ASan's memset interceptor checks the caller's buffer. */
+    void *(*volatile clear)(void *, int, size_t) = memset;
+    clear(prop, 0, FAKE_PROP_SIZE_CUDA13);
     struct fake_device_prop_head head;
     memset(&head, 0, sizeof head);
     if (!env_field("FAKE_CUDART_NAMES", device, head.name, sizeof head.name))
