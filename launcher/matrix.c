@@ -112,6 +112,7 @@ void matrix_free(struct matrix *m)
     }
     free(m->packages);
     for (size_t i = 0; m->pypackages && i < m->n_pypackages; i++) {
+        free(m->pypackages[i].scope);
         free(m->pypackages[i].name);
         free(m->pypackages[i].version);
     }
@@ -277,6 +278,8 @@ static int parse_releases(const struct ctx *c, const json_t *o, const char *path
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
+        if (key[0] == '_')
+            continue; /* "_comment" */
         char sub[160];
         snprintf(sub, sizeof sub, "%s.\"%s\"", path, key);
         r[*n].version = strdup(key);
@@ -359,6 +362,8 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
         const char *role;
         json_t *p;
         json_object_foreach(pk, role, p) {
+            if (role[0] == '_')
+                continue; /* "_comment" */
             char path[128];
             snprintf(path, sizeof path, "images.debian_packages.%s", role);
             struct matrix_package *d = &m->packages[m->n_packages++];
@@ -377,15 +382,30 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
         }
     }
 
-    static const char *const py_keys[2] = {"python_packages", "gpu_python_packages"};
+    json_t *py = json_object_get(img, "python_packages");
+    if (py && !json_is_object(py)) {
+        fail(c->err, c->errlen, "%s: images.python_packages: expected an object", c->origin);
+        goto out;
+    }
     size_t total = 0;
-    for (int k = 0; k < 2; k++) {
-        json_t *py = json_object_get(img, py_keys[k]);
-        if (py && !json_is_object(py)) {
-            fail(c->err, c->errlen, "%s: images.%s: expected an object", c->origin, py_keys[k]);
+    const char *scope;
+    json_t *pkgs;
+    json_object_foreach(py, scope, pkgs) {
+        if (scope[0] == '_')
+            continue; /* "_comment" */
+        if (strcmp(scope, "runtime") != 0 && strcmp(scope, "jupyter") != 0 &&
+            strcmp(scope, "jupyter_gpu") != 0) {
+            fail(c->err, c->errlen,
+                 "%s: images.python_packages.%s: unknown scope (runtime, jupyter, jupyter_gpu)",
+                 c->origin, scope);
             goto out;
         }
-        total += py ? json_object_size(py) : 0;
+        if (!json_is_object(pkgs)) {
+            fail(c->err, c->errlen, "%s: images.python_packages.%s: expected an object", c->origin,
+                 scope);
+            goto out;
+        }
+        total += json_object_size(pkgs);
     }
     if (total) {
         m->pypackages = calloc(total, sizeof *m->pypackages);
@@ -394,23 +414,23 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
             goto out;
         }
     }
-    for (int k = 0; k < 2; k++) {
-        json_t *py = json_object_get(img, py_keys[k]);
+    json_object_foreach(py, scope, pkgs) {
+        if (scope[0] == '_')
+            continue;
         const char *name;
         json_t *ver;
-        if (!py)
-            continue;
-        json_object_foreach(py, name, ver) {
+        json_object_foreach(pkgs, name, ver) {
             struct matrix_pypackage *d = &m->pypackages[m->n_pypackages++];
-            d->gpu_only = k == 1;
+            d->scope = strdup(scope);
             d->name = strdup(name);
-            if (!d->name) {
+            if (!d->scope || !d->name) {
                 fail(c->err, c->errlen, "%s: out of memory", c->origin);
                 goto out;
             }
             if (!json_is_string(ver) || json_string_length(ver) == 0) {
-                fail(c->err, c->errlen, "%s: images.%s.%s: expected a version string", c->origin,
-                     py_keys[k], name);
+                fail(c->err, c->errlen,
+                     "%s: images.python_packages.%s.%s: expected a version string", c->origin,
+                     scope, name);
                 goto out;
             }
             d->version = strdup(json_string_value(ver));

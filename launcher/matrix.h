@@ -59,7 +59,7 @@ struct matrix_package {
 struct matrix_pypackage {
     char *name;
     char *version;
-    int gpu_only; /* 1: only when the gpu Python libraries are requested */
+    char *scope; /* "runtime" (every image), "jupyter", "jupyter_gpu" (gpu Jupyter images, on request) */
 };
 
 struct matrix_budget {
