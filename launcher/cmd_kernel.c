@@ -1,11 +1,294 @@
-/* cmd_kernel.c — placeholder until the kernel launcher lands. */
+/* cmd_kernel.c — `spark-k8s kernel -f CONNECTION_FILE`: the kernel Jupyter starts.
+ *
+ * Binds Jupyter's channels (the proxy), starts the runtime the kernelspec asks
+ * for, relays until the kernel ends, and leaves nothing behind: signals arrive
+ * through a signalfd in the same event loop, and a janitor process cleans up
+ * if this process is killed outright. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "kernel/connection.h"
+#include "kernel/proxy.h"
+#include "kernel/session.h"
 #include "launcher/commands.h"
+#include "launcher/janitor.h"
+#include "launcher/plan.h"
+#include "launcher/runtime.h"
+#include "launcher/version.h"
+
+#define STOP_GRACE_MS 1200 /* SIGTERM to SIGKILL; the whole stop stays under 2 s */
+
+struct kernel {
+    struct connection conn;
+    struct plan *plan;
+    struct proxy *proxy;
+    struct janitor janitor;
+    const struct runtime_ops *ops;
+    void *rt;
+    char kernel_id[37];
+    int sigfd;
+    int stopping;
+    long long started_ms;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spark-k8s kernel -f CONNECTION_FILE [--kernelspec DIR] [--max-message-size BYTES]\n"
+            "\n"
+            "Runs a Jupyter kernel: binds the channels of CONNECTION_FILE, starts the\n"
+            "runtime named by the kernelspec in DIR (metadata.spark_k8s; default: local,\n"
+            "/usr/bin/python3 -m ipykernel_launcher) and relays every message.\n"
+            "\n"
+            "  -f, --connection-file FILE  the connection file Jupyter wrote\n"
+            "  --kernelspec DIR            the kernelspec folder (kernel.json); also\n"
+            "                              SPARK_K8S_KERNELSPEC\n"
+            "  --max-message-size BYTES    drop client messages larger than this\n"
+            "                              (default 268435456; also SPARK_K8S_MAX_MESSAGE_BYTES)\n"
+            "\n"
+            "Exit status: 0 after a shutdown, 1 when the kernel dies or cannot start,\n"
+            "2 for a bad connection file, kernelspec or option.\n");
+}
+
+static int parse_size(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || v < 1024 || text[0] == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* ---- hooks from the proxy ---------------------------------------------------- */
+
+static json_t *kernel_info(void *ctx)
+{
+    struct kernel *k = ctx;
+    char banner[512];
+    const char *ver = plan_spark_version(k->plan);
+    snprintf(banner, sizeof banner,
+             "%s\nSpark %s, %s variant, %s runtime (spark-k8s %s). The kernel is starting; "
+             "requests run as soon as it is ready.",
+             plan_display_name(k->plan), ver[0] ? ver : "(not set)", plan_variant(k->plan),
+             plan_runtime(k->plan), SPARK_K8S_VERSION);
+    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}, s:s, s:[]}",
+                     "status", "ok", "protocol_version", PROTOCOL_VERSION, "implementation",
+                     "spark-k8s", "implementation_version", SPARK_K8S_VERSION, "language_info",
+                     "name", "python", "version", "3", "mimetype", "text/x-python",
+                     "file_extension", ".py", "pygments_lexer", "ipython3", "codemirror_mode",
+                     "name", "ipython", "version", 3, "nbconvert_exporter", "python", "banner",
+                     banner, "help_links");
+}
+
+static int interrupt(void *ctx)
+{
+    struct kernel *k = ctx;
+    return k->rt ? k->ops->interrupt(k->rt) : -1;
+}
+
+static void stop_runtime(struct kernel *k)
+{
+    if (k->stopping)
+        return;
+    k->stopping = 1;
+    if (k->rt)
+        k->ops->stop(k->rt, STOP_GRACE_MS);
+    else
+        proxy_stop(k->proxy, 0);
+}
+
+static void shutdown_early(void *ctx, int restart)
+{
+    (void)restart;
+    stop_runtime(ctx);
+}
+
+static void ready(void *ctx)
+{
+    struct kernel *k = ctx;
+    fprintf(stderr, "spark-k8s: kernel %s ready in %lld ms (%s runtime)\n", k->kernel_id,
+            monotonic_ms() - k->started_ms, plan_runtime(k->plan));
+}
+
+/* ---- from the runtime ------------------------------------------------------------ */
+
+static void runtime_exited(void *ctx, int expected, const char *reason)
+{
+    struct kernel *k = ctx;
+    if (expected || k->stopping || proxy_shutdown_requested(k->proxy)) {
+        /* Deliver the last replies (shutdown_reply, final iopub) before leaving. */
+        proxy_drain(k->proxy, 500);
+        proxy_stop(k->proxy, 0);
+        return;
+    }
+    if (!proxy_ready(k->proxy)) {
+        char msg[1600];
+        snprintf(msg, sizeof msg, "spark-k8s: the kernel could not start: %s", reason);
+        proxy_runtime_failed(k->proxy, msg);
+        proxy_stop(k->proxy, 1);
+        return;
+    }
+    fprintf(stderr, "spark-k8s: kernel %s died unexpectedly: %s\n", k->kernel_id, reason);
+    proxy_stop(k->proxy, 1);
+}
+
+/* ---- signals ----------------------------------------------------------------------- */
+
+static void on_signal(void *ctx, int fd)
+{
+    struct kernel *k = ctx;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGINT) {
+            /* Jupyter signals the whole process group: an interrupt, never our end. */
+            proxy_interrupt(k->proxy);
+        } else {
+            fprintf(stderr, "spark-k8s: %s: stopping the kernel\n", strsignal((int)si.ssi_signo));
+            stop_runtime(k);
+        }
+    }
+}
+
+static int setup_signals(struct kernel *k)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL))
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    k->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return k->sigfd < 0 ? -1 : 0;
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+static const struct runtime_ops *pick_runtime(const char *name)
+{
+    if (strcmp(name, "local") == 0)
+        return &runtime_local_ops;
+    return NULL;
+}
 
 int cmd_kernel(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "spark-k8s kernel: not built yet\n");
-    return 2;
+    static const struct option longopts[] = {
+        {"connection-file", required_argument, NULL, 'f'},
+        {"kernelspec", required_argument, NULL, 'k'},
+        {"max-message-size", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *conn_path = NULL;
+    const char *spec_dir = getenv("SPARK_K8S_KERNELSPEC");
+    const char *max_text = getenv("SPARK_K8S_MAX_MESSAGE_BYTES");
+    size_t max_bytes = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            conn_path = optarg;
+            break;
+        case 'k':
+            spec_dir = optarg;
+            break;
+        case 'm':
+            max_text = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!conn_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (max_text && *max_text && parse_size(max_text, &max_bytes)) {
+        fprintf(stderr, "spark-k8s kernel: max message size '%s' is not a number of bytes >= 1024\n",
+                max_text);
+        return 2;
+    }
+
+    struct kernel k;
+    memset(&k, 0, sizeof k);
+    k.sigfd = -1;
+    k.janitor.fd = -1;
+    k.started_ms = monotonic_ms();
+    uuid_text(k.kernel_id);
+    char err[2048];
+    int status = 2;
+    if (connection_read(conn_path, &k.conn, err, sizeof err) ||
+        plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s kernel: %s\n", err);
+        goto out;
+    }
+    k.ops = pick_runtime(plan_runtime(k.plan));
+    if (!k.ops) {
+        fprintf(stderr, "spark-k8s kernel: %s/kernel.json: runtime '%s' is not available in this build\n",
+                spec_dir, plan_runtime(k.plan));
+        goto out;
+    }
+    status = 1;
+    /* The janitor first, so it inherits no socket of ours. */
+    if (setup_signals(&k) || janitor_start(&k.janitor, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);
+        goto out;
+    }
+    struct proxy_hooks hooks = {
+        .ctx = &k,
+        .interrupt = interrupt,
+        .kernel_info = kernel_info,
+        .shutdown_early = shutdown_early,
+        .ready = ready,
+    };
+    struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
+    if (proxy_new(&k.conn, &popt, &hooks, &k.proxy, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s kernel: %s: %s\n", conn_path, err);
+        status = strstr(err, "signature_scheme") ? 2 : 1;
+        goto out;
+    }
+    proxy_watch_fd(k.proxy, k.sigfd, on_signal, &k);
+    struct runtime_env env = {
+        .proxy = k.proxy,
+        .plan = k.plan,
+        .front = &k.conn,
+        .kernel_id = k.kernel_id,
+        .resource_dir = spec_dir,
+        .janitor = &k.janitor,
+        .exited = runtime_exited,
+        .ctx = &k,
+    };
+    k.rt = k.ops->start(&env, err, sizeof err);
+    if (!k.rt) {
+        fprintf(stderr, "spark-k8s kernel: cannot start the %s runtime: %s\n", k.ops->name, err);
+        goto out;
+    }
+    status = proxy_run(k.proxy);
+out:
+    if (k.rt)
+        k.ops->free(k.rt);
+    proxy_free(k.proxy);
+    janitor_release(&k.janitor);
+    if (k.sigfd >= 0)
+        close(k.sigfd);
+    plan_free(k.plan);
+    connection_clear(&k.conn);
+    return status;
 }

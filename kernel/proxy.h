@@ -1,0 +1,108 @@
+/* proxy.h — the relay between Jupyter clients and the real kernel.
+ *
+ * The front side binds the five channels of a connection file (what Jupyter
+ * talks to); the back side connects to the runtime's five channels once it is
+ * attached. Frames pass through as received: the same key signs both hops, so
+ * nothing is re-signed, and only headers of client requests are read.
+ *
+ * The proxy also: answers kernel_info and holds other requests until the
+ * runtime answers a probe; echoes heartbeats while the runtime is alive;
+ * answers iopub subscriptions with iopub_welcome (JEP 65); turns interrupts
+ * into a hook; reports what goes wrong to the requests that wait.
+ *
+ * It knows nothing of Spark or Kubernetes: the launcher drives it through
+ * hooks, watched file descriptors and timers, and one event loop (zmq_poll)
+ * serves them all. */
+#ifndef SPARK_K8S_PROXY_H
+#define SPARK_K8S_PROXY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "kernel/connection.h"
+
+#define PROXY_DEFAULT_MAX_MESSAGE (256u << 20) /* bytes, per client message */
+
+struct proxy;
+
+struct proxy_hooks {
+    void *ctx;
+    /* An interrupt_request arrived on control (or proxy_interrupt was called).
+     * Return 0 when the runtime was interrupted here (the proxy replies), 1 to
+     * forward the request to the runtime (which replies), -1 on failure. */
+    int (*interrupt)(void *ctx);
+    /* Content of the kernel_info_reply the proxy sends while the runtime starts
+     * (a new reference). */
+    json_t *(*kernel_info)(void *ctx);
+    /* A shutdown_request arrived before the runtime was ready: the proxy has
+     * replied; the launcher should stop the runtime and end the loop. */
+    void (*shutdown_early)(void *ctx, int restart);
+    /* The runtime answered: held requests have been forwarded. */
+    void (*ready)(void *ctx);
+};
+
+/* CurveZMQ keys, Z85 text (40 characters). */
+struct proxy_curve {
+    char public_key[41];
+    char secret_key[41];
+    char peer_public_key[41]; /* server: the one client key accepted; client: the server's key */
+};
+
+struct proxy_options {
+    size_t max_message_bytes;          /* 0: PROXY_DEFAULT_MAX_MESSAGE */
+    const struct proxy_curve *curve;   /* front side as CURVE server with one allowed client, or NULL */
+    const char *log_name;              /* prefix of log lines, e.g. "spark-k8s" */
+};
+
+/* Bind the front channels of FRONT. */
+int proxy_new(const struct connection *front, const struct proxy_options *opt,
+              const struct proxy_hooks *hooks, struct proxy **out, char *err, size_t errlen);
+void proxy_free(struct proxy *p);
+
+/* Connect the back side to the runtime's endpoints (CURVE client when CURVE is
+ * not NULL) and start probing it with kernel_info requests. */
+int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct proxy_curve *curve,
+                 char *err, size_t errlen);
+
+/* Heartbeats are echoed only while the runtime is alive. */
+void proxy_set_alive(struct proxy *p, int alive);
+
+/* Watch FD for input (POLLIN) in the loop; CB is called when it is readable. */
+int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx);
+void proxy_unwatch_fd(struct proxy *p, int fd);
+
+/* Call CB once after MS milliseconds. Returns a timer id (>0) or -1. */
+int proxy_timer(struct proxy *p, long ms, void (*cb)(void *ctx), void *ctx);
+void proxy_timer_cancel(struct proxy *p, int id);
+
+/* Show TEXT (one line) in the notebook of every request waiting for the
+ * runtime, as stderr output, and on the launcher's stderr. */
+void proxy_progress(struct proxy *p, const char *text);
+
+/* A note shown once, as stderr output of the first execute_request forwarded. */
+void proxy_set_notice(struct proxy *p, const char *text);
+
+/* The runtime could not start: every held request gets an error reply and an
+ * iopub error saying REASON. */
+void proxy_runtime_failed(struct proxy *p, const char *reason);
+
+/* Interrupt as if an interrupt_request had arrived (SIGINT to the launcher):
+ * calls the hook, and forwards a request of our own when it asks to. */
+void proxy_interrupt(struct proxy *p);
+
+/* Forward what the back side still has for MS milliseconds, then return. */
+void proxy_drain(struct proxy *p, long ms);
+
+int proxy_ready(const struct proxy *p);
+int proxy_shutdown_requested(const struct proxy *p);
+/* Monotonic milliseconds of the last heartbeat a client sent (0: none yet). */
+long long proxy_last_heartbeat(const struct proxy *p);
+
+/* Run the loop until proxy_stop; returns the code given to proxy_stop. */
+int proxy_run(struct proxy *p);
+void proxy_stop(struct proxy *p, int code);
+
+/* Monotonic clock in milliseconds. */
+long long monotonic_ms(void);
+
+#endif

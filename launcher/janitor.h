@@ -1,0 +1,32 @@
+/* janitor.h — cleanup that survives the launcher, even its SIGKILL.
+ *
+ * The janitor is a small forked process in its own session that waits on a
+ * pipe from the launcher. It is told what to clean (a process group to kill, a
+ * directory to remove). If the pipe closes without a release, the launcher died
+ * without cleaning up, and the janitor does it; after a release it exits quietly.
+ * Start it before anything else holds sockets or files worth not inheriting. */
+#ifndef SPARK_K8S_JANITOR_H
+#define SPARK_K8S_JANITOR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct janitor {
+    pid_t pid;
+    int fd; /* write end of the pipe; -1 when not running */
+};
+
+int janitor_start(struct janitor *j, char *err, size_t errlen);
+/* Kill this process group (SIGKILL) if the launcher dies. */
+int janitor_guard_group(struct janitor *j, pid_t pgid);
+/* The group has been reaped: forget it (its id may be reused). */
+int janitor_forget_group(struct janitor *j, pid_t pgid);
+/* Remove this directory tree if the launcher dies. */
+int janitor_guard_dir(struct janitor *j, const char *path);
+/* Everything is clean: the janitor exits without acting; waits for it. */
+void janitor_release(struct janitor *j);
+
+/* Remove a directory tree (no symlinks followed). Returns 0 or -1. */
+int remove_tree(const char *path);
+
+#endif
