@@ -205,6 +205,10 @@ int cmd_gpus(int argc, char **argv)
             return GPUS_EXIT_USAGE;
         }
     }
+    if (cudart && !cudart[0]) {
+        fprintf(stderr, "spark-k8s gpus: --cudart needs a path, not an empty string\n");
+        return GPUS_EXIT_USAGE;
+    }
     if (formats > 1) {
         fprintf(stderr, "spark-k8s gpus: --json and --spark-resource cannot be combined\n");
         return GPUS_EXIT_USAGE;
