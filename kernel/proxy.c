@@ -90,13 +90,13 @@ static void logf_(struct proxy *p, const char *fmt, ...)
 
 /* ---- sockets ---------------------------------------------------------------- */
 
-static void *make_socket(struct proxy *p, int type)
+/* LINGER_MS bounds how long closing waits to deliver what is still queued:
+ * replies to clients matter; what is queued for a dead runtime does not. */
+static void *make_socket(struct proxy *p, int type, int linger_ms)
 {
     void *s = zmq_socket(p->zmq, type);
-    if (s) {
-        int linger = 1000;
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    }
+    if (s)
+        zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     return s;
 }
 
@@ -147,7 +147,7 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
     const struct proxy_curve *curve = opt ? opt->curve : NULL;
     if (curve) {
         /* The ZAP handler must be bound before any CURVE server socket. */
-        p->zap = make_socket(p, ZMQ_REP);
+        p->zap = make_socket(p, ZMQ_REP, 0);
         if (!p->zap || zmq_bind(p->zap, ZAP_ENDPOINT)) {
             snprintf(err, errlen, "cannot start the CURVE authenticator: %s", zmq_strerror(errno));
             goto fail;
@@ -156,7 +156,7 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
     }
     for (int ch = 0; ch < CH_COUNT; ch++) {
         char endpoint[600];
-        p->front[ch] = make_socket(p, front_types[ch]);
+        p->front[ch] = make_socket(p, front_types[ch], 500);
         if (!p->front[ch] || connection_endpoint(front, ch, endpoint, sizeof endpoint)) {
             snprintf(err, errlen, "cannot create the %s socket", channel_name(ch));
             goto fail;
@@ -387,7 +387,7 @@ int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct 
     for (int ch = 0; ch < CH_COUNT; ch++) {
         if (!types[ch])
             continue;
-        void *s = make_socket(p, types[ch]);
+        void *s = make_socket(p, types[ch], 0);
         if (!s) {
             snprintf(err, errlen, "cannot create the runtime's %s socket", channel_name(ch));
             return -1;

@@ -132,7 +132,7 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
     }
     if (!proxy_ready(k->proxy)) {
         char msg[1600];
-        snprintf(msg, sizeof msg, "spark-k8s: the kernel could not start: %s", reason);
+        snprintf(msg, sizeof msg, "the kernel could not start: %s", reason);
         proxy_runtime_failed(k->proxy, msg);
         proxy_stop(k->proxy, 1);
         return;

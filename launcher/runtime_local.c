@@ -202,7 +202,8 @@ static void on_child_exit(void *ctx, int fd)
     char how[160], line[1024], reason[1400];
     describe_status(status, how, sizeof how);
     last_line(rt, line, sizeof line);
-    if (line[0])
+    /* What a process printed last explains an exit status, not a signal. */
+    if (line[0] && WIFEXITED(status) && WEXITSTATUS(status) != 0)
         snprintf(reason, sizeof reason, "the kernel process %s: %s", how, line);
     else
         snprintf(reason, sizeof reason, "the kernel process %s", how);
@@ -331,6 +332,9 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     char ppid[24];
     snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
     setenv("JPY_PARENT_PID", ppid, 1);
+    /* ipykernel's debugger warns about frozen modules on every start of
+     * Python 3.11; the warning says nothing to a notebook user. */
+    setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1", 0);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
