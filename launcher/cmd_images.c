@@ -1,11 +1,607 @@
-/* cmd_images.c — placeholder until the 'images' subcommand lands (see the open issues). */
+/* cmd_images.c — `spark-k8s images plan|bake|build`: prints the image plan made
+ * from the matrix (no Docker), writes the docker-bake file, or builds the images
+ * with `docker buildx bake` (plain `docker build` in dependency order without
+ * buildx), reports their sizes against the budgets, and pushes them. Docker is
+ * always exec'd with an argv, never through a shell. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "launcher/commands.h"
+#include "launcher/image_plan.h"
+#include "launcher/matrix.h"
+
+extern char **environ;
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum builder { BUILDER_AUTO, BUILDER_BAKE, BUILDER_DOCKER };
+
+struct options {
+    const char *action; /* plan | bake | build */
+    int json, markdown, push, dry_run, gpu_python;
+    const char *registry, *select, *context, *bake_file;
+    enum builder builder;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: spark-k8s images plan  [--json | --markdown] [OPTIONS]\n"
+        "       spark-k8s images bake  [--bake-file FILE] [OPTIONS]\n"
+        "       spark-k8s images build [--dry-run] [--builder auto|bake|docker] [--push] [OPTIONS]\n"
+        "\n"
+        "The runtime images (Spark executors) and the Jupyter images (driver, JupyterLab on\n"
+        "port 8888), one per Spark line and variant, all derived from the image matrix\n"
+        "($SPARK_K8S_MATRIX, else the copy built into this binary).\n"
+        "\n"
+        "  plan    print the plan: image, tag, base, build arguments, budget, order (runtime\n"
+        "          images before the Jupyter images FROM them). Needs no Docker.\n"
+        "  bake    write the docker-bake JSON for the plan (default build/docker-bake.json).\n"
+        "  build   build the plan with `docker buildx bake` (or `docker build` per image, in\n"
+        "          order, without buildx), print every image's size against its budget and\n"
+        "          fail over budget; with --push, push them after the size check.\n"
+        "\n"
+        "options (environment variable in brackets):\n"
+        "  --images LIST     build only these [IMAGES]: names (runtime-4.1-gpu), bake targets\n"
+        "                    (runtime-4_1-gpu), references, or globs ('jupyter-*-iceberg'),\n"
+        "                    separated by ',' or ' '; a Jupyter image brings its runtime image\n"
+        "  --registry R      prefix every image with R/ [REGISTRY]\n"
+        "  --push            push after a successful build [PUSH=1]\n"
+        "  --gpu-python      gpu Jupyter images get cudf, cuml and cupy [GPU_PYTHON=1]\n"
+        "  --context DIR     the build context, the repository root (default .)\n"
+        "  --json            plan as JSON;  --markdown  the README table of versions and budgets\n"
+        "  --dry-run         print the docker commands instead of running them\n"
+        "\n"
+        "A combination the compatibility facts rule out, or a download without a checksum,\n"
+        "is refused before anything is built, with the reason. Exit status: 0 ok, 1 a docker\n"
+        "step failed or an image is over budget, 2 bad usage or a refused matrix.\n");
+}
+
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0 && strcmp(v, "no") != 0 && strcmp(v, "false") != 0;
+}
+
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->registry = env_or_null("REGISTRY");
+    o->select = env_or_null("IMAGES");
+    o->push = env_true("PUSH");
+    o->gpu_python = env_true("GPU_PYTHON");
+    o->context = ".";
+    o->bake_file = "build/docker-bake.json";
+    if (argc < 2)
+        return -1;
+    o->action = argv[1];
+    if (strcmp(o->action, "plan") != 0 && strcmp(o->action, "bake") != 0 &&
+        strcmp(o->action, "build") != 0)
+        return -1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+#define VALUE(dst)                                                                 \
+    do {                                                                           \
+        if (!next) {                                                               \
+            fprintf(stderr, "spark-k8s images: %s needs a value\n", a);            \
+            return -1;                                                             \
+        }                                                                          \
+        dst = next;                                                                \
+        i++;                                                                       \
+    } while (0)
+        if (strcmp(a, "--json") == 0)
+            o->json = 1;
+        else if (strcmp(a, "--markdown") == 0)
+            o->markdown = 1;
+        else if (strcmp(a, "--push") == 0)
+            o->push = 1;
+        else if (strcmp(a, "--dry-run") == 0)
+            o->dry_run = 1;
+        else if (strcmp(a, "--gpu-python") == 0)
+            o->gpu_python = 1;
+        else if (strcmp(a, "--registry") == 0)
+            VALUE(o->registry);
+        else if (strcmp(a, "--images") == 0)
+            VALUE(o->select);
+        else if (strcmp(a, "--context") == 0)
+            VALUE(o->context);
+        else if (strcmp(a, "--bake-file") == 0)
+            VALUE(o->bake_file);
+        else if (strcmp(a, "--builder") == 0) {
+            const char *b = NULL;
+            VALUE(b);
+            if (strcmp(b, "auto") == 0)
+                o->builder = BUILDER_AUTO;
+            else if (strcmp(b, "bake") == 0)
+                o->builder = BUILDER_BAKE;
+            else if (strcmp(b, "docker") == 0)
+                o->builder = BUILDER_DOCKER;
+            else {
+                fprintf(stderr, "spark-k8s images: --builder: '%s' is not auto, bake or docker\n", b);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "spark-k8s images: unknown option '%s'\n", a);
+            return -1;
+        }
+#undef VALUE
+    }
+    if (o->json && o->markdown) {
+        fprintf(stderr, "spark-k8s images: --json and --markdown exclude each other\n");
+        return -1;
+    }
+    if ((o->json || o->markdown) && strcmp(o->action, "plan") != 0) {
+        fprintf(stderr, "spark-k8s images: --json and --markdown are options of 'plan'\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- running programs: posix_spawnp with an argv, never a shell ---- */
+
+/* Run ARGV; stdin from /dev/null. If OUT, collect stdout (and stderr when
+ * MERGE_STDERR) into a malloc'd string; QUIET sends stderr to /dev/null.
+ * Returns the exit status, 127 if ARGV[0] cannot be executed, -1 on other errors. */
+static int run(char *const argv[], char **out, int merge_stderr, int quiet)
+{
+    int pipefd[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa))
+        return -1;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out) {
+        if (pipe2(pipefd, O_CLOEXEC)) {
+            posix_spawn_file_actions_destroy(&fa);
+            return -1;
+        }
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+        if (merge_stderr)
+            posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    }
+    if (quiet && !(out && merge_stderr))
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out)
+        close(pipefd[1]);
+    if (rc != 0) {
+        if (out)
+            close(pipefd[0]);
+        return rc == ENOENT || rc == EACCES ? 127 : -1;
+    }
+    if (out) {
+        size_t len = 0, cap = 4096;
+        char *buf = malloc(cap);
+        for (;;) {
+            if (buf && len + 1024 > cap) {
+                char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+                if (!nb) { /* keep reading to let the child finish; drop the rest */
+                    char sink[4096];
+                    if (read(pipefd[0], sink, sizeof sink) <= 0)
+                        break;
+                    continue;
+                }
+                buf = nb;
+                cap *= 2;
+            }
+            ssize_t n = buf ? read(pipefd[0], buf + len, cap - len - 1) : 0;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+        }
+        close(pipefd[0]);
+        if (buf)
+            buf[len] = '\0';
+        *out = buf;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void print_argv(char *const argv[])
+{
+    fputs("+", stdout);
+    for (int i = 0; argv[i]; i++) {
+        const char *a = argv[i];
+        int plain = *a != '\0';
+        for (const char *c = a; *c; c++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+%",
+                        *c))
+                plain = 0;
+        if (plain) {
+            printf(" %s", a);
+            continue;
+        }
+        fputs(" '", stdout);
+        for (const char *c = a; *c; c++)
+            if (*c == '\'')
+                fputs("'\\''", stdout);
+            else
+                putchar(*c);
+        putchar('\'');
+    }
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* A growable NULL-terminated argv whose strings it owns. */
+struct argv_buf {
+    char **v;
+    size_t n, cap;
+    int oom;
+};
+
+static void argv_add(struct argv_buf *a, const char *s)
+{
+    if (a->oom)
+        return;
+    if (a->n + 2 > a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : 32;
+        char **nv = realloc(a->v, ncap * sizeof *nv);
+        if (!nv) {
+            a->oom = 1;
+            return;
+        }
+        a->v = nv;
+        a->cap = ncap;
+    }
+    a->v[a->n] = strdup(s);
+    if (!a->v[a->n]) {
+        a->oom = 1;
+        return;
+    }
+    a->v[++a->n] = NULL;
+}
+
+static void argv_free(struct argv_buf *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+/* Run (or, dry, print) A; report a failure naming the command. */
+static int step(struct argv_buf *a, int dry)
+{
+    if (a->oom) {
+        fprintf(stderr, "spark-k8s images: out of memory\n");
+        return EXIT_FAIL;
+    }
+    print_argv(a->v);
+    if (dry)
+        return EXIT_OK;
+    int rc = run(a->v, NULL, 0, 0);
+    if (rc == 0)
+        return EXIT_OK;
+    fprintf(stderr, "spark-k8s images: `%s %s` failed (exit status %d)\n", a->v[0],
+            a->n > 1 ? a->v[1] : "", rc);
+    return EXIT_FAIL;
+}
+
+/* ---- the revision for the OCI label ---- */
+
+static char *revision(void)
+{
+    const char *env = getenv("SPARK_K8S_REVISION");
+    if (env && *env)
+        return strdup(env);
+    char *const argv[] = {"git", "rev-parse", "HEAD", NULL};
+    char *out = NULL;
+    int rc = run(argv, &out, 0, 1);
+    if (rc != 0 || !out || strlen(out) < 7) {
+        free(out);
+        return strdup("unknown");
+    }
+    out[strcspn(out, "\r\n")] = '\0';
+    return out;
+}
+
+/* ---- actions ---- */
+
+static int write_bake(const struct image_plan *p, const struct options *o)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", o->bake_file);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        /* create each missing component of the directory */
+        for (char *c = dir + 1; *c; c++)
+            if (*c == '/') {
+                *c = '\0';
+                if (mkdir(dir, 0777) && errno != EEXIST) {
+                    fprintf(stderr, "spark-k8s images: cannot create %s: %s\n", dir, strerror(errno));
+                    return EXIT_FAIL;
+                }
+                *c = '/';
+            }
+        if (*dir && mkdir(dir, 0777) && errno != EEXIST) {
+            fprintf(stderr, "spark-k8s images: cannot create %s: %s\n", dir, strerror(errno));
+            return EXIT_FAIL;
+        }
+    }
+    json_t *bake = image_plan_bake_json(p, o->context);
+    int rc = bake ? json_dump_file(bake, o->bake_file, JSON_INDENT(2) | JSON_SORT_KEYS) : -1;
+    json_decref(bake);
+    if (rc) {
+        fprintf(stderr, "spark-k8s images: cannot write %s: %s\n", o->bake_file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    fprintf(stderr, "spark-k8s images: wrote %s (%zu targets)\n", o->bake_file, p->n_images);
+    return EXIT_OK;
+}
+
+/* The engine must answer before anything is built. */
+static int check_docker(void)
+{
+    char *const argv[] = {"docker", "version", "--format", "{{.Server.Version}}", NULL};
+    char *out = NULL;
+    int rc = run(argv, &out, 1, 0);
+    if (rc == 127) {
+        fprintf(stderr,
+                "spark-k8s images: docker: not found on PATH. `images build` needs the Docker CLI "
+                "and a running Docker engine; `images plan` and `images bake` need neither.\n");
+        free(out);
+        return EXIT_FAIL;
+    }
+    if (rc != 0) {
+        /* the client's own words, last non-empty line */
+        char *why = out ? out : "";
+        size_t len = strlen(why);
+        while (len && (why[len - 1] == '\n' || why[len - 1] == '\r' || why[len - 1] == ' '))
+            why[--len] = '\0';
+        char *nl = strrchr(why, '\n');
+        fprintf(stderr,
+                "spark-k8s images: no Docker engine is reachable (`docker version` exit status %d: "
+                "%s). Start dockerd or point DOCKER_HOST at one; `images plan` and `images bake` "
+                "work without it.\n",
+                rc, nl ? nl + 1 : why);
+        free(out);
+        return EXIT_FAIL;
+    }
+    free(out);
+    return EXIT_OK;
+}
+
+static int have_buildx(void)
+{
+    char *const argv[] = {"docker", "buildx", "version", NULL};
+    char *out = NULL;
+    int rc = run(argv, &out, 1, 1);
+    free(out);
+    return rc == 0;
+}
+
+static int build_bake(const struct image_plan *p, const struct options *o)
+{
+    struct argv_buf a = {0};
+    argv_add(&a, "docker");
+    argv_add(&a, "buildx");
+    argv_add(&a, "bake");
+    argv_add(&a, "--file");
+    argv_add(&a, o->bake_file);
+    argv_add(&a, "--load"); /* into the local engine: sized first, pushed after */
+    for (size_t i = 0; i < p->n_images; i++)
+        argv_add(&a, p->images[i].target);
+    int rc = step(&a, o->dry_run);
+    argv_free(&a);
+    return rc;
+}
+
+static int build_plain(const struct image_plan *p, const struct options *o)
+{
+    for (size_t i = 0; i < p->n_images; i++) {
+        const struct image_spec *s = &p->images[i];
+        struct argv_buf a = {0};
+        char path[PATH_MAX];
+        argv_add(&a, "docker");
+        argv_add(&a, "build");
+        argv_add(&a, "--file");
+        snprintf(path, sizeof path, "%s/%s", o->context, s->dockerfile);
+        argv_add(&a, path);
+        argv_add(&a, "--tag");
+        argv_add(&a, s->ref);
+        for (size_t k = 0; k < s->n_args; k++) {
+            size_t len = strlen(s->args[k].name) + strlen(s->args[k].value) + 2;
+            char *kv = malloc(len);
+            if (!kv) {
+                a.oom = 1;
+                break;
+            }
+            snprintf(kv, len, "%s=%s", s->args[k].name, s->args[k].value);
+            argv_add(&a, "--build-arg");
+            argv_add(&a, kv);
+            free(kv);
+        }
+        argv_add(&a, o->context);
+        int rc = step(&a, o->dry_run);
+        argv_free(&a);
+        if (rc)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+/* docker image inspect each image; a table against the budgets; 1 if any is over. */
+static int size_report(const struct image_plan *p, const struct options *o)
+{
+    if (o->dry_run) {
+        for (size_t i = 0; i < p->n_images; i++) {
+            char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}",
+                                  p->images[i].ref, NULL};
+            print_argv(argv);
+        }
+        return EXIT_OK;
+    }
+    int over = 0, failed = 0;
+    printf("\n%-60s %10s %10s  %s\n", "image", "size MB", "budget MB", "status");
+    for (size_t i = 0; i < p->n_images; i++) {
+        const struct image_spec *s = &p->images[i];
+        char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}", s->ref, NULL};
+        char *out = NULL;
+        int rc = run(argv, &out, 0, 0);
+        char *end = NULL;
+        long long bytes = (rc == 0 && out) ? strtoll(out, &end, 10) : -1;
+        free(out);
+        if (bytes < 0 || end == NULL) {
+            printf("%-60s %10s %10ld  cannot inspect\n", s->ref, "?", s->budget_mb);
+            failed = 1;
+            continue;
+        }
+        double mb = (double)bytes / 1e6;
+        const char *status = "ok";
+        if (s->budget_mb > 0 && mb > (double)s->budget_mb) {
+            status = "OVER BUDGET";
+            over = 1;
+        } else if (s->budget_mb <= 0)
+            status = "no budget";
+        printf("%-60s %10.0f %10ld  %s\n", s->ref, mb, s->budget_mb, status);
+    }
+    fflush(stdout);
+    if (over)
+        fprintf(stderr, "spark-k8s images: over budget (budgets_mb in %s); not pushing\n",
+                p->matrix_origin);
+    return over || failed ? EXIT_FAIL : EXIT_OK;
+}
+
+static int push_all(const struct image_plan *p, const struct options *o)
+{
+    for (size_t i = 0; i < p->n_images; i++) {
+        struct argv_buf a = {0};
+        argv_add(&a, "docker");
+        argv_add(&a, "push");
+        argv_add(&a, p->images[i].ref);
+        int rc = step(&a, o->dry_run);
+        argv_free(&a);
+        if (rc)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+static int do_build(const struct image_plan *p, const struct options *o)
+{
+    char df[PATH_MAX];
+    snprintf(df, sizeof df, "%s/images/runtime.Dockerfile", o->context);
+    if (access(df, R_OK) != 0) {
+        fprintf(stderr,
+                "spark-k8s images: %s not found: run from the repository root or pass --context\n",
+                df);
+        return EXIT_USAGE;
+    }
+    if (!o->dry_run && check_docker())
+        return EXIT_FAIL;
+    enum builder b = o->builder;
+    if (b == BUILDER_AUTO)
+        b = have_buildx() ? BUILDER_BAKE : BUILDER_DOCKER;
+    int rc;
+    if (b == BUILDER_BAKE) {
+        rc = write_bake(p, o);
+        if (rc == EXIT_OK)
+            rc = build_bake(p, o);
+    } else {
+        if (!o->dry_run)
+            fprintf(stderr, "spark-k8s images: docker buildx not available: plain docker build, "
+                            "one image at a time in dependency order\n");
+        rc = build_plain(p, o);
+    }
+    if (rc == EXIT_OK)
+        rc = size_report(p, o);
+    if (rc == EXIT_OK && o->push)
+        rc = push_all(p, o);
+    return rc;
+}
 
 int cmd_images(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "spark-k8s images: not built yet\n");
-    return 2;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    struct options o;
+    if (parse_args(argc, argv, &o)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s images: %s\n", err);
+        return EXIT_USAGE;
+    }
+    char *rev = revision();
+    struct image_plan_options po = {
+        .registry = o.registry, .select = o.select, .revision = rev, .gpu_python = o.gpu_python};
+    struct image_plan *p = NULL;
+    int rc = EXIT_OK;
+    if (image_plan_make(m, &po, &p, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s images: refused: %s\n", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    int pins = matrix_check_pins(m, err, sizeof err);
+    if (strcmp(o.action, "plan") == 0) {
+        if (o.json) {
+            json_t *j = image_plan_json(p);
+            if (j)
+                json_object_set_new(j, "buildable", json_boolean(pins == 0));
+            if (j && pins)
+                json_object_set_new(j, "refusal", json_string(err));
+            char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+            json_decref(j);
+            if (!text) {
+                fprintf(stderr, "spark-k8s images: out of memory\n");
+                rc = EXIT_FAIL;
+                goto out;
+            }
+            puts(text);
+            free(text);
+        } else if (o.markdown) {
+            image_plan_write_markdown(p, m, stdout);
+        } else {
+            image_plan_write_text(p, stdout);
+        }
+        fflush(stdout);
+    }
+    if (pins) {
+        /* the plan is shown; nothing unverified is ever built */
+        fprintf(stderr, "spark-k8s images: refusing to build: %s\n", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (strcmp(o.action, "bake") == 0)
+        rc = write_bake(p, &o);
+    else if (strcmp(o.action, "build") == 0)
+        rc = do_build(p, &o);
+out:
+    image_plan_free(p);
+    matrix_free(m);
+    free(rev);
+    return rc;
 }
