@@ -18,7 +18,9 @@
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/commands.h"
+#include "launcher/gpus.h"
 #include "launcher/janitor.h"
+#include "launcher/matrix.h"
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
 #include "launcher/version.h"
@@ -173,6 +175,25 @@ static int setup_signals(struct kernel *k)
     return k->sigfd < 0 ? -1 : 0;
 }
 
+/* A GPU kernel on a machine where no GPU is visible says so in the notebook,
+ * with the first cell, before Spark fails at the RAPIDS plugin. */
+static void check_gpus(struct kernel *k)
+{
+    if (!matrix_variant_has(plan_variant(k->plan), "gpu") || strcmp(plan_runtime(k->plan), "local") != 0)
+        return;
+    struct gpu_list gl;
+    char err[1024], note[1400];
+    if (gpus_probe(NULL, &gl, err, sizeof err) != GPUS_OK) {
+        snprintf(note, sizeof note,
+                 "spark-k8s: %s is a GPU kernel, but no GPU is visible here: %s. Spark's RAPIDS "
+                 "plugin needs an NVIDIA GPU; choose a kernel without GPU to run on CPUs.",
+                 plan_display_name(k->plan), err);
+        fprintf(stderr, "%s\n", note);
+        proxy_set_notice(k->proxy, note);
+    }
+    gpu_list_free(&gl);
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 static const struct runtime_ops *pick_runtime(const char *name)
@@ -265,6 +286,7 @@ int cmd_kernel(int argc, char **argv)
         goto out;
     }
     proxy_watch_fd(k.proxy, k.sigfd, on_signal, &k);
+    check_gpus(&k);
     struct runtime_env env = {
         .proxy = k.proxy,
         .plan = k.plan,
