@@ -109,12 +109,13 @@ test: deps
 install: $(BUILD)/spark-k8s
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s
+	ln -sf spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
 	$(DESTDIR)$(PREFIX)/bin/spark-k8s kernelspec install --prefix $(DESTDIR)$(PREFIX) \
 	  --executable $(PREFIX)/bin/spark-k8s --all --replace
 
 uninstall:
 	-$(PREFIX)/bin/spark-k8s kernelspec remove --prefix $(DESTDIR)$(PREFIX) --all
-	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s
+	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
 
 RUN_PREFIX := $(CURDIR)/$(BUILD)/run
 run: deps-run
