@@ -40,10 +40,10 @@ $(BUILD)/rel/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
 $(BUILD)/san/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
-$(BUILD)/rel/%.o: %.S images/matrix.json
+$(BUILD)/rel/%.o: %.S images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
-$(BUILD)/san/%.o: %.S images/matrix.json
+$(BUILD)/san/%.o: %.S images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
 

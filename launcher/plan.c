@@ -1,27 +1,32 @@
-/* plan.c — reads a kernelspec's metadata into a launch plan (see plan.h). */
+/* plan.c — reads a kernelspec's metadata into a launch plan (see plan.h): the matrix
+ * and built-in defaults, then the metadata, then the admin config file and the
+ * environment, then the checks that need all of them together. */
 #include "launcher/plan.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "launcher/matrix.h"
+#include "launcher/sparkconf.h"
 
 struct plan {
     char *kernel_name;
     char *display_name;
     char *spark_version;
+    char *spark_line;
     char *variant;
-    char *runtime;
+    char *path;
+    struct settings settings;
     char **runtime_argv; /* NULL-terminated */
 };
 
 static const char *const default_argv[] = {
     "/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}", NULL,
 };
+
+static const char builtin[] = "built-in default";
 
 static char **argv_copy(const char *const *src)
 {
@@ -59,8 +64,10 @@ void plan_free(struct plan *plan)
     free(plan->kernel_name);
     free(plan->display_name);
     free(plan->spark_version);
+    free(plan->spark_line);
     free(plan->variant);
-    free(plan->runtime);
+    free(plan->path);
+    settings_free(&plan->settings);
     argv_free(plan->runtime_argv);
     free(plan);
 }
@@ -128,94 +135,246 @@ static int take_argv(json_t *meta, const char *path, struct plan *plan, char *er
     return 0;
 }
 
-int plan_load(const char *dir, struct plan **out, char *err, size_t errlen)
+/* The values a kernel has when nobody says otherwise. */
+static int set_defaults(struct plan *plan, const struct matrix *m, const struct matrix_spark *s,
+                        char *err, size_t errlen)
+{
+    struct settings *st = &plan->settings;
+    int gpu = matrix_variant_has(plan->variant, "gpu");
+    if (settings_set(st, SETTING_RUNTIME, "local", builtin, err, errlen) ||
+        settings_set(st, SETTING_DRIVER_CORES, "1", builtin, err, errlen) ||
+        settings_set(st, SETTING_DRIVER_MEMORY, "2g", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_CORES, "4", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_MEMORY, "8g", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_INSTANCES, "2", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen))
+        return -1;
+    if (matrix_variant_has(plan->variant, "iceberg") &&
+        (settings_set(st, SETTING_ICEBERG_NAME, "iceberg", builtin, err, errlen) ||
+         settings_set(st, SETTING_ICEBERG_TYPE, "hadoop", builtin, err, errlen) ||
+         settings_set(st, SETTING_ICEBERG_WAREHOUSE, "iceberg-warehouse", builtin, err, errlen)))
+        return -1;
+    if (!s)
+        return 0;
+    char ref[1024];
+    if (matrix_image_ref(m, NULL, "jupyter", s, plan->variant, ref, sizeof ref) ||
+        settings_set(st, SETTING_DRIVER_IMAGE, ref, "matrix default", err, errlen) ||
+        matrix_image_ref(m, NULL, "runtime", s, plan->variant, ref, sizeof ref) ||
+        settings_set(st, SETTING_EXECUTOR_IMAGE, ref, "matrix default", err, errlen)) {
+        if (!err[0])
+            snprintf(err, errlen, "matrix %s: no image for Spark %s, variant %s", m->origin,
+                     s->line, plan->variant);
+        return -1;
+    }
+    return 0;
+}
+
+/* An admin's registry replaces the registry of both images, whatever their source. */
+static int apply_registry(struct plan *plan, const struct matrix *m,
+                          const struct matrix_spark *s, char *err, size_t errlen)
+{
+    const struct setting *reg = &plan->settings.values[SETTING_IMAGE_REGISTRY];
+    if (!reg->value || !s)
+        return 0;
+    char ref[1024], src[4700];
+    snprintf(src, sizeof src, "%s with the matrix's image name", reg->source);
+    static const struct {
+        enum setting_id id;
+        const char *kind;
+    } images[] = {{SETTING_DRIVER_IMAGE, "jupyter"}, {SETTING_EXECUTOR_IMAGE, "runtime"}};
+    for (size_t i = 0; i < 2; i++) {
+        if (matrix_image_ref(m, reg->value, images[i].kind, s, plan->variant, ref, sizeof ref)) {
+            snprintf(err, errlen, "%s: image_registry '%s' makes no valid image name",
+                     reg->source, reg->value);
+            return -1;
+        }
+        if (settings_set(&plan->settings, images[i].id, ref, src, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+/* Checks across settings, once every layer is in. */
+static int check_plan(struct plan *plan, char *err, size_t errlen)
+{
+    const struct setting *v = plan->settings.values;
+    if (matrix_variant_has(plan->variant, "gpu") &&
+        strcmp(v[SETTING_EXECUTOR_GPUS].value, "1") != 0) {
+        snprintf(err, errlen,
+                 "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
+                 "exactly one GPU per executor, so a %s kernel needs 1",
+                 v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
+        return -1;
+    }
+    if (!matrix_variant_has(plan->variant, "iceberg"))
+        return 0;
+    const char *type = v[SETTING_ICEBERG_TYPE].value;
+    if ((strcmp(type, "hive") == 0 || strcmp(type, "rest") == 0) &&
+        !v[SETTING_ICEBERG_URI].value) {
+        snprintf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
+                 v[SETTING_ICEBERG_TYPE].source, type);
+        return -1;
+    }
+    if (strcmp(type, "hadoop") == 0 && !v[SETTING_ICEBERG_WAREHOUSE].value) {
+        snprintf(err, errlen, "%s: iceberg.type 'hadoop' needs iceberg.warehouse",
+                 v[SETTING_ICEBERG_TYPE].source);
+        return -1;
+    }
+    return 0;
+}
+
+/* The Spark line and variant named by the metadata, checked against the matrix. */
+static int take_spark(struct plan *plan, json_t *meta, const struct matrix *m,
+                      const struct matrix_spark **line, char *err, size_t errlen)
+{
+    *line = NULL;
+    if (!plan->spark_version[0])
+        return 0;
+    *line = matrix_spark_find(m, plan->spark_version);
+    if (!*line) {
+        char known[256] = "";
+        for (size_t i = 0; i < m->n_spark; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                     i ? ", " : "", m->spark[i].version);
+        snprintf(err, errlen,
+                 "%s: field metadata.spark_k8s.spark_version has value '%s'; this spark-k8s "
+                 "knows Spark %s (reinstall the kernelspecs)", plan->path, plan->spark_version,
+                 known);
+        return -1;
+    }
+    if (!matrix_variant_valid(m, plan->variant)) {
+        snprintf(err, errlen,
+                 "%s: field metadata.spark_k8s.variant has value '%s'; expected one of the "
+                 "matrix's variants", plan->path, plan->variant);
+        return -1;
+    }
+    (void)meta;
+    if (set_string(&plan->spark_version, (*line)->version) ||
+        set_string(&plan->spark_line, (*line)->line)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
+                   struct plan **out, char *err, size_t errlen)
 {
     struct plan *plan = calloc(1, sizeof *plan);
+    struct matrix *m = NULL;
     if (!plan) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    json_t *root = NULL, *meta = NULL;
-    char path[4096] = "(default)";
-    if (dir) {
-        snprintf(path, sizeof path, "%s/kernel.json", dir);
-        json_error_t jerr;
-        root = json_load_file(path, 0, &jerr);
-        if (!root) {
-            snprintf(err, errlen, "%s: cannot read kernelspec: %s (line %d)", path, jerr.text,
-                     jerr.line);
-            goto fail;
-        }
+    err[0] = '\0';
+    json_t *meta = NULL;
+    if (root) {
         if (!json_is_object(root)) {
             snprintf(err, errlen, "%s: a kernelspec must be a JSON object", path);
             goto fail;
         }
-        json_t *m = json_object_get(root, "metadata");
-        meta = m ? json_object_get(m, "spark_k8s") : NULL;
+        json_t *md = json_object_get(root, "metadata");
+        meta = md ? json_object_get(md, "spark_k8s") : NULL;
         if (meta && !json_is_object(meta)) {
             snprintf(err, errlen, "%s: field metadata.spark_k8s must be an object", path);
             goto fail;
         }
     }
     const char *base = dir ? strrchr(dir, '/') : NULL;
-    err[0] = '\0';
-    if (set_string(&plan->kernel_name, dir ? (base ? base + 1 : dir) : "") ||
+    if (base && base[1] == '\0') { /* "x/name/" */
+        while (base > dir && base[-1] != '/')
+            base--;
+        base--;
+    }
+    if (set_string(&plan->path, path) ||
+        set_string(&plan->kernel_name, dir ? (base ? base + 1 : dir) : "") ||
+        set_string(&plan->spark_line, "") ||
         take_string(root, "display_name", "Python (spark-k8s)", &plan->display_name, path, "",
                     err, errlen) ||
         take_string(meta, "spark_version", "", &plan->spark_version, path,
                     "metadata.spark_k8s.", err, errlen) ||
         take_string(meta, "variant", "baseline", &plan->variant, path, "metadata.spark_k8s.",
                     err, errlen) ||
-        take_string(meta, "runtime", "local", &plan->runtime, path, "metadata.spark_k8s.", err,
-                    errlen) ||
-        take_argv(meta, path, plan, err, errlen)) {
-        if (!err[0])
-            snprintf(err, errlen, "out of memory");
+        take_argv(meta, path, plan, err, errlen))
         goto fail;
-    }
-    if (strcmp(plan->runtime, "local") != 0 && strcmp(plan->runtime, "kubernetes") != 0) {
-        snprintf(err, errlen,
-                 "%s: field metadata.spark_k8s.runtime has value '%s'; expected 'local' or "
-                 "'kubernetes'", path, plan->runtime);
+    size_t len = strlen(plan->kernel_name);
+    if (len && plan->kernel_name[len - 1] == '/')
+        plan->kernel_name[len - 1] = '\0';
+    const struct matrix_spark *line = NULL;
+    if (matrix_load_default(&m, err, errlen) ||
+        take_spark(plan, meta, m, &line, err, errlen) ||
+        set_defaults(plan, m, line, err, errlen))
         goto fail;
-    }
-    json_decref(root);
+    char desc[4200];
+    snprintf(desc, sizeof desc, "kernelspec %s", path);
+    if (settings_from_json(&plan->settings, meta, desc, "metadata.spark_k8s.", 1, err, errlen))
+        goto fail;
+    if (!(flags & PLAN_NO_ADMIN) && (settings_from_config_file(&plan->settings, err, errlen) ||
+                                     settings_from_env(&plan->settings, err, errlen)))
+        goto fail;
+    if (apply_registry(plan, m, line, err, errlen) || check_plan(plan, err, errlen))
+        goto fail;
+    matrix_free(m);
     *out = plan;
     return 0;
 fail:
-    json_decref(root);
+    if (!err[0])
+        snprintf(err, errlen, "out of memory");
+    matrix_free(m);
     plan_free(plan);
     return -1;
+}
+
+int plan_load(const char *dir, struct plan **out, char *err, size_t errlen)
+{
+    if (!dir)
+        return plan_from_json(NULL, NULL, "(default)", 0, out, err, errlen);
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/kernel.json", dir) >= sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "%s: cannot read kernelspec: %s (line %d)", path, jerr.text,
+                 jerr.line);
+        return -1;
+    }
+    int rc = plan_from_json(root, dir, path, 0, out, err, errlen);
+    json_decref(root);
+    return rc;
 }
 
 const char *plan_kernel_name(const struct plan *plan) { return plan->kernel_name; }
 const char *plan_display_name(const struct plan *plan) { return plan->display_name; }
 const char *plan_spark_version(const struct plan *plan) { return plan->spark_version; }
+const char *plan_spark_line(const struct plan *plan) { return plan->spark_line; }
 const char *plan_variant(const struct plan *plan) { return plan->variant; }
-const char *plan_runtime(const struct plan *plan) { return plan->runtime; }
+const char *plan_path(const struct plan *plan) { return plan->path; }
+const char *plan_runtime(const struct plan *plan)
+{
+    return plan->settings.values[SETTING_RUNTIME].value;
+}
 char *const *plan_runtime_argv(const struct plan *plan) { return plan->runtime_argv; }
+
+const struct setting *plan_setting(const struct plan *plan, enum setting_id id)
+{
+    return (unsigned)id < SETTING_COUNT ? &plan->settings.values[id] : NULL;
+}
+const struct settings *plan_settings(const struct plan *plan) { return &plan->settings; }
 
 int plan_write_spark_conf(const struct plan *plan, const char *dir, char *err, size_t errlen)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/spark-defaults.conf", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    struct sparkconf *conf = NULL;
+    if (sparkconf_render(plan, NULL, &conf, err, errlen))
         return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "# spark-k8s: %s (Spark %s, %s, %s runtime)\n", plan->kernel_name,
-            plan->spark_version, plan->variant, plan->runtime);
-    fprintf(f, "spark.master local[*]\n");
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    char header[512];
+    snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
+             plan->kernel_name[0] ? plan->kernel_name : "default",
+             plan->spark_version[0] ? plan->spark_version : "?", plan->variant,
+             plan_runtime(plan));
+    int rc = sparkconf_write(conf, dir, header, err, errlen);
+    sparkconf_free(conf);
+    return rc;
 }

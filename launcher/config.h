@@ -1,0 +1,106 @@
+/* config.h — the settings of a kernel and where each one came from: built-in
+ * defaults and the matrix, the kernelspec's metadata, the admin config file
+ * (/etc/spark-k8s/config.json, or $SPARK_K8S_CONFIG) and SPARK_K8S_* environment
+ * variables, applied in that order (a later layer wins). See kernelspecs/README.md.
+ *
+ * struct settings owns its strings and extra properties; settings_free releases them. */
+#ifndef SPARK_K8S_CONFIG_H
+#define SPARK_K8S_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/spark-k8s/config.json"
+#define CONFIG_PATH_ENV "SPARK_K8S_CONFIG"
+#define CONFIG_SPARK_CONF_ENV "SPARK_K8S_SPARK_CONF"
+
+enum setting_id {
+    SETTING_RUNTIME,            /* "local" | "kubernetes" */
+    SETTING_NAMESPACE,          /* Kubernetes namespace; "" = the runtime's own */
+    SETTING_SERVICE_ACCOUNT,    /* service account of the driver pod; "" = the runtime's choice */
+    SETTING_IMAGE_REGISTRY,     /* replaces the registry of both images (admin only) */
+    SETTING_DRIVER_IMAGE,       /* Jupyter image the driver pod runs */
+    SETTING_EXECUTOR_IMAGE,     /* runtime image executors run */
+    SETTING_DRIVER_CORES,
+    SETTING_DRIVER_MEMORY,
+    SETTING_EXECUTOR_CORES,
+    SETTING_EXECUTOR_MEMORY,
+    SETTING_EXECUTOR_INSTANCES,
+    SETTING_EXECUTOR_GPUS,
+    SETTING_ICEBERG_NAME,
+    SETTING_ICEBERG_TYPE,       /* "hadoop" | "hive" | "rest" */
+    SETTING_ICEBERG_URI,
+    SETTING_ICEBERG_WAREHOUSE,
+    SETTING_COUNT
+};
+
+enum setting_kind {
+    SETTING_TEXT,     /* any text without control characters */
+    SETTING_RUNTIME_NAME,
+    SETTING_DNS_LABEL,  /* Kubernetes names: [a-z0-9-], at most 63 */
+    SETTING_REGISTRY,   /* host[:port][/path], no spaces */
+    SETTING_IMAGE,      /* image reference, no spaces */
+    SETTING_COUNT_POS,  /* integer >= 1 */
+    SETTING_COUNT_ANY,  /* integer >= 0 */
+    SETTING_MEMORY,     /* Spark/JVM size: digits and k|m|g|t: 512m, 4g */
+    SETTING_CATALOG,    /* Iceberg catalog name: [A-Za-z0-9_] */
+    SETTING_ICEBERG_KIND,
+};
+
+/* How a setting is spelled in each place. PATH is the dotted path inside the
+ * kernelspec metadata object and the config file ("resources.driver_memory"); a
+ * setting whose IN_METADATA is 0 is admin only. */
+struct setting_info {
+    const char *path;
+    const char *env;    /* "SPARK_K8S_DRIVER_MEMORY" */
+    const char *option; /* "--driver-memory" (kernelspec install) */
+    enum setting_kind kind;
+    int in_metadata;
+};
+const struct setting_info *setting_info(enum setting_id id);
+
+/* 0 if VALUE is acceptable for ID; else -1 and a message naming ORIGIN (a file and
+ * field, or a variable), the field and the value. */
+int setting_check(enum setting_id id, const char *value, const char *origin, char *err,
+                  size_t errlen);
+
+struct setting {
+    char *value;  /* NULL = unset */
+    char *source; /* "built-in default", "kernelspec PATH (metadata.spark_k8s.F)", ... */
+};
+
+struct extra_property {
+    char *key, *value, *source;
+};
+
+struct settings {
+    struct setting values[SETTING_COUNT];
+    struct extra_property *extra; /* extra Spark properties in order of arrival */
+    size_t n_extra;
+};
+
+void settings_free(struct settings *s); /* frees the contents, not S itself */
+
+/* Set one value with its source (both copied); checks VALUE. */
+int settings_set(struct settings *s, enum setting_id id, const char *value, const char *source,
+                 char *err, size_t errlen);
+/* Add an extra Spark property (checked: key, value, not reserved by the runtime). */
+int settings_add_extra(struct settings *s, const char *key, const char *value,
+                       const char *source, char *err, size_t errlen);
+
+/* Read the settings in OBJ, a metadata or config object: every known path, plus
+ * "spark_conf" (object of strings). DESC names the layer in sources and messages
+ * ("kernelspec /x/kernel.json", "config file /etc/spark-k8s/config.json"); PREFIX
+ * is the path of OBJ inside its file ("metadata.spark_k8s." or ""). Admin-only
+ * settings are refused in metadata and metadata-only fields are ignored. */
+int settings_from_json(struct settings *s, json_t *obj, const char *desc, const char *prefix,
+                       int is_metadata, char *err, size_t errlen);
+
+/* The admin config file: $SPARK_K8S_CONFIG if set (then it must exist), else
+ * /etc/spark-k8s/config.json if it exists. No file is not an error. */
+int settings_from_config_file(struct settings *s, char *err, size_t errlen);
+
+/* SPARK_K8S_* variables, and SPARK_K8S_SPARK_CONF="k=v;k=v" (';' or newline separated). */
+int settings_from_env(struct settings *s, char *err, size_t errlen);
+
+#endif
