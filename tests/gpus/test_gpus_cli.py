@@ -247,3 +247,13 @@ def test_real_cudart_without_driver():
     assert "no NVIDIA driver found (cudaErrorInsufficientDriver" in r.stderr
     r = run(["gpus", "--spark-resource", "--cudart", real_cudart()], clean_env(cudart=False))
     assert (r.returncode, r.stdout) == (EXIT_OK, '{"name":"gpu","addresses":[]}\n')
+
+
+@pytest.mark.skipif(not PREFIX, reason="needs an install (SPARK_K8S_PREFIX, as `make pytest` sets)")
+def test_install_provides_the_discovery_script():
+    script = pathlib.Path(PREFIX) / "bin" / "spark-k8s-gpu-discovery"
+    assert script.is_symlink() and os.access(script, os.X_OK)
+    r = subprocess.run([str(script)], env=clean_env({"FAKE_CUDART_DEVICES": "2"}),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_OK, r.stderr
+    assert r.stdout == '{"name":"gpu","addresses":["0","1"]}\n'
