@@ -33,7 +33,7 @@ struct gpu_list {
     size_t n;
     int runtime_version;        /* cudaRuntimeGetVersion: 13000 for 13.0; 0 if unknown */
     int driver_version;         /* cudaDriverGetVersion: 0 when no driver is installed */
-    char library[4096];         /* the library that was loaded (as passed to dlopen), or "" */
+    char library[4096];         /* the loaded library, as the dynamic linker resolved it; or "" */
 };
 
 enum gpus_status {
