@@ -1,0 +1,1930 @@
+"""fakekube: a fake Kubernetes API server that runs pods as local processes, for tests.
+
+Import it (``FakeKube(state_dir, path=...).start()``) or run it:
+    /usr/bin/python3 tests/kubernetes/fakekube.py --port 0 --state-dir DIR [--path PATH]
+which prints one JSON line on stdout when ready ({"ready": true, "url", "kubeconfig", "token",
+"ca", "sa_dir", "port", "namespace", "pid"}) and serves until SIGTERM/SIGINT.
+
+What is real (checked against the Kubernetes API conventions and API-concepts docs, v1.32):
+- HTTPS on 127.0.0.1 with a CA and server certificate made per server (SANs: IP 127.0.0.1,
+  DNS localhost and kubernetes.default.svc...), HTTP/1.1 with keep-alive.  Bearer-token auth;
+  a client certificate signed by the server's CA is accepted too (user = its CN).  Anything
+  else gets the real 401 Status.  /version, /healthz, /livez, /readyz answer without auth.
+- core/v1 pods, services, secrets, configmaps, serviceaccounts and events at their real paths
+  (/api/v1/namespaces/NS/RESOURCE[/NAME], /api/v1/RESOURCE for all namespaces, the deprecated
+  /api/v1/watch/... paths), pods/log and pods/status (GET), namespaces (GET), /api, /api/v1.
+- create (201; metadata.uid, resourceVersion, creationTimestamp, generateName, namespace and
+  the main spec defaults are filled; a Pod gets the kube-api-access projected volume like the
+  ServiceAccount admission plugin adds it); get; list (kind XList, metadata.resourceVersion,
+  items without kind/apiVersion as the real server sends them; limit/continue); delete (DeleteOptions
+  body or query: gracePeriodSeconds, propagationPolicy Background/Foreground/Orphan,
+  preconditions.uid); deletecollection.  Secrets: stringData merged into data (base64).
+- watch (?watch=1/true): chunked stream, one JSON event per line; from a resourceVersion
+  (exclusive), or from "now" after synthetic ADDED events for the current state when it is ""
+  or "0"; labelSelector and fieldSelector (objects leaving/entering a selector get DELETED/ADDED
+  like the watch cache sends); timeoutSeconds; a resourceVersion older than the kept history
+  gets 200 and one ERROR event whose object is a Status 410 Expired "too old resource version".
+- Status errors with real codes, reasons, messages and details: 400 BadRequest, 401, 403
+  Forbidden (RBAC wording), 403 quota ("exceeded quota: ..."), 404 NotFound, 405, 409
+  AlreadyExists/Conflict, 410 Expired, 422 Invalid, 500 InternalError.
+- 422: every created object is validated against the strict schemas in ../shared/k8s-schema
+  (unknown fields are errors) plus the checks the schemas cannot express (names: RFC 1123
+  subdomain, DNS-1035 for services; label keys/values; container names and images; volume
+  references and modes; env names; secret keys/base64; ownerReference fields).  The message
+  is the API server's: `Pod "x" is invalid: spec.containers[0].image: Required value` (several
+  errors as `[a, b]`), with details.causes (reason, message, field).
+- Garbage collection like kube-controller-manager's: a dependent whose ownerReferences all name
+  owners that no longer exist (by uid) is deleted in the background; Foreground deletion
+  (foregroundDeletion finalizer) waits for the dependents; Orphan strips the references.
+- Pods: a scheduler and a kubelet per pod (see fakekube_kubelet.py) with the real phases,
+  conditions, container states and Events (Scheduled, Pulling, Pulled, Created, Started,
+  FailedScheduling, Failed, BackOff, Killing, Evicted ...).  Graceful delete: the Pod gets
+  deletionTimestamp (MODIFIED), the process group SIGTERM, SIGKILL after the grace period, then
+  DELETED.  Pods not yet scheduled or already terminal are removed at once, as the API does.
+
+What is simplified (know this when a test passes here):
+- One global resourceVersion counter (as etcd's), history of the last `history` changes.
+- No PUT/PATCH (405), no RBAC objects (403 only by fault injection), no admission beyond
+  the ServiceAccount token volume, no Endpoints, no DNS (service names do not resolve; use the
+  pod IP), Events are not garbage collected (TTL) and repeats update count/lastTimestamp.
+- Only the first container of a Pod runs (others are reported running/ready without a
+  process); no init containers; readiness = process alive + tcpSocket/httpGet readinessProbe
+  (probed every 0.1 s, ignoring periodSeconds); liveness probes ignored; restart back-off is
+  0.5 s doubling to 4 s (real: 10 s to 5 min).  Images are not pulled: command[0] is resolved
+  through the `path` given to the server (absolute paths that exist are used as they are).
+- Processes run as root unless the pod's securityContext names a runAsUser (then uid/gid/
+  fsGroup are applied, and volume files get the fsGroup and group-read bits as the kubelet
+  gives them).  HOME is a per-pod writable directory.  KUBERNETES_SERVICE_HOST/PORT point at
+  this server, and the service-account token is this server's token.
+- Pod IPs are loopback addresses 127.0.0.2, .3, ... (unique per server); hostIP is 127.0.0.1.
+"""
+
+import argparse
+import base64
+import copy
+import datetime
+import fnmatch
+import http.server
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCHEMA_DIR = os.environ.get("FAKEKUBE_SCHEMA_DIR",
+                            os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "k8s-schema")))
+if not os.path.isdir(SCHEMA_DIR):
+    SCHEMA_DIR = "/work/shared/k8s-schema"
+
+# resource -> (Kind, schema file or None, namespaced)
+RESOURCES = {
+    "pods": ("Pod", "pod-v1.json", True),
+    "services": ("Service", "service-v1.json", True),
+    "secrets": ("Secret", "secret-v1.json", True),
+    "configmaps": ("ConfigMap", "configmap-v1.json", True),
+    "serviceaccounts": ("ServiceAccount", "serviceaccount-v1.json", True),
+    "events": ("Event", None, True),
+}
+KIND_TO_RESOURCE = {v[0]: k for k, v in RESOURCES.items()}
+SYSTEM_NAMES = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
+DEFAULT_UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+
+
+def _load_sibling(name):
+    """Import a helper module that lives next to this file, whatever sys.path is."""
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def now_rfc3339():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def resource_of(kind_or_resource):
+    k = kind_or_resource
+    if k in RESOURCES:
+        return k
+    if k in KIND_TO_RESOURCE:
+        return KIND_TO_RESOURCE[k]
+    low = k.lower()
+    for r, (kind, _, _) in RESOURCES.items():
+        if low in (r, kind.lower(), r[:-1]):
+            return r
+    raise KeyError("fakekube: unknown resource or kind %r" % k)
+
+
+# ---------------------------------------------------------------------------------------------
+# Status errors
+
+
+class ApiError(Exception):
+    """An error the API answers with a Status object."""
+
+    def __init__(self, code, reason, message, details=None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self):
+        return status_object(self.code, self.reason, self.message, self.details)
+
+
+def status_object(code, reason, message, details=None):
+    st = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+          "message": message, "reason": reason, "code": code}
+    if details is not None:
+        st["details"] = details
+    return st
+
+
+def not_found(resource, name):
+    return ApiError(404, "NotFound", '%s "%s" not found' % (resource, name),
+                    {"name": name, "kind": resource})
+
+
+def already_exists(resource, name):
+    return ApiError(409, "AlreadyExists", '%s "%s" already exists' % (resource, name),
+                    {"name": name, "kind": resource})
+
+
+def conflict(resource, name):
+    return ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been '
+                    'modified; please apply your changes to the latest version and try again'
+                    % (resource, name), {"name": name, "kind": resource})
+
+
+def bad_request(message):
+    return ApiError(400, "BadRequest", message)
+
+
+def gone(requested, oldest):
+    return ApiError(410, "Expired", "too old resource version: %s (%s)" % (requested, oldest))
+
+
+def internal_error(message):
+    return ApiError(500, "InternalError", "Internal error occurred: %s" % message,
+                    {"causes": [{"message": message}]})
+
+
+def forbidden(user, verb, resource, namespace, name=None, subresource=None):
+    what = resource + ("/" + subresource if subresource else "")
+    subject = '%s "%s"' % (resource, name) if name else resource
+    scope = 'in the namespace "%s"' % namespace if namespace else "at the cluster scope"
+    msg = ('%s is forbidden: User "%s" cannot %s resource "%s" in API group "" %s'
+           % (subject, user, verb, what, scope))
+    details = {"kind": resource}
+    if name:
+        details = {"name": name, "kind": resource}
+    return ApiError(403, "Forbidden", msg, details)
+
+
+def quota_exceeded(resource, name, message):
+    subject = '%s "%s"' % (resource, name) if name else resource
+    return ApiError(403, "Forbidden", "%s is forbidden: %s" % (subject, message),
+                    {"name": name or "", "kind": resource})
+
+
+def invalid(kind, name, causes):
+    """causes: list of (field, reason, message) -> 422 like apimachinery's NewInvalid."""
+    parts = ["%s: %s" % (f, m) if f else m for f, _, m in causes]
+    text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    return ApiError(422, "Invalid", '%s "%s" is invalid: %s' % (kind, name, text),
+                    {"name": name, "kind": kind,
+                     "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Selectors
+
+_LABEL_TERM = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9_.-]*)|"
+                         r"\s(in|notin)\s*\(([^)]*)\))?\s*$")
+
+
+def parse_label_selector(text):
+    """Equality- and set-based label selector -> list of predicates on a labels dict."""
+    if not text:
+        return []
+    terms, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            terms.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    terms.append(cur)
+    preds = []
+    for t in terms:
+        m = _LABEL_TERM.match(t)
+        if not m or (m.group(1) and m.group(3 or 5)):
+            raise bad_request("unable to parse requirement: %r" % t)
+        neg, key, op, val, setop, setvals = m.groups()
+        if neg:
+            if op or setop:
+                raise bad_request("unable to parse requirement: %r" % t)
+            preds.append(lambda ls, k=key: k not in ls)
+        elif op in ("=", "=="):
+            preds.append(lambda ls, k=key, v=val: ls.get(k) == v)
+        elif op == "!=":
+            preds.append(lambda ls, k=key, v=val: ls.get(k) != v)
+        elif setop == "in":
+            vals = {v.strip() for v in setvals.split(",")}
+            preds.append(lambda ls, k=key, vs=vals: ls.get(k) in vs)
+        elif setop == "notin":
+            vals = {v.strip() for v in setvals.split(",")}
+            preds.append(lambda ls, k=key, vs=vals: ls.get(k) not in vs)
+        else:
+            preds.append(lambda ls, k=key: k in ls)
+    return preds
+
+
+FIELD_LABELS = {
+    "pods": ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+             "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"],
+    "events": ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+               "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+               "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
+    "secrets": ["type"],
+}
+
+
+def _field_value(obj, label):
+    if label == "source":
+        return obj.get("source", {}).get("component", "")
+    cur = obj
+    for part in label.split("."):
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return "" if cur is None else str(cur)
+
+
+def parse_field_selector(resource, text):
+    if not text:
+        return []
+    allowed = ["metadata.name", "metadata.namespace"] + FIELD_LABELS.get(resource, [])
+    preds = []
+    for term in text.split(","):
+        m = re.match(r"^\s*([A-Za-z.]+)\s*(==|=|!=)\s*(.*?)\s*$", term)
+        if not m:
+            raise bad_request("invalid selector: '%s'; can't understand '%s'" % (text, term))
+        label, op, val = m.groups()
+        if label not in allowed:
+            raise bad_request('field label not supported: %s' % label)
+        if op == "!=":
+            preds.append(lambda o, lb=label, v=val: _field_value(o, lb) != v)
+        else:
+            preds.append(lambda o, lb=label, v=val: _field_value(o, lb) == v)
+    return preds
+
+
+def matches(obj, label_preds, field_preds):
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return all(p(labels) for p in label_preds) and all(p(obj) for p in field_preds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+MSG_SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                 "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+                 "'example.com', regex used for validation is "
+                 "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+MSG_DNS1123_LABEL = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+                     "or '-', and must start and end with an alphanumeric character (e.g. 'my-name',"
+                     "  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+MSG_DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+               "with an alphabetic character, and end with an alphanumeric character (e.g. "
+               "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+MSG_LABEL_VALUE = ("a valid label must be an empty string or consist of alphanumeric characters, "
+                   "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+                   "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                   "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+MSG_ENV_NAME = ("a valid environment variable name must consist of alphabetic characters, digits, "
+                "'_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or "
+                "'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is "
+                "'[-._a-zA-Z][-._a-zA-Z0-9]*')")
+
+
+def _qv(v):
+    return json.dumps(v)
+
+
+class Validator:
+    """Schema (strict, from ../shared/k8s-schema) + the API server's own field checks."""
+
+    def __init__(self):
+        import jsonschema
+        self._jsonschema = jsonschema
+        self._validators = {}
+        self._lock = threading.Lock()
+
+    def _schema_validator(self, resource):
+        with self._lock:
+            if resource not in self._validators:
+                fname = RESOURCES[resource][1]
+                if fname is None:
+                    self._validators[resource] = None
+                else:
+                    with open(os.path.join(SCHEMA_DIR, fname)) as f:
+                        schema = json.load(f)
+                    cls = self._jsonschema.validators.validator_for(
+                        schema, default=self._jsonschema.Draft4Validator)
+                    self._validators[resource] = cls(schema)
+            return self._validators[resource]
+
+    @staticmethod
+    def _path(err_path):
+        out = ""
+        for p in err_path:
+            if isinstance(p, int):
+                out += "[%d]" % p
+            else:
+                out += ("." if out else "") + str(p)
+        return out
+
+    def schema_causes(self, resource, obj):
+        v = self._schema_validator(resource)
+        if v is None:
+            return []
+        causes = []
+        for e in sorted(v.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+            field = self._path(e.absolute_path)
+            if e.validator == "additionalProperties":
+                extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+                for x in extra:
+                    causes.append(((field + "." if field else "") + x, "FieldValueInvalid",
+                                   'Invalid value: %s: unknown field "%s"' % ("{...}" if isinstance(e.instance[x], (dict, list)) else _qv(e.instance[x]), x)))
+            elif e.validator == "required":
+                m = re.search(r"'([^']+)' is a required property", e.message)
+                causes.append(((field + "." if field else "") + (m.group(1) if m else ""),
+                               "FieldValueRequired", "Required value"))
+            else:
+                shown = e.instance if not isinstance(e.instance, (dict, list)) else "{...}"
+                causes.append((field, "FieldValueInvalid", "Invalid value: %s: %s"
+                               % (_qv(shown) if shown != "{...}" else shown, e.message)))
+        return causes
+
+    def semantic_causes(self, resource, obj):
+        c = []
+        md = obj.get("metadata") or {}
+        name = md.get("name")
+        if not name and not md.get("generateName"):
+            c.append(("metadata.name", "FieldValueRequired", "Required value: name or generateName is required"))
+        elif name:
+            if resource == "services":
+                if not DNS1035_LABEL.match(name) or len(name) > 63:
+                    c.append(("metadata.name", "FieldValueInvalid", "Invalid value: %s: %s" % (_qv(name), MSG_DNS1035)))
+            elif resource != "events" and (not DNS1123_SUBDOMAIN.match(name) or len(name) > 253):
+                c.append(("metadata.name", "FieldValueInvalid", "Invalid value: %s: %s" % (_qv(name), MSG_SUBDOMAIN)))
+        for key, val in (md.get("labels") or {}).items():
+            if not isinstance(val, str):
+                continue
+            if not QUALIFIED_NAME.match(key.split("/")[-1]) or len(key.split("/")[-1]) > 63:
+                c.append(("metadata.labels", "FieldValueInvalid", "Invalid value: %s: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character" % _qv(key)))
+            if not LABEL_VALUE.match(val) or len(val) > 63:
+                c.append(("metadata.labels", "FieldValueInvalid", "Invalid value: %s: %s" % (_qv(val), MSG_LABEL_VALUE)))
+        for i, ref in enumerate(md.get("ownerReferences") or []):
+            for f in ("apiVersion", "kind", "name", "uid"):
+                if not ref.get(f):
+                    c.append(("metadata.ownerReferences.%s" % f, "FieldValueInvalid",
+                              'Invalid value: "": %s must not be empty' % f))
+        if resource == "pods":
+            c += self._pod_causes(obj.get("spec") or {})
+        elif resource == "secrets":
+            for k, v in (obj.get("data") or {}).items():
+                if not CONFIG_KEY.match(k):
+                    c.append(("data[%s]" % k, "FieldValueInvalid", "Invalid value: %s: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')" % _qv(k)))
+                try:
+                    base64.b64decode(v or "", validate=True)
+                except Exception:
+                    raise bad_request("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 0")
+        elif resource == "services":
+            spec = obj.get("spec") or {}
+            ports = spec.get("ports") or []
+            if not ports and spec.get("clusterIP") != "None":
+                c.append(("spec.ports", "FieldValueRequired", "Required value"))
+            for i, p in enumerate(ports):
+                if len(ports) > 1 and not p.get("name"):
+                    c.append(("spec.ports[%d].name" % i, "FieldValueRequired", "Required value"))
+                port = p.get("port")
+                if not isinstance(port, int) or not 1 <= port <= 65535:
+                    c.append(("spec.ports[%d].port" % i, "FieldValueInvalid", "Invalid value: %s: must be between 1 and 65535, inclusive" % _qv(port)))
+        return c
+
+    def _pod_causes(self, spec):
+        c = []
+        vols = {}
+        for i, v in enumerate(spec.get("volumes") or []):
+            vols[v.get("name")] = v
+            for src in ("secret", "configMap", "downwardAPI", "projected"):
+                mode = (v.get(src) or {}).get("defaultMode")
+                if mode is not None and not 0 <= mode <= 0o777:
+                    c.append(("spec.volumes[%d].%s.defaultMode" % (i, src), "FieldValueInvalid",
+                              "Invalid value: %d: must be a number between 0 and 0777 (octal), both inclusive" % mode))
+                for j, it in enumerate((v.get(src) or {}).get("items") or []):
+                    m = it.get("mode")
+                    if m is not None and not 0 <= m <= 0o777:
+                        c.append(("spec.volumes[%d].%s.items[%d].mode" % (i, src, j), "FieldValueInvalid",
+                                  "Invalid value: %d: must be a number between 0 and 0777 (octal), both inclusive" % m))
+        names = set()
+        for kind in ("containers", "initContainers"):
+            for i, ctr in enumerate(spec.get(kind) or []):
+                base = "spec.%s[%d]" % (kind, i)
+                n = ctr.get("name") or ""
+                if not n:
+                    c.append((base + ".name", "FieldValueRequired", "Required value"))
+                elif not DNS1123_LABEL.match(n):
+                    c.append((base + ".name", "FieldValueInvalid", "Invalid value: %s: %s" % (_qv(n), MSG_DNS1123_LABEL)))
+                elif n in names:
+                    c.append((base + ".name", "FieldValueDuplicate", "Duplicate value: %s" % _qv(n)))
+                names.add(n)
+                if not ctr.get("image"):
+                    c.append((base + ".image", "FieldValueRequired", "Required value"))
+                for j, e in enumerate(ctr.get("env") or []):
+                    en = e.get("name") or ""
+                    if not ENV_NAME.match(en):
+                        c.append(("%s.env[%d].name" % (base, j), "FieldValueInvalid", "Invalid value: %s: %s" % (_qv(en), MSG_ENV_NAME)))
+                    vf = e.get("valueFrom")
+                    if vf and e.get("value"):
+                        c.append(("%s.env[%d].valueFrom" % (base, j), "FieldValueInvalid", "Invalid value: \"\": may not be specified when `value` is not empty"))
+                for j, vm in enumerate(ctr.get("volumeMounts") or []):
+                    if vm.get("name") not in vols:
+                        c.append(("%s.volumeMounts[%d].name" % (base, j), "FieldValueNotFound", "Not found: %s" % _qv(vm.get("name"))))
+                    if not vm.get("mountPath"):
+                        c.append(("%s.volumeMounts[%d].mountPath" % (base, j), "FieldValueRequired", "Required value"))
+        rp = spec.get("restartPolicy")
+        if rp is not None and rp not in ("Always", "OnFailure", "Never"):
+            c.append(("spec.restartPolicy", "FieldValueNotSupported", 'Unsupported value: %s: supported values: "Always", "OnFailure", "Never"' % _qv(rp)))
+        return c
+
+    def validate(self, resource, obj):
+        """Raise the ApiError (422) the API server would answer for this object."""
+        kind = RESOURCES[resource][0]
+        name = (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get("generateName") or ""
+        causes = self.schema_causes(resource, obj) + self.semantic_causes(resource, obj)
+        if causes:
+            raise invalid(kind, name, causes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+
+
+class Faults:
+    """Fault injection, set per test.  Out of process: POST /fake/faults {"fault": NAME, ...args}
+    (NAME is one of the public method names below), DELETE /fake/faults clears them."""
+
+    def __init__(self, server):
+        self._server = server
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self):
+        with self._lock:
+            self.image_pulls = []      # (image glob, message)
+            self.unschedulables = []   # (pod glob, namespace or None, message)
+            self.http_rules = []       # dicts
+            self.watch_drops = []      # dicts
+            self.watch_gones = []      # dicts
+            self.start_errors = []     # (pod glob, message)
+            self.delays = {"schedule": 0.0, "pull": 0.0, "create": 0.0, "start": 0.0, "ready": 0.0}
+        self._server._wake_pods()
+
+    # pod lifecycle faults
+    def image_pull_failure(self, image="*", message=None):
+        """Pulls of images matching the glob fail: ErrImagePull, then ImagePullBackOff, repeating."""
+        with self._lock:
+            self.image_pulls.append((image, message))
+
+    def unschedulable(self, pod="*", namespace=None, message=DEFAULT_UNSCHEDULABLE):
+        """Pods matching stay Pending with FailedScheduling events until clear_unschedulable()."""
+        with self._lock:
+            self.unschedulables.append((pod, namespace, message))
+
+    def clear_unschedulable(self):
+        with self._lock:
+            self.unschedulables = []
+        self._server._wake_pods()
+
+    def slow_start(self, schedule=0.0, pull=0.0, create=0.0, start=0.0, ready=0.0):
+        """Seconds spent before scheduling, pulling, creating, starting, and before readiness."""
+        with self._lock:
+            self.delays = {"schedule": float(schedule), "pull": float(pull), "create": float(create),
+                           "start": float(start), "ready": float(ready)}
+
+    def evict(self, name, namespace=None, message=None):
+        """Evict a running pod now (kubelet node-pressure eviction)."""
+        self._server._pod_action(namespace, name, "evict", message)
+
+    def oom_kill(self, name, namespace=None):
+        """OOM-kill a running pod's container now (exit 137, reason OOMKilled)."""
+        self._server._pod_action(namespace, name, "oom", None)
+
+    # API faults
+    def http_error(self, code, verb="*", resource="*", name=None, namespace=None, count=1,
+                   message=None, reason=None):
+        """The next `count` requests (None: all, until cleared) matching verb/resource/name/
+        namespace (globs) get this Status.  Verbs are RBAC's: get list watch create delete
+        deletecollection."""
+        with self._lock:
+            self.http_rules.append({"code": int(code), "verb": verb, "resource": resource,
+                                    "name": name, "namespace": namespace, "count": count,
+                                    "message": message, "reason": reason})
+
+    def forbidden(self, verb="*", resource="*", count=None, name=None, namespace=None):
+        self.http_error(403, verb, resource, name, namespace, count)
+
+    def quota_exceeded(self, resource="pods", verb="create", count=None, message=None):
+        self.http_error(403, verb, resource, None, None, count,
+                        message or "exceeded quota: compute-resources, requested: limits.memory=4Gi, "
+                        "used: limits.memory=8Gi, limited: limits.memory=10Gi", "QuotaExceeded")
+
+    def conflict(self, verb="create", resource="*", count=1):
+        self.http_error(409, verb, resource, None, None, count)
+
+    def invalid(self, verb="create", resource="*", count=1, message=None):
+        self.http_error(422, verb, resource, None, None, count, message)
+
+    def internal_error(self, verb="*", resource="*", count=1, message=None):
+        self.http_error(500, verb, resource, None, None, count, message)
+
+    def drop_watch(self, after=0, resource="*", count=1, abrupt=False):
+        """The next `count` watches on resource end after `after` events: cleanly (end of the
+        chunked stream, as at timeoutSeconds) or, with abrupt, by closing the connection."""
+        with self._lock:
+            self.watch_drops.append({"after": int(after), "resource": resource, "count": count,
+                                     "abrupt": bool(abrupt)})
+
+    def watch_gone(self, resource="*", count=1):
+        """The next `count` watches on resource that name a resourceVersion get ERROR 410."""
+        with self._lock:
+            self.watch_gones.append({"resource": resource, "count": count})
+
+    def compact(self):
+        """Forget all history (like an etcd compaction): every older resourceVersion is gone."""
+        self._server.store.compact()
+
+    # internal lookups
+    @staticmethod
+    def _take(rules, pred):
+        for r in rules:
+            if pred(r):
+                if r["count"] is not None:
+                    r["count"] -= 1
+                    if r["count"] <= 0:
+                        rules.remove(r)
+                return r
+        return None
+
+    def take_http(self, verb, resource, name, namespace):
+        def pred(r):
+            return (fnmatch.fnmatchcase(verb, r["verb"]) and fnmatch.fnmatchcase(resource, r["resource"])
+                    and (r["name"] is None or fnmatch.fnmatchcase(name or "", r["name"]))
+                    and (r["namespace"] is None or fnmatch.fnmatchcase(namespace or "", r["namespace"])))
+        with self._lock:
+            return self._take(self.http_rules, pred)
+
+    def take_watch_drop(self, resource):
+        with self._lock:
+            return self._take(self.watch_drops, lambda r: fnmatch.fnmatchcase(resource, r["resource"]))
+
+    def take_watch_gone(self, resource):
+        with self._lock:
+            return self._take(self.watch_gones, lambda r: fnmatch.fnmatchcase(resource, r["resource"]))
+
+    def pull_failure(self, image):
+        with self._lock:
+            for glob, msg in self.image_pulls:
+                if fnmatch.fnmatchcase(image, glob):
+                    return msg or ""
+        return None
+
+    def unschedulable_message(self, namespace, name):
+        with self._lock:
+            for glob, ns, msg in self.unschedulables:
+                if fnmatch.fnmatchcase(name, glob) and (ns is None or ns == namespace):
+                    return msg
+        return None
+
+    def delay(self, phase):
+        with self._lock:
+            return self.delays.get(phase, 0.0)
+
+    def apply(self, spec):
+        """HTTP form: {"fault": "http_error", "code": 500, ...} or {"fault": "clear"}."""
+        spec = dict(spec)
+        name = spec.pop("fault", None)
+        allowed = {"image_pull_failure", "unschedulable", "clear_unschedulable", "slow_start",
+                   "evict", "oom_kill", "http_error", "forbidden", "quota_exceeded", "conflict",
+                   "invalid", "internal_error", "drop_watch", "watch_gone", "compact", "clear"}
+        if name not in allowed:
+            raise bad_request("unknown fault %r; known: %s" % (name, ", ".join(sorted(allowed))))
+        try:
+            getattr(self, name)(**spec)
+        except TypeError as e:
+            raise bad_request("fault %s: %s" % (name, e))
+
+
+# ---------------------------------------------------------------------------------------------
+# Store: objects, resourceVersions, history for watches, garbage collection
+
+
+class Store:
+    def __init__(self, history=1000):
+        self.cond = threading.Condition()
+        self.rv = 100
+        self.objects = {}            # (resource, ns, name) -> obj
+        self.history = []            # (rv, type, resource, ns, obj, prev)
+        self.history_limit = history
+        self.oldest_rv = self.rv     # watches from an rv < this get 410
+        self.stopping = False
+
+    def _record(self, typ, resource, ns, obj, prev=None):
+        self.history.append((self.rv, typ, resource, ns, copy.deepcopy(obj), prev))
+        if len(self.history) > self.history_limit:
+            drop = len(self.history) - self.history_limit
+            self.oldest_rv = self.history[drop - 1][0]
+            del self.history[:drop]
+        self.cond.notify_all()
+
+    def _bump(self, obj):
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+
+    def compact(self):
+        with self.cond:
+            self.history = []
+            self.oldest_rv = self.rv
+
+    def insert(self, resource, ns, obj):
+        with self.cond:
+            key = (resource, ns, obj["metadata"]["name"])
+            if key in self.objects:
+                raise already_exists(resource, key[2])
+            self._bump(obj)
+            self.objects[key] = obj
+            self._record("ADDED", resource, ns, obj)
+            return copy.deepcopy(obj)
+
+    def get(self, resource, ns, name):
+        with self.cond:
+            obj = self.objects.get((resource, ns, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def update(self, resource, ns, name, fn, uid=None):
+        """Apply fn(obj) to a copy; store it with a new resourceVersion (MODIFIED).  Returns the
+        new object, or None when the object is gone (or has another uid)."""
+        with self.cond:
+            cur = self.objects.get((resource, ns, name))
+            if cur is None or (uid is not None and cur["metadata"].get("uid") != uid):
+                return None
+            new = copy.deepcopy(cur)
+            if fn(new) is False:
+                return copy.deepcopy(cur)
+            self._bump(new)
+            self.objects[(resource, ns, name)] = new
+            self._record("MODIFIED", resource, ns, new, copy.deepcopy(cur))
+            return copy.deepcopy(new)
+
+    def remove(self, resource, ns, name, uid=None):
+        with self.cond:
+            cur = self.objects.get((resource, ns, name))
+            if cur is None or (uid is not None and cur["metadata"].get("uid") != uid):
+                return None
+            del self.objects[(resource, ns, name)]
+            gone_obj = copy.deepcopy(cur)
+            self._bump(gone_obj)
+            self._record("DELETED", resource, ns, gone_obj)
+            return gone_obj
+
+    def list(self, resource=None, ns=None):
+        with self.cond:
+            return [copy.deepcopy(o) for (r, n, _), o in sorted(self.objects.items())
+                    if (resource is None or r == resource) and (ns is None or n == ns)], str(self.rv)
+
+    def uids(self):
+        with self.cond:
+            return {o["metadata"]["uid"]: (r, n, o["metadata"]["name"])
+                    for (r, n, _), o in self.objects.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificates and client configuration files
+
+
+def make_pki(state_dir):
+    """A throwaway CA, a server certificate for 127.0.0.1/localhost, and a signer for clients."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fakekube-ca-%s" % uuid.uuid4().hex[:8])])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(ca_ski, critical=False)
+          .sign(ca_key, hashes.SHA256()))
+
+    def issue(cn, server, orgs=()):
+        key = ec.generate_private_key(ec.SECP256R1())
+        attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+        b = (x509.CertificateBuilder().subject_name(x509.Name(attrs)).issuer_name(ca_name)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(hours=1))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                          key_encipherment=False, data_encipherment=False,
+                                          key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                          encipher_only=False, decipher_only=False), critical=True)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                            critical=False)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server
+                                                   else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+        if server:
+            b = b.add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.DNSName("kubernetes"), x509.DNSName("kubernetes.default"),
+                x509.DNSName("kubernetes.default.svc"), x509.DNSName("kubernetes.default.svc.cluster.local"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        cert = b.sign(ca_key, hashes.SHA256())
+        return (cert.public_bytes(serialization.Encoding.PEM),
+                key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+
+    def write(name, data, mode=0o644):
+        path = os.path.join(state_dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        return path
+
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    paths = {"ca": write("ca.crt", ca_pem)}
+    crt, key = issue("kube-apiserver", True)
+    paths["server_crt"] = write("server.crt", crt)
+    paths["server_key"] = write("server.key", key, 0o600)
+    return paths, ca_pem, issue
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+
+class Request:
+    """One recorded API request."""
+    __slots__ = ("method", "path", "query", "body", "code", "verb", "resource", "namespace", "name",
+                 "subresource", "user", "time")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self):
+        return "<%s %s -> %s>" % (self.method, self.path, self.code)
+
+
+class FakeKube:
+    """The fake API server.  See the module docstring; conftest.py's `fakekube` fixture wraps it."""
+
+    def __init__(self, state_dir, port=0, token=None, namespace="default", path=None,
+                 namespaces=("default", "kube-system"), user=None, service_account="default",
+                 node_env=None, entrypoints=None, history=1000, max_grace_seconds=3.0,
+                 run_as_user=True, nodes=3):
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.requested_port = port
+        self.token = token or uuid.uuid4().hex + uuid.uuid4().hex
+        self.namespace = namespace
+        self.namespaces = set(namespaces) | {namespace}
+        self.service_account = service_account
+        self.user = user or "system:serviceaccount:%s:%s" % (namespace, service_account)
+        self.path = path if path is not None else os.environ.get("PATH", "/usr/bin:/bin")
+        self.node_env = dict(node_env or {})
+        self.entrypoints = dict(entrypoints or {})  # image glob -> argv, for pods with no command
+        self.max_grace_seconds = max_grace_seconds
+        self.run_as_user = run_as_user and os.geteuid() == 0
+        self.nodes = ["fake-node-%d" % (i + 1) for i in range(nodes)]
+        self.store = Store(history)
+        self.validator = Validator()
+        self.faults = Faults(self)
+        self.requests = []
+        self._req_lock = threading.Lock()
+        self._kubelets = {}      # pod uid -> kubelet.PodWorker
+        self._kubelet_lock = threading.Lock()
+        self._ip_next = 2
+        self._ip_lock = threading.Lock()
+        self._httpd = None
+        self._threads = []
+        self._conns = set()
+        self._conns_lock = threading.Lock()
+        self.port = None
+        self.pod_runtime_error = None
+        self._gc_thread = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self):
+        self._kubelet_mod = _load_sibling("fakekube_kubelet")
+        self.pod_runtime_error = self._kubelet_mod.check_runtime()
+        self.pki, self.ca_pem, self._issue = make_pki(self.state_dir)
+        self.ca = self.pki["ca"]
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.pki["server_crt"], self.pki["server_key"])
+        ctx.load_verify_locations(cadata=self.ca_pem.decode())
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.set_alpn_protocols(["http/1.1"])
+        self._ssl = ctx
+        self._httpd = _HTTPServer(("127.0.0.1", self.requested_port), _Handler, self)
+        self.port = self._httpd.server_address[1]
+        self.url = "https://127.0.0.1:%d" % self.port
+        for ns in sorted(self.namespaces):
+            self._seed_namespace(ns)
+        self.sa_dir = self.write_service_account_dir(os.path.join(self.state_dir, "serviceaccount"))
+        self.kubeconfig = self.write_kubeconfig(os.path.join(self.state_dir, "kubeconfig"))
+        t = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="fakekube-http", daemon=True)
+        t.start()
+        self._threads.append(t)
+        self._gc_thread = threading.Thread(target=self._gc_loop, name="fakekube-gc", daemon=True)
+        self._gc_thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving, end watches, kill every pod process, wait for the threads."""
+        with self.store.cond:
+            self.store.stopping = True
+            self.store.cond.notify_all()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        with self._conns_lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        for w in workers:
+            w.shutdown()
+        for w in workers:
+            w.join(10)
+        if self._gc_thread:
+            self._gc_thread.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _seed_namespace(self, ns):
+        self.namespaces.add(ns)
+        if self.store.get("configmaps", ns, "kube-root-ca.crt") is None:
+            self._create_internal("configmaps", ns, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                     "metadata": {"name": "kube-root-ca.crt"},
+                                                     "data": {"ca.crt": self.ca_pem.decode()}})
+        if self.store.get("serviceaccounts", ns, "default") is None:
+            self._create_internal("serviceaccounts", ns, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                          "metadata": {"name": "default"}})
+
+    def add_namespace(self, ns):
+        """Make a namespace exist (creating in a namespace that does not exist is a 404)."""
+        self._seed_namespace(ns)
+
+    # -- client configuration --------------------------------------------------------------
+    def write_kubeconfig(self, path, namespace=None, ca_data=False, auth="token", server=None,
+                         token=None, context="fakekube"):
+        """Write a kubeconfig.  auth: "token", "cert" (a client certificate for this user, files
+        or data per ca_data), or "none"; ca_data inlines certificate-authority-data."""
+        import yaml
+        cluster = {"server": server or self.url}
+        if ca_data:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
+        else:
+            cluster["certificate-authority"] = self.ca
+        user = {}
+        if auth == "token":
+            user["token"] = token or self.token
+        elif auth == "cert":
+            crt, key = self._issue(self.user, False, ("system:serviceaccounts",))
+            if ca_data:
+                user["client-certificate-data"] = base64.b64encode(crt).decode()
+                user["client-key-data"] = base64.b64encode(key).decode()
+            else:
+                base = os.path.splitext(path)[0]
+                with open(base + "-client.crt", "wb") as f:
+                    f.write(crt)
+                with open(base + "-client.key", "wb") as f:
+                    f.write(key)
+                os.chmod(base + "-client.key", 0o600)
+                user["client-certificate"] = base + "-client.crt"
+                user["client-key"] = base + "-client.key"
+        cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+               "clusters": [{"name": "fakekube", "cluster": cluster}],
+               "users": [{"name": "fakekube-user", "user": user}],
+               "contexts": [{"name": context, "context": {"cluster": "fakekube", "user": "fakekube-user",
+                                                          "namespace": namespace or self.namespace}}],
+               "current-context": context}
+        with open(path, "w") as f:
+            yaml.safe_dump(cfg, f, default_flow_style=False)
+        os.chmod(path, 0o600)
+        return path
+
+    def write_service_account_dir(self, directory, namespace=None, token=None):
+        """token, ca.crt, namespace files as /var/run/secrets/kubernetes.io/serviceaccount has."""
+        os.makedirs(directory, exist_ok=True)
+        for name, data in (("token", token or self.token), ("ca.crt", self.ca_pem.decode()),
+                           ("namespace", namespace or self.namespace)):
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(data)
+        return directory
+
+    def in_cluster_env(self):
+        """Environment a process in a pod sees for the API server."""
+        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port),
+                "KUBERNETES_SERVICE_PORT_HTTPS": str(self.port),
+                "KUBERNETES_PORT": "tcp://127.0.0.1:%d" % self.port,
+                "KUBERNETES_PORT_443_TCP": "tcp://127.0.0.1:%d" % self.port,
+                "KUBERNETES_PORT_443_TCP_PROTO": "tcp", "KUBERNETES_PORT_443_TCP_ADDR": "127.0.0.1",
+                "KUBERNETES_PORT_443_TCP_PORT": str(self.port)}
+
+    # -- inspection for tests --------------------------------------------------------------
+    def objects(self, kind=None, namespace=None):
+        """Current objects (deep copies) of a kind ("pods", "Pod", "pod"), optionally in one ns."""
+        return self.store.list(resource_of(kind) if kind else None, namespace)[0]
+
+    def get(self, kind, name, namespace=None):
+        return self.store.get(resource_of(kind), namespace or self.namespace, name)
+
+    def leftovers(self, include_events=False):
+        """Objects a client created that still exist (not the per-namespace system objects)."""
+        out = []
+        for o in self.store.list()[0]:
+            res = resource_of(o.get("kind", ""))
+            if (res, o["metadata"]["name"]) in SYSTEM_NAMES:
+                continue
+            if res == "events" and not include_events:
+                continue
+            out.append("%s/%s/%s" % (res, o["metadata"].get("namespace"), o["metadata"]["name"]))
+        return out
+
+    def events(self, name=None, namespace=None):
+        evs = self.objects("events", namespace)
+        if name is not None:
+            evs = [e for e in evs if e["involvedObject"]["name"] == name]
+        return sorted(evs, key=lambda e: int(e["metadata"]["resourceVersion"]))
+
+    def created_bodies(self, kind=None):
+        """Every object body a client POSTed (to assert 'every object sent is valid')."""
+        res = resource_of(kind) if kind else None
+        with self._req_lock:
+            return [r.body for r in self.requests
+                    if r.method == "POST" and r.verb == "create" and (res is None or r.resource == res)]
+
+    def invalid_requests(self):
+        """Requests the fake answered with 400 or 422 (not injected faults)."""
+        with self._req_lock:
+            return [r for r in self.requests if r.code in (400, 422) and not getattr(r, "user", None) == "fault"]
+
+    @property
+    def pods(self):
+        """{(namespace, name): PodWorker} for every pod the kubelet has run (see fakekube_kubelet)."""
+        with self._kubelet_lock:
+            return {(w.namespace, w.name): w for w in self._kubelets.values()}
+
+    def pod_processes(self):
+        """pids of every live process of every pod (all processes in the pods' mount namespaces)."""
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        pids = []
+        for w in workers:
+            pids += w.live_pids()
+        return pids
+
+    def kill_pod_processes(self):
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        for w in workers:
+            w.kill_all()
+
+    def wait_for(self, predicate, timeout=30.0, what="condition"):
+        """Wait (event-driven on store changes) until predicate() is true; raise on timeout."""
+        deadline = time.monotonic() + timeout
+        with self.store.cond:
+            while True:
+                val = predicate()
+                if val:
+                    return val
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("fakekube: timed out waiting for %s" % what)
+                self.store.cond.wait(min(left, 0.5))
+
+    def wait_pod_phase(self, name, phases, namespace=None, timeout=30.0):
+        if isinstance(phases, str):
+            phases = (phases,)
+        ns = namespace or self.namespace
+
+        def check():
+            p = self.store.get("pods", ns, name)
+            return p if p and p.get("status", {}).get("phase") in phases else None
+        return self.wait_for(check, timeout, "pod %s/%s phase in %s" % (ns, name, phases))
+
+    def wait_gone(self, kind, name, namespace=None, timeout=30.0):
+        res, ns = resource_of(kind), namespace or self.namespace
+        return self.wait_for(lambda: self.store.get(res, ns, name) is None, timeout,
+                             "%s %s/%s to be deleted" % (res, ns, name))
+
+    def wait_no_leftovers(self, timeout=30.0):
+        try:
+            return self.wait_for(lambda: not self.leftovers(), timeout, "no objects left")
+        except AssertionError:
+            raise AssertionError("fakekube: objects left: %s" % self.leftovers())
+
+    # -- helpers used by the kubelet --------------------------------------------------------
+    def allocate_pod_ip(self):
+        with self._ip_lock:
+            n = self._ip_next
+            self._ip_next += 1
+        return "127.%d.%d.%d" % ((n // 65025) % 254, (n // 255) % 255, n % 255 or 1)
+
+    def record_event(self, involved, reason, message, type_="Normal", component="kubelet",
+                     field_path=None, host=None):
+        """An Event like client-go's recorder makes, folding repeats into count/lastTimestamp."""
+        ns = involved["metadata"]["namespace"]
+        ref = {"kind": involved.get("kind", "Pod"), "namespace": ns, "name": involved["metadata"]["name"],
+               "uid": involved["metadata"]["uid"], "apiVersion": "v1",
+               "resourceVersion": involved["metadata"].get("resourceVersion", "")}
+        if field_path:
+            ref["fieldPath"] = field_path
+        now = now_rfc3339()
+        with self.store.cond:
+            for (r, n, nm), ev in self.store.objects.items():
+                if (r == "events" and n == ns and ev["involvedObject"]["uid"] == ref["uid"]
+                        and ev["reason"] == reason and ev["message"] == message):
+                    def bump(e):
+                        e["count"] = e.get("count", 1) + 1
+                        e["lastTimestamp"] = now
+                    return self.store.update("events", ns, nm, bump)
+        src = {"component": component}
+        if host:
+            src["host"] = host
+        ev = {"kind": "Event", "apiVersion": "v1",
+              "metadata": {"name": "%s.%x" % (ref["name"], time.time_ns()), "namespace": ns},
+              "involvedObject": ref, "reason": reason, "message": message, "source": src,
+              "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
+              "eventTime": None, "reportingComponent": component, "reportingInstance": host or ""}
+        return self._create_internal("events", ns, ev)
+
+    def _create_internal(self, resource, ns, obj):
+        obj = copy.deepcopy(obj)
+        md = obj.setdefault("metadata", {})
+        md["namespace"] = ns
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = now_rfc3339()
+        return self.store.insert(resource, ns, obj)
+
+    def _wake_pods(self):
+        if not hasattr(self, "_kubelets"):
+            return
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        for w in workers:
+            w.wake()
+
+    def _pod_action(self, namespace, name, action, message):
+        ns = namespace or self.namespace
+        pod = self.store.get("pods", ns, name)
+        if pod is None:
+            raise not_found("pods", name)
+        with self._kubelet_lock:
+            w = self._kubelets.get(pod["metadata"]["uid"])
+        if w is None:
+            raise bad_request("pod %s/%s has no kubelet worker" % (ns, name))
+        w.action(action, message)
+
+    # -- API operations --------------------------------------------------------------------
+    def api_create(self, resource, ns, body):
+        if not isinstance(body, dict):
+            raise bad_request("Object 'Kind' is missing in '%s'" % json.dumps(body)[:200])
+        kind = RESOURCES[resource][0]
+        if body.get("kind") not in (None, "", kind) or body.get("apiVersion") not in (None, "", "v1"):
+            raise bad_request('the API version in the data (%s) does not match the expected API '
+                              'version (v1)' % body.get("apiVersion") if body.get("apiVersion") not in (None, "", "v1")
+                              else "%s in version \"v1\" cannot be handled as a %s: no kind \"%s\" is "
+                              "registered for version \"v1\"" % (body.get("kind"), kind, body.get("kind")))
+        md = body.get("metadata") or {}
+        if md.get("namespace") not in (None, "", ns):
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        self.validator.validate(resource, body)
+        if ns not in self.namespaces:
+            raise not_found("namespaces", ns)
+        obj = copy.deepcopy(body)
+        obj["kind"], obj["apiVersion"] = kind, "v1"
+        md = obj.setdefault("metadata", {})
+        for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                  "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"):
+            md.pop(k, None)
+        if not md.get("name"):
+            alphabet = "bcdfghjklmnpqrstvwxz2456789"
+            md["name"] = md["generateName"] + "".join(random.choice(alphabet) for _ in range(5))
+        md["namespace"] = ns
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = now_rfc3339()
+        getattr(self, "_default_" + resource, lambda o: None)(obj)
+        created = self.store.insert(resource, ns, obj)
+        if resource == "pods":
+            self._start_kubelet(created)
+        return created
+
+    def _default_pods(self, pod):
+        spec = pod.setdefault("spec", {})
+        pod["metadata"]["generation"] = 1
+        spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
+        spec.setdefault("dnsPolicy", "ClusterFirst")
+        spec.setdefault("schedulerName", "default-scheduler")
+        spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+        spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        spec.setdefault("securityContext", {})
+        spec.setdefault("enableServiceLinks", True)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        spec.setdefault("priority", 0)
+        spec.setdefault("tolerations", []).extend([
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}])
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            img = c.get("image", "")
+            tagged = ":" in img.rsplit("/", 1)[-1] or "@" in img
+            c.setdefault("imagePullPolicy", "IfNotPresent" if tagged and not img.endswith(":latest") else "Always")
+            c.setdefault("terminationMessagePath", "/dev/termination-log")
+            c.setdefault("terminationMessagePolicy", "File")
+            c.setdefault("resources", {})
+            for p in c.get("ports") or []:
+                p.setdefault("protocol", "TCP")
+            if "limits" in c["resources"] and "requests" not in c["resources"]:
+                c["resources"]["requests"] = dict(c["resources"]["limits"])
+        if spec.get("automountServiceAccountToken", True) is not False:
+            vname = "kube-api-access-" + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+            spec.setdefault("volumes", []).append({"name": vname, "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}})
+            for c in spec.get("containers", []) + spec.get("initContainers", []):
+                if not any(m.get("mountPath") == "/var/run/secrets/kubernetes.io/serviceaccount"
+                           for m in c.get("volumeMounts") or []):
+                    c.setdefault("volumeMounts", []).append(
+                        {"name": vname, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+        for v in spec.get("volumes") or []:
+            for src in ("secret", "configMap", "downwardAPI"):
+                if src in v:
+                    v[src].setdefault("defaultMode", 420)
+        requests_ = [c.get("resources", {}) for c in spec.get("containers", [])]
+        if all(not r for r in requests_):
+            qos = "BestEffort"
+        elif all(r.get("limits") and r.get("limits") == r.get("requests") and
+                 {"cpu", "memory"} <= set(r.get("limits")) for r in requests_):
+            qos = "Guaranteed"
+        else:
+            qos = "Burstable"
+        pod["status"] = {"phase": "Pending", "qosClass": qos}
+
+    def _default_services(self, svc):
+        spec = svc.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if "clusterIP" not in spec:
+            n = int(svc["metadata"]["uid"][:4], 16)
+            spec["clusterIP"] = "10.96.%d.%d" % (n // 254 % 254, n % 254 + 1)
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for p in spec.get("ports") or []:
+            p.setdefault("protocol", "TCP")
+            p.setdefault("targetPort", p.get("port"))
+        svc["status"] = {"loadBalancer": {}}
+
+    def _default_secrets(self, sec):
+        sec.setdefault("type", "Opaque")
+        sd = sec.pop("stringData", None) or {}
+        if sd:
+            data = sec.setdefault("data", {})
+            for k, v in sd.items():
+                data[k] = base64.b64encode(v.encode()).decode()
+
+    def _start_kubelet(self, pod):
+        worker = self._kubelet_mod.PodWorker(self, pod)
+        with self._kubelet_lock:
+            self._kubelets[pod["metadata"]["uid"]] = worker
+        worker.start()
+
+    def api_get(self, resource, ns, name):
+        obj = self.store.get(resource, ns, name)
+        if obj is None:
+            raise not_found(resource, name)
+        return obj
+
+    def api_list(self, resource, ns, query):
+        lp = parse_label_selector(query.get("labelSelector", ""))
+        fp = parse_field_selector(resource, query.get("fieldSelector", ""))
+        items, rv = self.store.list(resource, ns)
+        items = [o for o in items if matches(o, lp, fp)]
+        meta = {"resourceVersion": rv}
+        start = 0
+        if query.get("continue"):
+            try:
+                tok = json.loads(base64.b64decode(query["continue"]))
+                start, rv_tok = int(tok["start"]), tok["rv"]
+            except Exception:
+                raise bad_request("continue key is not valid: illegal base64 data at input byte 0")
+            if int(rv_tok) < self.store.oldest_rv:
+                raise ApiError(410, "Expired", "The provided continue parameter is too old to display "
+                               "a consistent list result. You can start a new list without the continue "
+                               "parameter, or use the continue token in this response to retrieve the "
+                               "remainder of the results.")
+            meta["resourceVersion"] = rv = rv_tok
+        limit = int(query.get("limit") or 0)
+        if limit > 0:
+            page = items[start:start + limit]
+            if start + limit < len(items):
+                meta["continue"] = base64.b64encode(json.dumps({"start": start + limit, "rv": rv}).encode()).decode()
+                meta["remainingItemCount"] = len(items) - start - limit
+            items = page
+        for o in items:
+            o.pop("kind", None)
+            o.pop("apiVersion", None)
+        return {"kind": RESOURCES[resource][0] + "List", "apiVersion": "v1", "metadata": meta, "items": items}
+
+    def api_delete(self, resource, ns, name, options):
+        obj = self.store.get(resource, ns, name)
+        if obj is None:
+            raise not_found(resource, name)
+        pre = options.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != obj["metadata"]["uid"]:
+            raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": Precondition failed: '
+                           'UID in precondition: %s, UID in object meta: %s'
+                           % (resource, name, pre["uid"], obj["metadata"]["uid"]),
+                           {"name": name, "kind": resource})
+        if pre.get("resourceVersion") and pre["resourceVersion"] != obj["metadata"]["resourceVersion"]:
+            raise conflict(resource, name)
+        policy = options.get("propagationPolicy") or ("Orphan" if options.get("orphanDependents") else "Background")
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise invalid("DeleteOptions", "", [("propagationPolicy", "FieldValueNotSupported",
+                          'Unsupported value: %s: supported values: "Foreground", "Background", "Orphan", "nil"' % _qv(policy))])
+        return self.delete_object(resource, ns, name, policy, options.get("gracePeriodSeconds"),
+                                  obj["metadata"]["uid"])
+
+    def delete_object(self, resource, ns, name, policy="Background", grace=None, uid=None):
+        """Delete as the API server does; returns the response body (object or Status)."""
+        obj = self.store.get(resource, ns, name)
+        if obj is None or (uid and obj["metadata"]["uid"] != uid):
+            raise not_found(resource, name)
+        uid = obj["metadata"]["uid"]
+        if policy in ("Foreground", "Orphan"):
+            fin = "foregroundDeletion" if policy == "Foreground" else "orphan"
+
+            def mark(o):
+                md = o["metadata"]
+                if fin not in md.setdefault("finalizers", []):
+                    md["finalizers"].append(fin)
+                md.setdefault("deletionTimestamp", now_rfc3339())
+                md.setdefault("deletionGracePeriodSeconds", 0)
+            obj = self.store.update(resource, ns, name, mark, uid)
+            if resource == "pods":
+                self._pod_delete(obj, grace, finalize=False)
+            self._gc_kick()
+            return obj
+        if resource == "pods":
+            return self._pod_delete(obj, grace, finalize=True)
+        if obj["metadata"].get("finalizers"):
+            return self.store.update(resource, ns, name,
+                                     lambda o: o["metadata"].setdefault("deletionTimestamp", now_rfc3339()), uid)
+        gone_obj = self.store.remove(resource, ns, name, uid)
+        self._gc_kick()
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": name, "kind": resource, "uid": gone_obj["metadata"]["uid"]}}
+
+    def _pod_delete(self, pod, grace, finalize):
+        ns, name, uid = pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"]
+        phase = pod.get("status", {}).get("phase")
+        if grace is None:
+            grace = pod["metadata"].get("deletionGracePeriodSeconds") or pod["spec"].get("terminationGracePeriodSeconds", 30)
+        grace = int(grace)
+        with self._kubelet_lock:
+            worker = self._kubelets.get(uid)
+        if not pod["spec"].get("nodeName") or phase in ("Succeeded", "Failed"):
+            grace = 0
+        if grace == 0:
+            if worker:
+                worker.request_delete(0)
+            if finalize and not pod["metadata"].get("finalizers"):
+                gone_obj = self.store.remove("pods", ns, name, uid)
+                self._gc_kick()
+                return gone_obj or pod
+
+            def mark0(o):
+                o["metadata"].setdefault("deletionTimestamp", now_rfc3339())
+                o["metadata"]["deletionGracePeriodSeconds"] = 0
+            return self.store.update("pods", ns, name, mark0, uid) or pod
+        deadline = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=grace)
+                    ).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def mark(o):
+            if "deletionTimestamp" not in o["metadata"]:
+                o["metadata"]["deletionTimestamp"] = deadline
+            o["metadata"]["deletionGracePeriodSeconds"] = grace
+        updated = self.store.update("pods", ns, name, mark, uid) or pod
+        if worker:
+            worker.request_delete(grace)
+        else:
+            self.store.remove("pods", ns, name, uid)
+        return updated
+
+    def pod_terminated(self, pod_uid, ns, name):
+        """The kubelet is done with a pod that is being deleted: remove it unless finalizers."""
+        obj = self.store.get("pods", ns, name)
+        if obj is None or obj["metadata"]["uid"] != pod_uid:
+            return
+        if obj["metadata"].get("finalizers"):
+            self._gc_kick()
+            return
+        self.store.remove("pods", ns, name, pod_uid)
+        self._gc_kick()
+
+    # -- garbage collector -----------------------------------------------------------------
+    def _gc_kick(self):
+        with self.store.cond:
+            self._gc_pending = True
+            self.store.cond.notify_all()
+
+    def _gc_loop(self):
+        seen_rv = -1
+        while True:
+            with self.store.cond:
+                while not self.store.stopping and self.store.rv == seen_rv:
+                    self.store.cond.wait(0.5)
+                if self.store.stopping:
+                    return
+                seen_rv = self.store.rv
+            try:
+                self._gc_pass()
+            except ApiError:
+                pass
+
+    def _gc_pass(self):
+        objs = self.store.list()[0]
+        live = {o["metadata"]["uid"]: o for o in objs}
+        for o in objs:
+            md = o["metadata"]
+            res = resource_of(o["kind"])
+            ns = md["namespace"]
+            refs = md.get("ownerReferences") or []
+            # owners being deleted: foreground waits for dependents, orphan strips references
+            fins = md.get("finalizers") or []
+            if md.get("deletionTimestamp") and ("foregroundDeletion" in fins or "orphan" in fins):
+                deps = [d for d in objs if any(r.get("uid") == md["uid"] for r in d["metadata"].get("ownerReferences") or [])]
+                if "orphan" in fins:
+                    for d in deps:
+                        self.store.update(resource_of(d["kind"]), d["metadata"]["namespace"], d["metadata"]["name"],
+                                          lambda x, u=md["uid"]: x["metadata"].__setitem__(
+                                              "ownerReferences", [r for r in x["metadata"]["ownerReferences"] if r.get("uid") != u]))
+                    deps = []
+                for d in deps:
+                    if not d["metadata"].get("deletionTimestamp"):
+                        try:
+                            self.delete_object(resource_of(d["kind"]), d["metadata"]["namespace"],
+                                               d["metadata"]["name"], "Foreground", None, d["metadata"]["uid"])
+                        except ApiError:
+                            pass
+                blocking = [d for d in deps if any(r.get("uid") == md["uid"] and r.get("blockOwnerDeletion")
+                                                   for r in d["metadata"].get("ownerReferences") or [])]
+                pod_running = res == "pods" and self._pod_worker_alive(md["uid"])
+                if not blocking and not pod_running:
+                    new = self.store.update(res, ns, md["name"], lambda x: x["metadata"].__setitem__(
+                        "finalizers", [f for f in x["metadata"]["finalizers"] if f not in ("foregroundDeletion", "orphan")]), md["uid"])
+                    if new is not None and not new["metadata"].get("finalizers"):
+                        self.store.remove(res, ns, md["name"], md["uid"])
+                continue
+            if not refs or md.get("deletionTimestamp"):
+                continue
+            alive = [r for r in refs if r.get("uid") in live and live[r["uid"]]["kind"] == r.get("kind")
+                     and live[r["uid"]]["metadata"]["name"] == r.get("name")
+                     and live[r["uid"]]["metadata"]["namespace"] == ns]
+            if alive:
+                owner_fg = [r for r in alive if "foregroundDeletion" in (live[r["uid"]]["metadata"].get("finalizers") or [])]
+                if owner_fg and len(owner_fg) == len(alive):
+                    try:
+                        self.delete_object(res, ns, md["name"], "Foreground", None, md["uid"])
+                    except ApiError:
+                        pass
+                continue
+            try:
+                self.delete_object(res, ns, md["name"], "Background", None, md["uid"])
+            except ApiError:
+                pass
+
+    def _pod_worker_alive(self, uid):
+        with self._kubelet_lock:
+            w = self._kubelets.get(uid)
+        return w is not None and w.is_alive()
+
+    # -- requests --------------------------------------------------------------------------
+    def record(self, req):
+        with self._req_lock:
+            self.requests.append(req)
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, addr, handler, fake):
+        self.fake = fake
+        super().__init__(addr, handler)
+
+    def finish_request(self, request, client_address):
+        # the TLS handshake happens in the request's own thread, so a slow client blocks nobody
+        try:
+            request.settimeout(30)
+            tls = self.fake._ssl.wrap_socket(request, server_side=True)
+            tls.settimeout(None)
+        except (ssl.SSLError, OSError):
+            return
+        with self.fake._conns_lock:
+            self.fake._conns.add(tls)
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            with self.fake._conns_lock:
+                self.fake._conns.discard(tls)
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _DropConnection(Exception):
+    pass
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fakekube/1.32"
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("FAKEKUBE_DEBUG"):
+            sys.stderr.write("fakekube: " + fmt % args + "\n")
+
+    @property
+    def fake(self):
+        return self.server.fake
+
+    def _send_json(self, code, obj, extra_headers=()):
+        data = json.dumps(obj, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in extra_headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _user(self):
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:].strip() == self.fake.token:
+            return self.fake.user
+        try:
+            cert = self.connection.getpeercert()
+        except (ValueError, AttributeError):
+            cert = None
+        if cert and not auth:
+            for rdn in cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return v
+        return None
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method):
+        parsed = urllib.parse.urlsplit(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        raw = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        req = Request(method=method, path=parsed.path, query=query, body=body, time=time.time())
+        try:
+            self._route(method, parsed.path, query, body, raw, req)
+        except ApiError as e:
+            req.code = e.code
+            self._send_json(e.code, e.status())
+        except _DropConnection:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionError, ssl.SSLError):
+            self.close_connection = True
+        except Exception as e:  # a bug in the fake: answer like the API server would, and say so
+            import traceback
+            traceback.print_exc()
+            req.code = 500
+            self._send_json(500, internal_error("fakekube: %s: %s" % (type(e).__name__, e)).status())
+        finally:
+            self.fake.record(req)
+
+    def _route(self, method, path, query, body, raw, req):
+        fake = self.fake
+        if path in ("/healthz", "/livez", "/readyz"):
+            req.code = 200
+            data = b"ok"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if path == "/version":
+            req.code = 200
+            return self._send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.2-fakekube",
+                                         "gitCommit": "0" * 40, "gitTreeState": "clean",
+                                         "buildDate": "2025-02-12T21:19:07Z", "goVersion": "go1.23.6",
+                                         "compiler": "gc", "platform": "linux/amd64"})
+        user = self._user()
+        req.user = user
+        if user is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        if path.startswith("/fake/"):
+            return self._route_fake(method, path, query, body, req)
+        if path == "/api":
+            req.code = 200
+            return self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:%d" % fake.port}]})
+        if path == "/api/v1":
+            req.code = 200
+            res = [{"name": r, "singularName": "", "namespaced": True, "kind": k,
+                    "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"]}
+                   for r, (k, _, _) in RESOURCES.items()]
+            return self._send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": res})
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        rest = parts[2:]
+        watch_path = False
+        if rest[0] == "watch":
+            watch_path, rest = True, rest[1:]
+        ns = name = sub = None
+        if rest and rest[0] == "namespaces" and len(rest) >= 3:
+            ns, rest = rest[1], rest[2:]
+        elif rest and rest[0] == "namespaces":
+            if len(rest) == 2 and method == "GET":
+                req.code = 200
+                if rest[1] not in fake.namespaces:
+                    raise not_found("namespaces", rest[1])
+                return self._send_json(200, {"kind": "Namespace", "apiVersion": "v1",
+                                             "metadata": {"name": rest[1]}, "spec": {"finalizers": ["kubernetes"]},
+                                             "status": {"phase": "Active"}})
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if not rest or rest[0] not in RESOURCES or len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        resource = rest[0]
+        if len(rest) >= 2:
+            name = rest[1]
+        if len(rest) == 3:
+            sub = rest[2]
+            if resource != "pods" or sub not in ("log", "status") or method != "GET":
+                raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        watching = watch_path or query.get("watch") in ("1", "true", "True")
+        if method == "GET":
+            verb = "watch" if watching else ("get" if name else "list")
+        elif method == "POST" and not name:
+            verb = "create"
+        elif method == "DELETE":
+            verb = "delete" if name else "deletecollection"
+        else:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        req.verb, req.resource, req.namespace, req.name, req.subresource = verb, resource, ns, name, sub
+        if verb == "create" and isinstance(body, dict):
+            req.name = (body.get("metadata") or {}).get("name")
+        rule = fake.faults.take_http(verb, resource + ("/" + sub if sub else ""), req.name, ns)
+        if rule is not None:
+            req.user = "fault"
+            raise self._fault_error(rule, user, verb, resource, ns, req.name, sub)
+        if ns is None and verb not in ("list", "watch"):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        if verb == "create":
+            obj = fake.api_create(resource, ns, body)
+            req.name = obj["metadata"]["name"]
+            req.code = 201
+            return self._send_json(201, obj)
+        if verb == "get":
+            obj = fake.api_get(resource, ns, name)
+            if sub == "log":
+                return self._send_log(obj, query, req)
+            req.code = 200
+            return self._send_json(200, obj)
+        if verb == "list":
+            req.code = 200
+            return self._send_json(200, fake.api_list(resource, ns, query))
+        if verb == "watch":
+            if name:
+                query = dict(query)
+                query["fieldSelector"] = ",".join(x for x in (query.get("fieldSelector"), "metadata.name=" + name) if x)
+            return self._watch(resource, ns, query, req)
+        options = body if isinstance(body, dict) else {}
+        options = dict(options)
+        for k in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
+            if k in query:
+                options[k] = int(query[k]) if k == "gracePeriodSeconds" else (
+                    query[k] in ("true", "1") if k == "orphanDependents" else query[k])
+        if verb == "delete":
+            out = fake.api_delete(resource, ns, name, options)
+            req.code = 200
+            return self._send_json(200, out)
+        # deletecollection
+        listing = fake.api_list(resource, ns, query)
+        items = []
+        for o in listing["items"]:
+            try:
+                fake.api_delete(resource, o["metadata"]["namespace"], o["metadata"]["name"], options)
+                o["kind"], o["apiVersion"] = RESOURCES[resource][0], "v1"
+                items.append(o)
+            except ApiError:
+                pass
+        req.code = 200
+        listing["items"] = items
+        return self._send_json(200, listing)
+
+    def _fault_error(self, rule, user, verb, resource, ns, name, sub):
+        code, msg, reason = rule["code"], rule["message"], rule["reason"]
+        kind = RESOURCES[resource][0]
+        if code == 403 and reason == "QuotaExceeded":
+            return quota_exceeded(resource, name, msg)
+        if code == 403:
+            e = forbidden(user, verb, resource, ns, name if verb not in ("create", "list", "watch") else None, sub)
+            if msg:
+                e.message = msg
+            return e
+        if code == 409:
+            e = already_exists(resource, name or "") if verb == "create" else conflict(resource, name or "")
+        elif code == 422:
+            e = invalid(kind, name or "", [("spec", "FieldValueInvalid", "Invalid value: fakekube injected fault")])
+            if msg:
+                e.message = msg
+        elif code == 404:
+            e = not_found(resource, name or "")
+        elif code == 500:
+            e = internal_error(msg or "fakekube injected fault")
+        else:
+            reasons = {400: "BadRequest", 401: "Unauthorized", 405: "MethodNotAllowed", 410: "Expired",
+                       429: "TooManyRequests", 503: "ServiceUnavailable", 504: "Timeout"}
+            e = ApiError(code, reasons.get(code, "Unknown"), msg or "fakekube injected fault")
+        if msg and code != 500:
+            e.message = msg
+        if reason and reason != "QuotaExceeded":
+            e.reason = reason
+        return e
+
+    def _send_log(self, pod, query, req):
+        fake = self.fake
+        with fake._kubelet_lock:
+            w = fake._kubelets.get(pod["metadata"]["uid"])
+        container = query.get("container") or pod["spec"]["containers"][0]["name"]
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        if container not in names:
+            raise bad_request("container %s is not valid for pod %s" % (container, pod["metadata"]["name"]))
+        if w is None or not w.log_path or not os.path.exists(w.log_path) or container != names[0]:
+            raise bad_request('container "%s" in pod "%s" is waiting to start: ContainerCreating'
+                              % (container, pod["metadata"]["name"]))
+        with open(w.log_path, "rb") as f:
+            data = f.read()
+        if query.get("tailLines"):
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-int(query["tailLines"]):]) if int(query["tailLines"]) else b""
+        req.code = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _watch(self, resource, ns, query, req):
+        fake, store = self.fake, self.fake.store
+        lp = parse_label_selector(query.get("labelSelector", ""))
+        fp = parse_field_selector(resource, query.get("fieldSelector", ""))
+        rv_param = query.get("resourceVersion", "")
+        timeout = float(query.get("timeoutSeconds") or 1800)
+        deadline = time.monotonic() + timeout
+        drop = fake.faults.take_watch_drop(resource)
+        forced_gone = rv_param not in ("", "0") and fake.faults.take_watch_gone(resource) is not None
+        req.code = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+
+        def emit(typ, obj):
+            nonlocal sent
+            if drop is not None and sent >= drop["after"]:
+                return False
+            self._write_chunk(json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n")
+            sent += 1
+            return True
+
+        def finish():
+            if drop is not None and drop["abrupt"]:
+                raise _DropConnection()
+            self._write_chunk(b"")
+
+        if drop is not None and drop["after"] == 0:
+            return finish()
+        with store.cond:
+            if rv_param in ("", "0"):
+                start_rv = store.rv
+                initial = [o for (r, n, _), o in sorted(store.objects.items())
+                           if r == resource and (ns is None or n == ns) and matches(o, lp, fp)]
+                initial = copy.deepcopy(initial)
+            else:
+                try:
+                    start_rv = int(rv_param)
+                except ValueError:
+                    raise bad_request('invalid resource version: %s' % rv_param)
+                initial = []
+                if forced_gone or start_rv < store.oldest_rv:
+                    err = gone(rv_param, store.oldest_rv if not forced_gone else store.rv)
+                    emit("ERROR", err.status())
+                    return finish()
+        for o in initial:
+            if not emit("ADDED", o):
+                return finish()
+        pos_rv = start_rv
+        while True:
+            batch = []
+            with store.cond:
+                while True:
+                    if store.stopping:
+                        return finish()
+                    if pos_rv < store.oldest_rv:  # history was compacted under us
+                        emit("ERROR", gone(pos_rv, store.oldest_rv).status())
+                        return finish()
+                    batch = [h for h in store.history if h[0] > pos_rv]
+                    if batch:
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return finish()
+                    store.cond.wait(min(left, 0.5))
+            for rv, typ, r, n, obj, prev in batch:
+                pos_rv = rv
+                if r != resource or (ns is not None and n != ns):
+                    continue
+                now_m = matches(obj, lp, fp)
+                if typ == "MODIFIED":
+                    was = prev is not None and matches(prev, lp, fp)
+                    if was and not now_m:
+                        typ, now_m = "DELETED", True
+                    elif now_m and not was:
+                        typ = "ADDED"
+                if not now_m:
+                    continue
+                if not emit(typ, obj):
+                    return finish()
+            if time.monotonic() >= deadline:
+                return finish()
+
+    def _route_fake(self, method, path, query, body, req):
+        fake = self.fake
+        req.verb = "fake"
+        if path == "/fake/faults" and method == "POST":
+            fake.faults.apply(body if isinstance(body, dict) else {})
+            req.code = 200
+            return self._send_json(200, {"ok": True})
+        if path == "/fake/faults" and method == "DELETE":
+            fake.faults.clear()
+            req.code = 200
+            return self._send_json(200, {"ok": True})
+        if path == "/fake/requests" and method == "GET":
+            req.code = 200
+            with fake._req_lock:
+                reqs = [r.as_dict() for r in fake.requests]
+            return self._send_json(200, {"requests": reqs})
+        if path == "/fake/leftovers" and method == "GET":
+            req.code = 200
+            return self._send_json(200, {"leftovers": fake.leftovers()})
+        raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="fake Kubernetes API server for tests")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--state-dir", required=True)
+    ap.add_argument("--token")
+    ap.add_argument("--namespace", default="default")
+    ap.add_argument("--path", help="PATH used to resolve containers' command[0]")
+    ap.add_argument("--node-env", action="append", default=[], metavar="K=V",
+                    help="environment every container gets (as if set in its image)")
+    args = ap.parse_args(argv)
+    node_env = dict(kv.split("=", 1) for kv in args.node_env)
+    fake = FakeKube(args.state_dir, port=args.port, token=args.token, namespace=args.namespace,
+                    path=args.path, node_env=node_env)
+    fake.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    print(json.dumps({"ready": True, "url": fake.url, "port": fake.port, "kubeconfig": fake.kubeconfig,
+                      "token": fake.token, "ca": fake.ca, "sa_dir": fake.sa_dir, "namespace": fake.namespace,
+                      "pid": os.getpid(), "pod_runtime_error": fake.pod_runtime_error}), flush=True)
+    while not stop.wait(1):
+        pass
+    fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

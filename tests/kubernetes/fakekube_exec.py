@@ -1,0 +1,148 @@
+"""fakekube_exec: become one container of a fake pod, then exec its command.
+
+Run by fakekube's kubelet as
+    unshare --mount --uts --propagation private -- /usr/bin/python3 fakekube_exec.py SPEC.json ERRFD
+so it starts in a private mount and UTS namespace of its own.  It mounts the pod's volumes
+at their exact mountPaths (bind mounts; a mountPath whose parent does not exist on the host is
+made on a tmpfs laid over the nearest existing directory, whose entries are bind-mounted back,
+so nothing is ever created on the host), sets the hostname to the pod's, drops to the pod's
+uid/gid when asked, and execs the container's argv with the container's environment.
+
+Errors before exec (a mount that fails, an executable that cannot be run) are written to ERRFD,
+which is close-on-exec: the kubelet reads EOF with no data when the exec succeeded.  The spec is
+JSON: {"argv", "exe", "env", "cwd", "hostname", "uid", "gid", "groups", "scratch",
+"mounts": [{"source", "target", "readOnly", "dir"}]}.
+"""
+
+import ctypes
+import json
+import os
+import stat
+import sys
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class ExecError(Exception):
+    pass
+
+
+def mount(source, target, fstype, flags, data=None):
+    def enc(s):
+        return None if s is None else os.fsencode(s)
+    if _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise ExecError("mount %s on %s (%s): %s" % (source, target, fstype or "bind", os.strerror(err)))
+
+
+class Mounter:
+    """Makes mount points without touching the host: see the module docstring."""
+
+    def __init__(self, scratch):
+        self.scratch = scratch
+        self.shadows = 0
+        self.owned = set()  # real paths of directories that live on our own tmpfs
+
+    def _shadow(self, directory):
+        """Lay a tmpfs over `directory` that holds bind mounts of all its entries."""
+        if directory == "/":
+            raise ExecError("cannot create a new top-level directory in the fake's pods "
+                            "(mountPath needs /<new>); use a path under an existing directory")
+        self.shadows += 1
+        tmp = os.path.join(self.scratch, "shadow-%d" % self.shadows)
+        os.makedirs(tmp, exist_ok=True)
+        mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+        for entry in os.listdir(directory):
+            src = os.path.join(directory, entry)
+            dst = os.path.join(tmp, entry)
+            st = os.lstat(src)
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(src), dst)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                os.mkdir(dst)
+            else:
+                open(dst, "w").close()
+            mount(src, dst, None, MS_BIND | MS_REC)
+        st = os.stat(directory)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.chown(tmp, st.st_uid, st.st_gid)
+        mount(tmp, directory, None, MS_MOVE)
+        self.owned.add(directory)
+
+    def ensure(self, target, is_dir):
+        """Make `target` exist as a directory or file, creating only on our tmpfs layers."""
+        if os.path.lexists(target):
+            real = os.path.realpath(target)
+            if is_dir and not os.path.isdir(real):
+                raise ExecError("mountPath %s exists and is not a directory" % target)
+            if not is_dir and os.path.isdir(real):
+                raise ExecError("mountPath %s is a directory but the source is a file" % target)
+            return real
+        parent = os.path.dirname(target.rstrip("/")) or "/"
+        real_parent = self.ensure(parent, True)
+        if real_parent not in self.owned:
+            self._shadow(real_parent)
+        path = os.path.join(real_parent, os.path.basename(target.rstrip("/")))
+        if is_dir:
+            os.mkdir(path, 0o755)
+            self.owned.add(path)
+        else:
+            open(path, "w").close()
+        return path
+
+    def bind(self, source, target, read_only):
+        real = self.ensure(target, os.path.isdir(source))
+        mount(source, real, None, MS_BIND | MS_REC)
+        if read_only:
+            mount(None, real, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def become(spec):
+    mounter = Mounter(spec["scratch"])
+    for m in spec["mounts"]:
+        if not os.path.isabs(m["target"]):
+            raise ExecError("mountPath %s is not absolute" % m["target"])
+        mounter.bind(m["source"], os.path.normpath(m["target"]), m.get("readOnly", False))
+    if spec.get("hostname"):
+        import socket
+        socket.sethostname(spec["hostname"][:64])
+    if spec.get("uid") is not None:
+        gid = spec.get("gid")
+        if gid is None:
+            gid = spec["uid"]
+        os.setgroups([g for g in spec.get("groups", [])])
+        os.setgid(gid)
+        os.setuid(spec["uid"])
+    cwd = spec.get("cwd") or "/"
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        raise ExecError("chdir to working directory %s: %s" % (cwd, e.strerror))
+    if not os.access(spec["exe"], os.X_OK):
+        raise ExecError('exec: "%s": permission denied' % spec["argv"][0])
+
+
+def main():
+    spec_path, errfd = sys.argv[1], int(sys.argv[2])
+    os.set_inheritable(errfd, False)
+    try:
+        with open(spec_path) as f:
+            spec = json.load(f)
+        become(spec)
+        os.execve(spec["exe"], spec["argv"], spec["env"])
+    except (ExecError, OSError) as e:
+        os.write(errfd, str(e).encode() or b"exec failed")
+        os._exit(128)
+
+
+if __name__ == "__main__":
+    main()
