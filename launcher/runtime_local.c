@@ -25,8 +25,8 @@
 
 struct local_runtime {
     struct runtime_env env;
-    char dir[4096];
-    char connection_file[4200];
+    char dir[128]; /* ipc socket paths must stay under 108 bytes */
+    char connection_file[160];
     pid_t pid;
     int pidfd;
     int err_fd;
@@ -260,7 +260,13 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         base = getenv("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
-    snprintf(rt->dir, sizeof rt->dir, "%s/spark-k8s-XXXXXX", base);
+    int n = snprintf(rt->dir, sizeof rt->dir, "%s/spark-k8s-XXXXXX", base);
+    if (n < 0 || (size_t)n + 8 > 100) {
+        snprintf(err, errlen, "the path of a private directory in %s is too long for ipc sockets",
+                 base);
+        rt->dir[0] = '\0';
+        return -1;
+    }
     if (!mkdtemp(rt->dir)) {
         snprintf(err, errlen, "cannot create a private directory in %s: %s", base, strerror(errno));
         rt->dir[0] = '\0';
@@ -268,11 +274,6 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
     }
     if (rt->env.janitor)
         janitor_guard_dir(rt->env.janitor, rt->dir);
-    /* ipc paths are limited to 107 bytes; "DIR/k-N" must fit. */
-    if (strlen(rt->dir) + 8 > 100) {
-        snprintf(err, errlen, "private directory path too long for ipc sockets: %s", rt->dir);
-        return -1;
-    }
     struct connection c;
     memset(&c, 0, sizeof c);
     strcpy(c.transport, "ipc");
