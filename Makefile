@@ -68,6 +68,10 @@ $(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libspark-k8s-san.a
 $(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $<
+# Kubernetes client test driver (tests/kubernetes): not part of the product.
+$(BUILD)/tests/kube-cli: tests/kubernetes/kube_cli.c $(BUILD)/libspark-k8s.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/echo-runtime: tests/bench/echo_runtime.c $(BUILD)/libspark-k8s.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -84,7 +88,7 @@ deps-run:
 
 UNIT_BINS     := $(TESTS:%=$(BUILD)/tests/%)
 UNIT_SAN_BINS := $(TESTS:%=$(BUILD)/tests-san/%)
-TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so
+TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so $(BUILD)/tests/kube-cli
 
 unit: $(UNIT_BINS) $(TEST_HELPERS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; BUILD=$(BUILD) $$t; done

@@ -1,0 +1,102 @@
+/* kube_objects.h — the Kubernetes objects of one kernel, built field by field
+ * with jansson (never by splicing strings): the driver Pod running
+ * `spark-k8s shim`, a Secret with the kernel's keys (files, mode 0400), a
+ * headless Service for the driver, and an optional ConfigMap carrying
+ * spark-defaults.conf and the executor pod template.
+ *
+ * Names derive from the kernel id ("spark-k8s-<id>", ≤ 63 characters, DNS-1123
+ * and DNS-1035 safe); labels are app.kubernetes.io/{name,component,managed-by,
+ * instance} plus spark-k8s.io/kernel-id and spark-k8s.io/user.
+ *
+ * Order of creation: the Pod first, then the Secret, Service and ConfigMap with
+ * an ownerReference to the Pod (kube_objects_set_owner, once the Pod's uid is
+ * known), so deleting the Pod deletes everything. The kubelet waits for the
+ * Secret and ConfigMap volumes before starting the container. */
+#ifndef SPARK_K8S_KUBE_OBJECTS_H
+#define SPARK_K8S_KUBE_OBJECTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Where the shim finds its files inside the driver container. */
+#define KUBE_KEYS_DIR "/var/run/spark-k8s/keys"
+#define KUBE_CONF_DIR "/etc/spark-k8s/conf"
+#define KUBE_SPARK_DEFAULTS_KEY "spark-defaults.conf"
+#define KUBE_EXECUTOR_TEMPLATE_KEY "executor-pod-template.json"
+/* Secret keys (file names under KUBE_KEYS_DIR). */
+#define KUBE_SECRET_HMAC_KEY "hmac-key"                  /* Jupyter HMAC key */
+#define KUBE_SECRET_SERVER_SECRET "curve-server-secret"  /* shim's CURVE secret key, Z85 */
+#define KUBE_SECRET_SERVER_PUBLIC "curve-server-public"  /* shim's CURVE public key, Z85 */
+#define KUBE_SECRET_CLIENT_PUBLIC "curve-client-public"  /* the launcher's public key, Z85 */
+#define KUBE_SHIM_PORT 7077
+#define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
+#define KUBE_NAME_MAX 63
+
+/* Everything the objects are built from. Strings are borrowed; NULL means unset.
+ * JSON values are borrowed and only read. */
+struct kube_inputs {
+    const char *kernel_id;          /* required: any text, a UUID normally */
+    const char *user;               /* the person (label spark-k8s.io/user), NULL → "unknown" */
+    const char *namespace;          /* required */
+    const char *driver_image;       /* required: the variant's Jupyter image */
+    const char *image_pull_policy;  /* NULL → IfNotPresent */
+    const char *service_account;    /* NULL → the namespace's default */
+    const char *const *image_pull_secrets; /* NULL-terminated, or NULL */
+    const char *cpu_request, *cpu_limit;        /* Kubernetes quantities, "2", "500m" */
+    const char *memory_request, *memory_limit;  /* "4Gi"; NULL → none */
+    int driver_gpus;                /* nvidia.com/gpu limit on the driver; 0 normally */
+    int shim_port;                  /* 0 → KUBE_SHIM_PORT */
+    int driver_port;                /* 0 → 7078 */
+    int block_manager_port;         /* 0 → 7079 */
+    int watchdog_s;                 /* 0 → the shim's default (60) */
+    const char *spark_defaults;     /* spark-defaults.conf text, NULL → none */
+    const json_t *node_selector;    /* object, driver pod; NULL → none */
+    const json_t *tolerations;      /* array, driver pod; NULL → none */
+    const json_t *executor_node_selector; /* object, executor template; NULL → none */
+    const json_t *executor_tolerations;   /* array, executor template; NULL → none */
+    int executor_gpus;              /* nvidia.com/gpu limit per executor (template) */
+    const json_t *pod_template;     /* admin's template: merge-patched into the driver Pod */
+    const json_t *executor_pod_template; /* admin's executor template (merge base) */
+    const char *owner_pod_name;     /* the launcher's own pod (same namespace), or NULL */
+    const char *owner_pod_uid;
+    /* Secret material (Z85 text for CURVE keys). NULL values with `redact` set:
+     * the Secret shows "<redacted>" (render). */
+    const char *hmac_key;
+    const char *server_secret_key, *server_public_key, *client_public_key;
+    int redact;
+};
+
+/* The names of a kernel's objects. */
+struct kube_names {
+    char base[KUBE_NAME_MAX + 1];      /* pod and service: "spark-k8s-<id>" */
+    char secret[KUBE_NAME_MAX + 1];    /* base + "-keys" (Secret names may be 253) */
+    char configmap[KUBE_NAME_MAX + 1]; /* base + "-conf" */
+    char kernel_label[KUBE_NAME_MAX + 1]; /* the id as a label value */
+};
+
+/* Derive names from KERNEL_ID: lower-cased, anything outside [a-z0-9-] becomes
+ * '-', and when that changed or shortened the id, 8 hex digits of its SHA-256 are
+ * appended so distinct ids stay distinct. */
+int kube_names_for(const char *kernel_id, struct kube_names *names, char *err, size_t errlen);
+
+/* TEXT as a label value (≤ 63, [A-Za-z0-9] at both ends, [-A-Za-z0-9_.] inside),
+ * with a hash suffix when it had to change; "" stays "". OUT has 64 bytes. */
+void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1]);
+
+/* 1 if NAME is a DNS-1123 label (≤ 63, [a-z0-9-], alphanumeric at both ends). */
+int kube_is_dns_label(const char *name);
+
+int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+/* *out is NULL when there is nothing to carry (no spark-defaults, no executor template). */
+int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+
+/* Add an ownerReference to OBJ naming the Pod NAME/UID. */
+int kube_objects_set_owner(json_t *obj, const char *pod_name, const char *pod_uid);
+
+/* All objects as one v1 List, in creation order (Pod, Secret, Service,
+ * ConfigMap); secret values redacted when in->redact. For `render`. */
+int kube_render_list(const struct kube_inputs *in, json_t **list_out, char *err, size_t errlen);
+
+#endif

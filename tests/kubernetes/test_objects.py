@@ -1,0 +1,248 @@
+"""test_objects.py — the objects of one kernel (launcher/kube_objects.c), rendered
+through the test driver build/tests/kube-cli: valid against the strict v1.32
+schemas, names and labels DNS/label safe, pod security, secrets only as files,
+admin pod templates merged (RFC 7386), GPU placement on executors, and no input
+string able to change the structure of what is produced."""
+import base64
+import json
+import re
+import subprocess
+
+import pytest
+
+from k8s_schema import KUBE_CLI, validate
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+BASE = {
+    "kernel_id": "3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44",
+    "user": "jane",
+    "namespace": "notebooks",
+    "driver_image": "registry.example/spark-k8s-jupyter:4.1-1-baseline",
+    "cpu_request": "1",
+    "cpu_limit": "2",
+    "memory_request": "4Gi",
+    "memory_limit": "4Gi",
+    "spark_defaults": "spark.master k8s://https://kubernetes.default.svc\n",
+    "redact": True,
+}
+
+
+@pytest.fixture(scope="module")
+def kube_cli():
+    assert KUBE_CLI.exists(), f"build {KUBE_CLI} first (make build/tests/kube-cli)"
+    return str(KUBE_CLI)
+
+
+def render(kube_cli, tmp_path, inputs, expect_ok=True):
+    path = tmp_path / "inputs.json"
+    path.write_text(json.dumps(inputs))
+    proc = subprocess.run([kube_cli, "render", str(path)], capture_output=True, text=True)
+    if not expect_ok:
+        assert proc.returncode == 2, proc
+        assert proc.stdout == ""
+        return proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def by_kind(rendered):
+    return {item["kind"]: item for item in rendered["items"]}
+
+
+def test_render_is_valid_list_in_creation_order(kube_cli, tmp_path):
+    rendered = render(kube_cli, tmp_path, BASE)
+    validate(rendered)
+    assert [i["kind"] for i in rendered["items"]] == ["Pod", "Secret", "Service", "ConfigMap"]
+    for item in rendered["items"]:
+        meta = item["metadata"]
+        assert meta["namespace"] == "notebooks"
+        assert len(meta["name"]) <= 63 and DNS_LABEL.match(meta["name"]), meta["name"]
+        labels = meta["labels"]
+        assert labels["app.kubernetes.io/name"] == "spark-k8s"
+        assert labels["app.kubernetes.io/component"] == "kernel"
+        assert labels["app.kubernetes.io/managed-by"] == "spark-k8s"
+        assert labels["app.kubernetes.io/instance"] == "spark-k8s-" + BASE["kernel_id"]
+        assert labels["spark-k8s.io/kernel-id"] == BASE["kernel_id"]
+        assert labels["spark-k8s.io/user"] == "jane"
+        for value in labels.values():
+            assert LABEL_VALUE.match(value) and len(value) <= 63
+
+
+def test_pod_security_and_resources(kube_cli, tmp_path):
+    pod = by_kind(render(kube_cli, tmp_path, BASE))["Pod"]
+    spec = pod["spec"]
+    assert spec["restartPolicy"] == "Never"
+    psc = spec["securityContext"]
+    assert psc["runAsNonRoot"] is True and psc["runAsUser"] == 185
+    assert psc["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = spec["containers"]
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert "/tmp" in mounts and not mounts["/tmp"].get("readOnly")
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["tmp"] == {"name": "tmp", "emptyDir": {}}
+    assert volumes["keys"]["secret"]["defaultMode"] == 0o400
+    assert container["resources"] == {
+        "requests": {"cpu": "1", "memory": "4Gi"},
+        "limits": {"cpu": "2", "memory": "4Gi"},
+    }
+    env = {e["name"]: e for e in container["env"]}
+    assert env["SPARK_K8S_POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["SPARK_K8S_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["SPARK_K8S_POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == \
+        "metadata.namespace"
+    assert container["command"] == ["spark-k8s", "shim"]
+
+
+def test_secret_values_are_files_never_argv_or_env(kube_cli, tmp_path):
+    keys = {
+        "hmac_key": "c0ffee-hmac-key-0123456789abcdef",
+        "server_secret_key": "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs",
+        "server_public_key": "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+        "client_public_key": "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+    }
+    inputs = dict(BASE, redact=False, **keys)
+    rendered = render(kube_cli, tmp_path, inputs)
+    validate(rendered)
+    objs = by_kind(rendered)
+    data = objs["Secret"]["data"]
+    assert base64.b64decode(data["hmac-key"]).decode() == keys["hmac_key"]
+    assert base64.b64decode(data["curve-server-secret"]).decode() == keys["server_secret_key"]
+    assert base64.b64decode(data["curve-client-public"]).decode() == keys["client_public_key"]
+    pod_text = json.dumps(objs["Pod"])
+    for value in keys.values():
+        assert value not in pod_text and json.dumps(value)[1:-1] not in pod_text
+    args = objs["Pod"]["spec"]["containers"][0]["args"]
+    assert all(a.startswith("--") or a.startswith("/") or a.isdigit() for a in args), args
+
+
+def test_render_redacts_secrets(kube_cli, tmp_path):
+    secret = by_kind(render(kube_cli, tmp_path, BASE))["Secret"]
+    assert "data" not in secret
+    assert set(secret["stringData"].values()) == {"<redacted>"}
+    assert set(secret["stringData"]) == {"hmac-key", "curve-server-secret",
+                                         "curve-server-public", "curve-client-public"}
+
+
+def test_headless_service_ports(kube_cli, tmp_path):
+    svc = by_kind(render(kube_cli, tmp_path, BASE))["Service"]
+    assert svc["spec"]["clusterIP"] == "None"
+    ports = {p["name"]: p["port"] for p in svc["spec"]["ports"]}
+    assert ports == {"driver-rpc": 7078, "blockmanager": 7079, "shim": 7077}
+    pod = by_kind(render(kube_cli, tmp_path, BASE))["Pod"]
+    for key, value in svc["spec"]["selector"].items():
+        assert pod["metadata"]["labels"][key] == value
+
+
+def test_configmap_carries_defaults_and_executor_template(kube_cli, tmp_path):
+    inputs = dict(BASE, executor_gpus=1,
+                  executor_tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists",
+                                         "effect": "NoSchedule"}],
+                  executor_node_selector={"nvidia.com/gpu.present": "true"},
+                  image_pull_secrets=["regcred"])
+    objs = by_kind(render(kube_cli, tmp_path, inputs))
+    cm = objs["ConfigMap"]
+    conf = cm["data"]["spark-defaults.conf"]
+    assert conf.startswith(BASE["spark_defaults"])
+    assert conf.endswith("spark.kubernetes.executor.podTemplateFile "
+                         "/etc/spark-k8s/conf/executor-pod-template.json\n")
+    template = json.loads(cm["data"]["executor-pod-template.json"])
+    validate(template)
+    spec = template["spec"]
+    assert spec["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert spec["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    # GPUs go to executors; the driver asks for none unless configured.
+    driver = objs["Pod"]["spec"]["containers"][0]
+    assert "nvidia.com/gpu" not in json.dumps(driver["resources"])
+    assert objs["Pod"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    objs = by_kind(render(kube_cli, tmp_path, dict(inputs, driver_gpus=1)))
+    assert objs["Pod"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+def test_pod_template_yaml_is_merged(kube_cli, tmp_path):
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: attacker-chosen\n"
+        "  labels: {team: data, app.kubernetes.io/name: other}\n"
+        "  annotations: {cost-center: '42'}\n"
+        "spec:\n"
+        "  priorityClassName: notebooks\n"
+        "  nodeSelector: {pool: spark}\n"
+        "  tolerations:\n"
+        "  - {key: dedicated, operator: Equal, value: spark, effect: NoSchedule}\n"
+        "  enableServiceLinks: null\n")
+    objs = by_kind(render(kube_cli, tmp_path, dict(BASE, pod_template_file=str(template))))
+    validate({"apiVersion": "v1", "kind": "List", "items": list(objs.values())})
+    pod = objs["Pod"]
+    assert pod["metadata"]["name"] == "spark-k8s-" + BASE["kernel_id"]
+    assert pod["metadata"]["labels"]["team"] == "data"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "spark-k8s"
+    assert pod["metadata"]["annotations"]["cost-center"] == "42"
+    assert pod["spec"]["priorityClassName"] == "notebooks"
+    assert pod["spec"]["nodeSelector"] == {"pool": "spark"}
+    assert pod["spec"]["tolerations"][0]["key"] == "dedicated"
+    assert "enableServiceLinks" not in pod["spec"]  # null removes (RFC 7386)
+    assert pod["spec"]["containers"][0]["command"] == ["spark-k8s", "shim"]
+    # The same template shapes the executors.
+    executor = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    assert executor["spec"]["nodeSelector"] == {"pool": "spark"}
+    assert executor["spec"]["priorityClassName"] == "notebooks"
+
+
+def test_hostile_strings_stay_values(kube_cli, tmp_path):
+    user = 'eve"}, {"name": "X", "value": "$(rm -rf /)\n--- \nkind: Secret'
+    rendered = render(kube_cli, tmp_path, dict(BASE, user=user))
+    validate(rendered)
+    for item in rendered["items"]:
+        assert item["metadata"]["annotations"]["spark-k8s.io/user"] == user
+        label = item["metadata"]["labels"]["spark-k8s.io/user"]
+        assert LABEL_VALUE.match(label) and len(label) <= 63
+    pod = by_kind(rendered)["Pod"]
+    assert [e["name"] for e in pod["spec"]["containers"][0]["env"]].count("X") == 0
+
+
+def test_kernel_ids_become_distinct_safe_names(kube_cli, tmp_path):
+    names = set()
+    for kernel_id in ["ABC", "abc", "a" * 200, "a" * 199 + "b", "--x__y..", "Ünïcode kernel"]:
+        objs = by_kind(render(kube_cli, tmp_path, dict(BASE, kernel_id=kernel_id)))
+        for item in objs.values():
+            name = item["metadata"]["name"]
+            assert len(name) <= 63 and DNS_LABEL.match(name), name
+            label = item["metadata"]["labels"]["spark-k8s.io/kernel-id"]
+            assert LABEL_VALUE.match(label) and len(label) <= 63, label
+        names.add(objs["Pod"]["metadata"]["name"])
+        assert objs["Service"]["metadata"]["name"][0].isalpha()  # DNS-1035 for services
+    assert len(names) == 6
+
+
+def test_owner_pod_in_cluster(kube_cli, tmp_path):
+    inputs = dict(BASE, owner_pod_name="jupyter-0",
+                  owner_pod_uid="0f5e7b7e-1111-2222-3333-444455556666")
+    objs = by_kind(render(kube_cli, tmp_path, inputs))
+    validate({"apiVersion": "v1", "kind": "List", "items": list(objs.values())})
+    assert objs["Pod"]["metadata"]["ownerReferences"] == [{
+        "apiVersion": "v1", "kind": "Pod", "name": "jupyter-0",
+        "uid": "0f5e7b7e-1111-2222-3333-444455556666"}]
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("namespace", "Not_A_Namespace", "namespace: 'Not_A_Namespace' is not a DNS-1123 label"),
+    ("memory_limit", "4 GB", "memory limit: '4 GB' is not a Kubernetes quantity"),
+    ("driver_image", "", "driver image: required"),
+    ("image_pull_policy", "Sometimes", "image pull policy: 'Sometimes'"),
+    ("kernel_id", "", "kernel id: empty"),
+])
+def test_bad_inputs_are_refused_with_the_field(kube_cli, tmp_path, field, value, message):
+    stderr = render(kube_cli, tmp_path, dict(BASE, **{field: value}), expect_ok=False)
+    assert message in stderr
