@@ -1,0 +1,302 @@
+/* test_kernelspec.c — kernelspecs: kernel.json of every Spark line and variant of the
+ * matrix, the refusals (naming the option and value), the embedded logos being real
+ * PNGs of their size, atomic install / replace / remove leaving nothing half-written,
+ * and the search path Jupyter uses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/kernelspec.h"
+#include "launcher/matrix.h"
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static struct matrix *load_matrix(void)
+{
+    char err[512];
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err, sizeof err))
+        fail_msg("matrix: %s", err);
+    return m;
+}
+
+/* Entries of DIR, "." and ".." aside. */
+static size_t count_entries(const char *dir, int hidden_only)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (!hidden_only || e->d_name[0] == '.'))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_build_all(void **state)
+{
+    (void)state;
+    struct matrix *m = load_matrix();
+    char err[1024];
+    for (size_t s = 0; s < m->n_spark; s++) {
+        for (size_t v = 0; v < m->n_variants; v++) {
+            struct kernelspec_request r = {.spark = m->spark[s].line,
+                                           .variant = m->variants[v],
+                                           .executable = "/opt/bin/spark-k8s"};
+            char *name = NULL;
+            json_t *spec = NULL;
+            if (kernelspec_build(m, &r, &name, &spec, err, sizeof err))
+                fail_msg("build: %s", err);
+            char want[128];
+            snprintf(want, sizeof want, "spark-%s-%s", m->spark[s].line, m->variants[v]);
+            assert_string_equal(name, want);
+            json_t *argv = json_object_get(spec, "argv");
+            assert_int_equal(json_array_size(argv), 6);
+            assert_string_equal(json_string_value(json_array_get(argv, 0)), "/opt/bin/spark-k8s");
+            assert_string_equal(json_string_value(json_array_get(argv, 1)), "kernel");
+            assert_string_equal(json_string_value(json_array_get(argv, 3)), "{connection_file}");
+            assert_string_equal(json_string_value(json_array_get(argv, 5)), "{resource_dir}");
+            assert_string_equal(json_string_value(json_object_get(spec, "language")), "python");
+            assert_string_equal(json_string_value(json_object_get(spec, "interrupt_mode")),
+                                "message");
+            const char *display = json_string_value(json_object_get(spec, "display_name"));
+            snprintf(want, sizeof want, "Spark %s", m->spark[s].line);
+            assert_true(strncmp(display, want, strlen(want)) == 0);
+            assert_true((strstr(display, "GPU") != NULL) ==
+                        matrix_variant_has(m->variants[v], "gpu"));
+            assert_true((strstr(display, "Iceberg") != NULL) ==
+                        matrix_variant_has(m->variants[v], "iceberg"));
+            json_t *meta = json_object_get(json_object_get(spec, "metadata"), "spark_k8s");
+            assert_string_equal(json_string_value(json_object_get(meta, "spark_version")),
+                                m->spark[s].version);
+            assert_string_equal(json_string_value(json_object_get(meta, "variant")),
+                                m->variants[v]);
+            assert_string_equal(json_string_value(json_object_get(meta, "runtime")), "local");
+            json_t *res = json_object_get(meta, "resources");
+            assert_int_equal(json_integer_value(json_object_get(res, "executor_gpus")),
+                             matrix_variant_has(m->variants[v], "gpu") ? 1 : 0);
+            assert_true((json_object_get(meta, "iceberg") != NULL) ==
+                        matrix_variant_has(m->variants[v], "iceberg"));
+            char ref[512];
+            matrix_image_ref(m, NULL, "runtime", &m->spark[s], m->variants[v], ref, sizeof ref);
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(meta, "images"), "executor")),
+                ref);
+            json_t *cmd = json_object_get(meta, "runtime_command");
+            assert_string_equal(json_string_value(json_array_get(cmd, 5)),
+                                "--IPKernelApp.exec_files={resource_dir}/spark_session.py");
+            free(name);
+            json_decref(spec);
+        }
+    }
+    matrix_free(m);
+}
+
+static void refused(const struct kernelspec_request *r, const char *option, const char *value)
+{
+    struct matrix *m = load_matrix();
+    char err[1024] = "", *name = NULL;
+    json_t *spec = NULL;
+    assert_int_equal(kernelspec_build(m, r, &name, &spec, err, sizeof err), -1);
+    assert_null(name);
+    assert_null(spec);
+    if (!strstr(err, option) || !strstr(err, value))
+        fail_msg("message '%s' should name %s and %s", err, option, value);
+    matrix_free(m);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct kernelspec_request r = {.spark = "4.1", .variant = "gpu", .executable = "/x/spark-k8s"};
+    struct kernelspec_request bad = r;
+    bad.variant = "tpu";
+    refused(&bad, "--variant", "'tpu'");
+    bad = r;
+    bad.spark = "2.4";
+    refused(&bad, "--spark", "'2.4'");
+    bad = r;
+    bad.values[SETTING_EXECUTOR_MEMORY] = "4gb";
+    refused(&bad, "--executor-memory", "'4gb'");
+    bad = r;
+    bad.values[SETTING_EXECUTOR_IMAGE] = "my registry/spark:1";
+    refused(&bad, "--executor-image", "'my registry/spark:1'");
+    bad = r;
+    bad.values[SETTING_RUNTIME] = "yarn";
+    refused(&bad, "--runtime", "'yarn'");
+    bad = r;
+    bad.values[SETTING_EXECUTOR_GPUS] = "2";
+    refused(&bad, "executor_gpus", "'2'");
+    bad = r;
+    bad.name = "Spark 4";
+    refused(&bad, "--name", "'Spark 4'");
+    bad = r;
+    bad.registry = "reg istry";
+    refused(&bad, "--registry", "'reg istry'");
+    bad = r;
+    bad.values[SETTING_ICEBERG_TYPE] = "rest";
+    refused(&bad, "--iceberg-type", "iceberg variant");
+    const char *conf_newline[] = {"spark.a=x\nspark.master=yarn"};
+    bad = r;
+    bad.conf = conf_newline;
+    bad.n_conf = 1;
+    refused(&bad, "--conf", "spark.a");
+    const char *conf_reserved[] = {"spark.master=yarn"};
+    bad.conf = conf_reserved;
+    refused(&bad, "--conf", "spark.master");
+    const char *conf_no_eq[] = {"spark.x"};
+    bad.conf = conf_no_eq;
+    refused(&bad, "--conf", "'spark.x'");
+}
+
+/* A PNG: the signature, then IHDR with WIDTH x HEIGHT. */
+static void assert_png(const unsigned char *p, size_t n, unsigned size)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    assert_true(n > 33);
+    assert_memory_equal(p, sig, 8);
+    assert_memory_equal(p + 12, "IHDR", 4);
+    unsigned w = (unsigned)p[16] << 24 | (unsigned)p[17] << 16 | (unsigned)p[18] << 8 | p[19];
+    unsigned h = (unsigned)p[20] << 24 | (unsigned)p[21] << 16 | (unsigned)p[22] << 8 | p[23];
+    assert_int_equal(w, size);
+    assert_int_equal(h, size);
+    assert_memory_equal(p + n - 8, "IEND", 4);
+}
+
+static void test_embedded_files(void **state)
+{
+    (void)state;
+    const unsigned char *data;
+    size_t size;
+    int seen = 0;
+    const char *name;
+    for (size_t i = 0; (name = kernelspec_file(i, &data, &size)); i++) {
+        assert_true(size > 0);
+        if (strcmp(name, "logo-32x32.png") == 0)
+            assert_png(data, size, 32), seen |= 1;
+        else if (strcmp(name, "logo-64x64.png") == 0)
+            assert_png(data, size, 64), seen |= 2;
+        else if (strcmp(name, "logo-svg.svg") == 0)
+            assert_non_null(strstr((const char *)data, "<svg")), seen |= 4;
+        else if (strcmp(name, "spark_session.py") == 0)
+            assert_non_null(strstr((const char *)data, "cancelAllJobs")), seen |= 8;
+    }
+    assert_int_equal(seen, 15);
+}
+
+static void test_install_replace_remove(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256], err[1024];
+    assert_non_null(mkdtemp(root));
+    snprintf(kernels, sizeof kernels, "%s/share/jupyter/kernels", root);
+    struct matrix *m = load_matrix();
+    struct kernelspec_request r = {.spark = "3.5", .variant = "iceberg", .executable = "/x/sk"};
+    char *name = NULL;
+    json_t *spec = NULL;
+    assert_int_equal(kernelspec_build(m, &r, &name, &spec, err, sizeof err), 0);
+    assert_int_equal(kernelspec_install(kernels, name, spec, 0, err, sizeof err), 0);
+    const char *files[] = {"kernel.json", "logo-svg.svg", "logo-32x32.png", "logo-64x64.png",
+                           "spark_session.py"};
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s/%s", kernels, name, files[i]);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+    }
+    snprintf(path, sizeof path, "%s/%s", kernels, name);
+    assert_true(kernelspec_is_ours(path));
+    /* a second install without replace is refused and changes nothing */
+    assert_int_equal(kernelspec_install(kernels, name, spec, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--replace"));
+    assert_int_equal(count_entries(kernels, 0), 1);
+    /* replace swaps in the new spec */
+    json_object_set_new(spec, "display_name", json_string("Replaced"));
+    assert_int_equal(kernelspec_install(kernels, name, spec, 1, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/%s/kernel.json", kernels, name);
+    json_t *back = json_load_file(path, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(back, "display_name")), "Replaced");
+    json_decref(back);
+    assert_int_equal(count_entries(kernels, 0), 1);
+    assert_int_equal(count_entries(kernels, 1), 0); /* no temporary folder left */
+    /* a failing install (target folder unwritable) leaves nothing behind */
+    assert_int_equal(kernelspec_install("/proc/no-such/kernels", name, spec, 0, err, sizeof err),
+                     -1);
+    /* remove: refuses a foreign kernelspec, removes ours */
+    snprintf(path, sizeof path, "%s/python3", kernels);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/python3/kernel.json", kernels);
+    FILE *f = fopen(path, "w");
+    fputs("{\"argv\": [\"python3\"], \"display_name\": \"Python 3\", \"language\": \"python\"}", f);
+    fclose(f);
+    assert_int_equal(kernelspec_remove(kernels, "python3", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a spark-k8s kernelspec"));
+    assert_int_equal(kernelspec_remove(kernels, name, err, sizeof err), 0);
+    assert_int_equal(kernelspec_remove(kernels, name, err, sizeof err), 1);
+    assert_int_equal(count_entries(kernels, 0), 1); /* python3 only */
+    free(name);
+    json_decref(spec);
+    matrix_free(m);
+    assert_int_equal(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void test_search_path(void **state)
+{
+    (void)state;
+    setenv("JUPYTER_PATH", "/a/share/jupyter:/b/", 1);
+    setenv("JUPYTER_DATA_DIR", "/home/u/data", 1);
+    char **dirs = kernelspec_search_path();
+    assert_non_null(dirs);
+    assert_string_equal(dirs[0], "/a/share/jupyter/kernels");
+    assert_string_equal(dirs[1], "/b/kernels");
+    assert_string_equal(dirs[2], "/home/u/data/kernels");
+    assert_string_equal(dirs[3], "/usr/local/share/jupyter/kernels");
+    assert_string_equal(dirs[4], "/usr/share/jupyter/kernels");
+    assert_null(dirs[5]);
+    kernelspec_path_free(dirs);
+    unsetenv("JUPYTER_DATA_DIR");
+    setenv("XDG_DATA_HOME", "/x", 1);
+    char buf[256];
+    assert_int_equal(kernelspec_user_dir(buf, sizeof buf), 0);
+    assert_string_equal(buf, "/x/jupyter/kernels");
+    unsetenv("XDG_DATA_HOME");
+    setenv("HOME", "/home/v", 1);
+    assert_int_equal(kernelspec_user_dir(buf, sizeof buf), 0);
+    assert_string_equal(buf, "/home/v/.local/share/jupyter/kernels");
+    unsetenv("JUPYTER_PATH");
+    char *dir = NULL, err[1024];
+    assert_int_equal(kernelspec_find("no-such-kernel-xyz", &dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no-such-kernel-xyz"));
+    assert_non_null(strstr(err, "/usr/share/jupyter/kernels"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_all),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_embedded_files),
+        cmocka_unit_test(test_install_replace_remove),
+        cmocka_unit_test(test_search_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,273 @@
+/* test_plan.c — the launch plan: kernelspec metadata, the admin config file and
+ * SPARK_K8S_* variables in their order of precedence, the sources each value
+ * reports, and the refusals (each naming file or variable, field and value). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/config.h"
+#include "launcher/plan.h"
+
+struct fixture {
+    char dir[64];      /* a kernelspec folder */
+    char spec[128];    /* its kernel.json */
+    char config[128];  /* an admin config file */
+};
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void clear_env(void)
+{
+    for (int id = 0; id < SETTING_COUNT; id++)
+        unsetenv(setting_info(id)->env);
+    unsetenv(CONFIG_SPARK_CONF_ENV);
+    unsetenv(CONFIG_PATH_ENV);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test-plan-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->spec, sizeof f->spec, "%s/kernel.json", f->dir);
+    snprintf(f->config, sizeof f->config, "%s/config.json", f->dir);
+    write_text(f->spec,
+               "{\"argv\": [\"x\"], \"display_name\": \"Spark · Iceberg\", \"language\": "
+               "\"python\", \"metadata\": {\"spark_k8s\": {\"spark_version\": \"3.5\", "
+               "\"variant\": \"iceberg\", \"runtime\": \"local\", \"resources\": "
+               "{\"executor_memory\": \"5g\", \"driver_memory\": \"3g\"}, \"spark_conf\": "
+               "{\"spark.sql.shuffle.partitions\": \"10\"}, \"runtime_command\": "
+               "[\"python3\", \"-f\", \"{connection_file}\"]}}}");
+    write_text(f->config, "{}");
+    clear_env();
+    setenv(CONFIG_PATH_ENV, f->config, 1); /* never the machine's /etc/spark-k8s */
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    unlink(f->spec);
+    unlink(f->config);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    clear_env();
+    free(f);
+    return 0;
+}
+
+static struct plan *load_ok(const struct fixture *f)
+{
+    char err[1024];
+    struct plan *p = NULL;
+    if (plan_load(f->dir, &p, err, sizeof err))
+        fail_msg("plan_load: %s", err);
+    return p;
+}
+
+static void load_fails(const struct fixture *f, const char *const *needles)
+{
+    char err[1024] = "";
+    struct plan *p = NULL;
+    assert_int_equal(plan_load(f->dir, &p, err, sizeof err), -1);
+    assert_null(p);
+    for (; *needles; needles++)
+        if (!strstr(err, *needles))
+            fail_msg("message '%s' lacks '%s'", err, *needles);
+}
+
+static void test_default_plan(void **state)
+{
+    (void)state;
+    char err[256];
+    struct plan *p = NULL;
+    assert_int_equal(plan_load(NULL, &p, err, sizeof err), 0);
+    assert_string_equal(plan_runtime(p), "local");
+    assert_string_equal(plan_variant(p), "baseline");
+    assert_string_equal(plan_spark_version(p), "");
+    assert_string_equal(plan_runtime_argv(p)[0], "/usr/bin/python3");
+    plan_free(p);
+}
+
+static void test_kernelspec_values(void **state)
+{
+    struct fixture *f = *state;
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_kernel_name(p), strrchr(f->dir, '/') + 1);
+    assert_string_equal(plan_display_name(p), "Spark · Iceberg");
+    assert_string_equal(plan_spark_line(p), "3.5");
+    assert_true(strncmp(plan_spark_version(p), "3.5.", 4) == 0);
+    assert_string_equal(plan_runtime_argv(p)[0], "python3");
+    assert_null(plan_runtime_argv(p)[3]);
+    const struct setting *mem = plan_setting(p, SETTING_EXECUTOR_MEMORY);
+    assert_string_equal(mem->value, "5g");
+    assert_non_null(strstr(mem->source, f->spec));
+    assert_non_null(strstr(mem->source, "metadata.spark_k8s.resources.executor_memory"));
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_CORES)->source, "built-in default");
+    assert_string_equal(plan_setting(p, SETTING_ICEBERG_TYPE)->value, "hadoop");
+    assert_string_equal(plan_setting(p, SETTING_DRIVER_IMAGE)->source, "matrix default");
+    assert_non_null(strstr(plan_setting(p, SETTING_DRIVER_IMAGE)->value, "spark-k8s-jupyter:3.5"));
+    assert_int_equal(plan_settings(p)->n_extra, 1);
+    plan_free(p);
+}
+
+/* built-in < kernelspec < config file < environment */
+static void test_precedence(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"resources\": {\"executor_memory\": \"6g\", \"executor_cores\": 3},"
+                          " \"image_registry\": \"reg.example.com/team\", \"kubernetes\": "
+                          "{\"namespace\": \"spark-jobs\"}, \"spark_conf\": "
+                          "{\"spark.sql.shuffle.partitions\": \"20\"}}");
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_MEMORY)->value, "6g");
+    assert_non_null(strstr(plan_setting(p, SETTING_EXECUTOR_MEMORY)->source, f->config));
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_CORES)->value, "3");
+    assert_string_equal(plan_setting(p, SETTING_DRIVER_MEMORY)->value, "3g"); /* kernelspec */
+    assert_string_equal(plan_setting(p, SETTING_NAMESPACE)->value, "spark-jobs");
+    const char *image = plan_setting(p, SETTING_EXECUTOR_IMAGE)->value;
+    assert_true(strncmp(image, "reg.example.com/team/spark-k8s-runtime:3.5", 42) == 0);
+    assert_int_equal(plan_settings(p)->n_extra, 2); /* later one wins when rendered */
+    plan_free(p);
+
+    setenv("SPARK_K8S_EXECUTOR_MEMORY", "7g", 1);
+    setenv("SPARK_K8S_RUNTIME", "kubernetes", 1);
+    setenv(CONFIG_SPARK_CONF_ENV, "spark.sql.shuffle.partitions=30; spark.eventLog.enabled=true",
+           1);
+    p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_MEMORY)->value, "7g");
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_MEMORY)->source,
+                        "env SPARK_K8S_EXECUTOR_MEMORY");
+    assert_string_equal(plan_runtime(p), "kubernetes");
+    const struct settings *s = plan_settings(p);
+    assert_int_equal(s->n_extra, 4);
+    assert_string_equal(s->extra[2].key, "spark.sql.shuffle.partitions");
+    assert_string_equal(s->extra[2].value, "30");
+    assert_string_equal(s->extra[3].key, "spark.eventLog.enabled");
+    plan_free(p);
+}
+
+static void test_refusals(void **state)
+{
+    struct fixture *f = *state;
+    setenv("SPARK_K8S_DRIVER_MEMORY", "4gb", 1);
+    load_fails(f, (const char *const[]){"SPARK_K8S_DRIVER_MEMORY", "driver_memory", "'4gb'", NULL});
+    unsetenv("SPARK_K8S_DRIVER_MEMORY");
+
+    write_text(f->config, "{\"resources\": {\"executor_cores\": 0}}");
+    load_fails(f, (const char *const[]){f->config, "executor_cores", "'0'", NULL});
+    write_text(f->config, "{\"images\": {\"driver\": \"my image:1\"}}");
+    load_fails(f, (const char *const[]){f->config, "images.driver", "'my image:1'", NULL});
+    write_text(f->config, "{\"resourcez\": {}}");
+    load_fails(f, (const char *const[]){f->config, "resourcez", NULL});
+    write_text(f->config, "{\"spark_conf\": {\"spark.master\": \"yarn\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark.master", NULL});
+    write_text(f->config, "{\"spark_conf\": {\"spark.x\": \"a\\nspark.master=yarn\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark.x", "control character", NULL});
+    write_text(f->config, "{\"iceberg\": {\"type\": \"rest\"}}");
+    load_fails(f, (const char *const[]){f->config, "iceberg.type", "iceberg.uri", NULL});
+    write_text(f->config, "{\"iceberg\": {\"type\": \"glue\"}}");
+    load_fails(f, (const char *const[]){f->config, "iceberg.type", "'glue'", NULL});
+    write_text(f->config, "not json");
+    load_fails(f, (const char *const[]){f->config, NULL});
+    write_text(f->config, "{}");
+
+    setenv(CONFIG_SPARK_CONF_ENV, "spark.ok=1;novalue", 1);
+    load_fails(f, (const char *const[]){CONFIG_SPARK_CONF_ENV, "novalue", NULL});
+    unsetenv(CONFIG_SPARK_CONF_ENV);
+
+    setenv(CONFIG_PATH_ENV, "/nonexistent/config.json", 1);
+    load_fails(f, (const char *const[]){"/nonexistent/config.json", NULL});
+    setenv(CONFIG_PATH_ENV, f->config, 1);
+
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"2.4\"}}}");
+    load_fails(f, (const char *const[]){f->spec, "spark_version", "'2.4'", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"3.5\", "
+                        "\"variant\": \"tpu\"}}}");
+    load_fails(f, (const char *const[]){f->spec, "variant", "'tpu'", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"3.5\", "
+                        "\"variant\": \"gpu\", \"resources\": {\"executor_gpus\": 2}}}}");
+    load_fails(f, (const char *const[]){f->spec, "executor_gpus", "'2'", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"3.5\", "
+                        "\"image_registry\": \"r.example.com\"}}}");
+    load_fails(f, (const char *const[]){f->spec, "image_registry", "admin config", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"runtime\": \"yarn\"}}}");
+    load_fails(f, (const char *const[]){f->spec, "runtime", "'yarn'", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"resources\": "
+                        "{\"executor_memory\": 4}}}}");
+    load_fails(f, (const char *const[]){f->spec, "executor_memory", "4", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"runtime_command\": []}}}");
+    load_fails(f, (const char *const[]){f->spec, "runtime_command", NULL});
+}
+
+static void test_memory_formats(void **state)
+{
+    (void)state;
+    char err[512];
+    const char *good[] = {"512m", "4g", "4096m", "1t", "64k", "2G"};
+    const char *bad[] = {"4gb", "4", "g", "-1g", "1.5g", "4 g", "0g", ""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, good[i], "t", err, sizeof err),
+                         0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, bad[i], "t", err, sizeof err),
+                         -1);
+        char want[32];
+        snprintf(want, sizeof want, "'%s'", bad[i]);
+        assert_non_null(strstr(err, want));
+    }
+}
+
+static void test_write_spark_conf(void **state)
+{
+    struct fixture *f = *state;
+    struct plan *p = load_ok(f);
+    char err[512], path[160];
+    assert_int_equal(plan_write_spark_conf(p, f->dir, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    FILE *in = fopen(path, "r");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = '\0';
+    fclose(in);
+    assert_non_null(strstr(text, "\nspark.master local[*]\n"));
+    assert_non_null(strstr(text, "\nspark.driver.memory 3g\n"));
+    assert_non_null(strstr(text, "\nspark.sql.catalog.iceberg org.apache.iceberg.spark.SparkCatalog\n"));
+    assert_non_null(strstr(text, "\nspark.sql.shuffle.partitions 10\n"));
+    assert_null(strstr(text, "spark.plugins"));
+    plan_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_default_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernelspec_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

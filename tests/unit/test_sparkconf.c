@@ -1,0 +1,246 @@
+/* test_sparkconf.c — Spark properties: key and value checks, order and provenance,
+ * the spark-defaults.conf writer (mode, escaping, refusals), and rendering plans of
+ * every variant for the local runtime and for Kubernetes client mode. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/matrix.h"
+#include "launcher/plan.h"
+#include "launcher/sparkconf.h"
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void test_keys_and_values(void **state)
+{
+    (void)state;
+    char err[512];
+    assert_int_equal(sparkconf_check_key("spark.sql.catalog.ice.type", "t", err, sizeof err), 0);
+    assert_int_equal(sparkconf_check_key("spark.executor.resource.gpu.amount", "t", err,
+                                         sizeof err), 0);
+    const char *bad_keys[] = {"", "spark.", "sql.shuffle", "spark.a b", "spark.a=b",
+                              "spark.a\nspark.master", "spark.a:b", "spark.a\\b"};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(sparkconf_check_key(bad_keys[i], "origin-x", err, sizeof err), -1);
+        assert_non_null(strstr(err, "origin-x"));
+    }
+    assert_int_equal(sparkconf_check_value("spark.k", "a=b:c \\d", "t", err, sizeof err), 0);
+    const char *bad_values[] = {"a\nspark.master=x", "a\rb", "tab\there", "nul\x7f"};
+    for (size_t i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++) {
+        assert_int_equal(sparkconf_check_value("spark.k", bad_values[i], "origin-y", err,
+                                               sizeof err), -1);
+        assert_non_null(strstr(err, "spark.k"));
+        assert_non_null(strstr(err, "origin-y"));
+    }
+    assert_true(sparkconf_reserved("spark.master"));
+    assert_true(sparkconf_reserved("spark.driver.host"));
+    assert_false(sparkconf_reserved("spark.executor.memory"));
+}
+
+static void test_order_and_provenance(void **state)
+{
+    (void)state;
+    char err[512];
+    struct sparkconf *c = sparkconf_new();
+    assert_non_null(c);
+    assert_int_equal(sparkconf_set(c, "spark.a", "1", "first", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.b", "2", "second", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.a", "3", "third", err, sizeof err), 0);
+    assert_int_equal(sparkconf_count(c), 2);
+    assert_string_equal(sparkconf_key(c, 0), "spark.a");
+    assert_string_equal(sparkconf_value(c, 0), "3");
+    assert_string_equal(sparkconf_source(c, 0), "third");
+    assert_string_equal(sparkconf_get(c, "spark.b"), "2");
+    assert_null(sparkconf_get(c, "spark.c"));
+    assert_int_equal(sparkconf_set(c, "spark.c", "x\ny", "bad", err, sizeof err), -1);
+    assert_int_equal(sparkconf_count(c), 2);
+    sparkconf_free(c);
+}
+
+static void test_write(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-sparkconf-XXXXXX", err[512], path[128];
+    assert_non_null(mkdtemp(dir));
+    struct sparkconf *c = sparkconf_new();
+    assert_int_equal(sparkconf_set(c, "spark.master", "local[*]", "s", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.x", "C:\\dir", "s", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.y", "=starts", "s", err, sizeof err), 0);
+    assert_int_equal(sparkconf_write(c, dir, "header", err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* java.util.Properties reads "\\\\" as one backslash and "\\=" as '=' */
+    assert_string_equal(read_all(path), "# header\nspark.master local[*]\nspark.x C:\\\\dir\n"
+                                        "spark.y \\=starts\n");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(sparkconf_write(c, "/nonexistent-dir", NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent-dir"));
+    sparkconf_free(c);
+    assert_int_equal(rmdir(dir), 0); /* nothing else was left behind */
+}
+
+static struct plan *plan_of(const char *spark, const char *variant, const char *extra_meta)
+{
+    char text[2048], err[1024];
+    snprintf(text, sizeof text,
+             "{\"display_name\": \"t\", \"metadata\": {\"spark_k8s\": {\"spark_version\": \"%s\","
+             " \"variant\": \"%s\"%s}}}", spark, variant, extra_meta);
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    assert_non_null(root);
+    struct plan *p = NULL;
+    if (plan_from_json(root, "/x/spark-test", "/x/spark-test/kernel.json", PLAN_NO_ADMIN, &p,
+                       err, sizeof err))
+        fail_msg("plan: %s", err);
+    json_decref(root);
+    return p;
+}
+
+static void test_render_local_all_variants(void **state)
+{
+    (void)state;
+    char err[1024];
+    struct matrix *m = NULL;
+    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    for (size_t s = 0; s < m->n_spark; s++) {
+        for (size_t v = 0; v < m->n_variants; v++) {
+            const char *variant = m->variants[v];
+            struct plan *p = plan_of(m->spark[s].line, variant, "");
+            assert_string_equal(plan_spark_version(p), m->spark[s].version);
+            struct sparkconf *c = NULL;
+            assert_int_equal(sparkconf_render(p, NULL, &c, err, sizeof err), 0);
+            assert_string_equal(sparkconf_get(c, "spark.master"), "local[*]");
+            assert_string_equal(sparkconf_get(c, "spark.driver.memory"), "2g");
+            int gpu = matrix_variant_has(variant, "gpu");
+            int ice = matrix_variant_has(variant, "iceberg");
+            const char *plugins = sparkconf_get(c, "spark.plugins");
+            if (gpu)
+                assert_string_equal(plugins, "com.nvidia.spark.SQLPlugin");
+            else
+                assert_null(plugins);
+            /* local mode: no GPU scheduling, RAPIDS asks for none */
+            assert_null(sparkconf_get(c, "spark.executor.resource.gpu.amount"));
+            assert_null(sparkconf_get(c, "spark.task.resource.gpu.amount"));
+            assert_null(sparkconf_get(c, "spark.dynamicAllocation.enabled"));
+            if (ice) {
+                assert_string_equal(sparkconf_get(c, "spark.sql.extensions"),
+                                    "org.apache.iceberg.spark.extensions."
+                                    "IcebergSparkSessionExtensions");
+                assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg"),
+                                    "org.apache.iceberg.spark.SparkCatalog");
+                assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.type"),
+                                    "hadoop");
+            } else {
+                assert_null(sparkconf_get(c, "spark.sql.extensions"));
+                assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg"));
+            }
+            for (size_t i = 0; i < sparkconf_count(c); i++)
+                assert_true(sparkconf_source(c, i)[0] != '\0');
+            sparkconf_free(c);
+            plan_free(p);
+        }
+    }
+    matrix_free(m);
+}
+
+static void test_render_kubernetes(void **state)
+{
+    (void)state;
+    char err[1024];
+    struct plan *p = plan_of("4.1", "gpu-iceberg",
+                             ", \"resources\": {\"executor_cores\": 3, \"executor_memory\": "
+                             "\"6g\", \"executor_instances\": 5}, \"iceberg\": {\"name\": "
+                             "\"lake\", \"type\": \"rest\", \"uri\": \"http://cat:8181\", "
+                             "\"warehouse\": \"s3a://b/w\"}, \"spark_conf\": "
+                             "{\"spark.sql.shuffle.partitions\": \"64\"}");
+    struct sparkconf_pod pod = {"10.96.0.1:443", "team", "kernel-abc", "kernel-abc.team.svc",
+                                "10.1.2.3"};
+    struct sparkconf *c = NULL;
+    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    static const char *const want[][2] = {
+        {"spark.master", "k8s://https://10.96.0.1:443"},
+        {"spark.submit.deployMode", "client"},
+        {"spark.kubernetes.namespace", "team"},
+        {"spark.kubernetes.driver.pod.name", "kernel-abc"},
+        {"spark.driver.host", "kernel-abc.team.svc"},
+        {"spark.driver.bindAddress", "10.1.2.3"},
+        {"spark.driver.port", "7078"},
+        {"spark.blockManager.port", "7079"},
+        {"spark.executor.cores", "3"},
+        {"spark.executor.memory", "6g"},
+        {"spark.executor.instances", "5"},
+        {"spark.dynamicAllocation.enabled", "true"},
+        {"spark.dynamicAllocation.shuffleTracking.enabled", "true"},
+        {"spark.plugins", "com.nvidia.spark.SQLPlugin"},
+        {"spark.executor.resource.gpu.amount", "1"},
+        {"spark.executor.resource.gpu.vendor", "nvidia.com"},
+        {"spark.executor.resource.gpu.discoveryScript", "/usr/local/bin/spark-k8s-gpu-discovery"},
+        {"spark.task.resource.gpu.amount", "0.333333"},
+        {"spark.sql.catalog.lake", "org.apache.iceberg.spark.SparkCatalog"},
+        {"spark.sql.catalog.lake.type", "rest"},
+        {"spark.sql.catalog.lake.uri", "http://cat:8181"},
+        {"spark.sql.catalog.lake.warehouse", "s3a://b/w"},
+        {"spark.sql.shuffle.partitions", "64"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *got = sparkconf_get(c, want[i][0]);
+        if (!got || strcmp(got, want[i][1]) != 0)
+            fail_msg("%s: got %s, want %s", want[i][0], got ? got : "(unset)", want[i][1]);
+    }
+    const char *image = sparkconf_get(c, "spark.kubernetes.container.image");
+    assert_non_null(image);
+    assert_non_null(strstr(image, "spark-k8s-runtime:"));
+    assert_non_null(strstr(image, "gpu-iceberg"));
+    /* the executor-memory property carries its setting's source */
+    for (size_t i = 0; i < sparkconf_count(c); i++)
+        if (strcmp(sparkconf_key(c, i), "spark.executor.memory") == 0)
+            assert_non_null(strstr(sparkconf_source(c, i), "resources.executor_memory"));
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* one core per executor: the task takes the whole GPU */
+    p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 1}");
+    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "1");
+    assert_null(sparkconf_get(c, "spark.sql.extensions"));
+    sparkconf_free(c);
+    plan_free(p);
+    p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8}");
+    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "0.125");
+    sparkconf_free(c);
+    plan_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_and_values),
+        cmocka_unit_test(test_order_and_provenance),
+        cmocka_unit_test(test_write),
+        cmocka_unit_test(test_render_local_all_variants),
+        cmocka_unit_test(test_render_kubernetes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
