@@ -1,6 +1,6 @@
 """k8s_schema.py — validates rendered Kubernetes objects against the strict
 v1.32 schemas in ../shared/k8s-schema (SPARK_K8S_SCHEMA_DIR overrides), and
-finds the test driver build/tests/kube-cli. Shared by test_objects.py,
+finds the test driver build/tests/kube-cli and the spark-k8s binary. Shared by test_objects.py,
 test_rbac.py and test_kube_client.py."""
 import functools
 import json
@@ -14,6 +14,8 @@ SCHEMA_DIR = pathlib.Path(os.environ.get("SPARK_K8S_SCHEMA_DIR",
                                          REPO.parent / "shared" / "k8s-schema"))
 BUILD = pathlib.Path(os.environ.get("SPARK_K8S_BUILD", REPO / "build"))
 KUBE_CLI = BUILD / "tests" / "kube-cli"
+_PREFIX = os.environ.get("SPARK_K8S_PREFIX")
+SPARK_K8S = pathlib.Path(_PREFIX) / "bin" / "spark-k8s" if _PREFIX else BUILD / "spark-k8s"
 
 SCHEMA_FILES = {
     ("v1", "Pod"): "pod-v1.json",
