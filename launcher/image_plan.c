@@ -499,30 +499,24 @@ void image_plan_write_markdown(const struct image_plan *p, const struct matrix *
                 budget);
     }
     const char *scopes[3] = {"runtime", "jupyter", "jupyter_gpu"};
-    const char *what[3] = {"Every image also has", "Jupyter images add",
-                           "gpu Jupyter images built with GPU_PYTHON=1 add"};
+    const char *what[3] = {"- Every image also has", "- Jupyter images add",
+                           "- gpu Jupyter images built with GPU_PYTHON=1 add"};
+    fprintf(out, "\n");
     for (int k = 0; k < 3; k++) {
-        int first = 1;
+        int count = 0;
         for (size_t i = 0; i < m->n_pypackages; i++) {
             if (strcmp(m->pypackages[i].scope, scopes[k]) != 0)
                 continue;
-            fprintf(out, "%s %s %s", first ? (k == 0 ? "\n" : "") : ",", first ? what[k] : "",
-                    m->pypackages[i].name);
-            fprintf(out, " %s", m->pypackages[i].version);
-            first = 0;
+            fprintf(out, "%s %s %s", count ? "," : what[k], m->pypackages[i].name,
+                    m->pypackages[i].version);
+            count++;
         }
-        if (!first)
-            fprintf(out, ".\n");
+        if (count)
+            fprintf(out, " (pip).\n");
     }
-    const char *roles[2] = {"tini", NULL};
-    for (int k = 0; roles[k]; k++) {
-        const struct matrix_package *d = matrix_package_find(m, roles[k]);
-        if (d)
-            fprintf(out, "Debian packages: %s %s", d->name, d->version);
-    }
+    fprintf(out, "- Debian packages:");
     for (size_t i = 0; i < m->n_packages; i++)
-        if (strcmp(m->packages[i].role, "tini") != 0)
-            fprintf(out, ", %s %s", m->packages[i].name, m->packages[i].version);
+        fprintf(out, "%s %s %s", i ? "," : "", m->packages[i].name, m->packages[i].version);
     fprintf(out, " (from snapshot.debian.org %s); base image %s.\n",
             *m->debian_snapshot ? m->debian_snapshot : "(none: deb.debian.org)", m->base_image);
 }

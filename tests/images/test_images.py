@@ -1,0 +1,605 @@
+"""test_images.py — the image build subsystem without Docker: the plan (16 images,
+tags, bases, build arguments, order), refusals of matrices the compatibility
+facts rule out, the bake file, `images build` without an engine, static checks
+of the Dockerfiles (dockerfile-utils lint plus our own rules), shellcheck of every
+shell script, the README table, and smoke.sh reporting itself skipped."""
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("SPARK_K8S_BUILD", os.path.join(ROOT, "build"))
+BIN = os.path.join(BUILD, "spark-k8s")
+MATRIX_PATH = os.path.join(ROOT, "images", "matrix.json")
+DOCKERFILES = {
+    "runtime": os.path.join(ROOT, "images", "runtime.Dockerfile"),
+    "jupyter": os.path.join(ROOT, "images", "jupyter.Dockerfile"),
+}
+LINT = os.path.join(ROOT, "tests", "images", "node_modules", ".bin", "dockerfile-utils")
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def load_matrix():
+    with open(MATRIX_PATH) as f:
+        return json.load(f)
+
+
+def spark_k8s_version():
+    out = subprocess.run([BIN, "version"], capture_output=True, text=True, check=True).stdout
+    return out.split()[-1]
+
+
+def pinned(matrix):
+    """The matrix with every checksum filled (fake values of the right shape)."""
+    m = copy.deepcopy(matrix)
+    for s in m["spark"]:
+        s["distribution"]["sha512"] = "ab" * 64
+        for c in ("iceberg", "iceberg_aws_bundle", "rapids"):
+            s[c]["sha1"] = "cd" * 20
+    return m
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+def run_images(args, matrix=None, tmp=None, env_extra=None, cwd=ROOT):
+    env = dict(os.environ)
+    env.pop("IMAGES", None)
+    env.pop("REGISTRY", None)
+    env.pop("PUSH", None)
+    env.pop("GPU_PYTHON", None)
+    env["SPARK_K8S_REVISION"] = REVISION
+    if matrix is not None:
+        path = os.path.join(str(tmp), "matrix.json")
+        with open(path, "w") as f:
+            json.dump(matrix, f)
+        env["SPARK_K8S_MATRIX"] = path
+    else:
+        env.pop("SPARK_K8S_MATRIX", None)
+    env.update(env_extra or {})
+    return subprocess.run([BIN, "images"] + args, capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=60)
+
+
+def plan_json(tmp, matrix=None, args=(), env_extra=None):
+    r = run_images(["plan", "--json"] + list(args), matrix=matrix, tmp=tmp, env_extra=env_extra)
+    assert r.stdout, r.stderr
+    return r, json.loads(r.stdout)
+
+
+# ---- the plan ----
+
+def test_plan_has_the_16_images_in_order(tmp):
+    m = pinned(load_matrix())
+    ver = spark_k8s_version()
+    r, plan = plan_json(tmp, m)
+    assert r.returncode == 0, r.stderr
+    assert plan["buildable"] is True
+    images = plan["images"]
+    lines = [s["line"] for s in m["spark"]]
+    variants = m["variants"]
+    assert len(images) == 2 * len(lines) * len(variants) == 16
+    expected = [(k, l, v) for k in ("runtime", "jupyter") for l in lines for v in variants]
+    assert [(i["kind"], i["line"], i["variant"]) for i in images] == expected
+    assert [i["order"] for i in images] == list(range(1, 17))
+    names = {i["name"]: i for i in images}
+    for i in images:
+        s = next(x for x in m["spark"] if x["line"] == i["line"])
+        repo = m["project"]["%s_image" % i["kind"]]
+        tag = "%s-%s-%s" % (i["line"], ver, i["variant"])
+        assert i["tag"] == tag
+        assert i["image"] == "%s:%s" % (repo, tag)
+        assert i["spark_version"] == s["version"]
+        assert i["dockerfile"] == "images/%s.Dockerfile" % i["kind"]
+        assert i["budget_mb"] == m["budgets_mb"][i["kind"]][i["variant"]]
+        a = i["args"]
+        assert a["SPARK_VERSION"] == s["version"]
+        assert a["SPARK_LINE"] == s["line"]
+        assert a["SCALA_VERSION"] == s["scala"]
+        assert a["VARIANT"] == i["variant"]
+        assert a["SPARK_K8S_VERSION"] == ver
+        assert a["VCS_REF"] == REVISION
+        gpu = "gpu" in i["variant"].split("-")
+        ice = "iceberg" in i["variant"].split("-")
+        assert ("RAPIDS_VERSION" in a) == gpu
+        assert ("ICEBERG_VERSION" in a) == ice
+        if gpu:
+            assert a["RAPIDS_VERSION"] == s["rapids"]["version"]
+        if ice:
+            assert a["ICEBERG_VERSION"] == s["iceberg"]["version"]
+        if i["kind"] == "runtime":
+            assert i["base"] == m["images"]["base"] == a["BASE_IMAGE"]
+            assert i["depends_on"] is None
+            assert a["SPARK_URL"] == s["distribution"]["url"]
+            assert a["SPARK_SHA512"] == s["distribution"]["sha512"]
+            assert a["PYTHON_PACKAGES"].split()[:2] == [
+                "pandas==" + s["pandas"], "pyarrow==" + s["pyarrow"]]
+            assert ("RAPIDS_URL" in a) == gpu
+            assert ("ICEBERG_URL" in a) == ice
+            if gpu:
+                art = s["rapids"]["artifact"].split(":")[1]
+                assert a["RAPIDS_URL"].endswith("/%s/%s/%s-%s.jar" % (
+                    art, s["rapids"]["version"], art, s["rapids"]["version"]))
+            if ice:
+                art = s["iceberg"]["artifact"].split(":")[1]
+                assert a["ICEBERG_URL"].endswith("/%s-%s.jar" % (art, s["iceberg"]["version"]))
+            java = m["images"]["debian_packages"]["java" + s["java"]]
+            assert a["JAVA_PACKAGE"] == "%s=%s" % (java["name"], java["version"])
+        else:
+            runtime = names["runtime-%s-%s" % (i["line"], i["variant"])]
+            assert i["base"] == runtime["image"] == a["RUNTIME_IMAGE"]
+            assert i["depends_on"] == runtime["name"]
+            assert runtime["order"] < i["order"]
+            assert ("GPU_PYTHON" in a) == gpu
+            if gpu:
+                assert a["GPU_PYTHON"] == "0"
+
+
+def test_plan_text_lists_every_image_with_its_base(tmp):
+    r = run_images(["plan"], matrix=pinned(load_matrix()), tmp=tmp)
+    assert r.returncode == 0, r.stderr
+    _, plan = plan_json(tmp, pinned(load_matrix()))
+    rows = [l for l in r.stdout.splitlines() if re.match(r"^\s*\d+ \S+:\S+ ", l)]
+    assert len(rows) == 16
+    for row, img in zip(rows, plan["images"]):
+        order, ref = row.split()[:2]
+        assert int(order) == img["order"] and ref == img["image"]
+        assert "FROM " + img["base"] in row
+
+
+def test_plan_refuses_while_a_checksum_is_missing(tmp):
+    m = load_matrix()
+    m["spark"][1]["distribution"]["sha512"] = ""
+    m = pinned(m)
+    m["spark"][1]["distribution"]["sha512"] = ""
+    r, plan = plan_json(tmp, m)
+    assert r.returncode == 2
+    assert plan["buildable"] is False
+    assert "spark[1] (%s) distribution" % m["spark"][1]["version"] in plan["refusal"]
+    assert "no checksum" in r.stderr and "refusing to build" in r.stderr
+    assert len(plan["images"]) == 16  # the plan is still shown
+
+
+def test_registry_and_gpu_python(tmp):
+    _, plan = plan_json(tmp, pinned(load_matrix()), args=["--registry", "ghcr.io/acme/"],
+                        env_extra={"GPU_PYTHON": "1"})
+    for i in plan["images"]:
+        assert i["image"].startswith("ghcr.io/acme/spark-k8s-")
+        if i["kind"] == "jupyter":
+            assert i["base"].startswith("ghcr.io/acme/spark-k8s-runtime:")
+            if "gpu" in i["variant"]:
+                assert i["args"]["GPU_PYTHON"] == "1"
+    _, plan = plan_json(tmp, pinned(load_matrix()), env_extra={"REGISTRY": "reg.example:5000"})
+    assert all(i["image"].startswith("reg.example:5000/") for i in plan["images"])
+
+
+def test_images_selection_brings_the_runtime_base(tmp):
+    _, plan = plan_json(tmp, pinned(load_matrix()), env_extra={"IMAGES": "jupyter-4.1-gpu"})
+    assert [(i["order"], i["name"]) for i in plan["images"]] == [
+        (1, "runtime-4.1-gpu"), (2, "jupyter-4.1-gpu")]
+    assert plan["images"][1]["depends_on"] == "runtime-4.1-gpu"
+    _, plan = plan_json(tmp, pinned(load_matrix()), args=["--images", "runtime-*-iceberg,runtime-3_5-gpu"])
+    assert [i["name"] for i in plan["images"]] == [
+        "runtime-3.5-gpu", "runtime-3.5-iceberg", "runtime-3.5-gpu-iceberg",
+        "runtime-4.1-iceberg", "runtime-4.1-gpu-iceberg"]
+    r = run_images(["plan"], matrix=pinned(load_matrix()), tmp=tmp, env_extra={"IMAGES": "runtime-9.9-gpu"})
+    assert r.returncode == 2
+    assert "'runtime-9.9-gpu' selects no image" in r.stderr
+    assert r.stdout == ""
+
+
+# ---- refusals: combinations the compatibility facts rule out ----
+
+def refusal(tmp, mutate):
+    m = pinned(load_matrix())
+    mutate(m)
+    r = run_images(["plan"], matrix=m, tmp=tmp)
+    assert r.returncode == 2, r.stdout
+    assert r.stdout == "", "a refused matrix must not print a plan"
+    for action in ("bake", "build"):
+        b = run_images([action, "--bake-file", os.path.join(str(tmp), "bake.json")], matrix=m, tmp=tmp)
+        assert b.returncode == 2 and "refused" in b.stderr
+        assert not os.path.exists(os.path.join(str(tmp), "bake.json"))
+    return r.stderr
+
+
+def test_refuses_spark_4_1_0_with_rapids(tmp):
+    def f(m):
+        m["spark"][1]["version"] = "4.1.0"
+        m["spark"][1]["distribution"]["url"] = m["spark"][1]["distribution"]["url"].replace("4.1.1", "4.1.0")
+    err = refusal(tmp, f)
+    assert "no RAPIDS release" in err and "Spark 4.1.0" in err
+
+
+def test_refuses_iceberg_without_a_spark_module(tmp):
+    def f(m):
+        m["spark"][1]["iceberg"]["version"] = "1.10.0"
+        m["spark"][1]["iceberg_aws_bundle"]["version"] = "1.10.0"
+    err = refusal(tmp, f)
+    assert "Iceberg 1.10.0 has no Spark 4.1 module" in err
+
+
+def test_refuses_rapids_that_does_not_list_the_spark_version(tmp):
+    def f(m):
+        m["spark"][0]["rapids"]["version"] = "24.10.0"
+    err = refusal(tmp, f)
+    assert "RAPIDS 24.10.0 does not support Spark 3.5.7" in err
+
+
+def test_refuses_scala_mismatches(tmp):
+    def f(m):
+        m["spark"][1]["rapids"]["artifact"] = "com.nvidia:rapids-4-spark_2.12"
+    assert "built for Scala 2.12" in refusal(tmp, f)
+
+    def g(m):
+        m["spark"][0]["iceberg"]["artifact"] = "org.apache.iceberg:iceberg-spark-runtime-3.5_2.13"
+    assert "Scala mismatch" in refusal(tmp, g)
+
+
+# ---- bake file and build ----
+
+def test_bake_file_matches_the_plan(tmp):
+    m = pinned(load_matrix())
+    out = os.path.join(str(tmp), "sub", "docker-bake.json")
+    r = run_images(["bake", "--bake-file", out], matrix=m, tmp=tmp)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        bake = json.load(f)
+    _, plan = plan_json(tmp, m)
+    targets = bake["target"]
+    assert bake["group"]["default"]["targets"] == [i["target"] for i in plan["images"]]
+    assert len(targets) == 16
+    for i in plan["images"]:
+        t = targets[i["target"]]
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", i["target"])
+        assert t["tags"] == [i["image"]]
+        assert t["args"] == i["args"]
+        assert t["context"] == "."
+        assert os.path.exists(os.path.join(ROOT, t["dockerfile"]))
+        if i["kind"] == "jupyter":
+            dep = next(x for x in plan["images"] if x["name"] == i["depends_on"])
+            assert t["contexts"] == {i["base"]: "target:" + dep["target"]}
+        else:
+            assert "contexts" not in t
+
+
+def test_bake_refuses_unverified_downloads(tmp):
+    out = os.path.join(str(tmp), "docker-bake.json")
+    m = pinned(load_matrix())
+    m["spark"][0]["rapids"]["sha1"] = ""
+    r = run_images(["bake", "--bake-file", out], matrix=m, tmp=tmp)
+    assert r.returncode == 2
+    assert "rapids" in r.stderr and "no checksum" in r.stderr
+    assert not os.path.exists(out)
+
+
+def test_build_dry_run_plain_docker_in_order(tmp):
+    m = pinned(load_matrix())
+    r = run_images(["build", "--dry-run", "--builder", "docker"], matrix=m, tmp=tmp,
+                   env_extra={"PUSH": "1", "IMAGES": "jupyter-3.5-iceberg"})
+    assert r.returncode == 0, r.stderr
+    cmds = [l[2:].split() for l in r.stdout.splitlines() if l.startswith("+ ")]
+    builds = [c for c in cmds if c[:2] == ["docker", "build"]]
+    assert [c[c.index("--tag") + 1] for c in builds] == [
+        "spark-k8s-runtime:3.5-%s-iceberg" % spark_k8s_version(),
+        "spark-k8s-jupyter:3.5-%s-iceberg" % spark_k8s_version()]
+    assert builds[0][builds[0].index("--file") + 1] == "./images/runtime.Dockerfile"
+    assert "ICEBERG_VERSION=%s" % m["spark"][0]["iceberg"]["version"] in builds[0]
+    assert builds[0][-1] == "."
+    kinds = [c[1] for c in cmds]
+    # build, build, then size report (inspect), then push: nothing pushed before it is sized
+    assert kinds == ["build", "build", "image", "image", "push", "push"]
+
+
+def test_build_dry_run_bake(tmp):
+    m = pinned(load_matrix())
+    out = os.path.join(str(tmp), "bake.json")
+    r = run_images(["build", "--dry-run", "--builder", "bake", "--bake-file", out], matrix=m, tmp=tmp)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0].split()
+    assert first[:6] == ["+", "docker", "buildx", "bake", "--file", out]
+    assert "--load" in first and len(first) == 7 + 16
+    assert os.path.exists(out)
+
+
+def test_build_without_docker_client_says_so(tmp):
+    empty = os.path.join(str(tmp), "empty-bin")
+    os.mkdir(empty)
+    r = run_images(["build", "--builder", "docker"], matrix=pinned(load_matrix()), tmp=tmp,
+                   env_extra={"PATH": empty})
+    assert r.returncode == 1
+    assert "docker: not found on PATH" in r.stderr
+
+
+def engine_reachable():
+    if not shutil.which("docker"):
+        return False
+    r = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                       capture_output=True, timeout=30)
+    return r.returncode == 0
+
+
+def test_build_without_engine_fails_clearly(tmp):
+    if not shutil.which("docker"):
+        pytest.skip("no docker client here (the PATH test covers a missing client)")
+    if engine_reachable():
+        pytest.skip("a Docker engine is reachable here; this test is for machines without one")
+    r = run_images(["build"], matrix=pinned(load_matrix()), tmp=tmp)
+    assert r.returncode == 1
+    assert "no Docker engine is reachable" in r.stderr
+    assert "+ docker build" not in r.stdout and "+ docker buildx" not in r.stdout
+
+
+# ---- Dockerfiles ----
+
+def dockerfile_lines(path):
+    """Logical instructions (continuations joined), comments dropped: [(lineno, text)]."""
+    out, cur, start = [], "", 0
+    with open(path) as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            if not cur and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if cur and line.lstrip().startswith("#"):
+                continue
+            if not cur:
+                start = n
+            if line.endswith("\\"):
+                cur += line[:-1] + " "
+                continue
+            cur += line
+            out.append((start, cur.strip()))
+            cur = ""
+    return out
+
+
+def stages(path):
+    result, current = [], None
+    for n, text in dockerfile_lines(path):
+        word = text.split()[0].upper()
+        if word == "FROM":
+            current = {"from": text, "lines": []}
+            result.append(current)
+        elif current is not None:
+            current["lines"].append((n, text))
+    return result
+
+
+def global_args(path):
+    names = []
+    for _, text in dockerfile_lines(path):
+        if text.split()[0].upper() == "FROM":
+            break
+        if text.split()[0].upper() == "ARG":
+            names.append(text.split()[1].split("=")[0])
+    return names
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_dockerfile_utils_lint(kind):
+    if not os.path.exists(LINT):
+        pytest.fail("dockerfile-utils is not installed: run `make deps` (npm ci in tests/images)")
+    r = subprocess.run([LINT, "lint", DOCKERFILES[kind]], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
+
+
+def test_dockerfile_utils_lint_can_fail(tmp):
+    if not os.path.exists(LINT):
+        pytest.fail("dockerfile-utils is not installed: run `make deps`")
+    bad = os.path.join(str(tmp), "bad.Dockerfile")
+    with open(bad, "w") as f:
+        f.write("FROM scratch\nEXPOSE eighty\n")
+    r = subprocess.run([LINT, "lint", bad], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "EXPOSE" in r.stdout
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_no_version_numbers_in_dockerfiles(kind):
+    for n, text in dockerfile_lines(DOCKERFILES[kind]):
+        text = re.sub(r"\b\d+\.\d+\.\d+\.\d+\b", "IP", text)  # 127.0.0.1 is no version
+        assert not re.search(r"(?<![\w.-])\d+\.\d+", text), "line %d names a version: %s" % (n, text)
+        assert not re.search(r"(?i)\blatest\b", text), "line %d uses latest" % n
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_dockerfile_args_come_from_the_plan(tmp, kind):
+    """Each ARG without a default is given by the plan to every image of that kind, every
+    plan argument is an ARG of the Dockerfile, and ARG defaults hold no versions."""
+    _, plan = plan_json(tmp, pinned(load_matrix()))
+    declared, required = set(), set()
+    for _, text in dockerfile_lines(DOCKERFILES[kind]):
+        parts = text.split(None, 1)
+        if parts[0].upper() != "ARG":
+            continue
+        name, _, default = parts[1].partition("=")
+        declared.add(name)
+        if "=" not in parts[1]:
+            required.add(name)
+        else:
+            assert default in ('""', "0"), "ARG %s has a default value %s" % (name, default)
+    for img in (i for i in plan["images"] if i["kind"] == kind):
+        args = set(img["args"])
+        assert required <= args, "%s lacks %s" % (img["name"], required - args)
+        assert args <= declared, "%s passes undeclared %s" % (img["name"], args - declared)
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_each_stage_declares_the_args_it_uses(kind):
+    path = DOCKERFILES[kind]
+    glob = set(global_args(path))
+    for st in stages(path):
+        for ref in re.findall(r"\$\{(\w+)", st["from"]):
+            assert ref in glob, "%s uses ${%s} not declared before FROM" % (st["from"], ref)
+        declared = set()
+        for n, text in st["lines"]:
+            word = text.split()[0].upper()
+            if word == "ARG":
+                declared.add(text.split()[1].split("=")[0])
+            elif word == "ENV":
+                declared.update(re.findall(r"(\w+)=", text))
+            elif word in ("RUN", "LABEL", "USER", "COPY", "WORKDIR"):
+                # ${X} expanded by Docker (LABEL/USER/COPY/WORKDIR) or by the shell from ARG/ENV
+                for ref in re.findall(r"\$\{(\w+)", text):
+                    if word == "RUN" and ref in ("site",):
+                        continue  # a shell variable set in the same RUN
+                    assert ref in declared, "line %d: ${%s} is not an ARG/ENV of this stage" % (n, ref)
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_downloads_are_checksum_verified(kind):
+    for n, text in dockerfile_lines(DOCKERFILES[kind]):
+        word = text.split()[0].upper()
+        assert not (word == "ADD" and re.search(r"https?://", text)), "line %d: ADD of a URL" % n
+        if word == "RUN":
+            # the one downloader is fetch-verified.sh, which requires a checksum
+            stripped = re.sub(r"fetch-verified\.sh \"\$\{\w+\}\" \S+ \"\$\{\w+\}\"( \"\$\{\w+\}\")?", "", text)
+            assert not re.search(r"\b(curl|wget)\b(?! ca-certificates)", stripped.replace(
+                "install -y --no-install-recommends curl", "")), "line %d downloads unverified" % n
+            for m in re.finditer(r"fetch-verified\.sh (\S+) (\S+) (\S+)", text):
+                assert "SHA" in m.group(3), "line %d: fetch without a checksum: %s" % (n, m.group(0))
+
+
+def test_fetch_verified_refuses_without_checksum(tmp):
+    script = os.path.join(ROOT, "images", "fetch-verified.sh")
+    dest = os.path.join(str(tmp), "x.jar")
+    r = subprocess.run([script, "https://repo1.maven.org/maven2/x.jar", dest, "", ""],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "refusing an unverified download" in r.stderr
+    assert not os.path.exists(dest)
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_final_stage_is_non_root_labelled_and_toolless(tmp, kind):
+    st = stages(DOCKERFILES[kind])
+    final = st[-1]
+    users = [t.split()[1] for _, t in final["lines"] if t.split()[0].upper() == "USER"]
+    assert users and users[-1] == "${SPARK_UID}", users
+    _, plan = plan_json(tmp, pinned(load_matrix()))
+    assert all(i["args"]["SPARK_UID"] not in ("0", "root") for i in plan["images"])
+    labels = " ".join(t for _, t in final["lines"] if t.split()[0].upper() == "LABEL")
+    for label in ("org.opencontainers.image.version", "org.opencontainers.image.revision",
+                  "org.opencontainers.image.source", "io.spark-k8s.spark.version",
+                  "io.spark-k8s.rapids.version", "io.spark-k8s.iceberg.version"):
+        assert label + "=" in labels, label
+    for n, text in final["lines"]:
+        if "apt-get install" in text:
+            assert "--no-install-recommends" in text
+            assert "rm -rf /var/lib/apt/lists/*" in text
+            pkgs = text.split("--no-install-recommends", 1)[1]
+            assert not re.search(r"\b(gcc|make|curl|wget|git)\b|-dev\b", pkgs.split("&&")[0]), \
+                "line %d: a build tool in the final stage" % n
+    for n, text in final["lines"]:
+        word = text.split()[0].upper()
+        if word in ("ARG", "ENV"):
+            assert not re.search(r"(?i)(password|passwd|secret|token|api_?key|credential|private)",
+                                 text), "line %d may carry a secret" % n
+
+
+def test_runtime_is_multi_stage_and_jupyter_is_from_runtime():
+    rt = stages(DOCKERFILES["runtime"])
+    assert len(rt) >= 3
+    assert rt[-1]["from"] == "FROM ${BASE_IMAGE}"
+    copies = [t for _, t in rt[-1]["lines"] if t.startswith("COPY --from=")]
+    assert len(copies) >= 3
+    jp = stages(DOCKERFILES["jupyter"])
+    assert jp[-1]["from"] == "FROM ${RUNTIME_IMAGE}"
+    text = "\n".join(t for _, t in jp[-1]["lines"])
+    assert "EXPOSE 8888" in text
+    assert "HEALTHCHECK" in text
+    assert 'ENTRYPOINT ["/usr/bin/tini", "-g", "--"]' in text
+    assert re.search(r'CMD \["jupyter", "lab"', text)
+    assert "spark-k8s kernelspec install --sys-prefix" in text
+
+
+def test_dockerignore_keeps_what_the_dockerfiles_copy():
+    with open(os.path.join(ROOT, ".dockerignore")) as f:
+        keep = [l[1:].rstrip("/") for l in f.read().split() if l.startswith("!")]
+    for kind, path in DOCKERFILES.items():
+        for _, text in dockerfile_lines(path):
+            if text.startswith("COPY ") and "--from=" not in text:
+                for src in text.split()[1:-1]:
+                    assert any(src == k or src.startswith(k + "/") for k in keep), (kind, src)
+
+
+# ---- shell scripts ----
+
+def shell_scripts():
+    found = []
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "build", "node_modules", "__pycache__")]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if name.endswith((".sh", ".bash")):
+                found.append(path)
+                continue
+            try:
+                with open(path, "rb") as f:
+                    head = f.readline(100)
+            except OSError:
+                continue
+            if re.match(rb"#!\s*(/usr)?/bin/(env\s+)?(ba|da)?sh\b", head):
+                found.append(path)
+    return sorted(set(found))
+
+
+def test_every_shell_script_passes_shellcheck():
+    scripts = shell_scripts()
+    assert os.path.join(ROOT, "tests", "images", "smoke.sh") in scripts
+    assert os.path.join(ROOT, "images", "fetch-verified.sh") in scripts
+    r = subprocess.run(["shellcheck", "--severity=style"] + scripts, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_shellcheck_can_fail(tmp):
+    bad = os.path.join(str(tmp), "bad.sh")
+    with open(bad, "w") as f:
+        f.write("#!/bin/sh\nrm -rf $1/*\n")
+    r = subprocess.run(["shellcheck", bad], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+
+
+# ---- README and smoke ----
+
+def test_readme_table_is_generated_from_the_matrix():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    m = re.search(r"<!-- images-table:begin -->\n(.*?)<!-- images-table:end -->", readme, re.S)
+    assert m, "README.md lacks the images table markers"
+    env = dict(os.environ)
+    env.pop("SPARK_K8S_MATRIX", None)
+    env.pop("REGISTRY", None)
+    env.pop("IMAGES", None)
+    r = subprocess.run([BIN, "images", "plan", "--markdown"], capture_output=True, text=True, env=env)
+    assert r.stdout and r.stdout == m.group(1), \
+        "README's table differs from `spark-k8s images plan --markdown`: regenerate it"
+
+
+def test_smoke():
+    """smoke.sh runs the built images where an engine is; here it must say SKIPPED (77)."""
+    env = dict(os.environ, SPARK_K8S=BIN)
+    r = subprocess.run([os.path.join(ROOT, "tests", "images", "smoke.sh")], capture_output=True,
+                       text=True, env=env, timeout=3600)
+    if r.returncode == 77:
+        assert r.stdout.startswith("SKIPPED")
+        pytest.skip("smoke.sh: " + r.stdout.strip())
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_smoke_skips_without_engine(tmp):
+    """With no docker at all on PATH, smoke.sh skips (77) rather than pass."""
+    empty = os.path.join(str(tmp), "empty-bin")
+    os.mkdir(empty)
+    bash = shutil.which("bash")
+    env = dict(os.environ, SPARK_K8S=BIN, PATH=empty)
+    r = subprocess.run([bash, os.path.join(ROOT, "tests", "images", "smoke.sh")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 77 and r.stdout.startswith("SKIPPED"), r.stdout + r.stderr
