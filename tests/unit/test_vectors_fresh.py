@@ -1,0 +1,32 @@
+"""test_vectors_fresh.py — the committed signature vectors are what jupyter_client makes today.
+
+tests/unit/gen_vectors.py writes the vectors with Debian's jupyter_client; the C
+tests read the committed copy. Regenerating and comparing catches a drift of
+either the generator or jupyter_client's Session."""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COMMITTED = os.path.join(HERE, "vectors", "signatures.json")
+
+
+def test_vectors_match_a_fresh_generation(tmp_path):
+    fresh = tmp_path / "signatures.json"
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_vectors.py"), str(fresh)],
+                   check=True, timeout=120)
+    with open(COMMITTED, "rb") as f:
+        committed = f.read()
+    assert fresh.read_bytes() == committed, (
+        "tests/unit/vectors/signatures.json is stale: run "
+        "/usr/bin/python3 tests/unit/gen_vectors.py and commit the result")
+
+
+def test_vectors_cover_valid_and_invalid_cases():
+    import json
+    with open(COMMITTED, encoding="utf8") as f:
+        vectors = json.load(f)["vectors"]
+    assert any(v["valid"] for v in vectors)
+    assert any(not v["valid"] for v in vectors)
+    assert any(v["key_hex"] == "" for v in vectors)
+    assert any(v["n_buffers"] > 0 for v in vectors)
