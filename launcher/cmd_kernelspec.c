@@ -203,7 +203,10 @@ static int install(struct args *a)
     } else if ((a->req.spark && !matrix_spark_find(m, a->req.spark)) ||
                (a->req.variant && !matrix_variant_valid(m, a->req.variant))) {
         /* the same refusal as for one spec, naming the value */
-        if (!rc && kernelspec_build(m, &a->req, &names[0], &specs[0], err, sizeof err) == 0)
+        struct kernelspec_request r = a->req;
+        if (!r.spark && m->n_spark)
+            r.spark = m->spark[0].version;
+        if (!rc && kernelspec_build(m, &r, &names[0], &specs[0], err, sizeof err) == 0)
             snprintf(err, sizeof err, "bad --spark or --variant");
         rc = 2;
     } else {
