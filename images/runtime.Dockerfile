@@ -105,7 +105,9 @@ SHELL ["/bin/sh", "-eu", "-c"]
 COPY images/apt-snapshot.sh /usr/local/sbin/
 # Java, Python and tini pinned by version; the libraries spark-k8s links; procps
 # for Spark's scripts. JAVA_HOME is a stable link to wherever Debian put the JRE.
+# (the JRE's postinst links man pages, which -slim images do not have a folder for)
 RUN /usr/local/sbin/apt-snapshot.sh "${DEBIAN_SNAPSHOT}" \
+    && mkdir -p /usr/share/man/man1 \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        "${JAVA_PACKAGE}" "${PYTHON_PACKAGE}" "${TINI_PACKAGE}" \
        bash procps ca-certificates libzmq5 libjansson4 libcurl4 libyaml-0-2 libuuid1 \
