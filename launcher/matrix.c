@@ -95,6 +95,7 @@ void matrix_free(struct matrix *m)
     free(m->spark);
     releases_free(m->iceberg_releases, m->n_iceberg_releases);
     releases_free(m->rapids_releases, m->n_rapids_releases);
+    releases_free(m->spark_java, m->n_spark_java);
     for (size_t i = 0; m->budgets && i < m->n_budgets; i++) {
         free(m->budgets[i].kind);
         free(m->budgets[i].variant);
@@ -488,7 +489,9 @@ static int parse(const struct ctx *c, const json_t *root, struct matrix *m)
                        &m->n_iceberg_releases) ||
         parse_releases(c, json_object_get(compat, "rapids_spark_versions"),
                        "compat.rapids_spark_versions", &m->rapids_releases,
-                       &m->n_rapids_releases))
+                       &m->n_rapids_releases) ||
+        parse_releases(c, json_object_get(compat, "spark_java"), "compat.spark_java",
+                       &m->spark_java, &m->n_spark_java))
         return -1;
     if (parse_budgets(c, json_object_get(root, "budgets_mb"), m))
         return -1;
@@ -908,6 +911,15 @@ int matrix_check(const struct matrix *m, char *err, size_t errlen)
         for (size_t k = 0; k < i; k++)
             if (strcmp(m->spark[k].line, s->line) == 0)
                 return fail(err, errlen, "%s: spark[%zu].line: '%s' listed twice", o, i, s->line);
+        const struct matrix_release *jv = release_find(m->spark_java, m->n_spark_java, s->line);
+        if (jv && !strv_has(jv->items, jv->n_items, s->java)) {
+            char list[256];
+            strv_join(jv->items, jv->n_items, list, sizeof list);
+            return fail(err, errlen,
+                        "%s: spark[%zu] (%s) java: Spark %s runs on Java %s, not %s "
+                        "(compat.spark_java)",
+                        o, i, s->version, s->line, list, s->java);
+        }
         if (variants_use(m, "iceberg") && check_iceberg(m, s, i, err, errlen))
             return -1;
         if (variants_use(m, "gpu") && check_rapids(m, s, i, err, errlen))

@@ -83,6 +83,8 @@ struct matrix {
     size_t n_iceberg_releases;
     struct matrix_release *rapids_releases;  /* compat.rapids_spark_versions */
     size_t n_rapids_releases;
+    struct matrix_release *spark_java;       /* compat.spark_java: line -> Java majors */
+    size_t n_spark_java;
     struct matrix_budget *budgets;
     size_t n_budgets;
     /* image build inputs ("images" section); "" / 0 when absent */

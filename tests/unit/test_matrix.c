@@ -305,6 +305,7 @@ static void test_refusals(void **state)
                    NULL);
     expect_refusal("spark[0].iceberg.artifact", "\"org.apache.iceberg:iceberg-core\"",
                    "not an Iceberg Spark runtime", NULL);
+    expect_refusal("spark[1].java", "\"11\"", "Spark 4.1 runs on Java 17, 21, not 11", NULL);
     expect_refusal("variants[1]", "\"tpu\"", "unknown feature 'tpu'", NULL);
     expect_refusal("variants[1]", "\"baseline\"", "listed twice", NULL);
     expect_refusal("spark[1].line", "\"4\"", "not MAJOR.MINOR", NULL);
