@@ -861,6 +861,7 @@ class FakeKube:
         self.port = None
         self.pod_runtime_error = None
         self._gc_thread = None
+        self.check_leftovers = False  # conftest's teardown fails on leftovers when True
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self):
@@ -989,6 +990,11 @@ class FakeKube:
                 "KUBERNETES_PORT_443_TCP": "tcp://127.0.0.1:%d" % self.port,
                 "KUBERNETES_PORT_443_TCP_PROTO": "tcp", "KUBERNETES_PORT_443_TCP_ADDR": "127.0.0.1",
                 "KUBERNETES_PORT_443_TCP_PORT": str(self.port)}
+
+    def client(self, token=None):
+        """A fakekube_client.KubeClient for this server (the token unless another is given)."""
+        mod = _load_sibling("fakekube_client")
+        return mod.KubeClient(self.url, self.token if token is None else token, self.ca)
 
     # -- inspection for tests --------------------------------------------------------------
     def objects(self, kind=None, namespace=None):
@@ -1596,6 +1602,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except ValueError:
                 body = raw.decode("utf-8", "replace")
         req = Request(method=method, path=parsed.path, query=query, body=body, time=time.time())
+        self.fake.record(req)  # at once, so a watch still streaming is visible; code comes later
         try:
             self._route(method, parsed.path, query, body, raw, req)
         except ApiError as e:
@@ -1610,8 +1617,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             traceback.print_exc()
             req.code = 500
             self._send_json(500, internal_error("fakekube: %s: %s" % (type(e).__name__, e)).status())
-        finally:
-            self.fake.record(req)
 
     def _route(self, method, path, query, body, raw, req):
         fake = self.fake
