@@ -46,8 +46,10 @@ def pinned(matrix):
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return tmp_path
+def tmp():
+    """A private directory removed after the test (pytest's tmp_path would be kept)."""
+    with tempfile.TemporaryDirectory(prefix="spark-k8s-images-") as d:
+        yield d
 
 
 def run_images(args, matrix=None, tmp=None, env_extra=None, cwd=ROOT):
