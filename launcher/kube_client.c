@@ -755,6 +755,20 @@ void kube_watch_fds(struct kube_watch *w, struct kube_watch_fd *fds, size_t cap,
         *timeout_ms = 0;
 }
 
+/* Let curl move bytes on every socket it watches (0: it finds out what is ready
+ * without blocking) and run its timers. The socket API rather than
+ * curl_multi_perform, because only the socket API reports which fds to poll. */
+static void drive(struct kube_watch *w)
+{
+    struct kube_watch_fd fds[KUBE_WATCH_MAX_FDS];
+    size_t n = w->nfds;
+    memcpy(fds, w->fds, n * sizeof fds[0]);
+    int running = 0;
+    for (size_t i = 0; i < n; i++)
+        curl_multi_socket_action(w->multi, fds[i].fd, 0, &running);
+    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
 /* The stream finished: decide between resume, re-list and giving up. */
 static int stream_finished(struct kube_watch *w, CURLcode result, struct kube_status *st)
 {
@@ -793,8 +807,7 @@ int kube_watch_process(struct kube_watch *w, struct kube_status *st)
 {
     status_clear(st);
     if (w->req.easy) {
-        int running = 0;
-        curl_multi_perform(w->multi, &running);
+        drive(w);
         int left = 0;
         CURLMsg *msg;
         while ((msg = curl_multi_info_read(w->multi, &left))) {
@@ -820,7 +833,7 @@ int kube_watch_process(struct kube_watch *w, struct kube_status *st)
             return -1;
         /* Let curl start connecting now; its sockets appear in kube_watch_fds. */
         int running = 0;
-        curl_multi_perform(w->multi, &running);
+        curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     return 0;
 }
