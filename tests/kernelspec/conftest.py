@@ -28,6 +28,7 @@ def clean_env(tmp_path, **extra):
     if not config.exists():
         config.write_text("{}")
     env["SPARK_K8S_CONFIG"] = str(config)
+    (tmp_path / "home").mkdir(exist_ok=True)
     env["HOME"] = str(tmp_path / "home")
     env.pop("XDG_DATA_HOME", None)
     env.update({k: str(v) for k, v in extra.items()})

@@ -1,0 +1,64 @@
+"""test_kernel_conf.py — the issue's done-when, end to end: an installed
+spark-4.1-gpu-iceberg kernel, started by jupyter_client through `spark-k8s kernel`,
+finds the RAPIDS and Iceberg properties of its variant in
+$SPARK_CONF_DIR/spark-defaults.conf, while spark-3.5-baseline finds neither; and the
+notebook gets the startup file's lazy `spark`."""
+from jupyter_client.manager import KernelManager
+
+from conftest import clean_env
+from test_session import execute
+
+READ_CONF = 'print(open(os.environ["SPARK_CONF_DIR"] + "/spark-defaults.conf").read())'
+
+
+def run_kernel(installed, tmp_path, name, code, **extra_env):
+    env = clean_env(tmp_path, **extra_env)
+    km = KernelManager(kernel_name=name)
+    km.kernel_spec_manager.kernel_dirs = [str(installed / "share/jupyter/kernels")]
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        return [execute(kc, c) for c in code]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def conf_lines(text):
+    return {line.split(" ", 1)[0]: line.split(" ", 1)[1]
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path):
+    (reply, out, _, _), (_, _, _, spark) = run_kernel(
+        installed, tmp_path, "spark-4.1-gpu-iceberg", ["import os\n" + READ_CONF, "repr(spark)"])
+    assert reply["status"] == "ok", reply
+    conf = conf_lines(out)
+    assert conf["spark.master"] == "local[*]"
+    assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
+    assert conf["spark.rapids.sql.enabled"] == "true"
+    assert conf["spark.sql.extensions"] == \
+        "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+    assert conf["spark.sql.catalog.iceberg"] == "org.apache.iceberg.spark.SparkCatalog"
+    assert conf["spark.sql.catalog.iceberg.type"] == "hadoop"
+    assert conf["spark.sql.catalog.iceberg.warehouse"] == "iceberg-warehouse"
+
+
+def test_baseline_kernel_has_neither(installed, tmp_path):
+    (reply, out, _, _), = run_kernel(installed, tmp_path, "spark-3.5-baseline",
+                                     ["import os\n" + READ_CONF])
+    assert reply["status"] == "ok", reply
+    conf = conf_lines(out)
+    assert conf["spark.master"] == "local[*]"
+    assert not [k for k in conf if k.startswith("spark.rapids") or k == "spark.plugins"]
+    assert not [k for k in conf if k.startswith("spark.sql.catalog") or k == "spark.sql.extensions"]
+
+
+def test_admin_env_reaches_the_kernel(installed, tmp_path):
+    """SPARK_K8S_* in the kernel's environment (as Jupyter Server passes it) shape the conf."""
+    (reply, out, _, _), = run_kernel(installed, tmp_path, "spark-4.1-baseline",
+                                     ["import os\n" + READ_CONF], SPARK_K8S_DRIVER_MEMORY="3g")
+    assert reply["status"] == "ok", reply
+    assert conf_lines(out)["spark.driver.memory"] == "3g"
