@@ -209,8 +209,8 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
     if (!matrix_variant_has(plan->variant, "iceberg"))
         return 0;
     const char *type = v[SETTING_ICEBERG_TYPE].value;
-    if ((strcmp(type, "hive") == 0 || strcmp(type, "rest") == 0) &&
-        !v[SETTING_ICEBERG_URI].value) {
+    /* a hive catalog without uri uses hive.metastore.uris of hive-site.xml (Iceberg docs) */
+    if (strcmp(type, "rest") == 0 && !v[SETTING_ICEBERG_URI].value) {
         snprintf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
                  v[SETTING_ICEBERG_TYPE].source, type);
         return -1;

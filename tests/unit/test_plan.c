@@ -184,6 +184,8 @@ static void test_refusals(void **state)
     load_fails(f, (const char *const[]){f->config, "spark.x", "control character", NULL});
     write_text(f->config, "{\"iceberg\": {\"type\": \"rest\"}}");
     load_fails(f, (const char *const[]){f->config, "iceberg.type", "iceberg.uri", NULL});
+    write_text(f->config, "{\"iceberg\": {\"type\": \"hive\"}}"); /* uri from hive-site.xml */
+    plan_free(load_ok(f));
     write_text(f->config, "{\"iceberg\": {\"type\": \"glue\"}}");
     load_fails(f, (const char *const[]){f->config, "iceberg.type", "'glue'", NULL});
     write_text(f->config, "not json");
