@@ -1092,9 +1092,10 @@ class FakeKube:
     # -- helpers used by the kubelet --------------------------------------------------------
     def allocate_pod_ip(self):
         with self._ip_lock:
-            n = self._ip_next
+            idx = self._ip_next - 2
             self._ip_next += 1
-        return "127.%d.%d.%d" % ((n // 65025) % 254, (n // 255) % 255, n % 255 or 1)
+        # 127.0.0.2 .. 127.0.0.254, then 127.0.1.2 ...: never .0, .1 or .255 in the last octet
+        return "127.%d.%d.%d" % ((idx // (253 * 256)) % 256, (idx // 253) % 256, idx % 253 + 2)
 
     def record_event(self, involved, reason, message, type_="Normal", component="kubelet",
                      field_path=None, host=None):
@@ -1383,10 +1384,11 @@ class FakeKube:
                 o["metadata"]["deletionTimestamp"] = deadline
             o["metadata"]["deletionGracePeriodSeconds"] = grace
         updated = self.store.update("pods", ns, name, mark, uid) or pod
-        if worker:
+        if worker is not None and worker.is_alive():
             worker.request_delete(grace)
-        else:
-            self.store.remove("pods", ns, name, uid)
+        elif finalize and not pod["metadata"].get("finalizers"):
+            self.store.remove("pods", ns, name, uid)  # no kubelet runs it any more
+            self._gc_kick()
         return updated
 
     def pod_terminated(self, pod_uid, ns, name):
@@ -1802,6 +1804,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         lp = parse_label_selector(query.get("labelSelector", ""))
         fp = parse_field_selector(resource, query.get("fieldSelector", ""))
         rv_param = query.get("resourceVersion", "")
+        bookmarks = query.get("allowWatchBookmarks") in ("1", "true", "True")
+        kind = RESOURCES[resource][0]
         timeout = float(query.get("timeoutSeconds") or 1800)
         deadline = time.monotonic() + timeout
         drop = fake.faults.take_watch_drop(resource)
@@ -1848,7 +1852,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for o in initial:
             if not emit("ADDED", o):
                 return finish()
-        pos_rv = start_rv
+        pos_rv = last_sent = start_rv
         while True:
             batch = []
             with store.cond:
@@ -1864,7 +1868,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return finish()
-                    store.cond.wait(min(left, 0.5))
+                    if not store.cond.wait(min(left, 1.0)) and bookmarks and pos_rv > last_sent:
+                        break  # idle for a while: tell the client how far it has got
+            if not batch:
+                last_sent = pos_rv
+                if not emit("BOOKMARK", {"kind": kind, "apiVersion": "v1",
+                                         "metadata": {"resourceVersion": str(pos_rv)}}):
+                    return finish()
+                continue
             for rv, typ, r, n, obj, prev in batch:
                 pos_rv = rv
                 if r != resource or (ns is not None and n != ns):
@@ -1880,6 +1891,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     continue
                 if not emit(typ, obj):
                     return finish()
+                last_sent = rv
             if time.monotonic() >= deadline:
                 return finish()
 

@@ -751,3 +751,29 @@ def test_command_line_server(tmp_path_factory):
         proc.stdout.close()
         import shutil
         shutil.rmtree(state)
+
+
+def test_bookmarks_when_asked_for(fakekube):
+    c = fakekube.client()
+    _, lst = c.list("configmaps", NS)
+    c.create("secrets", NS, secret("other", {"a": "b"}))  # moves the resourceVersion on
+    with c.watch("configmaps", NS, resourceVersion=lst["metadata"]["resourceVersion"],
+                 allowWatchBookmarks="true", timeoutSeconds="3") as w:
+        ev = w.next()
+    assert ev["type"] == "BOOKMARK" and ev["object"]["kind"] == "ConfigMap"
+    assert int(ev["object"]["metadata"]["resourceVersion"]) > int(lst["metadata"]["resourceVersion"])
+    with c.watch("configmaps", NS, resourceVersion=lst["metadata"]["resourceVersion"], timeoutSeconds="2") as w:
+        assert list(w) == []  # none unless asked for
+    c.delete("secrets", NS, "other")
+
+
+def test_large_bodies_through_curl_expect_100_continue(fakekube):
+    big = configmap("big", {"blob": "x" * 300000})
+    out = subprocess.run(["curl", "-sS", "--cacert", fakekube.ca, "-H", "Authorization: Bearer " + fakekube.token,
+                          "-H", "Content-Type: application/json", "-H", "Expect: 100-continue",
+                          "--data-binary", "@-", "-o", "/dev/null", "-w", "%{http_code}",
+                          fakekube.url + "/api/v1/namespaces/default/configmaps"],
+                         input=json.dumps(big), capture_output=True, text=True, check=True).stdout
+    assert out == "201"
+    assert len(fakekube.get("configmaps", "big")["data"]["blob"]) == 300000
+    fakekube.client().delete("configmaps", NS, "big")
