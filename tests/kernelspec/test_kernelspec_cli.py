@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, PYTHON, clean_env, run
+from kspec_env import BINARY, PYTHON, clean_env, run
 
 NAMES = [f"spark-{line}-{variant}" for line in ("3.5", "4.1")
          for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")]

@@ -1,4 +1,4 @@
-"""test_session.py — the IPython startup file every kernelspec ships
+"""test_kernelspec_session.py — the IPython startup file every kernelspec ships
 (spark_session.py), in a real ipykernel started by jupyter_client: `spark` and `sc`
 are lazy (nothing built until first use, then built from SPARK_CONF_DIR), an
 interrupt during a Spark job cancels the jobs and still interrupts the cell, and
@@ -7,14 +7,12 @@ without pyspark the first cell shows one line instead.
 pyspark itself is not installable here: a tiny fake `pyspark` package on
 PYTHONPATH records what the startup file calls on it."""
 import json
-import os
-import queue
 import time
 
 import pytest
 from jupyter_client.manager import KernelManager
 
-from conftest import PYTHON, clean_env
+from kspec_env import clean_env, execute
 
 FAKE_SQL = '''
 import os, time
@@ -84,26 +82,6 @@ def start(kernel_dir, tmp_path, with_pyspark):
 def stop(km, kc):
     kc.stop_channels()
     km.shutdown_kernel(now=True)
-
-
-def execute(kc, code, timeout=60):
-    """Run CODE; return (reply content, stdout text, stderr text, result text)."""
-    msg_id = kc.execute(code)
-    out, err, result = [], [], []
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            (out if content["name"] == "stdout" else err).append(content["text"])
-        elif kind == "execute_result":
-            result.append(content["data"]["text/plain"])
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = kc.get_shell_msg(timeout=timeout)
-    return reply["content"], "".join(out), "".join(err), "".join(result)
 
 
 def log_lines(tmp_path):

@@ -1,12 +1,11 @@
-"""test_kernel_conf.py — the issue's done-when, end to end: an installed
+"""test_kernelspec_kernel_conf.py — the issue's done-when, end to end: an installed
 spark-4.1-gpu-iceberg kernel, started by jupyter_client through `spark-k8s kernel`,
 finds the RAPIDS and Iceberg properties of its variant in
 $SPARK_CONF_DIR/spark-defaults.conf, while spark-3.5-baseline finds neither; and the
 notebook gets the startup file's lazy `spark`."""
 from jupyter_client.manager import KernelManager
 
-from conftest import clean_env
-from test_session import execute
+from kspec_env import clean_env, execute
 
 READ_CONF = 'print(open(os.environ["SPARK_CONF_DIR"] + "/spark-defaults.conf").read())'
 

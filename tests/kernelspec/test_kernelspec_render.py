@@ -1,4 +1,4 @@
-"""test_render.py — `spark-k8s render`: the spark-defaults.conf of all eight
+"""test_kernelspec_render.py — `spark-k8s render`: the spark-defaults.conf of all eight
 kernelspecs, property by property with each property's source, for the local and
 the Kubernetes runtime; the admin config file and SPARK_K8S_* variables in their
 order of precedence; refusals naming the variable, field and value."""
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import clean_env, run
+from kspec_env import clean_env, run
 
 LINES = ("3.5", "4.1")
 VARIANTS = ("baseline", "gpu", "iceberg", "gpu-iceberg")

@@ -1,0 +1,63 @@
+"""kspec_env.py — helpers of the kernelspec tests (a plain module, not conftest, so
+that the name never collides with other test folders): the spark-k8s binary, a
+clean environment (no admin settings of the machine leak in), running the binary,
+and running a cell in a kernel.
+
+Environment: SPARK_K8S_PREFIX (an install: bin/spark-k8s, share/jupyter/kernels)
+and SPARK_K8S_BUILD (the build dir); without them, ./build next to this repository.
+"""
+import os
+import pathlib
+import subprocess
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("SPARK_K8S_BUILD") or REPO / "build")
+PREFIX = os.environ.get("SPARK_K8S_PREFIX")
+BINARY = pathlib.Path(PREFIX) / "bin" / "spark-k8s" if PREFIX else BUILD / "spark-k8s"
+PYTHON = "/usr/bin/python3"
+
+
+def clean_env(tmp_path, **extra):
+    """The caller's environment minus SPARK_K8S_* and JUPYTER_*, with an empty admin
+    config file so the machine's /etc/spark-k8s/config.json never applies."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SPARK_K8S_") and not k.startswith("JUPYTER_")}
+    config = tmp_path / "admin-config.json"
+    if not config.exists():
+        config.write_text("{}")
+    env["SPARK_K8S_CONFIG"] = str(config)
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env["HOME"] = str(tmp_path / "home")
+    env.pop("XDG_DATA_HOME", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(args, env, check=None):
+    """Run spark-k8s ARGS; CHECK (an exit status) is asserted when given."""
+    proc = subprocess.run([str(BINARY), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    if check is not None:
+        assert proc.returncode == check, (args, proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def execute(kc, code, timeout=60):
+    """Run CODE in the kernel of client KC; return (reply content, stdout, stderr, result)."""
+    msg_id = kc.execute(code)
+    out, err, result = [], [], []
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            (out if content["name"] == "stdout" else err).append(content["text"])
+        elif kind == "execute_result":
+            result.append(content["data"]["text/plain"])
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = kc.get_shell_msg(timeout=timeout)
+    return reply["content"], "".join(out), "".join(err), "".join(result)
