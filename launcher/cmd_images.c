@@ -589,8 +589,13 @@ int cmd_images(int argc, char **argv)
         }
         fflush(stdout);
     }
+    if (pins && strcmp(o.action, "plan") == 0) {
+        /* A plan is only a plan: show it, and say what stops a build. */
+        fprintf(stderr, "spark-k8s images: not buildable yet (a build would refuse): %s\n", err);
+        goto out;
+    }
     if (pins) {
-        /* the plan is shown; nothing unverified is ever built */
+        /* nothing unverified is ever built */
         fprintf(stderr, "spark-k8s images: refusing to build: %s\n", err);
         rc = EXIT_USAGE;
         goto out;
