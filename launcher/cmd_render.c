@@ -9,11 +9,12 @@
 #include "launcher/commands.h"
 #include "launcher/config.h"
 #include "launcher/kernelspec.h"
+#include "launcher/kube_launch.h"
 #include "launcher/plan.h"
 #include "launcher/sparkconf.h"
 
 static const char usage_text[] =
-    "usage: spark-k8s render NAME|PATH [--json]\n"
+    "usage: spark-k8s render NAME|PATH [--json | --runtime kubernetes]\n"
     "\n"
     "Prints the spark-defaults.conf the kernel NAME would get, each property under a\n"
     "'# from:' comment naming where it came from, and the settings behind it. NAME is\n"
@@ -22,6 +23,8 @@ static const char usage_text[] =
     "its kernel.json. The admin config file ($SPARK_K8S_CONFIG, else\n"
     "/etc/spark-k8s/config.json) and SPARK_K8S_* variables apply as they would for the kernel.\n"
     "For a kubernetes runtime, facts only the driver pod knows are shown as <...>.\n"
+    "--runtime kubernetes prints only the objects the kernel would create (Pod, Secret with\n"
+    "values redacted, Service, ConfigMap) as one JSON List, for kubectl or review.\n"
     "Exit status: 0 printed, 1 not found or unreadable, 2 bad usage or a bad value.\n";
 
 /* Placeholders for what the Kubernetes runtime learns when the driver pod exists. */
@@ -112,13 +115,16 @@ static void print_json(const struct plan *plan, const char *dir, const struct sp
 int cmd_render(int argc, char **argv)
 {
     const char *name = NULL;
-    int json = 0;
+    int json = 0, objects = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--runtime") == 0 && i + 1 < argc &&
+                   (strcmp(argv[i + 1], "kubernetes") == 0 || strcmp(argv[i + 1], "local") == 0)) {
+            objects = strcmp(argv[++i], "kubernetes") == 0;
         } else if (argv[i][0] == '-' || name) {
             fprintf(stderr, "spark-k8s render: unexpected argument '%s'\n%s", argv[i],
                     usage_text);
@@ -142,6 +148,14 @@ int cmd_render(int argc, char **argv)
         fprintf(stderr, "spark-k8s render: %s\n", err);
         free(dir);
         return 2;
+    }
+    if (objects) { /* the Kubernetes objects, and nothing else on stdout */
+        int rc = kube_render_plan(plan, stdout, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "spark-k8s render: %s\n", err);
+        plan_free(plan);
+        free(dir);
+        return rc < 0 ? 2 : 0;
     }
     struct sparkconf_pod pod = placeholder_pod(plan);
     int kubernetes = strcmp(plan_runtime(plan), "kubernetes") == 0;

@@ -5,12 +5,14 @@ admin pod templates merged (RFC 7386), GPU placement on executors, and no input
 string able to change the structure of what is produced."""
 import base64
 import json
+import os
 import re
 import subprocess
+import tempfile
 
 import pytest
 
-from k8s_schema import KUBE_CLI, validate
+from k8s_schema import KUBE_CLI, SPARK_K8S, validate
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -246,3 +248,88 @@ def test_owner_pod_in_cluster(kube_cli, tmp_path):
 def test_bad_inputs_are_refused_with_the_field(kube_cli, tmp_path, field, value, message):
     stderr = render(kube_cli, tmp_path, dict(BASE, **{field: value}), expect_ok=False)
     assert message in stderr
+
+
+# ---- `spark-k8s render NAME --runtime kubernetes` --------------------------------------
+
+KERNELS = ["spark-3.5-baseline", "spark-3.5-gpu", "spark-3.5-iceberg", "spark-3.5-gpu-iceberg",
+           "spark-4.1-baseline", "spark-4.1-gpu", "spark-4.1-iceberg", "spark-4.1-gpu-iceberg"]
+
+
+@pytest.fixture(scope="module")
+def kernelspecs():
+    """The kernelspecs installed into a private prefix; yields the env to find them."""
+    with tempfile.TemporaryDirectory(prefix="spark-k8s-render-") as prefix:
+        subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", prefix, "--all"],
+                       check=True, capture_output=True)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("SPARK_K8S_") or k in ("SPARK_K8S_BUILD", "SPARK_K8S_PREFIX")}
+        env["JUPYTER_PATH"] = os.path.join(prefix, "share", "jupyter")
+        env["SPARK_K8S_CONFIG"] = os.path.join(prefix, "admin-config.json")
+        with open(env["SPARK_K8S_CONFIG"], "w") as f:
+            f.write("{}")  # no admin settings: the kernelspecs alone
+        env["USER"] = "jane"
+        env.pop("JUPYTERHUB_USER", None)
+        yield env
+
+
+def render_kernel(env, name, ok=True, **extra):
+    proc = subprocess.run([str(SPARK_K8S), "render", name, "--runtime", "kubernetes"],
+                          capture_output=True, text=True, env=dict(env, **extra))
+    if not ok:
+        assert proc.returncode == 2 and proc.stdout == "", proc
+        return proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # stdout holds the List and nothing else
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_render_every_kernelspec_for_kubernetes(kernelspecs, name):
+    rendered = render_kernel(kernelspecs, name)
+    validate(rendered)
+    objs = by_kind(rendered)
+    assert set(objs) == {"Pod", "Secret", "Service", "ConfigMap"}
+    assert set(objs["Secret"]["stringData"].values()) == {"<redacted>"}
+    pod = objs["Pod"]
+    assert pod["metadata"]["labels"]["spark-k8s.io/user"] == "jane"
+    container = pod["spec"]["containers"][0]
+    assert "spark-k8s-jupyter" in container["image"]
+    resources = container["resources"]
+    assert resources["requests"] == resources["limits"]  # Guaranteed QoS
+    assert "nvidia.com/gpu" not in resources["limits"]
+    conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    assert "spark.submit.deployMode client" in conf
+    assert "spark.kubernetes.driver.pod.name " + pod["metadata"]["name"] in conf
+    assert "spark.driver.host %s.%s.svc" % (objs["Service"]["metadata"]["name"],
+                                           pod["metadata"]["namespace"]) in conf
+    template = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    validate(template)
+    tolerations = template["spec"].get("tolerations", [])
+    if "gpu" in name:
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
+        assert "spark.executor.resource.gpu.vendor nvidia.com" in conf
+    else:
+        assert tolerations == []
+
+
+def test_render_applies_admin_template_and_pull_secrets(kernelspecs, tmp_path):
+    template = tmp_path / "pod.yaml"
+    template.write_text("spec:\n  nodeSelector: {pool: notebooks}\n  priorityClassName: high\n")
+    rendered = render_kernel(kernelspecs, "spark-4.1-baseline",
+                             SPARK_K8S_POD_TEMPLATE=str(template),
+                             SPARK_K8S_IMAGE_PULL_SECRETS="regcred,mirror")
+    validate(rendered)
+    pod = by_kind(rendered)["Pod"]
+    assert pod["spec"]["nodeSelector"] == {"pool": "notebooks"}
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}]
+
+
+def test_render_refuses_bad_admin_settings(kernelspecs, tmp_path):
+    err = render_kernel(kernelspecs, "spark-4.1-baseline", ok=False,
+                        SPARK_K8S_IMAGE_PULL_SECRETS="ok,Not Valid")
+    assert "SPARK_K8S_IMAGE_PULL_SECRETS: 'Not Valid' is not a Secret name" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spec: [unclosed\n")
+    err = render_kernel(kernelspecs, "spark-4.1-baseline", ok=False,
+                        SPARK_K8S_POD_TEMPLATE=str(bad))
+    assert "SPARK_K8S_POD_TEMPLATE: %s: line" % bad in err

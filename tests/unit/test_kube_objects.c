@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "launcher/kube_launch.h"
 #include "launcher/kube_objects.h"
 
 static int label_ok(const char *v)
@@ -108,6 +109,21 @@ static void test_owner_reference(void **state)
     json_decref(obj);
 }
 
+static void test_memory_sizes(void **state)
+{
+    (void)state;
+    assert_int_equal(kube_memory_mib("512m"), 512);
+    assert_int_equal(kube_memory_mib("4g"), 4096);
+    assert_int_equal(kube_memory_mib("2G"), 2048);
+    assert_int_equal(kube_memory_mib("1024"), 1024);
+    assert_int_equal(kube_memory_mib("2048k"), 2);
+    assert_int_equal(kube_memory_mib("1t"), 1024 * 1024);
+    assert_int_equal(kube_memory_mib("4 g"), -1);
+    assert_int_equal(kube_memory_mib("4Gi"), -1);
+    assert_int_equal(kube_memory_mib("-1g"), -1);
+    assert_int_equal(kube_memory_mib(""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_odd_ids_safe_and_distinct),
         cmocka_unit_test(test_label_values),
         cmocka_unit_test(test_owner_reference),
+        cmocka_unit_test(test_memory_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
