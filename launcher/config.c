@@ -331,8 +331,8 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(err, errlen, "config file %s%s%s: %s (line %d)", path,
-                 must_exist ? " (from " CONFIG_PATH_ENV ")" : "", "", jerr.text, jerr.line);
+        snprintf(err, errlen, "config file %s%s: %s (line %d)", path,
+                 must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
         return -1;
     }
     if (!json_is_object(root)) {

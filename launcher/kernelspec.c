@@ -427,9 +427,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    size_t tlen = strlen(text);
-    text[tlen] = '\0';
-    int rc = write_file(tmp, "kernel.json", text, tlen, err, errlen);
+    int rc = write_file(tmp, "kernel.json", text, strlen(text), err, errlen);
     free(text);
     if (rc)
         goto fail;

@@ -224,7 +224,7 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
 }
 
 /* The Spark line and variant named by the metadata, checked against the matrix. */
-static int take_spark(struct plan *plan, json_t *meta, const struct matrix *m,
+static int take_spark(struct plan *plan, const struct matrix *m,
                       const struct matrix_spark **line, char *err, size_t errlen)
 {
     *line = NULL;
@@ -248,7 +248,6 @@ static int take_spark(struct plan *plan, json_t *meta, const struct matrix *m,
                  "matrix's variants", plan->path, plan->variant);
         return -1;
     }
-    (void)meta;
     if (set_string(&plan->spark_version, (*line)->version) ||
         set_string(&plan->spark_line, (*line)->line)) {
         snprintf(err, errlen, "out of memory");
@@ -302,7 +301,7 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
         plan->kernel_name[len - 1] = '\0';
     const struct matrix_spark *line = NULL;
     if (matrix_load_default(&m, err, errlen) ||
-        take_spark(plan, meta, m, &line, err, errlen) ||
+        take_spark(plan, m, &line, err, errlen) ||
         set_defaults(plan, m, line, err, errlen))
         goto fail;
     char desc[4200];
