@@ -45,6 +45,9 @@ static int grow(struct zmessage *m)
         return -1;
     m->view = view;
     m->cap = cap;
+    /* Small frames keep their bytes inside the zmq_msg_t, which just moved. */
+    for (size_t i = 0; i < m->n; i++)
+        m->view[i].data = zmq_msg_data(&m->frames[i]);
     return 0;
 }
 

@@ -118,15 +118,10 @@ static void test_recv_sizes_and_order(void **state)
 }
 
 /* More frames than the first allocation holds (8): the views must follow the frames.
- *
- * BUG (kernel/wire.c, zmessage_recv/grow), left for the lead to fix: grow() reallocs
- * m->frames, which moves the zmq_msg_t structs; a frame of at most 33 bytes keeps its
- * data inside its zmq_msg_t (ZMQ's "very small message"), so every view[i].data taken
- * before the realloc for such a frame points into the freed old array. Expected
- * view[i].data == zmq_msg_data(&frames[i]); actual: the old address. A Jupyter message
- * of 9 or more frames (one identity + comm_msg with two buffers; or three identities)
- * then has "<IDS|MSG>" and "{}" frames whose views are dangling, and message_split reads
- * freed memory (ASan: heap-use-after-free in message_split, kernel/message.c:33). */
+ * A frame of at most 33 bytes keeps its data inside its zmq_msg_t (ZMQ's "very small
+ * message"), so growing the frame array moves that data; a Jupyter message of 9 or more
+ * frames (an identity + comm_msg with two buffers) hits this. This test caught views
+ * left pointing into the freed array (fixed in grow()). */
 static void test_recv_many_frames(void **state)
 {
     struct pairs *p = *state;
