@@ -132,6 +132,16 @@ def test_user_and_search_path(tmp_path, env):
     assert (home / ".local/share/jupyter/kernels/spark-4.1-iceberg").exists()
 
 
+def test_sys_prefix_lists_debian_location(env):
+    """--sys-prefix is /usr/share/jupyter/kernels (Debian's python3); its python3 spec
+    is not ours, so it is not listed."""
+    listed = json.loads(run(["kernelspec", "list", "--sys-prefix", "--json"], env,
+                            check=0).stdout)["kernelspecs"]
+    assert all(v["resource_dir"].startswith("/usr/share/jupyter/kernels/")
+               for v in listed.values())
+    assert "python3" not in listed
+
+
 def test_options_reach_the_spec(tmp_path, env):
     prefix = tmp_path / "p"
     run(["kernelspec", "install", "--prefix", str(prefix), "--spark", "3.5", "--variant",
@@ -185,6 +195,7 @@ REFUSALS = [
     (["--all", "--name", "x"], "--name"),
     (["--spark", "4.1", "--bogus"], "'--bogus'"),
     ([], "--spark"),
+    (["--user", "--spark", "4.1"], "only one of"),
 ]
 
 
