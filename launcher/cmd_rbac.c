@@ -216,7 +216,14 @@ static json_t *tcp_port(int port, int *bad)
     return p;
 }
 
-static json_t *ingress_rule(json_t *from_labels, const int *ports, size_t nports, int *bad)
+static json_t *tcp_port_range(int first, int last, int *bad)
+{
+    json_t *p = tcp_port(first, bad);
+    put(p, "endPort", json_integer(last), bad);
+    return p;
+}
+
+static json_t *ingress_rule(json_t *from_labels, json_t *port_list, int *bad)
 {
     json_t *selector = json_object();
     put(selector, "matchLabels", from_labels, bad);
@@ -224,9 +231,6 @@ static json_t *ingress_rule(json_t *from_labels, const int *ports, size_t nports
     put(peer, "podSelector", selector, bad);
     json_t *from = json_array();
     push(from, peer, bad);
-    json_t *port_list = json_array();
-    for (size_t i = 0; i < nports; i++)
-        push(port_list, tcp_port(ports[i], bad), bad);
     json_t *rule = json_object();
     put(rule, "from", from, bad);
     put(rule, "ports", port_list, bad);
@@ -247,13 +251,16 @@ static json_t *network_policy(const char *name, const char *ns, json_t *jupyter_
     push(types, json_string("Ingress"), bad);
     put(spec, "policyTypes", types, bad);
     json_t *ingress = json_array();
-    const int shim_port[] = {KUBE_SHIM_PORT};
-    push(ingress, ingress_rule(jupyter_labels, shim_port, 1, bad), bad);
+    json_t *shim_ports = json_array();
+    push(shim_ports, tcp_port_range(KUBE_SHIM_PORT, KUBE_SHIM_PORT + KUBE_SHIM_PORTS - 1, bad), bad);
+    push(ingress, ingress_rule(jupyter_labels, shim_ports, bad), bad);
     json_t *executors = json_object();
     put(executors, "app.kubernetes.io/name", json_string("spark-k8s"), bad);
     put(executors, "spark-role", json_string("executor"), bad); /* set by Spark itself */
-    const int driver_ports[] = {RBAC_DRIVER_PORT, RBAC_BLOCK_MANAGER_PORT};
-    push(ingress, ingress_rule(executors, driver_ports, 2, bad), bad);
+    json_t *driver_ports = json_array();
+    push(driver_ports, tcp_port(RBAC_DRIVER_PORT, bad), bad);
+    push(driver_ports, tcp_port(RBAC_BLOCK_MANAGER_PORT, bad), bad);
+    push(ingress, ingress_rule(executors, driver_ports, bad), bad);
     put(spec, "ingress", ingress, bad);
     put(np, "spec", spec, bad);
     return np;

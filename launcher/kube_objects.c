@@ -16,6 +16,10 @@
 #define KUBE_CONTAINER_NAME "kernel"
 #define KUBE_EXECUTOR_CONTAINER_NAME "spark-kubernetes-executor"
 
+/* Port names (IANA service names, at most 15 characters) in channel order. */
+static const char *const kube_shim_port_names[KUBE_SHIM_PORTS] = {
+    "shim-shell", "shim-iopub", "shim-stdin", "shim-control", "shim-hb"};
+
 static int is_lower_alnum(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -469,7 +473,8 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     put(c, "env", env, bad);
 
     json_t *ports = json_array();
-    push(ports, container_port("shim", shim_port, bad), bad);
+    for (int i = 0; i < KUBE_SHIM_PORTS; i++)
+        push(ports, container_port(kube_shim_port_names[i], shim_port + i, bad), bad);
     push(ports, container_port("driver-rpc", port_or(in->driver_port, KUBE_DEFAULT_DRIVER_PORT),
                                bad),
          bad);
@@ -695,7 +700,10 @@ int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, si
     push(ports, service_port("blockmanager",
                              port_or(in->block_manager_port, KUBE_DEFAULT_BLOCK_MANAGER_PORT), &bad),
          &bad);
-    push(ports, service_port("shim", port_or(in->shim_port, KUBE_SHIM_PORT), &bad), &bad);
+    for (int i = 0; i < KUBE_SHIM_PORTS; i++)
+        push(ports, service_port(kube_shim_port_names[i], port_or(in->shim_port, KUBE_SHIM_PORT) + i,
+                                 &bad),
+             &bad);
     put(spec, "ports", ports, &bad);
     put(svc, "spec", spec, &bad);
     return finish(svc, bad, out, err, errlen);

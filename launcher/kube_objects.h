@@ -28,7 +28,10 @@
 #define KUBE_SECRET_SERVER_SECRET "curve-server-secret"  /* shim's CURVE secret key, Z85 */
 #define KUBE_SECRET_SERVER_PUBLIC "curve-server-public"  /* shim's CURVE public key, Z85 */
 #define KUBE_SECRET_CLIENT_PUBLIC "curve-client-public"  /* the launcher's public key, Z85 */
-#define KUBE_SHIM_PORT 7077
+/* The shim's five channels (shell, iopub, stdin, control, hb) on consecutive
+ * ports from KUBE_SHIM_PORT: below Spark's driver (7078) and block manager (7079). */
+#define KUBE_SHIM_PORT 7070
+#define KUBE_SHIM_PORTS 5
 #define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
 #define KUBE_NAME_MAX 63
 
@@ -45,7 +48,7 @@ struct kube_inputs {
     const char *cpu_request, *cpu_limit;        /* Kubernetes quantities, "2", "500m" */
     const char *memory_request, *memory_limit;  /* "4Gi"; NULL → none */
     int driver_gpus;                /* nvidia.com/gpu limit on the driver; 0 normally */
-    int shim_port;                  /* 0 → KUBE_SHIM_PORT */
+    int shim_port;                  /* first of the shim's 5 ports; 0 → KUBE_SHIM_PORT */
     int driver_port;                /* 0 → 7078 */
     int block_manager_port;         /* 0 → 7079 */
     int watchdog_s;                 /* 0 → the shim's default (60) */

@@ -135,7 +135,8 @@ def test_headless_service_ports(kube_cli, tmp_path):
     svc = by_kind(render(kube_cli, tmp_path, BASE))["Service"]
     assert svc["spec"]["clusterIP"] == "None"
     ports = {p["name"]: p["port"] for p in svc["spec"]["ports"]}
-    assert ports == {"driver-rpc": 7078, "blockmanager": 7079, "shim": 7077}
+    assert ports == {"driver-rpc": 7078, "blockmanager": 7079, "shim-shell": 7070,
+                     "shim-iopub": 7071, "shim-stdin": 7072, "shim-control": 7073, "shim-hb": 7074}
     pod = by_kind(render(kube_cli, tmp_path, BASE))["Pod"]
     for key, value in svc["spec"]["selector"].items():
         assert pod["metadata"]["labels"][key] == value

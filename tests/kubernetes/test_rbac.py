@@ -89,12 +89,15 @@ def test_network_policy_opens_shim_to_jupyter_only():
     by_port = {}
     for rule in policy["ingress"]:
         for port in rule["ports"]:
-            by_port[port["port"]] = [peer["podSelector"]["matchLabels"] for peer in rule["from"]]
-    assert by_port[7077] == [{"app.kubernetes.io/name": "jupyterhub",
-                              "component": "singleuser-server"}]
+            assert port["protocol"] == "TCP"
+            for number in range(port["port"], port.get("endPort", port["port"]) + 1):
+                by_port[number] = [peer["podSelector"]["matchLabels"] for peer in rule["from"]]
+    for shim_port in range(7070, 7075):  # the shim's five channels
+        assert by_port[shim_port] == [{"app.kubernetes.io/name": "jupyterhub",
+                                       "component": "singleuser-server"}]
     assert by_port[7078] == by_port[7079] == [{"app.kubernetes.io/name": "spark-k8s",
                                                "spark-role": "executor"}]
-    assert set(by_port) == {7077, 7078, 7079}
+    assert set(by_port) == {7070, 7071, 7072, 7073, 7074, 7078, 7079}
 
 
 @pytest.mark.parametrize("args,message", [
