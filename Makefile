@@ -142,5 +142,18 @@ images-plan: $(BUILD)/spark-k8s
 images: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s images build
 
+# libFuzzer harness of the wire codec and connection files (not part of `make test`);
+# needs Debian's clang and libclang-rt-dev. FUZZ_TIME: seconds to run.
+FUZZ_TIME ?= 60
+FUZZ_SRCS := tests/fuzz/fuzz_message.c kernel/message.c kernel/signer.c kernel/connection.c launcher/janitor.c
+.PHONY: fuzz
+$(BUILD)/fuzz/fuzz_message: $(FUZZ_SRCS) $(wildcard kernel/*.h launcher/janitor.h)
+	@mkdir -p $(dir $@)
+	clang $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o $@ $(FUZZ_SRCS) -ljansson -lcrypto
+fuzz: $(BUILD)/fuzz/fuzz_message
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$< -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 $(BUILD)/fuzz/corpus tests/fuzz/seeds
+
 clean:
 	rm -rf $(BUILD)
