@@ -80,11 +80,17 @@ static void janitor_main(int fd)
 
 int janitor_start(struct janitor *j, char *err, size_t errlen)
 {
-    int fds[2];
+    int fds[2], sync[2];
     j->pid = -1;
     j->fd = -1;
     if (pipe2(fds, O_CLOEXEC)) {
         snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(sync, O_CLOEXEC)) {
+        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
         return -1;
     }
     pid_t pid = fork();
@@ -92,6 +98,8 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
         snprintf(err, errlen, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
+        close(sync[0]);
+        close(sync[1]);
         return -1;
     }
     if (pid == 0) {
@@ -100,11 +108,16 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
         setsid();
         sigset_t none;
         sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Tell the launcher we are out of its group before it goes on. */
+        close(sync[0]);
+        if (write(sync[1], "s", 1) < 0)
+            _exit(1);
+        close(sync[1]);
         close(fds[1]);
         if (fds[0] != 3) {
             dup2(fds[0], 3);
@@ -121,8 +134,19 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
         janitor_main(3);
     }
     close(fds[0]);
+    close(sync[1]);
+    char ready;
+    ssize_t n;
+    while ((n = read(sync[0], &ready, 1)) < 0 && errno == EINTR)
+        ;
+    close(sync[0]);
     j->pid = pid;
     j->fd = fds[1];
+    if (n != 1) {
+        snprintf(err, errlen, "the janitor process did not start");
+        janitor_release(j);
+        return -1;
+    }
     return 0;
 }
 

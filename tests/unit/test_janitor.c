@@ -343,12 +343,8 @@ static void test_janitor_ignores_polite_signals(void **state)
  * launcher's process group right after it (jupyter_client kills the whole group) cannot
  * take the janitor with it.
  *
- * BUG (launcher/janitor.c, janitor_start), left for the lead to fix: the child calls
- * setsid() after fork, but the parent returns at once without waiting for it. Expected
- * getsid(j.pid) == j.pid when janitor_start returns; actual: often the caller's session
- * (about half the tries here; observed: test_owner_group_sigkilled then saw the janitor
- * killed by SIGKILL, the group and the directory left behind). A fix: the child reports
- * on a CLOEXEC pipe after setsid() and the signal setup, and the parent reads it. */
+ * (This test caught janitor_start returning before the child's setsid; fixed with a
+ * sync pipe.) */
 static void test_start_returns_in_own_session(void **state)
 {
     (void)state;
