@@ -62,6 +62,8 @@ def _teardown(started):
                 problems.append(str(e))
         for (ns, name), worker in fake.pods.items():
             pod = fake.store.get("pods", ns, name)
+            if pod is None or pod["metadata"]["uid"] != worker.uid:
+                worker.join(fake.max_grace_seconds + 10)  # a kill may still be under way
             alive = worker.live_pids()
             if alive and (pod is None or pod["metadata"]["uid"] != worker.uid):
                 problems.append("pod %s/%s was deleted but its processes %s are alive" % (ns, name, alive))

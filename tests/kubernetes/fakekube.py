@@ -1017,6 +1017,7 @@ class FakeKube:
         return out
 
     def events(self, name=None, namespace=None):
+        """Events (oldest first), optionally only those about the object called `name`."""
         evs = self.objects("events", namespace)
         if name is not None:
             evs = [e for e in evs if e["involvedObject"]["name"] == name]
@@ -1082,6 +1083,33 @@ class FakeKube:
         res, ns = resource_of(kind), namespace or self.namespace
         return self.wait_for(lambda: self.store.get(res, ns, name) is None, timeout,
                              "%s %s/%s to be deleted" % (res, ns, name))
+
+    def wait_pod_ready(self, name, namespace=None, timeout=30.0):
+        ns = namespace or self.namespace
+
+        def check():
+            p = self.store.get("pods", ns, name)
+            return p if p and any(c["type"] == "Ready" and c["status"] == "True"
+                                  for c in p.get("status", {}).get("conditions", [])) else None
+        return self.wait_for(check, timeout, "pod %s/%s Ready" % (ns, name))
+
+    def wait_event(self, name, reason, namespace=None, count=1, timeout=30.0):
+        """Wait for an Event about object `name` with this reason (and count >= count)."""
+        return self.wait_for(lambda: next((e for e in self.events(name, namespace) if e["reason"] == reason
+                                           and e.get("count", 1) >= count), None),
+                             timeout, "event %s (count >= %d) about %s" % (reason, count, name))
+
+    def pod_log(self, name, namespace=None):
+        """What the pod's (first) container wrote to stdout/stderr so far ("" before it started)."""
+        worker = self.pods.get((namespace or self.namespace, name))
+        if worker is None or not worker.log_path or not os.path.exists(worker.log_path):
+            return ""
+        with open(worker.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_pod_log(self, name, text, namespace=None, timeout=30.0):
+        return self.wait_for(lambda: (lambda log: log if text in log else None)(self.pod_log(name, namespace)),
+                             timeout, "log of pod %s to contain %r" % (name, text))
 
     def wait_no_leftovers(self, timeout=30.0):
         try:
@@ -1421,6 +1449,9 @@ class FakeKube:
                 self._gc_pass()
             except ApiError:
                 pass
+            except Exception:  # a bug in the fake: say so, keep collecting
+                import traceback
+                traceback.print_exc()
 
     def _gc_pass(self):
         objs = self.store.list()[0]

@@ -48,20 +48,11 @@ def pid_alive(pid):
 
 
 def wait_log(fk, name, text, ns=NS, timeout=30):
-    def check():
-        w = fk.pods.get((ns, name))
-        if w and w.log_path and os.path.exists(w.log_path):
-            with open(w.log_path) as f:
-                data = f.read()
-            return data if text in data else None
-        return None
-    return fk.wait_for(check, timeout, "log of %s to contain %r" % (name, text))
+    return fk.wait_pod_log(name, text, ns, timeout)
 
 
 def wait_event(fk, name, reason, count=1, timeout=30):
-    return fk.wait_for(lambda: next((e for e in fk.events(name) if e["reason"] == reason
-                                     and e.get("count", 1) >= count), None),
-                       timeout, "event %s (count %d) for %s" % (reason, count, name))
+    return fk.wait_event(name, reason, count=count, timeout=timeout)
 
 
 def raw_get(fk, path):
@@ -530,9 +521,7 @@ def test_readiness_follows_a_tcp_probe_on_the_pod_ip(fakekube):
                              env=[{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
                              ports=[{"name": "shim", "containerPort": 7077}],
                              readinessProbe={"tcpSocket": {"port": "shim"}, "periodSeconds": 1}))
-    p = fakekube.wait_for(lambda: (lambda x: x if x and any(
-        cd["type"] == "Ready" and cd["status"] == "True" for cd in x["status"].get("conditions", [])) else None)(
-        fakekube.get("pods", "ready")), 30, "pod ready")
+    p = fakekube.wait_pod_ready("ready")
     assert p["status"]["containerStatuses"][0]["ready"] is True
     wait_log(fakekube, "ready", "listening")  # ready only once the port listened
     with socket.create_connection((p["status"]["podIP"], 7077), timeout=5):
@@ -732,7 +721,7 @@ import time; time.sleep(30)
     assert fakekube.leftovers() == []
 
 
-def test_command_line_server(tmp_path_factory):
+def test_command_line_server():
     state = tempfile.mkdtemp(prefix="fakekube-cli-")
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fakekube.py"), "--port", "0",
                              "--state-dir", state], stdout=subprocess.PIPE, text=True)
