@@ -22,8 +22,10 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
 - watch (?watch=1/true): chunked stream, one JSON event per line; from a resourceVersion
   (exclusive), or from "now" after synthetic ADDED events for the current state when it is ""
   or "0"; labelSelector and fieldSelector (objects leaving/entering a selector get DELETED/ADDED
-  like the watch cache sends); timeoutSeconds; a resourceVersion older than the kept history
-  gets 200 and one ERROR event whose object is a Status 410 Expired "too old resource version".
+  like the watch cache sends); timeoutSeconds; allowWatchBookmarks (a BOOKMARK after 1 s idle
+  when the resourceVersion moved on); a resourceVersion older than the kept history gets 200
+  and one ERROR event whose object is a Status 410 Expired "too old resource version: X (Y)",
+  then the end of the stream.
 - Status errors with real codes, reasons, messages and details: 400 BadRequest, 401, 403
   Forbidden (RBAC wording), 403 quota ("exceeded quota: ..."), 404 NotFound, 405, 409
   AlreadyExists/Conflict, 410 Expired, 422 Invalid, 500 InternalError.
@@ -42,8 +44,21 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
   deletionTimestamp (MODIFIED), the process group SIGTERM, SIGKILL after the grace period, then
   DELETED.  Pods not yet scheduled or already terminal are removed at once, as the API does.
 
+- Pods run for real: the first container's command runs as a local process in its own mount
+  and UTS namespace (`unshare --mount --uts --propagation private`, so root on Linux is needed;
+  without it every container fails to start with a message saying so): volumes at their exact
+  mountPath (files never appear on the host), hostname = pod name, /etc/hosts as the kubelet
+  writes it, a unique loopback pod IP the process can bind, env from the kubelet's rules, the
+  service-account token at /var/run/secrets/kubernetes.io/serviceaccount.
+
 What is simplified (know this when a test passes here):
-- One global resourceVersion counter (as etcd's), history of the last `history` changes.
+- One global resourceVersion counter (as etcd's), history of the last `history` changes; a
+  watch from a resourceVersion newer than the newest waits (no "Too large resource version").
+- Unknown fields are answered 422 Invalid (field ... unknown field "x").  A real server by
+  default drops them with a Warning header (fieldValidation=Warn), or answers 400 "strict
+  decoding error" with fieldValidation=Strict: a client that sends them is wrong either way.
+- The scheduler does not look at resources: a pod asking for nvidia.com/gpu is scheduled
+  unless the `unschedulable` fault says otherwise.
 - No PUT/PATCH (405), no RBAC objects (403 only by fault injection), no admission beyond
   the ServiceAccount token volume, no Endpoints, no DNS (service names do not resolve; use the
   pod IP), Events are not garbage collected (TTL) and repeats update count/lastTimestamp.
@@ -57,6 +72,12 @@ What is simplified (know this when a test passes here):
   gives them).  HOME is a per-pod writable directory.  KUBERNETES_SERVICE_HOST/PORT point at
   this server, and the service-account token is this server's token.
 - Pod IPs are loopback addresses 127.0.0.2, .3, ... (unique per server); hostIP is 127.0.0.1.
+
+Faults (FakeKube.faults, or POST /fake/faults {"fault": NAME, ...keyword args}, DELETE clears):
+image_pull_failure, unschedulable/clear_unschedulable, slow_start, evict, oom_kill, http_error
+(any code on the next N requests matching verb/resource/name/namespace), forbidden,
+quota_exceeded, conflict, invalid, internal_error, drop_watch (after N events, clean or abrupt),
+watch_gone (410 on the next resume), compact (forget history).  See class Faults.
 """
 
 import argparse
