@@ -1,0 +1,505 @@
+#!/usr/bin/python3
+"""bench.py — `make bench`: the same workload sent directly to a kernel and through the launcher.
+
+Prints, in one run, against the targets of issue 2:
+  1. kernel_info round trips on shell (p50, p99 over 2,000 after a warm-up),
+     ipykernel direct vs the launcher in front of ipykernel;
+  2. iopub throughput, 100,000 small and 1,024 x 1 MiB stream messages, from
+     tests/bench/echo_runtime.c direct vs through the launcher (counts checked:
+     every message must arrive);
+  3. the launcher's peak RSS (VmHWM) after each of those;
+  4. time from process start to the first kernel_info_reply, and the launcher's
+     own "ready in N ms" for its runtime.
+Every figure is the median of RUNS runs; direct and launcher runs alternate. The
+client is tests/bench/bench_client.c (C, libzmq, the project's signer), so
+Python's overhead is not in the figures. Kernels talk tcp on 127.0.0.1 to the
+client, as under Jupyter; the launcher reaches its runtime over ipc.
+
+Environment: SPARK_K8S_BUILD (spark-k8s, echo-runtime, bench-client) and
+SPARK_K8S_PREFIX (the installed prefix; its spark-k8s is the one timed when
+present). Everything runs in one temporary directory that is removed at the end,
+and every process started is stopped. Exit status: 0 when every measurement
+ran (a MISS is a result, not a failure), 1 when one failed.
+"""
+
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+RUNS = 3
+RTT_N = 2000
+RTT_WARMUP = 200
+SMALL_N = 100_000
+LARGE_N = 1024
+LARGE_SIZE = 1 << 20
+PY = "/usr/bin/python3"
+IPYKERNEL = [PY, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+CLIENT_TIMEOUT = 300
+
+TARGET_RTT = 1.05
+TARGET_THROUGHPUT = 0.95
+TARGET_RSS_KB = 4 * 1024
+
+
+class BenchError(Exception):
+    pass
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%d CPUs (nproc), %s, Linux %s" % (os.cpu_count() or 0, model, platform.release())
+
+
+def free_ports(n):
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def write_connection(path, name):
+    ports = free_ports(5)
+    conn = {
+        "transport": "tcp", "ip": "127.0.0.1",
+        "shell_port": ports[0], "iopub_port": ports[1], "stdin_port": ports[2],
+        "control_port": ports[3], "hb_port": ports[4],
+        "key": secrets.token_hex(32), "signature_scheme": "hmac-sha256", "kernel_name": name,
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(conn, f)
+    return path
+
+
+def write_kernelspec(folder, launcher, runtime_command):
+    os.makedirs(folder)
+    spec = {
+        "argv": [launcher, "kernel", "-f", "{connection_file}", "--kernelspec", "{resource_dir}"],
+        "display_name": "bench " + os.path.basename(folder),
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {"spark_k8s": {"runtime": "local", "runtime_command": runtime_command}},
+    }
+    with open(os.path.join(folder, "kernel.json"), "w") as f:
+        json.dump(spec, f)
+    return folder
+
+
+def memory(pid):
+    """VmHWM, VmRSS, RssAnon and RssFile of PID in kB."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+class Kernel:
+    """One kernel process (direct or the launcher), stopped by stop()."""
+
+    def __init__(self, bench, label, argv, conn, launcher):
+        self.label = label
+        self.conn = conn
+        self.launcher = launcher
+        self.stderr_path = os.path.join(bench.tmp, "%s-%d.stderr" % (label, len(bench.kernels)))
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = None
+        bench.kernels.append(self)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr, env=bench.env, start_new_session=True)
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def ready_ms(self, timeout=60):
+        """The launcher's "ready in N ms" line (it writes it once its runtime answers)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.stderr_text().splitlines():
+                if " ready in " in line and line.startswith("spark-k8s: kernel"):
+                    return int(line.split(" ready in ")[1].split()[0])
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise BenchError("%s: no 'ready in' line on stderr:\n%s" % (self.label, self.stderr_text()))
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.stderr.close()
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.stderr.close()
+
+
+class Bench:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        build = os.environ.get("SPARK_K8S_BUILD", "build")
+        prefix = os.environ.get("SPARK_K8S_PREFIX", "")
+        installed = os.path.join(prefix, "bin", "spark-k8s") if prefix else ""
+        self.launcher = installed if installed and os.access(installed, os.X_OK) \
+            else os.path.join(build, "spark-k8s")
+        self.echo = os.path.join(build, "echo-runtime")
+        self.client = os.path.join(build, "bench-client")
+        for path in (self.launcher, self.echo, self.client):
+            if not os.access(path, os.X_OK):
+                raise BenchError("%s is missing: run `make bench`" % path)
+        self.env = dict(os.environ)
+        # The launcher's private ipc directory goes under TMPDIR: ours, so a leftover shows.
+        self.env.pop("XDG_RUNTIME_DIR", None)
+        self.env["TMPDIR"] = tmp
+        self.env["IPYTHONDIR"] = os.path.join(tmp, "ipython")
+        self.env["JUPYTER_RUNTIME_DIR"] = os.path.join(tmp, "jupyter-runtime")
+        # The launcher sets this for its child; the direct kernel gets it too.
+        self.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        self.kernels = []
+        self.n = 0
+        self.ipy_spec = write_kernelspec(os.path.join(tmp, "kernels", "bench-ipykernel"),
+                                         self.launcher, IPYKERNEL)
+        self.echo_spec = write_kernelspec(os.path.join(tmp, "kernels", "bench-echo"),
+                                          self.launcher, [self.echo, "-f", "{connection_file}"])
+
+    def connection(self, label):
+        self.n += 1
+        return write_connection(os.path.join(self.tmp, "%s-%d.json" % (label, self.n)), label)
+
+    def start_direct(self, runtime_command, label):
+        conn = self.connection(label)
+        argv = [a.replace("{connection_file}", conn) for a in runtime_command]
+        return Kernel(self, label, argv, conn, launcher=False)
+
+    def start_launcher(self, spec, label):
+        conn = self.connection(label)
+        argv = [self.launcher, "kernel", "-f", conn, "--kernelspec", spec]
+        return Kernel(self, label, argv, conn, launcher=True)
+
+    def client_json(self, *args):
+        r = subprocess.run([self.client] + list(args), stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=CLIENT_TIMEOUT, env=self.env)
+        if r.returncode != 0:
+            raise BenchError("bench-client %s failed (%d): %s%s" % (
+                " ".join(args), r.returncode, r.stderr.decode(errors="replace"),
+                r.stdout.decode(errors="replace")[:500]))
+        return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+    def stop_all(self):
+        for k in self.kernels:
+            k.stop()
+
+    def leftovers(self, wait=3.0):
+        """Processes whose command line names our directory, and what the launcher left
+        there, once they had WAIT seconds to go (the launcher's janitor ends just after it)."""
+        deadline = time.monotonic() + wait
+        while True:
+            procs, dirs = self._leftovers()
+            if not (procs or dirs) or time.monotonic() > deadline:
+                return procs, dirs
+            time.sleep(0.05)
+
+    def _leftovers(self):
+        procs = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if self.tmp in cmd:
+                procs.append("%s %s" % (pid, cmd.strip()))
+        dirs = [d for d in os.listdir(self.tmp) if d.startswith("spark-k8s-")]
+        return procs, dirs
+
+    # ---- the measurements --------------------------------------------------------------
+
+    def kernel_info_rtt(self):
+        direct = self.start_direct(IPYKERNEL, "ipykernel-direct")
+        via = self.start_launcher(self.ipy_spec, "ipykernel-launcher")
+        via.ready_ms()
+        rss_idle = memory(via.proc.pid)
+        runs = {"direct": [], "launcher": []}
+        for run in range(RUNS):
+            order = [("direct", direct), ("launcher", via)]
+            if run % 2:
+                order.reverse()
+            for name, k in order:
+                samples = self.client_json("rtt", k.conn, str(RTT_N), str(RTT_WARMUP))["samples_ns"]
+                if len(samples) != RTT_N:
+                    raise BenchError("rtt: %d samples, expected %d" % (len(samples), RTT_N))
+                runs[name].append(samples)
+        rss = memory(via.proc.pid)
+        direct.stop()
+        via.stop()
+        return runs, rss_idle, rss
+
+    def throughput(self):
+        direct = self.start_direct([self.echo, "-f", "{connection_file}"], "echo-direct")
+        via = self.start_launcher(self.echo_spec, "echo-launcher")
+        ready = via.ready_ms()
+        rss_idle = memory(via.proc.pid)
+        results = {}
+        rss = {}
+        for kind, args in (("small", ["small", str(SMALL_N)]),
+                           ("large", ["large", str(LARGE_N), str(LARGE_SIZE)])):
+            expected = SMALL_N if kind == "small" else LARGE_N
+            for run in range(RUNS):
+                order = [("direct", direct), ("launcher", via)]
+                if run % 2:
+                    order.reverse()
+                for name, k in order:
+                    r = self.client_json("burst", k.conn, *args)
+                    if r["count"] != expected:
+                        raise BenchError("%s %s: %d of %d messages" % (kind, name, r["count"], expected))
+                    results.setdefault((kind, name), []).append(r)
+            rss[kind] = memory(via.proc.pid)
+        direct.stop()
+        via.stop()
+        return results, rss_idle, rss, ready
+
+    def first_reply(self, start):
+        """Seconds from process start to the first kernel_info_reply, and the reply's implementation."""
+        k = None
+        conn = self.connection("startup")
+        client = subprocess.Popen([self.client, "first-reply", conn], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        try:
+            line = client.stdout.readline().decode().strip()
+            if line != "armed":
+                raise BenchError("first-reply client: %r %s" % (line, client.stderr.read().decode()))
+            k = start(conn)
+            out, err = client.communicate(timeout=CLIENT_TIMEOUT)
+            if client.returncode != 0:
+                raise BenchError("first-reply client failed: %s" % err.decode(errors="replace"))
+            r = json.loads(out.decode().strip().splitlines()[-1])
+            seconds = r["t_reply"] - k.started
+            ready = k.ready_ms() if k.launcher else None
+            return seconds, r["implementation"], ready
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+            if k is not None:
+                k.stop()
+
+    def startup(self):
+        def direct(conn):
+            argv = [a.replace("{connection_file}", conn) for a in IPYKERNEL]
+            return Kernel(self, "startup-direct", argv, conn, launcher=False)
+
+        def launcher(conn):
+            argv = [self.launcher, "kernel", "-f", conn, "--kernelspec", self.ipy_spec]
+            return Kernel(self, "startup-launcher", argv, conn, launcher=True)
+
+        out = {"direct": [], "launcher": [], "ready_ms": [], "impl": {}}
+        for run in range(RUNS):
+            order = [("direct", direct), ("launcher", launcher)]
+            if run % 2:
+                order.reverse()
+            for name, start in order:
+                seconds, impl, ready = self.first_reply(start)
+                out[name].append(seconds)
+                out["impl"][name] = impl
+                if ready is not None:
+                    out["ready_ms"].append(ready)
+        return out
+
+
+# ---- reporting --------------------------------------------------------------------------
+
+def percentile(samples, q):
+    s = sorted(samples)
+    idx = max(0, min(len(s) - 1, int(-(-q * len(s) // 1)) - 1))
+    return s[idx]
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def fmt_runs(values, fmt):
+    return ", ".join(fmt % v for v in values)
+
+
+def report(rtt, rtt_rss_idle, rtt_rss, thr, thr_rss_idle, thr_rss, echo_ready, start):
+    lines = []
+    p = lines.append
+    p("")
+    p("kernel_info round trip on shell (ipykernel %s; %d timed after %d warm-up; median of %d runs)"
+      % (ipykernel_version(), RTT_N, RTT_WARMUP, RUNS))
+    p("  %-10s %12s %12s   %s" % ("", "p50 (us)", "p99 (us)", "runs p50 / p99 (us)"))
+    med = {}
+    for name in ("direct", "launcher"):
+        p50s = [statistics.median(s) / 1e3 for s in rtt[name]]
+        p99s = [percentile(s, 0.99) / 1e3 for s in rtt[name]]
+        med[name] = (statistics.median(p50s), statistics.median(p99s))
+        p("  %-10s %12.1f %12.1f   %s / %s" % (name, med[name][0], med[name][1],
+                                              fmt_runs(p50s, "%.1f"), fmt_runs(p99s, "%.1f")))
+    rtt_ratio = med["launcher"][0] / med["direct"][0]
+    p("  launcher adds %.1f us at p50 (%.3fx), %.1f us at p99 (%.3fx)" % (
+        med["launcher"][0] - med["direct"][0], rtt_ratio,
+        med["launcher"][1] - med["direct"][1], med["launcher"][1] / med["direct"][1]))
+
+    p("")
+    p("iopub throughput from echo-runtime (first to last message at the client; median of %d runs)"
+      % RUNS)
+    p("  %-16s %-10s %12s %10s   %s" % ("", "", "msgs/s", "MB/s", "runs msgs/s (every count exact)"))
+    thr_med = {}
+    for kind, label in (("small", "%d small" % SMALL_N), ("large", "%d x %d KiB" % (LARGE_N, LARGE_SIZE >> 10))):
+        for name in ("direct", "launcher"):
+            rs = thr[(kind, name)]
+            mps = [r["count"] / r["first_to_last_s"] for r in rs]
+            mbs = [r["bytes"] / r["first_to_last_s"] / 1e6 for r in rs]
+            thr_med[(kind, name)] = (statistics.median(mps), statistics.median(mbs))
+            p("  %-16s %-10s %12.0f %10.1f   %s" % (label if name == "direct" else "", name,
+                                                   thr_med[(kind, name)][0], thr_med[(kind, name)][1],
+                                                   fmt_runs(mps, "%.0f")))
+    small_ratio = thr_med[("small", "launcher")][0] / thr_med[("small", "direct")][0]
+    large_ratio = thr_med[("large", "launcher")][1] / thr_med[("large", "direct")][1]
+    p("  (MB = 10^6 bytes of frames as received: topic, delimiter, signature, header, parent,")
+    p("   metadata, content; %d bytes per small message, %d per large one)" % (
+        thr[("small", "direct")][0]["bytes"] // SMALL_N, thr[("large", "direct")][0]["bytes"] // LARGE_N))
+
+    p("")
+    p("launcher memory (kB, /proc/PID/status)")
+    p("  %-44s %8s %8s %8s %8s" % ("", "VmHWM", "VmRSS", "RssAnon", "RssFile"))
+    for label, m in (("ipykernel: ready, idle", rtt_rss_idle),
+                     ("ipykernel: after the kernel_info runs", rtt_rss),
+                     ("echo: ready, idle", thr_rss_idle),
+                     ("echo: after the small-message runs", thr_rss["small"]),
+                     ("echo: after the large-message runs (end)", thr_rss["large"])):
+        p("  %-44s %8d %8d %8d %8d" % (label, m["VmHWM"], m["VmRSS"], m.get("RssAnon", 0),
+                                       m.get("RssFile", 0)))
+
+    p("")
+    p("start to first kernel_info_reply (process start -> reply at the client; median of %d runs)"
+      % RUNS)
+    d = statistics.median(start["direct"]) * 1e3
+    lnch = statistics.median(start["launcher"]) * 1e3
+    p("  ipykernel direct                         %8.1f ms   runs %s (reply from %s)" % (
+        d, fmt_runs([s * 1e3 for s in start["direct"]], "%.1f"), start["impl"]["direct"]))
+    p("  launcher (it answers while starting)     %8.1f ms   runs %s (reply from %s)" % (
+        lnch, fmt_runs([s * 1e3 for s in start["launcher"]], "%.1f"), start["impl"]["launcher"]))
+    p("  launcher -> ipykernel ready (its log)    %8.1f ms   runs %s" % (
+        statistics.median(start["ready_ms"]), fmt_runs(start["ready_ms"], "%d")))
+    p("  launcher -> echo-runtime ready (its log) %8d ms" % echo_ready)
+
+    rss_kernel_info = rtt_rss["VmHWM"]
+    rss_end = thr_rss["large"]["VmHWM"]
+    p("")
+    p("targets")
+    p("  %-56s %-28s %s" % ("target", "measured", "result"))
+    rows = [
+        ("p50 kernel_info round trip: launcher <= 1.05x direct",
+         "%.3fx (%.1f vs %.1f us)" % (rtt_ratio, med["launcher"][0], med["direct"][0]),
+         rtt_ratio <= TARGET_RTT),
+        ("small-message throughput: launcher >= 0.95x direct",
+         "%.3fx (%.0f vs %.0f msgs/s)" % (small_ratio, thr_med[("small", "launcher")][0],
+                                          thr_med[("small", "direct")][0]),
+         small_ratio >= TARGET_THROUGHPUT),
+        ("large-message throughput: launcher >= 0.95x direct",
+         "%.3fx (%.0f vs %.0f MB/s)" % (large_ratio, thr_med[("large", "launcher")][1],
+                                        thr_med[("large", "direct")][1]),
+         large_ratio >= TARGET_THROUGHPUT),
+        ("launcher peak RSS after the kernel_info runs <= 4 MB",
+         "%.1f MB (VmHWM %d kB)" % (rss_kernel_info / 1024, rss_kernel_info),
+         rss_kernel_info <= TARGET_RSS_KB),
+        ("launcher peak RSS after the throughput runs <= 4 MB",
+         "%.1f MB (VmHWM %d kB)" % (rss_end / 1024, rss_end),
+         rss_end <= TARGET_RSS_KB),
+    ]
+    for name, measured, ok in rows:
+        p("  %-56s %-28s %s" % (name, measured, verdict(ok)))
+    p("  (MB = 1024 kB for RSS)")
+    return "\n".join(lines)
+
+
+def ipykernel_version():
+    try:
+        r = subprocess.run([PY, "-c", "import ipykernel; print(ipykernel.__version__)"],
+                           capture_output=True, timeout=60)
+        return r.stdout.decode().strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def zmq_version():
+    try:
+        r = subprocess.run(["pkg-config", "--modversion", "libzmq"], capture_output=True, timeout=10)
+        return r.stdout.decode().strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def main():
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    print("spark-k8s bench")
+    print("  machine: %s" % machine())
+    print("  libzmq %s; client: tests/bench/bench_client.c (C); iopub source: tests/bench/echo_runtime.c"
+          % zmq_version())
+    status = 0
+    with tempfile.TemporaryDirectory(prefix="spark-k8s-bench-") as tmp:
+        bench = None
+        try:
+            bench = Bench(tmp)
+            print("  launcher: %s" % bench.launcher)
+            sys.stdout.flush()
+            rtt, rtt_rss_idle, rtt_rss = bench.kernel_info_rtt()
+            thr, thr_rss_idle, thr_rss, echo_ready = bench.throughput()
+            start = bench.startup()
+            print(report(rtt, rtt_rss_idle, rtt_rss, thr, thr_rss_idle, thr_rss, echo_ready, start))
+        except (BenchError, subprocess.SubprocessError, OSError, KeyError, ValueError) as e:
+            print("bench failed: %s" % e, file=sys.stderr)
+            status = 1
+        finally:
+            if bench is not None:
+                bench.stop_all()
+                procs, dirs = bench.leftovers()
+                if procs or dirs:
+                    print("left behind: processes %s; launcher directories %s" % (procs, dirs),
+                          file=sys.stderr)
+                    status = 1
+                    for line in procs:
+                        try:
+                            os.kill(int(line.split()[0]), signal.SIGKILL)
+                        except OSError:
+                            pass
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
