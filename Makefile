@@ -74,6 +74,8 @@ $(BUILD)/tests/kube-cli: tests/kubernetes/kube_cli.c $(BUILD)/libspark-k8s.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/echo-runtime: tests/bench/echo_runtime.c $(BUILD)/libspark-k8s.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench-client: tests/bench/bench_client.c $(BUILD)/libspark-k8s.a
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
@@ -133,7 +135,7 @@ run: deps-run
 	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(PY) -m notebook --no-browser --allow-root \
 	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0
 
-bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime
+bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client
 	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix >/dev/null
 	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/bench/bench.py
 
