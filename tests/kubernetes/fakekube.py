@@ -832,7 +832,7 @@ def make_pki(state_dir):
 class Request:
     """One recorded API request."""
     __slots__ = ("method", "path", "query", "body", "code", "verb", "resource", "namespace", "name",
-                 "subresource", "user", "time")
+                 "subresource", "user", "time", "fault")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -883,6 +883,7 @@ class FakeKube:
         self.pod_runtime_error = None
         self._gc_thread = None
         self.check_leftovers = False  # conftest's teardown fails on leftovers when True
+        self._gc_pending = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self):
@@ -1054,7 +1055,7 @@ class FakeKube:
     def invalid_requests(self):
         """Requests the fake answered with 400 or 422 (not injected faults)."""
         with self._req_lock:
-            return [r for r in self.requests if r.code in (400, 422) and not getattr(r, "user", None) == "fault"]
+            return [r for r in self.requests if r.code in (400, 422) and not r.fault]
 
     @property
     def pods(self):
@@ -1116,8 +1117,10 @@ class FakeKube:
 
     def wait_event(self, name, reason, namespace=None, count=1, timeout=30.0):
         """Wait for an Event about object `name` with this reason (and count >= count)."""
+        def times(e):
+            return (e.get("series") or {}).get("count") or e.get("count") or 1
         return self.wait_for(lambda: next((e for e in self.events(name, namespace) if e["reason"] == reason
-                                           and e.get("count", 1) >= count), None),
+                                           and times(e) >= count), None),
                              timeout, "event %s (count >= %d) about %s" % (reason, count, name))
 
     def pod_log(self, name, namespace=None):
@@ -1147,8 +1150,12 @@ class FakeKube:
         return "127.%d.%d.%d" % ((idx // (253 * 256)) % 256, (idx // 253) % 256, idx % 253 + 2)
 
     def record_event(self, involved, reason, message, type_="Normal", component="kubelet",
-                     field_path=None, host=None):
-        """An Event like client-go's recorder makes, folding repeats into count/lastTimestamp."""
+                     field_path=None, host=None, action=None):
+        """An Event as the cluster writes it.  The kubelet uses client-go's core/v1 recorder:
+        source {component, host}, firstTimestamp/lastTimestamp, count (repeats fold into count).
+        The scheduler uses the events.k8s.io/v1 recorder, which reads back through core/v1 as
+        eventTime, action, reportingComponent/Instance, an empty source, null timestamps and no
+        count; repeats fold into series {count, lastObservedTime}."""
         ns = involved["metadata"]["namespace"]
         ref = {"kind": involved.get("kind", "Pod"), "namespace": ns, "name": involved["metadata"]["name"],
                "uid": involved["metadata"]["uid"], "apiVersion": "v1",
@@ -1156,22 +1163,37 @@ class FakeKube:
         if field_path:
             ref["fieldPath"] = field_path
         now = now_rfc3339()
+        micro = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        new_style = component == "default-scheduler"
         with self.store.cond:
             for (r, n, nm), ev in self.store.objects.items():
                 if (r == "events" and n == ns and ev["involvedObject"]["uid"] == ref["uid"]
                         and ev["reason"] == reason and ev["message"] == message):
                     def bump(e):
-                        e["count"] = e.get("count", 1) + 1
-                        e["lastTimestamp"] = now
+                        if new_style:
+                            series = e.setdefault("series", {"count": 1})
+                            series["count"] += 1
+                            series["lastObservedTime"] = micro
+                        else:
+                            e["count"] = e.get("count", 1) + 1
+                            e["lastTimestamp"] = now
                     return self.store.update("events", ns, nm, bump)
-        src = {"component": component}
-        if host:
-            src["host"] = host
-        ev = {"kind": "Event", "apiVersion": "v1",
-              "metadata": {"name": "%s.%x" % (ref["name"], time.time_ns()), "namespace": ns},
-              "involvedObject": ref, "reason": reason, "message": message, "source": src,
-              "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
-              "eventTime": None, "reportingComponent": component, "reportingInstance": host or ""}
+        if new_style:
+            ev = {"kind": "Event", "apiVersion": "v1",
+                  "metadata": {"name": "%s.%x" % (ref["name"], time.time_ns()), "namespace": ns},
+                  "involvedObject": ref, "reason": reason, "message": message, "source": {},
+                  "firstTimestamp": None, "lastTimestamp": None, "type": type_, "eventTime": micro,
+                  "action": action or ("Binding" if reason == "Scheduled" else "Scheduling"),
+                  "reportingComponent": component, "reportingInstance": "%s-fake-control-plane" % component}
+        else:
+            src = {"component": component}
+            if host:
+                src["host"] = host
+            ev = {"kind": "Event", "apiVersion": "v1",
+                  "metadata": {"name": "%s.%x" % (ref["name"], time.time_ns()), "namespace": ns},
+                  "involvedObject": ref, "reason": reason, "message": message, "source": src,
+                  "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
+                  "eventTime": None, "reportingComponent": component, "reportingInstance": host or ""}
         return self._create_internal("events", ns, ev)
 
     def _create_internal(self, resource, ns, obj):
@@ -1461,11 +1483,12 @@ class FakeKube:
         seen_rv = -1
         while True:
             with self.store.cond:
-                while not self.store.stopping and self.store.rv == seen_rv:
+                while not self.store.stopping and self.store.rv == seen_rv and not self._gc_pending:
                     self.store.cond.wait(0.5)
                 if self.store.stopping:
                     return
                 seen_rv = self.store.rv
+                self._gc_pending = False
             try:
                 self._gc_pass()
             except ApiError:
@@ -1529,7 +1552,7 @@ class FakeKube:
     def _pod_worker_alive(self, uid):
         with self._kubelet_lock:
             w = self._kubelets.get(uid)
-        return w is not None and w.is_alive()
+        return w is not None and w.is_alive() and not w.done
 
     # -- requests --------------------------------------------------------------------------
     def record(self, req):
@@ -1747,7 +1770,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             req.name = (body.get("metadata") or {}).get("name")
         rule = fake.faults.take_http(verb, resource + ("/" + sub if sub else ""), req.name, ns)
         if rule is not None:
-            req.user = "fault"
+            req.fault = True
             raise self._fault_error(rule, user, verb, resource, ns, req.name, sub)
         if ns is None and verb not in ("list", "watch"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})

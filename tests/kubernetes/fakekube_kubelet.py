@@ -122,6 +122,7 @@ class PodWorker(threading.Thread):
         self._exited = False
         self._mntns_all = []
         self._container = pod["spec"]["containers"][0]["name"]
+        self.done = False
 
     # -- control from the server -----------------------------------------------------------
     def wake(self):
@@ -258,6 +259,7 @@ class PodWorker(threading.Thread):
                     self.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     pass
+            self.done = True  # the pod runs nothing any more
             if self._delete_grace is not None and not self._shutdown:
                 self.fake.pod_terminated(self.uid, self.namespace, self.name)
 

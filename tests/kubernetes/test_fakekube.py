@@ -412,6 +412,21 @@ def test_foreground_deletion_waits_for_dependents(fakekube):
     assert fakekube.get("secrets", "fg-dep") is None
 
 
+def test_foreground_deletion_of_a_running_pod(fakekube):
+    c = fakekube.client()
+    _, p = c.create("pods", NS, pod("fg-pod", ["/bin/sh", "-c", "sleep 30"]))
+    ref = {"apiVersion": "v1", "kind": "Pod", "name": "fg-pod", "uid": p["metadata"]["uid"],
+           "blockOwnerDeletion": True}
+    c.create("configmaps", NS, configmap("fg-conf", ownerReferences=[ref]))
+    fakekube.wait_pod_phase("fg-pod", "Running")
+    pids = fakekube.pods[(NS, "fg-pod")].live_pids()
+    code, body = c.delete("pods", NS, "fg-pod", {"propagationPolicy": "Foreground"})
+    assert code == 200 and "foregroundDeletion" in body["metadata"]["finalizers"]
+    fakekube.wait_gone("pods", "fg-pod")
+    assert fakekube.get("configmaps", "fg-conf") is None
+    assert not any(pid_alive(x) for x in pids)
+
+
 def test_pod_owned_secret_goes_with_the_pod(fakekube):
     c = fakekube.client()
     _, p = c.create("pods", NS, pod("owner-pod", ["/bin/sh", "-c", "sleep 30"]))
@@ -498,7 +513,10 @@ def test_status_transitions_and_events(fakekube):
     evs = fakekube.events("fails")
     assert [e["reason"] for e in evs] == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
     assert evs[0]["message"] == "Successfully assigned default/fails to fake-node-1"
-    assert evs[0]["source"] == {"component": "default-scheduler"}
+    # the scheduler writes events.k8s.io events (no source, no count), the kubelet core/v1 ones
+    assert evs[0]["source"] == {} and evs[0]["reportingComponent"] == "default-scheduler"
+    assert evs[0]["eventTime"] and evs[0]["firstTimestamp"] is None and "count" not in evs[0]
+    assert evs[1]["source"] == {"component": "kubelet", "host": "fake-node-1"} and evs[1]["count"] == 1
     assert evs[1]["message"] == 'Pulling image "busybox:1.36"'
     assert evs[2]["message"].startswith('Successfully pulled image "busybox:1.36" in ')
     assert evs[3]["message"] == "Created container: main" and evs[4]["message"] == "Started container main"
@@ -575,6 +593,7 @@ def test_unschedulable_fault_repeats_then_schedules(fakekube):
     c.create("pods", NS, pod("gpu", ["/bin/sh", "-c", "sleep 30"]))
     ev = wait_event(fakekube, "gpu", "FailedScheduling", count=2)
     assert ev["message"] == "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+    assert ev["series"]["count"] >= 2 and ev["action"] == "Scheduling"
     assert ev["type"] == "Warning" and "fieldPath" not in ev["involvedObject"]
     p = fakekube.get("pods", "gpu")
     cond = p["status"]["conditions"][0]
