@@ -269,10 +269,9 @@ class KernelProcesses:
                 self.runtime.append(p)
                 self.runtime.extend(Proc(d) for d in descendants(c) if proc_stat(d))
         for p in self.runtime:
-            args = p.cmdline
-            for i, a in enumerate(args[:-1]):
-                if a == b"-f" and b"spark-k8s-" in args[i + 1]:
-                    self.private_dir = Path(os.fsdecode(args[i + 1])).parent
+            for a in p.cmdline:
+                if a.endswith(b"/connection.json") and b"/spark-k8s-" in a:
+                    self.private_dir = Path(os.fsdecode(a)).parent
 
     def all(self):
         return [self.launcher, *self.runtime, *self.janitor]
