@@ -1,0 +1,163 @@
+"""test_protocol_startup.py — before the runtime is ready, a runtime that cannot start, bad inputs.
+
+The runtime commands here wait for a gate file the test creates, so "before the
+runtime is ready" is a state the test controls rather than a race it hopes to win.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+from jupyter_client.connect import write_connection_file
+
+import protocol_helpers as h
+
+GATED = 'while [ ! -e "$1" ]; do sleep 0.02; done; exec /usr/bin/python3 -m {module} -f "$0"'
+
+
+def gated_kernelspec(setup, name, module, gate):
+    return h.make_kernelspec(setup.base / "specs", name, setup.launcher,
+                             ["/bin/sh", "-c", GATED.format(module=module), "{connection_file}",
+                              str(gate)])
+
+
+def welcomed(kc):
+    """Wait for our iopub_welcome: iopub is subscribed from then on."""
+    while True:
+        msg = kc.get_iopub_msg(timeout=h.REPLY_TIMEOUT_S)
+        if msg["msg_type"] == "iopub_welcome":
+            return msg
+
+
+@pytest.fixture
+def direct(proto_setup):
+    launchers = []
+
+    def start(spec_dir, extra_args=()):
+        d = h.DirectLauncher(proto_setup, spec_dir, extra_args)
+        launchers.append(d)
+        return d
+
+    yield start
+    for d in launchers:
+        d.close()
+
+
+def test_kernel_info_before_ready_and_held_requests(proto_setup, direct):
+    gate = proto_setup.base / "gate-slow"
+    d = direct(gated_kernelspec(proto_setup, "slow", "ipykernel_launcher", gate))
+    kc = d.client(ready=False)
+    welcomed(kc)
+    first = kc.execute("held_value = 'held and run in order'")
+    second = kc.execute("print(held_value)")
+    info_id = kc.kernel_info()
+    # The runtime is waiting at the gate: only the launcher can answer this.
+    info = kc.get_shell_msg(timeout=h.REPLY_TIMEOUT_S)
+    assert info["msg_type"] == "kernel_info_reply"
+    assert info["parent_header"]["msg_id"] == info_id
+    content = info["content"]
+    assert content["status"] == "ok"
+    assert content["implementation"] == "spark-k8s"
+    assert content["protocol_version"].startswith("5.")
+    assert content["language_info"]["name"] == "python"
+    assert h.SPARK_VERSION in content["banner"] and h.VARIANT in content["banner"]
+    statuses = [m["content"]["execution_state"]
+                for m in h.iopub_for(kc, info_id) if m["msg_type"] == "status"]
+    assert statuses == ["busy", "idle"]
+    assert not gate.exists()
+    gate.touch()
+    r1 = h.shell_reply(kc, first)
+    r2 = h.shell_reply(kc, second)
+    assert r1["content"]["status"] == r2["content"]["status"] == "ok"
+    assert r2["content"]["execution_count"] == r1["content"]["execution_count"] + 1
+    assert h.stream_text(h.iopub_for(kc, second)) == "held and run in order\n"
+    # Ready now: kernel_info comes from ipykernel.
+    info_id = kc.kernel_info()
+    assert h.shell_reply(kc, info_id)["content"]["implementation"] == "ipython"
+
+
+def test_runtime_that_cannot_start(proto_setup, direct):
+    gate = proto_setup.base / "gate-broken"
+    d = direct(gated_kernelspec(proto_setup, "broken", "no_such_module_xyz", gate))
+    kc = d.client(ready=False)
+    welcomed(kc)
+    procs = h.KernelProcesses(d.pid)
+    held = kc.execute("print('never runs')")
+    info_id = kc.kernel_info()
+    assert h.shell_reply(kc, info_id)["content"]["implementation"] == "spark-k8s"
+    gate.touch()  # the execute_request is held by now: the shell is handled in order
+    reply = h.shell_reply(kc, held)
+    assert reply["content"]["status"] == "error"
+    assert "No module named no_such_module_xyz" in reply["content"]["evalue"]
+    msgs = h.iopub_for(kc, held)
+    errors = h.of_type(msgs, "error")
+    assert len(errors) == 1
+    assert "No module named no_such_module_xyz" in errors[0]["content"]["evalue"]
+    assert any("No module named no_such_module_xyz" in line
+               for line in errors[0]["content"]["traceback"])
+    assert "never runs" not in h.stream_text(msgs)
+    assert d.wait() == 1
+    assert "No module named no_such_module_xyz" in d.stderr_text()
+    h.assert_all_gone(procs)
+
+
+# ---- bad connection files and kernelspecs: exit status 2, a message naming file, field, value
+
+
+def run_launcher(setup, connection_file, spec_dir):
+    env = {**os.environ, **setup.env()}
+    return subprocess.run([setup.launcher, "kernel", "-f", str(connection_file), "--kernelspec",
+                           str(spec_dir)], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=h.REPLY_TIMEOUT_S)
+
+
+def connection_file_with(setup, tmp_path, **changes):
+    path, _ = write_connection_file(str(tmp_path / "conn.json"), ip="127.0.0.1",
+                                    key=b"0123456789abcdef", kernel_name=h.KERNEL_NAME)
+    info = json.loads(open(path).read())
+    info.update(changes)
+    with open(path, "w") as f:
+        json.dump(info, f)
+    return path
+
+
+@pytest.mark.parametrize("field,value,shown", [
+    ("hb_port", "x", "x"),
+    ("shell_port", 70000, "70000"),
+    ("signature_scheme", "hmac-md5", "hmac-md5"),
+    ("transport", "udp", "udp"),
+])
+def test_bad_connection_file(proto_setup, tmp_path, field, value, shown):
+    path = connection_file_with(proto_setup, tmp_path, **{field: value})
+    result = run_launcher(proto_setup, path, proto_setup.spec_dir)
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert path in message and field in message and shown in message, message
+
+
+def test_missing_connection_file(proto_setup, tmp_path):
+    path = str(tmp_path / "nowhere.json")
+    result = run_launcher(proto_setup, path, proto_setup.spec_dir)
+    assert result.returncode == 2, result.stderr
+    assert path in result.stderr
+
+
+@pytest.mark.parametrize("meta,field,shown", [
+    ({"runtime": "mars"}, "runtime", "mars"),
+    ({"spark_version": "9.9.9"}, "spark_version", "9.9.9"),
+    ({"variant": "quantum"}, "variant", "quantum"),
+    ({"runtime_command": []}, "runtime_command", "runtime_command"),
+])
+def test_bad_kernelspec(proto_setup, tmp_path, meta, field, shown):
+    spec_dir = h.make_kernelspec(tmp_path, "bad", proto_setup.launcher)
+    spec = json.loads((spec_dir / "kernel.json").read_text())
+    spec["metadata"]["spark_k8s"].update(meta)
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    path = connection_file_with(proto_setup, tmp_path)
+    result = run_launcher(proto_setup, path, spec_dir)
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert str(spec_dir / "kernel.json") in message, message
+    assert field in message and shown in message, message
