@@ -1,0 +1,354 @@
+"""e2e_helpers.py — what the end-to-end tests share: the installed prefix, a private
+environment for Jupyter, the notebook server and its REST API, and process bookkeeping.
+
+The tests drive the real thing: Debian's notebook server (/usr/bin/python3 -m notebook,
+as `make run` starts it), the installed spark-k8s kernelspecs, and headless Chromium.
+Every wait is bounded by a deadline and generous enough for a loaded 2-core machine.
+"""
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = "/usr/bin/python3"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+# Generous bounds: a loaded 2-core CI machine must pass, a hang must not go unnoticed.
+SERVER_START_S = 120.0     # notebook server answering /api/status
+MAKE_RUN_URL_S = 600.0     # `make run` may build and install before it serves
+CELLS_DONE_S = 240.0       # the kernel starts and the three cells have run
+EXIT_S = 30.0              # processes gone, ports free
+
+# The eight kernelspecs and the display names the installer gives them (the baseline
+# variant adds no word: "Spark 4.1", as tests/kernelspec checks).
+KERNELSPECS = {
+    f"spark-{line}-{variant}": f"Spark {line}" + "".join(
+        {"gpu": " · GPU", "iceberg": " · Iceberg"}[w] for w in variant.split("-")
+        if w != "baseline")
+    for line in ("3.5", "4.1") for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")
+}
+
+URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)")
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    """Poll PREDICATE until it returns a true value or TIMEOUT passes; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port nothing listens on now (the server binds it right after)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port):
+    """True when nothing accepts on 127.0.0.1:PORT and 0.0.0.0:PORT can be bound again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as c:
+        c.settimeout(2.0)
+        if c.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+# ---- the installed prefix and a private Jupyter environment -------------------------
+
+
+class Prefix:
+    """$SPARK_K8S_PREFIX (make pytest), or a temporary `make install PREFIX=...`."""
+
+    def __init__(self):
+        given = os.environ.get("SPARK_K8S_PREFIX", "")
+        self._tmp = None
+        if given:
+            self.path = Path(given)
+        else:
+            self._tmp = Path(tempfile.mkdtemp(prefix="sk8s-e2e-prefix-"))
+            self.path = self._tmp
+            subprocess.run(["make", "--no-print-directory", "install", f"PREFIX={self.path}"],
+                           cwd=ROOT, env=make_env(os.environ), check=True,
+                           stdout=subprocess.DEVNULL)
+        self.jupyter_path = self.path / "share" / "jupyter"
+        self.binary = self.path / "bin" / "spark-k8s"
+
+    def close(self):
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def make_env(env):
+    """ENV without the variables of an enclosing make (its jobserver fds are not ours)."""
+    return {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
+class JupyterHome:
+    """Private Jupyter/IPython dirs and a short XDG_RUNTIME_DIR for the launchers' ipc
+    sockets, so a test reads and leaves nothing in the user's home and can see every
+    connection file and spark-k8s-* directory it caused."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="sk8s-e2e-"))
+        self.runtime = self.base / "rt"        # XDG_RUNTIME_DIR: the launchers' spark-k8s-*
+        self.jupyter_runtime = self.base / "jrt"
+        for d in (self.runtime, self.jupyter_runtime):
+            d.mkdir(mode=0o700)
+        for d in ("config", "data", "ipython", "notebooks"):
+            (self.base / d).mkdir()
+        self.notebooks = self.base / "notebooks"
+
+    def env(self, **extra):
+        env = make_env(os.environ)
+        env.update({
+            "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
+            "JUPYTER_CONFIG_DIR": str(self.base / "config"),
+            "JUPYTER_DATA_DIR": str(self.base / "data"),
+            "IPYTHONDIR": str(self.base / "ipython"),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+        })
+        env.update(extra)
+        return env
+
+    def private_dirs(self):
+        return sorted(p.name for p in self.runtime.glob("spark-k8s-*"))
+
+    def connection_files(self):
+        return sorted(p.name for p in self.jupyter_runtime.glob("kernel-*.json"))
+
+    def processes(self, exclude=()):
+        """Processes whose command line or environment names this test's dirs."""
+        mark = str(self.base)
+        found = []
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            if p.pid in exclude or p.pid == os.getpid():
+                continue
+            try:
+                text = " ".join(p.info["cmdline"] or [])
+                if mark in text or any(mark in v for v in p.environ().values()):
+                    found.append(p)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
+
+    def close(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ---- the notebook server's REST API --------------------------------------------------
+
+
+class Api:
+    """Token-authenticated calls to a notebook server's REST API."""
+
+    def __init__(self, base_url, token):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def request(self, method, path, body=None, timeout=30.0):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        req.add_header("Authorization", f"token {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+
+    def json(self, method, path, body=None):
+        status, _, raw = self.request(method, path, body)
+        return status, (json.loads(raw) if raw else None)
+
+    def answers(self):
+        try:
+            return self.request("GET", "/api/status", timeout=5.0)[0] == 200
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            return False
+
+
+def browse(url, timeout=30.0):
+    """GET URL as a browser would (cookies kept across redirects): (status, final url, body)."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(url, timeout=timeout) as resp:
+        return resp.status, resp.geturl(), resp.read().decode("utf-8", "replace")
+
+
+def png_size(data):
+    """(width, height) of a PNG, or None when DATA is not one."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+# ---- processes ----------------------------------------------------------------------
+
+
+class OutputReader:
+    """Collects a child's merged stdout/stderr on a thread; waits for a pattern in it."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream):
+        for raw in iter(stream.readline, b""):
+            with self._cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def wait_for(self, regex, timeout):
+        """The first match of REGEX in the output, or None at EOF or after TIMEOUT."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    m = regex.search(line)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    return None
+                self._cond.wait(min(left, 1.0))
+
+    def text(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def join(self, timeout):
+        self._thread.join(timeout)
+
+
+def start_group(argv, cwd, env):
+    """Start ARGV as the leader of a new process group, output merged and collected."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return proc, OutputReader(proc.stdout)
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def stop_group(proc, timeout=EXIT_S):
+    """SIGTERM the process group led by PROC (as a terminal's stop would reach it all),
+    wait for it to go; SIGKILL whatever is left. True when SIGTERM was enough."""
+    pgid = proc.pid
+    if proc.poll() is None or group_alive(pgid):
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    clean = wait_until(lambda: proc.poll() is not None and not group_alive(pgid), timeout)
+    if not clean:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=timeout)
+    return bool(clean)
+
+
+def living(procs):
+    """The psutil.Process objects of PROCS still running (pid reuse is told apart)."""
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def describe(procs):
+    out = []
+    for p in procs:
+        try:
+            out.append(f"{p.pid} {' '.join(p.cmdline())}")
+        except psutil.Error:
+            out.append(f"{p.pid} (gone)")
+    return out
+
+
+# ---- the browser ----------------------------------------------------------------------
+
+
+def browser_missing():
+    """Why the browser test cannot run here, or None when it can."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("python3-selenium")
+    if missing:
+        return ("needs " + ", ".join(missing) +
+                " (Debian packages chromium, chromium-driver, python3-selenium: `make deps`)")
+    return None
+
+
+def start_chromium(user_data_dir):
+    """Headless Chromium under /usr/bin/chromedriver, offline (no first-run, sync,
+    component or background network traffic), with a fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                "--window-size=1280,900", f"--user-data-dir={user_data_dir}"):
+        options.add_argument(arg)
+    service = Service(executable_path=CHROMEDRIVER, log_path=os.devnull)
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(120)
+    driver.set_script_timeout(60)
+    return driver
+
+
+def chromium_processes(driver):
+    """chromedriver and everything under it (Chromium and its helpers)."""
+    try:
+        root = psutil.Process(driver.service.process.pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
