@@ -23,6 +23,7 @@
 #include "launcher/matrix.h"
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
+#include "launcher/runtime_kube.h"
 #include "launcher/version.h"
 
 #define STOP_GRACE_MS 1200 /* SIGTERM to SIGKILL; the whole stop stays under 2 s */
@@ -200,6 +201,8 @@ static const struct runtime_ops *pick_runtime(const char *name)
 {
     if (strcmp(name, "local") == 0)
         return &runtime_local_ops;
+    if (strcmp(name, "kubernetes") == 0)
+        return &runtime_kube_ops;
     return NULL;
 }
 

@@ -215,6 +215,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     in->driver_port = SPARKCONF_DRIVER_PORT;
     in->block_manager_port = SPARKCONF_BLOCK_MANAGER_PORT;
     in->spark_defaults = l->spark_defaults;
+    in->kernel_name = plan_kernel_name(plan);
+    in->kernel_argv = (const char *const *)plan_runtime_argv(plan);
     in->executor_tolerations = l->executor_tolerations;
     in->pod_template = l->pod_template;
     *out = l;

@@ -14,8 +14,9 @@
  * own factor for PySpark drivers), so kernel pods get the Guaranteed QoS class
  * and are the last to be evicted.
  *
- * A kube_launch owns every string its kube_inputs points to; kube_launch_free
- * releases it. */
+ * A kube_launch owns every string its kube_inputs points to, except the kernel
+ * name and argv, which stay the plan's (the plan must outlive it);
+ * kube_launch_free releases it. */
 #ifndef SPARK_K8S_KUBE_LAUNCH_H
 #define SPARK_K8S_KUBE_LAUNCH_H
 

@@ -458,6 +458,15 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     push(args, str(port_text), bad);
     push(args, str("--watchdog"), bad);
     push(args, str(watchdog_text), bad);
+    if (in->kernel_name && in->kernel_name[0]) {
+        push(args, str("--kernel-name"), bad);
+        push(args, str(in->kernel_name), bad);
+    }
+    if (in->kernel_argv && in->kernel_argv[0]) {
+        push(args, str("--"), bad);
+        for (size_t i = 0; in->kernel_argv[i]; i++)
+            push(args, str(in->kernel_argv[i]), bad);
+    }
     put(c, "args", args, bad);
 
     json_t *env = json_array();

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 /* Where the shim finds its files inside the driver container. */
-#define KUBE_KEYS_DIR "/var/run/spark-k8s/keys"
+#define KUBE_KEYS_DIR "/etc/spark-k8s/keys"
 #define KUBE_CONF_DIR "/etc/spark-k8s/conf"
 #define KUBE_SPARK_DEFAULTS_KEY "spark-defaults.conf"
 #define KUBE_EXECUTOR_TEMPLATE_KEY "executor-pod-template.json"
@@ -53,6 +53,9 @@ struct kube_inputs {
     int block_manager_port;         /* 0 → 7079 */
     int watchdog_s;                 /* 0 → the shim's default (60) */
     const char *spark_defaults;     /* spark-defaults.conf text, NULL → none */
+    const char *kernel_name;        /* kernelspec name, passed to the shim; NULL → none */
+    const char *const *kernel_argv; /* the kernel the shim starts (NULL-terminated; may hold
+                                     * {connection_file} and {resource_dir}); NULL → default */
     const json_t *node_selector;    /* object, driver pod; NULL → none */
     const json_t *tolerations;      /* array, driver pod; NULL → none */
     const json_t *executor_node_selector; /* object, executor template; NULL → none */
