@@ -27,7 +27,8 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev 
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
 DEB_TEST  := python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
              python3-pytest python3-jsonschema python3-jupyter-kernel-test python3-nbclient \
-             python3-yaml python3-cryptography valgrind shellcheck procps curl
+             python3-yaml python3-cryptography valgrind shellcheck procps curl \
+             chromium chromium-driver python3-selenium python3-psutil
 DEB_RUN   := python3 python3-ipykernel jupyter-notebook
 
 .PHONY: all deps deps-run test unit unit-san valgrind pytest kernel-test install uninstall run bench \
