@@ -127,6 +127,17 @@ static void command(struct fixture *fx, char c)
     assert_int_equal(write(fx->cmd[1], &c, 1), 1);
 }
 
+/* Ask the loop for proxy_last_heartbeat. Commands are handled in order on the loop's
+ * thread, so when this returns every earlier command, and everything the loop did before
+ * it, is done. */
+static long long sync_loop(struct fixture *fx)
+{
+    long long last = -1;
+    command(fx, 'h');
+    assert_int_equal(read(fx->resp[0], &last, sizeof last), (ssize_t)sizeof last);
+    return last;
+}
+
 /* ---- sockets ------------------------------------------------------------------------ */
 
 static void *sock(struct fixture *fx, int type)
@@ -390,6 +401,7 @@ static void test_held_then_released_in_order(void **state)
         if (strcmp(h.msg_id, ids[i]) != 0)
             fail_msg("request %d arrived out of order (%s)", i, h.msg_id);
     }
+    sync_loop(fx); /* the hook runs after the held requests are sent */
     assert_int_equal(atomic_load(&fx->ready_calls), 1);
 }
 
@@ -588,14 +600,12 @@ static void test_heartbeat_only_when_alive(void **state)
     /* Wait until the proxy has seen ping-1 (it notes the time even when it does not echo),
      * so that it is handled before the runtime is declared alive. */
     long long last = 0;
-    for (int tries = 0; last == 0 && tries < DEADLINE_MS; tries++) {
-        command(fx, 'h');
-        assert_int_equal(read(fx->resp[0], &last, sizeof last), (ssize_t)sizeof last);
-        if (last == 0)
+    for (int tries = 0; last == 0 && tries < DEADLINE_MS; tries++)
+        if ((last = sync_loop(fx)) == 0)
             usleep(1000);
-    }
     assert_true(last > 0);
     command(fx, 'l');
+    sync_loop(fx); /* alive before ping-2 can arrive */
     zmq_send(fx->c_hb, "ping-2", 6, 0);
     recv_within(fx, fx->c_hb, "heartbeat echo");
     assert_int_equal(fx->m.n, 1);
@@ -644,6 +654,7 @@ static void test_shutdown_early(void **state)
     expect(fx, fx->c_control, "shutdown_reply", &v, &h);
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "\"restart\":true"));
+    sync_loop(fx); /* the hook runs after the reply is sent */
     assert_int_equal(atomic_load(&fx->shutdown_early_calls), 1);
     assert_int_equal(atomic_load(&fx->shutdown_restart), 1);
 }

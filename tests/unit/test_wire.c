@@ -363,7 +363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_failure_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_outgoing, setup, teardown),
-        /* Last: they fail until the zmessage_recv growth bug is fixed (see above). */
+        /* Regression tests of the zmessage_recv growth bug (see above). */
         cmocka_unit_test_setup_teardown(test_recv_many_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recv_nine_frame_message, setup, teardown),
     };
