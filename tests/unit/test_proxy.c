@@ -468,6 +468,49 @@ static void test_stdin_routing_id_shared(void **state)
     free(exec_header);
 }
 
+/* Two clients at once: each reply goes back to the client that asked, by its identity. */
+static void test_two_clients(void **state)
+{
+    struct fixture *fx = *state;
+    ready_runtime(fx);
+    size_t rid_len = fx->m.view[0].size;
+    char rid[256];
+    assert_true(rid_len < sizeof rid);
+    memcpy(rid, fx->m.view[0].data, rid_len);
+
+    void *second = sock(fx, ZMQ_DEALER);
+    zmq_setsockopt(second, ZMQ_ROUTING_ID, "client-B", 8);
+    char ep[600];
+    assert_int_equal(connection_endpoint(&fx->front, CH_SHELL, ep, sizeof ep), 0);
+    assert_int_equal(zmq_connect(second, ep), 0);
+    struct session other;
+    session_init(&other, fx->signer, "other");
+    char b_id[37];
+    send_msg(fx, second, &other, NULL, 0, "complete_request", NULL,
+             "{\"code\":\"pri\",\"cursor_pos\":3}", b_id);
+    recv_within(fx, fx->r_shell, "client B's request");
+    struct message_view v;
+    struct message_header h;
+    assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+    assert_int_equal(v.n_ids, 2);
+    assert_memory_equal(fx->m.view[1].data, "client-B", 8);
+    char *b_header = strndup(v.header.data, v.header.size);
+    struct frame b_parent = {b_header, strlen(b_header)};
+
+    /* Answer B first, then A; each socket gets only its own reply. */
+    struct frame to_b[2] = {{rid, rid_len}, {"client-B", 8}};
+    struct frame to_a[2] = {{rid, rid_len}, {CLIENT_ID, strlen(CLIENT_ID)}};
+    send_msg(fx, fx->r_shell, &fx->runtime, to_b, 2, "complete_reply", &b_parent,
+             "{\"status\":\"ok\",\"matches\":[\"print\"]}", NULL);
+    send_msg(fx, fx->r_shell, &fx->runtime, to_a, 2, "execute_reply", NULL,
+             "{\"status\":\"ok\"}", NULL);
+    expect(fx, second, "complete_reply", &v, &h);
+    assert_true(parent_is(&v, b_id));
+    expect(fx, fx->c_shell, "execute_reply", &v, &h);
+    free(b_header);
+    zmq_close(second);
+}
+
 /* A message with a wrong signature is dropped; the next good one passes. */
 static void test_forged_message_dropped(void **state)
 {
@@ -664,6 +707,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_held_then_released_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_routing_id_shared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_message_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_message_dropped, setup_small_cap, teardown),
         cmocka_unit_test_setup_teardown(test_iopub_relay_drops_upstream_welcome, setup, teardown),
