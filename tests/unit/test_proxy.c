@@ -103,6 +103,12 @@ static void on_command(void *ctx, int fd)
     case 'f':
         proxy_runtime_failed(fx->proxy, "No module named ipykernel");
         break;
+    case 'p':
+        proxy_progress(fx->proxy, "pod pending: 0/3 nodes have nvidia.com/gpu");
+        break;
+    case 'n':
+        proxy_set_notice(fx->proxy, "no GPU is visible to this kernel");
+        break;
     case 's':
         proxy_stop(fx->proxy, 7);
         break;
@@ -685,6 +691,48 @@ static void test_runtime_failed(void **state)
     assert_true(frame_contains(&v.content, "No module named ipykernel"));
 }
 
+/* Progress while the runtime starts reaches each waiting request as stderr output; a
+ * notice goes out once, with the first execute_request forwarded. */
+static void test_progress_and_notice(void **state)
+{
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    char id[37], info[37];
+    command(fx, 'n');
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"1\"}",
+             id);
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "kernel_info_request", NULL, "{}", info);
+    struct message_view v;
+    struct message_header h;
+    expect(fx, fx->c_shell, "kernel_info_reply", &v, &h);
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    command(fx, 'p');
+    expect(fx, fx->c_iopub, "stream", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "\"stderr\""));
+    assert_true(frame_contains(&v.content, "pod pending: 0/3 nodes have nvidia.com/gpu\\n"));
+
+    command(fx, 'a');
+    serve_probes_until_request(fx, &v);
+    assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+    assert_string_equal(h.msg_id, id);
+    expect(fx, fx->c_iopub, "stream", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "no GPU is visible to this kernel"));
+    /* Once only: the next execute gets no notice; the runtime's own output comes next. */
+    char id2[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"2\"}",
+             id2);
+    recv_within(fx, fx->r_shell, "second execute");
+    struct frame topic = {"kernel.status", 13};
+    char marker[37];
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", NULL,
+             "{\"execution_state\":\"busy\"}", marker);
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_string_equal(h.msg_id, marker);
+}
+
 /* shutdown_request before the runtime is ready: replied, and the launcher is told. */
 static void test_shutdown_early(void **state)
 {
@@ -715,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_only_when_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_and_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_early, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
