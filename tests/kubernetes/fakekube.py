@@ -1099,7 +1099,22 @@ class FakeKube:
         def check():
             p = self.store.get("pods", ns, name)
             return p if p and p.get("status", {}).get("phase") in phases else None
-        return self.wait_for(check, timeout, "pod %s/%s phase in %s" % (ns, name, phases))
+        try:
+            return self.wait_for(check, timeout, "pod %s/%s phase in %s" % (ns, name, phases))
+        except AssertionError as e:
+            raise AssertionError("%s; %s" % (e, self.describe_pod(name, ns)))
+
+    def describe_pod(self, name, namespace=None):
+        """One line about a pod for failure messages: phase, container state, events, log tail."""
+        ns = namespace or self.namespace
+        p = self.store.get("pods", ns, name)
+        if p is None:
+            return "pod %s/%s does not exist" % (ns, name)
+        st = p.get("status", {})
+        cs = [c.get("state") for c in st.get("containerStatuses") or []]
+        evs = ["%s: %s" % (e["reason"], e["message"]) for e in self.events(name, ns)]
+        return "pod %s/%s phase=%s containers=%s events=%s log=%r" % (
+            ns, name, st.get("phase"), json.dumps(cs), evs, self.pod_log(name, ns)[-500:])
 
     def wait_gone(self, kind, name, namespace=None, timeout=30.0):
         res, ns = resource_of(kind), namespace or self.namespace
@@ -1615,8 +1630,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _send_json(self, code, obj, extra_headers=()):
         data = json.dumps(obj, separators=(",", ":")).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for k, v in extra_headers:
             self.send_header(k, v)
@@ -1858,6 +1874,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if w is None or not w.log_path or not os.path.exists(w.log_path) or container != names[0]:
             raise bad_request('container "%s" in pod "%s" is waiting to start: ContainerCreating'
                               % (container, pod["metadata"]["name"]))
+        if query.get("follow") in ("true", "1", "True"):
+            return self._follow_log(w, req)
         with open(w.log_path, "rb") as f:
             data = f.read()
         if query.get("tailLines"):
@@ -1869,6 +1887,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _follow_log(self, worker, req):
+        """follow=true: stream the log (chunked) until the container stops, as the kubelet does."""
+        req.code = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        store = self.fake.store
+        with open(worker.log_path, "rb") as f:
+            while True:
+                data = f.read(65536)
+                if data:
+                    self._write_chunk(data)
+                    continue
+                if worker.done or worker.exit_code is not None or store.stopping:
+                    data = f.read()
+                    if data:
+                        self._write_chunk(data)
+                    break
+                with store.cond:
+                    store.cond.wait(0.1)
+        self._write_chunk(b"")
 
     def _write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -1887,8 +1928,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         forced_gone = rv_param not in ("", "0") and fake.faults.take_watch_gone(resource) is not None
         req.code = 200
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         sent = 0

@@ -785,3 +785,29 @@ def test_large_bodies_through_curl_expect_100_continue(fakekube):
     assert out == "201"
     assert len(fakekube.get("configmaps", "big")["data"]["blob"]) == 300000
     fakekube.client().delete("configmaps", NS, "big")
+
+
+def test_pod_log_and_follow(fakekube):
+    c = fakekube.client()
+    c.create("pods", NS, pod("talker", ["/bin/sh", "-c", "echo one; sleep 0.3; echo two; echo three"]))
+    fakekube.wait_pod_log("talker", "one")
+    code, text = c.request("GET", "/api/v1/namespaces/default/pods/talker/log", query={"follow": "true"})
+    assert code == 200 and text == "one\ntwo\nthree\n"  # follow ends when the container does
+    code, text = c.request("GET", "/api/v1/namespaces/default/pods/talker/log", query={"tailLines": "1"})
+    assert code == 200 and text == "three\n"
+    code, st = c.request("GET", "/api/v1/namespaces/default/pods/talker/log", query={"container": "nope"})
+    assert code == 400 and st["reason"] == "BadRequest"
+    c.delete("pods", NS, "talker")
+
+
+def test_processes_that_leave_the_process_group_die_with_the_pod(fakekube):
+    c = fakekube.client()
+    c.create("pods", NS, pod("daemon", ["/bin/sh", "-c", "setsid sleep 60 & sleep 0.2; echo forked; sleep 60"]))
+    fakekube.wait_pod_log("daemon", "forked")
+    worker = fakekube.pods[(NS, "daemon")]
+    pids = worker.live_pids()
+    sessions = {os.getsid(p_) for p_ in pids}
+    assert len(pids) >= 3 and len(sessions) >= 2  # sh + sleep in one session, setsid'd sleep in another
+    c.delete("pods", NS, "daemon", {"gracePeriodSeconds": 1})
+    fakekube.wait_gone("pods", "daemon")
+    assert not any(pid_alive(x) for x in pids)
