@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import protocol_helpers as h  # noqa: E402
 
-ENV_KEYS = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "XDG_RUNTIME_DIR")
+ENV_KEYS = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "XDG_RUNTIME_DIR", "IPYTHONDIR")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -68,6 +68,7 @@ class Setup:
             "JUPYTER_PATH": str(self.jupyter_path),
             "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
             "XDG_RUNTIME_DIR": str(self.runtime_base),
+            "IPYTHONDIR": str(self.base / "ipython"),  # history of these kernels only
         }
 
     def private_dirs(self):
@@ -114,12 +115,24 @@ def start_kernel(setup, kernel_name=KERNEL_NAME, kernels_dir=None, ready=True):
     kc.start_channels()
     if ready:
         try:
-            kc.wait_for_ready(timeout=REPLY_TIMEOUT_S)
+            wait_for_ready(kc)
         except RuntimeError:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
             raise
     return km, kc
+
+
+def wait_for_ready(kc, timeout=REPLY_TIMEOUT_S):
+    """kc.wait_for_ready, then drop the extra kernel_info replies it may leave behind
+    (it asks again whenever iopub is quiet for 0.2 s after a reply)."""
+    kc.wait_for_ready(timeout=timeout)
+    while True:
+        try:
+            extra = kc.get_shell_msg(timeout=0.3)
+        except Empty:
+            return
+        assert extra["msg_type"] == "kernel_info_reply", f"unexpected {extra['msg_type']}"
 
 
 def launcher_pid(km):
@@ -154,7 +167,7 @@ class DirectLauncher:
         kc.start_channels()
         self.clients.append(kc)
         if ready:
-            kc.wait_for_ready(timeout=REPLY_TIMEOUT_S)
+            wait_for_ready(kc)
         return kc
 
     def stderr_text(self):

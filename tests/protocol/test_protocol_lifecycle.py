@@ -108,7 +108,7 @@ def test_restart(proto_setup):
         km.restart_kernel()
         assert old_launcher.returncode == 0
         h.assert_all_gone(old)
-        kc.wait_for_ready(timeout=h.REPLY_TIMEOUT_S)
+        h.wait_for_ready(kc)
         new = h.KernelProcesses(h.launcher_pid(km))
         assert new.launcher.pid != old.launcher.pid
         assert new.private_dir != old.private_dir

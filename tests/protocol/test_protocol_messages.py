@@ -79,7 +79,7 @@ def second_client(kernel):
 def test_stdin_round_trip_reaches_the_client_that_asked(kernel, kc):
     other = second_client(kernel)
     try:
-        other.wait_for_ready(timeout=h.REPLY_TIMEOUT_S)
+        h.wait_for_ready(other)
         msg_id = kc.execute("answer = input('name? ')\nprint('got', answer)", allow_stdin=True)
         request = kc.get_stdin_msg(timeout=h.REPLY_TIMEOUT_S)
         assert request["msg_type"] == "input_request"
@@ -148,6 +148,13 @@ def test_history(kc):
                         raw=True)
     found = h.shell_reply(kc, msg_id)["content"]["history"]
     assert [entry[2] for entry in found] == ["history_marker_1234 = 'kept'"]
+    # A range in the current session (IPython numbers it 0 in range replies).
+    line = [entry[1] for entry in reply["content"]["history"]
+            if entry[2] == "history_marker_1234 = 'kept'"][-1]
+    msg_id = kc.history(hist_access_type="range", session=0, start=line, stop=line + 1,
+                        output=False, raw=True)
+    ranged = h.shell_reply(kc, msg_id)["content"]["history"]
+    assert [entry[1:] for entry in ranged] == [[line, "history_marker_1234 = 'kept'"]]
 
 
 def test_comm_info(kc):
@@ -187,7 +194,7 @@ def test_20_mib_of_output_intact(kc):
 def test_two_clients_at_once(kernel, kc):
     other = second_client(kernel)
     try:
-        other.wait_for_ready(timeout=h.REPLY_TIMEOUT_S)
+        h.wait_for_ready(other)
         h.flush_iopub(kc, quiet=0.1)
         id_a = kc.execute("print('from client A')")
         id_b = other.execute("print('from client B')")
