@@ -343,6 +343,26 @@ def iopub_for(kc, msg_id, timeout=REPLY_TIMEOUT_S):
             return out
 
 
+def iopub_for_all(kc, msg_ids, timeout=REPLY_TIMEOUT_S):
+    """{msg_id: its iopub messages} for requests that may run in any order."""
+    out = {msg_id: [] for msg_id in msg_ids}
+    done = set()
+    deadline = time.monotonic() + timeout
+    while done != set(msg_ids):
+        left = deadline - time.monotonic()
+        assert left > 0, f"no idle status for {set(msg_ids) - done}"
+        try:
+            msg = kc.get_iopub_msg(timeout=left)
+        except Empty:
+            continue
+        parent = msg["parent_header"].get("msg_id")
+        if parent in out:
+            out[parent].append(msg)
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                done.add(parent)
+    return out
+
+
 def execute(kc, code, timeout=REPLY_TIMEOUT_S, **kw):
     """Run CODE; return (execute_reply, iopub messages of this request)."""
     msg_id = kc.execute(code, **kw)

@@ -161,3 +161,18 @@ def test_bad_kernelspec(proto_setup, tmp_path, meta, field, shown):
     message = result.stderr.strip()
     assert str(spec_dir / "kernel.json") in message, message
     assert field in message and shown in message, message
+
+
+def test_the_kernelspec_under_test(proto_setup):
+    """jupyter_client finds our kernelspec (installed, or the temporary one) by name."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    spec = KernelSpecManager().get_kernel_spec(h.KERNEL_NAME)
+    assert spec.resource_dir == str(proto_setup.spec_dir)
+    assert spec.argv[0] == proto_setup.launcher
+    assert spec.argv[1:] == ["kernel", "-f", "{connection_file}", "--kernelspec", "{resource_dir}"]
+    assert spec.interrupt_mode == "message"
+    meta = spec.metadata["spark_k8s"]
+    assert (meta["spark_version"], meta["variant"], meta["runtime"]) == \
+        (h.SPARK_VERSION, h.VARIANT, "local")
+    if os.environ.get("SPARK_K8S_PREFIX"):
+        assert proto_setup.installed, "make pytest must test the installed kernelspec"
