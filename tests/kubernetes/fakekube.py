@@ -1141,8 +1141,8 @@ class FakeKube:
     def pod_log(self, name, namespace=None):
         """What the pod's (first) container wrote to stdout/stderr so far ("" before it started)."""
         worker = self.pods.get((namespace or self.namespace, name))
-        if worker is None or not worker.log_path or not os.path.exists(worker.log_path):
-            return ""
+        if worker is None or not worker.started or not worker.log_path or not os.path.exists(worker.log_path):
+            return ""  # not before the kubelet knows the process (so live_pids() is complete)
         with open(worker.log_path, errors="replace") as f:
             return f.read()
 

@@ -1,15 +1,18 @@
 """fakekube_exec: become one container of a fake pod, then exec its command.
 
 Run by fakekube's kubelet as
-    unshare --mount --uts --propagation private -- /usr/bin/python3 fakekube_exec.py SPEC.json ERRFD
+    unshare --mount --uts --propagation private -- /usr/bin/python3 fakekube_exec.py SPEC.json ERRFD GOFD
 so it starts in a private mount and UTS namespace of its own.  It mounts the pod's volumes
 at their exact mountPaths (bind mounts; a mountPath whose parent does not exist on the host is
 made on a tmpfs laid over the nearest existing directory, whose entries are bind-mounted back,
 so nothing is ever created on the host), sets the hostname to the pod's, drops to the pod's
 uid/gid when asked, and execs the container's argv with the container's environment.
 
-Errors before exec (a mount that fails, an executable that cannot be run) are written to ERRFD,
-which is close-on-exec: the kubelet reads EOF with no data when the exec succeeded.  The spec is
+Protocol on the two pipes: the helper writes "R" on ERRFD once it is in the new namespaces and
+waits for "G" on GOFD (meanwhile the kubelet opens /proc/PID/ns/mnt, which pins the namespace so
+its inode number identifies the pod's processes).  Errors before exec (a mount that fails, an
+executable that cannot be run) are written to ERRFD as "E" + message; ERRFD is close-on-exec,
+so the kubelet reads EOF with nothing more when the exec succeeded.  The spec is
 JSON: {"argv", "exe", "env", "cwd", "hostname", "uid", "gid", "groups", "scratch",
 "mounts": [{"source", "target", "readOnly", "dir"}]}.
 """
@@ -132,15 +135,21 @@ def become(spec):
 
 
 def main():
-    spec_path, errfd = sys.argv[1], int(sys.argv[2])
+    spec_path, errfd, gofd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     os.set_inheritable(errfd, False)
+    os.set_inheritable(gofd, False)
     try:
         with open(spec_path) as f:
             spec = json.load(f)
+        # we are in the pod's namespaces now: let the kubelet take hold of them before any
+        # process of the pod can exist without it knowing
+        os.write(errfd, b"R")
+        if os.read(gofd, 1) != b"G":
+            os._exit(128)
         become(spec)
         os.execve(spec["exe"], spec["argv"], spec["env"])
     except (ExecError, OSError) as e:
-        os.write(errfd, str(e).encode() or b"exec failed")
+        os.write(errfd, b"E" + (str(e).encode() or b"exec failed"))
         os._exit(128)
 
 

@@ -120,9 +120,11 @@ class PodWorker(threading.Thread):
         self._actions = []
         self._shutdown = False
         self._exited = False
-        self._mntns_all = []
+        self._ns_fds = []     # open fds of the pod's mount namespaces (pin their inode numbers)
+        self._ns_ids = set()  # their (st_dev, st_ino)
         self._container = pod["spec"]["containers"][0]["name"]
         self.done = False
+        self.started = False
 
     # -- control from the server -----------------------------------------------------------
     def wake(self):
@@ -147,16 +149,18 @@ class PodWorker(threading.Thread):
         self.kill_all()
 
     def live_pids(self):
+        """Every live process of this pod: the container's process and all in its mount namespace."""
         pids = set()
         if self.proc is not None and self.proc.poll() is None:
             pids.add(self.proc.pid)
-        namespaces = set(self._mntns_all)
-        if namespaces:
+        ids = set(self._ns_ids)
+        if ids:
             for entry in os.listdir("/proc"):
                 if not entry.isdigit():
                     continue
                 try:
-                    if os.readlink("/proc/%s/ns/mnt" % entry) in namespaces:
+                    st = os.stat("/proc/%s/ns/mnt" % entry)
+                    if (st.st_dev, st.st_ino) in ids:
                         with open("/proc/%s/stat" % entry) as f:
                             state = f.read().rsplit(")", 1)[1].split()[0]
                         if state != "Z":
@@ -259,6 +263,7 @@ class PodWorker(threading.Thread):
                     self.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     pass
+            self._release_namespaces()
             self.done = True  # the pod runs nothing any more
             if self._delete_grace is not None and not self._shutdown:
                 self.fake.pod_terminated(self.uid, self.namespace, self.name)
@@ -894,29 +899,71 @@ class PodWorker(threading.Thread):
             json.dump(spec, f)
         os.chmod(spec_path, 0o600)
         rfd, wfd = os.pipe()
+        gor, gow = os.pipe()
         log = open(self.log_path, "ab")
         try:
             with self._cond:
                 if self._interrupted():
+                    os.close(rfd)
+                    os.close(gow)
                     return "pod is being deleted"
                 self.proc = subprocess.Popen(
                     ["unshare", "--mount", "--uts", "--propagation", "private", "--",
-                     PYTHON, "-I", EXEC_HELPER, spec_path, str(wfd)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(wfd,),
+                     PYTHON, "-I", EXEC_HELPER, spec_path, str(wfd), str(gor)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(wfd, gor),
                     start_new_session=True, env={"PATH": STANDARD_PATH}, cwd="/")
         finally:
             os.close(wfd)
+            os.close(gor)
             log.close()
-        with os.fdopen(rfd, "rb") as r:
-            message = r.read().decode("utf-8", "replace")
         self.pid = self.proc.pid
-        try:
-            self.mntns = os.readlink("/proc/%d/ns/mnt" % self.pid)
-            if self.mntns != os.readlink("/proc/self/ns/mnt"):
-                self._mntns_all.append(self.mntns)
-        except OSError:
-            pass
-        if message:
+        with os.fdopen(rfd, "rb") as r, os.fdopen(gow, "wb", buffering=0) as go:
+            first = r.read(1)
+            if first == b"R":
+                self._hold_namespace(self.pid)
+                try:
+                    go.write(b"G")
+                except BrokenPipeError:
+                    pass
+                rest = r.read()
+            else:
+                rest = first + r.read()
+        message = rest.decode("utf-8", "replace")
+        if message.startswith("E"):
+            message = message[1:]
+        if message or first != b"R":
             self.proc.wait()
-            return message
+            return message or "fakekube: the exec helper died (exit %s)" % self.proc.returncode
+        self.started = True  # pid and mount namespace are known: live_pids() sees the pod
         return None
+
+    def _hold_namespace(self, pid):
+        """Open the pod's mount namespace: the open fd keeps it (and its inode number) alive,
+        so no other namespace can be mistaken for it while the fd is held."""
+        try:
+            fd = os.open("/proc/%d/ns/mnt" % pid, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        st = os.fstat(fd)
+        mine = os.stat("/proc/self/ns/mnt")
+        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            os.close(fd)
+            return
+        self.mntns = "mnt:[%d]" % st.st_ino
+        self._ns_fds.append(fd)
+        self._ns_ids.add((st.st_dev, st.st_ino))
+
+    def _release_namespaces(self):
+        """Once nothing runs in them any more, let the namespaces go."""
+        for _ in range(50):
+            if not self.live_pids():
+                break
+            self.kill_all()
+            time.sleep(0.1)
+        else:
+            return  # keep holding: the teardown reports these processes
+        for fd in self._ns_fds:
+            os.close(fd)
+        self._ns_fds = []
+        self._ns_ids = set()
+
