@@ -22,6 +22,7 @@
 #define KUBE_MAX_WATCH_FDS 16
 #define KUBE_POLLOUT_TICK_MS 20
 #define KUBE_REASON_MAX 2600
+#define KUBE_REMIND_MS 15000 /* a waiting start says so again this often */
 
 struct kube_runtime {
     struct runtime_env env;
@@ -32,7 +33,9 @@ struct kube_runtime {
     struct kube_watch *pod_watch, *event_watch;
     int fds[KUBE_MAX_WATCH_FDS];
     size_t nfds;
-    int io_timer, launch_timer, fail_timer, ping_timer;
+    int io_timer, launch_timer, fail_timer, ping_timer, remind_timer;
+    long remind_ms;
+    long ping_ms;                    /* a quarter of the shim's watchdog, at most 5 s */
     int attached, finished, stopping;
     struct proxy_curve curve;        /* launcher = CURVE client; peer = the shim's public key */
     char server_secret[41];
@@ -96,8 +99,6 @@ static void progress(struct kube_runtime *rt, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (strcmp(line, rt->last_status) == 0)
-        return;
     snprintf(rt->last_status, sizeof rt->last_status, "%s", line);
     if (!proxy_ready(rt->env.proxy))
         proxy_progress(rt->env.proxy, line);
@@ -133,7 +134,7 @@ static void ping_cb(void *ctx)
     while (zmq_recv(rt->ping, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
         ; /* the shim's echoes: nothing to do with them */
     zmq_send(rt->ping, "ping", 4, ZMQ_DONTWAIT);
-    rt->ping_timer = proxy_timer(rt->env.proxy, KUBE_PING_INTERVAL_MS, ping_cb, rt);
+    rt->ping_timer = proxy_timer(rt->env.proxy, rt->ping_ms, ping_cb, rt);
 }
 
 static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err, size_t errlen)
@@ -422,6 +423,23 @@ static void drive_watches(struct kube_runtime *rt)
     sync_fds(rt);
 }
 
+/* A pod that waits (unschedulable, a long pull) keeps saying so: requests that
+ * arrived after the last event learn why they wait. */
+static void on_remind(void *ctx)
+{
+    struct kube_runtime *rt = ctx;
+    rt->remind_timer = 0;
+    if (rt->finished || proxy_ready(rt->env.proxy))
+        return;
+    if (rt->last_status[0]) {
+        char line[1200];
+        snprintf(line, sizeof line, "still waiting after %lld s: %s",
+                 (monotonic_ms() - rt->started_ms) / 1000, rt->last_status);
+        proxy_progress(rt->env.proxy, line);
+    }
+    rt->remind_timer = proxy_timer(rt->env.proxy, rt->remind_ms, on_remind, rt);
+}
+
 static void on_launch_timeout(void *ctx)
 {
     struct kube_runtime *rt = ctx;
@@ -597,6 +615,11 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     in->server_public_key = rt->curve.peer_public_key;
     in->client_public_key = rt->curve.public_key;
     in->watchdog_s = (int)env_seconds("SPARK_K8S_WATCHDOG", 60);
+    rt->ping_ms = in->watchdog_s * 1000L / 4;
+    if (rt->ping_ms > KUBE_PING_INTERVAL_MS)
+        rt->ping_ms = KUBE_PING_INTERVAL_MS;
+    if (rt->ping_ms < 250)
+        rt->ping_ms = 250;
     if (!in->hmac_key[0]) {
         snprintf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
         goto fail;
@@ -611,6 +634,11 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
         return rt;
     }
     rt->launch_timer = proxy_timer(env->proxy, rt->launch_timeout_ms, on_launch_timeout, rt);
+    rt->remind_ms = rt->launch_timeout_ms / 3 < KUBE_REMIND_MS ? rt->launch_timeout_ms / 3
+                                                                : KUBE_REMIND_MS;
+    if (rt->remind_ms < 1000)
+        rt->remind_ms = 1000;
+    rt->remind_timer = proxy_timer(env->proxy, rt->remind_ms, on_remind, rt);
     drive_watches(rt);
     return rt;
 fail:
@@ -642,7 +670,8 @@ static void kube_free(void *p)
     struct proxy *proxy = rt->env.proxy;
     for (size_t i = 0; i < rt->nfds; i++)
         proxy_unwatch_fd(proxy, rt->fds[i]);
-    int *timers[] = {&rt->io_timer, &rt->launch_timer, &rt->fail_timer, &rt->ping_timer};
+    int *timers[] = {&rt->io_timer, &rt->launch_timer, &rt->fail_timer, &rt->ping_timer,
+                     &rt->remind_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (*timers[i] > 0)
             proxy_timer_cancel(proxy, *timers[i]);

@@ -14,7 +14,8 @@
 
 extern const struct runtime_ops runtime_kube_ops;
 
-/* Seconds between the launcher's pings to the shim (the shim's watchdog counts them). */
+/* Longest pause between the launcher's pings to the shim (the shim's watchdog counts
+ * them); a quarter of the watchdog window when that is shorter. */
 #define KUBE_PING_INTERVAL_MS 5000
 
 #endif
