@@ -142,18 +142,7 @@ class JupyterHome:
 
     def processes(self, exclude=()):
         """Processes whose command line or environment names this test's dirs."""
-        mark = str(self.base)
-        found = []
-        for p in psutil.process_iter(["pid", "cmdline"]):
-            if p.pid in exclude or p.pid == os.getpid():
-                continue
-            try:
-                text = " ".join(p.info["cmdline"] or [])
-                if mark in text or any(mark in v for v in p.environ().values()):
-                    found.append(p)
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue
-        return found
+        return processes_naming(str(self.base), exclude)
 
     def close(self):
         shutil.rmtree(self.base, ignore_errors=True)
@@ -285,6 +274,21 @@ def stop_group(proc, timeout=EXIT_S):
             pass
         proc.wait(timeout=timeout)
     return bool(clean)
+
+
+def processes_naming(mark, exclude=()):
+    """Running processes (not this one) whose command line or environment contains MARK."""
+    found = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        if p.pid in exclude or p.pid == os.getpid():
+            continue
+        try:
+            text = " ".join(p.info["cmdline"] or [])
+            if mark in text or any(mark in v for v in p.environ().values()):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
 
 
 def living(procs):

@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -150,8 +151,12 @@ def test_notebook_runs_in_chromium(server, prefix, chromium_ready, tmp_path):
                          {"type": "notebook", "format": "json", "content": _notebook()})
     assert status in (200, 201)
 
-    profile = tmp_path / "chromium-profile"
-    driver = h.start_chromium(profile)
+    profile = tempfile.mkdtemp(prefix="sk8s-e2e-chromium-")  # fresh, removed below
+    try:
+        driver = h.start_chromium(profile)
+    except BaseException:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
     browser = h.chromium_processes(driver)
     try:
         driver.get(f"{api.base_url}/notebooks/e2e.ipynb?token={api.token}")
@@ -192,11 +197,15 @@ def test_notebook_runs_in_chromium(server, prefix, chromium_ready, tmp_path):
         if os.environ.get("E2E_SCREENSHOT"):
             shutil.copyfile(shot, os.environ["E2E_SCREENSHOT"])
     finally:
-        browser = browser + [p for p in h.chromium_processes(driver) if p not in browser]
+        browser = browser + [p for p in h.chromium_processes(driver) + h.processes_naming(profile)
+                             if p not in browser]
         driver.quit()
-        gone = h.wait_until(lambda: not h.living(browser), h.EXIT_S)
+        gone = h.wait_until(lambda: not h.living(browser) and not h.processes_naming(profile),
+                            h.EXIT_S)
+        browser += [p for p in h.processes_naming(profile) if p not in browser]
         for p in h.living(browser):
             p.kill()
+        shutil.rmtree(profile, ignore_errors=True)
     assert gone, f"Chromium left processes: {h.describe(h.living(browser))}"
 
     # Shut the kernel down as a client of the REST API would.
