@@ -24,6 +24,7 @@ ran (a MISS is a result, not a failure), 1 when one failed.
 """
 
 import json
+import math
 import os
 import platform
 import secrets
@@ -355,9 +356,9 @@ class Bench:
 # ---- reporting --------------------------------------------------------------------------
 
 def percentile(samples, q):
+    """Nearest-rank percentile: the smallest sample with at least Q of them at or below it."""
     s = sorted(samples)
-    idx = max(0, min(len(s) - 1, int(-(-q * len(s) // 1)) - 1))
-    return s[idx]
+    return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))]
 
 
 def verdict(ok):
@@ -509,6 +510,7 @@ def main():
           % load_average())
     print("  libzmq %s; client: tests/bench/bench_client.c (C); iopub source: tests/bench/echo_runtime.c"
           % zmq_version())
+    print("  direct: client -tcp 127.0.0.1-> kernel; launcher: client -tcp-> spark-k8s kernel -ipc-> kernel")
     status = 0
     with tempfile.TemporaryDirectory(prefix="spark-k8s-bench-") as tmp:
         bench = None
