@@ -244,6 +244,18 @@ static void on_pod(struct kube_runtime *rt, const char *type, json_t *pod)
         }
         return;
     }
+    if (str_at(pod, "metadata", "deletionTimestamp", NULL) && !rt->stopping &&
+        !proxy_shutdown_requested(rt->env.proxy)) {
+        /* someone else deletes it: an admin, or the garbage collector after the
+         * owner (the Jupyter server's pod) went; the kernel is about to go */
+        rt->pod_deleted = 1;
+        snprintf(reason, sizeof reason,
+                 "the kernel pod %s was deleted (by an administrator, or with the pod that "
+                 "owns it)",
+                 rt->launch->names.base);
+        finish(rt, 0, reason);
+        return;
+    }
     const char *phase = str_at(pod, "status", "phase", NULL);
     if (!phase)
         return;

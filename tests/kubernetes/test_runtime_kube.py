@@ -245,3 +245,29 @@ def test_shim_refuses_clients_without_the_curve_key(fake, start_kernel):
         ctx.destroy(linger=0)
     # the real client is still served
     assert k.execute("print('still here')")[1] == "still here\n"
+
+
+def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
+    client = fake.client()
+    code, server = client.create("pods", "default", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "jupyter-0"},
+        "spec": {"containers": [{"name": "jupyter", "image": "jupyter",
+                                 "command": ["sleep", "300"]}]}})
+    assert code == 201, server
+    kernel_env.delenv("KUBECONFIG")
+    for name, value in fake.in_cluster_env().items():
+        kernel_env.setenv(name, value)
+    kernel_env.setenv("SPARK_K8S_SA_DIR", fake.sa_dir)
+    kernel_env.setenv("POD_NAME", "jupyter-0")
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    assert kernel_pod(fake)["metadata"]["ownerReferences"] == [{
+        "apiVersion": "v1", "kind": "Pod", "name": "jupyter-0",
+        "uid": server["metadata"]["uid"]}]
+    # deleting the Jupyter server's pod takes the kernel pod and its objects with it
+    client.delete("pods", "default", "jupyter-0")
+    assert k.wait_exit()
+    assert k.km.provisioner.process.returncode == 1
+    assert "was deleted" in k.launcher_log()
+    fake.wait_no_leftovers(timeout=30)
