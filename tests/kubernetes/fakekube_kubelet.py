@@ -499,7 +499,13 @@ class PodWorker(threading.Thread):
 
     def _reap(self):
         rc = self.proc.wait()
-        self.kill_all()  # the rest of the pod dies with its main process, as in a container
+        # the rest of the container dies with its main process, and the status says so only
+        # once every process is gone (as the runtime reports a stopped container)
+        for _ in range(100):
+            self.kill_all()
+            if not self.live_pids():
+                break
+            time.sleep(0.05)
         self.exit_code = rc if rc >= 0 else 128 - rc
         return self.exit_code
 
