@@ -160,6 +160,12 @@ class DirectLauncher:
             env=env, start_new_session=True)
         self.pid = self.proc.pid
         self.clients = []
+        self.watched = []  # KernelProcesses to kill if a failed test left them
+
+    def processes(self, **kw):
+        procs = KernelProcesses(self.pid, **kw)
+        self.watched.append(procs)
+        return procs
 
     def client(self, ready=True):
         kc = BlockingKernelClient(connection_file=self.connection_file)
@@ -189,6 +195,12 @@ class DirectLauncher:
                 self.proc.kill()
                 self.proc.wait()
         self.stderr_file.close()
+        for procs in self.watched:
+            for p in procs.living():
+                try:
+                    os.kill(p.pid, 9)
+                except ProcessLookupError:
+                    pass
         for p in (self.connection_file, self.stderr_path):
             try:
                 os.unlink(p)

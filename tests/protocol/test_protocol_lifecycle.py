@@ -141,8 +141,23 @@ def direct(proto_setup):
 
 def test_sigkill_of_the_launcher_ends_the_runtime(direct):
     d, kc = direct()
-    procs = h.KernelProcesses(d.pid)
+    procs = d.processes()
     assert procs.janitor, "a janitor guards the runtime"
+    os.kill(d.pid, signal.SIGKILL)
+    assert d.wait() == -signal.SIGKILL
+    h.assert_all_gone(procs)
+
+
+def test_sigkill_of_the_launcher_ends_the_runtimes_process_group(proto_setup, direct):
+    """Without ipykernel's own parent poller (JPY_PARENT_PID unset), and with a
+    grandchild in the runtime's process group: the launcher's parent-death signal
+    and its janitor must end them all, and remove the private directory."""
+    script = 'unset JPY_PARENT_PID; sleep 600 & exec /usr/bin/python3 -m ipykernel_launcher -f "$0"'
+    spec = h.make_kernelspec(proto_setup.base / "specs", "grandchild", proto_setup.launcher,
+                             ["/bin/sh", "-c", script, "{connection_file}"])
+    d, kc = direct(spec)
+    procs = d.processes()
+    assert any(p.cmdline[:2] == [b"sleep", b"600"] for p in procs.runtime), procs.runtime
     os.kill(d.pid, signal.SIGKILL)
     assert d.wait() == -signal.SIGKILL
     h.assert_all_gone(procs)
@@ -150,7 +165,7 @@ def test_sigkill_of_the_launcher_ends_the_runtime(direct):
 
 def test_sigkill_of_the_runtime_ends_the_launcher(direct):
     d, kc = direct()
-    procs = h.KernelProcesses(d.pid)
+    procs = d.processes()
     seen = len(d.stderr_text())
     os.kill(procs.runtime_leader().pid, signal.SIGKILL)
     status = d.wait()
@@ -164,7 +179,7 @@ def test_sigkill_of_the_runtime_ends_the_launcher(direct):
 
 def test_sigterm_stops_the_kernel(direct):
     d, kc = direct()
-    procs = h.KernelProcesses(d.pid)
+    procs = d.processes()
     os.kill(d.pid, signal.SIGTERM)
     status = d.wait()
     assert status is not None, f"the launcher still runs {h.EXIT_BOUND_S} s after SIGTERM"
