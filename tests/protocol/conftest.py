@@ -4,7 +4,8 @@ With SPARK_K8S_PREFIX set (make pytest) the installed spark-4.1-baseline kernels
 is tested; otherwise a temporary JUPYTER_PATH holds a kernel.json running
 build/spark-k8s (run `make build/spark-k8s` first). Each test module gets private
 directories for the launchers' spark-k8s-* folders and jupyter_client's connection
-files, and must leave both empty.
+files, and must leave both empty. The caller's SPARK_K8S_* settings and the
+administrator's config file are kept away from the kernels under test.
 """
 import os
 import sys
@@ -16,14 +17,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import protocol_helpers as h  # noqa: E402
 
-ENV_KEYS = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "XDG_RUNTIME_DIR", "IPYTHONDIR")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def proto_setup():
     """The kernelspec under test; JUPYTER_PATH and friends set for this module only."""
     s = h.Setup()
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    keys = [*s.env(), *s.foreign_settings()]
+    saved = {k: os.environ.get(k) for k in keys}
+    for k in s.foreign_settings():
+        del os.environ[k]
     os.environ.update(s.env())
     try:
         yield s

@@ -45,6 +45,10 @@ class Setup:
         self.jupyter_runtime = self.base / "jrt"    # connection files written by jupyter_client
         self.runtime_base.mkdir(mode=0o700)
         self.jupyter_runtime.mkdir(mode=0o700)
+        # No administrator's settings: /etc/spark-k8s/config.json and SPARK_K8S_*
+        # variables (SPARK_K8S_RUNTIME=kubernetes, say) would change what runs.
+        self.admin_config = self.base / "config.json"
+        self.admin_config.write_text("{}\n")
         prefix = os.environ.get("SPARK_K8S_PREFIX", "")
         installed = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME if prefix else None
         if installed is not None and (installed / "kernel.json").is_file():
@@ -69,7 +73,14 @@ class Setup:
             "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
             "XDG_RUNTIME_DIR": str(self.runtime_base),
             "IPYTHONDIR": str(self.base / "ipython"),  # history of these kernels only
+            "SPARK_K8S_CONFIG": str(self.admin_config),
         }
+
+    @staticmethod
+    def foreign_settings():
+        """SPARK_K8S_* variables of the caller that would change the kernel under test."""
+        keep = {"SPARK_K8S_PREFIX", "SPARK_K8S_BUILD", "SPARK_K8S_CONFIG"}
+        return [k for k in os.environ if k.startswith("SPARK_K8S_") and k not in keep]
 
     def private_dirs(self):
         return sorted(p.name for p in self.runtime_base.glob("spark-k8s-*"))
