@@ -129,12 +129,15 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
 
 RUN_PREFIX := $(CURDIR)/$(BUILD)/run
+NOTEBOOK_DIR ?= $(CURDIR)/notebooks
 run: deps-run
 	$(MAKE) --no-print-directory all
 	rm -rf $(RUN_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(RUN_PREFIX) >/dev/null
-	@echo "spark-k8s: open http://127.0.0.1:$(PORT)/ (token below); kernels: Spark 3.5/4.1, local runtime"
+	@mkdir -p $(NOTEBOOK_DIR)
+	@echo "spark-k8s: open the http://127.0.0.1:$(PORT)/?token=... URL printed below (or this host's name"
+	@echo "           instead of 127.0.0.1); kernels: Spark 3.5 and 4.1, local runtime; notebooks in $(NOTEBOOK_DIR)"
 	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(PY) -m notebook --no-browser --allow-root \
-	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0
+	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --notebook-dir=$(NOTEBOOK_DIR)
 
 bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client
 	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix >/dev/null

@@ -19,7 +19,8 @@ def test_make_run_prints_a_url_that_serves_the_kernels():
     run_prefix = home.base / "run"
     port = h.free_port()
     proc, out = h.start_group(["make", "--no-print-directory", "run", f"PORT={port}",
-                               f"RUN_PREFIX={run_prefix}"], cwd=h.ROOT, env=home.env())
+                               f"RUN_PREFIX={run_prefix}", f"NOTEBOOK_DIR={home.base / 'nb'}"],
+                              cwd=h.ROOT, env=home.env())
     try:
         m = out.wait_for(h.URL_RE, h.MAKE_RUN_URL_S)
         assert m, f"`make run` printed no http://127.0.0.1:PORT/?token=... URL:\n{out.text()}"
