@@ -7,7 +7,8 @@ Prints, in one run, against the targets of issue 2:
      the C echo runtime, which shows the relay's own share without Python);
   2. iopub throughput, 100,000 small and 1,024 x 1 MiB stream messages, from
      tests/bench/echo_runtime.c direct vs through the launcher (counts checked:
-     every message must arrive);
+     every message must arrive), and the same through libzmq's own zmq_proxy
+     (tests/bench/zmq_proxy_relay.py) as a reference: the bare cost of one more hop;
   3. the launcher's peak RSS (VmHWM) after each of those;
   4. time from process start to the first kernel_info_reply, and the launcher's
      own "ready in N ms" for its runtime.
@@ -181,6 +182,7 @@ class Bench:
             else os.path.join(build, "spark-k8s")
         self.echo = os.path.join(build, "echo-runtime")
         self.client = os.path.join(build, "bench-client")
+        self.relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zmq_proxy_relay.py")
         for path in (self.launcher, self.echo, self.client):
             if not os.access(path, os.X_OK):
                 raise BenchError("%s is missing: run `make bench`" % path)
@@ -273,16 +275,33 @@ class Bench:
         via.stop()
         return runs, rss_idle, rss
 
+    def start_reference(self):
+        """echo-runtime on ipc behind zmq_proxy_relay.py: the bare cost of one more ZMQ hop."""
+        front = self.connection("reference")
+        with open(front) as f:
+            conn = json.load(f)
+        ipc_dir = os.path.join(self.tmp, "reference-ipc")
+        os.mkdir(ipc_dir, 0o700)
+        conn.update({"transport": "ipc", "ip": os.path.join(ipc_dir, "k"), "shell_port": 1,
+                     "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5})
+        back = os.path.join(self.tmp, "reference-back.json")
+        fd = os.open(back, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(conn, f)
+        echo = Kernel(self, "reference-echo", [self.echo, "-f", back], back, launcher=False)
+        relay = Kernel(self, "reference-relay", [PY, self.relay, front, back], front, launcher=False)
+        return echo, relay
+
     def throughput(self):
         direct = self.start_direct([self.echo, "-f", "{connection_file}"], "echo-direct")
         via = self.start_launcher(self.echo_spec, "echo-launcher")
+        ref_echo, ref = self.start_reference()
         ready = via.ready_ms()
         rss_idle = memory(via.proc.pid)
-        rtt = {"direct": [], "launcher": []}
+        targets = [("direct", direct), ("launcher", via), ("zmq_proxy", ref)]
+        rtt = {name: [] for name, _ in targets}
         for run in range(RUNS):
-            order = [("direct", direct), ("launcher", via)]
-            if run % 2:
-                order.reverse()
+            order = targets[run % 3:] + targets[:run % 3]
             for name, k in order:
                 rtt[name].append(
                     self.client_json("rtt", k.conn, str(RTT_N), str(RTT_WARMUP))["samples_ns"])
@@ -292,17 +311,15 @@ class Bench:
                            ("large", ["large", str(LARGE_N), str(LARGE_SIZE)])):
             expected = SMALL_N if kind == "small" else LARGE_N
             for run in range(RUNS):
-                order = [("direct", direct), ("launcher", via)]
-                if run % 2:
-                    order.reverse()
+                order = targets[run % 3:] + targets[:run % 3]
                 for name, k in order:
                     r = self.client_json("burst", k.conn, *args)
                     if r["count"] != expected:
                         raise BenchError("%s %s: %d of %d messages" % (kind, name, r["count"], expected))
                     results.setdefault((kind, name), []).append(r)
             rss[kind] = memory(via.proc.pid)
-        direct.stop()
-        via.stop()
+        for k in (direct, via, ref, ref_echo):
+            k.stop()
         return results, rss_idle, rss, ready, rtt
 
     def first_reply(self, start):
@@ -389,17 +406,19 @@ def report(rtt, rtt_echo, rtt_rss_idle, rtt_rss, thr, thr_rss_idle, thr_rss, ech
     p("  launcher adds %.1f us at p50 (%.3fx), %.1f us at p99 (%.3fx)" % (
         med["launcher"][0] - med["direct"][0], rtt_ratio,
         med["launcher"][1] - med["direct"][1], med["launcher"][1] / med["direct"][1]))
-    p("  the same with echo-runtime (C) as the kernel, for the relay's own share:")
+    p("  the same with echo-runtime (C) as the kernel, for the relay's own share; zmq_proxy is")
+    p("  libzmq's own relay (tests/bench/zmq_proxy_relay.py) in the launcher's place, the floor:")
     emed = {}
-    for name in ("direct", "launcher"):
+    for name in ("direct", "launcher", "zmq_proxy"):
         p50s = [statistics.median(s) / 1e3 for s in rtt_echo[name]]
         p99s = [percentile(s, 0.99) / 1e3 for s in rtt_echo[name]]
         emed[name] = (statistics.median(p50s), statistics.median(p99s))
         p("  %-10s %12.1f %12.1f   %s / %s" % (name, emed[name][0], emed[name][1],
                                               fmt_runs(p50s, "%.1f"), fmt_runs(p99s, "%.1f")))
-    p("  launcher adds %.1f us at p50 (%.3fx), %.1f us at p99 (%.3fx)" % (
-        emed["launcher"][0] - emed["direct"][0], emed["launcher"][0] / emed["direct"][0],
-        emed["launcher"][1] - emed["direct"][1], emed["launcher"][1] / emed["direct"][1]))
+    for name in ("launcher", "zmq_proxy"):
+        p("  %s adds %.1f us at p50 (%.3fx), %.1f us at p99 (%.3fx)" % (
+            name, emed[name][0] - emed["direct"][0], emed[name][0] / emed["direct"][0],
+            emed[name][1] - emed["direct"][1], emed[name][1] / emed["direct"][1]))
 
     p("")
     p("iopub throughput from echo-runtime (first to last message at the client; median of %d runs)"
@@ -408,7 +427,7 @@ def report(rtt, rtt_echo, rtt_rss_idle, rtt_rss, thr, thr_rss_idle, thr_rss, ech
     thr_med = {}
     thr_best = {}
     for kind, label in (("small", "%d small" % SMALL_N), ("large", "%d x %d KiB" % (LARGE_N, LARGE_SIZE >> 10))):
-        for name in ("direct", "launcher"):
+        for name in ("direct", "launcher", "zmq_proxy"):
             rs = thr[(kind, name)]
             mps = [r["count"] / r["first_to_last_s"] for r in rs]
             mbs = [r["bytes"] / r["first_to_last_s"] / 1e6 for r in rs]
@@ -419,8 +438,9 @@ def report(rtt, rtt_echo, rtt_rss_idle, rtt_rss, thr, thr_rss_idle, thr_rss, ech
                                                    fmt_runs(mps, "%.0f")))
     small_ratio = thr_med[("small", "launcher")][0] / thr_med[("small", "direct")][0]
     large_ratio = thr_med[("large", "launcher")][1] / thr_med[("large", "direct")][1]
-    p("  (MB = 10^6 bytes of frames as received: topic, delimiter, signature, header, parent,")
-    p("   metadata, content; %d bytes per small message, %d per large one)" % (
+    p("  (zmq_proxy: libzmq's relay in the launcher's place, a reference, not a target;")
+    p("   MB = 10^6 bytes of frames as received: topic, delimiter, signature, header, parent,")
+    p("   metadata and content; %d bytes per small message, %d per large one)" % (
         thr[("small", "direct")][0]["bytes"] // SMALL_N, thr[("large", "direct")][0]["bytes"] // LARGE_N))
 
     p("")
