@@ -80,8 +80,22 @@ def _teardown(started):
         raise AssertionError("fakekube teardown: " + "; ".join(problems))
 
 
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.fakekube_failed = report.failed
+
+
+def _report_pods(fake):
+    """On a failed test: every pod's state, events and log tail, on stdout (shown by pytest)."""
+    for (ns, name) in sorted(fake.pods):
+        print("fakekube:", fake.describe_pod(name, ns))
+
+
 @pytest.fixture
-def fakekube_factory():
+def fakekube_factory(request):
     """Start fake API servers: factory(**FakeKube kwargs) -> started FakeKube (torn down after)."""
     started = []
 
@@ -96,6 +110,9 @@ def fakekube_factory():
         return fake
 
     yield factory
+    if getattr(request.node, "fakekube_failed", False):
+        for s in started:
+            _report_pods(s.fake)
     errors = []
     for s in reversed(started):
         try:

@@ -71,7 +71,8 @@ What is simplified (know this when a test passes here):
   fsGroup are applied, and volume files get the fsGroup and group-read bits as the kubelet
   gives them).  HOME is a per-pod writable directory.  KUBERNETES_SERVICE_HOST/PORT point at
   this server, and the service-account token is this server's token.
-- Pod IPs are loopback addresses 127.0.0.2, .3, ... (unique per server); hostIP is 127.0.0.1.
+- Pod IPs are loopback addresses 127.A.B.2, .3, ... (A from the pid, B random per server, so
+  concurrent fakes do not collide); hostIP is 127.0.0.1.
 
 Faults (FakeKube.faults, or POST /fake/faults {"fault": NAME, ...keyword args}, DELETE clears):
 image_pull_failure, unschedulable/clear_unschedulable, slow_start, evict, oom_kill, http_error
@@ -874,6 +875,7 @@ class FakeKube:
         self._kubelets = {}      # pod uid -> kubelet.PodWorker
         self._kubelet_lock = threading.Lock()
         self._ip_next = 2
+        self._ip_base = (os.getpid() % 250 + 2, random.randrange(256))
         self._ip_lock = threading.Lock()
         self._httpd = None
         self._threads = []
@@ -1109,7 +1111,10 @@ class FakeKube:
         ns = namespace or self.namespace
         p = self.store.get("pods", ns, name)
         if p is None:
-            return "pod %s/%s does not exist" % (ns, name)
+            w = self.pods.get((ns, name))
+            evs = ["%s: %s" % (e["reason"], e["message"]) for e in self.events(name, ns)]
+            return "pod %s/%s is deleted (exit code %s) events=%s log=%r" % (
+                ns, name, w.exit_code if w else None, evs, self.pod_log(name, ns)[-1500:])
         st = p.get("status", {})
         cs = [c.get("state") for c in st.get("containerStatuses") or []]
         evs = ["%s: %s" % (e["reason"], e["message"]) for e in self.events(name, ns)]
@@ -1161,8 +1166,11 @@ class FakeKube:
         with self._ip_lock:
             idx = self._ip_next - 2
             self._ip_next += 1
-        # 127.0.0.2 .. 127.0.0.254, then 127.0.1.2 ...: never .0, .1 or .255 in the last octet
-        return "127.%d.%d.%d" % ((idx // (253 * 256)) % 256, (idx // 253) % 256, idx % 253 + 2)
+        # 127.A.B.2 .. 127.A.B.254, then 127.A.B+1.2 ...: never .0, .1 or .255 in the last octet.
+        # A comes from the pid and B is random, so fakes running at the same time (other test
+        # processes, a CLI server) do not hand out the same addresses.
+        second, third = self._ip_base
+        return "127.%d.%d.%d" % (second, (third + idx // 253) % 256, idx % 253 + 2)
 
     def record_event(self, involved, reason, message, type_="Normal", component="kubelet",
                      field_path=None, host=None, action=None):

@@ -358,12 +358,23 @@ class PodWorker(threading.Thread):
         return self._update(creating) is not None
 
     def _pull(self, ctr, first):
+        """Pulling, the pull time (slow_start pull=), then Pulled or Failed, as the kubelet does;
+        failures repeat with ErrImagePull -> ImagePullBackOff until the fault is cleared."""
         faults = self.fake.faults
         image = ctr["image"]
         backoff = 0.5
+        cached = getattr(self.fake, "_pulled_images", None)
+        if cached is None:
+            cached = self.fake._pulled_images = set()
+        if ctr.get("imagePullPolicy") == "IfNotPresent" and image in cached:
+            self._event("Pulled", 'Container image "%s" already present on machine' % image)
+            return True
         while True:
+            self._event("Pulling", 'Pulling image "%s"' % image)
+            started = time.monotonic()
             if not self._sleep(faults.delay("pull")):
                 return False
+            took = time.monotonic() - started
             failure = faults.pull_failure(image)
             if failure is None:
                 break
@@ -371,7 +382,6 @@ class PodWorker(threading.Thread):
             detail = failure or ('rpc error: code = NotFound desc = failed to pull and unpack image "%s": '
                                  'failed to resolve reference "%s": %s: not found'
                                  % (full, full, full.rsplit(":", 1)[0] if "@" not in full else full))
-            self._event("Pulling", 'Pulling image "%s"' % image)
             self._event("Failed", 'Failed to pull image "%s": %s' % (image, detail), "Warning")
             self._event("Failed", "Error: ErrImagePull", "Warning")
 
@@ -392,16 +402,6 @@ class PodWorker(threading.Thread):
             if not self._sleep(backoff):
                 return False
             backoff = min(backoff * 2, 4.0)
-        cached = getattr(self.fake, "_pulled_images", None)
-        if cached is None:
-            cached = self.fake._pulled_images = set()
-        if ctr.get("imagePullPolicy") == "IfNotPresent" and image in cached:
-            self._event("Pulled", 'Container image "%s" already present on machine' % image)
-            return True
-        self._event("Pulling", 'Pulling image "%s"' % image)
-        started = time.monotonic()
-        # the pull delay already elapsed above; report it as the pull time
-        took = max(faults.delay("pull"), time.monotonic() - started)
         size = 100000000 + abs(hash(image)) % 900000000
         self._event("Pulled", 'Successfully pulled image "%s" in %s (%s including waiting). Image size: %d bytes.'
                     % (image, go_duration(took), go_duration(took), size))
