@@ -393,6 +393,18 @@ def execute(kc, code, timeout=REPLY_TIMEOUT_S, **kw):
     return reply, iopub_for(kc, msg_id, timeout)
 
 
+def settle_after_error(kc, attempts=20):
+    """After an error reply, ipykernel 6.17 aborts the requests that reach it before
+    its abort window closes (it sends the reply first, then opens the window): a
+    request sent at once may get status "aborted". Wait until requests run again."""
+    for _ in range(attempts):
+        reply, _ = execute(kc, "pass")
+        if reply["content"]["status"] == "ok":
+            return
+        assert reply["content"]["status"] == "aborted", reply["content"]
+    raise AssertionError(f"requests still aborted after {attempts} tries")
+
+
 def stream_text(msgs, name="stdout"):
     return "".join(m["content"]["text"] for m in msgs
                    if m["msg_type"] == "stream" and m["content"]["name"] == name)

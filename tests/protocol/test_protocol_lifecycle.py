@@ -36,6 +36,7 @@ def assert_interrupted(kc, msg_id):
     msgs = h.iopub_for(kc, msg_id)
     assert [m["content"]["ename"] for m in h.of_type(msgs, "error")] == ["KeyboardInterrupt"]
     assert "not interrupted" not in h.stream_text(msgs)
+    h.settle_after_error(kc)
 
 
 def assert_still_works(kc):

@@ -63,6 +63,7 @@ def test_error(kc):
     assert errors[0]["content"]["ename"] == "ValueError"
     assert errors[0]["content"]["evalue"] == "boom 42"
     assert any("boom 42" in line for line in errors[0]["content"]["traceback"])
+    h.settle_after_error(kc)
 
 
 def second_client(kernel):
