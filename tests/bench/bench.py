@@ -547,6 +547,10 @@ def main():
         except (BenchError, subprocess.SubprocessError, OSError, KeyError, ValueError) as e:
             print("bench failed: %s" % e, file=sys.stderr)
             status = 1
+        except KeyboardInterrupt as e:
+            print("bench interrupted (%s): stopping what it started" % (e or "SIGINT"),
+                  file=sys.stderr)
+            status = 1
         finally:
             if bench is not None:
                 bench.stop_all()

@@ -36,7 +36,7 @@
 #include "kernel/signer.h"
 #include "kernel/wire.h"
 
-#define WAIT_MS 120000 /* longest wait for any one answer */
+#define WAIT_MS 60000 /* longest wait for any one answer */
 
 struct client {
     struct connection conn;
