@@ -37,6 +37,7 @@ struct kube_runtime {
     long remind_ms;
     long ping_ms;                    /* a quarter of the shim's watchdog, at most 5 s */
     int attached, finished, stopping;
+    int driving;                     /* inside drive_watches: no re-entry from callbacks */
     struct proxy_curve curve;        /* launcher = CURVE client; peer = the shim's public key */
     char server_secret[41];
     void *zmq, *ping;                /* DEALER to the shim's hb channel */
@@ -393,6 +394,9 @@ static void sync_fds(struct kube_runtime *rt)
 
 static void drive_watches(struct kube_runtime *rt)
 {
+    if (rt->driving)
+        return;
+    rt->driving = 1;
     struct kube_status st;
     char type[16], reason[KUBE_REASON_MAX];
     json_t *obj;
@@ -433,6 +437,7 @@ static void drive_watches(struct kube_runtime *rt)
         rt->event_watch = NULL;
     }
     sync_fds(rt);
+    rt->driving = 0;
 }
 
 /* A pod that waits (unschedulable, a long pull) keeps saying so: requests that

@@ -141,12 +141,12 @@ def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
 
 
 def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
-    fake.faults.slow_start(pull=1.0)  # the request below is waiting when the pull fails
+    fake.faults.slow_start(pull=2.0)  # the request below is waiting when the pull fails
     fake.faults.image_pull_failure(message="pull access denied for spark-k8s-jupyter")
     k = start_kernel()
     reply, text, errors = k.execute("1")
     assert reply["status"] == "error"
-    assert 'Pulling image "spark-k8s-jupyter:4.1' in text
+    assert 'Failed to pull image "spark-k8s-jupyter:4.1' in text
     shown = " ".join(e["evalue"] for e in errors)
     assert "ErrImagePull" in shown and "pull access denied for spark-k8s-jupyter" in shown
     assert k.wait_exit()
