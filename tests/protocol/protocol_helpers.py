@@ -109,18 +109,13 @@ def make_kernelspec(kernels_dir, name, launcher, runtime_command=None, extra_arg
     return spec_dir
 
 
-def kernel_manager(setup, kernel_name=KERNEL_NAME, kernels_dir=None):
-    """A KernelManager for KERNEL_NAME, found under KERNELS_DIR or the module's JUPYTER_PATH."""
+def start_kernel(setup, kernel_name=KERNEL_NAME, kernels_dir=None, ready=True):
+    """Start a kernel through jupyter_client; return (km, kc) with channels started.
+    The kernelspec is found under KERNELS_DIR, or else on the module's JUPYTER_PATH."""
     kw = {}
     if kernels_dir is not None:
         kw["kernel_spec_manager"] = KernelSpecManager(kernel_dirs=[str(kernels_dir)])
     km = KernelManager(kernel_name=kernel_name, **kw)
-    return km
-
-
-def start_kernel(setup, kernel_name=KERNEL_NAME, kernels_dir=None, ready=True):
-    """Start a kernel through jupyter_client; return (km, kc) with channels started."""
-    km = kernel_manager(setup, kernel_name, kernels_dir)
     km.start_kernel(env={**os.environ, **setup.env()})
     kc = km.client()
     kc.start_channels()

@@ -8,7 +8,6 @@ messages are handled in order, the bad one has been dealt with by then).
 import hashlib
 import hmac
 import json
-import os
 import uuid
 
 import pytest
@@ -88,11 +87,6 @@ def new_launcher_lines(d, before):
 
 def writer_code(flag):
     return f"open({str(flag)!r}, 'w').write('executed')"
-
-
-def frames_signed_with(session, msg):
-    """Message frames for MSG, signed by SESSION (whatever its key)."""
-    return session.serialize(msg)
 
 
 def assert_dropped_once(d, before, reason):

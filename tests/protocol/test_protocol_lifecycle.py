@@ -19,12 +19,10 @@ INTERRUPTED_REPLY_S = 20
 def start_sleeper(kc):
     """Run SLEEPER; return its msg_id once the code is certainly running."""
     msg_id = kc.execute(SLEEPER)
-    seen = []
     while True:
         msg = kc.get_iopub_msg(timeout=h.REPLY_TIMEOUT_S)
         if msg["parent_header"].get("msg_id") != msg_id:
             continue
-        seen.append(msg)
         if msg["msg_type"] == "stream" and "sleeping now" in msg["content"]["text"]:
             return msg_id
 
