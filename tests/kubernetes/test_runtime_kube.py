@@ -271,3 +271,24 @@ def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
     assert k.km.provisioner.process.returncode == 1
     assert "was deleted" in k.launcher_log()
     fake.wait_no_leftovers(timeout=30)
+
+
+def test_interrupt_reaches_the_kernel_in_the_pod(fake, start_kernel):
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    msg_id = k.kc.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+    while True:  # the cell runs
+        m = k.kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            break
+    k.km.interrupt_kernel()  # interrupt_mode message: an interrupt_request on control
+    reply = k.kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = k.kc.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    after = k.execute("print('after')")
+    if after[0]["status"] == "aborted":  # ipykernel aborts what arrives just after an error
+        after = k.execute("print('after')")
+    assert after[1] == "after\n", after
