@@ -250,6 +250,36 @@ MSG_ENV_NAME = ("a valid environment variable name must consist of alphabetic ch
                 "'[-._a-zA-Z][-._a-zA-Z0-9]*')")
 
 
+# What the API server accepts in a fieldRef (env) and in a downwardAPI volume item
+# (pkg/apis/core/validation: validEnvDownwardAPIFieldPathExpressions, validVolumeDownwardAPIFieldPathExpressions)
+ENV_FIELD_PATHS = ["metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
+                   "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP",
+                   "status.podIPs"]
+VOLUME_FIELD_PATHS = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace",
+                      "metadata.uid"]
+RESOURCE_FIELD_NAMES = ["limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu",
+                        "requests.ephemeral-storage", "requests.memory"]
+_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['[^']+'\]$")
+
+
+def _ref_causes(base, ref, field_paths):
+    """fieldRef / resourceFieldRef checks of an env valueFrom or a downwardAPI volume item."""
+    c = []
+    if "fieldRef" in ref:
+        fp = (ref["fieldRef"] or {}).get("fieldPath", "")
+        if fp not in field_paths and not _SUBSCRIPT.match(fp):
+            c.append((base + ".fieldRef.fieldPath", "FieldValueNotSupported",
+                      "Unsupported value: %s: supported values: %s"
+                      % (_qv(fp), ", ".join(_qv(x) for x in field_paths))))
+    if "resourceFieldRef" in ref:
+        res = (ref["resourceFieldRef"] or {}).get("resource", "")
+        if res not in RESOURCE_FIELD_NAMES and not res.startswith(("limits.hugepages-", "requests.hugepages-")):
+            c.append((base + ".resourceFieldRef.resource", "FieldValueNotSupported",
+                      "Unsupported value: %s: supported values: %s"
+                      % (_qv(res), ", ".join(_qv(x) for x in RESOURCE_FIELD_NAMES))))
+    return c
+
+
 def _qv(v):
     return json.dumps(v)
 
@@ -367,6 +397,8 @@ class Validator:
                     c.append(("spec.volumes[%d].%s.defaultMode" % (i, src), "FieldValueInvalid",
                               "Invalid value: %d: must be a number between 0 and 0777 (octal), both inclusive" % mode))
                 for j, it in enumerate((v.get(src) or {}).get("items") or []):
+                    if src == "downwardAPI":
+                        c += _ref_causes("spec.volumes[%d].downwardAPI.items[%d]" % (i, j), it, VOLUME_FIELD_PATHS)
                     m = it.get("mode")
                     if m is not None and not 0 <= m <= 0o777:
                         c.append(("spec.volumes[%d].%s.items[%d].mode" % (i, src, j), "FieldValueInvalid",
@@ -392,6 +424,8 @@ class Validator:
                     vf = e.get("valueFrom")
                     if vf and e.get("value"):
                         c.append(("%s.env[%d].valueFrom" % (base, j), "FieldValueInvalid", "Invalid value: \"\": may not be specified when `value` is not empty"))
+                    if vf:
+                        c += _ref_causes("%s.env[%d].valueFrom" % (base, j), vf, ENV_FIELD_PATHS)
                 for j, vm in enumerate(ctr.get("volumeMounts") or []):
                     if vm.get("name") not in vols:
                         c.append(("%s.volumeMounts[%d].name" % (base, j), "FieldValueNotFound", "Not found: %s" % _qv(vm.get("name"))))

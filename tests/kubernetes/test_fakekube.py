@@ -237,8 +237,23 @@ def test_schema_invalid_pod_is_422_with_the_field(fakekube):
     assert code == 422 and 'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain' in st["message"]
     code, st = c.create("services", NS, {"metadata": {"name": "1svc"}, "spec": {"ports": [{"port": 80}]}})
     assert code == 422 and "DNS-1035 label" in st["message"]
+    # the downward API takes the pod IP in env only, as the API server enforces
+    badref = pod("badref", ["true"], volumes=[{"name": "d", "downwardAPI": {"items": [
+        {"path": "ip", "fieldRef": {"fieldPath": "status.podIP"}}]}}])
+    code, st = c.create("pods", NS, badref)
+    assert code == 422
+    assert st["message"].startswith('Pod "badref" is invalid: spec.volumes[0].downwardAPI.items[0].fieldRef.fieldPath: '
+                                    'Unsupported value: "status.podIP": supported values: "metadata.annotations"')
+    code, st = c.create("pods", NS, pod("badenv", ["true"], env=[
+        {"name": "L", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels"}}}]))
+    assert code == 422 and "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath" in st["message"]
+    code, _ = c.create("pods", NS, pod("goodenv", ["/bin/sh", "-c", "exit 0"], env=[
+        {"name": "L", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+        {"name": "M", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}}]))
+    assert code == 201
+    c.delete("pods", NS, "goodenv", {"gracePeriodSeconds": 0})
     assert fakekube.objects("pods") == []
-    assert [r.code for r in fakekube.invalid_requests()] == [422] * 5
+    assert [r.code for r in fakekube.invalid_requests()] == [422] * 7
 
 
 def test_create_in_missing_namespace_is_404(fakekube):
