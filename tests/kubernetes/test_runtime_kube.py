@@ -189,14 +189,21 @@ def test_unschedulable_reports_then_times_out(fake, start_kernel, kernel_env):
     fake.wait_no_leftovers(timeout=30)
 
 
-def test_oom_kill_ends_the_launcher_with_the_reason(fake, start_kernel):
+@pytest.mark.parametrize("fault,words", [
+    (lambda f, name: f.faults.oom_kill(name), "was OOM-killed"),
+    (lambda f, name: f.faults.evict(name, message="The node was low on resource: memory."),
+     "was evicted: The node was low on resource: memory."),
+    (lambda f, name: f.client().delete("pods", "default", name), "was deleted"),
+])
+def test_pod_lost_while_running_ends_the_launcher_with_the_reason(fake, start_kernel, fault,
+                                                                   words):
     k = start_kernel()
     reply = k.execute("1")
     assert reply[0]["status"] == "ok", (reply, k.launcher_log())
-    fake.faults.oom_kill(kernel_pod(fake)["metadata"]["name"])
+    fault(fake, kernel_pod(fake)["metadata"]["name"])
     assert k.wait_exit()
     assert k.km.provisioner.process.returncode == 1
-    assert "OOM-killed" in k.launcher_log()
+    assert words in k.launcher_log()
     fake.wait_no_leftovers(timeout=30)
 
 
