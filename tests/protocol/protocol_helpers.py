@@ -116,6 +116,10 @@ def start_kernel(setup, kernel_name=KERNEL_NAME, kernels_dir=None, ready=True):
     if kernels_dir is not None:
         kw["kernel_spec_manager"] = KernelSpecManager(kernel_dirs=[str(kernels_dir)])
     km = KernelManager(kernel_name=kernel_name, **kw)
+    # Not tempfile's /tmp/tmpXXXX.json: the module checks this folder is left empty.
+    fd, km.connection_file = tempfile.mkstemp(prefix="kernel-", suffix=".json",
+                                              dir=setup.jupyter_runtime)
+    os.close(fd)
     km.start_kernel(env={**os.environ, **setup.env()})
     kc = km.client()
     kc.start_channels()
