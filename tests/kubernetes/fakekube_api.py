@@ -280,6 +280,58 @@ def _ref_causes(base, ref, field_paths):
     return c
 
 
+QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+_QSUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "Ki": 2 ** 10,
+            "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50}
+IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def quantity_value(q):
+    """A resource.Quantity as a float (None when it is not one)."""
+    m = QUANTITY.match(str(q))
+    if not m:
+        return None
+    suffix = m.group(2)
+    try:
+        if suffix in _QSUFFIX:
+            return float(m.group(1)) * _QSUFFIX[suffix]
+        return float(str(q))  # decimal exponent, e.g. 1e3
+    except ValueError:
+        return None
+
+
+def _container_port_causes(base, cp):
+    c = []
+    name = cp.get("name")
+    if name is not None:
+        if len(name) > 15:
+            c.append((base + ".name", "FieldValueInvalid", "Invalid value: %s: must be no more than 15 characters" % _qv(name)))
+        elif not IANA_SVC_NAME.match(name) or "--" in name or not re.search("[a-z]", name):
+            c.append((base + ".name", "FieldValueInvalid", "Invalid value: %s: must contain only alpha-numeric "
+                      "characters (a-z, 0-9), and hyphens (-), must contain at least one letter (a-z), must not "
+                      "start or end with a hyphen, and hyphens must not be adjacent" % _qv(name)))
+    port = cp.get("containerPort")
+    if isinstance(port, int) and not 1 <= port <= 65535:
+        c.append((base + ".containerPort", "FieldValueInvalid", "Invalid value: %d: must be between 1 and 65535, inclusive" % port))
+    return c
+
+
+def _resources_causes(base, res):
+    """Quantities must parse (else 400, as the decoder answers) and requests <= limits (422)."""
+    c = []
+    for section in ("requests", "limits"):
+        for k, v in (res.get(section) or {}).items():
+            if quantity_value(v) is None:
+                raise bad_request("Pod in version \"v1\" cannot be handled as a Pod: quantities must match the "
+                                  "regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+    limits = res.get("limits") or {}
+    for k, v in (res.get("requests") or {}).items():
+        if k in limits and quantity_value(v) > quantity_value(limits[k]):
+            c.append(("%s.requests" % base, "FieldValueInvalid",
+                      "Invalid value: %s: must be less than or equal to %s limit of %s" % (_qv(str(v)), k, limits[k])))
+    return c
+
+
 def _qv(v):
     return json.dumps(v)
 
@@ -381,6 +433,9 @@ class Validator:
             for i, p in enumerate(ports):
                 if len(ports) > 1 and not p.get("name"):
                     c.append(("spec.ports[%d].name" % i, "FieldValueRequired", "Required value"))
+                elif p.get("name") and not DNS1123_LABEL.match(p["name"]):
+                    c.append(("spec.ports[%d].name" % i, "FieldValueInvalid",
+                              "Invalid value: %s: %s" % (_qv(p["name"]), MSG_DNS1123_LABEL)))
                 port = p.get("port")
                 if not isinstance(port, int) or not 1 <= port <= 65535:
                     c.append(("spec.ports[%d].port" % i, "FieldValueInvalid", "Invalid value: %s: must be between 1 and 65535, inclusive" % _qv(port)))
@@ -426,11 +481,21 @@ class Validator:
                         c.append(("%s.env[%d].valueFrom" % (base, j), "FieldValueInvalid", "Invalid value: \"\": may not be specified when `value` is not empty"))
                     if vf:
                         c += _ref_causes("%s.env[%d].valueFrom" % (base, j), vf, ENV_FIELD_PATHS)
+                for j, cp in enumerate(ctr.get("ports") or []):
+                    c += _container_port_causes("%s.ports[%d]" % (base, j), cp)
+                c += _resources_causes(base + ".resources", ctr.get("resources") or {})
                 for j, vm in enumerate(ctr.get("volumeMounts") or []):
                     if vm.get("name") not in vols:
                         c.append(("%s.volumeMounts[%d].name" % (base, j), "FieldValueNotFound", "Not found: %s" % _qv(vm.get("name"))))
                     if not vm.get("mountPath"):
                         c.append(("%s.volumeMounts[%d].mountPath" % (base, j), "FieldValueRequired", "Required value"))
+        for i, t in enumerate(spec.get("tolerations") or []):
+            if t.get("operator") == "Exists" and t.get("value"):
+                c.append(("spec.tolerations[%d].operator" % i, "FieldValueInvalid",
+                          "Invalid value: %s: value must be empty when `operator` is 'Exists'" % _qv(t["value"])))
+            if t.get("operator") not in (None, "Exists", "Equal"):
+                c.append(("spec.tolerations[%d].operator" % i, "FieldValueNotSupported",
+                          'Unsupported value: %s: supported values: "Equal", "Exists"' % _qv(t["operator"])))
         rp = spec.get("restartPolicy")
         if rp is not None and rp not in ("Always", "OnFailure", "Never"):
             c.append(("spec.restartPolicy", "FieldValueNotSupported", 'Unsupported value: %s: supported values: "Always", "OnFailure", "Never"' % _qv(rp)))

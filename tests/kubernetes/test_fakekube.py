@@ -252,8 +252,18 @@ def test_schema_invalid_pod_is_422_with_the_field(fakekube):
         {"name": "M", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}}]))
     assert code == 201
     c.delete("pods", NS, "goodenv", {"gracePeriodSeconds": 0})
+    code, st = c.create("pods", NS, pod("longport", ["true"], ports=[{"name": "spark-driver-port", "containerPort": 7077}]))
+    assert code == 422 and st["message"] == ('Pod "longport" is invalid: spec.containers[0].ports[0].name: '
+                                             'Invalid value: "spark-driver-port": must be no more than 15 characters')
+    res = pod("res", ["true"])
+    res["spec"]["containers"][0]["resources"] = {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}
+    code, st = c.create("pods", NS, res)
+    assert code == 422 and 'spec.containers[0].resources.requests: Invalid value: "2Gi": must be less than or equal to memory limit of 1Gi' in st["message"]
+    res["spec"]["containers"][0]["resources"] = {"limits": {"memory": "4g"}}
+    code, st = c.create("pods", NS, res)
+    assert code == 400 and "quantities must match the regular expression" in st["message"]
     assert fakekube.objects("pods") == []
-    assert [r.code for r in fakekube.invalid_requests()] == [422] * 7
+    assert [r.code for r in fakekube.invalid_requests()] == [422] * 9 + [400]
 
 
 def test_create_in_missing_namespace_is_404(fakekube):
