@@ -593,8 +593,6 @@ static int open_watches(struct kube_runtime *rt, char *reason, size_t len)
     return 0;
 }
 
-static void kube_free(void *p);
-
 static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
 {
     struct kube_runtime *rt = calloc(1, sizeof *rt);
@@ -609,21 +607,21 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     struct kube_config *cfg = NULL;
     char server_public[41];
     if (!rt->seen_events || kube_config_load_default(&cfg, err, errlen) < 0)
-        goto fail;
+        goto fail_later_out;
     if (kube_client_new(cfg, &rt->client, err, errlen) < 0) {
         kube_config_free(cfg);
-        goto fail;
+        goto fail_later_out;
     }
     const char *user = getenv("JUPYTERHUB_USER");
     if (!user || !*user)
         user = getenv("USER");
     if (kube_launch_new(env->plan, env->kernel_id, user, cfg->namespace, &rt->launch, err,
                         errlen) < 0)
-        goto fail;
+        goto fail_later_out;
     if (zmq_curve_keypair(rt->curve.public_key, rt->curve.secret_key) ||
         zmq_curve_keypair(server_public, rt->server_secret)) {
         snprintf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
-        goto fail;
+        goto fail_later_out;
     }
     snprintf(rt->curve.peer_public_key, sizeof rt->curve.peer_public_key, "%s", server_public);
     struct kube_inputs *in = &rt->launch->in;
@@ -639,7 +637,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
         rt->ping_ms = 250;
     if (!in->hmac_key[0]) {
         snprintf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
-        goto fail;
+        goto fail_later_out;
     }
     kube_path(rt->pods_path, sizeof rt->pods_path, "v1", in->namespace, "pods", NULL);
     kube_path(rt->pod_path, sizeof rt->pod_path, "v1", in->namespace, "pods",
@@ -658,9 +656,11 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     rt->remind_timer = proxy_timer(env->proxy, rt->remind_ms, on_remind, rt);
     drive_watches(rt);
     return rt;
-fail:
-    kube_free(rt);
-    return NULL;
+fail_later_out:
+    /* no cluster configuration, a bad plan: told to the waiting requests like any
+     * other failure to start */
+    fail_later(rt, err);
+    return rt;
 }
 
 static int kube_interrupt(void *p)
