@@ -6,6 +6,7 @@ import copy
 import http.server
 import json
 import os
+import select
 import ssl
 import sys
 import time
@@ -354,6 +355,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     store.cond.wait(0.1)
         self._write_chunk(b"")
 
+    def _client_gone(self):
+        """Has the client of a long-running response closed its end?"""
+        sock = self.connection
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            sock.settimeout(0.05)
+            return sock.recv(1) == b""
+        except (ssl.SSLWantReadError, TimeoutError, BlockingIOError):
+            return False
+        except (OSError, ValueError):
+            return True
+        finally:
+            try:
+                sock.settimeout(None)
+            except OSError:
+                pass
+
     def _write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -428,8 +448,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return finish()
-                    if not store.cond.wait(min(left, 1.0)) and bookmarks and pos_rv > last_sent:
-                        break  # idle for a while: tell the client how far it has got
+                    if not store.cond.wait(min(left, 1.0)):
+                        if self._client_gone():
+                            raise _DropConnection()  # nobody listens: end this thread
+                        if bookmarks and pos_rv > last_sent:
+                            break  # idle for a while: tell the client how far it has got
             if not batch:
                 last_sent = pos_rv
                 if not emit("BOOKMARK", {"kind": kind, "apiVersion": "v1",

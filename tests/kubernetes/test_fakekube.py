@@ -835,3 +835,13 @@ def test_processes_that_leave_the_process_group_die_with_the_pod(fakekube):
     c.delete("pods", NS, "daemon", {"gracePeriodSeconds": 1})
     fakekube.wait_gone("pods", "daemon")
     assert not any(pid_alive(x) for x in pids)
+
+
+def test_a_watch_whose_client_left_ends(fakekube):
+    import threading
+    c = fakekube.client()
+    before = threading.active_count()
+    w = c.watch("configmaps", NS)
+    assert w.status == 200
+    w.close()
+    fakekube.wait_for(lambda: threading.active_count() < before + 1, 10, "the watch thread to end")
