@@ -1,20 +1,40 @@
 """pytest fixtures for the Kubernetes tests: a fake API server per test (see fakekube.py).
 
-    def test_x(fakekube):            # a started FakeKube in a temporary state dir
-        fakekube.kubeconfig, .url, .token, .ca, .sa_dir, .namespace, .port
-        fakekube.objects("pods", "default"); fakekube.requests; fakekube.faults.forbidden(...)
-        fakekube.pods                # {(ns, name): PodWorker}: .pid, .proc, .log_path, .live_pids()
-        fakekube.client()            # a fakekube_client.KubeClient with the token and CA
+    def test_x(fakekube):             # a started FakeKube with a temporary state dir
+    def test_y(fakekube_factory):     # factory(**FakeKube kwargs, check_leftovers=False) -> started FakeKube
+
+The FakeKube object (fakekube.py):
+    .url .port .token .ca .kubeconfig .sa_dir .namespace .user .state_dir
+    .write_kubeconfig(path, namespace=None, ca_data=False, auth="token"|"cert"|"none",
+                      server=None, token=None)    .write_service_account_dir(dir)  .in_cluster_env()
+    .client(token=None)               fakekube_client.KubeClient (http.client + ssl, for tests)
+    .objects(kind=None, namespace=None)  .get(kind, name, ns=None)  .events(name=None, ns=None)
+    .leftovers()                      client-made objects still there (not events, not the
+                                      per-namespace kube-root-ca.crt ConfigMap and default SA)
+    .requests                         [Request: method path query body code verb resource
+                                      namespace name subresource user time fault], in order
+    .created_bodies(kind=None)        every body POSTed for a create   .invalid_requests()
+    .faults                           Faults (see fakekube.py): image_pull_failure, unschedulable,
+                                      slow_start, evict, oom_kill, http_error, forbidden,
+                                      quota_exceeded, conflict, invalid, internal_error,
+                                      drop_watch, watch_gone, compact, clear
+    .pods                             {(ns, name): PodWorker} (.pid .proc .log_path .exit_code
+                                      .pod_ip .live_pids() .dir)  .pod_workers()  .pod_processes()
+    .pod_log(name)  .describe_pod(name)  .add_namespace(ns)
+    .wait_for(pred, timeout, what)  .wait_pod_phase(name, phases)  .wait_pod_ready(name)
+    .wait_pod_log(name, text)  .wait_event(name, reason, count=1)  .wait_gone(kind, name)
+    .wait_no_leftovers(timeout)       (every wait is woken by store changes, raises AssertionError)
 
 Options for the server: @pytest.mark.fakekube(path=..., node_env={...}, namespace="spark",
-entrypoints={...}, ...) (FakeKube's keyword arguments).  The pod PATH defaults to
-$SPARK_K8S_BUILD (the build dir holding spark-k8s), then $SPARK_K8S_PREFIX/bin, then the
-standard directories.  Set `fakekube.check_leftovers = True` (or use the marker argument
-check_leftovers=True) to make teardown fail when a client-made object is left.
+entrypoints={...}, check_leftovers=True, ...) (FakeKube's keyword arguments).  The pod PATH
+defaults to $SPARK_K8S_BUILD (the build dir holding spark-k8s), then $SPARK_K8S_PREFIX/bin, then
+the standard directories.  With check_leftovers (or `fakekube.check_leftovers = True`) teardown
+waits up to 30 s for client-made objects to go and fails if any is left.
 
-Teardown fails the test when a pod's process outlived its Pod object, when (strict) objects are
-left, or when any process survives the server's stop; it kills such processes and removes the
-state dir either way.
+Teardown fails the test when a pod's process outlived its Pod object, when (check_leftovers)
+objects are left or pods still run, or when any process survives the server's stop; it kills
+such processes and removes the state dir either way.  When the test itself failed, every pod's
+phase, container states, events and log tail are printed (pytest shows them with the failure).
 """
 
 import os
@@ -60,7 +80,8 @@ def _teardown(started):
                 fake.wait_no_leftovers(timeout=30)
             except AssertionError as e:
                 problems.append(str(e))
-        for (ns, name), worker in fake.pods.items():
+        for worker in fake.pod_workers():
+            ns, name = worker.namespace, worker.name
             pod = fake.store.get("pods", ns, name)
             if pod is None or pod["metadata"]["uid"] != worker.uid:
                 worker.join(fake.max_grace_seconds + 10)  # a kill may still be under way

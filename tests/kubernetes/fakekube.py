@@ -644,6 +644,11 @@ class FakeKube:
         with self._kubelet_lock:
             return {(w.namespace, w.name): w for w in self._kubelets.values()}
 
+    def pod_workers(self):
+        """Every PodWorker this server has started (also those of deleted or replaced pods)."""
+        with self._kubelet_lock:
+            return list(self._kubelets.values())
+
     def pod_processes(self):
         """pids of every live process of every pod (all processes in the pods' mount namespaces)."""
         with self._kubelet_lock:
