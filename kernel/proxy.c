@@ -20,6 +20,10 @@
 #define MAX_TIMERS 8
 #define BATCH 64 /* messages taken from one socket before polling again */
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+/* iopub messages queued toward clients (and from the runtime) before the proxy
+ * stops reading the runtime's iopub: output is never dropped here, memory stays
+ * bounded, and a burst waits in the runtime exactly as it would without us. */
+#define IOPUB_HWM 1000
 
 struct held {
     enum channel channel;
@@ -68,6 +72,8 @@ struct proxy {
     long long last_heartbeat;
     int running, exit_code;
     struct zmessage in; /* receive buffer */
+    struct zmessage iopub_pending; /* refused by a full front iopub; sent first */
+    int iopub_blocked;
 };
 
 long long monotonic_ms(void)
@@ -135,6 +141,7 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
     p->hooks = *hooks;
     p->next_timer_id = 1;
     zmessage_init(&p->in);
+    zmessage_init(&p->iopub_pending);
     if (signer_new(front->signature_scheme, front->key, front->key_len, &p->signer, err, errlen))
         goto fail;
     const char *user = getenv("USER");
@@ -162,8 +169,9 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
             goto fail;
         }
         if (ch == CH_IOPUB) {
-            int one = 1, hwm = 0;
+            int one = 1, hwm = IOPUB_HWM;
             zmq_setsockopt(p->front[ch], ZMQ_XPUB_VERBOSE, &one, sizeof one);
+            zmq_setsockopt(p->front[ch], ZMQ_XPUB_NODROP, &one, sizeof one);
             zmq_setsockopt(p->front[ch], ZMQ_SNDHWM, &hwm, sizeof hwm);
         }
         if (ch == CH_SHELL || ch == CH_STDIN || ch == CH_CONTROL) {
@@ -196,6 +204,7 @@ void proxy_free(struct proxy *p)
         zmessage_free(&p->held[i].msg);
     free(p->held);
     zmessage_free(&p->in);
+    zmessage_free(&p->iopub_pending);
     for (int ch = 0; ch < CH_COUNT; ch++) {
         if (p->front[ch])
             zmq_close(p->front[ch]);
@@ -393,7 +402,7 @@ int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct 
             return -1;
         }
         p->back[ch] = s;
-        int ivl = 10, ivl_max = 200, hwm = 0;
+        int ivl = 10, ivl_max = 200, hwm = IOPUB_HWM;
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
         if (ch == CH_IOPUB) {
@@ -551,8 +560,25 @@ static void on_runtime_iopub(struct proxy *p, struct zmessage *m)
             return;
         }
     }
-    if (zmessage_send(m, p->front[CH_IOPUB], 0))
+    int rc = zmessage_offer(m, p->front[CH_IOPUB]);
+    if (rc == 1) {
+        /* A client is a full queue behind: hold this one and stop reading. */
+        zmessage_move(&p->iopub_pending, m);
+        p->iopub_blocked = 1;
+    } else if (rc < 0) {
         logf_(p, "cannot publish: %s", zmq_strerror(errno));
+    }
+}
+
+/* The front iopub has room again: send what waited, then read the runtime again. */
+static void iopub_unblock(struct proxy *p)
+{
+    int rc = zmessage_offer(&p->iopub_pending, p->front[CH_IOPUB]);
+    if (rc == 1)
+        return;
+    if (rc < 0)
+        logf_(p, "cannot publish: %s", zmq_strerror(errno));
+    p->iopub_blocked = 0;
 }
 
 /* A reply from the runtime on shell, control or stdin. */
@@ -683,6 +709,8 @@ static void drain_socket(struct proxy *p, enum item_kind kind, int ch)
 {
     void *sock = kind == ITEM_FRONT ? p->front[ch] : p->back[ch];
     for (int i = 0; i < BATCH && p->running; i++) {
+        if (kind == ITEM_BACK && ch == CH_IOPUB && p->iopub_blocked)
+            return;
         if (zmessage_recv(&p->in, sock, ZMQ_DONTWAIT))
             return;
         if (kind == ITEM_FRONT) {
@@ -728,9 +756,12 @@ static int poll_once(struct proxy *p, long timeout)
     struct item_ref refs[2 * CH_COUNT + 1 + MAX_WATCHES];
     int n = 0;
     for (int ch = 0; ch < CH_COUNT; ch++) {
-        items[n] = (zmq_pollitem_t){p->front[ch], 0, ZMQ_POLLIN, 0};
+        short front_events = ZMQ_POLLIN;
+        if (ch == CH_IOPUB && p->iopub_blocked)
+            front_events |= ZMQ_POLLOUT;
+        items[n] = (zmq_pollitem_t){p->front[ch], 0, front_events, 0};
         refs[n++] = (struct item_ref){ITEM_FRONT, ch};
-        if (p->back[ch]) {
+        if (p->back[ch] && !(ch == CH_IOPUB && p->iopub_blocked)) {
             items[n] = (zmq_pollitem_t){p->back[ch], 0, ZMQ_POLLIN, 0};
             refs[n++] = (struct item_ref){ITEM_BACK, ch};
         }
@@ -750,6 +781,9 @@ static int poll_once(struct proxy *p, long timeout)
     if (rc < 0)
         return errno == EINTR ? 0 : -1;
     for (int i = 0; i < n && p->running; i++) {
+        if (refs[i].kind == ITEM_FRONT && refs[i].index == CH_IOPUB && p->iopub_blocked &&
+            (items[i].revents & ZMQ_POLLOUT))
+            iopub_unblock(p);
         if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             continue;
         switch (refs[i].kind) {
@@ -786,6 +820,16 @@ void proxy_drain(struct proxy *p, long ms)
     long long end = monotonic_ms() + ms;
     p->running = 1;
     while (p->back[CH_SHELL]) {
+        if (p->iopub_blocked) {
+            iopub_unblock(p);
+            if (p->iopub_blocked) {
+                zmq_pollitem_t out = {p->front[CH_IOPUB], 0, ZMQ_POLLOUT, 0};
+                long long wait = end - monotonic_ms();
+                if (wait <= 0 || zmq_poll(&out, 1, (long)wait) <= 0)
+                    break;
+                continue;
+            }
+        }
         long long left = end - monotonic_ms();
         if (left <= 0)
             break;

@@ -85,14 +85,40 @@ int zmessage_recv(struct zmessage *m, void *sock, int flags)
     return 0;
 }
 
+/* Send frames [FROM, n); ZMQ takes each frame it accepts. Returns 0, or -1
+ * with errno and the frame index where sending stopped in *STOPPED. */
+static int send_frames(struct zmessage *m, void *sock, size_t from, size_t *stopped)
+{
+    for (size_t i = from; i < m->n; i++) {
+        int flags = (i + 1 < m->n ? ZMQ_SNDMORE : 0) | (i == from ? ZMQ_DONTWAIT : 0);
+        if (zmq_msg_send(&m->frames[i], sock, flags) < 0) {
+            *stopped = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int zmessage_offer(struct zmessage *m, void *sock)
+{
+    size_t stopped = 0;
+    if (send_frames(m, sock, 0, &stopped) == 0) {
+        zmessage_reset(m);
+        return 0;
+    }
+    /* Only the first frame can be refused for lack of room; nothing was taken. */
+    if (errno == EAGAIN && stopped == 0)
+        return 1;
+    int e = errno;
+    zmessage_reset(m);
+    errno = e;
+    return -1;
+}
+
 int zmessage_send(struct zmessage *m, void *sock, size_t from)
 {
-    int rc = 0;
-    for (size_t i = from; i < m->n; i++) {
-        int flags = i + 1 < m->n ? ZMQ_SNDMORE : 0;
-        if (rc == 0 && zmq_msg_send(&m->frames[i], sock, flags) < 0)
-            rc = -1;
-    }
+    size_t stopped = 0;
+    int rc = send_frames(m, sock, from, &stopped);
     int e = errno;
     zmessage_reset(m);
     errno = e;
@@ -107,9 +133,12 @@ static int send_part(void *sock, const void *data, size_t size, int more)
 int wire_send_outgoing(void *sock, const struct frame *ids, size_t n_ids, const struct outgoing *o)
 {
     for (size_t i = 0; i < n_ids; i++)
-        if (send_part(sock, ids[i].data, ids[i].size, 1))
+        if (zmq_send(sock, ids[i].data, ids[i].size, ZMQ_SNDMORE | (i == 0 ? ZMQ_DONTWAIT : 0)) < 0)
             return -1;
-    if (send_part(sock, MESSAGE_DELIMITER, MESSAGE_DELIMITER_LEN, 1) ||
+    if (n_ids == 0 && zmq_send(sock, MESSAGE_DELIMITER, MESSAGE_DELIMITER_LEN,
+                               ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    if ((n_ids > 0 && send_part(sock, MESSAGE_DELIMITER, MESSAGE_DELIMITER_LEN, 1)) ||
         send_part(sock, o->signature, strlen(o->signature), 1) ||
         send_part(sock, o->header, strlen(o->header), 1) ||
         send_part(sock, o->parent, strlen(o->parent), 1) ||

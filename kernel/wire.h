@@ -30,11 +30,17 @@ void zmessage_move(struct zmessage *dst, struct zmessage *m);
  * -1 with errno (EAGAIN when nothing is waiting). */
 int zmessage_recv(struct zmessage *m, void *sock, int flags);
 
-/* Send frames [FROM, n) as one message and reset M. Returns 0 or -1 with errno
- * (the unsent frames are closed either way). */
+/* Send frames [FROM, n) as one message and reset M. The first frame never
+ * waits: a peer at its high-water mark gets -1 with EAGAIN. Returns 0 or -1
+ * with errno (the unsent frames are closed either way). */
 int zmessage_send(struct zmessage *m, void *sock, size_t from);
 
-/* Send an outgoing message built by session_build, after the identity frames IDS. */
+/* Like zmessage_send from frame 0, but when the socket cannot take the message
+ * now (EAGAIN) M is left whole and 1 is returned, to be offered again later. */
+int zmessage_offer(struct zmessage *m, void *sock);
+
+/* Send an outgoing message built by session_build, after the identity frames IDS.
+ * Never waits: a peer at its high-water mark gets -1 with EAGAIN. */
 int wire_send_outgoing(void *sock, const struct frame *ids, size_t n_ids, const struct outgoing *o);
 
 #endif
