@@ -301,3 +301,26 @@ def test_interrupt_reaches_the_kernel_in_the_pod(fake, start_kernel):
         if after[0]["status"] != "aborted":
             break
     assert after[1] == "after\n", after
+
+
+def test_shim_refuses_missing_or_malformed_keys(tmp_path):
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    conf = tmp_path / "spark-defaults.conf"
+    conf.write_text("spark.master k8s://https://kubernetes.default.svc\n")
+
+    def shim():
+        return subprocess.run([str(SPARK_K8S), "shim", "--keys", str(keys), "--conf", str(conf)],
+                              capture_output=True, text=True, timeout=30)
+
+    proc = shim()
+    assert proc.returncode == 2
+    assert "%s/curve-server-secret: No such file or directory" % keys in proc.stderr
+    for name in ("curve-server-secret", "curve-server-public", "curve-client-public"):
+        (keys / name).write_text("short\n")
+    proc = shim()
+    assert proc.returncode == 2
+    assert "%s/curve-server-secret: a CURVE key is 40 Z85 characters, not 5" % keys in proc.stderr
+    proc = subprocess.run([str(SPARK_K8S), "shim", "--keys", str(keys)], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 2 and "usage: spark-k8s shim" in proc.stderr
