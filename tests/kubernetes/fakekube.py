@@ -69,7 +69,9 @@ What is simplified (know this when a test passes here):
   through the `path` given to the server (absolute paths that exist are used as they are).
 - Processes run as root unless the pod's securityContext names a runAsUser (then uid/gid/
   fsGroup are applied, and volume files get the fsGroup and group-read bits as the kubelet
-  gives them).  HOME is a per-pod writable directory.  KUBERNETES_SERVICE_HOST/PORT point at
+  gives them); allowPrivilegeEscalation: false sets no_new_privs; capabilities, seccomp,
+  readOnlyRootFilesystem and resource limits are not enforced.  HOME is a per-pod writable
+  directory; no service-link env vars (MYSVC_SERVICE_HOST ...).  KUBERNETES_SERVICE_HOST/PORT point at
   this server, and the service-account token is this server's token.
 - Pod IPs are loopback addresses 127.A.B.2, .3, ... (A from the pid, B random per server, so
   concurrent fakes do not collide); hostIP is 127.0.0.1.

@@ -14,7 +14,7 @@ its inode number identifies the pod's processes).  Errors before exec (a mount t
 executable that cannot be run) are written to ERRFD as "E" + message; ERRFD is close-on-exec,
 so the kubelet reads EOF with nothing more when the exec succeeded.  The spec is
 JSON: {"argv", "exe", "env", "cwd", "hostname", "uid", "gid", "groups", "scratch",
-"mounts": [{"source", "target", "readOnly", "dir"}]}.
+"noNewPrivs", "mounts": [{"source", "target", "readOnly"}]}.
 """
 
 import ctypes
@@ -118,6 +118,9 @@ def become(spec):
     if spec.get("hostname"):
         import socket
         socket.sethostname(spec["hostname"][:64])
+    if spec.get("noNewPrivs"):  # allowPrivilegeEscalation: false
+        if _libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+            raise ExecError("prctl(PR_SET_NO_NEW_PRIVS): %s" % os.strerror(ctypes.get_errno()))
     if spec.get("uid") is not None:
         gid = spec.get("gid")
         if gid is None:

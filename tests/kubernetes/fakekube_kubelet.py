@@ -884,7 +884,9 @@ class PodWorker(threading.Thread):
         scratch = os.path.join(self.dir, "scratch-%d" % restarts)
         os.makedirs(scratch, exist_ok=True)
         self.log_path = os.path.join(self.dir, "%s.log" % ctr["name"])
+        csc = ctr.get("securityContext") or {}
         return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or "/",
+                "noNewPrivs": csc.get("allowPrivilegeEscalation") is False,
                 "hostname": self.pod["spec"].get("hostname") or self.name, "uid": uid, "gid": gid,
                 "groups": groups, "scratch": scratch, "mounts": mounts, "image": ctr["image"]}
 

@@ -25,6 +25,8 @@ def pod(name, command, **spec):
     for k in ("env", "envFrom", "volumeMounts", "readinessProbe", "ports", "workingDir"):
         if k in spec:
             ctr[k] = spec.pop(k)
+    if "securityContext_container" in spec:
+        ctr["securityContext"] = spec.pop("securityContext_container")
     body["spec"].update(spec)
     return body
 
@@ -731,12 +733,14 @@ def test_run_as_user_with_fs_group_reads_0400_secret(fakekube):
     c.create("secrets", NS, secret("ukeys", {"k": "v"}))
     vol = [{"name": "k", "secret": {"secretName": "ukeys", "defaultMode": 0o400}}]
     mount = [{"name": "k", "mountPath": "/etc/ukeys"}]
-    code, _ = c.create("pods", NS, pod("asuser", ["/bin/sh", "-c", "id -u; cat /etc/ukeys/k; echo; echo done; sleep 30"],
+    code, _ = c.create("pods", NS, pod("asuser", ["/bin/sh", "-c", "id -u; cat /etc/ukeys/k; echo; "
+                                                  "grep NoNewPrivs /proc/self/status; echo done; sleep 30"],
+                                       securityContext_container={"allowPrivilegeEscalation": False},
                                        volumes=vol, volumeMounts=mount,
                                        securityContext={"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 2000}))
     assert code == 201
     log = wait_log(fakekube, "asuser", "done")
-    assert log.splitlines()[:2] == ["1000", "v"]
+    assert log.splitlines()[:3] == ["1000", "v", "NoNewPrivs:\t1"]
     # without fsGroup a 0400 root-owned file is unreadable for a non-root user, as on a real node
     code, _ = c.create("pods", NS, pod("nofsgroup", ["/bin/sh", "-c", "cat /etc/ukeys/k || echo denied; sleep 30"],
                                        volumes=vol, volumeMounts=mount, securityContext={"runAsUser": 1000}))
