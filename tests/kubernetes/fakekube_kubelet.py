@@ -541,9 +541,7 @@ class PodWorker(threading.Thread):
         term = {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "startedAt": started_at,
                 "finishedAt": now(), "containerID": container_id}
         self._set_terminated(term, restarts, last, container_id)
-        policy = self.pod["spec"].get("restartPolicy", "Always")
-        if policy == "Never" or code != 0 or policy == "OnFailure":
-            self._finish(code, term)
+        self._finish(code, term)  # a pod stopped for deletion ends Succeeded/Failed, whatever its restartPolicy
 
     def _evict(self, ctr, message, restarts, last, container_id, started_at):
         message = message or ("The node was low on resource: memory. Threshold quantity: 100Mi, "
