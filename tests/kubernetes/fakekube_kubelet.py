@@ -60,9 +60,15 @@ def now():
 
 
 def go_duration(seconds):
-    if seconds >= 1:
-        return ("%.3f" % seconds).rstrip("0").rstrip(".") + "s"
-    return "%dms" % max(1, round(seconds * 1000))
+    """A time.Duration truncated to milliseconds, printed as Go prints it (0s, 52ms, 1.2s, 1m2.5s)."""
+    ms = int(seconds * 1000)
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return "%dms" % ms
+    minutes, rest = divmod(ms, 60000)
+    secs = ("%d.%03d" % divmod(rest, 1000)).rstrip("0").rstrip(".") + "s"
+    return ("%dm" % minutes if minutes else "") + secs
 
 
 def full_image_name(image):
