@@ -32,6 +32,7 @@ struct held {
 
 struct watch {
     int fd;
+    short events; /* POLLIN, POLLOUT */
     void (*cb)(void *ctx, int fd);
     void *ctx;
 };
@@ -60,6 +61,8 @@ struct proxy {
     int probe_iopub_seen;  /* ... and its iopub reaches us */
     int filter_probe_iopub;/* drop iopub messages caused by our own probes */
     char *notice;
+    char *failure;        /* why the runtime could not start; requests get it as an error */
+    char *last_execute;   /* header of the last execute_request sent to the runtime */
 
     struct held *held;
     size_t n_held, cap_held;
@@ -217,6 +220,8 @@ void proxy_free(struct proxy *p)
         zmq_ctx_term(p->zmq);
     signer_free(p->signer);
     free(p->notice);
+    free(p->failure);
+    free(p->last_execute);
     free(p);
 }
 
@@ -335,31 +340,55 @@ void proxy_set_notice(struct proxy *p, const char *text)
     p->notice = text ? strdup(text) : NULL;
 }
 
+/* Answer request M (received on CH) with an error saying REASON: busy, an iopub
+ * error, the error reply, idle. */
+static void reply_error(struct proxy *p, enum channel ch, const struct zmessage *m,
+                        const struct message_view *v, const struct message_header *h,
+                        const char *reason)
+{
+    json_t *tb = json_pack("[s]", reason);
+    publish_status(p, &v->header, "busy");
+    publish(p, "error", &v->header,
+            json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
+                      "traceback", tb));
+    json_t *content = json_pack("{s:s, s:s, s:s, s:O}", "status", "error", "ename",
+                                "KernelStartError", "evalue", reason, "traceback", tb);
+    if (content && strcmp(h->msg_type, "execute_request") == 0)
+        json_object_set_new(content, "execution_count", json_integer(0));
+    reply(p, ch, m, v, h->msg_type, content);
+    publish_status(p, &v->header, "idle");
+    json_decref(tb);
+}
+
 void proxy_runtime_failed(struct proxy *p, const char *reason)
 {
     logf_(p, "%s", reason);
+    free(p->failure);
+    p->failure = strdup(reason);
     for (size_t i = 0; i < p->n_held; i++) {
         struct zmessage *m = &p->held[i].msg;
         struct message_view v;
         struct message_header h;
-        if (message_split(m->view, m->n, &v) != MESSAGE_OK ||
-            message_header_read(&v.header, &h) != MESSAGE_OK)
-            continue;
-        json_t *tb = json_pack("[s]", reason);
-        publish_status(p, &v.header, "busy");
-        publish(p, "error", &v.header,
-                json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
-                          "traceback", tb));
-        json_t *content = json_pack("{s:s, s:s, s:s, s:O}", "status", "error", "ename",
-                                    "KernelStartError", "evalue", reason, "traceback", tb);
-        if (content && strcmp(h.msg_type, "execute_request") == 0)
-            json_object_set_new(content, "execution_count", json_integer(0));
-        reply(p, p->held[i].channel, m, &v, h.msg_type, content);
-        publish_status(p, &v.header, "idle");
-        json_decref(tb);
+        if (message_split(m->view, m->n, &v) == MESSAGE_OK &&
+            message_header_read(&v.header, &h) == MESSAGE_OK)
+            reply_error(p, p->held[i].channel, m, &v, &h, reason);
         zmessage_free(m);
     }
     p->n_held = 0;
+}
+
+const char *proxy_failure(const struct proxy *p)
+{
+    return p->failure;
+}
+
+void proxy_notify(struct proxy *p, const char *text)
+{
+    proxy_progress(p, text);
+    if (p->last_execute) {
+        struct frame parent = {p->last_execute, strlen(p->last_execute)};
+        publish_stderr(p, &parent, text);
+    }
 }
 
 /* ---- the runtime's readiness ------------------------------------------------ */
@@ -482,6 +511,38 @@ static void handle_control(struct proxy *p, struct zmessage *m, const struct mes
         logf_(p, "out of memory: dropped a control request");
 }
 
+/* The header of the execute_request the runtime works on, so that what happens
+ * to the runtime later can be told in that cell. */
+static void remember_execute(struct proxy *p, const struct frame *header)
+{
+    char *copy = malloc(header->size + 1);
+    if (!copy)
+        return;
+    memcpy(copy, header->data, header->size);
+    copy[header->size] = '\0';
+    free(p->last_execute);
+    p->last_execute = copy;
+}
+
+/* After a failed start: answer what can be answered, refuse the rest with the reason. */
+static void serve_failed(struct proxy *p, enum channel ch, struct zmessage *m,
+                         const struct message_view *v, const struct message_header *h)
+{
+    if (strcmp(h->msg_type, "kernel_info_request") == 0 && ch == CH_SHELL) {
+        early_kernel_info(p, m, v);
+    } else if (strcmp(h->msg_type, "shutdown_request") == 0) {
+        p->shutdown_requested = 1;
+        int restart = shutdown_restart_flag(v);
+        reply(p, ch, m, v, h->msg_type, json_pack("{s:s, s:b}", "status", "ok", "restart", restart));
+        if (p->hooks.shutdown_early)
+            p->hooks.shutdown_early(p->hooks.ctx, restart);
+    } else if (strcmp(h->msg_type, "interrupt_request") == 0) {
+        reply(p, ch, m, v, h->msg_type, json_pack("{s:s}", "status", "ok"));
+    } else if (ch != CH_STDIN) {
+        reply_error(p, ch, m, v, h, p->failure);
+    }
+}
+
 /* A message from a client on a ROUTER channel. */
 static void on_client_message(struct proxy *p, enum channel ch, struct zmessage *m)
 {
@@ -499,7 +560,9 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
         zmessage_reset(m);
         return;
     }
-    if (ch == CH_CONTROL) {
+    if (p->failure) {
+        serve_failed(p, ch, m, &v, &h);
+    } else if (ch == CH_CONTROL) {
         handle_control(p, m, &v, &h);
     } else if (ch == CH_SHELL && !p->ready) {
         if (strcmp(h.msg_type, "kernel_info_request") == 0)
@@ -513,6 +576,8 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
     } else {
         if (ch == CH_SHELL && strcmp(h.msg_type, "shutdown_request") == 0)
             p->shutdown_requested = 1;
+        if (ch == CH_SHELL && strcmp(h.msg_type, "execute_request") == 0)
+            remember_execute(p, &v.header);
         forward_request(p, ch, m);
     }
     zmessage_reset(m);
@@ -656,12 +721,23 @@ void proxy_interrupt(struct proxy *p)
         send_own(p, p->back[CH_CONTROL], NULL, 0, "interrupt_request", NULL, json_object());
 }
 
-int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx)
+int proxy_watch_fd_events(struct proxy *p, int fd, short events, void (*cb)(void *ctx, int fd),
+                          void *ctx)
 {
+    for (size_t i = 0; i < p->n_watches; i++)
+        if (p->watches[i].fd == fd) {
+            p->watches[i] = (struct watch){fd, events, cb, ctx};
+            return 0;
+        }
     if (p->n_watches == MAX_WATCHES)
         return -1;
-    p->watches[p->n_watches++] = (struct watch){fd, cb, ctx};
+    p->watches[p->n_watches++] = (struct watch){fd, events, cb, ctx};
     return 0;
+}
+
+int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx)
+{
+    return proxy_watch_fd_events(p, fd, POLLIN, cb, ctx);
 }
 
 void proxy_unwatch_fd(struct proxy *p, int fd)
@@ -774,7 +850,10 @@ static int poll_once(struct proxy *p, long timeout)
     struct watch watches[MAX_WATCHES];
     memcpy(watches, p->watches, sizeof watches);
     for (size_t i = 0; i < n_watches; i++) {
-        items[n] = (zmq_pollitem_t){NULL, watches[i].fd, ZMQ_POLLIN, 0};
+        items[n] = (zmq_pollitem_t){NULL, watches[i].fd,
+                                    (short)((watches[i].events & POLLIN ? ZMQ_POLLIN : 0) |
+                                            (watches[i].events & POLLOUT ? ZMQ_POLLOUT : 0)),
+                                    0};
         refs[n++] = (struct item_ref){ITEM_FD, (int)i};
     }
     int rc = zmq_poll(items, n, timeout);
@@ -784,7 +863,10 @@ static int poll_once(struct proxy *p, long timeout)
         if (refs[i].kind == ITEM_FRONT && refs[i].index == CH_IOPUB && p->iopub_blocked &&
             (items[i].revents & ZMQ_POLLOUT))
             iopub_unblock(p);
-        if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+        short wanted = ZMQ_POLLIN | ZMQ_POLLERR;
+        if (refs[i].kind == ITEM_FD)
+            wanted |= ZMQ_POLLOUT;
+        if (!(items[i].revents & wanted))
             continue;
         switch (refs[i].kind) {
         case ITEM_FRONT:

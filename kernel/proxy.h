@@ -69,6 +69,9 @@ void proxy_set_alive(struct proxy *p, int alive);
 
 /* Watch FD for input (POLLIN) in the loop; CB is called when it is readable. */
 int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx);
+/* The same for EVENTS (POLLIN and/or POLLOUT); watching an fd again updates it. */
+int proxy_watch_fd_events(struct proxy *p, int fd, short events, void (*cb)(void *ctx, int fd),
+                          void *ctx);
 void proxy_unwatch_fd(struct proxy *p, int fd);
 
 /* Call CB once after MS milliseconds. Returns a timer id (>0) or -1. */
@@ -83,8 +86,15 @@ void proxy_progress(struct proxy *p, const char *text);
 void proxy_set_notice(struct proxy *p, const char *text);
 
 /* The runtime could not start: every held request gets an error reply and an
- * iopub error saying REASON. */
+ * iopub error saying REASON, and so does every later request (kernel_info,
+ * interrupt and shutdown are still answered), until the launcher stops. */
 void proxy_runtime_failed(struct proxy *p, const char *reason);
+/* The reason given to proxy_runtime_failed, or NULL. */
+const char *proxy_failure(const struct proxy *p);
+
+/* Tell the notebook TEXT (one line, as stderr output): in the cell of the last
+ * execute_request the runtime received, and to every request still waiting. */
+void proxy_notify(struct proxy *p, const char *text);
 
 /* Interrupt as if an interrupt_request had arrived (SIGINT to the launcher):
  * calls the hook, and forwards a request of our own when it asks to. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -27,6 +28,9 @@
 #include "launcher/version.h"
 
 #define STOP_GRACE_MS 1200 /* SIGTERM to SIGKILL; the whole stop stays under 2 s */
+/* After a failed start the launcher stays to tell every request why, rather than
+ * exit into Jupyter's restart loop; it leaves on shutdown or after this long. */
+#define FAILED_LINGER_MS (10 * 60 * 1000)
 
 struct kernel {
     struct connection conn;
@@ -38,6 +42,7 @@ struct kernel {
     char kernel_id[37];
     int sigfd;
     int stopping;
+    int runtime_done; /* the runtime ended or never started: nothing left to stop */
     long long started_ms;
 };
 
@@ -78,11 +83,12 @@ static json_t *kernel_info(void *ctx)
     struct kernel *k = ctx;
     char banner[512];
     const char *ver = plan_spark_version(k->plan);
-    snprintf(banner, sizeof banner,
-             "%s\nSpark %s, %s variant, %s runtime (spark-k8s %s). The kernel is starting; "
-             "requests run as soon as it is ready.",
+    const char *failure = proxy_failure(k->proxy);
+    snprintf(banner, sizeof banner, "%s\nSpark %s, %s variant, %s runtime (spark-k8s %s). %s%s",
              plan_display_name(k->plan), ver[0] ? ver : "(not set)", plan_variant(k->plan),
-             plan_runtime(k->plan), SPARK_K8S_VERSION);
+             plan_runtime(k->plan), SPARK_K8S_VERSION,
+             failure ? "" : "The kernel is starting; requests run as soon as it is ready.",
+             failure ? failure : "");
     return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}, s:s, s:[]}",
                      "status", "ok", "protocol_version", PROTOCOL_VERSION, "implementation",
                      "spark-k8s", "implementation_version", SPARK_K8S_VERSION, "language_info",
@@ -100,13 +106,14 @@ static int interrupt(void *ctx)
 
 static void stop_runtime(struct kernel *k)
 {
+    if (k->runtime_done || !k->rt) {
+        proxy_stop(k->proxy, 0);
+        return;
+    }
     if (k->stopping)
         return;
     k->stopping = 1;
-    if (k->rt)
-        k->ops->stop(k->rt, STOP_GRACE_MS);
-    else
-        proxy_stop(k->proxy, 0);
+    k->ops->stop(k->rt, STOP_GRACE_MS);
 }
 
 static void shutdown_early(void *ctx, int restart)
@@ -124,9 +131,18 @@ static void ready(void *ctx)
 
 /* ---- from the runtime ------------------------------------------------------------ */
 
+static void linger_over(void *ctx)
+{
+    struct kernel *k = ctx;
+    fprintf(stderr, "spark-k8s: kernel %s: no shutdown came after the failed start; leaving\n",
+            k->kernel_id);
+    proxy_stop(k->proxy, 1);
+}
+
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct kernel *k = ctx;
+    k->runtime_done = 1;
     if (expected || k->stopping || proxy_shutdown_requested(k->proxy)) {
         /* Deliver the last replies (shutdown_reply, final iopub) before leaving. */
         proxy_drain(k->proxy, 500);
@@ -137,10 +153,13 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
         char msg[1600];
         snprintf(msg, sizeof msg, "the kernel could not start: %s", reason);
         proxy_runtime_failed(k->proxy, msg);
-        proxy_stop(k->proxy, 1);
+        proxy_timer(k->proxy, FAILED_LINGER_MS, linger_over, k);
         return;
     }
-    fprintf(stderr, "spark-k8s: kernel %s died unexpectedly: %s\n", k->kernel_id, reason);
+    char msg[1600];
+    snprintf(msg, sizeof msg, "kernel %s died unexpectedly: %s", k->kernel_id, reason);
+    /* In the cell that was running, too; Jupyter's restarter takes it from here. */
+    proxy_notify(k->proxy, msg);
     proxy_stop(k->proxy, 1);
 }
 
@@ -270,6 +289,11 @@ int cmd_kernel(int argc, char **argv)
         goto out;
     }
     status = 1;
+    /* Started by Jupyter: end with the server that started us, like ipykernel's
+     * parent poller, but with a signal rather than a poll. */
+    const char *jpy_parent = getenv("JPY_PARENT_PID");
+    if (jpy_parent && atol(jpy_parent) == (long)getppid())
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The janitor first, so it inherits no socket of ours. */
     if (setup_signals(&k) || janitor_start(&k.janitor, err, sizeof err)) {
         fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);

@@ -20,7 +20,6 @@
 
 #define KUBE_DEFAULT_LAUNCH_TIMEOUT_S 600
 #define KUBE_MAX_WATCH_FDS 16
-#define KUBE_POLLOUT_TICK_MS 20
 #define KUBE_REASON_MAX 2600
 #define KUBE_REMIND_MS 15000 /* a waiting start says so again this often */
 
@@ -340,15 +339,14 @@ static void on_io_timer(void *ctx)
     drive_watches(rt);
 }
 
-/* Register exactly the fds the watches want, and a timer for their deadlines.
- * The proxy watches fds for input only: while curl waits to write (connecting),
- * a short tick stands in for POLLOUT. */
+/* Register exactly the fds the watches want, for the events they want, and a
+ * timer for their deadlines. */
 static void sync_fds(struct kube_runtime *rt)
 {
     int want[KUBE_MAX_WATCH_FDS];
+    short want_events[KUBE_MAX_WATCH_FDS];
     size_t nwant = 0;
     long timeout = -1;
-    int wants_out = 0;
     struct kube_watch *watches[2] = {rt->pod_watch, rt->event_watch};
     for (int w = 0; w < 2; w++) {
         if (!watches[w])
@@ -358,15 +356,12 @@ static void sync_fds(struct kube_runtime *rt)
         long t = -1;
         kube_watch_fds(watches[w], fds, 8, &n, &t);
         for (size_t i = 0; i < n && nwant < KUBE_MAX_WATCH_FDS; i++) {
+            want_events[nwant] = fds[i].events;
             want[nwant++] = fds[i].fd;
-            if (fds[i].events & POLLOUT)
-                wants_out = 1;
         }
         if (t >= 0 && (timeout < 0 || t < timeout))
             timeout = t;
     }
-    if (wants_out && (timeout < 0 || timeout > KUBE_POLLOUT_TICK_MS))
-        timeout = KUBE_POLLOUT_TICK_MS;
     for (size_t i = 0; i < rt->nfds;) {
         int keep = 0;
         for (size_t j = 0; j < nwant; j++)
@@ -382,7 +377,9 @@ static void sync_fds(struct kube_runtime *rt)
         int have = 0;
         for (size_t i = 0; i < rt->nfds; i++)
             have |= rt->fds[i] == want[j];
-        if (!have && proxy_watch_fd(rt->env.proxy, want[j], on_watch_fd, rt) == 0)
+        /* Watching a watched fd again updates its events. */
+        if (proxy_watch_fd_events(rt->env.proxy, want[j], want_events[j], on_watch_fd, rt) == 0 &&
+            !have)
             rt->fds[rt->nfds++] = want[j];
     }
     if (rt->io_timer)

@@ -149,9 +149,12 @@ def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
     assert 'Failed to pull image "spark-k8s-jupyter:4.1' in text
     shown = " ".join(e["evalue"] for e in errors)
     assert "ErrImagePull" in shown and "pull access denied for spark-k8s-jupyter" in shown
-    assert k.wait_exit()
-    assert k.km.provisioner.process.returncode == 1
+    # The pod is gone at once; the launcher stays to tell later requests why.
     fake.wait_no_leftovers(timeout=30)
+    reply, _, errors = k.execute("2")
+    assert reply["status"] == "error" and "ErrImagePull" in reply["evalue"]
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
 
 
 @pytest.mark.parametrize("fault,expected", [
@@ -167,12 +170,21 @@ def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
 def test_api_failures_end_the_launch_with_the_message(fake, start_kernel, fault, expected):
     fault(fake)
     k = start_kernel()
-    assert k.wait_exit()
-    assert k.km.provisioner.process.returncode == 1
-    log = k.launcher_log()
+    log_has_it = lambda: all(words in k.launcher_log() for words in expected)
+    deadline = time.monotonic() + 30
+    while not log_has_it() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log_has_it(), k.launcher_log()
+    # The launch ended before any request waited: the next request is told why, in
+    # the notebook, and the launcher does not exit into Jupyter's restart loop.
+    reply, _, errors = k.execute("1")
+    assert reply["status"] == "error"
+    shown = reply["evalue"] + " ".join(e["evalue"] for e in errors)
     for words in expected:
-        assert words in log, log
+        assert words in shown, shown
     fake.wait_no_leftovers(timeout=30)
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
 
 
 def test_unschedulable_reports_then_times_out(fake, start_kernel, kernel_env):
@@ -185,8 +197,9 @@ def test_unschedulable_reports_then_times_out(fake, start_kernel, kernel_env):
     assert "still waiting after 1 s: pod pending: 0/5 nodes are available: 5 Insufficient " \
         "nvidia.com/gpu." in text
     assert "did not start within 3 s" in shown and "0/5 nodes are available" in shown
-    assert k.wait_exit()
     fake.wait_no_leftovers(timeout=30)
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
 
 
 @pytest.mark.parametrize("fault,words", [

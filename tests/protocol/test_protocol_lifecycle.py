@@ -176,6 +176,27 @@ def test_sigkill_of_the_runtime_ends_the_launcher(direct):
     h.assert_all_gone(procs)
 
 
+def test_runtime_death_is_told_in_the_running_cell(direct):
+    d, kc = direct()
+    procs = d.processes()
+    msg_id = kc.execute("import time; time.sleep(60)")
+    # Wait until the cell runs in the runtime, then kill the runtime under it.
+    while True:
+        m = kc.get_iopub_msg(timeout=h.REPLY_TIMEOUT_S)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    os.kill(procs.runtime_leader().pid, signal.SIGKILL)
+    told = ""
+    while "died" not in told:
+        m = kc.get_iopub_msg(timeout=h.REPLY_TIMEOUT_S)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            told += m["content"]["text"]
+    assert m["content"]["name"] == "stderr"
+    assert "died unexpectedly" in told and "signal 9" in told, told
+    assert d.wait() == 1
+    h.assert_all_gone(procs)
+
+
 def test_sigterm_stops_the_kernel(direct):
     d, kc = direct()
     procs = d.processes()

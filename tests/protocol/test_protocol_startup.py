@@ -96,8 +96,22 @@ def test_runtime_that_cannot_start(proto_setup, direct):
     assert any("No module named no_such_module_xyz" in line
                for line in errors[0]["content"]["traceback"])
     assert "never runs" not in h.stream_text(msgs)
-    assert d.wait() == 1
     assert "No module named no_such_module_xyz" in d.stderr_text()
+    # The launcher stays to tell every later request why, instead of exiting into
+    # Jupyter's restart loop: a request sent after the failure gets the reason too,
+    # kernel_info still answers (its banner says why), and a shutdown ends it.
+    later = kc.execute("print('never runs either')")
+    reply = h.shell_reply(kc, later)
+    assert reply["content"]["status"] == "error"
+    assert "No module named no_such_module_xyz" in reply["content"]["evalue"]
+    errors = h.of_type(h.iopub_for(kc, later), "error")
+    assert len(errors) == 1 and "No module named no_such_module_xyz" in errors[0]["content"]["evalue"]
+    info_id = kc.kernel_info()
+    info = h.shell_reply(kc, info_id)["content"]
+    assert info["implementation"] == "spark-k8s"
+    assert "No module named no_such_module_xyz" in info["banner"]
+    kc.shutdown()
+    assert d.wait() == 0
     h.assert_all_gone(procs)
 
 
