@@ -24,6 +24,7 @@
 #include "launcher/matrix.h"
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
+#include "launcher/signals.h"
 #include "launcher/runtime_kube.h"
 #include "launcher/version.h"
 
@@ -180,21 +181,6 @@ static void on_signal(void *ctx, int fd)
     }
 }
 
-static int setup_signals(struct kernel *k)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGQUIT);
-    if (sigprocmask(SIG_BLOCK, &set, NULL))
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    k->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    return k->sigfd < 0 ? -1 : 0;
-}
-
 /* A GPU kernel on a machine where no GPU is visible says so in the notebook,
  * with the first cell, before Spark fails at the RAPIDS plugin. */
 static void check_gpus(struct kernel *k)
@@ -295,7 +281,7 @@ int cmd_kernel(int argc, char **argv)
     if (jpy_parent && atol(jpy_parent) == (long)getppid())
         prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The janitor first, so it inherits no socket of ours. */
-    if (setup_signals(&k) || janitor_start(&k.janitor, err, sizeof err)) {
+    if ((k.sigfd = signals_open()) < 0 || janitor_start(&k.janitor, err, sizeof err)) {
         fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);
         goto out;
     }

@@ -36,6 +36,7 @@
 #include "launcher/kube_objects.h"
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
+#include "launcher/signals.h"
 #include "launcher/version.h"
 
 #define SHIM_STOP_GRACE_MS 1200
@@ -352,20 +353,6 @@ static void on_signal(void *ctx, int fd)
     }
 }
 
-static int setup_signals(struct shim *s)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL))
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    return s->sigfd < 0 ? -1 : 0;
-}
-
 /* ---- the command ----------------------------------------------------------------------- */
 
 static int make_dir(struct shim *s, char *err, size_t errlen)
@@ -467,7 +454,7 @@ int cmd_shim(int argc, char **argv)
         goto out;
     }
     status = 1;
-    if (setup_signals(&s) || janitor_start(&s.janitor, err, sizeof err) ||
+    if ((s.sigfd = signals_open()) < 0 || janitor_start(&s.janitor, err, sizeof err) ||
         make_dir(&s, err, sizeof err)) {
         fprintf(stderr, "spark-k8s shim: cannot set up: %s\n", s.sigfd < 0 ? strerror(errno) : err);
         goto out;

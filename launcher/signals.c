@@ -1,0 +1,19 @@
+/* signals.c — blocks the handled signals and opens a signalfd for them (see signals.h). */
+#include "launcher/signals.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+int signals_open(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL))
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
