@@ -666,7 +666,7 @@ class FakeKube:
         for w in workers:
             w.kill_all()
 
-    def wait_for(self, predicate, timeout=30.0, what="condition"):
+    def wait_for(self, predicate, timeout=60.0, what="condition"):
         """Wait (event-driven on store changes) until predicate() is true; raise on timeout."""
         deadline = time.monotonic() + timeout
         with self.store.cond:
@@ -679,7 +679,7 @@ class FakeKube:
                     raise AssertionError("fakekube: timed out waiting for %s" % what)
                 self.store.cond.wait(min(left, 0.5))
 
-    def wait_pod_phase(self, name, phases, namespace=None, timeout=30.0):
+    def wait_pod_phase(self, name, phases, namespace=None, timeout=60.0):
         if isinstance(phases, str):
             phases = (phases,)
         ns = namespace or self.namespace
@@ -707,12 +707,12 @@ class FakeKube:
         return "pod %s/%s phase=%s containers=%s events=%s log=%r" % (
             ns, name, st.get("phase"), json.dumps(cs), evs, self.pod_log(name, ns)[-500:])
 
-    def wait_gone(self, kind, name, namespace=None, timeout=30.0):
+    def wait_gone(self, kind, name, namespace=None, timeout=60.0):
         res, ns = resource_of(kind), namespace or self.namespace
         return self.wait_for(lambda: self.store.get(res, ns, name) is None, timeout,
                              "%s %s/%s to be deleted" % (res, ns, name))
 
-    def wait_pod_ready(self, name, namespace=None, timeout=30.0):
+    def wait_pod_ready(self, name, namespace=None, timeout=60.0):
         ns = namespace or self.namespace
 
         def check():
@@ -721,7 +721,7 @@ class FakeKube:
                                   for c in p.get("status", {}).get("conditions", [])) else None
         return self.wait_for(check, timeout, "pod %s/%s Ready" % (ns, name))
 
-    def wait_event(self, name, reason, namespace=None, count=1, timeout=30.0):
+    def wait_event(self, name, reason, namespace=None, count=1, timeout=60.0):
         """Wait for an Event about object `name` with this reason (and count >= count)."""
         def times(e):
             return (e.get("series") or {}).get("count") or e.get("count") or 1
@@ -737,11 +737,11 @@ class FakeKube:
         with open(worker.log_path, errors="replace") as f:
             return f.read()
 
-    def wait_pod_log(self, name, text, namespace=None, timeout=30.0):
+    def wait_pod_log(self, name, text, namespace=None, timeout=60.0):
         return self.wait_for(lambda: (lambda log: log if text in log else None)(self.pod_log(name, namespace)),
                              timeout, "log of pod %s to contain %r" % (name, text))
 
-    def wait_no_leftovers(self, timeout=30.0):
+    def wait_no_leftovers(self, timeout=60.0):
         try:
             return self.wait_for(lambda: not self.leftovers(), timeout, "no objects left")
         except AssertionError:

@@ -11,7 +11,7 @@ import urllib.parse
 
 
 class KubeClient:
-    def __init__(self, url, token=None, ca=None, certfile=None, keyfile=None, timeout=30):
+    def __init__(self, url, token=None, ca=None, certfile=None, keyfile=None, timeout=60):
         u = urllib.parse.urlsplit(url)
         self.host, self.port = u.hostname, u.port or 443
         self.token = token

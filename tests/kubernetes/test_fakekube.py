@@ -48,11 +48,11 @@ def pid_alive(pid):
         return False
 
 
-def wait_log(fk, name, text, ns=NS, timeout=30):
+def wait_log(fk, name, text, ns=NS, timeout=60):
     return fk.wait_pod_log(name, text, ns, timeout)
 
 
-def wait_event(fk, name, reason, count=1, timeout=30):
+def wait_event(fk, name, reason, count=1, timeout=60):
     return fk.wait_event(name, reason, count=count, timeout=timeout)
 
 
@@ -602,7 +602,7 @@ def test_image_pull_failure_fault(fakekube):
     def waiting_reason():
         p = fakekube.get("pods", "nopull")
         return ((p["status"].get("containerStatuses") or [{}])[0].get("state", {}).get("waiting") or {}).get("reason")
-    fakekube.wait_for(lambda: waiting_reason() == "ImagePullBackOff", 30, "ImagePullBackOff")
+    fakekube.wait_for(lambda: waiting_reason() == "ImagePullBackOff", 60, "ImagePullBackOff")
     msgs = [(e["reason"], e["message"]) for e in fakekube.events("nopull")]
     assert ("Failed", "Error: ErrImagePull") in msgs and ("Failed", "Error: ImagePullBackOff") in msgs
     assert any(r == "Failed" and m.startswith('Failed to pull image "registry.example/missing:1": ') for r, m in msgs)
@@ -697,7 +697,7 @@ def test_restart_policy_always_backs_off(fakekube):
     c = fakekube.client()
     c.create("pods", NS, pod("crash", ["/bin/sh", "-c", "exit 1"], restartPolicy="Always"))
     fakekube.wait_for(lambda: (fakekube.get("pods", "crash")["status"].get("containerStatuses") or [{}])[0]
-                      .get("restartCount", 0) >= 1, 30, "a restart")
+                      .get("restartCount", 0) >= 1, 60, "a restart")
     p = fakekube.get("pods", "crash")
     assert p["status"]["phase"] == "Running"
     assert "BackOff" in [e["reason"] for e in fakekube.events("crash")]
