@@ -794,7 +794,7 @@ def test_bookmarks_when_asked_for(fakekube):
     _, lst = c.list("configmaps", NS)
     c.create("secrets", NS, secret("other", {"a": "b"}))  # moves the resourceVersion on
     with c.watch("configmaps", NS, resourceVersion=lst["metadata"]["resourceVersion"],
-                 allowWatchBookmarks="true", timeoutSeconds="3") as w:
+                 allowWatchBookmarks="true", timeoutSeconds="20") as w:
         ev = w.next()
     assert ev["type"] == "BOOKMARK" and ev["object"]["kind"] == "ConfigMap"
     assert int(ev["object"]["metadata"]["resourceVersion"]) > int(lst["metadata"]["resourceVersion"])
