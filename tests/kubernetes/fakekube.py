@@ -3,7 +3,13 @@
 Import it (``FakeKube(state_dir, path=...).start()``) or run it:
     /usr/bin/python3 tests/kubernetes/fakekube.py --port 0 --state-dir DIR [--path PATH]
 which prints one JSON line on stdout when ready ({"ready": true, "url", "kubeconfig", "token",
-"ca", "sa_dir", "port", "namespace", "pid"}) and serves until SIGTERM/SIGINT.
+"ca", "sa_dir", "port", "namespace", "pid", "pod_runtime_error"}) and serves until SIGTERM/SIGINT.
+
+Files: fakekube.py (this: faults, the object store with resourceVersions and history, garbage
+collection, certificates, kubeconfig, the FakeKube object), fakekube_api.py (resources, Status
+errors, selectors, validation), fakekube_http.py (TLS, auth, routing, watch streams),
+fakekube_kubelet.py (scheduler + kubelet per pod), fakekube_exec.py (runs inside the pod's mount
+namespace, mounts volumes, execs the command), fakekube_client.py (a small client for tests).
 
 What is real (checked against the Kubernetes API conventions and API-concepts docs, v1.32):
 - HTTPS on 127.0.0.1 with a CA and server certificate made per server (SANs: IP 127.0.0.1,
