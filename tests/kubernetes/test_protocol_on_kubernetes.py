@@ -1,0 +1,280 @@
+"""test_protocol_on_kubernetes.py — the protocol message tests and Debian's
+jupyter_kernel_test suite of tests/protocol, unchanged, on the kubernetes runtime.
+
+The test functions of tests/protocol/test_protocol_messages.py are copied into this
+module (copies, so a mark added here never reaches the originals) and the
+KernelTests subclass of tests/protocol/test_kernel_test_suite.py is subclassed; what
+they assert is theirs. Only the fixtures differ: `proto_setup` (the name the suite's
+class asks for) installs a `runtime: kubernetes` spark-4.1-baseline kernelspec and
+points KUBECONFIG at one fake API server (fakekube.py) that serves the whole module,
+and `kernel`/`kc` start the shared kernel there, so its driver runs in a (fake) pod
+through the shim. A kernel's processes are the launcher and everything in its pod's
+mount namespace (the fake's PodWorker.live_pids()), not a local runtime child.
+
+At the end of the module no Pod, Secret, Service or ConfigMap may be left in the
+fake, no process of a launcher or a pod may live, and the private directories
+(connection files, the launchers' runtime dirs) must be empty. The interrupt of a
+running cell in the pod is test_runtime_kube.py's test_interrupt_reaches_the_kernel_in_the_pod.
+
+Environment: SPARK_K8S_PREFIX (an install outside /tmp: the pod's /tmp is an
+emptyDir that hides the host's /tmp) or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+import pytest
+
+PROTOCOL_DIR = Path(__file__).resolve().parents[1] / "protocol"
+if str(PROTOCOL_DIR) not in sys.path:
+    sys.path.insert(0, str(PROTOCOL_DIR))
+
+import fakekube  # noqa: E402
+import protocol_helpers as h  # noqa: E402
+import test_kernel_test_suite as suite  # noqa: E402
+import test_protocol_messages as messages  # noqa: E402
+from k8s_schema import SPARK_K8S  # noqa: E402
+
+# Where the fake keeps its state: not under /tmp, which the driver pod's emptyDir
+# hides (the fake's volume sources would vanish from the pod's view).
+FAKE_STATE_PARENT = "/var/tmp"
+KERNEL_OBJECT_KINDS = ("pods", "secrets", "services", "configmaps")
+
+
+# ---- the tests, reused ---------------------------------------------------------------------
+
+
+def reused(func, *marks):
+    """A copy of test function FUNC (same code, globals and marks) for this module,
+    with MARKS added to the copy only."""
+    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
+    copy.__dict__.update(func.__dict__)
+    copy.__dict__["pytestmark"] = list(getattr(func, "pytestmark", []))
+    copy.__kwdefaults__ = func.__kwdefaults__
+    copy.__doc__ = func.__doc__
+    copy.__module__ = __name__
+    copy.__qualname__ = func.__qualname__
+    for mark in marks:
+        copy = mark(copy)
+    return copy
+
+
+# Tests that expose a bug of the kubernetes runtime: name -> xfail mark (none known).
+KNOWN_BUGS = {}
+
+# In their module's order, as they run on the local runtime.
+MESSAGE_TESTS = [name for name, obj in vars(messages).items()
+                 if name.startswith("test_") and isinstance(obj, types.FunctionType)]
+for _name in MESSAGE_TESTS:
+    globals()[_name] = reused(getattr(messages, _name), *KNOWN_BUGS.get(_name, ()))
+del _name
+
+
+class SparkK8sKernelTestsOnKubernetes(suite.SparkK8sKernelTests):
+    """Debian's jupyter_kernel_test suite with tests/protocol's samples, on a kernel in a pod."""
+
+    @classmethod
+    def setUpClass(cls):
+        fake = cls.fake
+        before = {w.uid for w in fake.pod_workers()}
+        super().setUpClass()  # ends with a cell, run by the kernel in the pod
+        cls.procs = PodKernel(fake, h.launcher_pid(cls.km), before)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.procs.assert_all_gone()
+
+
+def test_every_message_test_is_reused():
+    """A test added to test_protocol_messages.py runs here too (and this list is not empty)."""
+    here = {name for name, obj in globals().items()
+            if name.startswith("test_") and isinstance(obj, types.FunctionType)}
+    assert len(MESSAGE_TESTS) >= 15
+    assert set(MESSAGE_TESTS) <= here
+    for name in MESSAGE_TESTS:
+        assert globals()[name] is not getattr(messages, name)
+        assert globals()[name].__code__ is getattr(messages, name).__code__
+
+
+# ---- processes of a kernel in a pod --------------------------------------------------------
+
+
+class PodKernel:
+    """The processes of one kernel on the kubernetes runtime: its launcher (and any
+    child of it) and every process of the pod it started, seen while it runs."""
+
+    def __init__(self, fake, launcher_pid, workers_before):
+        self.fake = fake
+        self.launcher = h.Proc(launcher_pid)
+        self.local = [self.launcher, *(h.Proc(p) for p in h.descendants(launcher_pid)
+                                       if h.proc_stat(p))]
+        new = [w for w in fake.pod_workers() if w.uid not in workers_before]
+        assert len(new) == 1, f"expected one new pod for launcher {launcher_pid}: {new}"
+        self.worker = new[0]
+        self.pod_name = self.worker.name
+        self.in_pod = [h.Proc(p) for p in self.worker.live_pids() if h.proc_stat(p)]
+        assert self.in_pod, f"pod {self.pod_name} of launcher {launcher_pid} runs no process"
+
+    def living(self):
+        return [p for p in self.local + self.in_pod if p.alive()] + \
+            [f"pod {self.pod_name}: pid {p}" for p in self.worker.live_pids()]
+
+    def assert_all_gone(self, timeout=30):
+        """The launcher and the pod's processes end, and the Pod object is deleted
+        (its Secret, Service and ConfigMap go by garbage collection: checked at the
+        module's end)."""
+        h.wait_until(lambda: not self.living(), h.EXIT_BOUND_S)
+        assert self.living() == [], f"processes left behind: {self.living()}"
+        self.fake.wait_gone("pods", self.pod_name, timeout=timeout)
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+
+
+class KubeSetup:
+    """A fake API server, a `runtime: kubernetes` kernelspec and the private dirs of
+    this module; the interface protocol_helpers.start_kernel expects of a Setup."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="sk8s-"))  # host side only
+        self.runtime_base = self.base / "rt"
+        self.jupyter_runtime = self.base / "jrt"
+        self.runtime_base.mkdir(mode=0o700)
+        self.jupyter_runtime.mkdir(mode=0o700)
+        self.admin_config = self.base / "config.json"
+        self.admin_config.write_text("{}\n")
+        self.prefix = self.base / "prefix"
+        subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(self.prefix),
+                        "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
+                        "--executable", str(SPARK_K8S), "--python", h.PYTHON],
+                       check=True, capture_output=True, env=self.clean_env())
+        self.jupyter_path = self.prefix / "share" / "jupyter"
+        assert (self.jupyter_path / "kernels" / h.KERNEL_NAME / "kernel.json").is_file()
+        self.state_dir = tempfile.mkdtemp(prefix="fakekube-", dir=FAKE_STATE_PARENT)
+        self.fake = fakekube.FakeKube(
+            self.state_dir, path="%s:/usr/local/bin:/usr/bin:/bin" % SPARK_K8S.parent)
+        self.fake.start()
+
+    @staticmethod
+    def clean_env():
+        return {k: v for k, v in os.environ.items() if not k.startswith("SPARK_K8S_")}
+
+    def env(self):
+        """The environment variables a launcher of this module runs with."""
+        return {
+            "JUPYTER_PATH": str(self.jupyter_path),
+            "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
+            "XDG_RUNTIME_DIR": str(self.runtime_base),
+            "IPYTHONDIR": str(self.base / "ipython"),
+            "SPARK_K8S_CONFIG": str(self.admin_config),
+            "KUBECONFIG": self.fake.kubeconfig,
+            "USER": "jane",
+        }
+
+    @staticmethod
+    def foreign_settings():
+        """Variables of the caller that would change the kernel under test: other
+        SPARK_K8S_* settings, and an in-cluster configuration or pod identity."""
+        keep = {"SPARK_K8S_PREFIX", "SPARK_K8S_BUILD", "SPARK_K8S_CONFIG"}
+        names = [k for k in os.environ if k.startswith("SPARK_K8S_") and k not in keep]
+        return names + [k for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
+                                    "POD_NAME", "JUPYTERHUB_USER") if k in os.environ]
+
+    def leftovers(self):
+        """Problems at the module's end: objects, processes, files."""
+        problems = []
+        try:
+            self.fake.wait_no_leftovers(timeout=30)
+        except AssertionError as e:
+            problems.append(str(e))
+        objects = [f"{kind}/{o['metadata']['name']}" for kind in KERNEL_OBJECT_KINDS
+                   for o in self.fake.objects(kind)
+                   if (kind, o["metadata"]["name"]) not in fakekube.SYSTEM_NAMES]
+        if objects:
+            problems.append(f"objects left in the fake: {objects}")
+        for w in self.fake.pod_workers():
+            w.join(self.fake.max_grace_seconds + 10)
+            if w.live_pids():
+                problems.append(f"pod {w.name} still runs processes {w.live_pids()}")
+        dirs = sorted(p.name for p in self.runtime_base.glob("spark-k8s-*"))
+        if dirs:
+            problems.append(f"launchers left private directories behind: {dirs}")
+        files = sorted(p.name for p in self.jupyter_runtime.iterdir())
+        if files:
+            problems.append(f"connection files left behind: {files}")
+        return problems
+
+    def close(self):
+        self.fake.stop()
+        survivors = self.fake.pod_processes()
+        if survivors:
+            self.fake.kill_pod_processes()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+        return survivors
+
+
+@pytest.fixture(scope="module")
+def proto_setup():
+    """The module's fake API server and kubernetes kernelspec; JUPYTER_PATH, KUBECONFIG
+    and friends set for this module only. (Named as tests/protocol's fixture, which
+    the reused KernelTests class asks for.)"""
+    s = KubeSetup()
+    SparkK8sKernelTestsOnKubernetes.fake = s.fake
+    foreign = s.foreign_settings()
+    keys = [*s.env(), *foreign]
+    saved = {k: os.environ.get(k) for k in keys}
+    problems = []
+    try:
+        for k in foreign:
+            del os.environ[k]
+        os.environ.update(s.env())
+        yield s
+        problems = s.leftovers()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        survivors = s.close()
+        del SparkK8sKernelTestsOnKubernetes.fake
+    if survivors:
+        problems.append(f"pod processes survived the server's stop: {survivors}")
+    assert problems == [], "; ".join(problems)
+
+
+@pytest.fixture(scope="module")
+def kernel(proto_setup):
+    """One kernel (km, kc) in a pod, shared by the message tests."""
+    before = {w.uid for w in proto_setup.fake.pod_workers()}
+    km, kc = h.start_kernel(proto_setup)
+    try:
+        # The launcher answers kernel_info itself while the pod starts; the first cell
+        # waits for the kernel in the pod (and lets the kernelspec's start-up note, no
+        # pyspark here, go by).
+        h.execute(kc, "pass")
+        h.flush_iopub(kc)
+        procs = PodKernel(proto_setup.fake, h.launcher_pid(km), before)
+    except BaseException:
+        kc.stop_channels()
+        km.shutdown_kernel()  # not now=True: a SIGKILLed launcher leaves its pod to the watchdog
+        raise
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel()
+    procs.assert_all_gone()
+
+
+@pytest.fixture
+def kc(kernel):
+    """The shared kernel's client, with nothing left over from the test before."""
+    _, client = kernel
+    h.flush_iopub(client, quiet=0.05)
+    return client
