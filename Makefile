@@ -32,7 +32,7 @@ DEB_TEST  := python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
 DEB_RUN   := python3 python3-ipykernel jupyter-notebook
 
 .PHONY: all deps deps-run test unit unit-san valgrind pytest kernel-test install uninstall run bench \
-        images images-plan clean
+        images images-plan images-pin clean
 all: $(BUILD)/spark-k8s
 
 $(BUILD)/rel/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
@@ -145,8 +145,11 @@ bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client
 
 images-plan: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s images plan
+images-pin: $(BUILD)/spark-k8s
+	$(BUILD)/spark-k8s images pin
 images: $(BUILD)/spark-k8s
-	$(BUILD)/spark-k8s images build
+	$(BUILD)/spark-k8s images pin --if-missing
+	SPARK_K8S_MATRIX=$(or $(SPARK_K8S_MATRIX),images/matrix.json) $(BUILD)/spark-k8s images build
 
 # libFuzzer harness of the wire codec and connection files (not part of `make test`);
 # needs Debian's clang and libclang-rt-dev. FUZZ_TIME: seconds to run.

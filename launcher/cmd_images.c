@@ -2,7 +2,8 @@
  * from the matrix (no Docker), writes the docker-bake file, or builds the images
  * with `docker buildx bake` (plain `docker build` in dependency order without
  * buildx), reports their sizes against the budgets, and pushes them. Docker is
- * always exec'd with an argv, never through a shell. */
+ * always exec'd with an argv, never through a shell. `images pin` is passed on to
+ * launcher/cmd_images_pin.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "launcher/commands.h"
 #include "launcher/image_plan.h"
 #include "launcher/matrix.h"
+#include "launcher/matrix_pin.h"
 
 extern char **environ;
 
@@ -38,6 +40,7 @@ static void usage(FILE *out)
         "usage: spark-k8s images plan  [--json | --markdown] [OPTIONS]\n"
         "       spark-k8s images bake  [--bake-file FILE] [OPTIONS]\n"
         "       spark-k8s images build [--dry-run] [--builder auto|bake|docker] [--push] [OPTIONS]\n"
+        "       spark-k8s images pin   [--matrix FILE] [--if-missing | --force]\n"
         "\n"
         "The runtime images (Spark executors) and the Jupyter images (driver, JupyterLab on\n"
         "port 8888), one per Spark line and variant, all derived from the image matrix\n"
@@ -49,6 +52,8 @@ static void usage(FILE *out)
         "  build   build the plan with `docker buildx bake` (or `docker build` per image, in\n"
         "          order, without buildx), print every image's size against its budget and\n"
         "          fail over budget; with --push, push them after the size check.\n"
+        "  pin     fill the matrix file's empty checksums from the publishers' checksum\n"
+        "          files (needs network); `images pin --help` says more.\n"
         "\n"
         "options (environment variable in brackets):\n"
         "  --images LIST     build only these [IMAGES]: names (runtime-4.1-gpu), bake targets\n"
@@ -544,6 +549,8 @@ int cmd_images(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    if (argc >= 2 && strcmp(argv[1], "pin") == 0)
+        return cmd_images_pin(argc - 1, argv + 1);
     struct options o;
     if (parse_args(argc, argv, &o)) {
         usage(stderr);
