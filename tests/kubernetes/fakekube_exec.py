@@ -14,7 +14,9 @@ its inode number identifies the pod's processes).  Errors before exec (a mount t
 executable that cannot be run) are written to ERRFD as "E" + message; ERRFD is close-on-exec,
 so the kubelet reads EOF with nothing more when the exec succeeded.  The spec is
 JSON: {"argv", "exe", "env", "cwd", "hostname", "uid", "gid", "groups", "scratch",
-"noNewPrivs", "mounts": [{"source", "target", "readOnly"}]}.
+"noNewPrivs", "keep", "mounts": [{"source", "target", "readOnly"}]}. "keep" lists host
+directories that stand in for the image (the fake's PATH, paths the node env names): a
+volume that hides one (an emptyDir at /tmp over a build under /tmp) gets it bound back.
 """
 
 import ctypes
@@ -111,10 +113,26 @@ class Mounter:
 
 def become(spec):
     mounter = Mounter(spec["scratch"])
+    # Host directories that stand in for the image (spec "keep", plus the executable's
+    # own): held open so that, if a volume hides them, they can be bound back.
+    keep = {}
+    for d in list(spec.get("keep", [])) + [os.path.dirname(os.path.realpath(spec["exe"]))]:
+        if d not in keep and os.path.isdir(d):
+            keep[d] = os.open(d, os.O_PATH | os.O_DIRECTORY)
     for m in spec["mounts"]:
         if not os.path.isabs(m["target"]):
             raise ExecError("mountPath %s is not absolute" % m["target"])
         mounter.bind(m["source"], os.path.normpath(m["target"]), m.get("readOnly", False))
+    for d, fd in keep.items():
+        held = os.fstat(fd)
+        try:
+            now = os.stat(d)
+            hidden = (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+        except OSError:
+            hidden = True
+        if hidden:
+            mounter.bind("/proc/self/fd/%d" % fd, d, True)
+        os.close(fd)
     if spec.get("hostname"):
         import socket
         socket.sethostname(spec["hostname"][:64])

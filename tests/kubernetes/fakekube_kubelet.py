@@ -889,7 +889,15 @@ class PodWorker(threading.Thread):
         os.makedirs(scratch, exist_ok=True)
         self.log_path = os.path.join(self.dir, "%s.log" % ctr["name"])
         csc = ctr.get("securityContext") or {}
-        return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or "/",
+        # What stands in for the image's filesystem lives on the host: the fake's PATH
+        # and the absolute paths the node's env names. A volume over one of their parents
+        # (an emptyDir at /tmp, with the build under /tmp) must not hide them.
+        keep = []
+        for d in self.fake.path.split(":") + [v for val in self.fake.node_env.values()
+                                              for v in str(val).split(":")]:
+            if d and os.path.isabs(d) and os.path.isdir(d) and os.path.realpath(d) not in keep:
+                keep.append(os.path.realpath(d))
+        return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or "/", "keep": keep,
                 "noNewPrivs": csc.get("allowPrivilegeEscalation") is False,
                 "hostname": self.pod["spec"].get("hostname") or self.name, "uid": uid, "gid": gid,
                 "groups": groups, "scratch": scratch, "mounts": mounts, "image": ctr["image"]}
