@@ -391,8 +391,8 @@ static int resolve(struct target *t, enum mode mode, long timeout_s, char *err, 
     }
     int rc = fetch_sum(t, "sha512", timeout_s, err, errlen);
     if (rc == 1) {
-        char first[2048];
-        snprintf(first, sizeof first, "%s", err);
+        char first[1024];
+        snprintf(first, sizeof first, "%.1000s", err);
         rc = fetch_sum(t, "sha1", timeout_s, err, errlen);
         if (rc == 1) {
             size_t n = strlen(err);
