@@ -2,15 +2,16 @@
 thread on 127.0.0.1 serving checksum files from a private directory) and a copy of
 images/matrix.json whose URLs point at it: Apache's sha512sum and GPG formats,
 Maven's bare and named .sha512/.sha1 (with the .sha1 fallback on 404), filling only
-empty fields unless --force, byte-identical no-ops, refusals (name mismatch,
-malformed hex, HTTP errors, non-http URLs) that change nothing, --if-missing making
-no request when everything is pinned, and `images plan`/`images build --dry-run`
-accepting the pinned matrix."""
+empty fields unless --force, byte-identical no-ops, refusals that change nothing
+(name mismatch, malformed hex, HTTP errors, non-http URLs, an https server whose
+certificate no CA vouches for), --if-missing making no request when everything is
+pinned, and `images plan`/`images build --dry-run` accepting the pinned matrix."""
 import hashlib
 import http.server
 import json
 import os
 import re
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -31,7 +32,7 @@ def digest(algo, what):
 class Server:
     """Files under ROOT at http://127.0.0.1:PORT/, every request path recorded."""
 
-    def __init__(self, root):
+    def __init__(self, root, tls=None):
         self.root = root
         self.requests = []
         server = self
@@ -48,7 +49,11 @@ class Server:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        if tls:  # (certfile, keyfile)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.httpd.server_address[1])
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -416,3 +421,50 @@ def test_pinned_matrix_is_buildable(env):
     r = run(["build", "--builder", "docker"], env, extra=extra)
     assert r.returncode == 1 and "docker: not found on PATH" in r.stderr
     assert "refusing to build" not in r.stderr
+
+
+def self_signed(d):
+    """A self-signed certificate for 127.0.0.1 (no CA trusts it): (certfile, keyfile)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cf, kf = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    with open(cf, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(kf, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cf, kf
+
+
+def test_https_certificates_are_verified(env):
+    """A checksum served over https by a certificate no CA vouches for is refused."""
+    m = write_matrix(env)
+    serve_all(env, m)
+    certdir = os.path.join(os.path.dirname(env["dir"]), "tls")
+    os.mkdir(certdir)
+    tls = Server(env["server"].root, tls=self_signed(certdir))
+    try:
+        text = read(env["matrix"]).decode()
+        url = m["spark"][0]["distribution"]["url"]
+        text = text.replace(json.dumps(url), json.dumps(tls.url + url[len(env["server"].url):]))
+        with open(env["matrix"], "w") as f:
+            f.write(text)
+        before = read(env["matrix"])
+        r = run(["pin"], env)
+        refused(env, r, before, tls.url + "/dist/", "certificate")
+        assert tls.requests == []  # no request got past the handshake
+    finally:
+        tls.close()
