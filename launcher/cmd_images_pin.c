@@ -193,6 +193,9 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
             break;
         off += (size_t)n;
     }
+    /* the original's owner where we may (root pinning an admin's file); else ours */
+    int chown_rc = fchown(fd, before->st_uid, before->st_gid);
+    (void)chown_rc;
     int ok = off == len && fchmod(fd, before->st_mode & 07777) == 0 && fsync(fd) == 0;
     int saved = errno;
     if (close(fd) != 0 && ok) {
@@ -280,6 +283,7 @@ static int http_get(const char *url, long timeout_s, struct body *b, long *statu
     SETOPT(CURLOPT_MAXREDIRS, 5L);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_CONNECTTIMEOUT, timeout_s < 20 ? timeout_s : 20L);
     SETOPT(CURLOPT_TIMEOUT, timeout_s);
