@@ -24,6 +24,7 @@
  * stops reading the runtime's iopub: output is never dropped here, memory stays
  * bounded, and a burst waits in the runtime exactly as it would without us. */
 #define IOPUB_HWM 1000
+#define PROGRESS_KEPT 32 /* progress lines kept to retell after a failed start */
 
 struct held {
     enum channel channel;
@@ -63,6 +64,8 @@ struct proxy {
     char *notice;
     char *failure;        /* why the runtime could not start; requests get it as an error */
     char *last_execute;   /* header of the last execute_request sent to the runtime */
+    char *progress[PROGRESS_KEPT]; /* the start's story, oldest first */
+    size_t n_progress;
 
     struct held *held;
     size_t n_held, cap_held;
@@ -222,6 +225,8 @@ void proxy_free(struct proxy *p)
     free(p->notice);
     free(p->failure);
     free(p->last_execute);
+    for (size_t i = 0; i < p->n_progress; i++)
+        free(p->progress[i]);
     free(p);
 }
 
@@ -326,6 +331,16 @@ static void release_held(struct proxy *p)
 void proxy_progress(struct proxy *p, const char *text)
 {
     logf_(p, "%s", text);
+    if (!p->failure) {
+        if (p->n_progress == PROGRESS_KEPT) {
+            free(p->progress[0]);
+            memmove(p->progress, p->progress + 1, (PROGRESS_KEPT - 1) * sizeof p->progress[0]);
+            p->n_progress--;
+        }
+        char *copy = strdup(text);
+        if (copy)
+            p->progress[p->n_progress++] = copy;
+    }
     for (size_t i = 0; i < p->n_held; i++) {
         struct message_view v;
         if (p->held[i].channel == CH_SHELL &&
@@ -344,10 +359,13 @@ void proxy_set_notice(struct proxy *p, const char *text)
  * error, the error reply, idle. */
 static void reply_error(struct proxy *p, enum channel ch, const struct zmessage *m,
                         const struct message_view *v, const struct message_header *h,
-                        const char *reason)
+                        const char *reason, int tell_story)
 {
     json_t *tb = json_pack("[s]", reason);
     publish_status(p, &v->header, "busy");
+    /* A request that came after the failure hears how the start went, too. */
+    for (size_t i = 0; tell_story && i < p->n_progress; i++)
+        publish_stderr(p, &v->header, p->progress[i]);
     publish(p, "error", &v->header,
             json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
                       "traceback", tb));
@@ -371,7 +389,7 @@ void proxy_runtime_failed(struct proxy *p, const char *reason)
         struct message_header h;
         if (message_split(m->view, m->n, &v) == MESSAGE_OK &&
             message_header_read(&v.header, &h) == MESSAGE_OK)
-            reply_error(p, p->held[i].channel, m, &v, &h, reason);
+            reply_error(p, p->held[i].channel, m, &v, &h, reason, 0);
         zmessage_free(m);
     }
     p->n_held = 0;
@@ -539,7 +557,8 @@ static void serve_failed(struct proxy *p, enum channel ch, struct zmessage *m,
     } else if (strcmp(h->msg_type, "interrupt_request") == 0) {
         reply(p, ch, m, v, h->msg_type, json_pack("{s:s}", "status", "ok"));
     } else if (ch != CH_STDIN) {
-        reply_error(p, ch, m, v, h, p->failure);
+        reply_error(p, ch, m, v, h, p->failure,
+                    ch == CH_SHELL && strcmp(h->msg_type, "execute_request") == 0);
     }
 }
 
