@@ -2,6 +2,7 @@
  * then the 8 Jupyter images FROM them) and renders it as text, JSON, Markdown and
  * a docker-bake file. Every version in a build argument comes from the matrix. */
 #include "launcher/image_plan.h"
+#include "launcher/errmsg.h"
 
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -10,18 +11,6 @@
 
 #include "launcher/version.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
@@ -216,7 +205,7 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
         if (*p == '.')
             *p = '_';
     if (matrix_image_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
-        return fail(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
+        return errorf(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
     s->ref = strdup(buf);
     char *colon = s->ref ? strrchr(s->ref, ':') : NULL;
     s->repository = colon ? strndup(s->ref, (size_t)(colon - s->ref)) : NULL;
@@ -226,13 +215,13 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
     s->budget_mb = matrix_budget_mb(m, kind, variant);
     if (!s->kind || !s->line || !s->spark_version || !s->variant || !s->name || !s->target ||
         !s->ref || !s->repository || !s->tag || !s->dockerfile || !s->base)
-        return fail(err, errlen, "out of memory");
+        return errorf(err, errlen, "out of memory");
     int rc = runtime_ref ? jupyter_args(m, variant, runtime_ref, opt->gpu_python, s)
                          : runtime_args(m, sp, variant, s);
     if (rc == 0)
         rc = common_args(m, sp, variant, opt->revision, s);
     if (rc)
-        return fail(err, errlen, "%s: cannot make the build arguments of %s (download URL?)",
+        return errorf(err, errlen, "%s: cannot make the build arguments of %s (download URL?)",
                     m->origin, s->name);
     return 0;
 }
@@ -254,7 +243,7 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
     if (!copy || !keep) {
         free(copy);
         free(keep);
-        return fail(err, errlen, "out of memory");
+        return errorf(err, errlen, "out of memory");
     }
     int rc = 0, words = 0;
     for (char *save = NULL, *w = strtok_r(copy, ", \t\n", &save); w;
@@ -267,7 +256,7 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
                 hit = 1;
             }
         if (!hit) {
-            rc = fail(err, errlen,
+            rc = errorf(err, errlen,
                       "IMAGES: '%s' selects no image (names look like runtime-4.1-gpu or "
                       "jupyter-3.5-gpu-iceberg; globs like 'jupyter-4.1-*' work; "
                       "`spark-k8s images plan` lists them)",
@@ -289,7 +278,7 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
         size_t n = 0;
         int *newidx = calloc(p->n_images, sizeof *newidx);
         if (!newidx)
-            rc = fail(err, errlen, "out of memory");
+            rc = errorf(err, errlen, "out of memory");
         for (size_t i = 0; rc == 0 && i < p->n_images; i++) {
             if (!keep[i]) {
                 spec_free(&p->images[i]);
@@ -323,18 +312,18 @@ int image_plan_make(const struct matrix *m, const struct image_plan_options *opt
     if (opt->registry)
         for (const char *c = opt->registry; *c; c++)
             if ((unsigned char)*c <= ' ' || *c == 0x7f)
-                return fail(err, errlen, "REGISTRY: '%s' contains a space or control character",
+                return errorf(err, errlen, "REGISTRY: '%s' contains a space or control character",
                             opt->registry);
     struct image_plan *p = calloc(1, sizeof *p);
     if (!p)
-        return fail(err, errlen, "out of memory");
+        return errorf(err, errlen, "out of memory");
     size_t total = 2 * m->n_spark * m->n_variants;
     p->images = calloc(total ? total : 1, sizeof *p->images);
     p->matrix_origin = strdup(m->origin);
     p->registry = strdup(opt->registry ? opt->registry : "");
     if (!p->images || !p->matrix_origin || !p->registry) {
         image_plan_free(p);
-        return fail(err, errlen, "out of memory");
+        return errorf(err, errlen, "out of memory");
     }
     /* runtime images first, then the jupyter image of each, FROM it */
     size_t half = m->n_spark * m->n_variants;

@@ -2,6 +2,7 @@
  * into struct matrix, answers questions about it (lines, variants, image names,
  * budgets) and checks it against the compatibility facts it carries. */
 #include "launcher/matrix.h"
+#include "launcher/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,18 +23,6 @@ const char *matrix_embedded_json(void)
     return spark_k8s_matrix_json;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- freeing ---- */
 
@@ -141,18 +130,18 @@ static int get_str(const struct ctx *c, const json_t *obj, const char *path, con
     json_t *v = json_object_get(obj, key);
     if (!v) {
         if (required)
-            return fail(c->err, c->errlen, "%s: %s.%s: missing", c->origin, path, key);
+            return errorf(c->err, c->errlen, "%s: %s.%s: missing", c->origin, path, key);
         *out = dup_or_null("");
-        return *out ? 0 : fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return *out ? 0 : errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     }
     if (!json_is_string(v))
-        return fail(c->err, c->errlen, "%s: %s.%s: expected a string", c->origin, path, key);
+        return errorf(c->err, c->errlen, "%s: %s.%s: expected a string", c->origin, path, key);
     if (required && json_string_length(v) == 0)
-        return fail(c->err, c->errlen, "%s: %s.%s: empty", c->origin, path, key);
+        return errorf(c->err, c->errlen, "%s: %s.%s: empty", c->origin, path, key);
     if (strlen(json_string_value(v)) != json_string_length(v))
-        return fail(c->err, c->errlen, "%s: %s.%s: contains a NUL byte", c->origin, path, key);
+        return errorf(c->err, c->errlen, "%s: %s.%s: contains a NUL byte", c->origin, path, key);
     *out = strdup(json_string_value(v));
-    return *out ? 0 : fail(c->err, c->errlen, "%s: out of memory", c->origin);
+    return *out ? 0 : errorf(c->err, c->errlen, "%s: out of memory", c->origin);
 }
 
 /* An array of non-empty strings (ARR may be NULL when not required). */
@@ -163,29 +152,29 @@ static int get_strv(const struct ctx *c, const json_t *arr, const char *path, in
     *n = 0;
     if (!arr) {
         if (required)
-            return fail(c->err, c->errlen, "%s: %s: missing", c->origin, path);
+            return errorf(c->err, c->errlen, "%s: %s: missing", c->origin, path);
         return 0;
     }
     if (!json_is_array(arr))
-        return fail(c->err, c->errlen, "%s: %s: expected an array of strings", c->origin, path);
+        return errorf(c->err, c->errlen, "%s: %s: expected an array of strings", c->origin, path);
     size_t len = json_array_size(arr);
     if (len == 0)
         return 0;
     char **v = calloc(len, sizeof *v);
     if (!v)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     for (size_t i = 0; i < len; i++) {
         json_t *e = json_array_get(arr, i);
         if (!json_is_string(e) || json_string_length(e) == 0 ||
             strlen(json_string_value(e)) != json_string_length(e)) {
             strv_free(v, i);
-            return fail(c->err, c->errlen, "%s: %s[%zu]: expected a non-empty string", c->origin,
+            return errorf(c->err, c->errlen, "%s: %s[%zu]: expected a non-empty string", c->origin,
                         path, i);
         }
         v[i] = strdup(json_string_value(e));
         if (!v[i]) {
             strv_free(v, i);
-            return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+            return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
         }
     }
     *out = v;
@@ -202,9 +191,9 @@ static int get_component(const struct ctx *c, const json_t *parent, const char *
     if (!o && !required)
         o = json_object(); /* an absent optional component reads as all "" */
     else if (!o)
-        return fail(c->err, c->errlen, "%s: %s: missing", c->origin, sub);
+        return errorf(c->err, c->errlen, "%s: %s: missing", c->origin, sub);
     else if (!json_is_object(o))
-        return fail(c->err, c->errlen, "%s: %s: expected an object", c->origin, sub);
+        return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, sub);
     else
         json_incref(o);
     int rc = -1;
@@ -227,7 +216,7 @@ static int parse_spark(const struct ctx *c, const json_t *o, size_t i, struct ma
     char path[64];
     snprintf(path, sizeof path, "spark[%zu]", i);
     if (!json_is_object(o))
-        return fail(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
+        return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
     if (get_str(c, o, path, "line", 1, &s->line) || get_str(c, o, path, "version", 1, &s->version) ||
         get_str(c, o, path, "scala", 1, &s->scala) || get_str(c, o, path, "java", 1, &s->java) ||
         get_str(c, o, path, "python_min", 1, &s->python_min) ||
@@ -239,10 +228,10 @@ static int parse_spark(const struct ctx *c, const json_t *o, size_t i, struct ma
     json_t *dist = json_object_get(o, "distribution");
     json_t *empty = json_object();
     if (!empty)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     if (dist && !json_is_object(dist)) {
         json_decref(empty);
-        return fail(c->err, c->errlen, "%s: %s.distribution: expected an object", c->origin, path);
+        return errorf(c->err, c->errlen, "%s: %s.distribution: expected an object", c->origin, path);
     }
     char dpath[96];
     snprintf(dpath, sizeof dpath, "%s.distribution", path);
@@ -268,13 +257,13 @@ static int parse_releases(const struct ctx *c, const json_t *o, const char *path
     if (!o)
         return 0;
     if (!json_is_object(o))
-        return fail(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
+        return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
     size_t len = json_object_size(o);
     if (len == 0)
         return 0;
     struct matrix_release *r = calloc(len, sizeof *r);
     if (!r)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     *out = r;
     const char *key;
     json_t *v;
@@ -285,7 +274,7 @@ static int parse_releases(const struct ctx *c, const json_t *o, const char *path
         snprintf(sub, sizeof sub, "%s.\"%s\"", path, key);
         r[*n].version = strdup(key);
         if (!r[*n].version)
-            return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+            return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
         (*n)++;
         if (get_strv(c, v, sub, 1, &r[*n - 1].items, &r[*n - 1].n_items))
             return -1;
@@ -298,26 +287,26 @@ static int parse_budgets(const struct ctx *c, const json_t *o, struct matrix *m)
     if (!o)
         return 0;
     if (!json_is_object(o))
-        return fail(c->err, c->errlen, "%s: budgets_mb: expected an object", c->origin);
+        return errorf(c->err, c->errlen, "%s: budgets_mb: expected an object", c->origin);
     size_t total = 0;
     const char *kind;
     json_t *per;
     json_object_foreach((json_t *)o, kind, per) {
         if (!json_is_object(per))
-            return fail(c->err, c->errlen, "%s: budgets_mb.%s: expected an object", c->origin, kind);
+            return errorf(c->err, c->errlen, "%s: budgets_mb.%s: expected an object", c->origin, kind);
         total += json_object_size(per);
     }
     if (total == 0)
         return 0;
     m->budgets = calloc(total, sizeof *m->budgets);
     if (!m->budgets)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     json_object_foreach((json_t *)o, kind, per) {
         const char *variant;
         json_t *mb;
         json_object_foreach(per, variant, mb) {
             if (!json_is_integer(mb) || json_integer_value(mb) <= 0)
-                return fail(c->err, c->errlen, "%s: budgets_mb.%s.%s: expected a positive integer",
+                return errorf(c->err, c->errlen, "%s: budgets_mb.%s.%s: expected a positive integer",
                             c->origin, kind, variant);
             struct matrix_budget *b = &m->budgets[m->n_budgets];
             b->kind = strdup(kind);
@@ -325,7 +314,7 @@ static int parse_budgets(const struct ctx *c, const json_t *o, struct matrix *m)
             b->mb = (long)json_integer_value(mb);
             m->n_budgets++;
             if (!b->kind || !b->variant)
-                return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+                return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
         }
     }
     return 0;
@@ -335,10 +324,10 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
 {
     json_t *empty = json_object();
     if (!empty)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     if (o && !json_is_object(o)) {
         json_decref(empty);
-        return fail(c->err, c->errlen, "%s: images: expected an object", c->origin);
+        return errorf(c->err, c->errlen, "%s: images: expected an object", c->origin);
     }
     const json_t *img = o ? o : empty;
     int rc = -1;
@@ -351,13 +340,13 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
 
     json_t *pk = json_object_get(img, "debian_packages");
     if (pk && !json_is_object(pk)) {
-        fail(c->err, c->errlen, "%s: images.debian_packages: expected an object", c->origin);
+        errorf(c->err, c->errlen, "%s: images.debian_packages: expected an object", c->origin);
         goto out;
     }
     if (pk && json_object_size(pk)) {
         m->packages = calloc(json_object_size(pk), sizeof *m->packages);
         if (!m->packages) {
-            fail(c->err, c->errlen, "%s: out of memory", c->origin);
+            errorf(c->err, c->errlen, "%s: out of memory", c->origin);
             goto out;
         }
         const char *role;
@@ -370,11 +359,11 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
             struct matrix_package *d = &m->packages[m->n_packages++];
             d->role = strdup(role);
             if (!d->role) {
-                fail(c->err, c->errlen, "%s: out of memory", c->origin);
+                errorf(c->err, c->errlen, "%s: out of memory", c->origin);
                 goto out;
             }
             if (!json_is_object(p)) {
-                fail(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
+                errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
                 goto out;
             }
             if (get_str(c, p, path, "name", 1, &d->name) ||
@@ -385,7 +374,7 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
 
     json_t *py = json_object_get(img, "python_packages");
     if (py && !json_is_object(py)) {
-        fail(c->err, c->errlen, "%s: images.python_packages: expected an object", c->origin);
+        errorf(c->err, c->errlen, "%s: images.python_packages: expected an object", c->origin);
         goto out;
     }
     size_t total = 0;
@@ -396,13 +385,13 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
             continue; /* "_comment" */
         if (strcmp(scope, "runtime") != 0 && strcmp(scope, "jupyter") != 0 &&
             strcmp(scope, "jupyter_gpu") != 0) {
-            fail(c->err, c->errlen,
+            errorf(c->err, c->errlen,
                  "%s: images.python_packages.%s: unknown scope (runtime, jupyter, jupyter_gpu)",
                  c->origin, scope);
             goto out;
         }
         if (!json_is_object(pkgs)) {
-            fail(c->err, c->errlen, "%s: images.python_packages.%s: expected an object", c->origin,
+            errorf(c->err, c->errlen, "%s: images.python_packages.%s: expected an object", c->origin,
                  scope);
             goto out;
         }
@@ -411,7 +400,7 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
     if (total) {
         m->pypackages = calloc(total, sizeof *m->pypackages);
         if (!m->pypackages) {
-            fail(c->err, c->errlen, "%s: out of memory", c->origin);
+            errorf(c->err, c->errlen, "%s: out of memory", c->origin);
             goto out;
         }
     }
@@ -425,18 +414,18 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
             d->scope = strdup(scope);
             d->name = strdup(name);
             if (!d->scope || !d->name) {
-                fail(c->err, c->errlen, "%s: out of memory", c->origin);
+                errorf(c->err, c->errlen, "%s: out of memory", c->origin);
                 goto out;
             }
             if (!json_is_string(ver) || json_string_length(ver) == 0) {
-                fail(c->err, c->errlen,
+                errorf(c->err, c->errlen,
                      "%s: images.python_packages.%s.%s: expected a version string", c->origin,
                      scope, name);
                 goto out;
             }
             d->version = strdup(json_string_value(ver));
             if (!d->version) {
-                fail(c->err, c->errlen, "%s: out of memory", c->origin);
+                errorf(c->err, c->errlen, "%s: out of memory", c->origin);
                 goto out;
             }
         }
@@ -450,15 +439,15 @@ out:
 static int parse(const struct ctx *c, const json_t *root, struct matrix *m)
 {
     if (!json_is_object(root))
-        return fail(c->err, c->errlen, "%s: expected a JSON object at the top", c->origin);
+        return errorf(c->err, c->errlen, "%s: expected a JSON object at the top", c->origin);
     json_t *schema = json_object_get(root, "schema");
     if (!json_is_integer(schema) || json_integer_value(schema) != 1)
-        return fail(c->err, c->errlen, "%s: schema: expected 1 (the version this spark-k8s reads)",
+        return errorf(c->err, c->errlen, "%s: schema: expected 1 (the version this spark-k8s reads)",
                     c->origin);
     m->schema = 1;
     json_t *project = json_object_get(root, "project");
     if (!json_is_object(project))
-        return fail(c->err, c->errlen, "%s: project: expected an object", c->origin);
+        return errorf(c->err, c->errlen, "%s: project: expected an object", c->origin);
     if (get_str(c, project, "project", "name", 1, &m->name) ||
         get_str(c, project, "project", "source", 0, &m->source) ||
         get_str(c, project, "project", "runtime_image", 1, &m->runtime_image) ||
@@ -467,14 +456,14 @@ static int parse(const struct ctx *c, const json_t *root, struct matrix *m)
     if (get_strv(c, json_object_get(root, "variants"), "variants", 1, &m->variants, &m->n_variants))
         return -1;
     if (m->n_variants == 0)
-        return fail(c->err, c->errlen, "%s: variants: empty", c->origin);
+        return errorf(c->err, c->errlen, "%s: variants: empty", c->origin);
 
     json_t *spark = json_object_get(root, "spark");
     if (!json_is_array(spark) || json_array_size(spark) == 0)
-        return fail(c->err, c->errlen, "%s: spark: expected a non-empty array", c->origin);
+        return errorf(c->err, c->errlen, "%s: spark: expected a non-empty array", c->origin);
     m->spark = calloc(json_array_size(spark), sizeof *m->spark);
     if (!m->spark)
-        return fail(c->err, c->errlen, "%s: out of memory", c->origin);
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
     for (size_t i = 0; i < json_array_size(spark); i++) {
         m->n_spark = i + 1; /* matrix_free frees what is filled so far */
         if (parse_spark(c, json_array_get(spark, i), i, &m->spark[i]))
@@ -483,7 +472,7 @@ static int parse(const struct ctx *c, const json_t *root, struct matrix *m)
 
     json_t *compat = json_object_get(root, "compat");
     if (compat && !json_is_object(compat))
-        return fail(c->err, c->errlen, "%s: compat: expected an object", c->origin);
+        return errorf(c->err, c->errlen, "%s: compat: expected an object", c->origin);
     if (parse_releases(c, json_object_get(compat, "iceberg_spark_modules"),
                        "compat.iceberg_spark_modules", &m->iceberg_releases,
                        &m->n_iceberg_releases) ||
@@ -507,16 +496,16 @@ int matrix_load_string(const char *json, const char *origin, struct matrix **out
     json_error_t jerr;
     json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return fail(err, errlen, "%s:%d:%d: invalid JSON: %s", origin, jerr.line, jerr.column,
+        return errorf(err, errlen, "%s:%d:%d: invalid JSON: %s", origin, jerr.line, jerr.column,
                     jerr.text);
     struct matrix *m = calloc(1, sizeof *m);
     if (!m) {
         json_decref(root);
-        return fail(err, errlen, "%s: out of memory", origin);
+        return errorf(err, errlen, "%s: out of memory", origin);
     }
     m->origin = strdup(origin);
     struct ctx c = {origin, err, errlen};
-    int rc = m->origin ? parse(&c, root, m) : fail(err, errlen, "%s: out of memory", origin);
+    int rc = m->origin ? parse(&c, root, m) : errorf(err, errlen, "%s: out of memory", origin);
     json_decref(root);
     if (rc) {
         matrix_free(m);
@@ -531,7 +520,7 @@ int matrix_load_file(const char *path, struct matrix **out, char *err, size_t er
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, "%s: cannot open the image matrix: %s", path, strerror(errno));
+        return errorf(err, errlen, "%s: cannot open the image matrix: %s", path, strerror(errno));
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -540,13 +529,13 @@ int matrix_load_file(const char *path, struct matrix **out, char *err, size_t er
             if (ncap > (size_t)16 << 20) {
                 free(buf);
                 fclose(f);
-                return fail(err, errlen, "%s: larger than 16 MiB: not an image matrix", path);
+                return errorf(err, errlen, "%s: larger than 16 MiB: not an image matrix", path);
             }
             char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 fclose(f);
-                return fail(err, errlen, "%s: out of memory", path);
+                return errorf(err, errlen, "%s: out of memory", path);
             }
             buf = nb;
             cap = ncap;
@@ -560,12 +549,12 @@ int matrix_load_file(const char *path, struct matrix **out, char *err, size_t er
     fclose(f);
     if (rerr) {
         free(buf);
-        return fail(err, errlen, "%s: read error", path);
+        return errorf(err, errlen, "%s: read error", path);
     }
     buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
-        return fail(err, errlen, "%s: contains a NUL byte: not an image matrix", path);
+        return errorf(err, errlen, "%s: contains a NUL byte: not an image matrix", path);
     }
     int rc = matrix_load_string(buf, path, out, err, errlen);
     free(buf);
@@ -773,7 +762,7 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
     snprintf(want, sizeof want, "org.apache.iceberg:iceberg-spark-runtime-%s_%s", s->line, s->scala);
     const char *prefix = "org.apache.iceberg:iceberg-spark-runtime-";
     if (strncmp(c->artifact, prefix, strlen(prefix)) != 0)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg.artifact: '%s' is not an Iceberg Spark runtime "
                     "(expected %s)",
                     o, i, s->version, c->artifact, want);
@@ -784,7 +773,7 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
         const char *us = strchr(module, '_');
         int minor_ok = us && (size_t)(us - module) == strlen(s->line) &&
                        strncmp(module, s->line, strlen(s->line)) == 0;
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg.artifact: '%s' is built for Spark %.*s with "
                     "Scala %s, but this line is Spark %s with Scala %s (%s mismatch; expected %s)",
                     o, i, s->version, c->artifact, us ? (int)(us - module) : (int)strlen(module),
@@ -793,7 +782,7 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
     }
     if (c->n_supported_spark && !strv_has(c->supported_spark, c->n_supported_spark, s->line)) {
         strv_join(c->supported_spark, c->n_supported_spark, list, sizeof list);
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg.supported_spark: Iceberg %s is listed for Spark "
                     "%s, not %s",
                     o, i, s->version, c->version, list, s->line);
@@ -801,19 +790,19 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
     const struct matrix_release *r =
         release_find(m->iceberg_releases, m->n_iceberg_releases, c->version);
     if (!r)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg.version: no facts for Iceberg %s in "
                     "compat.iceberg_spark_modules (add the Spark modules that release ships)",
                     o, i, s->version, c->version);
     if (!strv_has(r->items, r->n_items, mine)) {
         strv_join(r->items, r->n_items, list, sizeof list);
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg.version: Iceberg %s has no Spark %s module for "
                     "Scala %s (it ships %s), so %s does not exist",
                     o, i, s->version, c->version, s->line, s->scala, list, want);
     }
     if (*s->iceberg_aws.version && strcmp(s->iceberg_aws.version, c->version) != 0)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) iceberg_aws_bundle.version: %s differs from the Iceberg "
                     "runtime %s (the bundle must come from the same Iceberg release)",
                     o, i, s->version, s->iceberg_aws.version, c->version);
@@ -829,12 +818,12 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
     snprintf(want, sizeof want, "com.nvidia:rapids-4-spark_%s", s->scala);
     const char *prefix = "com.nvidia:rapids-4-spark_";
     if (strncmp(c->artifact, prefix, strlen(prefix)) != 0)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids.artifact: '%s' is not the RAPIDS Accelerator "
                     "(expected %s)",
                     o, i, s->version, c->artifact, want);
     if (strcmp(c->artifact + strlen(prefix), s->scala) != 0)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids.artifact: '%s' is built for Scala %s, but Spark "
                     "%s uses Scala %s (expected %s)",
                     o, i, s->version, c->artifact, c->artifact + strlen(prefix), s->version,
@@ -844,14 +833,14 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
     for (size_t k = 0; k < m->n_rapids_releases; k++)
         any |= strv_has(m->rapids_releases[k].items, m->rapids_releases[k].n_items, s->version);
     if (m->n_rapids_releases && !any)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids: no RAPIDS release in compat.rapids_spark_versions "
                     "supports Spark %s (RAPIDS matches the Spark version exactly; its shim loader "
                     "refuses others): pick a Spark version that RAPIDS %s supports",
                     o, i, s->version, s->version, c->version);
     if (!strv_has(c->supported_spark, c->n_supported_spark, s->version)) {
         strv_join(c->supported_spark, c->n_supported_spark, list, sizeof list);
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids.supported_spark: RAPIDS %s supports Spark %s, not "
                     "%s (RAPIDS matches the Spark version exactly)",
                     o, i, s->version, c->version, list, s->version);
@@ -859,13 +848,13 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
     const struct matrix_release *r =
         release_find(m->rapids_releases, m->n_rapids_releases, c->version);
     if (!r)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids.version: no facts for RAPIDS %s in "
                     "compat.rapids_spark_versions (add the Spark versions that release supports)",
                     o, i, s->version, c->version);
     if (!strv_has(r->items, r->n_items, s->version)) {
         strv_join(r->items, r->n_items, list, sizeof list);
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: spark[%zu] (%s) rapids.version: RAPIDS %s does not support Spark %s (it "
                     "supports %s; its shim loader refuses any other version)",
                     o, i, s->version, c->version, s->version, list);
@@ -876,23 +865,23 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
 int matrix_check(const struct matrix *m, char *err, size_t errlen)
 {
     if (!m)
-        return fail(err, errlen, "no matrix");
+        return errorf(err, errlen, "no matrix");
     const char *o = m->origin;
     for (size_t v = 0; v < m->n_variants; v++) {
         const char *name = m->variants[v];
         for (size_t k = 0; k < v; k++)
             if (strcmp(m->variants[k], name) == 0)
-                return fail(err, errlen, "%s: variants[%zu]: '%s' listed twice", o, v, name);
+                return errorf(err, errlen, "%s: variants[%zu]: '%s' listed twice", o, v, name);
         if (strcmp(name, "baseline") == 0)
             continue;
         /* every word of a variant must be a known feature */
         char copy[64];
         if (strlen(name) >= sizeof copy)
-            return fail(err, errlen, "%s: variants[%zu]: '%s' is too long", o, v, name);
+            return errorf(err, errlen, "%s: variants[%zu]: '%s' is too long", o, v, name);
         strcpy(copy, name);
         for (char *save = NULL, *w = strtok_r(copy, "-", &save); w; w = strtok_r(NULL, "-", &save))
             if (strcmp(w, "gpu") != 0 && strcmp(w, "iceberg") != 0)
-                return fail(err, errlen,
+                return errorf(err, errlen,
                             "%s: variants[%zu]: '%s' has unknown feature '%s' (known: baseline, "
                             "gpu, iceberg, joined with '-')",
                             o, v, name, w);
@@ -900,22 +889,22 @@ int matrix_check(const struct matrix *m, char *err, size_t errlen)
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
         if (!is_line(s->line))
-            return fail(err, errlen, "%s: spark[%zu].line: '%s' is not MAJOR.MINOR", o, i, s->line);
+            return errorf(err, errlen, "%s: spark[%zu].line: '%s' is not MAJOR.MINOR", o, i, s->line);
         size_t ll = strlen(s->line);
         if (strncmp(s->version, s->line, ll) != 0 || s->version[ll] != '.' || !s->version[ll + 1])
-            return fail(err, errlen, "%s: spark[%zu].version: '%s' is not a release of Spark %s", o,
+            return errorf(err, errlen, "%s: spark[%zu].version: '%s' is not a release of Spark %s", o,
                         i, s->version, s->line);
         if (!is_line(s->scala))
-            return fail(err, errlen, "%s: spark[%zu] (%s) scala: '%s' is not MAJOR.MINOR", o, i,
+            return errorf(err, errlen, "%s: spark[%zu] (%s) scala: '%s' is not MAJOR.MINOR", o, i,
                         s->version, s->scala);
         for (size_t k = 0; k < i; k++)
             if (strcmp(m->spark[k].line, s->line) == 0)
-                return fail(err, errlen, "%s: spark[%zu].line: '%s' listed twice", o, i, s->line);
+                return errorf(err, errlen, "%s: spark[%zu].line: '%s' listed twice", o, i, s->line);
         const struct matrix_release *jv = release_find(m->spark_java, m->n_spark_java, s->line);
         if (jv && !strv_has(jv->items, jv->n_items, s->java)) {
             char list[256];
             strv_join(jv->items, jv->n_items, list, sizeof list);
-            return fail(err, errlen,
+            return errorf(err, errlen,
                         "%s: spark[%zu] (%s) java: Spark %s runs on Java %s, not %s "
                         "(compat.spark_java)",
                         o, i, s->version, s->line, list, s->java);
@@ -925,7 +914,7 @@ int matrix_check(const struct matrix *m, char *err, size_t errlen)
         if (variants_use(m, "gpu") && check_rapids(m, s, i, err, errlen))
             return -1;
         if (*s->dist_url && !strstr(s->dist_url, s->version))
-            return fail(err, errlen,
+            return errorf(err, errlen,
                         "%s: spark[%zu] (%s) distribution.url: '%s' does not name Spark %s", o, i,
                         s->version, s->dist_url, s->version);
     }
@@ -936,12 +925,12 @@ static int check_sum(const struct matrix *m, const char *field, const char *what
                      const char *sha512, char *err, size_t errlen)
 {
     if (*sha512 && !is_hex(sha512, 128))
-        return fail(err, errlen, "%s: %s.sha512: '%s' is not 128 hex digits", m->origin, field,
+        return errorf(err, errlen, "%s: %s.sha512: '%s' is not 128 hex digits", m->origin, field,
                     sha512);
     if (*sha1 && !is_hex(sha1, 40))
-        return fail(err, errlen, "%s: %s.sha1: '%s' is not 40 hex digits", m->origin, field, sha1);
+        return errorf(err, errlen, "%s: %s.sha1: '%s' is not 40 hex digits", m->origin, field, sha1);
     if (!*sha512 && !*sha1)
-        return fail(err, errlen,
+        return errorf(err, errlen,
                     "%s: %s: no checksum for %s: fill in the published SHA-512 (or Maven SHA-1) "
                     "before building; an unverified download is refused",
                     m->origin, field, what);
@@ -951,12 +940,12 @@ static int check_sum(const struct matrix *m, const char *field, const char *what
 int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
 {
     if (!m)
-        return fail(err, errlen, "no matrix");
+        return errorf(err, errlen, "no matrix");
     const char *o = m->origin;
     if (!*m->base_image)
-        return fail(err, errlen, "%s: images.base: missing (the pinned base image)", o);
+        return errorf(err, errlen, "%s: images.base: missing (the pinned base image)", o);
     if (!*m->builder_image)
-        return fail(err, errlen, "%s: images.builder: missing (the image that builds spark-k8s)", o);
+        return errorf(err, errlen, "%s: images.builder: missing (the image that builds spark-k8s)", o);
     const char *imgs[2] = {m->base_image, m->builder_image};
     const char *fields[2] = {"images.base", "images.builder"};
     for (int k = 0; k < 2; k++) {
@@ -967,15 +956,15 @@ int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
         if (has_digest) {
             const char *d = strstr(imgs[k], "@sha256:") + 8;
             if (!is_hex(d, 64))
-                return fail(err, errlen, "%s: %s: '%s' has a malformed sha256 digest", o,
+                return errorf(err, errlen, "%s: %s: '%s' has a malformed sha256 digest", o,
                             fields[k], imgs[k]);
         } else if (!has_tag || strcmp(colon + 1, "latest") == 0) {
-            return fail(err, errlen, "%s: %s: '%s' is not pinned (give an exact tag or a digest)",
+            return errorf(err, errlen, "%s: %s: '%s' is not pinned (give an exact tag or a digest)",
                         o, fields[k], imgs[k]);
         }
     }
     if (!*m->maven_repository)
-        return fail(err, errlen, "%s: images.maven_repository: missing", o);
+        return errorf(err, errlen, "%s: images.maven_repository: missing", o);
     const char *roles[3] = {"python", "tini", NULL};
     char java_role[32];
     for (size_t i = 0; i < m->n_spark; i++) {
@@ -983,7 +972,7 @@ int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
         char field[96], what[160];
         snprintf(field, sizeof field, "spark[%zu] (%s) distribution", i, s->version);
         if (!*s->dist_url)
-            return fail(err, errlen, "%s: %s.url: missing", o, field);
+            return errorf(err, errlen, "%s: %s.url: missing", o, field);
         snprintf(what, sizeof what, "the Spark %s distribution", s->version);
         if (check_sum(m, field, what, "", s->dist_sha512, err, errlen))
             return -1;
@@ -1009,12 +998,12 @@ int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
         }
         snprintf(java_role, sizeof java_role, "java%s", s->java);
         if (!matrix_package_find(m, java_role))
-            return fail(err, errlen,
+            return errorf(err, errlen,
                         "%s: images.debian_packages.%s: missing (Spark %s needs Java %s)", o,
                         java_role, s->version, s->java);
     }
     for (int k = 0; roles[k]; k++)
         if (!matrix_package_find(m, roles[k]))
-            return fail(err, errlen, "%s: images.debian_packages.%s: missing", o, roles[k]);
+            return errorf(err, errlen, "%s: images.debian_packages.%s: missing", o, roles[k]);
     return 0;
 }

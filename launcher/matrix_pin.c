@@ -4,6 +4,7 @@
  * that everything but that string stays byte for byte as the admin wrote it. No
  * I/O here; launcher/cmd_images_pin.c fetches and writes. */
 #include "launcher/matrix_pin.h"
+#include "launcher/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Up to 60 bytes of S (N bytes) as printable ASCII, '?' for anything else, "..."
  * when cut: text from the network is quoted only this way. */
@@ -103,7 +93,7 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
         size_t hlen = i - h0;
         if (!all_hex(hex, hlen)) {
             excerpt(hex, hlen, q, sizeof q);
-            return fail(err, errlen, "line %zu: '%s' is not a hex checksum", lineno, q);
+            return errorf(err, errlen, "line %zu: '%s' is not a hex checksum", lineno, q);
         }
         entries++;
         if (i == llen) {
@@ -120,7 +110,7 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
             i++;
         if (!had_ws || i == llen) { /* "HEX*NAME", "HEX *": not 'HEX  NAME' */
             excerpt(line, llen, q, sizeof q);
-            return fail(err, errlen, "line %zu: '%s' is not 'HEX  NAME'", lineno, q);
+            return errorf(err, errlen, "line %zu: '%s' is not 'HEX  NAME'", lineno, q);
         }
         const char *fname = line + i;
         size_t flen = llen - i;
@@ -130,26 +120,26 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
         }
         if (name_matches(fname, flen, name)) {
             if (match)
-                return fail(err, errlen, "names '%s' more than once", name);
+                return errorf(err, errlen, "names '%s' more than once", name);
             match = hex;
             match_len = hlen;
         }
     }
     if (bare) {
         if (!allow_bare)
-            return fail(err, errlen,
+            return errorf(err, errlen,
                         "gives a bare checksum without the file name (expected 'HEX  %s')", name);
         if (entries != 1)
-            return fail(err, errlen, "has %zu entries, one of them without a file name", entries);
+            return errorf(err, errlen, "has %zu entries, one of them without a file name", entries);
         match = bare_hex;
         match_len = bare_len;
     } else if (!match) {
         excerpt(first_name, first_name_len, q, sizeof q);
-        return fail(err, errlen, "names '%s', not '%s'", q, name);
+        return errorf(err, errlen, "names '%s', not '%s'", q, name);
     }
     if (match_len != hexlen) {
         excerpt(match, match_len, q2, sizeof q2);
-        return fail(err, errlen, "'%s' is %zu hex digits, not %zu", q2, match_len, hexlen);
+        return errorf(err, errlen, "'%s' is %zu hex digits, not %zu", q2, match_len, hexlen);
     }
     lower_copy(match, hexlen, out);
     return 0;
@@ -168,7 +158,7 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
     while (nend > n0 && is_space(text[nend - 1]))
         nend--;
     if (nend == n0)
-        return fail(err, errlen, "has no file name before ':'");
+        return errorf(err, errlen, "has no file name before ':'");
     char hex[130];
     size_t n = 0;
     for (size_t i = (size_t)(colon - text) + 1; i < len; i++) {
@@ -177,7 +167,7 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
             continue;
         if (!isxdigit((unsigned char)c)) {
             excerpt(text + i, len - i, q, sizeof q);
-            return fail(err, errlen, "after '%.*s:' expected groups of hex digits, found '%s'",
+            return errorf(err, errlen, "after '%.*s:' expected groups of hex digits, found '%s'",
                         (int)(nend - n0 > 60 ? 60 : nend - n0), text + n0, q);
         }
         if (n < sizeof hex)
@@ -185,10 +175,10 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
         n++;
     }
     if (n != hexlen)
-        return fail(err, errlen, "its hex groups make %zu digits, not %zu", n, hexlen);
+        return errorf(err, errlen, "its hex groups make %zu digits, not %zu", n, hexlen);
     if (!name_matches(text + n0, nend - n0, name)) {
         excerpt(text + n0, nend - n0, q, sizeof q);
-        return fail(err, errlen, "names '%s', not '%s'", q, name);
+        return errorf(err, errlen, "names '%s', not '%s'", q, name);
     }
     lower_copy(hex, hexlen, out);
     return 0;
@@ -198,16 +188,16 @@ int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen
                    char *out, size_t outlen, char *err, size_t errlen)
 {
     if (!text || !name || !*name || !out || outlen <= hexlen || (hexlen != 40 && hexlen != 128))
-        return fail(err, errlen, "checksum_parse: bad arguments");
+        return errorf(err, errlen, "checksum_parse: bad arguments");
     if (len == 0)
-        return fail(err, errlen, "is empty");
+        return errorf(err, errlen, "is empty");
     if (memchr(text, '\0', len))
-        return fail(err, errlen, "contains a NUL byte: not a checksum file");
+        return errorf(err, errlen, "contains a NUL byte: not a checksum file");
     size_t pos = 0;
     while (pos < len && is_space(text[pos]))
         pos++;
     if (pos == len)
-        return fail(err, errlen, "is empty");
+        return errorf(err, errlen, "is empty");
     size_t tend = pos;
     while (tend < len && !is_space(text[tend]) && text[tend] != '*')
         tend++;
@@ -219,7 +209,7 @@ int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen
         return parse_gpg(text, len, name, hexlen, out, err, errlen);
     char q[80];
     excerpt(text + pos, first_len - pos, q, sizeof q);
-    return fail(err, errlen,
+    return errorf(err, errlen,
                 "is not a checksum file (expected 'HEX  %s' or '%s: HEX GROUPS'%s); it begins '%s'",
                 name, name, allow_bare ? " or a bare HEX" : "", q);
 }
@@ -450,25 +440,25 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
     *out = NULL;
     char where[256];
     if (!text || !path || depth == 0 || !value)
-        return fail(err, errlen, "json_text_set_string: bad arguments");
+        return errorf(err, errlen, "json_text_set_string: bad arguments");
     path_text(path, depth, where, sizeof where);
     for (const char *v = value; *v; v++)
         if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
-            return fail(err, errlen, "%s: the new value needs escaping; refused", where);
+            return errorf(err, errlen, "%s: the new value needs escaping; refused", where);
     struct scan sc = {text, strlen(text), 0, 0};
     struct spot w;
     memset(&w, 0, sizeof w);
     int rc = locate(&sc, path, depth, &w);
     if (rc == -2)
-        return fail(err, errlen, "%s: the present value is not a string", where);
+        return errorf(err, errlen, "%s: the present value is not a string", where);
     if (rc == -3)
-        return fail(err, errlen, "%s: not in the file (a key or element above it is missing)",
+        return errorf(err, errlen, "%s: not in the file (a key or element above it is missing)",
                     where);
     if (rc == -4)
-        return fail(err, errlen, "%s: the file's structure differs (object/array mismatch)",
+        return errorf(err, errlen, "%s: the file's structure differs (object/array mismatch)",
                     where);
     if (rc)
-        return fail(err, errlen, "%s: the text is not valid JSON near byte %zu", where, sc.pos);
+        return errorf(err, errlen, "%s: the text is not valid JSON near byte %zu", where, sc.pos);
     size_t vlen = strlen(value);
     size_t total;
     char *buf;
@@ -476,7 +466,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         total = w.start + vlen + 2 + (sc.len - w.end);
         buf = malloc(total + 1);
         if (!buf)
-            return fail(err, errlen, "out of memory");
+            return errorf(err, errlen, "out of memory");
         memcpy(buf, text, w.start);
         buf[w.start] = '"';
         memcpy(buf + w.start + 1, value, vlen);
@@ -493,7 +483,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         total = sc.len + ins_len;
         buf = malloc(total + 1);
         if (!buf)
-            return fail(err, errlen, "out of memory");
+            return errorf(err, errlen, "out of memory");
         size_t k = 0;
         memcpy(buf, text, w.insert_at);
         k = w.insert_at;
@@ -512,7 +502,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         int n = snprintf(buf + k, total + 1 - k, "\"%s\": \"%s\"", key, value);
         if (n < 0 || (size_t)n != strlen(key) + vlen + 6) {
             free(buf);
-            return fail(err, errlen, "%s: internal error composing the new member", where);
+            return errorf(err, errlen, "%s: internal error composing the new member", where);
         }
         k += (size_t)n;
         memcpy(buf + k, text + w.insert_at, sc.len - w.insert_at);
@@ -520,7 +510,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         buf[k] = '\0';
         if (k != total) {
             free(buf);
-            return fail(err, errlen, "%s: internal error composing the new member", where);
+            return errorf(err, errlen, "%s: internal error composing the new member", where);
         }
     }
     *out = buf;
