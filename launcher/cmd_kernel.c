@@ -169,13 +169,13 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
 static void on_signal(void *ctx, int fd)
 {
     struct kernel *k = ctx;
-    struct signalfd_siginfo si;
-    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT) {
+    int signo;
+    while ((signo = signals_next(fd)) != 0) {
+        if (signo == SIGINT) {
             /* Jupyter signals the whole process group: an interrupt, never our end. */
             proxy_interrupt(k->proxy);
         } else {
-            fprintf(stderr, "spark-k8s: %s: stopping the kernel\n", strsignal((int)si.ssi_signo));
+            fprintf(stderr, "spark-k8s: %s: stopping the kernel\n", strsignal(signo));
             stop_runtime(k);
         }
     }

@@ -295,18 +295,22 @@ static void print_column(const char *s, int width)
     printf("%s%*s", s, width > cols ? width - cols : 0, "");
 }
 
+/* The folders list and remove look in: the one location given, or Jupyter's path. */
+static char **search_dirs(const struct args *a)
+{
+    if (!a->location)
+        return kernelspec_search_path();
+    char **dirs = calloc(2, sizeof *dirs);
+    if (dirs && !(dirs[0] = strdup(a->location))) {
+        free(dirs);
+        dirs = NULL;
+    }
+    return dirs;
+}
+
 static int list(struct args *a)
 {
-    char **dirs;
-    if (a->location) {
-        dirs = calloc(2, sizeof *dirs);
-        if (dirs && !(dirs[0] = strdup(a->location))) {
-            free(dirs);
-            dirs = NULL;
-        }
-    } else {
-        dirs = kernelspec_search_path();
-    }
+    char **dirs = search_dirs(a);
     if (!dirs) {
         fprintf(stderr, "spark-k8s kernelspec list: out of memory\n");
         return 1;
@@ -385,16 +389,7 @@ static int remove_specs(struct args *a)
         return usage_error("%s", "remove: give NAME... or --all");
     if (a->all && a->n_names)
         return usage_error("%s", "remove: give NAME... or --all, not both");
-    char **dirs;
-    if (a->location) {
-        dirs = calloc(2, sizeof *dirs);
-        if (dirs && !(dirs[0] = strdup(a->location))) {
-            free(dirs);
-            dirs = NULL;
-        }
-    } else {
-        dirs = kernelspec_search_path();
-    }
+    char **dirs = search_dirs(a);
     if (!dirs)
         return 1;
     int rc = 0;

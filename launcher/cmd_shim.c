@@ -341,13 +341,13 @@ static void watchdog(void *ctx)
 static void on_signal(void *ctx, int fd)
 {
     struct shim *s = ctx;
-    struct signalfd_siginfo si;
-    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT) {
+    int signo;
+    while ((signo = signals_next(fd)) != 0) {
+        if (signo == SIGINT) {
             proxy_interrupt(s->proxy);
         } else {
             fprintf(stderr, "spark-k8s shim: %s: stopping the kernel\n",
-                    strsignal((int)si.ssi_signo));
+                    strsignal(signo));
             stop_kernel(s);
         }
     }

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 int signals_open(void)
 {
@@ -16,4 +17,10 @@ int signals_open(void)
         return -1;
     signal(SIGPIPE, SIG_IGN);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int signals_next(int fd)
+{
+    struct signalfd_siginfo si;
+    return read(fd, &si, sizeof si) == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
 }

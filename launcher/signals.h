@@ -9,4 +9,7 @@
 /* Returns the signalfd (non-blocking, close-on-exec), or -1 with errno. */
 int signals_open(void);
 
+/* The next signal waiting on FD (from signals_open), or 0 when none is. */
+int signals_next(int fd);
+
 #endif
