@@ -1,6 +1,6 @@
 # spark-k8s — build, test, install, run, bench, images.
 # `make` builds build/spark-k8s; `make test` installs what the tests need, builds
-# (plain and ASan+UBSan) and runs every test; `make run` serves Jupyter on 8888.
+# (plain and ASan+UBSan) and runs every test; `make run` serves JupyterLab on 8888.
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -9,10 +9,21 @@ BUILD    ?= build
 PY       := /usr/bin/python3
 PORT     ?= 8888
 
+# The locked Python environments (kernelspecs/envs): one per Spark line of the
+# matrix, and the Jupyter environment (JupyterLab, jupyter_client 8, test tools).
+ENVS       := $(BUILD)/envs
+ENV_LOCKS  := kernelspecs/envs
+SPARK_ENVS := $(patsubst $(ENV_LOCKS)/%.lock,%,$(wildcard $(ENV_LOCKS)/spark-*.lock))
+JPY        := $(ENVS)/jupyter/bin/python
+
+PKGS     := libzmq jansson libcrypto uuid libcurl yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzmq -ljansson -lcrypto -luuid -lcurl -lyaml)
+
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS += -D_GNU_SOURCE -I.
+CPPFLAGS += -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP
 CFLAGS   ?= -O2 -g
-LDLIBS   := -lzmq -ljansson -lcrypto -luuid -lcurl -lyaml -ldl
+LDLIBS   := $(PKG_LIBS) -ldl
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS     := $(wildcard kernel/*.c) $(filter-out launcher/main.c,$(wildcard launcher/*.c))
@@ -22,31 +33,36 @@ TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 REL_OBJS := $(SRCS:%.c=$(BUILD)/rel/%.o) $(ASMS:%.S=$(BUILD)/rel/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o) $(ASMS:%.S=$(BUILD)/san/%.o)
 
-# Debian packages the build and the tests need (`make deps` installs the missing ones).
+# Debian packages: to build; for the kernel environments (the venvs' Python, Spark's
+# JVM); for the tests (the older generation of Jupyter, Debian's jupyter_client 7.4
+# and ipykernel 6.17, runs the protocol suites; Chromium for the browser tests).
 DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev \
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
-DEB_TEST  := python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
-             python3-pytest python3-jsonschema python3-jupyter-kernel-test python3-nbclient \
-             python3-yaml python3-cryptography valgrind shellcheck procps curl \
-             chromium chromium-driver python3-selenium python3-psutil
-DEB_RUN   := python3 python3-ipykernel jupyter-notebook
+DEB_ENVS  := python3 python3-venv openjdk-17-jre-headless procps
+DEB_TEST  := python3-jupyter-client python3-ipykernel python3-pytest python3-psutil \
+             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver
 
-.PHONY: all deps deps-run test unit unit-san valgrind pytest kernel-test install uninstall run bench \
-        images images-plan images-pin clean
+.PHONY: all deps deps-run envs locks locks-check test unit unit-san valgrind pytest \
+        pytest-debian kernel-test install uninstall run bench images images-plan images-pin \
+        clean
 all: $(BUILD)/spark-k8s
 
-$(BUILD)/rel/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
+$(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(BUILD)/san/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
+$(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
-$(BUILD)/rel/%.o: %.S images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
+# The embedded files (matrix, logos, session startup file) are listed by hand: .incbin
+# is not seen by -MMD.
+EMBEDDED := images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
+$(BUILD)/rel/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
-$(BUILD)/san/%.o: %.S images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
+$(BUILD)/san/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
+-include $(wildcard $(BUILD)/rel/*/*.d $(BUILD)/san/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests-san/*.d)
 
 $(BUILD)/libspark-k8s.a: $(REL_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -60,10 +76,10 @@ $(BUILD)/spark-k8s-san: $(BUILD)/san/launcher/main.o $(BUILD)/libspark-k8s-san.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libspark-k8s.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libspark-k8s.a $(LDLIBS) -lcmocka
 $(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libspark-k8s-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -o $@ $< $(BUILD)/libspark-k8s-san.a $(LDLIBS) -lcmocka
 
 # Test helpers written in C (fake CUDA runtime, echo runtime for the bench).
 $(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
@@ -72,26 +88,46 @@ $(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
 # Kubernetes client test driver (tests/kubernetes): not part of the product.
 $(BUILD)/tests/kube-cli: tests/kubernetes/kube_cli.c $(BUILD)/libspark-k8s.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libspark-k8s.a $(LDLIBS)
 $(BUILD)/echo-runtime: tests/bench/echo_runtime.c $(BUILD)/libspark-k8s.a
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libspark-k8s.a $(LDLIBS)
 $(BUILD)/bench-client: tests/bench/bench_client.c $(BUILD)/libspark-k8s.a
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libspark-k8s.a $(LDLIBS)
 
-deps:
-	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
+# ---- what a fresh machine needs -------------------------------------------------------
+
+# Install the Debian packages of $(1) that are missing.
+define deb_install
+	@missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+endef
+
+deps:
+	$(call deb_install,$(DEB_BUILD) $(DEB_ENVS) $(DEB_TEST))
 	@command -v npm >/dev/null 2>&1 || { echo "installing: nodejs npm"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	@[ -x tests/images/node_modules/.bin/dockerfile-utils ] || \
 	  npm ci --prefix tests/images --no-audit --no-fund --loglevel=error >/dev/null
+	@$(MAKE) --no-print-directory envs
 deps-run:
-	@missing=$$(for p in $(DEB_BUILD) $(DEB_RUN); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	$(call deb_install,$(DEB_BUILD) $(DEB_ENVS))
+	@$(MAKE) --no-print-directory envs
+
+# The environments, from the committed locks with pip's hash checking; an environment
+# already installed from the same locks is left alone.
+envs:
+	@for e in $(SPARK_ENVS) jupyter; do \
+	  $(PY) $(ENV_LOCKS)/install.py $$e $(ENVS)/$$e || exit 1; done
+# Re-resolve the locks (maintainers; needs PyPI), and check them against their inputs
+# and the matrix (offline; part of the tests).
+locks:
+	$(PY) $(ENV_LOCKS)/lock.py
+locks-check:
+	$(PY) $(ENV_LOCKS)/lock.py --check
+
+# ---- tests ----------------------------------------------------------------------------
 
 UNIT_BINS     := $(TESTS:%=$(BUILD)/tests/%)
 UNIT_SAN_BINS := $(TESTS:%=$(BUILD)/tests-san/%)
@@ -106,42 +142,71 @@ valgrind: $(UNIT_BINS) $(TEST_HELPERS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t (valgrind)"; \
 	  BUILD=$(BUILD) valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
 
-# Protocol, kernelspec, image and Kubernetes tests run against a real install in a
-# private prefix, with the real jupyter_client.
+# Every Python test runs against a real install in a private prefix (its kernels run
+# the kernel environments: real PySpark), driven by the Jupyter environment's Python
+# (jupyter_client 8, ipykernel 7, JupyterLab 4); the protocol suites then run again
+# with Debian's jupyter_client 7.4 and ipykernel 6.17.
 TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
+PYTEST_ARGS ?=
 pytest: $(BUILD)/spark-k8s $(BUILD)/spark-k8s-san $(TEST_HELPERS) $(BUILD)/echo-runtime
-	rm -rf $(TEST_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) >/dev/null
+	rm -rf $(TEST_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) FETCH_JARS=0 >/dev/null
 	SPARK_K8S_PREFIX=$(TEST_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) \
-	  $(PY) -m pytest -q -p no:cacheprovider tests
+	  $(JPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+pytest-debian: $(BUILD)/spark-k8s
+	env -u SPARK_K8S_PREFIX SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/protocol
 
 test: deps
-	$(MAKE) --no-print-directory all unit unit-san valgrind pytest
+	$(MAKE) --no-print-directory all unit unit-san valgrind pytest pytest-debian
 
-install: $(BUILD)/spark-k8s
-	install -d $(DESTDIR)$(PREFIX)/bin
+# ---- install and run --------------------------------------------------------------------
+
+# The binary, the kernel environments (PREFIX/lib/spark-k8s/envs/spark-LINE, copied from
+# build/envs), the eight kernelspecs running them, and, where Maven Central answers,
+# the RAPIDS and Iceberg jars (FETCH_JARS=0 skips that; `spark-k8s jars fetch` later).
+FETCH_JARS ?= 1
+ENV_DIR    := lib/spark-k8s/envs
+install: $(BUILD)/spark-k8s envs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/$(ENV_DIR)
 	install -m 0755 $(BUILD)/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s
 	ln -sf spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
+	@for e in $(SPARK_ENVS); do \
+	  $(PY) $(ENV_LOCKS)/install.py $$e $(DESTDIR)$(PREFIX)/$(ENV_DIR)/$$e \
+	    --copy-from $(ENVS)/$$e --as $(PREFIX)/$(ENV_DIR)/$$e || exit 1; done
 	$(DESTDIR)$(PREFIX)/bin/spark-k8s kernelspec install --prefix $(DESTDIR)$(PREFIX) \
 	  --executable $(PREFIX)/bin/spark-k8s --all --replace
+	@if [ "$(FETCH_JARS)" = 1 ]; then \
+	  $(DESTDIR)$(PREFIX)/bin/spark-k8s jars fetch --timeout 20 || \
+	  echo "spark-k8s: the RAPIDS and Iceberg jars are not all there; the gpu and iceberg kernels say so in their first cell (spark-k8s jars fetch, later)"; fi
 
 uninstall:
 	-$(PREFIX)/bin/spark-k8s kernelspec remove --prefix $(DESTDIR)$(PREFIX) --all
+	rm -rf $(DESTDIR)$(PREFIX)/lib/spark-k8s
 	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
 
-RUN_PREFIX := $(CURDIR)/$(BUILD)/run
+# JupyterLab on PORT with the eight kernels (local runtime), notebooks in notebooks/;
+# only spark-k8s kernels are offered (not the Jupyter environment's own python3).
+RUN_PREFIX   := $(CURDIR)/$(BUILD)/run
 NOTEBOOK_DIR ?= $(CURDIR)/notebooks
 run: deps-run
 	$(MAKE) --no-print-directory all
 	rm -rf $(RUN_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(RUN_PREFIX) >/dev/null
 	@mkdir -p $(NOTEBOOK_DIR)
-	@echo "spark-k8s: open the http://127.0.0.1:$(PORT)/?token=... URL printed below (or this host's name"
-	@echo "           instead of 127.0.0.1); kernels: Spark 3.5 and 4.1, local runtime; notebooks in $(NOTEBOOK_DIR)"
-	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(PY) -m notebook --no-browser --allow-root \
-	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --notebook-dir=$(NOTEBOOK_DIR)
+	@echo "spark-k8s: JupyterLab with the Spark 3.5 and 4.1 kernels (local runtime: Spark runs"
+	@echo "           on this machine). Open the http://127.0.0.1:$(PORT)/lab?token=... URL printed"
+	@echo "           below (or this host's name instead of 127.0.0.1); notebooks in $(NOTEBOOK_DIR)."
+	@echo "           For Kubernetes, see README.md, 'The Kubernetes runtime'."
+	@names=$$($(RUN_PREFIX)/bin/spark-k8s kernelspec list --prefix $(RUN_PREFIX) --json | \
+	  $(PY) -c 'import json,sys; print(json.dumps(sorted(json.load(sys.stdin)["kernelspecs"])))'); \
+	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(JPY) -m jupyterlab --no-browser --allow-root \
+	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --ServerApp.root_dir=$(NOTEBOOK_DIR) \
+	  --KernelSpecManager.allowed_kernelspecs="$$names"
 
-bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client
-	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix >/dev/null
-	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/bench/bench.py
+# ---- bench, images, fuzz ------------------------------------------------------------------
+
+bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client envs
+	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix FETCH_JARS=0 >/dev/null
+	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(JPY) tests/bench/bench.py
 
 images-plan: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s images plan
@@ -158,7 +223,7 @@ FUZZ_SRCS := tests/fuzz/fuzz_message.c kernel/message.c kernel/signer.c kernel/c
 .PHONY: fuzz
 $(BUILD)/fuzz/fuzz_message: $(FUZZ_SRCS) $(wildcard kernel/*.h launcher/janitor.h)
 	@mkdir -p $(dir $@)
-	clang $(WARN) $(CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang $(WARN) -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o $@ $(FUZZ_SRCS) -ljansson -lcrypto
 fuzz: $(BUILD)/fuzz/fuzz_message
 	@mkdir -p $(BUILD)/fuzz/corpus

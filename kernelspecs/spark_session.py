@@ -4,19 +4,34 @@ Every spark-k8s kernelspec ships this file and its runtime command runs it at
 kernel start (--IPKernelApp.exec_files={resource_dir}/spark_session.py). It gives
 the notebook:
 
-  spark  a SparkSession built the first time it is used, from the properties
-         in $SPARK_CONF_DIR/spark-defaults.conf that spark-k8s wrote for this
-         kernel (a kernel that never touches Spark never starts a JVM);
-  sc     its SparkContext, just as lazy.
+  spark     a SparkSession built the first time it is used, from the properties
+            in $SPARK_CONF_DIR/spark-defaults.conf that spark-k8s wrote for this
+            kernel (a kernel that never touches Spark never starts a JVM); the
+            cell that starts it shows a link to the Spark UI
+  sc        its SparkContext, just as lazy
+  spark_k8s this kernel's helper: ui_url, connect_url, conf_dir
 
-Without an importable pyspark it defines neither and the first cell shows one
-line saying so. Interrupting a cell also cancels the Spark jobs running at that
-moment (SparkContext.cancelAllJobs), so an interrupt never leaves executors busy.
+A session that cannot start (no Java, a bad property) fails the cell with the
+JVM's own last words, not only PySpark's "Java gateway process exited".
+
+Interrupting a cell cancels the Spark jobs running at that moment, from a thread
+of its own (py4j pins one connection to each thread: a call made from the
+interrupted thread would be written into the connection that waits for the
+running job). While the interrupted cell waits inside a Spark call, that call is
+left to return, cancelled, and the cell ends with KeyboardInterrupt; a second
+interrupt abandons the call at once (its connection is closed, so the next call
+starts clean).
+
+A kernel whose properties start a Spark Connect server (spark.plugins names
+SparkConnectPlugin) starts its session at kernel start, in the background, and
+the first cell tells the sc:// address. Without an importable pyspark the kernel
+defines neither `spark` nor `sc` and the first cell shows one line saying so.
 """
 
 
 def _spark_k8s_install():
     import importlib.util
+    import os
     import signal
     import sys
     import threading
@@ -28,30 +43,172 @@ def _spark_k8s_install():
     if shell is None:
         return
 
+    def tell_once(text):
+        """Show TEXT on stderr of the next cell that runs."""
+        def hook(*_args):
+            shell.events.unregister("pre_run_cell", hook)
+            print(text, file=sys.stderr)
+        shell.events.register("pre_run_cell", hook)
+
     if importlib.util.find_spec("pyspark") is None:
         note = ("spark-k8s: pyspark is not importable by %s; `spark` and `sc` are not "
                 "defined in this kernel." % sys.executable)
         print(note, file=sys.__stderr__)
-
-        def tell_once(*_args):
-            shell.events.unregister("pre_run_cell", tell_once)
-            print(note, file=sys.stderr)
-
-        shell.events.register("pre_run_cell", tell_once)
+        tell_once(note)
         return
 
-    state = {"session": None}
+    conf_dir = os.environ.get("SPARK_CONF_DIR", "")
+    # Python workers of local-mode executors run this interpreter, not the first
+    # python3 on PATH (which lacks this environment's pandas and pyarrow).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+    def read_defaults():
+        """spark-defaults.conf as a dict (java.util.Properties' escapes undone)."""
+        props = {}
+        try:
+            with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as f:
+                for line in f:
+                    line = line.strip()
+                    if not line or line[0] in "#!":
+                        continue
+                    key, _, value = line.partition(" ")
+                    value = value.lstrip()
+                    out, i = [], 0
+                    while i < len(value):
+                        if value[i] == "\\" and i + 1 < len(value):
+                            i += 1
+                        out.append(value[i])
+                        i += 1
+                    props[key] = "".join(out)
+        except OSError:
+            pass
+        return props
+
+    defaults = read_defaults()
+    state = {"session": None, "error": None, "cancelling": False, "announce": None,
+             "lock": threading.RLock()}
+
+    # ---- the JVM's own words ------------------------------------------------------
+
+    class StderrTail:
+        """While a session starts, fd 2 is a pipe read by a thread that passes every
+        byte on to the real stderr (the notebook) and keeps the last few KB: the JVM
+        inherits the pipe, so its last words can be put into the cell's error."""
+
+        def __init__(self):
+            self.tail = b""
+            self.read_fd, write_fd = os.pipe()
+            self.saved = os.dup(2)
+            sys.stderr.flush()
+            os.dup2(write_fd, 2)
+            os.close(write_fd)
+            self.thread = threading.Thread(target=self.pump, name="spark-k8s-stderr",
+                                           daemon=True)
+            self.thread.start()
+
+        def pump(self):
+            while True:
+                try:
+                    data = os.read(self.read_fd, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.tail = (self.tail + data)[-8192:]
+                try:
+                    os.write(self.saved, data)
+                except OSError:
+                    pass
+
+        def restore(self):
+            """fd 2 back as it was; the pump goes on for the JVM's later output."""
+            sys.stderr.flush()
+            os.dup2(self.saved, 2)
+
+        def last_words(self):
+            lines = [ln for ln in self.tail.decode("utf-8", "replace").splitlines()
+                     if ln.strip() and not ln.startswith("WARNING: Using incubator")]
+            return "\n".join(lines[-15:])
+
+    # ---- the session --------------------------------------------------------------
+
+    def describe(session):
+        sc_ = session.sparkContext
+        return {"version": session.version, "master": sc_.master, "app_id": sc_.applicationId,
+                "ui": sc_.uiWebUrl or "", "connect": connect_url(session)}
+
+    def connect_url(session=None):
+        plugins = defaults.get("spark.plugins", "")
+        if "SparkConnectPlugin" not in plugins:
+            return None
+        port = defaults.get("spark.connect.grpc.binding.port", "15002")
+        token = defaults.get("spark.connect.authenticate.token")
+        url = "sc://localhost:%s" % port
+        return url + ("/;token=%s" % token if token else "")
+
+    def announce(info):
+        """The session's start, as one display: text for every client, a link for
+        those that render HTML."""
+        import html
+        text = "Spark %s (%s, %s)" % (info["version"], info["master"], info["app_id"])
+        parts = ['<b>Spark %s</b> <code>%s</code> %s' % (
+            html.escape(info["version"]), html.escape(info["master"]),
+            html.escape(info["app_id"]))]
+        if info["ui"]:
+            text += " — Spark UI: %s" % info["ui"]
+            parts.append('&mdash; <a href="%s" target="_blank">Spark UI</a>'
+                         % html.escape(info["ui"], quote=True))
+        if info["connect"]:
+            shown = info["connect"].split("/;", 1)[0]
+            text += " — Spark Connect: %s (spark_k8s.connect_url has the token)" % shown
+            parts.append("&mdash; Spark Connect: <code>%s</code> "
+                         "(<code>spark_k8s.connect_url</code> has the token)" % html.escape(shown))
+        try:
+            from IPython.display import display
+            display({"text/plain": text, "text/html": " ".join(parts)}, raw=True)
+        except Exception:
+            print(text)
+
+    def start_session():
+        """Build the session (once); returns it, or raises with the JVM's words."""
+        from pyspark.sql import SparkSession
+
+        tail = StderrTail()
+        before = signal.getsignal(signal.SIGINT) if in_main_thread() else None
+        try:
+            session = SparkSession.builder.getOrCreate()
+        except BaseException as exc:
+            tail.restore()
+            words = tail.last_words()
+            if isinstance(exc, KeyboardInterrupt) or not words:
+                raise
+            raise RuntimeError("Spark did not start. The JVM said:\n" + words) from exc
+        tail.restore()
+        if before is not None:
+            # SparkContext installs its own SIGINT handler, which calls the JVM from
+            # the interrupted thread; ours stands in front of what was there before.
+            if before is not on_sigint:
+                on_sigint.previous = before
+            signal.signal(signal.SIGINT, on_sigint)
+        watch_cancellations()
+        return session
 
     def session():
-        if state["session"] is None:
-            from pyspark.sql import SparkSession
-
-            state["session"] = SparkSession.builder.getOrCreate()
-            # From now on the notebook sees the real objects, unless it rebound the names.
-            if shell.user_ns.get("spark") is lazy_spark:
-                shell.user_ns["spark"] = state["session"]
-            if shell.user_ns.get("sc") is lazy_sc:
-                shell.user_ns["sc"] = state["session"].sparkContext
+        with state["lock"]:
+            if state["session"] is None:
+                if state["error"] is not None:
+                    error, state["error"] = state["error"], None
+                    raise error
+                state["session"] = start_session()
+                if shell.user_ns.get("spark") is lazy_spark:
+                    shell.user_ns["spark"] = state["session"]
+                if shell.user_ns.get("sc") is lazy_sc:
+                    shell.user_ns["sc"] = state["session"].sparkContext
+                state["announce"] = describe(state["session"])
+        if state["announce"] is not None and in_main_thread():
+            info, state["announce"] = state["announce"], None
+            announce(info)
         return state["session"]
 
     class LazySparkSession:
@@ -85,39 +242,148 @@ def _spark_k8s_install():
                 return "<SparkContext: starts on first use (spark-k8s)>"
             return repr(state["session"].sparkContext)
 
+    class SparkK8s:
+        """This kernel's spark-k8s helper."""
+
+        __slots__ = ()
+
+        @property
+        def conf_dir(self):
+            """The folder of the kernel's spark-defaults.conf."""
+            return conf_dir
+
+        @property
+        def ui_url(self):
+            """The Spark UI's address (None until the session runs)."""
+            s = state["session"]
+            return s.sparkContext.uiWebUrl if s is not None else None
+
+        @property
+        def connect_url(self):
+            """The sc:// address of the kernel's Spark Connect server, with its token."""
+            return connect_url()
+
+        def __repr__(self):
+            return "<spark-k8s: conf %s, Spark UI %s, Spark Connect %s>" % (
+                conf_dir, self.ui_url or "(not started)",
+                (connect_url() or "off").split("/;", 1)[0])
+
     lazy_spark = LazySparkSession()
     lazy_sc = LazySparkContext()
     shell.user_ns["spark"] = lazy_spark
     shell.user_ns["sc"] = lazy_sc
+    shell.user_ns["spark_k8s"] = SparkK8s()
+
+    # ---- interrupts ---------------------------------------------------------------
+
+    def in_main_thread():
+        return threading.current_thread() is threading.main_thread()
+
+    def in_py4j(frame):
+        """Whether FRAME is inside a py4j call (the thread waits on its connection)."""
+        marker = os.sep + "py4j" + os.sep
+        while frame is not None:
+            if marker in frame.f_code.co_filename:
+                return True
+            frame = frame.f_back
+        return False
 
     def cancel_jobs():
-        if state["session"] is None:
+        """SparkContext.cancelAllJobs from a thread of its own (its own connection)."""
+        s = state["session"]
+        if s is None:
             return
+
+        def run():
+            try:
+                s.sparkContext.cancelAllJobs()
+            except Exception as exc:  # the interrupt itself must still happen
+                print("spark-k8s: could not cancel the Spark jobs: %s" % exc, file=sys.stderr)
+
+        threading.Thread(target=run, name="spark-k8s-cancel", daemon=True).start()
+
+    def abandon_call():
+        """Close this thread's py4j connection: the call waiting on it is given up,
+        and the next call opens a fresh one instead of reading a stale answer."""
         try:
-            state["session"].sparkContext.cancelAllJobs()
-        except Exception as exc:  # the interrupt itself must still happen
-            print("spark-k8s: could not cancel the Spark jobs: %s" % exc, file=sys.stderr)
+            client = state["session"].sparkContext._gateway._gateway_client
+            conn = client.get_thread_connection()
+            if conn is not None:
+                conn.close(reset=True)
+        except Exception:
+            pass
 
     # ipykernel installs signal.default_int_handler around each request; while a cell
-    # runs, ours stands in front of it: cancel the jobs, then interrupt as before.
+    # runs, ours stands in front of it.
     def on_sigint(signum, frame):
-        cancel_jobs()
         previous = on_sigint.previous
+        if state["session"] is not None and in_py4j(frame):
+            if not state["cancelling"]:
+                state["cancelling"] = True
+                cancel_jobs()
+                return  # the Spark call returns, cancelled: see watch_cancellations
+            abandon_call()  # a second interrupt: give the call up now
+        else:
+            cancel_jobs()
+        state["cancelling"] = False
         if callable(previous):
             return previous(signum, frame)
         raise KeyboardInterrupt
 
     on_sigint.previous = None
 
+    def watch_cancellations():
+        """A Spark call that fails while we cancel jobs for an interrupt raises
+        KeyboardInterrupt (from the cancellation), as an interrupt should."""
+        import py4j.java_gateway
+        import py4j.protocol
+
+        def wrap(get_return_value):
+            if getattr(get_return_value, "_spark_k8s", False):
+                return get_return_value
+
+            def checked(*args, **kwargs):
+                try:
+                    return get_return_value(*args, **kwargs)
+                except Exception as exc:
+                    if state["cancelling"]:
+                        state["cancelling"] = False
+                        raise KeyboardInterrupt("Spark jobs cancelled") from exc
+                    raise
+
+            checked._spark_k8s = True
+            return checked
+
+        py4j.protocol.get_return_value = wrap(py4j.protocol.get_return_value)
+        py4j.java_gateway.get_return_value = wrap(py4j.java_gateway.get_return_value)
+
     def before_cell(*_args):
-        if threading.current_thread() is not threading.main_thread():
+        state["cancelling"] = False
+        if not in_main_thread():
             return
         current = signal.getsignal(signal.SIGINT)
         if current is not on_sigint:
             on_sigint.previous = current
             signal.signal(signal.SIGINT, on_sigint)
+        if state["announce"] is not None:
+            info, state["announce"] = state["announce"], None
+            announce(info)
+        if state["error"] is not None and state["session"] is None:
+            print("spark-k8s: the Spark session did not start: %s" % state["error"],
+                  file=sys.stderr)
 
     shell.events.register("pre_run_cell", before_cell)
+
+    # A Spark Connect server must be up before any cell asks for it.
+    if "SparkConnectPlugin" in defaults.get("spark.plugins", ""):
+        def start_in_background():
+            try:
+                session()
+            except Exception as exc:
+                state["error"] = exc
+
+        threading.Thread(target=start_in_background, name="spark-k8s-start",
+                         daemon=True).start()
 
 
 _spark_k8s_install()

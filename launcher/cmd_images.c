@@ -8,19 +8,18 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher/commands.h"
 #include "launcher/image_plan.h"
 #include "launcher/matrix.h"
 #include "launcher/matrix_pin.h"
+#include "launcher/spawn.h"
 
 extern char **environ;
 
@@ -158,75 +157,6 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* ---- running programs: posix_spawnp with an argv, never a shell ---- */
-
-/* Run ARGV; stdin from /dev/null. If OUT, collect stdout (and stderr when
- * MERGE_STDERR) into a malloc'd string; QUIET sends stderr to /dev/null.
- * Returns the exit status, 127 if ARGV[0] cannot be executed, -1 on other errors. */
-static int run(char *const argv[], char **out, int merge_stderr, int quiet)
-{
-    int pipefd[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa))
-        return -1;
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (out) {
-        if (pipe2(pipefd, O_CLOEXEC)) {
-            posix_spawn_file_actions_destroy(&fa);
-            return -1;
-        }
-        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-        if (merge_stderr)
-            posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-    }
-    if (quiet && !(out && merge_stderr))
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (out)
-        close(pipefd[1]);
-    if (rc != 0) {
-        if (out)
-            close(pipefd[0]);
-        return rc == ENOENT || rc == EACCES ? 127 : -1;
-    }
-    if (out) {
-        size_t len = 0, cap = 4096;
-        char *buf = malloc(cap);
-        for (;;) {
-            if (buf && len + 1024 > cap) {
-                char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
-                if (!nb) { /* keep reading to let the child finish; drop the rest */
-                    char sink[4096];
-                    if (read(pipefd[0], sink, sizeof sink) <= 0)
-                        break;
-                    continue;
-                }
-                buf = nb;
-                cap *= 2;
-            }
-            ssize_t n = buf ? read(pipefd[0], buf + len, cap - len - 1) : 0;
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-        }
-        close(pipefd[0]);
-        if (buf)
-            buf[len] = '\0';
-        *out = buf;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
 static void print_argv(char *const argv[])
 {
     fputs("+", stdout);
@@ -300,7 +230,7 @@ static int step(struct argv_buf *a, int dry)
     print_argv(a->v);
     if (dry)
         return EXIT_OK;
-    int rc = run(a->v, NULL, 0, 0);
+    int rc = spawn_run(a->v, NULL, 0, 0);
     if (rc == 0)
         return EXIT_OK;
     fprintf(stderr, "spark-k8s images: `%s %s` failed (exit status %d)\n", a->v[0],
@@ -317,7 +247,7 @@ static char *revision(void)
         return strdup(env);
     char *const argv[] = {"git", "rev-parse", "HEAD", NULL};
     char *out = NULL;
-    int rc = run(argv, &out, 0, 1);
+    int rc = spawn_run(argv, &out, SPAWN_QUIET, 0);
     if (rc != 0 || !out || strlen(out) < 7) {
         free(out);
         return strdup("unknown");
@@ -366,7 +296,7 @@ static int check_docker(void)
 {
     char *const argv[] = {"docker", "version", "--format", "{{.Server.Version}}", NULL};
     char *out = NULL;
-    int rc = run(argv, &out, 1, 0);
+    int rc = spawn_run(argv, &out, SPAWN_MERGE_STDERR, 0);
     if (rc == 127) {
         fprintf(stderr,
                 "spark-k8s images: docker: not found on PATH. `images build` needs the Docker CLI "
@@ -397,7 +327,7 @@ static int have_buildx(void)
 {
     char *const argv[] = {"docker", "buildx", "version", NULL};
     char *out = NULL;
-    int rc = run(argv, &out, 1, 1);
+    int rc = spawn_run(argv, &out, SPAWN_MERGE_STDERR | SPAWN_QUIET, 0);
     free(out);
     return rc == 0;
 }
@@ -469,7 +399,7 @@ static int size_report(const struct image_plan *p, const struct options *o)
         const struct image_spec *s = &p->images[i];
         char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}", s->ref, NULL};
         char *out = NULL;
-        int rc = run(argv, &out, 0, 0);
+        int rc = spawn_run(argv, &out, 0, 0);
         char *end = NULL;
         long long bytes = (rc == 0 && out) ? strtoll(out, &end, 10) : -1;
         free(out);

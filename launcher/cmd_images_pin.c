@@ -5,7 +5,6 @@
  * into the matrix file in place (every other byte kept) with a temp file and a
  * rename. Any HTTP error, malformed file or name mismatch refuses the whole run and
  * changes nothing. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/http.h"
 #include "launcher/matrix.h"
 #include "launcher/matrix_pin.h"
 #include "launcher/version.h"
@@ -24,7 +24,6 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 enum mode { MODE_VERIFY, MODE_IF_MISSING, MODE_FORCE };
 
-#define MAX_BODY ((size_t)1 << 20)
 #define MAX_MATRIX ((size_t)16 << 20)
 
 struct pin_options {
@@ -222,105 +221,15 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
 
 /* ---- fetching ---- */
 
-struct body {
-    char *data;
-    size_t len, cap;
-    int too_big;
-};
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct body *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > MAX_BODY) {
-        b->too_big = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *nd = realloc(b->data, ncap);
-        if (!nd)
-            return 0;
-        b->data = nd;
-        b->cap = ncap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* GET URL into B. 0 on a 2xx answer; 1 on another HTTP status (*STATUS); -1 when
- * no answer came (ERR says why). http and https only; TLS peers verified. */
-static int http_get(const char *url, long timeout_s, struct body *b, long *status, char *err,
-                    size_t errlen)
-{
-    *status = 0;
-    int https = strncasecmp(url, "https://", 8) == 0;
-    if (!https && strncasecmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "%s: not an http(s) URL; refused", url);
-        return -1;
-    }
-    CURL *h = curl_easy_init();
-    if (!h) {
-        snprintf(err, errlen, "%s: cannot initialise libcurl", url);
-        return -1;
-    }
-    char curl_err[CURL_ERROR_SIZE] = "";
-    CURLcode rc = CURLE_OK;
-#define SETOPT(opt, val)                                                                         \
-    do {                                                                                         \
-        if (rc == CURLE_OK)                                                                      \
-            rc = curl_easy_setopt(h, opt, val);                                                  \
-    } while (0)
-    SETOPT(CURLOPT_URL, url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-    /* a redirect never downgrades an https download */
-    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
-    SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
-    SETOPT(CURLOPT_MAXREDIRS, 5L);
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_CONNECTTIMEOUT, timeout_s < 20 ? timeout_s : 20L);
-    SETOPT(CURLOPT_TIMEOUT, timeout_s);
-    SETOPT(CURLOPT_ERRORBUFFER, curl_err);
-    SETOPT(CURLOPT_USERAGENT, "spark-k8s/" SPARK_K8S_VERSION " (images pin)");
-    SETOPT(CURLOPT_WRITEFUNCTION, collect);
-    SETOPT(CURLOPT_WRITEDATA, b);
-#undef SETOPT
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(h);
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) {
-        if (b->too_big)
-            snprintf(err, errlen, "%s: larger than 1 MiB: not a checksum file", url);
-        else
-            snprintf(err, errlen, "%s: %s", url, *curl_err ? curl_err : curl_easy_strerror(rc));
-        return -1;
-    }
-    *status = code;
-    if (code < 200 || code > 299) {
-        snprintf(err, errlen, "%s: HTTP %ld", url, code);
-        return 1;
-    }
-    return 0;
-}
-
 /* Fetch <T->url>.EXT and read it: 0 with T->hex, T->sum_url, T->algo set; 1 on
  * HTTP 404 (ERR set); -1 on any other failure (ERR set). */
 static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *err, size_t errlen)
 {
     char url[sizeof t->sum_url];
     snprintf(url, sizeof url, "%s.%s", t->url, ext);
-    struct body b = {0};
+    struct http_body b = {0};
     long status = 0;
-    int rc = http_get(url, timeout_s, &b, &status, err, errlen);
+    int rc = http_get(url, timeout_s, "images pin", &b, &status, err, errlen);
     if (rc == 0) {
         size_t hexlen = strcmp(ext, "sha512") == 0 ? 128 : 40;
         char why[512];
@@ -335,7 +244,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
     } else if (rc == 1 && status != 404) {
         rc = -1;
     }
-    free(b.data);
+    http_body_free(&b);
     return rc;
 }
 
@@ -579,7 +488,7 @@ int cmd_images_pin(int argc, char **argv)
         if (o.mode == MODE_IF_MISSING && pinned)
             continue;
         if (!curl_up) {
-            if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            if (http_global_init() != 0) {
                 snprintf(err, sizeof err, "cannot initialise libcurl");
                 goto fail;
             }
@@ -637,6 +546,6 @@ out:
     matrix_free(m);
     free(text);
     if (curl_up)
-        curl_global_cleanup();
+        http_global_cleanup();
     return rc;
 }

@@ -21,6 +21,7 @@
 #include "launcher/commands.h"
 #include "launcher/gpus.h"
 #include "launcher/janitor.h"
+#include "launcher/kernel_env.h"
 #include "launcher/matrix.h"
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
@@ -181,23 +182,70 @@ static void on_signal(void *ctx, int fd)
     }
 }
 
-/* A GPU kernel on a machine where no GPU is visible says so in the notebook,
- * with the first cell, before Spark fails at the RAPIDS plugin. */
-static void check_gpus(struct kernel *k)
+/* A GPU kernel on a machine where no GPU is visible says so (into NOTE), before
+ * Spark fails at the RAPIDS plugin. */
+static void check_gpus(struct kernel *k, char *note, size_t len)
 {
-    if (!matrix_variant_has(plan_variant(k->plan), "gpu") || strcmp(plan_runtime(k->plan), "local") != 0)
-        return;
     struct gpu_list gl;
-    char err[1024], note[1400];
-    if (gpus_probe(NULL, &gl, err, sizeof err) != GPUS_OK) {
-        snprintf(note, sizeof note,
-                 "spark-k8s: %s is a GPU kernel, but no GPU is visible here: %s. Spark's RAPIDS "
+    char err[1024];
+    if (gpus_probe(NULL, &gl, err, sizeof err) != GPUS_OK)
+        snprintf(note + strlen(note), len - strlen(note),
+                 "%sspark-k8s: %s is a GPU kernel, but no GPU is visible here: %s. Spark's RAPIDS "
                  "plugin needs an NVIDIA GPU; choose a kernel without GPU to run on CPUs.",
-                 plan_display_name(k->plan), err);
-        fprintf(stderr, "%s\n", note);
-        proxy_set_notice(k->proxy, note);
-    }
+                 *note ? "\n" : "", plan_display_name(k->plan), err);
     gpu_list_free(&gl);
+}
+
+/* A kernel whose RAPIDS or Iceberg jar is not in its environment says which jar,
+ * and how to fetch it (into NOTE); the runtime leaves that feature out of Spark's
+ * properties, so Spark still starts (see sparkconf_render). */
+static void check_jars(struct kernel *k, char *note, size_t len)
+{
+    const char *python = plan_runtime_argv(k->plan)[0];
+    char dir[4200], err[512];
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err, sizeof err))
+        return;
+    const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(k->plan));
+    struct kernel_jar jars[KERNEL_JARS_MAX];
+    size_t n = line ? kernel_env_jars(m, line, plan_variant(k->plan), NULL, jars) : 0;
+    int have_dir = kernel_env_jars_dir(python, dir, sizeof dir) == 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", have_dir ? dir : "", jars[i].file);
+        if (!jars[i].required || (have_dir && access(path, R_OK) == 0))
+            continue;
+        size_t used = strlen(note);
+        if (have_dir)
+            snprintf(note + used, len - used,
+                     "%sspark-k8s: %s needs %s (%s), which is not in %s; %s is off in this "
+                     "kernel. Fetch it with: spark-k8s jars fetch --python %s",
+                     used ? "\n" : "", plan_display_name(k->plan), jars[i].file,
+                     jars[i].feature, dir, jars[i].feature, python);
+        else
+            snprintf(note + used, len - used,
+                     "%sspark-k8s: %s needs %s (%s), but its Python (%s) is not in a kernel "
+                     "environment that can hold jars; %s is off in this kernel. Install the "
+                     "kernelspecs with `make install`, or give --python ENV/bin/python",
+                     used ? "\n" : "", plan_display_name(k->plan), jars[i].file,
+                     jars[i].feature, python, jars[i].feature);
+    }
+    matrix_free(m);
+}
+
+/* What the notebook is told with the first cell about this machine. */
+static void notices(struct kernel *k)
+{
+    if (strcmp(plan_runtime(k->plan), "local") != 0)
+        return;
+    char note[8192] = "";
+    if (matrix_variant_has(plan_variant(k->plan), "gpu"))
+        check_gpus(k, note, sizeof note);
+    check_jars(k, note, sizeof note);
+    if (!*note)
+        return;
+    fprintf(stderr, "%s\n", note);
+    proxy_set_notice(k->proxy, note);
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -299,7 +347,7 @@ int cmd_kernel(int argc, char **argv)
         goto out;
     }
     proxy_watch_fd(k.proxy, k.sigfd, on_signal, &k);
-    check_gpus(&k);
+    notices(&k);
     struct runtime_env env = {
         .proxy = k.proxy,
         .plan = k.plan,

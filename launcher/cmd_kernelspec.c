@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "launcher/commands.h"
 #include "launcher/config.h"
+#include "launcher/kernel_env.h"
 #include "launcher/kernelspec.h"
 #include "launcher/matrix.h"
 
@@ -28,6 +30,7 @@ static const char usage_text[] =
     "                                    [--iceberg-name NAME] [--iceberg-type hadoop|hive|rest]\n"
     "                                    [--iceberg-uri URI] [--iceberg-warehouse URI]\n"
     "                                    [--namespace NS] [--service-account SA]\n"
+    "                                    [--spark-connect] [--spark-connect-port N]\n"
     "                                    [--conf KEY=VALUE]...\n"
     "       spark-k8s kernelspec list [LOCATION] [--json]\n"
     "       spark-k8s kernelspec remove [LOCATION] (NAME... | --all)\n"
@@ -38,10 +41,27 @@ static const char usage_text[] =
     "Jupyter's path ($JUPYTER_PATH, the user folder, /usr/local/share/jupyter, /usr/share/jupyter).\n"
     "--all installs every Spark line and variant of the image matrix (narrowed by\n"
     "--spark or --variant if given). SIZE is Spark's format: 512m, 4g.\n"
+    "The kernels run the Python environment installed beside this binary\n"
+    "(PREFIX/lib/spark-k8s/envs/spark-LINE, by `make install`), or --python PATH:\n"
+    "an interpreter with ipykernel and the pyspark of the kernel's Spark line\n"
+    "(checked by running it; refused, naming what it holds, otherwise).\n"
+    "--spark-connect starts a Spark Connect server in the kernel's driver (Spark 4).\n"
     "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or value.\n";
+
+/* Interpreters already probed (one per Spark line at most, plus --python). */
+struct probed {
+    char path[4200];
+    struct kernel_env_probe probe;
+    int ok;
+    char err[1200];
+};
 
 struct args {
     const char *location;
+    struct probed probed[8];
+    size_t n_probed;
+    char pythons[8][4200]; /* kernel.json paths of the bundled environments */
+    int warned[8];         /* per Spark line: told that it has no environment */
     char location_buf[4096];
     int all, replace, json;
     struct kernelspec_request req;
@@ -126,6 +146,8 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
             a->replace = 1;
         } else if (!install && strcmp(verb, "list") == 0 && strcmp(arg, "--json") == 0) {
             a->json = 1;
+        } else if (install && strcmp(arg, "--spark-connect") == 0) {
+            a->req.values[SETTING_CONNECT] = "true"; /* a flag; --spark-connect=false also works */
         } else if (install && matches(arg, "--conf")) {
             if (a->req.n_conf == MAX_CONF)
                 return usage_error("too many %s options", "--conf");
@@ -172,6 +194,84 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
     return 0;
 }
 
+/* Probe PATH once; the result stays in A. */
+static const struct probed *probe(struct args *a, const char *path)
+{
+    for (size_t i = 0; i < a->n_probed; i++)
+        if (strcmp(a->probed[i].path, path) == 0)
+            return &a->probed[i];
+    if (a->n_probed == sizeof a->probed / sizeof a->probed[0])
+        a->n_probed--; /* reuse the last slot */
+    struct probed *p = &a->probed[a->n_probed++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->path, sizeof p->path, "%s", path);
+    p->ok = kernel_env_probe(path, &p->probe, p->err, sizeof p->err) == 0;
+    return p;
+}
+
+/* The Python of a kernelspec of LINE and VARIANT into R->python: --python, checked;
+ * else the environment installed beside the binary (found beside this one when
+ * --executable names where the binary will be, as with DESTDIR), checked; else
+ * the built-in default, with a warning. 0, or 2 with ERR. */
+static int choose_python(struct args *a, const struct matrix *m, struct kernelspec_request *r,
+                         char *err, size_t errlen)
+{
+    const struct matrix_spark *line = r->spark ? matrix_spark_find(m, r->spark) : NULL;
+    if (!line || !r->variant) /* kernelspec_build names the bad value */
+        return 0;
+    int rc = 0;
+    char option[4300];
+    if (r->python) {
+        snprintf(option, sizeof option, "--python %s", r->python);
+        const struct probed *p = probe(a, r->python);
+        if (!p->ok) {
+            snprintf(err, errlen, "--python: %s", p->err);
+            rc = 2;
+        } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
+            rc = 2;
+        }
+        return rc;
+    }
+    char self[4096], here[4200], there[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    const char *exe = r->executable ? r->executable : self;
+    int found_there = kernel_env_bundled_python(exe, line->line, there, sizeof there) == 1;
+    int found_here = kernel_env_bundled_python(self, line->line, here, sizeof here) == 1;
+    if (found_there || found_here) {
+        const char *probed_path = found_there ? there : here;
+        snprintf(option, sizeof option, "the kernel environment %s", probed_path);
+        const struct probed *p = probe(a, probed_path);
+        if (!p->ok) {
+            snprintf(err, errlen, "%s", p->err);
+            rc = 2;
+        } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
+            rc = 2;
+        }
+        size_t slot = (size_t)(line - m->spark) % 8;
+        snprintf(a->pythons[slot], sizeof a->pythons[slot], "%s", there);
+        r->python = a->pythons[slot];
+    } else {
+        size_t slot = (size_t)(line - m->spark) % 8;
+        if (!a->warned[slot]++)
+            fprintf(stderr,
+                    "spark-k8s kernelspec install: no Spark %s environment at %s (`make install` "
+                    "puts one there); the Spark %s kernels will run %s, which needs ipykernel "
+                    "and pyspark %s: give --python PATH for another\n",
+                    line->line, there, line->line, KERNELSPEC_DEFAULT_PYTHON, line->version);
+    }
+    return rc;
+}
+
+/* choose_python, then kernelspec_build: 0, or 2 with ERR. */
+static int build_one(struct args *a, const struct matrix *m, struct kernelspec_request *r,
+                     char **name, json_t **spec, char *err, size_t errlen)
+{
+    if (choose_python(a, m, r, err, errlen))
+        return 2;
+    return kernelspec_build(m, r, name, spec, err, errlen) ? 2 : 0;
+}
+
 static int install(struct args *a)
 {
     char err[4096];
@@ -197,7 +297,7 @@ static int install(struct args *a)
         struct kernelspec_request r = a->req;
         if (!r.variant)
             r.variant = "baseline";
-        if (!rc && kernelspec_build(m, &r, &names[0], &specs[0], err, sizeof err))
+        if (!rc && build_one(a, m, &r, &names[0], &specs[0], err, sizeof err))
             rc = 2;
         n = rc ? 0 : 1;
     } else if ((a->req.spark && !matrix_spark_find(m, a->req.spark)) ||
@@ -219,7 +319,7 @@ static int install(struct args *a)
                 struct kernelspec_request r = a->req;
                 r.spark = m->spark[s].version;
                 r.variant = m->variants[v];
-                if (kernelspec_build(m, &r, &names[n], &specs[n], err, sizeof err))
+                if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
                     rc = 2;
                 else
                     n++;

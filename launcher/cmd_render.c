@@ -8,6 +8,7 @@
 
 #include "launcher/commands.h"
 #include "launcher/config.h"
+#include "launcher/kernel_env.h"
 #include "launcher/kernelspec.h"
 #include "launcher/kube_launch.h"
 #include "launcher/plan.h"
@@ -159,7 +160,13 @@ int cmd_render(int argc, char **argv)
     }
     struct sparkconf_pod pod = placeholder_pod(plan);
     int kubernetes = strcmp(plan_runtime(plan), "kubernetes") == 0;
-    if (sparkconf_render(plan, kubernetes ? &pod : NULL, &conf, err, sizeof err)) {
+    /* what the kernel would add: its jars folder, a token made at each start */
+    char jars_dir[4200];
+    struct sparkconf_env env = {NULL, "(a new token at each kernel start)"};
+    if (!kubernetes && kernel_env_jars_dir(plan_runtime_argv(plan)[0], jars_dir,
+                                           sizeof jars_dir) == 0)
+        env.jars_dir = jars_dir;
+    if (sparkconf_render(plan, kubernetes ? &pod : NULL, &env, &conf, err, sizeof err)) {
         fprintf(stderr, "spark-k8s render: %s\n", err);
         plan_free(plan);
         free(dir);

@@ -11,5 +11,6 @@ int cmd_render(int argc, char **argv);     /* launcher/cmd_render.c */
 int cmd_gpus(int argc, char **argv);       /* launcher/cmd_gpus.c */
 int cmd_rbac(int argc, char **argv);       /* launcher/cmd_rbac.c */
 int cmd_images(int argc, char **argv);     /* launcher/cmd_images.c */
+int cmd_jars(int argc, char **argv);       /* launcher/cmd_jars.c */
 
 #endif

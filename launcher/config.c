@@ -44,6 +44,10 @@ static const struct setting_info infos[SETTING_COUNT] = {
                              SETTING_TEXT, 1},
     [SETTING_ICEBERG_WAREHOUSE] = {"iceberg.warehouse", "SPARK_K8S_ICEBERG_WAREHOUSE",
                                    "--iceberg-warehouse", SETTING_TEXT, 1},
+    [SETTING_CONNECT] = {"spark_connect.enabled", "SPARK_K8S_SPARK_CONNECT", "--spark-connect",
+                         SETTING_BOOL, 1},
+    [SETTING_CONNECT_PORT] = {"spark_connect.port", "SPARK_K8S_SPARK_CONNECT_PORT",
+                              "--spark-connect-port", SETTING_PORT, 1},
 };
 
 const struct setting_info *setting_info(enum setting_id id)
@@ -141,6 +145,14 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
     case SETTING_ICEBERG_KIND:
         if (strcmp(v, "hadoop") != 0 && strcmp(v, "hive") != 0 && strcmp(v, "rest") != 0)
             want = "'hadoop', 'hive' or 'rest'";
+        break;
+    case SETTING_BOOL:
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            want = "true or false";
+        break;
+    case SETTING_PORT:
+        if (!parse_count(v, 1) || strtol(v, NULL, 10) > 65535)
+            want = "a TCP port, 1 to 65535";
         break;
     }
     if (!want)
@@ -252,7 +264,12 @@ static int json_to_setting_text(json_t *v, enum setting_kind kind, char *buf, si
         snprintf(buf, len, "%s", json_string_value(v));
         return 0;
     }
-    if (json_is_integer(v) && (kind == SETTING_COUNT_POS || kind == SETTING_COUNT_ANY)) {
+    if (json_is_boolean(v) && kind == SETTING_BOOL) {
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+        return 0;
+    }
+    if (json_is_integer(v) &&
+        (kind == SETTING_COUNT_POS || kind == SETTING_COUNT_ANY || kind == SETTING_PORT)) {
         snprintf(buf, len, "%lld", (long long)json_integer_value(v));
         return 0;
     }
@@ -284,11 +301,14 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         snprintf(source, sizeof source, "%s (%s%s)", desc, prefix, in->path);
         if (json_to_setting_text(v, in->kind, value, sizeof value)) {
             char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            const char *want = "a string";
+            if (in->kind == SETTING_COUNT_POS || in->kind == SETTING_COUNT_ANY ||
+                in->kind == SETTING_PORT)
+                want = "a whole number";
+            else if (in->kind == SETTING_BOOL)
+                want = "true or false";
             snprintf(err, errlen, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
-                     in->kind == SETTING_COUNT_POS || in->kind == SETTING_COUNT_ANY
-                         ? "a whole number"
-                         : "a string",
-                     dump ? dump : "?");
+                     want, dump ? dump : "?");
             free(dump);
             return -1;
         }
@@ -340,8 +360,9 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
         json_decref(root);
         return -1;
     }
-    static const char *const known[] = {"runtime", "kubernetes", "image_registry", "images",
-                                        "resources", "iceberg", "spark_conf", "_comment"};
+    static const char *const known[] = {"runtime",   "kubernetes", "image_registry",
+                                        "images",    "resources",  "iceberg",
+                                        "spark_connect", "spark_conf", "_comment"};
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {

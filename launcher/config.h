@@ -31,6 +31,8 @@ enum setting_id {
     SETTING_ICEBERG_TYPE,       /* "hadoop" | "hive" | "rest" */
     SETTING_ICEBERG_URI,
     SETTING_ICEBERG_WAREHOUSE,
+    SETTING_CONNECT,            /* "true" | "false": a Spark Connect server in the driver (4.x) */
+    SETTING_CONNECT_PORT,       /* its port */
     SETTING_COUNT
 };
 
@@ -45,6 +47,8 @@ enum setting_kind {
     SETTING_MEMORY,     /* Spark/JVM size: digits and k|m|g|t: 512m, 4g */
     SETTING_CATALOG,    /* Iceberg catalog name: [A-Za-z0-9_] */
     SETTING_ICEBERG_KIND,
+    SETTING_BOOL,       /* "true" | "false" (JSON true/false in files) */
+    SETTING_PORT,       /* TCP port, 1..65535 */
 };
 
 /* How a setting is spelled in each place. PATH is the dotted path inside the

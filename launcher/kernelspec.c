@@ -73,10 +73,15 @@ static void display_name(const char *line, const char *variant, char *buf, size_
     }
 }
 
-static int is_number_kind(enum setting_id id)
+/* How a setting's text is written into kernel.json: a number, a boolean, a string. */
+static json_t *setting_json(enum setting_id id, const char *v)
 {
     enum setting_kind k = setting_info(id)->kind;
-    return k == SETTING_COUNT_POS || k == SETTING_COUNT_ANY;
+    if (k == SETTING_COUNT_POS || k == SETTING_COUNT_ANY || k == SETTING_PORT)
+        return json_integer(strtoll(v, NULL, 10));
+    if (k == SETTING_BOOL)
+        return json_boolean(strcmp(v, "true") == 0);
+    return json_string(v);
 }
 
 /* Put VALUE at the dotted PATH of OBJ, creating intermediate objects. */
@@ -148,6 +153,13 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
     }
     if (req->python && (req->python[0] == '\0' || strpbrk(req->python, "\n\r"))) {
         snprintf(err, errlen, "--python: '%s' is not a usable command", req->python);
+        return -1;
+    }
+    const char *connect = req->values[SETTING_CONNECT];
+    if (connect && strcmp(connect, "true") == 0 && (*line)->line[0] < '4') {
+        snprintf(err, errlen, "--spark-connect: Spark %s has no Spark Connect server in its Python "
+                 "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
+                 (*line)->line);
         return -1;
     }
     if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err,
@@ -265,8 +277,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
         const char *v = req->values[id] ? req->values[id] : plan_setting(defaults, id)->value;
         if (!v)
             continue;
-        json_put(meta, setting_info(id)->path,
-                 is_number_kind(id) ? json_integer(strtoll(v, NULL, 10)) : json_string(v));
+        json_put(meta, setting_info(id)->path, setting_json(id, v));
     }
     plan_free(defaults);
     if (!matrix_variant_has(req->variant, "iceberg"))

@@ -78,7 +78,7 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
         .pod_ip = "0.0.0.0",
     };
     struct sparkconf *conf = NULL;
-    if (sparkconf_render(plan, &pod, &conf, err, errlen) < 0)
+    if (sparkconf_render(plan, &pod, NULL, &conf, err, errlen) < 0)
         return -1;
     char *text = NULL;
     size_t len = 0;

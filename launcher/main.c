@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"shim", cmd_shim, "the driver pod's entrypoint (Kubernetes runtime)"},
     {"rbac", cmd_rbac, "print the RBAC objects and NetworkPolicy for a namespace"},
     {"images", cmd_images, "plan or build the runtime and Jupyter images"},
+    {"jars", cmd_jars, "list or fetch the RAPIDS and Iceberg jars of the kernels"},
 };
 
 static void usage(FILE *out)

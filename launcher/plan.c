@@ -147,7 +147,9 @@ static int set_defaults(struct plan *plan, const struct matrix *m, const struct 
         settings_set(st, SETTING_EXECUTOR_CORES, "4", builtin, err, errlen) ||
         settings_set(st, SETTING_EXECUTOR_MEMORY, "8g", builtin, err, errlen) ||
         settings_set(st, SETTING_EXECUTOR_INSTANCES, "2", builtin, err, errlen) ||
-        settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen))
+        settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen) ||
+        settings_set(st, SETTING_CONNECT, "false", builtin, err, errlen) ||
+        settings_set(st, SETTING_CONNECT_PORT, "15002", builtin, err, errlen))
         return -1;
     if (matrix_variant_has(plan->variant, "iceberg") &&
         (settings_set(st, SETTING_ICEBERG_NAME, "iceberg", builtin, err, errlen) ||
@@ -204,6 +206,14 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                  "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
                  "exactly one GPU per executor, so a %s kernel needs 1",
                  v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
+        return -1;
+    }
+    if (strcmp(v[SETTING_CONNECT].value, "true") == 0 && plan->spark_line[0] &&
+        plan->spark_line[0] < '4') {
+        snprintf(err, errlen,
+                 "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
+                 "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
+                 v[SETTING_CONNECT].source, plan->spark_line);
         return -1;
     }
     if (!matrix_variant_has(plan->variant, "iceberg"))
@@ -363,10 +373,11 @@ const struct setting *plan_setting(const struct plan *plan, enum setting_id id)
 }
 const struct settings *plan_settings(const struct plan *plan) { return &plan->settings; }
 
-int plan_write_spark_conf(const struct plan *plan, const char *dir, char *err, size_t errlen)
+int plan_write_spark_conf(const struct plan *plan, const char *dir,
+                          const struct sparkconf_env *env, char *err, size_t errlen)
 {
     struct sparkconf *conf = NULL;
-    if (sparkconf_render(plan, NULL, &conf, err, errlen))
+    if (sparkconf_render(plan, NULL, env, &conf, err, errlen))
         return -1;
     char header[512];
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",

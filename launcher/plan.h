@@ -48,9 +48,13 @@ const struct settings *plan_settings(const struct plan *plan);
  * for the kernelspec folder (the launcher substitutes both). */
 char *const *plan_runtime_argv(const struct plan *plan);
 
+struct sparkconf_env;
+
 /* Write DIR/spark-defaults.conf for this plan (mode 0600): the local runtime's
- * properties (spark.master local[*]). A Kubernetes runtime renders its own with
- * sparkconf_render(plan, &pod, ...) and sparkconf_write (launcher/sparkconf.h). */
-int plan_write_spark_conf(const struct plan *plan, const char *dir, char *err, size_t errlen);
+ * properties (spark.master local[*]), with what ENV adds (may be NULL). A
+ * Kubernetes runtime renders its own with sparkconf_render(plan, &pod, ...) and
+ * sparkconf_write (launcher/sparkconf.h). */
+int plan_write_spark_conf(const struct plan *plan, const char *dir,
+                          const struct sparkconf_env *env, char *err, size_t errlen);
 
 #endif

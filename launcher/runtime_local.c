@@ -1,13 +1,17 @@
 /* runtime_local.c — the local runtime: the kernel as a child process on ipc sockets.
  *
  * The child gets a private connection file (ipc sockets in a 0700 directory,
- * the same key as Jupyter's), SPARK_CONF_DIR with its spark-defaults.conf, its
+ * the same key as Jupyter's), SPARK_CONF_DIR with its spark-defaults.conf (a
+ * folder of its own: Spark reads, and may ship, every file in it; the key stays
+ * out), its
  * own process group (interrupts go to the group) and a parent-death signal (it
  * dies with the launcher, even a SIGKILLed one; the janitor removes the
  * directory then). Its exit is watched through a pidfd, its stderr through a
  * pipe that is relayed to ours and remembered for error messages. */
 #include "kernel/proxy.h"
+#include "launcher/kernel_env.h"
 #include "launcher/runtime.h"
+#include "launcher/sparkconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +32,7 @@ struct local_runtime {
     struct runtime_env env;
     char dir[128]; /* ipc socket paths must stay under 108 bytes */
     char connection_file[160];
+    char conf_dir[160]; /* SPARK_CONF_DIR: spark-defaults.conf alone */
     pid_t pid;
     int pidfd;
     int err_fd;
@@ -252,6 +258,38 @@ static void exec_child(struct local_runtime *rt, char **argv, int err_w, pid_t p
     _exit(127);
 }
 
+/* A fresh token for the Spark Connect server: 32 random bytes, hex. */
+static int new_token(char out[65])
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+/* conf/spark-defaults.conf: the plan, the jars of the kernel's environment, and a
+ * token for Spark Connect when the plan starts its server. */
+static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
+{
+    char jars_dir[4200], token[65];
+    struct sparkconf_env env = {NULL, NULL};
+    if (kernel_env_jars_dir(plan_runtime_argv(rt->env.plan)[0], jars_dir, sizeof jars_dir) == 0)
+        env.jars_dir = jars_dir;
+    const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);
+    if (connect && connect->value && strcmp(connect->value, "true") == 0) {
+        if (new_token(token)) {
+            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            return -1;
+        }
+        env.connect_token = token;
+    }
+    int rc = plan_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err, errlen);
+    explicit_bzero(token, sizeof token);
+    return rc;
+}
+
 static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
 {
     const char *base = getenv("XDG_RUNTIME_DIR");
@@ -287,9 +325,14 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         return -1;
     }
     snprintf(rt->connection_file, sizeof rt->connection_file, "%s/connection.json", rt->dir);
+    snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
     int rc = connection_write(rt->connection_file, &c, err, errlen);
+    if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
+        rc = -1;
+    }
     if (rc == 0)
-        rc = plan_write_spark_conf(rt->env.plan, rt->dir, err, errlen);
+        rc = write_spark_conf(rt, err, errlen);
     if (rc == 0) {
         char *endpoints[CH_COUNT];
         char buf[CH_COUNT][600];
@@ -326,7 +369,7 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
         goto fail;
     }
     /* The child's environment: ours plus its Spark configuration. */
-    if (setenv("SPARK_CONF_DIR", rt->dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
+    if (setenv("SPARK_CONF_DIR", rt->conf_dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
         snprintf(err, errlen, "cannot set the kernel's environment");
         goto fail;
     }

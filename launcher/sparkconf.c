@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "launcher/config.h"
+#include "launcher/kernel_env.h"
 #include "launcher/matrix.h"
 #include "launcher/plan.h"
 
@@ -28,6 +29,7 @@ static const char *const reserved_keys[] = {
     "spark.master",          "spark.submit.deployMode",          "spark.driver.host",
     "spark.driver.bindAddress", "spark.driver.port",             "spark.blockManager.port",
     "spark.kubernetes.namespace", "spark.kubernetes.driver.pod.name",
+    "spark.connect.authenticate.token",
 };
 
 struct sparkconf *sparkconf_new(void)
@@ -272,7 +274,7 @@ static void render_gpu(struct render *r, int kubernetes)
 {
     char src[128], buf[64];
     snprintf(src, sizeof src, "matrix default (variant %s)", plan_variant(r->plan));
-    put(r, "spark.plugins", "com.nvidia.spark.SQLPlugin", src);
+    put(r, "spark.plugins", SPARKCONF_RAPIDS_PLUGIN, src);
     put(r, "spark.rapids.sql.enabled", "true", src);
     if (!kubernetes)
         return;
@@ -314,8 +316,67 @@ static void render_iceberg(struct render *r)
     put_setting(r, key, SETTING_ICEBERG_WAREHOUSE);
 }
 
+/* The Spark Connect server in the driver: its plugin (after RAPIDS', if any), its
+ * port, its address (loopback for a local kernel) and its token. */
+static void render_connect(struct render *r, const struct sparkconf_pod *pod,
+                           const struct sparkconf_env *env)
+{
+    const struct setting *on = plan_setting(r->plan, SETTING_CONNECT);
+    if (!on || !on->value || strcmp(on->value, "true") != 0)
+        return;
+    const char *plugins = sparkconf_get(r->conf, "spark.plugins");
+    char buf[512];
+    if (plugins && *plugins)
+        snprintf(buf, sizeof buf, "%s,%s", plugins, SPARKCONF_CONNECT_PLUGIN);
+    else
+        snprintf(buf, sizeof buf, "%s", SPARKCONF_CONNECT_PLUGIN);
+    put(r, "spark.plugins", buf, on->source);
+    put_setting(r, "spark.connect.grpc.binding.port", SETTING_CONNECT_PORT);
+    if (!pod)
+        put(r, "spark.connect.grpc.binding.address", "127.0.0.1", "runtime (local)");
+    if (env && env->connect_token)
+        put(r, "spark.connect.authenticate.token", env->connect_token, "runtime (a new token)");
+}
+
+/* Local runtime: which of the variant's jars are in ENV->jars_dir. *GPU and
+ * *ICEBERG are cleared when a required jar is missing; the present ones go to
+ * spark.jars. */
+static void render_jars(struct render *r, const struct sparkconf_env *env, int *gpu,
+                        int *iceberg)
+{
+    if (!env || !env->jars_dir || (!*gpu && !*iceberg))
+        return;
+    struct matrix *m = NULL;
+    char err[512];
+    if (matrix_load_default(&m, err, sizeof err)) {
+        snprintf(r->err, r->errlen, "%s", err);
+        r->failed = 1;
+        return;
+    }
+    const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
+    struct kernel_jar jars[KERNEL_JARS_MAX];
+    size_t n = line ? kernel_env_jars(m, line, plan_variant(r->plan), NULL, jars) : 0;
+    char list[4 * 4200] = "";
+    for (size_t i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", env->jars_dir, jars[i].file);
+        if (access(path, R_OK) == 0) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", path);
+        } else if (jars[i].required && strcmp(jars[i].what, "rapids") == 0) {
+            *gpu = 0;
+        } else if (jars[i].required) {
+            *iceberg = 0;
+        }
+    }
+    matrix_free(m);
+    if (*list)
+        put(r, "spark.jars", list, "runtime (the kernel environment's jars)");
+}
+
 int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
-                     struct sparkconf **out, char *err, size_t errlen)
+                     const struct sparkconf_env *env, struct sparkconf **out, char *err,
+                     size_t errlen)
 {
     struct render r = {sparkconf_new(), plan, err, errlen, 0};
     if (!r.conf) {
@@ -330,10 +391,14 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
     if (pod)
         render_executors(&r);
     const char *variant = plan_variant(plan);
-    if (matrix_variant_has(variant, "gpu"))
+    int gpu = matrix_variant_has(variant, "gpu"), iceberg = matrix_variant_has(variant, "iceberg");
+    if (!pod)
+        render_jars(&r, env, &gpu, &iceberg);
+    if (gpu)
         render_gpu(&r, pod != NULL);
-    if (matrix_variant_has(variant, "iceberg"))
+    if (iceberg)
         render_iceberg(&r);
+    render_connect(&r, pod, env);
     const struct settings *s = plan_settings(plan);
     for (size_t i = 0; s && i < s->n_extra; i++)
         put(&r, s->extra[i].key, s->extra[i].value, s->extra[i].source);

@@ -67,9 +67,25 @@ int sparkconf_print(const struct sparkconf *conf, FILE *out, const char *header,
 int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *header,
                     char *err, size_t errlen);
 
+/* What the runtime adds to a plan when it renders; every field may be NULL. */
+struct sparkconf_env {
+    /* Local runtime: the folder of the kernel's extra jars (RAPIDS, Iceberg), which
+     * spark.jars then names; a feature whose jar is not there is left out (the
+     * kernel says so in the notebook). NULL: the jars are on Spark's classpath. */
+    const char *jars_dir;
+    /* The pre-shared token clients of the Spark Connect server must present. */
+    const char *connect_token;
+};
+
 /* The properties of PLAN: POD NULL renders the local runtime (spark.master
- * local[*]); otherwise Kubernetes client mode inside that driver pod. */
+ * local[*]); otherwise Kubernetes client mode inside that driver pod. ENV may be
+ * NULL. */
 int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
-                     struct sparkconf **out, char *err, size_t errlen);
+                     const struct sparkconf_env *env, struct sparkconf **out, char *err,
+                     size_t errlen);
+
+/* The Spark Connect server's plugin class (Spark 4). */
+#define SPARKCONF_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
+#define SPARKCONF_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
 
 #endif

@@ -113,7 +113,7 @@ static void test_embedded_loads_and_checks(void **state)
         fail_msg("the shipped matrix fails its own facts: %s", err);
 
     const struct matrix_spark *a = matrix_spark_find(m, "3.5");
-    const struct matrix_spark *b = matrix_spark_find(m, "4.1.1");
+    const struct matrix_spark *b = matrix_spark_find(m, "4.1.3");
     assert_non_null(a);
     assert_non_null(b);
     assert_ptr_equal(matrix_spark_find(m, "4.1"), b);
@@ -266,8 +266,8 @@ static void test_load_errors(void **state)
     expect_load_error("spark[0].pandas", "3", "spark[0].pandas: expected a string");
     expect_load_error("variants", "[]", "variants: empty");
     expect_load_error("variants", "[\"baseline\", 7]", "variants[1]");
-    expect_load_error("spark[1].rapids.supported_spark", "\"4.1.1\"",
-                      "spark[1] (4.1.1).rapids.supported_spark");
+    expect_load_error("spark[1].rapids.supported_spark", "\"4.1.3\"",
+                      "spark[1] (4.1.3).rapids.supported_spark");
     expect_load_error("budgets_mb.runtime.gpu", "-5", "budgets_mb.runtime.gpu");
     expect_load_error("images.debian_packages.tini", "{\"name\": \"tini\"}",
                       "images.debian_packages.tini.version: missing");
@@ -279,11 +279,11 @@ static void test_refusals(void **state)
     /* Spark 4.1.0 with RAPIDS: no release supports it */
     expect_refusal("spark[1].version", "\"4.1.0\"", "no RAPIDS release", "Spark 4.1.0");
     /* RAPIDS whose facts do not contain the exact Spark version */
-    expect_refusal("spark[0].rapids.version", "\"24.10.0\"", "RAPIDS 24.10.0 does not support Spark 3.5.7",
+    expect_refusal("spark[0].rapids.version", "\"24.10.0\"", "RAPIDS 24.10.0 does not support Spark 3.5.9",
                    "3.5.2");
     /* the component's own list must contain the exact version */
     expect_refusal("spark[0].rapids.supported_spark", "[\"3.5.5\", \"3.5.6\"]",
-                   "rapids.supported_spark", "not 3.5.7");
+                   "rapids.supported_spark", "not 3.5.9");
     /* a RAPIDS release the facts do not know */
     expect_refusal("spark[1].rapids.version", "\"26.99.0\"", "no facts for RAPIDS 26.99.0", NULL);
     /* Scala mismatch of the RAPIDS artifact */
@@ -311,7 +311,7 @@ static void test_refusals(void **state)
     expect_refusal("spark[1].line", "\"4\"", "not MAJOR.MINOR", NULL);
     expect_refusal("spark[1].version", "\"3.5.7\"", "not a release of Spark 4.1", NULL);
     expect_refusal("spark[1].distribution.url", "\"https://example.org/spark-4.0.0.tgz\"",
-                   "does not name Spark 4.1.1", NULL);
+                   "does not name Spark 4.1.3", NULL);
 
     /* a matrix without gpu variants does not care about RAPIDS facts */
     char *text = mutated("spark[1].rapids.version", "\"26.99.0\"");
@@ -362,7 +362,7 @@ static void test_pins(void **state)
     assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
     free(full);
     assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
-    assert_non_null(strstr(err, "spark[1] (4.1.1) distribution"));
+    assert_non_null(strstr(err, "spark[1] (4.1.3) distribution"));
     assert_non_null(strstr(err, "no checksum"));
     matrix_free(m);
 

@@ -243,7 +243,7 @@ static void test_write_spark_conf(void **state)
     struct fixture *f = *state;
     struct plan *p = load_ok(f);
     char err[512], path[160];
-    assert_int_equal(plan_write_spark_conf(p, f->dir, err, sizeof err), 0);
+    assert_int_equal(plan_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);

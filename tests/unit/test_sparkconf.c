@@ -129,7 +129,7 @@ static void test_render_local_all_variants(void **state)
             struct plan *p = plan_of(m->spark[s].line, variant, "");
             assert_string_equal(plan_spark_version(p), m->spark[s].version);
             struct sparkconf *c = NULL;
-            assert_int_equal(sparkconf_render(p, NULL, &c, err, sizeof err), 0);
+            assert_int_equal(sparkconf_render(p, NULL, NULL, &c, err, sizeof err), 0);
             assert_string_equal(sparkconf_get(c, "spark.master"), "local[*]");
             assert_string_equal(sparkconf_get(c, "spark.driver.memory"), "2g");
             int gpu = matrix_variant_has(variant, "gpu");
@@ -177,7 +177,7 @@ static void test_render_kubernetes(void **state)
     struct sparkconf_pod pod = {"10.96.0.1:443", "team", "kernel-abc", "kernel-abc.team.svc",
                                 "10.1.2.3"};
     struct sparkconf *c = NULL;
-    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
     static const char *const want[][2] = {
         {"spark.master", "k8s://https://10.96.0.1:443"},
         {"spark.submit.deployMode", "client"},
@@ -221,13 +221,13 @@ static void test_render_kubernetes(void **state)
 
     /* one core per executor: the task takes the whole GPU */
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 1}");
-    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "1");
     assert_null(sparkconf_get(c, "spark.sql.extensions"));
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8}");
-    assert_int_equal(sparkconf_render(p, &pod, &c, err, sizeof err), 0);
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "0.125");
     sparkconf_free(c);
     plan_free(p);

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""lock.py — the locked Python environments: generate the lock files, or check them.
+
+Each environment NAME has an input file NAME.in (what it needs, with the reason for
+each bound) and a lock file NAME.lock (every package, exact version, sha256 hashes),
+which `install.py` installs with pip's hash checking:
+
+  build      pip, setuptools, wheel: installed first into every environment
+  spark-X.Y  a kernel environment; lock.py adds pyspark[sql,pandas_on_spark,connect]
+             at the version of the matrix line X.Y (images/matrix.json), so the
+             matrix stays the one place a Spark version is written
+  jupyter    JupyterLab 4 on jupyter_server 2, the PyPI generation of the Jupyter
+             clients, and the test tools
+
+  lock.py [NAME ...]     re-resolve (network: PyPI) and rewrite NAME.lock
+  lock.py --check        offline: every lock matches its input and the matrix
+
+Resolution runs pip-compile (pip-tools, installed into build/lock-tools) under
+Debian's /usr/bin/python3, the interpreter the environments are created with. The
+first line of a lock records the sha256 of the input it was resolved from; --check
+recomputes it, so editing an input or the matrix without re-locking fails.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+MATRIX = REPO / "images" / "matrix.json"
+PYTHON = "/usr/bin/python3"
+PIP_TOOLS = "pip-tools==7.6.2"
+PYSPARK_EXTRAS = "sql,pandas_on_spark,connect"
+HEADER = "# spark-k8s lock of {name}.in; input sha256 {digest}"
+
+
+def matrix_lines():
+    """{line: version} of the matrix."""
+    with open(MATRIX, encoding="utf-8") as f:
+        m = json.load(f)
+    return {s["line"]: s["version"] for s in m["spark"]}
+
+
+def env_names():
+    names = ["build", "jupyter"]
+    names += ["spark-" + line for line in matrix_lines()]
+    return names
+
+
+def resolved_input(name):
+    """The text pip-compile resolves for NAME: its .in, plus pyspark for a Spark line."""
+    text = (HERE / (name + ".in")).read_text(encoding="utf-8")
+    if name.startswith("spark-"):
+        line = name[len("spark-"):]
+        version = matrix_lines().get(line)
+        if version is None:
+            raise SystemExit("%s.in: the matrix (%s) has no Spark line %s" % (name, MATRIX, line))
+        text = ("# from images/matrix.json, line %s\npyspark[%s]==%s\n" %
+                (line, PYSPARK_EXTRAS, version)) + text
+    return text
+
+
+def digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_lock(path):
+    """[(name, version, [hashes])] of a lock file in pip's requirements format."""
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    out = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;]+)(.*)$", line)
+        if not m:
+            raise ValueError("%s: not an exact pin: %r" % (path, raw.strip()))
+        hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", m.group(4))
+        out.append((m.group(1).lower().replace("_", "-"), m.group(3), hashes))
+    return out
+
+
+def tools_python():
+    """build/lock-tools/bin/python with pip-tools, created on first use."""
+    venv = REPO / "build" / "lock-tools"
+    py = venv / "bin" / "python"
+    if not py.exists():
+        subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--upgrade", "pip", PIP_TOOLS],
+                       check=True)
+    return py
+
+
+def lock(name):
+    text = resolved_input(name)
+    work = REPO / "build" / "locks"
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / (name + ".in")
+    src.write_text(text, encoding="utf-8")
+    out = HERE / (name + ".lock")
+    tmp = work / (name + ".lock")
+    tmp.unlink(missing_ok=True)
+    env = dict(os.environ, CUSTOM_COMPILE_COMMAND="kernelspecs/envs/lock.py " + name)
+    env.pop("PIP_FIND_LINKS", None)  # resolve against PyPI alone
+    env["PIP_CONFIG_FILE"] = os.devnull
+    subprocess.run([str(tools_python()), "-m", "piptools", "compile", "-q", "--generate-hashes",
+                    "--allow-unsafe", "--strip-extras", "--no-emit-index-url",
+                    "--no-emit-find-links", "--no-emit-trusted-host", "--newline", "LF",
+                    "--output-file", str(tmp), str(src)], check=True, env=env, cwd=work)
+    body = tmp.read_text(encoding="utf-8")
+    out.write_text(HEADER.format(name=name, digest=digest(text)) + "\n" + body, encoding="utf-8")
+    print("wrote", out.relative_to(REPO))
+
+
+def check(name):
+    """Problems of NAME.lock, as messages naming the file."""
+    path = HERE / (name + ".lock")
+    if not path.exists():
+        return ["%s: missing; run kernelspecs/envs/lock.py %s" % (path, name)]
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    want = HEADER.format(name=name, digest=digest(resolved_input(name)))
+    problems = []
+    if first != want:
+        problems.append("%s: resolved from another %s.in or matrix version than today's "
+                        "(first line %r, expected %r); run kernelspecs/envs/lock.py %s"
+                        % (path, name, first, want, name))
+    try:
+        pins = parse_lock(path)
+    except ValueError as exc:
+        return problems + [str(exc)]
+    for pkg, version, hashes in pins:
+        if not hashes:
+            problems.append("%s: %s==%s has no sha256 hash" % (path, pkg, version))
+    if name.startswith("spark-"):
+        version = matrix_lines()[name[len("spark-"):]]
+        got = [v for p, v, _ in pins if p == "pyspark"]
+        if got != [version]:
+            problems.append("%s: pyspark pinned at %s, the matrix says %s"
+                            % (path, got or "nothing", version))
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="verify the locks, offline")
+    ap.add_argument("names", nargs="*", help="environments (default: all)")
+    args = ap.parse_args()
+    names = args.names or env_names()
+    unknown = sorted(set(names) - set(env_names()))
+    if unknown:
+        raise SystemExit("lock.py: unknown environment %s; known: %s"
+                         % (", ".join(unknown), ", ".join(env_names())))
+    if args.check:
+        problems = [p for n in names for p in check(n)]
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    for n in names:
+        lock(n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+/* http.h — HTTP(S) GETs with libcurl for the commands that fetch pinned files: a
+ * small body into memory (checksum files), or a large one streamed into a file
+ * descriptor with its SHA-1 and SHA-512 computed on the way (jars). http and https
+ * only; TLS 1.2 or later, peers verified; a redirect never downgrades https. */
+#ifndef SPARK_K8S_HTTP_H
+#define SPARK_K8S_HTTP_H
+
+#include <stddef.h>
+
+/* libcurl's process-wide set-up, once before the first request (0 or -1), and
+ * its release at the end. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+struct http_body {
+    char *data; /* NUL-terminated; malloc'd, freed with http_body_free */
+    size_t len, cap, max;
+    int too_big;
+};
+void http_body_free(struct http_body *b);
+
+/* GET URL into B (at most MAX bytes, 0 = 1 MiB). 0 on a 2xx answer; 1 on another
+ * HTTP status (*STATUS, ERR says it); -1 when no answer came (ERR says why).
+ * AGENT names the caller in the User-Agent ("images pin"). */
+int http_get(const char *url, long timeout_s, const char *agent, struct http_body *b,
+             long *status, char *err, size_t errlen);
+
+/* What a download wrote. */
+struct http_download {
+    size_t bytes;
+    char sha1[41];   /* lowercase hex */
+    char sha512[129];
+};
+
+/* GET URL into FD, computing the digests. Same returns as http_get; TIMEOUT_S
+ * bounds the connection and a stall (no byte for that long), not the whole
+ * transfer. */
+int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
+                     struct http_download *d, long *status, char *err, size_t errlen);
+
+#endif
