@@ -55,7 +55,8 @@ $(BUILD)/san/%.o: %.c
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
 # The embedded files (matrix, logos, session startup file) are listed by hand: .incbin
 # is not seen by -MMD.
-EMBEDDED := images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py)
+EMBEDDED := images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py \
+              kernelspecs/*.properties)
 $(BUILD)/rel/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
@@ -192,15 +193,21 @@ run: deps-run
 	$(MAKE) --no-print-directory all
 	rm -rf $(RUN_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(RUN_PREFIX) >/dev/null
 	@mkdir -p $(NOTEBOOK_DIR)
-	@echo "spark-k8s: JupyterLab with the Spark 3.5 and 4.1 kernels (local runtime: Spark runs"
-	@echo "           on this machine). Open the http://127.0.0.1:$(PORT)/lab?token=... URL printed"
-	@echo "           below (or this host's name instead of 127.0.0.1); notebooks in $(NOTEBOOK_DIR)."
-	@echo "           For Kubernetes, see README.md, 'The Kubernetes runtime'."
+	@echo "spark-k8s: JupyterLab with the Spark kernels on the local runtime (Spark runs on this"
+	@echo "           machine). Open the http://127.0.0.1:$(PORT)/lab?token=... URL printed below"
+	@echo "           (another host's browser: this host's name instead of 127.0.0.1)."
+	@echo "           Notebooks: $(NOTEBOOK_DIR) (start with 01-first-spark-query.ipynb)."
+	@echo "           Kernels on Kubernetes instead (a driver pod, executor pods): run"
+	@echo "           SPARK_K8S_RUNTIME=kubernetes make run with a kubeconfig and the images"
+	@echo "           (README.md, \"Kubernetes\"; docs/kubernetes.md)."
 	@names=$$($(RUN_PREFIX)/bin/spark-k8s kernelspec list --prefix $(RUN_PREFIX) --json | \
 	  $(PY) -c 'import json,sys; print(json.dumps(sorted(json.load(sys.stdin)["kernelspecs"])))'); \
+	default=$$(echo "$$names" | $(PY) -c 'import json,sys; print([n for n in json.load(sys.stdin) if n.endswith("-baseline")][-1])'); \
 	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(JPY) -m jupyterlab --no-browser --allow-root \
 	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --ServerApp.root_dir=$(NOTEBOOK_DIR) \
-	  --KernelSpecManager.allowed_kernelspecs="$$names"
+	  --KernelSpecManager.allowed_kernelspecs="$$names" \
+	  --MappingKernelManager.default_kernel_name="$$default" \
+	  --LabApp.app_settings_dir=$(CURDIR)/kernelspecs/lab-settings
 
 # ---- bench, images, fuzz ------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ interrupted thread would be written into the connection that waits for the
 running job). While the interrupted cell waits inside a Spark call, that call is
 left to return, cancelled, and the cell ends with KeyboardInterrupt; a second
 interrupt abandons the call at once (its connection is closed, so the next call
-starts clean).
+starts clean). An interrupt while the session starts lets the start finish (a
+SparkContext cut short in its constructor could not be made again in that JVM),
+then ends the cell.
 
 A kernel whose properties start a Spark Connect server (spark.plugins names
 SparkConnectPlugin) starts its session at kernel start, in the background, and
@@ -87,7 +89,7 @@ def _spark_k8s_install():
 
     defaults = read_defaults()
     state = {"session": None, "error": None, "cancelling": False, "announce": None,
-             "lock": threading.RLock()}
+             "starting": False, "interrupted": False, "lock": threading.RLock()}
 
     # ---- the JVM's own words ------------------------------------------------------
 
@@ -116,8 +118,11 @@ def _spark_k8s_install():
                 if not data:
                     return
                 self.tail = (self.tail + data)[-8192:]
+                # Java 17 announces Spark 4's incubator module at every start
+                data = data.replace(b"WARNING: Using incubator modules: jdk.incubator.vector\n", b"")
                 try:
-                    os.write(self.saved, data)
+                    if data:
+                        os.write(self.saved, data)
                 except OSError:
                     pass
 
@@ -170,12 +175,31 @@ def _spark_k8s_install():
         except Exception:
             print(text)
 
+    class SignalShim:
+        """pyspark.context's view of the signal module: SparkContext's own SIGINT
+        handler (cancelAllJobs from the interrupted thread, on the connection that
+        waits for the job) is never installed; ours does that job."""
+
+        def __getattr__(self, name):
+            return getattr(signal, name)
+
+        @staticmethod
+        def signal(signum, handler):
+            if signum == signal.SIGINT:
+                return signal.getsignal(signum)
+            return signal.signal(signum, handler)
+
     def start_session():
         """Build the session (once); returns it, or raises with the JVM's words."""
+        import pyspark.context
         from pyspark.sql import SparkSession
+
+        if getattr(pyspark.context, "signal", None) is signal:
+            pyspark.context.signal = SignalShim()
 
         tail = StderrTail()
         before = signal.getsignal(signal.SIGINT) if in_main_thread() else None
+        state["starting"], state["interrupted"] = True, False
         try:
             session = SparkSession.builder.getOrCreate()
         except BaseException as exc:
@@ -184,13 +208,11 @@ def _spark_k8s_install():
             if isinstance(exc, KeyboardInterrupt) or not words:
                 raise
             raise RuntimeError("Spark did not start. The JVM said:\n" + words) from exc
+        finally:
+            state["starting"] = False
         tail.restore()
-        if before is not None:
-            # SparkContext installs its own SIGINT handler, which calls the JVM from
-            # the interrupted thread; ours stands in front of what was there before.
-            if before is not on_sigint:
-                on_sigint.previous = before
-            signal.signal(signal.SIGINT, on_sigint)
+        if before is not None and signal.getsignal(signal.SIGINT) is not before:
+            signal.signal(signal.SIGINT, before)  # should SparkContext have set its own
         watch_cancellations()
         return session
 
@@ -209,6 +231,10 @@ def _spark_k8s_install():
         if state["announce"] is not None and in_main_thread():
             info, state["announce"] = state["announce"], None
             announce(info)
+        if state["interrupted"] and in_main_thread():
+            # interrupted while the JVM started: the session stands, the cell stops
+            state["interrupted"] = False
+            raise KeyboardInterrupt("interrupted while Spark started (the session is up)")
         return state["session"]
 
     class LazySparkSession:
@@ -288,15 +314,27 @@ def _spark_k8s_install():
             frame = frame.f_back
         return False
 
-    def cancel_jobs():
-        """SparkContext.cancelAllJobs from a thread of its own (its own connection)."""
+    def cancel_jobs(keep_on=False):
+        """SparkContext.cancelAllJobs from a thread of its own (its own connection).
+        KEEP_ON: go on cancelling, twice a second for up to a minute, the jobs that
+        start while the interrupted call has not returned (an interrupt that came
+        before its job was submitted must still stop it)."""
         s = state["session"]
         if s is None:
             return
 
         def run():
+            import time
+            deadline = time.monotonic() + 60
             try:
                 s.sparkContext.cancelAllJobs()
+                while keep_on:
+                    time.sleep(0.5)
+                    # only while the interrupted call has not returned: a later
+                    # cell's jobs are not this interrupt's to cancel
+                    if not state["cancelling"] or time.monotonic() > deadline:
+                        return
+                    s.sparkContext.cancelAllJobs()
             except Exception as exc:  # the interrupt itself must still happen
                 print("spark-k8s: could not cancel the Spark jobs: %s" % exc, file=sys.stderr)
 
@@ -317,10 +355,15 @@ def _spark_k8s_install():
     # runs, ours stands in front of it.
     def on_sigint(signum, frame):
         previous = on_sigint.previous
+        if state["starting"] and not state["interrupted"] and in_main_thread():
+            # a JVM call cut short now would leave a half-made SparkContext behind:
+            # the start finishes, then the cell is interrupted (see session())
+            state["interrupted"] = True
+            return
         if state["session"] is not None and in_py4j(frame):
             if not state["cancelling"]:
                 state["cancelling"] = True
-                cancel_jobs()
+                cancel_jobs(keep_on=True)
                 return  # the Spark call returns, cancelled: see watch_cancellations
             abandon_call()  # a second interrupt: give the call up now
         else:
@@ -343,13 +386,18 @@ def _spark_k8s_install():
                 return get_return_value
 
             def checked(*args, **kwargs):
+                __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
                 try:
                     return get_return_value(*args, **kwargs)
                 except Exception as exc:
-                    if state["cancelling"]:
-                        state["cancelling"] = False
-                        raise KeyboardInterrupt("Spark jobs cancelled") from exc
-                    raise
+                    if not state["cancelling"]:
+                        raise
+                    state["cancelling"] = False
+                    why = next((ln.strip(" :") for ln in str(exc).splitlines()
+                                if "cancel" in ln.lower()), "")
+                    # the cell ends as interrupted, not with the JVM's long trace
+                    raise KeyboardInterrupt(
+                        "Spark jobs cancelled" + (" (%s)" % why if why else "")) from None
 
             checked._spark_k8s = True
             return checked

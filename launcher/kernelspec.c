@@ -20,6 +20,7 @@ extern const unsigned char spark_k8s_logo_svg[], spark_k8s_logo_svg_end[];
 extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
 extern const unsigned char spark_k8s_logo_64[], spark_k8s_logo_64_end[];
 extern const unsigned char spark_k8s_session_py[], spark_k8s_session_py_end[];
+extern const unsigned char spark_k8s_log4j2[], spark_k8s_log4j2_end[];
 
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
 {
@@ -31,6 +32,7 @@ const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
         {"logo-32x32.png", spark_k8s_logo_32, spark_k8s_logo_32_end},
         {"logo-64x64.png", spark_k8s_logo_64, spark_k8s_logo_64_end},
         {"spark_session.py", spark_k8s_session_py, spark_k8s_session_py_end},
+        {"log4j2.properties", spark_k8s_log4j2, spark_k8s_log4j2_end},
     };
     if (i >= sizeof files / sizeof files[0])
         return NULL;

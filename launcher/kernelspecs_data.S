@@ -1,5 +1,5 @@
-/* kernelspecs_data.S — embeds the files every kernelspec folder gets (logos and the
- * IPython startup file) in the binary, each as SYM .. SYM_end followed by a NUL,
+/* kernelspecs_data.S — embeds the files every kernelspec folder gets (logos, the
+ * IPython startup file, Spark's logging configuration) in the binary, each as SYM .. SYM_end followed by a NUL,
  * read by launcher/kernelspec.c. The Makefile rebuilds this object when they change. */
     .section .rodata
 
@@ -25,6 +25,12 @@ spark_k8s_logo_64_end:
 spark_k8s_session_py:
     .incbin "kernelspecs/spark_session.py"
 spark_k8s_session_py_end:
+    .byte 0
+
+    .global spark_k8s_log4j2, spark_k8s_log4j2_end
+spark_k8s_log4j2:
+    .incbin "kernelspecs/log4j2.properties"
+spark_k8s_log4j2_end:
     .byte 0
 
     .section .note.GNU-stack,"",@progbits

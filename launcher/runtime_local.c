@@ -9,6 +9,7 @@
  * directory then). Its exit is watched through a pidfd, its stderr through a
  * pipe that is relayed to ours and remembered for error messages. */
 #include "kernel/proxy.h"
+#include "launcher/errmsg.h"
 #include "launcher/kernel_env.h"
 #include "launcher/runtime.h"
 #include "launcher/sparkconf.h"
@@ -269,6 +270,36 @@ static int new_token(char out[65])
     return 0;
 }
 
+/* Spark's logging configuration from the kernelspec folder (log4j2.properties, which
+ * admins may edit), when it has one, into SPARK_CONF_DIR. */
+static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
+{
+    char from[4200], to[200];
+    snprintf(from, sizeof from, "%s/log4j2.properties", rt->env.resource_dir);
+    snprintf(to, sizeof to, "%s/log4j2.properties", rt->conf_dir);
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errno == ENOENT ? 0 : errorf(err, errlen, "%s: %s", from, strerror(errno));
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        close(in);
+        return errorf(err, errlen, "%s: %s", to, strerror(errno));
+    }
+    char buf[8192];
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || write(out, buf, (size_t)n) != n)
+            rc = errorf(err, errlen, "%s: cannot copy to %s: %s", from, to, strerror(errno));
+    }
+    close(in);
+    if (close(out) != 0 && rc == 0)
+        rc = errorf(err, errlen, "%s: %s", to, strerror(errno));
+    return rc;
+}
+
 /* conf/spark-defaults.conf: the plan, the jars of the kernel's environment, and a
  * token for Spark Connect when the plan starts its server. */
 static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
@@ -287,6 +318,8 @@ static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
     }
     int rc = plan_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err, errlen);
     explicit_bzero(token, sizeof token);
+    if (rc == 0 && rt->env.resource_dir)
+        rc = copy_log4j2(rt, err, errlen);
     return rc;
 }
 

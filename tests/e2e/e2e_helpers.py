@@ -1,8 +1,8 @@
-"""e2e_helpers.py — what the end-to-end tests share: the installed prefix, a private
-environment for Jupyter, the notebook server and its REST API, and process bookkeeping.
+"""e2e_helpers.py — what the end-to-end tests share: `make run` as a user runs it
+(JupyterLab 4 from the Jupyter environment, the installed kernelspecs and their kernel
+environments), a private environment for Jupyter, the server's REST API, headless
+Chromium, and process bookkeeping.
 
-The tests drive the real thing: Debian's notebook server (/usr/bin/python3 -m notebook,
-as `make run` starts it), the installed spark-k8s kernelspecs, and headless Chromium.
 Every wait is bounded by a deadline and generous enough for a loaded 2-core machine.
 """
 import http.cookiejar
@@ -23,14 +23,13 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
-PY = "/usr/bin/python3"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 # Generous bounds: a loaded 2-core CI machine must pass, a hang must not go unnoticed.
-SERVER_START_S = 120.0     # notebook server answering /api/status
+SERVER_START_S = 120.0     # server answering /api/status
 MAKE_RUN_URL_S = 600.0     # `make run` may build and install before it serves
-CELLS_DONE_S = 240.0       # the kernel starts and the three cells have run
+CELLS_DONE_S = 300.0       # a kernel starts Spark and a cell has run
 EXIT_S = 30.0              # processes gone, ports free
 
 # The eight kernelspecs and the display names the installer gives them (the baseline
@@ -42,7 +41,7 @@ KERNELSPECS = {
     for line in ("3.5", "4.1") for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")
 }
 
-URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)")
+URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-f]+)")
 
 
 def wait_until(predicate, timeout, interval=0.1):
@@ -322,10 +321,10 @@ def browser_missing():
     try:
         import selenium  # noqa: F401
     except ImportError:
-        missing.append("python3-selenium")
+        missing.append("selenium (the Jupyter environment, kernelspecs/envs/jupyter.lock)")
     if missing:
         return ("needs " + ", ".join(missing) +
-                " (Debian packages chromium, chromium-driver, python3-selenium: `make deps`)")
+                " (Debian packages chromium, chromium-driver; `make deps`)")
     return None
 
 
@@ -356,3 +355,55 @@ def chromium_processes(driver):
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+# ---- `make run` -------------------------------------------------------------------------
+
+
+class MakeRun:
+    """`make run` as a user runs it, but on a free PORT, with its install (RUN_PREFIX)
+    and notebooks (NOTEBOOK_DIR) in a private JupyterHome: the URL it prints, the
+    server's API, and everything it started."""
+
+    def __init__(self):
+        self.home = JupyterHome()
+        self.run_prefix = self.home.base / "run"
+        self.notebooks = self.home.base / "nb"
+        self.port = free_port()
+        self.proc, self.out = start_group(
+            ["make", "--no-print-directory", "run", f"PORT={self.port}",
+             f"RUN_PREFIX={self.run_prefix}", f"NOTEBOOK_DIR={self.notebooks}"],
+            cwd=ROOT, env=self.home.env())
+        m = self.out.wait_for(URL_RE, MAKE_RUN_URL_S)
+        if not m:
+            self.stop()
+            raise AssertionError(f"`make run` printed no http://127.0.0.1:PORT/lab?token=... "
+                                 f"URL:\n{self.out.text()}")
+        self.url, self.token = m.group(0), m.group(2)
+        self.api = Api(f"http://127.0.0.1:{self.port}", self.token)
+        if not wait_until(self.api.answers, SERVER_START_S):
+            self.stop()
+            raise AssertionError(f"the server does not answer:\n{self.out.text()}")
+
+    def kernel_processes(self, exclude=()):
+        """Processes of this run's kernels: launchers, runtimes, JVMs (their
+        environment names this home's folders), not the server itself."""
+        return [p for p in self.home.processes(exclude={self.proc.pid, *exclude})
+                if "jupyterlab" not in " ".join(p.cmdline()) and p.name() != "make"]
+
+    def stop(self):
+        """SIGTERM the group; (stopped by SIGTERM, processes left, port free)."""
+        stopped = stop_group(self.proc)
+        self.out.join(EXIT_S)
+        left = describe(self.home.processes())
+        free = wait_until(lambda: port_is_free(self.port), EXIT_S)
+        self.home.close()
+        return stopped, left, free
+
+
+def screenshot_dir():
+    """Where the browser tests save their screenshots ($SPARK_K8S_SCREENSHOTS, else
+    build/screenshots); created."""
+    d = Path(os.environ.get("SPARK_K8S_SCREENSHOTS") or ROOT / "build" / "screenshots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d

@@ -1,0 +1,279 @@
+"""spark_helpers.py — what the real-Spark tests share: the installed prefix with its
+kernel environments (real PySpark), kernelspecs of our own, kernels started through
+jupyter_client with private directories and no admin settings, cells run with
+everything they sent collected, and the processes a kernel leaves (or must not).
+
+Environment: SPARK_K8S_PREFIX (`make pytest` installs one with the kernel
+environments); without it, a temporary `make install FETCH_JARS=0`.
+Every wait has a deadline generous enough for a loaded 2-core machine; how long
+things take is measured in `make bench`, never asserted here.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager
+
+ROOT = Path(__file__).resolve().parents[2]
+MATRIX = json.loads((ROOT / "images" / "matrix.json").read_text())
+LINES = {s["line"]: s["version"] for s in MATRIX["spark"]}
+
+START_S = 120.0   # a kernel answers kernel_info
+CELL_S = 300.0    # a cell that starts a JVM and runs a small query
+GONE_S = 30.0     # processes gone after shutdown, restart or SIGKILL
+
+
+def make_env(env):
+    """ENV without the variables of an enclosing make (its jobserver fds are not ours)."""
+    return {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
+class Prefix:
+    """$SPARK_K8S_PREFIX, or a temporary `make install`."""
+
+    def __init__(self):
+        given = os.environ.get("SPARK_K8S_PREFIX", "")
+        self._tmp = None
+        if given:
+            self.path = Path(given)
+        else:
+            self._tmp = Path(tempfile.mkdtemp(prefix="sk8s-spark-prefix-"))
+            self.path = self._tmp
+            subprocess.run(["make", "--no-print-directory", "install", f"PREFIX={self.path}",
+                            "FETCH_JARS=0"], cwd=ROOT, env=make_env(os.environ), check=True,
+                           stdout=subprocess.DEVNULL)
+        self.binary = self.path / "bin" / "spark-k8s"
+        self.kernels = self.path / "share" / "jupyter" / "kernels"
+
+    def python(self, line):
+        """The kernel environment of Spark LINE installed in the prefix."""
+        return self.path / "lib" / "spark-k8s" / "envs" / f"spark-{line}" / "bin" / "python"
+
+    def close(self):
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+class Home:
+    """Private dirs for one group of kernels: XDG_RUNTIME_DIR (the launchers'
+    spark-k8s-* folders), Jupyter's runtime dir (connection files), IPython's dir, a
+    HOME, an empty admin config, and a kernels folder for kernelspecs of a test's own."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="sk8s-sp-"))  # short: ipc paths <= 107
+        self.runtime = self.base / "rt"
+        self.jupyter_runtime = self.base / "jrt"
+        for d in (self.runtime, self.jupyter_runtime):
+            d.mkdir(mode=0o700)
+        self.kernels = self.base / "share" / "jupyter" / "kernels"  # install --prefix BASE
+        self.kernels.mkdir(parents=True)
+        (self.base / "home").mkdir()
+        self.config = self.base / "config.json"
+        self.config.write_text("{}\n")
+
+    def env(self, **extra):
+        env = {k: v for k, v in make_env(os.environ).items()
+               if not k.startswith("SPARK_K8S_") and not k.startswith("JUPYTER_")
+               and not k.startswith("PYSPARK_") and k not in ("SPARK_HOME", "SPARK_CONF_DIR")}
+        env.update({
+            "HOME": str(self.base / "home"),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
+            "IPYTHONDIR": str(self.base / "ipython"),
+            "SPARK_K8S_CONFIG": str(self.config),
+        })
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def leftovers(self):
+        """Launchers' private folders and connection files still there."""
+        return sorted([p.name for p in self.runtime.glob("spark-k8s-*")] +
+                      [p.name for p in self.jupyter_runtime.glob("kernel-*.json")])
+
+    def close(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def install_kernelspec(prefix, home, *args, check=True):
+    """`spark-k8s kernelspec install --prefix HOME ... ARGS`; the CompletedProcess."""
+    proc = subprocess.run([str(prefix.binary), "kernelspec", "install", "--prefix",
+                           str(home.base), "--executable", str(prefix.binary), "--replace",
+                           *map(str, args)],
+                          env=home.env(), capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+class Cell:
+    """What one execute_request produced."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.stdout, self.stderr = [], []
+        self.results, self.displays, self.errors = [], [], []
+
+    @property
+    def status(self):
+        return self.reply["status"] if self.reply else None
+
+    @property
+    def out(self):
+        return "".join(self.stdout)
+
+    @property
+    def err(self):
+        return "".join(self.stderr)
+
+    @property
+    def result(self):
+        return self.results[-1]["text/plain"] if self.results else None
+
+    def __repr__(self):
+        return ("Cell(status=%r, result=%r, errors=%r, stdout=%r, stderr=%r)"
+                % (self.status, self.result, self.errors, self.out[-2000:], self.err[-4000:]))
+
+
+class Kernel:
+    """A kernel started by jupyter_client from kernelspec NAME in KERNELS_DIR, with the
+    environment of HOME (plus EXTRA_ENV)."""
+
+    def __init__(self, name, kernels_dir, home, **extra_env):
+        self.home = home
+        self.km = KernelManager(kernel_name=name,
+                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)]))
+        fd, self.km.connection_file = tempfile.mkstemp(prefix="kernel-", suffix=".json",
+                                                       dir=home.jupyter_runtime)
+        os.close(fd)
+        self.km.start_kernel(env=home.env(**extra_env))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=START_S)
+        except Exception:
+            self.close()
+            raise
+        self.drain()
+
+    @property
+    def launcher(self):
+        return psutil.Process(self.km.provisioner.process.pid)
+
+    def drain(self, quiet=0.3):
+        """Drop what iopub has until it is quiet for QUIET seconds."""
+        while True:
+            try:
+                self.kc.get_iopub_msg(timeout=quiet)
+            except Exception:
+                return
+
+    def execute(self, code, timeout=CELL_S, interrupt_when=None):
+        """Run CODE; a Cell with what came back. INTERRUPT_WHEN(cell) is asked after
+        each message: when true, the kernel is interrupted (once)."""
+        msg_id = self.kc.execute(code, stop_on_error=False)
+        cell = Cell(None)
+        deadline = time.monotonic() + timeout
+        interrupted = False
+        idle = False
+        while not idle:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no idle within {timeout} s for {code!r}: {cell!r}"
+            if interrupt_when and not interrupted and interrupt_when(cell):
+                self.km.interrupt_kernel()
+                interrupted = True
+            try:
+                msg = self.kc.get_iopub_msg(timeout=min(left, 0.5))
+            except Exception:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                (cell.stdout if content["name"] == "stdout" else cell.stderr).append(content["text"])
+            elif kind == "execute_result":
+                cell.results.append(content["data"])
+            elif kind in ("display_data", "update_display_data"):
+                cell.displays.append((kind, content))
+            elif kind == "error":
+                cell.errors.append(content)
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True
+        while True:
+            reply = self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                cell.reply = reply["content"]
+                return cell
+
+    def ok(self, code, timeout=CELL_S):
+        """Run CODE, which must succeed; its Cell."""
+        cell = self.execute(code, timeout)
+        assert cell.status == "ok", cell
+        return cell
+
+    def value(self, code, timeout=CELL_S):
+        """The repr of expression CODE, evaluated in the kernel (a Python literal)."""
+        import ast
+        return ast.literal_eval(self.ok(code, timeout).result)
+
+    def processes(self):
+        """The launcher and every process under it (kernel, JVM, Python workers)."""
+        try:
+            root = self.launcher
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def close(self):
+        self.kc.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=False)
+
+
+def java_processes(procs):
+    """The JVMs among PROCS (Spark's driver in a local kernel)."""
+    out = []
+    for p in living(procs):
+        try:
+            if p.name() == "java":
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def living(procs):
+    """The processes of PROCS still running (pid reuse told apart by psutil)."""
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def wait_gone(procs, timeout=GONE_S):
+    """PROCS that are still alive after TIMEOUT (an empty list when all went)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = living(procs)
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def describe(procs):
+    out = []
+    for p in procs:
+        try:
+            out.append(f"{p.pid} {' '.join(p.cmdline())[:200]}")
+        except psutil.Error:
+            out.append(f"{p.pid} (gone)")
+    return out
