@@ -213,7 +213,8 @@ run: deps-run
 
 bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client envs
 	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix FETCH_JARS=0 >/dev/null
-	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(JPY) tests/bench/bench.py
+	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/bench/bench.py
+	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix $(JPY) tests/bench/bench_spark.py
 
 images-plan: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s images plan

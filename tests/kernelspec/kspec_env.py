@@ -61,3 +61,30 @@ def execute(kc, code, timeout=60):
             break
     reply = kc.get_shell_msg(timeout=timeout)
     return reply["content"], "".join(out), "".join(err), "".join(result)
+
+
+def env_python(line):
+    """The kernel environment of Spark LINE: the installed one, else build/envs."""
+    base = pathlib.Path(PREFIX) / "lib/spark-k8s/envs" if PREFIX else BUILD / "envs"
+    return base / f"spark-{line}" / "bin" / "python"
+
+
+def env_view_with_jars(where, line, matrix):
+    """A kernel environment at WHERE that is LINE's (bin/python, pyvenv.cfg, a link to
+    lib/) with a share/spark-k8s/jars folder of its own holding a file named like each
+    jar the gpu and iceberg variants need (their contents do not matter to `render`).
+    Returns its bin/python."""
+    import os
+    import shutil
+    real = env_python(line).parent.parent
+    (where / "bin").mkdir(parents=True)
+    os.symlink(os.path.realpath(real / "bin" / "python"), where / "bin" / "python")
+    shutil.copy(real / "pyvenv.cfg", where / "pyvenv.cfg")
+    os.symlink(real / "lib", where / "lib")
+    jars = where / "share" / "spark-k8s" / "jars"
+    jars.mkdir(parents=True)
+    spec = next(s for s in matrix["spark"] if s["line"] == line)
+    for name in ("rapids", "iceberg", "iceberg_aws_bundle"):
+        artifact = spec[name]["artifact"].split(":")[1]
+        (jars / f"{artifact}-{spec[name]['version']}.jar").write_bytes(b"PK")
+    return where / "bin" / "python"

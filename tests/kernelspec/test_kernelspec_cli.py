@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from kspec_env import BINARY, PYTHON, clean_env, run
+from kspec_env import BINARY, PYTHON, clean_env, env_python, run
 
 NAMES = [f"spark-{line}-{variant}" for line in ("3.5", "4.1")
          for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")]
@@ -55,8 +55,8 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
         assert meta["spark_version"] == next(x["version"] for x in matrix["spark"]
                                              if x["line"] == line)
         files = sorted(os.listdir(s["resource_dir"]))
-        assert files == ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg",
-                         "spark_session.py"]
+        assert files == ["kernel.json", "log4j2.properties", "logo-32x32.png",
+                         "logo-64x64.png", "logo-svg.svg", "spark_session.py"]
         for size in (32, 64):
             png = (prefix / "share/jupyter/kernels" / name / f"logo-{size}x{size}.png").read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
@@ -151,7 +151,7 @@ def test_options_reach_the_spec(tmp_path, env):
          "--iceberg-name", "lake", "--iceberg-type", "rest", "--iceberg-uri",
          "http://catalog:8181", "--iceberg-warehouse", "s3a://bucket/wh", "--namespace", "spark",
          "--conf", "spark.sql.shuffle.partitions=64", "--conf", "spark.x.path=C:\\dir",
-         "--python", "/opt/venv/bin/python"], env, check=0)
+         "--python", str(env_python("3.5"))], env, check=0)
     spec = json.loads((prefix / "share/jupyter/kernels/team-gpu/kernel.json").read_text())
     assert spec["display_name"] == "Team GPU"
     meta = spec["metadata"]["spark_k8s"]
@@ -166,7 +166,7 @@ def test_options_reach_the_spec(tmp_path, env):
     assert meta["kubernetes"] == {"namespace": "spark"}
     assert meta["spark_conf"] == {"spark.sql.shuffle.partitions": "64",
                                   "spark.x.path": "C:\\dir"}
-    assert meta["runtime_command"][0] == "/opt/venv/bin/python"
+    assert meta["runtime_command"][0] == str(env_python("3.5"))
 
 
 REFUSALS = [

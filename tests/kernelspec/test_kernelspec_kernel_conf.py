@@ -1,19 +1,21 @@
-"""test_kernelspec_kernel_conf.py — the issue's done-when, end to end: an installed
-spark-4.1-gpu-iceberg kernel, started by jupyter_client through `spark-k8s kernel`,
-finds the RAPIDS and Iceberg properties of its variant in
-$SPARK_CONF_DIR/spark-defaults.conf, while spark-3.5-baseline finds neither; and the
-notebook gets the startup file's lazy `spark`."""
+"""test_kernelspec_kernel_conf.py — end to end: a spark-4.1-gpu-iceberg kernel whose
+environment holds the RAPIDS and Iceberg jars, started by jupyter_client through
+`spark-k8s kernel`, finds its variant's properties and those jars in
+$SPARK_CONF_DIR/spark-defaults.conf; without the jars (as installed here, where Maven
+Central is out of reach) it finds neither feature; spark-3.5-baseline never does; and
+the notebook gets the startup file's lazy `spark`. No JVM starts here: the jars are
+files named like the real ones."""
 from jupyter_client.manager import KernelManager
 
-from kspec_env import clean_env, execute
+from kspec_env import clean_env, env_view_with_jars, execute, run
 
 READ_CONF = 'print(open(os.environ["SPARK_CONF_DIR"] + "/spark-defaults.conf").read())'
 
 
-def run_kernel(installed, tmp_path, name, code, **extra_env):
+def run_kernel(installed, tmp_path, name, code, kernels=None, **extra_env):
     env = clean_env(tmp_path, **extra_env)
     km = KernelManager(kernel_name=name)
-    km.kernel_spec_manager.kernel_dirs = [str(installed / "share/jupyter/kernels")]
+    km.kernel_spec_manager.kernel_dirs = [str(kernels or installed / "share/jupyter/kernels")]
     km.start_kernel(env=env)
     kc = km.client()
     kc.start_channels()
@@ -30,12 +32,19 @@ def conf_lines(text):
             for line in text.splitlines() if line and not line.startswith("#")}
 
 
-def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path):
+def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path, matrix):
+    python = env_view_with_jars(tmp_path / "env", "4.1", matrix)
+    prefix = tmp_path / "p"
+    run(["kernelspec", "install", "--prefix", str(prefix), "--spark", "4.1", "--variant",
+         "gpu-iceberg", "--python", str(python)], clean_env(tmp_path), check=0)
     (reply, out, _, _), (_, _, _, spark) = run_kernel(
-        installed, tmp_path, "spark-4.1-gpu-iceberg", ["import os\n" + READ_CONF, "repr(spark)"])
+        installed, tmp_path, "spark-4.1-gpu-iceberg", ["import os\n" + READ_CONF, "repr(spark)"],
+        kernels=prefix / "share/jupyter/kernels")
     assert reply["status"] == "ok", reply
     conf = conf_lines(out)
     assert conf["spark.master"] == "local[*]"
+    jars = tmp_path / "env/share/spark-k8s/jars"
+    assert sorted(conf["spark.jars"].split(",")) == sorted(str(p) for p in jars.iterdir())
     assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
     assert conf["spark.rapids.sql.enabled"] == "true"
     assert conf["spark.sql.extensions"] == \
@@ -43,6 +52,17 @@ def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path):
     assert conf["spark.sql.catalog.iceberg"] == "org.apache.iceberg.spark.SparkCatalog"
     assert conf["spark.sql.catalog.iceberg.type"] == "hadoop"
     assert conf["spark.sql.catalog.iceberg.warehouse"] == "iceberg-warehouse"
+    assert "starts on first use" in spark
+
+
+def test_gpu_iceberg_kernel_without_its_jars_has_neither(installed, tmp_path):
+    (reply, out, err, _), = run_kernel(installed, tmp_path, "spark-4.1-gpu-iceberg",
+                                       ["import os\n" + READ_CONF])
+    assert reply["status"] == "ok", reply
+    conf = conf_lines(out)
+    assert "spark.plugins" not in conf and "spark.sql.extensions" not in conf, conf
+    assert "spark.jars" not in conf
+    assert "RAPIDS is off in this kernel" in err and "Iceberg is off in this kernel" in err
 
 
 def test_baseline_kernel_has_neither(installed, tmp_path):

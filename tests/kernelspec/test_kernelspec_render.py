@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kspec_env import clean_env, run
+from kspec_env import clean_env, env_view_with_jars, run
 
 LINES = ("3.5", "4.1")
 VARIANTS = ("baseline", "gpu", "iceberg", "gpu-iceberg")
@@ -15,16 +15,21 @@ ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExt
 
 
 @pytest.fixture(scope="module")
-def prefixes(tmp_path_factory):
-    """The eight kernelspecs, installed once for the local and once for the Kubernetes runtime."""
+def prefixes(tmp_path_factory, matrix):
+    """The eight kernelspecs, installed once for the local and once for the Kubernetes
+    runtime; the local ones run kernel environments that hold the RAPIDS and Iceberg
+    jars (files named so: render only looks for them)."""
     tmp = tmp_path_factory.mktemp("render")
     env = clean_env(tmp)
     out = {}
     for runtime in ("local", "kubernetes"):
         prefix = tmp / runtime
-        run(["kernelspec", "install", "--prefix", str(prefix), "--all", "--runtime", runtime],
-            env, check=0)
+        for line in LINES:
+            python = env_view_with_jars(tmp / f"env-{runtime}-{line}", line, matrix)
+            run(["kernelspec", "install", "--prefix", str(prefix), "--all", "--spark", line,
+                 "--runtime", runtime, "--python", str(python)], env, check=0)
         out[runtime] = prefix / "share/jupyter/kernels"
+    out["tmp"] = tmp
     return out
 
 
@@ -32,9 +37,17 @@ def render(path, env):
     return json.loads(run(["render", str(path), "--json"], env, check=0).stdout)
 
 
-def expected_local(variant):
+def expected_local(variant, jars_dir=None):
+    """The local runtime's properties; JARS_DIR: the kernel environment's jars folder
+    (the Kubernetes runtime's images carry the jars: no spark.jars there)."""
     want = {"spark.master": ("local[*]", "runtime (local)"),
             "spark.driver.memory": ("2g", "kernelspec")}
+    if variant != "baseline" and jars_dir is not None:
+        # in the order the variant's features come: RAPIDS, Iceberg, its AWS bundle
+        order = [p for p in ("rapids-4-spark", "iceberg-spark-runtime", "iceberg-aws-bundle")
+                 if ("rapids" in p and "gpu" in variant) or ("iceberg" in p and "iceberg" in variant)]
+        found = [str(next(jars_dir.glob(f"{p}*.jar"))) for p in order]
+        want["spark.jars"] = (",".join(found), "runtime (the kernel environment's jars)")
     if "gpu" in variant.split("-"):
         want["spark.plugins"] = (RAPIDS_PLUGIN, "matrix default")
         want["spark.rapids.sql.enabled"] = ("true", "matrix default")
@@ -62,7 +75,8 @@ def test_local_runtime(prefixes, tmp_path, matrix, spark_k8s_version, line, vari
     got = render(prefixes["local"] / name, clean_env(tmp_path))
     assert got["name"] == name and got["runtime"] == "local" and got["variant"] == variant
     assert got["spark_version"] == next(s["version"] for s in matrix["spark"] if s["line"] == line)
-    check_properties(got, expected_local(variant))
+    jars = prefixes["tmp"] / f"env-local-{line}" / "share/spark-k8s/jars"
+    check_properties(got, expected_local(variant, jars))
     settings = got["settings"]
     tag = f"{line}-{spark_k8s_version}-{variant}"
     assert settings["images.driver"]["value"] == f"{matrix['project']['jupyter_image']}:{tag}"

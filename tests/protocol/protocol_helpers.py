@@ -21,7 +21,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL_NAME = "spark-4.1-baseline"
-SPARK_VERSION = "4.1.1"
+SPARK_VERSION = next(s["version"] for s in
+                     json.loads((ROOT / "images" / "matrix.json").read_text())["spark"]
+                     if s["line"] == "4.1")
 VARIANT = "baseline"
 PYTHON = "/usr/bin/python3"
 IPYKERNEL_COMMAND = [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]

@@ -5,6 +5,7 @@ which here has neither a GPU nor the jars and must say so and still run."""
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
@@ -24,7 +25,15 @@ def run_notebook(prefix, home, name, kernel, tmp_path):
     client = NotebookClient(nb, km=km, kernel_name=kernel, timeout=int(h.CELL_S),
                             startup_timeout=int(h.START_S),
                             resources={"metadata": {"path": str(tmp_path)}})
-    client.execute(env=home.env())
+    try:
+        client.execute(env=home.env())
+    finally:
+        # nbclient leaves a kernel manager it was given running: ours to shut down
+        if km.has_kernel:
+            procs = [psutil.Process(km.provisioner.process.pid)]
+            procs += procs[0].children(recursive=True)
+            km.shutdown_kernel(now=False)
+            assert h.wait_gone(procs) == [], "the notebook's kernel left processes"
     return nb
 
 
