@@ -59,6 +59,10 @@ def _spark_k8s_install():
         tell_once(note)
         return
 
+    try:  # beside this file, which IPython runs with its folder on sys.path
+        import spark_progress
+    except ImportError:
+        spark_progress = None
     conf_dir = os.environ.get("SPARK_CONF_DIR", "")
     # Python workers of local-mode executors run this interpreter, not the first
     # python3 on PATH (which lacks this environment's pandas and pyarrow).
@@ -89,7 +93,14 @@ def _spark_k8s_install():
 
     defaults = read_defaults()
     state = {"session": None, "error": None, "cancelling": False, "announce": None,
-             "starting": False, "interrupted": False, "lock": threading.RLock()}
+             "starting": False, "interrupted": False, "lock": threading.RLock(),
+             "cell": 0, "progress": None, "parent": None, "cell_interrupted": False}
+    progress_on = [defaults.get("spark.k8s.notebook.progress", "true") == "true"]
+    try:
+        progress_interval = [max(0.1, int(defaults.get(
+            "spark.k8s.notebook.progress.intervalMs", "500")) / 1000.0)]
+    except ValueError:
+        progress_interval = [0.5]
 
     # ---- the JVM's own words ------------------------------------------------------
 
@@ -231,6 +242,8 @@ def _spark_k8s_install():
         if state["announce"] is not None and in_main_thread():
             info, state["announce"] = state["announce"], None
             announce(info)
+        if in_main_thread() and state["parent"] is not None and state["progress"] is None:
+            start_progress()  # the cell that started the session shows its jobs too
         if state["interrupted"] and in_main_thread():
             # interrupted while the JVM started: the session stands, the cell stops
             state["interrupted"] = False
@@ -289,16 +302,92 @@ def _spark_k8s_install():
             """The sc:// address of the kernel's Spark Connect server, with its token."""
             return connect_url()
 
+        @property
+        def progress(self):
+            """Whether cells show their Spark jobs' progress (set False to stop)."""
+            return progress_on[0]
+
+        @progress.setter
+        def progress(self, on):
+            progress_on[0] = bool(on)
+
+        @property
+        def progress_interval(self):
+            """Seconds between progress updates (at least 0.1)."""
+            return progress_interval[0]
+
+        @progress_interval.setter
+        def progress_interval(self, seconds):
+            progress_interval[0] = max(0.1, float(seconds))
+
         def __repr__(self):
-            return "<spark-k8s: conf %s, Spark UI %s, Spark Connect %s>" % (
+            return "<spark-k8s: conf %s, Spark UI %s, Spark Connect %s, progress %s>" % (
                 conf_dir, self.ui_url or "(not started)",
-                (connect_url() or "off").split("/;", 1)[0])
+                (connect_url() or "off").split("/;", 1)[0],
+                "every %.1f s" % progress_interval[0] if progress_on[0] else "off")
 
     lazy_spark = LazySparkSession()
     lazy_sc = LazySparkContext()
     shell.user_ns["spark"] = lazy_spark
     shell.user_ns["sc"] = lazy_sc
     shell.user_ns["spark_k8s"] = SparkK8s()
+
+    def spark_progress_magic(line):
+        """%spark_progress on | off | SECONDS: Spark's progress under the cells of this
+        notebook, on (at SECONDS between updates) or off."""
+        arg = line.strip().lower()
+        if arg in ("on", ""):
+            progress_on[0] = True
+        elif arg == "off":
+            progress_on[0] = False
+        else:
+            try:
+                progress_interval[0] = max(0.1, float(arg))
+                progress_on[0] = True
+            except ValueError:
+                print("usage: %spark_progress on | off | SECONDS", file=sys.stderr)
+                return
+        print("spark-k8s: progress %s" % ("every %.1f s" % progress_interval[0]
+                                           if progress_on[0] else "off"))
+
+    shell.register_magic_function(spark_progress_magic, "line", "spark_progress")
+
+    # ---- progress -------------------------------------------------------------------
+
+    def send_to_cell(parent):
+        """A function that publishes a message on iopub in the cell PARENT started."""
+        pub = shell.display_pub
+
+        def send(msg_type, content):
+            pub.session.send(pub.pub_socket, msg_type, content, parent=parent, ident=pub.topic)
+        return send
+
+    def start_progress():
+        s = state["session"]
+        if s is None or not progress_on[0] or state["parent"] is None or spark_progress is None:
+            return
+        state["cell"] += 1
+        tag = "spark-k8s-cell-%d" % state["cell"]
+        try:
+            s.sparkContext.addJobTag(tag)
+        except Exception:
+            return  # the session is not usable: the cell will say why
+        state["progress"] = spark_progress.CellProgress(
+            s.sparkContext, tag, progress_interval[0], send_to_cell(state["parent"]),
+            cancelled=lambda: state["cell_interrupted"])
+
+    def finish_progress(*_args):
+        p, state["progress"] = state["progress"], None
+        state["parent"] = None
+        if p is None:
+            return
+        try:
+            p.finish()
+        finally:
+            try:
+                state["session"].sparkContext.removeJobTag(p.tag)
+            except Exception:
+                pass
 
     # ---- interrupts ---------------------------------------------------------------
 
@@ -355,6 +444,7 @@ def _spark_k8s_install():
     # runs, ours stands in front of it.
     def on_sigint(signum, frame):
         previous = on_sigint.previous
+        state["cell_interrupted"] = True
         if state["starting"] and not state["interrupted"] and in_main_thread():
             # a JVM call cut short now would leave a half-made SparkContext behind:
             # the start finishes, then the cell is interrupted (see session())
@@ -407,8 +497,13 @@ def _spark_k8s_install():
 
     def before_cell(*_args):
         state["cancelling"] = False
+        state["cell_interrupted"] = False
         if not in_main_thread():
             return
+        try:
+            state["parent"] = dict(shell.display_pub.parent_header)
+        except Exception:
+            state["parent"] = None
         current = signal.getsignal(signal.SIGINT)
         if current is not on_sigint:
             on_sigint.previous = current
@@ -419,8 +514,10 @@ def _spark_k8s_install():
         if state["error"] is not None and state["session"] is None:
             print("spark-k8s: the Spark session did not start: %s" % state["error"],
                   file=sys.stderr)
+        start_progress()
 
     shell.events.register("pre_run_cell", before_cell)
+    shell.events.register("post_run_cell", finish_progress)
 
     # A Spark Connect server must be up before any cell asks for it.
     if "SparkConnectPlugin" in defaults.get("spark.plugins", ""):

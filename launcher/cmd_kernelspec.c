@@ -31,6 +31,7 @@ static const char usage_text[] =
     "                                    [--iceberg-uri URI] [--iceberg-warehouse URI]\n"
     "                                    [--namespace NS] [--service-account SA]\n"
     "                                    [--spark-connect] [--spark-connect-port N]\n"
+    "                                    [--no-progress] [--progress-interval-ms MS]\n"
     "                                    [--conf KEY=VALUE]...\n"
     "       spark-k8s kernelspec list [LOCATION] [--json]\n"
     "       spark-k8s kernelspec remove [LOCATION] (NAME... | --all)\n"
@@ -46,6 +47,8 @@ static const char usage_text[] =
     "an interpreter with ipykernel and the pyspark of the kernel's Spark line\n"
     "(checked by running it; refused, naming what it holds, otherwise).\n"
     "--spark-connect starts a Spark Connect server in the kernel's driver (Spark 4).\n"
+    "Cells show Spark's jobs as they run (--no-progress: not; --progress-interval-ms:\n"
+    "how often the display updates, 500 by default).\n"
     "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or value.\n";
 
 /* Interpreters already probed (one per Spark line at most, plus --python). */
@@ -146,6 +149,8 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
             a->replace = 1;
         } else if (!install && strcmp(verb, "list") == 0 && strcmp(arg, "--json") == 0) {
             a->json = 1;
+        } else if (install && strcmp(arg, "--no-progress") == 0) {
+            a->req.values[SETTING_PROGRESS] = "false";
         } else if (install && strcmp(arg, "--spark-connect") == 0) {
             a->req.values[SETTING_CONNECT] = "true"; /* a flag; --spark-connect=false also works */
         } else if (install && matches(arg, "--conf")) {

@@ -48,6 +48,9 @@ static const struct setting_info infos[SETTING_COUNT] = {
                          SETTING_BOOL, 1},
     [SETTING_CONNECT_PORT] = {"spark_connect.port", "SPARK_K8S_SPARK_CONNECT_PORT",
                               "--spark-connect-port", SETTING_PORT, 1},
+    [SETTING_PROGRESS] = {"progress.enabled", "SPARK_K8S_PROGRESS", "--progress", SETTING_BOOL, 1},
+    [SETTING_PROGRESS_INTERVAL] = {"progress.interval_ms", "SPARK_K8S_PROGRESS_INTERVAL_MS",
+                                   "--progress-interval-ms", SETTING_COUNT_POS, 1},
 };
 
 const struct setting_info *setting_info(enum setting_id id)
@@ -362,7 +365,8 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
     }
     static const char *const known[] = {"runtime",   "kubernetes", "image_registry",
                                         "images",    "resources",  "iceberg",
-                                        "spark_connect", "spark_conf", "_comment"};
+                                        "spark_connect", "progress", "spark_conf",
+                                        "_comment"};
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {

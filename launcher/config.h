@@ -33,6 +33,8 @@ enum setting_id {
     SETTING_ICEBERG_WAREHOUSE,
     SETTING_CONNECT,            /* "true" | "false": a Spark Connect server in the driver (4.x) */
     SETTING_CONNECT_PORT,       /* its port */
+    SETTING_PROGRESS,           /* "true" | "false": Spark's progress under the running cell */
+    SETTING_PROGRESS_INTERVAL,  /* milliseconds between its updates, at least 100 */
     SETTING_COUNT
 };
 

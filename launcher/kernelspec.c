@@ -21,6 +21,7 @@ extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
 extern const unsigned char spark_k8s_logo_64[], spark_k8s_logo_64_end[];
 extern const unsigned char spark_k8s_session_py[], spark_k8s_session_py_end[];
 extern const unsigned char spark_k8s_log4j2[], spark_k8s_log4j2_end[];
+extern const unsigned char spark_k8s_progress_py[], spark_k8s_progress_py_end[];
 
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
 {
@@ -33,6 +34,7 @@ const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
         {"logo-64x64.png", spark_k8s_logo_64, spark_k8s_logo_64_end},
         {"spark_session.py", spark_k8s_session_py, spark_k8s_session_py_end},
         {"log4j2.properties", spark_k8s_log4j2, spark_k8s_log4j2_end},
+        {"spark_progress.py", spark_k8s_progress_py, spark_k8s_progress_py_end},
     };
     if (i >= sizeof files / sizeof files[0])
         return NULL;

@@ -149,7 +149,9 @@ static int set_defaults(struct plan *plan, const struct matrix *m, const struct 
         settings_set(st, SETTING_EXECUTOR_INSTANCES, "2", builtin, err, errlen) ||
         settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen) ||
         settings_set(st, SETTING_CONNECT, "false", builtin, err, errlen) ||
-        settings_set(st, SETTING_CONNECT_PORT, "15002", builtin, err, errlen))
+        settings_set(st, SETTING_CONNECT_PORT, "15002", builtin, err, errlen) ||
+        settings_set(st, SETTING_PROGRESS, "true", builtin, err, errlen) ||
+        settings_set(st, SETTING_PROGRESS_INTERVAL, "500", builtin, err, errlen))
         return -1;
     if (matrix_variant_has(plan->variant, "iceberg") &&
         (settings_set(st, SETTING_ICEBERG_NAME, "iceberg", builtin, err, errlen) ||
@@ -206,6 +208,13 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                  "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
                  "exactly one GPU per executor, so a %s kernel needs 1",
                  v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
+        return -1;
+    }
+    if (strtol(v[SETTING_PROGRESS_INTERVAL].value, NULL, 10) < 100) {
+        snprintf(err, errlen,
+                 "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
+                 "updates a second at most)",
+                 v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
         return -1;
     }
     if (strcmp(v[SETTING_CONNECT].value, "true") == 0 && plan->spark_line[0] &&

@@ -338,6 +338,19 @@ static void render_connect(struct render *r, const struct sparkconf_pod *pod,
         put(r, "spark.connect.authenticate.token", env->connect_token, "runtime (a new token)");
 }
 
+/* The kernel's progress display; Spark's console bar off while it is on (both would
+ * draw the same jobs in the cell). */
+static void render_progress(struct render *r)
+{
+    const struct setting *on = plan_setting(r->plan, SETTING_PROGRESS);
+    int enabled = on && on->value && strcmp(on->value, "true") == 0;
+    put(r, SPARKCONF_PROGRESS, enabled ? "true" : "false", on ? on->source : "built-in default");
+    if (!enabled)
+        return;
+    put_setting(r, SPARKCONF_PROGRESS_INTERVAL, SETTING_PROGRESS_INTERVAL);
+    put(r, "spark.ui.showConsoleProgress", "false", on->source);
+}
+
 /* Local runtime: which of the variant's jars are in ENV->jars_dir. *GPU and
  * *ICEBERG are cleared when a required jar is missing; the present ones go to
  * spark.jars. */
@@ -399,6 +412,7 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
     if (iceberg)
         render_iceberg(&r);
     render_connect(&r, pod, env);
+    render_progress(&r);
     const struct settings *s = plan_settings(plan);
     for (size_t i = 0; s && i < s->n_extra; i++)
         put(&r, s->extra[i].key, s->extra[i].value, s->extra[i].source);

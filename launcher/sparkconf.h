@@ -88,4 +88,9 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
 #define SPARKCONF_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
 #define SPARKCONF_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
 
+/* Read by the kernel's startup file (kernelspecs/spark_session.py), not by Spark:
+ * whether cells show Spark's progress, and how often it updates. */
+#define SPARKCONF_PROGRESS "spark.k8s.notebook.progress"
+#define SPARKCONF_PROGRESS_INTERVAL "spark.k8s.notebook.progress.intervalMs"
+
 #endif

@@ -12,6 +12,11 @@ The difference is the launcher's share. Each figure is the median of RUNS runs,
 launcher and direct alternating; the runs' figures are printed too. Also timed: the
 first reply to kernel_info (what makes a notebook show the kernel as ready).
 
+Then the cost of the progress display (kernelspecs/spark_progress.py) on a job's run
+time: a multi-stage query timed in one kernel with the display on and off,
+alternating, PROGRESS_RUNS times each (medians; the time is the client's, from
+execute_request to the reply).
+
 Environment: SPARK_K8S_PREFIX (an install with the kernel environments). Run with
 the Jupyter environment's Python (jupyter_client 8). Exit status 0 when every run
 gave the right answer, 1 otherwise.
@@ -30,6 +35,9 @@ from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 RUNS = int(os.environ.get("BENCH_SPARK_RUNS", "3"))
+PROGRESS_RUNS = int(os.environ.get("BENCH_PROGRESS_RUNS", "7"))
+JOB = ("spark.range(0, 6 * 10**7, numPartitions=8).selectExpr('id % 13 AS k')"
+       ".groupBy('k').count().collect()")
 QUERY = 'spark.range(10**6).selectExpr("sum(id)").collect()[0][0]'
 ANSWER = "499999500000"
 TIMEOUT_S = 600
@@ -64,6 +72,40 @@ def first_result(kernels_dir, name, env):
             elif msg["msg_type"] == "error":
                 raise RuntimeError(f"{name}: {msg['content']['ename']}: {msg['content']['evalue']}")
         return info_s, result_s
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def run_cell(kc, code):
+    """Seconds from execute_request to its reply; raises on an error."""
+    t0 = time.monotonic()
+    msg_id = kc.execute(code)
+    while True:
+        reply = kc.get_shell_msg(timeout=TIMEOUT_S)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"{code!r}: {reply['content']}")
+            return time.monotonic() - t0
+
+
+def progress_overhead(prefix, line, env):
+    """(median seconds with the progress display, without, the runs of each)."""
+    km = KernelManager(kernel_name=f"spark-{line}-baseline", kernel_spec_manager=KernelSpecManager(
+        kernel_dirs=[str(prefix / "share/jupyter/kernels")]))
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=TIMEOUT_S)
+        run_cell(kc, JOB)  # the JVM warmed up
+        on, off = [], []
+        for _ in range(PROGRESS_RUNS):
+            run_cell(kc, "spark_k8s.progress = True")
+            on.append(run_cell(kc, JOB))
+            run_cell(kc, "spark_k8s.progress = False")
+            off.append(run_cell(kc, JOB))
+        return statistics.median(on), statistics.median(off), on, off
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -132,6 +174,19 @@ def main():
                 share = med["launcher"] - med["direct"]
                 print(f"  Spark {line}: the launcher's share {share:+.2f} s "
                       f"({100 * share / med['launcher']:+.1f}% of the wait)")
+        print(f"\nthe progress display's cost on a job (one kernel; {JOB};")
+        print(f"  updates every 0.5 s; median of {PROGRESS_RUNS} runs, on and off alternating)")
+        for line in lines:
+            try:
+                on, off, ons, offs = progress_overhead(prefix, line, base_env)
+            except Exception as exc:
+                print(f"  Spark {line}: FAILED: {exc}")
+                ok = False
+                continue
+            print(f"  Spark {line}: with {on:.3f} s, without {off:.3f} s: "
+                  f"{100 * (on - off) / off:+.1f}%   runs with "
+                  + ", ".join(f"{x:.2f}" for x in ons) + " / without "
+                  + ", ".join(f"{x:.2f}" for x in offs))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1

@@ -1,12 +1,14 @@
 """test_jupyterlab_browser.py — JupyterLab 4, served by `make run`, in headless Chromium:
 the launcher offers the eight kernels with their display names and logos; a notebook
 started from the "Spark 4.1" card runs a Spark query and shows the result with a link
-to the Spark UI; the toolbar's stop button interrupts a running Spark job (the next
+to the Spark UI; a longer query shows its progress bar moving under the cell, then
+one summary line; the toolbar's stop button interrupts a running Spark job (the next
 cell finds no job running); Kernel > Restart Kernel replaces every process of the
 kernel; Kernel > Shut Down Kernel leaves no process, folder or connection file.
 Screenshots go to $SPARK_K8S_SCREENSHOTS (else build/screenshots), named below.
 """
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -157,6 +159,29 @@ def test_notebook_query_interrupt_restart_shutdown(run, browser):
             a => [a.innerText, a.href]);""")
     assert any(t == "Spark UI" and href.startswith("http") for t, href in links), (links, text)
     shot(browser, "jupyterlab-query.png")
+
+    # Spark's progress under the running cell: the bar moves, then one summary line
+    seen, shots = [], []
+    before = browser.execute_script(
+        "return document.querySelectorAll('.spark-k8s-progress').length")
+
+    def progress(t):
+        live = browser.execute_script("""
+            var d = document.querySelectorAll('.spark-k8s-progress');
+            return d.length > arguments[0] ? d[arguments[0]].innerText : '';""", before)
+        if live and (not seen or seen[-1] != live):
+            seen.append(live)
+            if re.search(r"[1-9][0-9]*/[0-9]+ tasks", live) and "running" in live and not shots:
+                shots.append(shot(browser, "jupyterlab-progress.png"))
+        return "Spark:" in live and " jobs, " in live and "tasks," in live and "running" not in live
+
+    text = run_cell(browser, "spark.range(0, 3 * 10**8, numPartitions=8).selectExpr('id % 13 AS k')"
+                    ".groupBy('k').count().orderBy('k').collect()[0]['count']", progress)
+    moving = [x for x in seen if "/" in x and "tasks" in x and " jobs, " not in x]
+    assert len(moving) >= 2, f"the progress display did not move: {seen}"
+    assert seen[-1].startswith("Spark:") and " jobs, " in seen[-1], seen[-1]
+    assert shots, "no progress display was seen while the job ran"
+    shot(browser, "jupyterlab-progress-summary.png")
 
     kernels = run.api.json("GET", "/api/kernels")[1]
     assert [k["name"] for k in kernels] == [KERNEL], kernels

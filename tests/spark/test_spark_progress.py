@@ -1,0 +1,120 @@
+"""test_spark_progress.py — Spark's progress under the running cell, with real Spark on
+each line: a multi-stage query gets one display (display_data, then
+update_display_data with the same display_id) whose completed task counts only grow
+and end at the totals, with text/plain and text/html, collapsing to a one-line summary;
+a cancelled job is shown as cancelled; a cell that runs no Spark job sends no progress
+message; spark_k8s.progress, %spark_progress and the kernelspec's --no-progress turn it
+off (Spark's console bar stays off only while ours is on)."""
+import re
+
+import pytest
+
+import spark_helpers as h
+
+MULTI_STAGE = ("spark.range(0, 2 * 10**6, numPartitions=6).selectExpr('id % 7 AS k', 'id')"
+               ".groupBy('k').count().orderBy('k').collect()[-1]['count']")
+JOB_LINE = re.compile(r"^job (\d+)(?: (done|failed|cancelled))?  \S+  (\d+)/(\d+) tasks", re.M)
+
+
+def progress_messages(cell):
+    """The progress display's messages: [(msg_type, display_id, text/plain, text/html)]."""
+    out = []
+    for kind, content in cell.displays:
+        did = content.get("transient", {}).get("display_id", "")
+        if did.startswith("spark-k8s-progress-"):
+            out.append((kind, did, content["data"]["text/plain"],
+                        content["data"].get("text/html", "")))
+    return out
+
+
+def test_a_multi_stage_query_shows_growing_counts_then_a_summary(kernel):
+    kernel.ok("spark_k8s.progress = True; spark.version")
+    cell = kernel.ok(MULTI_STAGE)
+    assert cell.result == str(2 * 10**6 // 7), cell
+    msgs = progress_messages(cell)
+    assert msgs, f"no progress display: {cell.displays}"
+    assert msgs[0][0] == "display_data", msgs[0]
+    assert all(kind == "update_display_data" for kind, *_ in msgs[1:]), msgs
+    assert len({did for _, did, _, _ in msgs}) == 1, "more than one display for one cell"
+    assert all(html.startswith('<div class="spark-k8s-progress">') for *_, html in msgs)
+
+    live, last = msgs[:-1], msgs[-1]
+    seen = {}
+    for _, _, text, _ in live:
+        for job, state, done, total in JOB_LINE.findall(text):
+            job, done, total = int(job), int(done), int(total)
+            assert done <= total, text
+            assert done >= seen.get(job, (0, 0))[0], f"job {job} went back: {text}"
+            seen[job] = (done, total, state)
+    assert seen, f"no job line in the live display: {live}"
+    m = re.fullmatch(r"Spark: (\d+) jobs?, (\d+) tasks?, [\d.]+ (s|min \d+ s)", last[2])
+    assert m, last[2]
+    assert int(m.group(1)) >= len(seen) and int(m.group(2)) >= sum(d for d, _, _ in seen.values())
+
+
+def test_a_cell_without_spark_jobs_sends_no_progress(kernel):
+    kernel.ok("spark.version")
+    cell = kernel.ok("sum(range(10))")
+    assert progress_messages(cell) == [], cell.displays
+    cell = kernel.ok("spark.conf.get('spark.app.name')")  # a JVM call, but no job
+    assert progress_messages(cell) == [], cell.displays
+
+
+def test_a_cancelled_job_is_shown_as_cancelled(kernel):
+    import time
+    kernel.ok("spark.version")
+    started = []
+
+    def running(cell):
+        if progress_messages(cell) and not started:
+            started.append(time.monotonic())
+        return started and time.monotonic() - started[0] > 2
+
+    cell = kernel.execute("spark.range(0, 10**13, numPartitions=2).selectExpr('max(id)').collect()",
+                          interrupt_when=running)
+    assert cell.reply["ename"] == "KeyboardInterrupt", cell
+    last = progress_messages(cell)[-1][2]
+    assert "cancelled by the interrupt" in last, last
+
+
+def test_progress_can_be_turned_off_in_the_notebook(kernel):
+    kernel.ok("spark.version")
+    kernel.ok("spark_k8s.progress = False")
+    assert progress_messages(kernel.ok(MULTI_STAGE)) == []
+    out = kernel.ok("%spark_progress on").out
+    assert "progress every" in out, out
+    assert progress_messages(kernel.ok(MULTI_STAGE)), "back on, but nothing shown"
+    kernel.ok("%spark_progress off")
+    assert progress_messages(kernel.ok(MULTI_STAGE)) == []
+    kernel.ok("%spark_progress on")
+
+
+def test_the_console_bar_is_off_while_ours_is_on(kernel):
+    conf = dict(kernel.value("sorted(sc.getConf().getAll())"))
+    assert conf["spark.ui.showConsoleProgress"] == "false"
+    assert conf["spark.k8s.notebook.progress"] == "true"
+
+
+def test_a_kernelspec_without_progress(prefix, home, line):
+    h.install_kernelspec(prefix, home, "--spark", line, "--name", "quiet", "--no-progress")
+    k = h.Kernel("quiet", home.kernels, home)
+    try:
+        cell = k.ok(MULTI_STAGE)
+        assert progress_messages(cell) == [], cell.displays
+        conf = dict(k.value("sorted(sc.getConf().getAll())"))
+        assert conf["spark.k8s.notebook.progress"] == "false"
+        # Spark's own bar is back (PySpark turns it on for its shell)
+        assert conf.get("spark.ui.showConsoleProgress", "true") == "true"
+    finally:
+        procs = k.processes()
+        k.close()
+    assert h.wait_gone(procs) == []
+
+
+@pytest.mark.parametrize("value,says", [("50", "expected at least 100"),
+                                        ("soon", "a whole number")])
+def test_bad_progress_intervals_are_refused(prefix, home, value, says):
+    proc = h.install_kernelspec(prefix, home, "--spark", sorted(h.LINES)[-1], "--name", "fast",
+                                "--progress-interval-ms", value, check=False)
+    assert proc.returncode == 2, proc
+    assert "progress.interval_ms" in proc.stderr and says in proc.stderr, proc.stderr
