@@ -202,15 +202,20 @@ def _spark_k8s_install():
 
     def start_session():
         """Build the session (once); returns it, or raises with the JVM's words."""
-        import pyspark.context
-        from pyspark.sql import SparkSession
-
+        # From here an interrupt waits for the start (see on_sigint): one that came
+        # inside an import would leave a half-imported numpy behind for good.
+        state["starting"], state["interrupted"] = True, False
+        try:
+            import pyspark.context
+            from pyspark.sql import SparkSession
+        except BaseException:
+            state["starting"] = False
+            raise
         if getattr(pyspark.context, "signal", None) is signal:
             pyspark.context.signal = SignalShim()
 
         tail = StderrTail()
         before = signal.getsignal(signal.SIGINT) if in_main_thread() else None
-        state["starting"], state["interrupted"] = True, False
         try:
             session = SparkSession.builder.getOrCreate()
         except BaseException as exc:

@@ -56,7 +56,8 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
                                              if x["line"] == line)
         files = sorted(os.listdir(s["resource_dir"]))
         assert files == ["kernel.json", "log4j2.properties", "logo-32x32.png",
-                         "logo-64x64.png", "logo-svg.svg", "spark_session.py"]
+                         "logo-64x64.png", "logo-svg.svg", "spark_progress.py",
+                         "spark_session.py"]
         for size in (32, 64):
             png = (prefix / "share/jupyter/kernels" / name / f"logo-{size}x{size}.png").read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"

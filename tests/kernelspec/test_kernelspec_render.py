@@ -41,7 +41,10 @@ def expected_local(variant, jars_dir=None):
     """The local runtime's properties; JARS_DIR: the kernel environment's jars folder
     (the Kubernetes runtime's images carry the jars: no spark.jars there)."""
     want = {"spark.master": ("local[*]", "runtime (local)"),
-            "spark.driver.memory": ("2g", "kernelspec")}
+            "spark.driver.memory": ("2g", "kernelspec"),
+            "spark.k8s.notebook.progress": ("true", "kernelspec"),
+            "spark.k8s.notebook.progress.intervalMs": ("500", "kernelspec"),
+            "spark.ui.showConsoleProgress": ("false", "kernelspec")}
     if variant != "baseline" and jars_dir is not None:
         # in the order the variant's features come: RAPIDS, Iceberg, its AWS bundle
         order = [p for p in ("rapids-4-spark", "iceberg-spark-runtime", "iceberg-aws-bundle")
