@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from procs import describe, living, make_env, processes_naming, wait_until  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -44,14 +46,6 @@ KERNELSPECS = {
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-f]+)")
 
 
-def wait_until(predicate, timeout, interval=0.1):
-    """Poll PREDICATE until it returns a true value or TIMEOUT passes; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def free_port():
@@ -101,9 +95,6 @@ class Prefix:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def make_env(env):
-    """ENV without the variables of an enclosing make (its jobserver fds are not ours)."""
-    return {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 class JupyterHome:
@@ -275,41 +266,10 @@ def stop_group(proc, timeout=EXIT_S):
     return bool(clean)
 
 
-def processes_naming(mark, exclude=()):
-    """Running processes (not this one) whose command line or environment contains MARK."""
-    found = []
-    for p in psutil.process_iter(["pid", "cmdline"]):
-        if p.pid in exclude or p.pid == os.getpid():
-            continue
-        try:
-            text = " ".join(p.info["cmdline"] or [])
-            if mark in text or any(mark in v for v in p.environ().values()):
-                found.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
 
 
-def living(procs):
-    """The psutil.Process objects of PROCS still running (pid reuse is told apart)."""
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
-def describe(procs):
-    out = []
-    for p in procs:
-        try:
-            out.append(f"{p.pid} {' '.join(p.cmdline())}")
-        except psutil.Error:
-            out.append(f"{p.pid} (gone)")
-    return out
 
 
 # ---- the browser ----------------------------------------------------------------------

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+import procs
+from procs import describe, living, make_env  # noqa: F401
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
@@ -29,9 +32,6 @@ CELL_S = 300.0    # a cell that starts a JVM and runs a small query
 GONE_S = 30.0     # processes gone after shutdown, restart or SIGKILL
 
 
-def make_env(env):
-    """ENV without the variables of an enclosing make (its jobserver fds are not ours)."""
-    return {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 class Prefix:
@@ -247,33 +247,6 @@ def java_processes(procs):
     return out
 
 
-def living(procs):
-    """The processes of PROCS still running (pid reuse told apart by psutil)."""
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
-def wait_gone(procs, timeout=GONE_S):
-    """PROCS that are still alive after TIMEOUT (an empty list when all went)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = living(procs)
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.1)
-
-
-def describe(procs):
-    out = []
-    for p in procs:
-        try:
-            out.append(f"{p.pid} {' '.join(p.cmdline())[:200]}")
-        except psutil.Error:
-            out.append(f"{p.pid} (gone)")
-    return out
+def wait_gone(procs_, timeout=GONE_S):
+    """PROCS_ that are still alive after TIMEOUT (an empty list when all went)."""
+    return procs.wait_gone(procs_, timeout)
