@@ -25,13 +25,7 @@ RUN /usr/local/sbin/apt-snapshot.sh "${DEBIAN_SNAPSHOT}" \
        "${PYTHON_PACKAGE%%=*}-venv=${PYTHON_PACKAGE#*=}" \
     && rm -rf /var/lib/apt/lists/*
 COPY kernelspecs/envs /src/envs
-# JupyterLab offers the kernelspecs spark-k8s installs, not its own Python's (the
-# environment's config: a changed CMD keeps it)
-RUN /usr/bin/python3 /src/envs/install.py jupyter /usr/local/lib/spark-k8s/envs/jupyter \
-    && rm -rf /usr/local/lib/spark-k8s/envs/jupyter/share/jupyter/kernels/python3 \
-    && mkdir -p /usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter \
-    && echo '{"KernelSpecManager": {"ensure_native_kernel": false}}' \
-       >/usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter/jupyter_server_config.json
+RUN /usr/bin/python3 /src/envs/install.py jupyter /usr/local/lib/spark-k8s/envs/jupyter
 
 # ---- the Jupyter image ----
 FROM ${RUNTIME_IMAGE}
@@ -46,6 +40,8 @@ COPY --from=jupyterenv /usr/local/lib/spark-k8s/envs/jupyter /usr/local/lib/spar
 # GPU_PYTHON=1: wheels only, with the kernel environment's locked versions held as
 # constraints, so cudf and friends cannot move pyspark, pandas, pyarrow or numpy.
 # The kernelspec finds the kernel environment beside /usr/local/bin/spark-k8s.
+# JupyterLab offers that kernel, as its default, and not its own Python's (the
+# Jupyter environment's config: a changed CMD keeps it).
 RUN if [ "${GPU_PYTHON}" = 1 ]; then \
       case "-${VARIANT}-" in \
         *-gpu-*) "${SPARK_K8S_ENV}/bin/python" -m pip freeze >/tmp/locked.txt \
@@ -57,6 +53,10 @@ RUN if [ "${GPU_PYTHON}" = 1 ]; then \
     fi \
     && spark-k8s kernelspec install --spark "${SPARK_LINE}" --variant "${VARIANT}" --runtime local \
     && spark-k8s kernelspec list \
+    && rm -rf /usr/local/lib/spark-k8s/envs/jupyter/share/jupyter/kernels/python3 \
+    && mkdir -p /usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter \
+    && printf '{"KernelSpecManager": {"ensure_native_kernel": false},\n "MappingKernelManager": {"default_kernel_name": "spark-%s-%s"}}\n' \
+       "${SPARK_LINE}" "${VARIANT}" >/usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter/jupyter_server_config.json \
     && mkdir -p /home/spark/work \
     && chown -R spark:spark /home/spark
 # what only the labels use comes last, so a new commit (VCS_REF) rebuilds no layer above

@@ -285,10 +285,12 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid):
     uids = sorted({p.uids().real for p in labs})
     check(labs and uids == [int(uid)], "JupyterLab runs as uid %s" % uid, uids)
 
-    specs = http_json("GET", "/api/kernelspecs", token)["kernelspecs"]
+    answer = http_json("GET", "/api/kernelspecs", token)
+    specs = answer["kernelspecs"]
     check(kernel in specs, "GET /api/kernelspecs lists %s" % kernel, sorted(specs))
     check(sorted(specs) == [kernel], "and nothing else (not the Jupyter environment's own python3)",
           sorted(specs))
+    check(answer.get("default") == kernel, "%s is the default kernel" % kernel, answer.get("default"))
     lab = urllib.request.urlopen("http://127.0.0.1:%d/lab?token=%s" % (PORT, token), timeout=30)
     check(lab.status == 200 and b"JupyterLab" in lab.read(), "GET /lab serves JupyterLab")
 
