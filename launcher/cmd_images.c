@@ -76,7 +76,7 @@ static void usage(FILE *out)
         "  --builder-arg ARG one more argument of each `docker build`/`buildah build` (as one\n"
         "                    argv item, before the context), e.g. --volume=DIR:/etc/xdg/pip:ro\n"
         "  --json            plan as JSON;  --markdown  the README table of versions and budgets\n"
-        "  --dry-run         print the docker commands instead of running them\n"
+        "  --dry-run         print the build commands instead of running them\n"
         "\n"
         "Each image is tagged <line>-<spark version>-<variant> and, immutably, with the\n"
         "spark-k8s version appended (what kernelspecs name). A combination the compatibility\n"
@@ -163,8 +163,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return -1;
             }
             o->builder_args[o->n_builder_args++] = arg;
-        }
-        else if (strcmp(a, "--builder") == 0) {
+        } else if (strcmp(a, "--builder") == 0) {
             const char *b = NULL;
             VALUE(b);
             if (strcmp(b, "auto") == 0)
