@@ -415,7 +415,8 @@ static int build_bake(const struct image_plan *p, const struct options *o)
 
 /* `docker build` or `buildah build` of each image in order: the same Dockerfile,
  * context, tags and build arguments. buildah keeps Docker's image format (its
- * HEALTHCHECK is not part of OCI's) and caches layers as Docker does. */
+ * HEALTHCHECK is not part of OCI's), caches layers as Docker does, and removes its
+ * working containers even when a step fails. */
 static int build_each(const struct image_plan *p, const struct options *o, enum builder b)
 {
     for (size_t i = 0; i < p->n_images; i++) {
@@ -428,6 +429,7 @@ static int build_each(const struct image_plan *p, const struct options *o, enum 
             argv_add(&a, "--format");
             argv_add(&a, "docker");
             argv_add(&a, "--layers");
+            argv_add(&a, "--force-rm"); /* no working container left by a failed step */
         } else {
             argv_add(&a, "docker");
             argv_add(&a, "build");

@@ -433,7 +433,8 @@ def test_build_uses_buildah_where_no_docker_engine_runs(tmp):
     c = calls(log)
     assert [x[0] for x in c] == ["version", "build", "build", "inspect", "inspect"]
     for argv, img in zip(c[1:3], plan["images"]):
-        assert argv[:4] == ["build", "--format", "docker", "--layers"]  # HEALTHCHECK kept, cached
+        # HEALTHCHECK kept, layers cached, no working container left by a failure
+        assert argv[:5] == ["build", "--format", "docker", "--layers", "--force-rm"]
         assert argv[argv.index("--file") + 1] == "./" + img["dockerfile"]
         assert [argv[k + 1] for k in range(len(argv)) if argv[k] == "--tag"] == img["tags"]
         assert argv[-2:] == ["--volume=/a:/b:ro", "."]
