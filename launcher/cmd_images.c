@@ -1,9 +1,9 @@
 /* cmd_images.c — `spark-k8s images plan|bake|build`: prints the image plan made
  * from the matrix (no Docker), writes the docker-bake file, or builds the images
  * with `docker buildx bake` (plain `docker build` in dependency order without
- * buildx), reports their sizes against the budgets, and pushes them. Docker is
- * always exec'd with an argv, never through a shell. `images pin` is passed on to
- * launcher/cmd_images_pin.c. */
+ * buildx; `buildah build` where no Docker engine runs), reports their sizes against
+ * the budgets, and pushes them. Docker and buildah are always exec'd with an argv,
+ * never through a shell. `images pin` is passed on to launcher/cmd_images_pin.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -24,13 +24,19 @@
 extern char **environ;
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-enum builder { BUILDER_AUTO, BUILDER_BAKE, BUILDER_DOCKER };
+enum builder { BUILDER_AUTO, BUILDER_BAKE, BUILDER_DOCKER, BUILDER_BUILDAH };
+
+#define MAX_BUILD_ARGS 32
 
 struct options {
     const char *action; /* plan | bake | build */
     int json, markdown, push, dry_run, gpu_python;
     const char *registry, *select, *context, *bake_file;
     enum builder builder;
+    const char *build_args[MAX_BUILD_ARGS]; /* NAME=VALUE substitutions, as given */
+    size_t n_build_args;
+    const char *builder_args[MAX_BUILD_ARGS]; /* extra argv items of each build command */
+    size_t n_builder_args;
 };
 
 static void usage(FILE *out)
@@ -38,7 +44,8 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: spark-k8s images plan  [--json | --markdown] [OPTIONS]\n"
         "       spark-k8s images bake  [--bake-file FILE] [OPTIONS]\n"
-        "       spark-k8s images build [--dry-run] [--builder auto|bake|docker] [--push] [OPTIONS]\n"
+        "       spark-k8s images build [--dry-run] [--builder auto|bake|docker|buildah] [--push]\n"
+        "                              [OPTIONS]\n"
         "       spark-k8s images pin   [--matrix FILE] [--if-missing | --force]\n"
         "\n"
         "The runtime images (Spark executors) and the Jupyter images (driver, JupyterLab on\n"
@@ -49,8 +56,9 @@ static void usage(FILE *out)
         "          images before the Jupyter images FROM them). Needs no Docker.\n"
         "  bake    write the docker-bake JSON for the plan (default build/docker-bake.json).\n"
         "  build   build the plan with `docker buildx bake` (or `docker build` per image, in\n"
-        "          order, without buildx), print every image's size against its budget and\n"
-        "          fail over budget; with --push, push them after the size check.\n"
+        "          order, without buildx; `buildah build` per image where no Docker engine\n"
+        "          answers), print every image's size against its budget and fail over\n"
+        "          budget; with --push, push them (both tags) after the size check.\n"
         "  pin     fill the matrix file's empty checksums from the publishers' checksum\n"
         "          files (needs network); `images pin --help` says more.\n"
         "\n"
@@ -62,11 +70,18 @@ static void usage(FILE *out)
         "  --push            push after a successful build [PUSH=1]\n"
         "  --gpu-python      gpu Jupyter images get cudf, cuml and cupy [GPU_PYTHON=1]\n"
         "  --context DIR     the build context, the repository root (default .)\n"
+        "  --build-arg NAME=VALUE  replace a build argument of the plan in every image that\n"
+        "                    takes it, for this run (e.g. BASE_IMAGE: a local base where the\n"
+        "                    pinned one cannot be pulled); said on stderr, shown by plan\n"
+        "  --builder-arg ARG one more argument of each `docker build`/`buildah build` (as one\n"
+        "                    argv item, before the context), e.g. --volume=DIR:/etc/xdg/pip:ro\n"
         "  --json            plan as JSON;  --markdown  the README table of versions and budgets\n"
-        "  --dry-run         print the docker commands instead of running them\n"
+        "  --dry-run         print the build commands instead of running them\n"
         "\n"
-        "A combination the compatibility facts rule out, or a download without a checksum,\n"
-        "is refused before anything is built, with the reason. Exit status: 0 ok, 1 a docker\n"
+        "Each image is tagged <line>-<spark version>-<variant> and, immutably, with the\n"
+        "spark-k8s version appended (what kernelspecs name). A combination the compatibility\n"
+        "facts rule out, or a jar the selected images download without a checksum, is\n"
+        "refused before anything is built, with the reason. Exit status: 0 ok, 1 a build\n"
         "step failed or an image is over budget, 2 bad usage or a refused matrix.\n");
 }
 
@@ -127,7 +142,28 @@ static int parse_args(int argc, char **argv, struct options *o)
             VALUE(o->context);
         else if (strcmp(a, "--bake-file") == 0)
             VALUE(o->bake_file);
-        else if (strcmp(a, "--builder") == 0) {
+        else if (strcmp(a, "--build-arg") == 0) {
+            const char *kv = NULL;
+            VALUE(kv);
+            const char *eq = strchr(kv, '=');
+            if (!eq || eq == kv) {
+                fprintf(stderr, "spark-k8s images: --build-arg: '%s' is not NAME=VALUE\n", kv);
+                return -1;
+            }
+            if (o->n_build_args == MAX_BUILD_ARGS) {
+                fprintf(stderr, "spark-k8s images: more than %d --build-arg\n", MAX_BUILD_ARGS);
+                return -1;
+            }
+            o->build_args[o->n_build_args++] = kv;
+        } else if (strcmp(a, "--builder-arg") == 0) {
+            const char *arg = NULL;
+            VALUE(arg);
+            if (o->n_builder_args == MAX_BUILD_ARGS) {
+                fprintf(stderr, "spark-k8s images: more than %d --builder-arg\n", MAX_BUILD_ARGS);
+                return -1;
+            }
+            o->builder_args[o->n_builder_args++] = arg;
+        } else if (strcmp(a, "--builder") == 0) {
             const char *b = NULL;
             VALUE(b);
             if (strcmp(b, "auto") == 0)
@@ -136,8 +172,12 @@ static int parse_args(int argc, char **argv, struct options *o)
                 o->builder = BUILDER_BAKE;
             else if (strcmp(b, "docker") == 0)
                 o->builder = BUILDER_DOCKER;
+            else if (strcmp(b, "buildah") == 0)
+                o->builder = BUILDER_BUILDAH;
             else {
-                fprintf(stderr, "spark-k8s images: --builder: '%s' is not auto, bake or docker\n", b);
+                fprintf(stderr,
+                        "spark-k8s images: --builder: '%s' is not auto, bake, docker or buildah\n",
+                        b);
                 return -1;
             }
         } else {
@@ -148,6 +188,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (o->json && o->markdown) {
         fprintf(stderr, "spark-k8s images: --json and --markdown exclude each other\n");
+        return -1;
+    }
+    if (o->n_builder_args && strcmp(o->action, "build") != 0) {
+        fprintf(stderr, "spark-k8s images: --builder-arg is an option of 'build'\n");
         return -1;
     }
     if ((o->json || o->markdown) && strcmp(o->action, "plan") != 0) {
@@ -291,41 +335,62 @@ static int write_bake(const struct image_plan *p, const struct options *o)
     return EXIT_OK;
 }
 
-/* The engine must answer before anything is built. */
-static int check_docker(void)
+/* Is a Docker engine there? 0 yes; 127 no client; else the client's exit status,
+ * with its own words (last non-empty line) in WHY. */
+static int docker_state(char *why, size_t whylen)
 {
     char *const argv[] = {"docker", "version", "--format", "{{.Server.Version}}", NULL};
     char *out = NULL;
     int rc = spawn_run(argv, &out, SPAWN_MERGE_STDERR, 0);
-    if (rc == 127) {
+    char *text = out ? out : "";
+    size_t len = strlen(text);
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        text[--len] = '\0';
+    char *nl = strrchr(text, '\n');
+    snprintf(why, whylen, "%s", nl ? nl + 1 : text);
+    free(out);
+    return rc;
+}
+
+static void docker_missing(int rc, const char *why)
+{
+    if (rc == 127)
         fprintf(stderr,
                 "spark-k8s images: docker: not found on PATH. `images build` needs the Docker CLI "
-                "and a running Docker engine; `images plan` and `images bake` need neither.\n");
-        free(out);
-        return EXIT_FAIL;
-    }
-    if (rc != 0) {
-        /* the client's own words, last non-empty line */
-        char *why = out ? out : "";
-        size_t len = strlen(why);
-        while (len && (why[len - 1] == '\n' || why[len - 1] == '\r' || why[len - 1] == ' '))
-            why[--len] = '\0';
-        char *nl = strrchr(why, '\n');
+                "and a running Docker engine, or buildah; `images plan` and `images bake` need "
+                "neither.\n");
+    else
         fprintf(stderr,
                 "spark-k8s images: no Docker engine is reachable (`docker version` exit status %d: "
                 "%s). Start dockerd or point DOCKER_HOST at one; `images plan` and `images bake` "
                 "work without it.\n",
-                rc, nl ? nl + 1 : why);
-        free(out);
+                rc, why);
+}
+
+/* The engine must answer before anything is built. */
+static int check_docker(void)
+{
+    char why[512];
+    int rc = docker_state(why, sizeof why);
+    if (rc != 0) {
+        docker_missing(rc, why);
         return EXIT_FAIL;
     }
-    free(out);
     return EXIT_OK;
 }
 
 static int have_buildx(void)
 {
     char *const argv[] = {"docker", "buildx", "version", NULL};
+    char *out = NULL;
+    int rc = spawn_run(argv, &out, SPAWN_MERGE_STDERR | SPAWN_QUIET, 0);
+    free(out);
+    return rc == 0;
+}
+
+static int have_buildah(void)
+{
+    char *const argv[] = {"buildah", "version", NULL};
     char *out = NULL;
     int rc = spawn_run(argv, &out, SPAWN_MERGE_STDERR | SPAWN_QUIET, 0);
     free(out);
@@ -348,19 +413,34 @@ static int build_bake(const struct image_plan *p, const struct options *o)
     return rc;
 }
 
-static int build_plain(const struct image_plan *p, const struct options *o)
+/* `docker build` or `buildah build` of each image in order: the same Dockerfile,
+ * context, tags and build arguments. buildah keeps Docker's image format (its
+ * HEALTHCHECK is not part of OCI's), caches layers as Docker does, and removes its
+ * working containers even when a step fails. */
+static int build_each(const struct image_plan *p, const struct options *o, enum builder b)
 {
     for (size_t i = 0; i < p->n_images; i++) {
         const struct image_spec *s = &p->images[i];
         struct argv_buf a = {0};
         char path[PATH_MAX];
-        argv_add(&a, "docker");
-        argv_add(&a, "build");
+        if (b == BUILDER_BUILDAH) {
+            argv_add(&a, "buildah");
+            argv_add(&a, "build");
+            argv_add(&a, "--format");
+            argv_add(&a, "docker");
+            argv_add(&a, "--layers");
+            argv_add(&a, "--force-rm"); /* no working container left by a failed step */
+        } else {
+            argv_add(&a, "docker");
+            argv_add(&a, "build");
+        }
         argv_add(&a, "--file");
         snprintf(path, sizeof path, "%s/%s", o->context, s->dockerfile);
         argv_add(&a, path);
         argv_add(&a, "--tag");
         argv_add(&a, s->ref);
+        argv_add(&a, "--tag");
+        argv_add(&a, s->version_ref);
         for (size_t k = 0; k < s->n_args; k++) {
             size_t len = strlen(s->args[k].name) + strlen(s->args[k].value) + 2;
             char *kv = malloc(len);
@@ -373,6 +453,8 @@ static int build_plain(const struct image_plan *p, const struct options *o)
             argv_add(&a, kv);
             free(kv);
         }
+        for (size_t k = 0; k < o->n_builder_args; k++)
+            argv_add(&a, o->builder_args[k]);
         argv_add(&a, o->context);
         int rc = step(&a, o->dry_run);
         argv_free(&a);
@@ -382,14 +464,54 @@ static int build_plain(const struct image_plan *p, const struct options *o)
     return EXIT_OK;
 }
 
-/* docker image inspect each image; a table against the budgets; 1 if any is over. */
-static int size_report(const struct image_plan *p, const struct options *o)
+/* The size of image REF in bytes, as Docker counts it (its layers, uncompressed), or -1. */
+static long long image_bytes(const char *ref, enum builder b)
+{
+    if (b != BUILDER_BUILDAH) {
+        char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}", (char *)ref,
+                              NULL};
+        char *out = NULL;
+        int rc = spawn_run(argv, &out, 0, 0);
+        char *end = NULL;
+        long long bytes = (rc == 0 && out) ? strtoll(out, &end, 10) : -1;
+        if (end == out)
+            bytes = -1;
+        free(out);
+        return bytes;
+    }
+    /* buildah stores layers uncompressed; its manifest lists their sizes */
+    char *const argv[] = {"buildah", "inspect", "--type", "image", "--format", "{{.Manifest}}",
+                          (char *)ref, NULL};
+    char *out = NULL;
+    int rc = spawn_run(argv, &out, 0, 0);
+    json_t *manifest = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    json_t *layers = json_object_get(manifest, "layers");
+    long long bytes = json_is_array(layers) && json_array_size(layers) ? 0 : -1;
+    size_t i;
+    json_t *layer;
+    json_array_foreach(layers, i, layer) {
+        json_t *size = json_object_get(layer, "size");
+        if (!json_is_integer(size) || json_integer_value(size) < 0) {
+            bytes = -1;
+            break;
+        }
+        bytes += json_integer_value(size);
+    }
+    json_decref(manifest);
+    return bytes;
+}
+
+/* Each image's size against its budget; 1 if any is over (or cannot be sized). */
+static int size_report(const struct image_plan *p, const struct options *o, enum builder b)
 {
     if (o->dry_run) {
         for (size_t i = 0; i < p->n_images; i++) {
-            char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}",
-                                  p->images[i].ref, NULL};
-            print_argv(argv);
+            char *const dargv[] = {"docker", "image", "inspect", "--format", "{{.Size}}",
+                                   p->images[i].ref, NULL};
+            char *const bargv[] = {"buildah", "inspect", "--type", "image", "--format",
+                                   "{{.Manifest}}", p->images[i].ref, NULL};
+            print_argv(b == BUILDER_BUILDAH ? bargv : dargv);
         }
         return EXIT_OK;
     }
@@ -397,13 +519,8 @@ static int size_report(const struct image_plan *p, const struct options *o)
     printf("\n%-60s %10s %10s  %s\n", "image", "size MB", "budget MB", "status");
     for (size_t i = 0; i < p->n_images; i++) {
         const struct image_spec *s = &p->images[i];
-        char *const argv[] = {"docker", "image", "inspect", "--format", "{{.Size}}", s->ref, NULL};
-        char *out = NULL;
-        int rc = spawn_run(argv, &out, 0, 0);
-        char *end = NULL;
-        long long bytes = (rc == 0 && out) ? strtoll(out, &end, 10) : -1;
-        free(out);
-        if (bytes < 0 || end == NULL) {
+        long long bytes = image_bytes(s->ref, b);
+        if (bytes < 0) {
             printf("%-60s %10s %10ld  cannot inspect\n", s->ref, "?", s->budget_mb);
             failed = 1;
             continue;
@@ -424,17 +541,62 @@ static int size_report(const struct image_plan *p, const struct options *o)
     return over || failed ? EXIT_FAIL : EXIT_OK;
 }
 
-static int push_all(const struct image_plan *p, const struct options *o)
+static int push_all(const struct image_plan *p, const struct options *o, enum builder b)
 {
     for (size_t i = 0; i < p->n_images; i++) {
-        struct argv_buf a = {0};
-        argv_add(&a, "docker");
-        argv_add(&a, "push");
-        argv_add(&a, p->images[i].ref);
-        int rc = step(&a, o->dry_run);
-        argv_free(&a);
-        if (rc)
-            return rc;
+        const char *refs[2] = {p->images[i].ref, p->images[i].version_ref};
+        for (int k = 0; k < 2; k++) {
+            struct argv_buf a = {0};
+            argv_add(&a, b == BUILDER_BUILDAH ? "buildah" : "docker");
+            argv_add(&a, "push");
+            argv_add(&a, refs[k]);
+            int rc = step(&a, o->dry_run);
+            argv_free(&a);
+            if (rc)
+                return rc;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Which builder: the one asked for, or Docker (bake with buildx) where an engine
+ * answers and buildah where none does. EXIT_OK with *OUT set, or a failure said. */
+static int pick_builder(const struct options *o, enum builder *out)
+{
+    *out = o->builder;
+    if (o->builder == BUILDER_BUILDAH) {
+        if (!o->dry_run && !have_buildah()) {
+            fprintf(stderr, "spark-k8s images: buildah: not found on PATH (or `buildah version` "
+                            "fails); Debian: apt-get install buildah\n");
+            return EXIT_FAIL;
+        }
+        return EXIT_OK;
+    }
+    if (o->builder == BUILDER_AUTO && !o->dry_run) {
+        char why[512];
+        int rc = docker_state(why, sizeof why);
+        if (rc != 0) {
+            if (have_buildah()) {
+                fprintf(stderr, "spark-k8s images: no Docker engine (%s): building with buildah\n",
+                        rc == 127 ? "no docker client" : why);
+                *out = BUILDER_BUILDAH;
+                return EXIT_OK;
+            }
+            docker_missing(rc, why);
+            fprintf(stderr, "spark-k8s images: buildah is not there either (Debian: apt-get "
+                            "install buildah)\n");
+            return EXIT_FAIL;
+        }
+    } else if (!o->dry_run && check_docker()) {
+        return EXIT_FAIL;
+    }
+    /* bake takes no per-build arguments: --builder-arg means one build per image */
+    if (*out == BUILDER_AUTO)
+        *out = !o->n_builder_args && have_buildx() ? BUILDER_BAKE : BUILDER_DOCKER;
+    if (*out == BUILDER_BAKE && o->n_builder_args) {
+        fprintf(stderr, "spark-k8s images: --builder-arg applies to docker build and buildah "
+                        "build, not to bake\n");
+        return EXIT_USAGE;
     }
     return EXIT_OK;
 }
@@ -449,27 +611,70 @@ static int do_build(const struct image_plan *p, const struct options *o)
                 df);
         return EXIT_USAGE;
     }
-    if (!o->dry_run && check_docker())
-        return EXIT_FAIL;
-    enum builder b = o->builder;
-    if (b == BUILDER_AUTO)
-        b = have_buildx() ? BUILDER_BAKE : BUILDER_DOCKER;
-    int rc;
+    enum builder b;
+    int rc = pick_builder(o, &b);
+    if (rc)
+        return rc;
     if (b == BUILDER_BAKE) {
         rc = write_bake(p, o);
         if (rc == EXIT_OK)
             rc = build_bake(p, o);
     } else {
-        if (!o->dry_run)
+        if (b == BUILDER_DOCKER && !o->dry_run)
             fprintf(stderr, "spark-k8s images: docker buildx not available: plain docker build, "
                             "one image at a time in dependency order\n");
-        rc = build_plain(p, o);
+        rc = build_each(p, o, b);
     }
     if (rc == EXIT_OK)
-        rc = size_report(p, o);
+        rc = size_report(p, o, b);
     if (rc == EXIT_OK && o->push)
-        rc = push_all(p, o);
+        rc = push_all(p, o, b);
     return rc;
+}
+
+/* The checksums the selected images need (a baseline image downloads no jar). */
+static int check_plan_pins(const struct image_plan *p, const struct matrix *m, char *err,
+                           size_t errlen)
+{
+    if (p->n_images == 0)
+        return matrix_check_pins(m, err, errlen);
+    for (size_t i = 0; i < p->n_images; i++)
+        if (matrix_check_pins_for(m, p->images[i].line, p->images[i].variant, err, errlen))
+            return -1;
+    return 0;
+}
+
+/* --build-arg NAME=VALUE: into every image of P that takes NAME, said on stderr. */
+static int apply_build_args(struct image_plan *p, const struct options *o)
+{
+    for (size_t i = 0; i < o->n_build_args; i++) {
+        const char *kv = o->build_args[i];
+        const char *eq = strchr(kv, '=');
+        char name[128];
+        if ((size_t)(eq - kv) >= sizeof name) {
+            fprintf(stderr, "spark-k8s images: --build-arg: '%.*s' is too long a name\n",
+                    (int)(eq - kv), kv);
+            return EXIT_USAGE;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
+        const char *old = NULL;
+        for (size_t k = 0; !old && k < p->n_images; k++)
+            old = image_spec_arg(&p->images[k], name);
+        char *was = old ? strdup(old) : NULL;
+        char err[512];
+        size_t n = 0;
+        if (image_plan_set_arg(p, name, eq + 1, &n, err, sizeof err)) {
+            fprintf(stderr, "spark-k8s images: --build-arg: %s\n", err);
+            free(was);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr,
+                "spark-k8s images: substituted for this run: %s=%s in %zu image%s (the matrix "
+                "says %s)\n",
+                name, eq + 1, n, n == 1 ? "" : "s", was && *was ? was : "(empty)");
+        free(was);
+    }
+    return EXIT_OK;
 }
 
 int cmd_images(int argc, char **argv)
@@ -502,7 +707,10 @@ int cmd_images(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    int pins = matrix_check_pins(m, err, sizeof err);
+    rc = apply_build_args(p, &o);
+    if (rc)
+        goto out;
+    int pins = check_plan_pins(p, m, err, sizeof err);
     if (strcmp(o.action, "plan") == 0) {
         if (o.json) {
             json_t *j = image_plan_json(p);

@@ -1,6 +1,7 @@
 /* cmd_images_pin.c — `spark-k8s images pin`: fills the empty checksum fields of the
- * image matrix from the publishers' own checksum files (<url>.sha512 of each Spark
- * distribution; <url>.sha512, else <url>.sha1, of each jar on Maven Central),
+ * image matrix from the publishers' own checksum files (<url>.sha512, else
+ * <url>.sha1, of each jar the variants add, on Maven Central; Spark itself comes
+ * hash-locked from PyPI with the kernel environments),
  * fetched with libcurl (http/https only, TLS verified, a timeout), and writes them
  * into the matrix file in place (every other byte kept) with a temp file and a
  * rename. Any HTTP error, malformed file or name mismatch refuses the whole run and
@@ -32,12 +33,11 @@ struct pin_options {
     long timeout_s;
 };
 
-/* One checksum the matrix needs: a Spark distribution or a jar. */
+/* One checksum the matrix needs: a jar's. */
 struct target {
     size_t spark;        /* index into spark[] */
     const char *version; /* the Spark version, for messages (owned by the matrix) */
-    const char *object;  /* "distribution" | "iceberg" | "iceberg_aws_bundle" | "rapids" */
-    int is_jar;
+    const char *object;  /* "iceberg" | "iceberg_aws_bundle" | "rapids" */
     const char *sha1, *sha512; /* present values (owned by the matrix; "" if none) */
     char url[1024];
     char name[256];
@@ -54,10 +54,10 @@ static void usage(FILE *out)
         "usage: spark-k8s images pin [--matrix FILE] [--if-missing | --force] [--timeout SECONDS]\n"
         "\n"
         "Fill the empty checksum fields of the image matrix from the publishers' own checksum\n"
-        "files: <distribution.url>.sha512 for each Spark line; <jar url>.sha512, else .sha1,\n"
-        "for the RAPIDS, Iceberg runtime and Iceberg AWS bundle jars. Needs network (http(s)\n"
-        "only, TLS verified). The file is changed in place, only in those fields; review and\n"
-        "commit it.\n"
+        "files: <jar url>.sha512, else .sha1, for the RAPIDS, Iceberg runtime and Iceberg AWS\n"
+        "bundle jars of each Spark line. Needs network (http(s) only, TLS verified). The file\n"
+        "is changed in place, only in those fields; review and commit it. (Spark itself is\n"
+        "pyspark from PyPI, hash-locked in kernelspecs/envs.)\n"
         "\n"
         "  --matrix FILE   the matrix to pin [SPARK_K8S_MATRIX], default images/matrix.json\n"
         "  (default)       fill empty fields and check that the filled ones match their\n"
@@ -233,7 +233,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
     if (rc == 0) {
         size_t hexlen = strcmp(ext, "sha512") == 0 ? 128 : 40;
         char why[512];
-        if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, t->is_jar, t->hex,
+        if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, t->hex,
                            sizeof t->hex, why, sizeof why)) {
             snprintf(err, errlen, "%s: %s", url, why);
             rc = -1;
@@ -257,25 +257,6 @@ static void label(const struct target *t, const char *field, char *buf, size_t l
 static int resolve(struct target *t, enum mode mode, long timeout_s, char *err, size_t errlen)
 {
     char lab[160];
-    if (!t->is_jar) {
-        if (mode == MODE_IF_MISSING && *t->sha512)
-            return 0;
-        if (fetch_sum(t, "sha512", timeout_s, err, errlen))
-            return -1;
-        if (mode == MODE_VERIFY && *t->sha512) {
-            if (strcasecmp(t->sha512, t->hex) != 0) {
-                label(t, "sha512", lab, sizeof lab);
-                snprintf(err, errlen,
-                         "%s is '%s', but %s says %s: check the URL and version, or replace it "
-                         "with --force",
-                         lab, t->sha512, t->sum_url, t->hex);
-                return -1;
-            }
-            t->verified = 1;
-            t->algo = NULL;
-        }
-        return 0;
-    }
     int pinned = *t->sha1 || *t->sha512;
     if (mode == MODE_IF_MISSING && pinned)
         return 0;
@@ -333,25 +314,13 @@ static int add_target(struct target *t, const struct matrix *m, size_t i, const 
     t->spark = i;
     t->version = s->version;
     t->object = object;
-    if (c) {
-        t->is_jar = 1;
-        t->sha1 = c->sha1;
-        t->sha512 = c->sha512;
-        if (matrix_component_url(m, c, t->url, sizeof t->url)) {
-            snprintf(err, errlen, "%s: spark[%zu] (%s) %s: no download URL (url, or "
-                     "images.maven_repository with artifact and version)",
-                     m->origin, i, s->version, object);
-            return -1;
-        }
-    } else {
-        t->sha1 = "";
-        t->sha512 = s->dist_sha512;
-        if (!*s->dist_url) {
-            snprintf(err, errlen, "%s: spark[%zu] (%s) distribution.url: missing", m->origin, i,
-                     s->version);
-            return -1;
-        }
-        snprintf(t->url, sizeof t->url, "%s", s->dist_url);
+    t->sha1 = c->sha1;
+    t->sha512 = c->sha512;
+    if (matrix_component_url(m, c, t->url, sizeof t->url)) {
+        snprintf(err, errlen, "%s: spark[%zu] (%s) %s: no download URL (url, or "
+                 "images.maven_repository with artifact and version)",
+                 m->origin, i, s->version, object);
+        return -1;
     }
     if (url_basename(t->url, t->name, sizeof t->name)) {
         snprintf(err, errlen, "%s: spark[%zu] (%s) %s: '%s' names no file", m->origin, i,
@@ -366,7 +335,7 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
 {
     *out = NULL;
     *n = 0;
-    struct target *t = calloc(m->n_spark * 4 + 1, sizeof *t);
+    struct target *t = calloc(m->n_spark * 3 + 1, sizeof *t);
     if (!t) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -375,8 +344,8 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
     int iceberg = variants_use(m, "iceberg"), gpu = variants_use(m, "gpu");
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
-        int rc = add_target(&t[k++], m, i, "distribution", NULL, err, errlen);
-        if (!rc && iceberg && *s->iceberg.version)
+        int rc = 0;
+        if (iceberg && *s->iceberg.version)
             rc = add_target(&t[k++], m, i, "iceberg", &s->iceberg, err, errlen);
         if (!rc && iceberg && *s->iceberg_aws.version)
             rc = add_target(&t[k++], m, i, "iceberg_aws_bundle", &s->iceberg_aws, err, errlen);
@@ -440,7 +409,7 @@ static int apply(char **text, json_t *root, const struct target *t, size_t n, en
         /* --force leaves a jar with the publisher's checksum only */
         const char *other = strcmp(t[i].algo, "sha512") == 0 ? "sha1" : "sha512";
         const char *other_val = strcmp(other, "sha1") == 0 ? t[i].sha1 : t[i].sha512;
-        if (mode == MODE_FORCE && t[i].is_jar && *other_val) {
+        if (mode == MODE_FORCE && *other_val) {
             if (set_field(text, root, &t[i], other, "", err, errlen))
                 return -1;
             (*set)++;
@@ -484,7 +453,7 @@ int cmd_images_pin(int argc, char **argv)
     rc = EXIT_FAIL;
     size_t fetches = 0;
     for (size_t i = 0; i < n; i++) {
-        int pinned = *t[i].sha512 || (t[i].is_jar && *t[i].sha1);
+        int pinned = *t[i].sha512 || *t[i].sha1;
         if (o.mode == MODE_IF_MISSING && pinned)
             continue;
         if (!curl_up) {

@@ -34,6 +34,8 @@ static void spec_free(struct image_spec *s)
     free(s->ref);
     free(s->repository);
     free(s->tag);
+    free(s->version_ref);
+    free(s->version_tag);
     free(s->dockerfile);
     free(s->base);
     for (size_t i = 0; i < s->n_args; i++) {
@@ -63,6 +65,44 @@ const char *image_spec_arg(const struct image_spec *s, const char *name)
     return NULL;
 }
 
+int image_plan_set_arg(struct image_plan *p, const char *name, const char *value, size_t *n_images,
+                       char *err, size_t errlen)
+{
+    *n_images = 0;
+    for (const char *c = value; *c; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f)
+            return errorf(err, errlen, "build argument %s: the value has a control character",
+                          name);
+    for (size_t i = 0; i < p->n_images; i++) {
+        struct image_spec *s = &p->images[i];
+        for (size_t a = 0; a < s->n_args; a++) {
+            if (strcmp(s->args[a].name, name) != 0)
+                continue;
+            char *copy = strdup(value);
+            if (!copy)
+                return errorf(err, errlen, "out of memory");
+            free(s->args[a].value);
+            s->args[a].value = copy;
+            (*n_images)++;
+            /* the base the plan shows is what the final stage is FROM */
+            if ((strcmp(name, "BASE_IMAGE") == 0 && strcmp(s->kind, "runtime") == 0) ||
+                (strcmp(name, "RUNTIME_IMAGE") == 0 && strcmp(s->kind, "jupyter") == 0)) {
+                char *base = strdup(value);
+                if (!base)
+                    return errorf(err, errlen, "out of memory");
+                free(s->base);
+                s->base = base;
+            }
+        }
+    }
+    if (*n_images == 0)
+        return errorf(err, errlen,
+                      "build argument %s: no image of the plan takes it (`spark-k8s images "
+                      "plan` lists each image's arguments)",
+                      name);
+    return 0;
+}
+
 /* Appends NAME=VALUE (VALUE copied; NULL counts as ""). */
 static int add_arg(struct image_spec *s, const char *name, const char *value)
 {
@@ -76,17 +116,18 @@ static int add_arg(struct image_spec *s, const char *name, const char *value)
     return a[s->n_args - 1].name && a[s->n_args - 1].value ? 0 : -1;
 }
 
-/* "name==version name==version" for the pip packages of SCOPE (plus EXTRA first). */
-static char *pip_specs(const struct matrix *m, const char *scope, const char *extra)
+/* "name==version name==version" for the pip packages of SCOPE. */
+static char *pip_specs(const struct matrix *m, const char *scope)
 {
-    size_t len = (extra ? strlen(extra) : 0) + 1;
+    size_t len = 1;
     for (size_t i = 0; i < m->n_pypackages; i++)
         if (strcmp(m->pypackages[i].scope, scope) == 0)
             len += strlen(m->pypackages[i].name) + strlen(m->pypackages[i].version) + 4;
     char *s = malloc(len);
     if (!s)
         return NULL;
-    size_t used = (size_t)snprintf(s, len, "%s", extra ? extra : "");
+    size_t used = 0;
+    s[0] = '\0';
     for (size_t i = 0; i < m->n_pypackages; i++)
         if (strcmp(m->pypackages[i].scope, scope) == 0)
             used += (size_t)snprintf(s + used, len - used, "%s%s==%s", used ? " " : "",
@@ -120,6 +161,8 @@ static int common_args(const struct matrix *m, const struct matrix_spark *sp, co
     return rc ? -1 : 0;
 }
 
+/* Spark and the Python packages are not build arguments: the Dockerfiles install
+ * the locked kernel environment of SPARK_LINE (kernelspecs/envs/spark-LINE.lock). */
 static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, const char *variant,
                         struct image_spec *s)
 {
@@ -128,26 +171,19 @@ static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, c
     rc |= add_arg(s, "BASE_IMAGE", m->base_image);
     rc |= add_arg(s, "BUILDER_IMAGE", m->builder_image);
     rc |= add_arg(s, "DEBIAN_SNAPSHOT", m->debian_snapshot);
-    rc |= add_arg(s, "SPARK_URL", sp->dist_url);
-    rc |= add_arg(s, "SPARK_SHA512", sp->dist_sha512);
     char role[32];
     snprintf(role, sizeof role, "java%s", sp->java);
     char *java = apt_spec(m, role), *python = apt_spec(m, "python"), *tini = apt_spec(m, "tini");
-    char *extra = xasprintf("pandas==%s pyarrow==%s", sp->pandas, sp->pyarrow);
-    char *pip = extra ? pip_specs(m, "runtime", extra) : NULL;
-    if (!java || !python || !tini || !pip)
+    if (!java || !python || !tini)
         rc = -1;
     else {
         rc |= add_arg(s, "JAVA_PACKAGE", java);
         rc |= add_arg(s, "PYTHON_PACKAGE", python);
         rc |= add_arg(s, "TINI_PACKAGE", tini);
-        rc |= add_arg(s, "PYTHON_PACKAGES", pip);
     }
     free(java);
     free(python);
     free(tini);
-    free(extra);
-    free(pip);
     if (matrix_variant_has(variant, "gpu")) {
         if (matrix_component_url(m, &sp->rapids, url, sizeof url))
             return -1;
@@ -172,15 +208,18 @@ static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, c
     return rc ? -1 : 0;
 }
 
+/* The Jupyter environment (jupyter.lock) needs venv's ensurepip: Debian's
+ * python3.X-venv of the runtime image's Python, from the same snapshot. */
 static int jupyter_args(const struct matrix *m, const char *variant, const char *runtime_ref,
                         int gpu_python, struct image_spec *s)
 {
     int rc = add_arg(s, "RUNTIME_IMAGE", runtime_ref);
-    char *pip = pip_specs(m, "jupyter", NULL);
-    rc |= pip ? add_arg(s, "PYTHON_PACKAGES", pip) : -1;
-    free(pip);
+    rc |= add_arg(s, "DEBIAN_SNAPSHOT", m->debian_snapshot);
+    char *python = apt_spec(m, "python");
+    rc |= python ? add_arg(s, "PYTHON_PACKAGE", python) : -1;
+    free(python);
     if (matrix_variant_has(variant, "gpu")) {
-        char *gpu = pip_specs(m, "jupyter_gpu", NULL);
+        char *gpu = pip_specs(m, "jupyter_gpu");
         rc |= gpu ? add_arg(s, "GPU_PYTHON_PACKAGES", gpu) : -1;
         free(gpu);
         rc |= add_arg(s, "GPU_PYTHON", gpu_python ? "1" : "0");
@@ -204,17 +243,23 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
     for (char *p = s->target; p && *p; p++)
         if (*p == '.')
             *p = '_';
-    if (matrix_image_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
+    if (matrix_image_line_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
         return errorf(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
     s->ref = strdup(buf);
     char *colon = s->ref ? strrchr(s->ref, ':') : NULL;
     s->repository = colon ? strndup(s->ref, (size_t)(colon - s->ref)) : NULL;
     s->tag = colon ? strdup(colon + 1) : NULL;
+    if (matrix_image_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
+        return errorf(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
+    s->version_ref = strdup(buf);
+    colon = s->version_ref ? strrchr(s->version_ref, ':') : NULL;
+    s->version_tag = colon ? strdup(colon + 1) : NULL;
     s->dockerfile = xasprintf("images/%s.Dockerfile", kind);
     s->base = strdup(runtime_ref ? runtime_ref : m->base_image);
     s->budget_mb = matrix_budget_mb(m, kind, variant);
     if (!s->kind || !s->line || !s->spark_version || !s->variant || !s->name || !s->target ||
-        !s->ref || !s->repository || !s->tag || !s->dockerfile || !s->base)
+        !s->ref || !s->repository || !s->tag || !s->version_ref || !s->version_tag ||
+        !s->dockerfile || !s->base)
         return errorf(err, errlen, "out of memory");
     int rc = runtime_ref ? jupyter_args(m, variant, runtime_ref, opt->gpu_python, s)
                          : runtime_args(m, sp, variant, s);
@@ -226,12 +271,12 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
     return 0;
 }
 
-/* Does WORD select image S? Its name, bake target, full ref or tag, or a glob on its name. */
+/* Does WORD select image S? Its name, bake target, either full ref, or a glob on its name. */
 static int word_selects(const char *word, const struct image_spec *s)
 {
     return strcmp(word, s->name) == 0 || strcmp(word, s->target) == 0 ||
-           strcmp(word, s->ref) == 0 || fnmatch(word, s->name, 0) == 0 ||
-           fnmatch(word, s->target, 0) == 0;
+           strcmp(word, s->ref) == 0 || strcmp(word, s->version_ref) == 0 ||
+           fnmatch(word, s->name, 0) == 0 || fnmatch(word, s->target, 0) == 0;
 }
 
 static int apply_selection(struct image_plan *p, const char *select, char *err, size_t errlen)
@@ -402,7 +447,7 @@ void image_plan_write_text(const struct image_plan *p, FILE *out)
         fprintf(out, "%5d %-44s %-8s FROM %s", s->order, s->ref, budget, s->base);
         if (s->depends_on >= 0)
             fprintf(out, " (built at step %d)", p->images[s->depends_on].order);
-        fprintf(out, "\n");
+        fprintf(out, "\n        also tagged %s\n", s->version_tag);
         for (size_t a = 0; a < s->n_args; a++)
             if (!arg_shared(p, s, &s->args[a]))
                 print_arg(out, &s->args[a], "        ");
@@ -417,11 +462,14 @@ json_t *image_plan_json(const struct image_plan *p)
         json_t *args = json_object();
         for (size_t a = 0; a < s->n_args; a++)
             json_object_set_new(args, s->args[a].name, json_string(s->args[a].value));
-        json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+        json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+                              "s:[s,s], s:s, s:s, s:o, s:o}",
                               "order", s->order, "name", s->name, "target", s->target, "kind",
                               s->kind, "line", s->line, "spark_version", s->spark_version,
-                              "variant", s->variant, "image", s->ref, "repository", s->repository,
-                              "tag", s->tag, "dockerfile", s->dockerfile, "base", s->base,
+                              "variant", s->variant, "image", s->ref, "version_image",
+                              s->version_ref, "repository", s->repository, "tag", s->tag,
+                              "version_tag", s->version_tag, "tags", s->ref, s->version_ref,
+                              "dockerfile", s->dockerfile, "base", s->base,
                               "depends_on",
                               s->depends_on >= 0 ? json_string(p->images[s->depends_on].name)
                                                  : json_null(),
@@ -444,8 +492,9 @@ json_t *image_plan_bake_json(const struct image_plan *p, const char *context)
         json_t *args = json_object();
         for (size_t a = 0; a < s->n_args; a++)
             json_object_set_new(args, s->args[a].name, json_string(s->args[a].value));
-        json_t *t = json_pack("{s:s, s:s, s:o, s:[s]}", "context", context ? context : ".",
-                              "dockerfile", s->dockerfile, "args", args, "tags", s->ref);
+        json_t *t = json_pack("{s:s, s:s, s:o, s:[s,s]}", "context", context ? context : ".",
+                              "dockerfile", s->dockerfile, "args", args, "tags", s->ref,
+                              s->version_ref);
         if (!t)
             continue;
         if (s->depends_on >= 0) {
@@ -467,15 +516,15 @@ void image_plan_write_markdown(const struct image_plan *p, const struct matrix *
     const char *pyver = py ? py->name : "?";
     if (strncmp(pyver, "python", 6) == 0 && pyver[6])
         pyver += 6; /* "python3.11" -> "3.11" */
-    fprintf(out, "| Image | Spark | Scala | Java | Python | pandas | pyarrow | RAPIDS | Iceberg | "
-                 "Budget |\n");
+    fprintf(out, "| Image | also tagged | Spark | Scala | Java | Python | Python packages | RAPIDS | "
+                 "Iceberg | Budget |\n");
     fprintf(out, "|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < p->n_images; i++) {
         const struct image_spec *s = &p->images[i];
         const struct matrix_spark *sp = matrix_spark_find(m, s->line);
         if (!sp)
             continue;
-        char rapids[96] = "-", iceberg[128] = "-", budget[32] = "none";
+        char rapids[96] = "-", iceberg[128] = "-", budget[32] = "none", locks[96];
         if (matrix_variant_has(s->variant, "gpu"))
             snprintf(rapids, sizeof rapids, "%s", sp->rapids.version);
         if (matrix_variant_has(s->variant, "iceberg"))
@@ -483,26 +532,24 @@ void image_plan_write_markdown(const struct image_plan *p, const struct matrix *
                      *sp->iceberg_aws.version ? " + AWS bundle" : "");
         if (s->budget_mb > 0)
             snprintf(budget, sizeof budget, "%.1f GB", (double)s->budget_mb / 1000.0);
-        fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s->ref,
-                sp->version, sp->scala, sp->java, pyver, sp->pandas, sp->pyarrow, rapids, iceberg,
+        snprintf(locks, sizeof locks, "`spark-%s.lock`%s", s->line,
+                 strcmp(s->kind, "jupyter") == 0 ? " + `jupyter.lock`" : "");
+        fprintf(out, "| `%s` | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", s->ref,
+                s->version_tag, sp->version, sp->scala, sp->java, pyver, locks, rapids, iceberg,
                 budget);
     }
-    const char *scopes[3] = {"runtime", "jupyter", "jupyter_gpu"};
-    const char *what[3] = {"- Every image also has", "- Jupyter images add",
-                           "- gpu Jupyter images built with GPU_PYTHON=1 add"};
-    fprintf(out, "\n");
-    for (int k = 0; k < 3; k++) {
-        int count = 0;
-        for (size_t i = 0; i < m->n_pypackages; i++) {
-            if (strcmp(m->pypackages[i].scope, scopes[k]) != 0)
-                continue;
-            fprintf(out, "%s %s %s", count ? "," : what[k], m->pypackages[i].name,
-                    m->pypackages[i].version);
-            count++;
-        }
-        if (count)
-            fprintf(out, " (pip).\n");
+    fprintf(out, "\n- Python packages: the locked environments of `kernelspecs/envs` (pip "
+                 "`--require-hashes`); Spark is the lock's pyspark.\n");
+    int count = 0;
+    for (size_t i = 0; i < m->n_pypackages; i++) {
+        if (strcmp(m->pypackages[i].scope, "jupyter_gpu") != 0)
+            continue;
+        fprintf(out, "%s %s %s", count ? "," : "- gpu Jupyter images built with GPU_PYTHON=1 add",
+                m->pypackages[i].name, m->pypackages[i].version);
+        count++;
     }
+    if (count)
+        fprintf(out, " (pip, to the kernel environment).\n");
     fprintf(out, "- Debian packages:");
     for (size_t i = 0; i < m->n_packages; i++)
         fprintf(out, "%s %s %s", i ? "," : "", m->packages[i].name, m->packages[i].version);

@@ -25,11 +25,13 @@ struct image_spec {
     char *target;        /* "runtime-3_5-gpu": the bake target */
     char *kind;          /* "runtime" | "jupyter" */
     char *line;          /* "3.5" */
-    char *spark_version; /* "3.5.7" */
+    char *spark_version; /* "3.5.9" */
     char *variant;       /* "gpu" */
-    char *ref;           /* "[REGISTRY/]spark-k8s-runtime:3.5-0.1.0-gpu" */
+    char *ref;           /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.9-gpu": the line's tag */
     char *repository;    /* "[REGISTRY/]spark-k8s-runtime" */
-    char *tag;           /* "3.5-0.1.0-gpu" */
+    char *tag;           /* "3.5-3.5.9-gpu" */
+    char *version_ref;   /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.9-gpu-0.1.0": immutable */
+    char *version_tag;   /* "3.5-3.5.9-gpu-0.1.0" (what kernelspecs name) */
     char *dockerfile;    /* "images/runtime.Dockerfile" */
     char *base;          /* what the final stage is FROM */
     int depends_on;      /* index in the plan of the image this one is FROM, or -1 */
@@ -61,12 +63,20 @@ void image_plan_free(struct image_plan *p);
 
 const char *image_spec_arg(const struct image_spec *s, const char *name); /* NULL if absent */
 
+/* Give build argument NAME the value VALUE in every image of P that takes it (a
+ * substitution for one build, e.g. a local base image where the pinned one cannot be
+ * pulled). 0 and *N_IMAGES set; -1 (ERR) when no image takes NAME or VALUE has a
+ * control character. */
+int image_plan_set_arg(struct image_plan *p, const char *name, const char *value, size_t *n_images,
+                       char *err, size_t errlen);
+
 void image_plan_write_text(const struct image_plan *p, FILE *out);
 /* New JSON object (caller json_decref's): {"matrix", "spark_k8s_version", "registry", "images": [...]} */
 json_t *image_plan_json(const struct image_plan *p);
-/* The docker-bake JSON: a group "default" and one target per image; jupyter targets
- * get their runtime image through a "target:" named context. CONTEXT is the build
- * context (the repository root), relative to where bake runs. */
+/* The docker-bake JSON: a group "default" and one target per image, tagged with both
+ * of its tags; jupyter targets get their runtime image through a "target:" named
+ * context. CONTEXT is the build context (the repository root), relative to where
+ * bake runs. */
 json_t *image_plan_bake_json(const struct image_plan *p, const char *context);
 /* The README table: per image the versions inside it and its budget. */
 void image_plan_write_markdown(const struct image_plan *p, const struct matrix *m, FILE *out);

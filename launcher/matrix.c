@@ -73,10 +73,6 @@ void matrix_free(struct matrix *m)
         free(s->scala);
         free(s->java);
         free(s->python_min);
-        free(s->pandas);
-        free(s->pyarrow);
-        free(s->dist_url);
-        free(s->dist_sha512);
         component_free(&s->iceberg);
         component_free(&s->iceberg_aws);
         component_free(&s->rapids);
@@ -211,6 +207,10 @@ static int get_component(const struct ctx *c, const json_t *parent, const char *
     return rc;
 }
 
+/* Fields an older matrix had that the locked kernel environments own now: refused
+ * with where they went, rather than silently ignored. */
+static const char *const moved_to_locks[] = {"pandas", "pyarrow", "distribution", NULL};
+
 static int parse_spark(const struct ctx *c, const json_t *o, size_t i, struct matrix_spark *s)
 {
     char path[64];
@@ -219,28 +219,17 @@ static int parse_spark(const struct ctx *c, const json_t *o, size_t i, struct ma
         return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, path);
     if (get_str(c, o, path, "line", 1, &s->line) || get_str(c, o, path, "version", 1, &s->version) ||
         get_str(c, o, path, "scala", 1, &s->scala) || get_str(c, o, path, "java", 1, &s->java) ||
-        get_str(c, o, path, "python_min", 1, &s->python_min) ||
-        get_str(c, o, path, "pandas", 1, &s->pandas) ||
-        get_str(c, o, path, "pyarrow", 1, &s->pyarrow))
+        get_str(c, o, path, "python_min", 1, &s->python_min))
         return -1;
+    for (int k = 0; moved_to_locks[k]; k++)
+        if (json_object_get(o, moved_to_locks[k]))
+            return errorf(c->err, c->errlen,
+                          "%s: %s.%s: no longer part of the matrix: Spark and its Python "
+                          "packages come from the line's locked kernel environment "
+                          "(kernelspecs/envs/spark-%s.lock, PyPI's pyspark %s); remove the field",
+                          c->origin, path, moved_to_locks[k], s->line, s->version);
     /* name the line in later messages: spark[1] (4.1.1) */
     snprintf(path, sizeof path, "spark[%zu] (%s)", i, s->version);
-    json_t *dist = json_object_get(o, "distribution");
-    json_t *empty = json_object();
-    if (!empty)
-        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
-    if (dist && !json_is_object(dist)) {
-        json_decref(empty);
-        return errorf(c->err, c->errlen, "%s: %s.distribution: expected an object", c->origin, path);
-    }
-    char dpath[96];
-    snprintf(dpath, sizeof dpath, "%s.distribution", path);
-    int rc = get_str(c, dist ? dist : empty, dpath, "url", 0, &s->dist_url);
-    if (rc == 0)
-        rc = get_str(c, dist ? dist : empty, dpath, "sha512", 0, &s->dist_sha512);
-    json_decref(empty);
-    if (rc)
-        return -1;
     if (get_component(c, o, path, "iceberg", 1, &s->iceberg) ||
         get_component(c, o, path, "iceberg_aws_bundle", 0, &s->iceberg_aws) ||
         get_component(c, o, path, "rapids", 1, &s->rapids))
@@ -383,11 +372,17 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
     json_object_foreach(py, scope, pkgs) {
         if (scope[0] == '_')
             continue; /* "_comment" */
-        if (strcmp(scope, "runtime") != 0 && strcmp(scope, "jupyter") != 0 &&
-            strcmp(scope, "jupyter_gpu") != 0) {
+        if (strcmp(scope, "runtime") == 0 || strcmp(scope, "jupyter") == 0) {
             errorf(c->err, c->errlen,
-                 "%s: images.python_packages.%s: unknown scope (runtime, jupyter, jupyter_gpu)",
+                 "%s: images.python_packages.%s: no longer part of the matrix: the images "
+                 "install the locked environments (kernelspecs/envs/spark-LINE.lock, "
+                 "jupyter.lock); remove it",
                  c->origin, scope);
+            goto out;
+        }
+        if (strcmp(scope, "jupyter_gpu") != 0) {
+            errorf(c->err, c->errlen,
+                 "%s: images.python_packages.%s: unknown scope (jupyter_gpu)", c->origin, scope);
             goto out;
         }
         if (!json_is_object(pkgs)) {
@@ -610,16 +605,31 @@ int matrix_variant_has(const char *variant, const char *feature)
     return 0;
 }
 
-int matrix_image_tag(const struct matrix_spark *s, const char *variant, char *buf, size_t len)
+/* "<line>-<spark version>-<variant>", with "-<spark-k8s version>" when VERSIONED. */
+static int image_tag(const struct matrix_spark *s, const char *variant, int versioned, char *buf,
+                     size_t len)
 {
     if (!s || !variant || !*variant || !buf || len == 0)
         return -1;
-    int n = snprintf(buf, len, "%s-%s-%s", s->line, SPARK_K8S_VERSION, variant);
+    int n = snprintf(buf, len, "%s-%s-%s%s%s", s->line, s->version, variant,
+                     versioned ? "-" : "", versioned ? SPARK_K8S_VERSION : "");
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-int matrix_image_ref(const struct matrix *m, const char *registry, const char *kind,
-                     const struct matrix_spark *s, const char *variant, char *buf, size_t len)
+int matrix_image_tag(const struct matrix_spark *s, const char *variant, char *buf, size_t len)
+{
+    return image_tag(s, variant, 0, buf, len);
+}
+
+int matrix_image_version_tag(const struct matrix_spark *s, const char *variant, char *buf,
+                             size_t len)
+{
+    return image_tag(s, variant, 1, buf, len);
+}
+
+static int image_ref(const struct matrix *m, const char *registry, const char *kind,
+                     const struct matrix_spark *s, const char *variant, int versioned, char *buf,
+                     size_t len)
 {
     if (!m || !kind || !s || !buf || len == 0 || !matrix_variant_valid(m, variant))
         return -1;
@@ -630,16 +640,31 @@ int matrix_image_ref(const struct matrix *m, const char *registry, const char *k
         name = m->jupyter_image;
     else
         return -1;
+    char tag[256];
+    if (image_tag(s, variant, versioned, tag, sizeof tag))
+        return -1;
     size_t rlen = registry ? strlen(registry) : 0;
     while (rlen > 0 && registry[rlen - 1] == '/')
         rlen--;
     int n;
     if (rlen)
-        n = snprintf(buf, len, "%.*s/%s:%s-%s-%s", (int)rlen, registry, name, s->line,
-                     SPARK_K8S_VERSION, variant);
+        n = snprintf(buf, len, "%.*s/%s:%s", (int)rlen, registry, name, tag);
     else
-        n = snprintf(buf, len, "%s:%s-%s-%s", name, s->line, SPARK_K8S_VERSION, variant);
+        n = snprintf(buf, len, "%s:%s", name, tag);
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int matrix_image_ref(const struct matrix *m, const char *registry, const char *kind,
+                     const struct matrix_spark *s, const char *variant, char *buf, size_t len)
+{
+    return image_ref(m, registry, kind, s, variant, 1, buf, len);
+}
+
+int matrix_image_line_ref(const struct matrix *m, const char *registry, const char *kind,
+                          const struct matrix_spark *s, const char *variant, char *buf,
+                          size_t len)
+{
+    return image_ref(m, registry, kind, s, variant, 0, buf, len);
 }
 
 long matrix_budget_mb(const struct matrix *m, const char *kind, const char *variant)
@@ -913,10 +938,6 @@ int matrix_check(const struct matrix *m, char *err, size_t errlen)
             return -1;
         if (variants_use(m, "gpu") && check_rapids(m, s, i, err, errlen))
             return -1;
-        if (*s->dist_url && !strstr(s->dist_url, s->version))
-            return errorf(err, errlen,
-                        "%s: spark[%zu] (%s) distribution.url: '%s' does not name Spark %s", o, i,
-                        s->version, s->dist_url, s->version);
     }
     return 0;
 }
@@ -938,6 +959,18 @@ static int check_sum(const struct matrix *m, const char *field, const char *what
 }
 
 int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
+{
+    return matrix_check_pins_for(m, NULL, NULL, err, errlen);
+}
+
+/* Does a build of VARIANT (NULL: every variant of M) need FEATURE's jars? */
+static int needs(const struct matrix *m, const char *variant, const char *feature)
+{
+    return variant ? matrix_variant_has(variant, feature) : variants_use(m, feature);
+}
+
+int matrix_check_pins_for(const struct matrix *m, const char *line, const char *variant,
+                          char *err, size_t errlen)
 {
     if (!m)
         return errorf(err, errlen, "no matrix");
@@ -969,14 +1002,10 @@ int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
     char java_role[32];
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
+        if (line && strcmp(line, s->line) != 0)
+            continue;
         char field[96], what[160];
-        snprintf(field, sizeof field, "spark[%zu] (%s) distribution", i, s->version);
-        if (!*s->dist_url)
-            return errorf(err, errlen, "%s: %s.url: missing", o, field);
-        snprintf(what, sizeof what, "the Spark %s distribution", s->version);
-        if (check_sum(m, field, what, "", s->dist_sha512, err, errlen))
-            return -1;
-        if (variants_use(m, "iceberg")) {
+        if (needs(m, variant, "iceberg")) {
             snprintf(field, sizeof field, "spark[%zu] (%s) iceberg", i, s->version);
             snprintf(what, sizeof what, "%s %s", s->iceberg.artifact, s->iceberg.version);
             if (check_sum(m, field, what, s->iceberg.sha1, s->iceberg.sha512, err, errlen))
@@ -990,7 +1019,7 @@ int matrix_check_pins(const struct matrix *m, char *err, size_t errlen)
                     return -1;
             }
         }
-        if (variants_use(m, "gpu")) {
+        if (needs(m, variant, "gpu")) {
             snprintf(field, sizeof field, "spark[%zu] (%s) rapids", i, s->version);
             snprintf(what, sizeof what, "%s %s", s->rapids.artifact, s->rapids.version);
             if (check_sum(m, field, what, s->rapids.sha1, s->rapids.sha512, err, errlen))

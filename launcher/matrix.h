@@ -24,17 +24,16 @@ struct matrix_component {
     char *sha512;           /* hex, or "" */
 };
 
-/* One Spark line: what goes into the runtime and Jupyter images of that line. */
+/* One Spark line: what goes into the runtime and Jupyter images of that line.
+ * Spark itself, and every Python package with it (pandas, pyarrow, ...), is the
+ * line's kernel environment, hash-locked in kernelspecs/envs/spark-<line>.lock:
+ * PyPI's pyspark at this version carries Spark's jars and scripts. */
 struct matrix_spark {
     char *line;        /* "3.5" */
-    char *version;     /* "3.5.7" */
+    char *version;     /* "3.5.9" */
     char *scala;       /* "2.12" */
     char *java;        /* "17" (major) */
     char *python_min;  /* "3.8" */
-    char *pandas;      /* "2.2.3" */
-    char *pyarrow;     /* "17.0.0" */
-    char *dist_url;    /* the official binary distribution (.tgz) */
-    char *dist_sha512; /* its published SHA-512, hex; "" while unknown */
     struct matrix_component iceberg;
     struct matrix_component iceberg_aws; /* iceberg-aws-bundle: version "" when absent */
     struct matrix_component rapids;
@@ -55,11 +54,13 @@ struct matrix_package {
     char *version; /* "17.0.17+10-1~deb12u1" */
 };
 
-/* A pinned Python package of the Jupyter image (pip "name==version"). */
+/* A pinned Python package of the images beyond the locked environments (pip
+ * "name==version"): only the GPU Python libraries, which gpu Jupyter images add to
+ * the kernel environment on request (GPU_PYTHON=1). */
 struct matrix_pypackage {
     char *name;
     char *version;
-    char *scope; /* "runtime" (every image), "jupyter", "jupyter_gpu" (gpu Jupyter images, on request) */
+    char *scope; /* "jupyter_gpu" */
 };
 
 struct matrix_budget {
@@ -117,13 +118,26 @@ int matrix_variant_valid(const struct matrix *m, const char *variant);
 /* 1 if VARIANT ("gpu-iceberg") has FEATURE ("gpu" | "iceberg"): its '-' separated words. */
 int matrix_variant_has(const char *variant, const char *feature);
 
-/* "[REGISTRY/]spark-k8s-<kind>:<line>-<spark-k8s version>-<variant>" into BUF.
+/* Image names. Every image has two tags:
+ *   "<line>-<spark version>-<variant>"                     4.1-4.1.3-gpu-iceberg
+ *     the line's current image of that variant: a new spark-k8s release moves it;
+ *   "<line>-<spark version>-<variant>-<spark-k8s version>" 4.1-4.1.3-gpu-iceberg-0.1.0
+ *     immutable: the image built from this spark-k8s. Kernelspecs name this one, as
+ *     the driver image's `spark-k8s shim` must be the launcher's own version.
  * REGISTRY may be NULL or ""; a trailing '/' on it is ignored. KIND is "runtime" or
- * "jupyter". Returns 0, or -1 on an unknown kind/variant or if BUF is too small. */
+ * "jupyter". Each returns 0, or -1 on an unknown kind/variant or if BUF is too small. */
+
+/* "[REGISTRY/]spark-k8s-<kind>:<immutable tag>": what kernelspecs reference. */
 int matrix_image_ref(const struct matrix *m, const char *registry, const char *kind,
                      const struct matrix_spark *s, const char *variant, char *buf, size_t len);
-/* The tag alone: "<line>-<spark-k8s version>-<variant>". */
+/* "[REGISTRY/]spark-k8s-<kind>:<line tag>". */
+int matrix_image_line_ref(const struct matrix *m, const char *registry, const char *kind,
+                          const struct matrix_spark *s, const char *variant, char *buf,
+                          size_t len);
+/* The tags alone: "<line>-<spark version>-<variant>", and with "-<spark-k8s version>". */
 int matrix_image_tag(const struct matrix_spark *s, const char *variant, char *buf, size_t len);
+int matrix_image_version_tag(const struct matrix_spark *s, const char *variant, char *buf,
+                             size_t len);
 
 /* Budget of an image in MB, or -1 if the matrix has none for it. */
 long matrix_budget_mb(const struct matrix *m, const char *kind, const char *variant);
@@ -133,9 +147,15 @@ long matrix_budget_mb(const struct matrix *m, const char *kind, const char *vari
  * which value, and why. Loading does not check; callers that build call this. */
 int matrix_check(const struct matrix *m, char *err, size_t errlen);
 
-/* What an image build needs beyond compatibility: every download has a URL and a
- * checksum, the base images are pinned. 0 if so; else -1 naming the field. */
+/* What an image build needs beyond compatibility: every jar the variants download
+ * has a URL and a checksum, the base images are pinned. (Spark and the Python
+ * packages come from the hash-locked kernel environments.) 0 if so; else -1 naming
+ * the field. */
 int matrix_check_pins(const struct matrix *m, char *err, size_t errlen);
+/* The same for the images of one LINE and VARIANT only (a baseline image downloads no
+ * jar, so it needs no checksum); NULL for either means all. */
+int matrix_check_pins_for(const struct matrix *m, const char *line, const char *variant,
+                          char *err, size_t errlen);
 
 /* The download URL of a component into BUF (its url, or derived from the Maven
  * repository, artifact and version). 0, or -1 if it has none or BUF is too small. */

@@ -29,7 +29,7 @@ int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen
 int url_basename(const char *url, char *buf, size_t len);
 
 /* TEXT (a valid JSON document) with the string at PATH set to VALUE: PATH is DEPTH
- * object keys or, inside arrays, decimal indices ({"spark", "1", "distribution",
+ * object keys or, inside arrays, decimal indices ({"spark", "1", "rapids",
  * "sha512"}). The old value must be a string; it is replaced and every other byte of
  * TEXT is kept. When the last key is absent from its object it is added after the
  * object's last member, on a line of its own indented like that member (inline when

@@ -1,9 +1,10 @@
 #!/bin/bash
 # smoke.sh — runs the built images where a Docker engine exists: each runtime image
-# runs `spark-submit --version` (and its gpu variants `spark-k8s gpus`); each
-# Jupyter image becomes healthy, answers on 8888, and runs a notebook (nbclient)
-# that builds a local SparkSession and sums 1..100. Without a Docker engine it
-# reports SKIPPED and exits 77, never a pass.
+# runs `spark-submit --version` and `spark-k8s-gpu-discovery` (and its gpu variants
+# `spark-k8s gpus`); each Jupyter image becomes healthy, answers on 8888, and runs a
+# notebook (nbclient, from the image's Jupyter environment) on its Spark kernel that
+# sums 0..10^6-1 in local mode. Without a Docker engine it reports SKIPPED and exits
+# 77, never a pass (tests/images/images-test.sh runs the same images with buildah).
 # Usage: tests/images/smoke.sh   (IMAGES=, REGISTRY= select as for `make images`;
 #        SPARK_K8S=path/to/spark-k8s, default build/spark-k8s)
 set -euo pipefail
@@ -78,6 +79,8 @@ for line in "${images[@]}"; do
     if [ "$kind" = runtime ]; then
         out="$(docker run --rm "$ref" spark-submit --version 2>&1)" || { fail "$ref: spark-submit --version"; continue; }
         grep -q "version $version" <<<"$out" || fail "$ref: spark-submit does not say version $version"
+        out="$(docker run --rm "$ref" spark-k8s-gpu-discovery 2>&1)" || fail "$ref: spark-k8s-gpu-discovery"
+        grep -q '"name"' <<<"$out" || fail "$ref: spark-k8s-gpu-discovery printed '$out'"
         case "-$variant-" in
             *-gpu-*)
                 rc=0
@@ -112,23 +115,20 @@ for line in "${images[@]}"; do
     port="${port##*:}"
     python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/api', timeout=10)" \
         || { fail "$ref: nothing answers on 8888"; continue; }
-    result="$(docker exec -i "$cid" python3 - <<'PY'
-import json, subprocess
+    result="$(docker exec -i "$cid" /usr/local/lib/spark-k8s/envs/jupyter/bin/python - <<'PY'
+from jupyter_client.kernelspec import KernelSpecManager
 import nbformat
 from nbclient import NotebookClient
 
-specs = json.loads(subprocess.check_output(["jupyter", "kernelspec", "list", "--json"]))["kernelspecs"]
-names = sorted(n for n in specs if n.startswith("spark"))
+names = sorted(n for n in KernelSpecManager().find_kernel_specs() if n.startswith("spark"))
 nb = nbformat.v4.new_notebook()
 nb.cells.append(nbformat.v4.new_code_cell(
-    "from pyspark.sql import SparkSession\n"
-    "s = SparkSession.builder.master('local[1]').getOrCreate()\n"
-    "print(s.range(1, 101).selectExpr('sum(id)').first()[0])"))
-NotebookClient(nb, kernel_name=names[0], timeout=300).execute()
+    'print(spark.range(10**6).selectExpr("sum(id)").collect()[0][0])'))
+NotebookClient(nb, kernel_name=names[0], timeout=600).execute()
 print(nb.cells[0].outputs[-1]["text"].strip())
 PY
 )" || { fail "$ref: the notebook did not run"; continue; }
-    [ "$(tail -1 <<<"$result")" = 5050 ] || fail "$ref: the notebook printed '$result', not 5050"
+    [ "$(tail -1 <<<"$result")" = 499999500000 ] || fail "$ref: the notebook printed '$result', not 499999500000"
     echo "ok: $ref"
 done
 

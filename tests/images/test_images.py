@@ -1,14 +1,17 @@
-"""test_images.py — the image build subsystem without Docker: the plan (16 images,
-tags, bases, build arguments, order), refusals of matrices the compatibility
-facts rule out, the bake file, `images build` without an engine, static checks
-of the Dockerfiles (dockerfile-utils lint plus our own rules), shellcheck of every
-shell script, the README table, and smoke.sh reporting itself skipped."""
+"""test_images.py — the image build subsystem without building: the plan (16 images,
+both tags, bases, build arguments, order), refusals of matrices the compatibility
+facts rule out, the bake file, `images build` without an engine, with buildah
+(a stand-in buildah on PATH records what it is asked and reports sizes), build
+argument substitution, static checks of the Dockerfiles (dockerfile-utils lint plus
+our own rules), the runtime image's entrypoint, shellcheck of every shell script,
+the README table, and smoke.sh reporting itself skipped."""
 import copy
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -39,7 +42,6 @@ def pinned(matrix):
     """The matrix with every checksum filled (fake values of the right shape)."""
     m = copy.deepcopy(matrix)
     for s in m["spark"]:
-        s["distribution"]["sha512"] = "ab" * 64
         for c in ("iceberg", "iceberg_aws_bundle", "rapids"):
             s[c]["sha1"] = "cd" * 20
     return m
@@ -96,9 +98,13 @@ def test_plan_has_the_16_images_in_order(tmp):
     for i in images:
         s = next(x for x in m["spark"] if x["line"] == i["line"])
         repo = m["project"]["%s_image" % i["kind"]]
-        tag = "%s-%s-%s" % (i["line"], ver, i["variant"])
+        tag = "%s-%s-%s" % (i["line"], s["version"], i["variant"])
         assert i["tag"] == tag
         assert i["image"] == "%s:%s" % (repo, tag)
+        # the immutable tag adds spark-k8s's version; kernelspecs name that one
+        assert i["version_tag"] == "%s-%s" % (tag, ver)
+        assert i["version_image"] == "%s:%s-%s" % (repo, tag, ver)
+        assert i["tags"] == [i["image"], i["version_image"]]
         assert i["spark_version"] == s["version"]
         assert i["dockerfile"] == "images/%s.Dockerfile" % i["kind"]
         assert i["budget_mb"] == m["budgets_mb"][i["kind"]][i["variant"]]
@@ -117,13 +123,14 @@ def test_plan_has_the_16_images_in_order(tmp):
             assert a["RAPIDS_VERSION"] == s["rapids"]["version"]
         if ice:
             assert a["ICEBERG_VERSION"] == s["iceberg"]["version"]
+        # Spark and the Python packages come from the locks, never as arguments
+        assert not {"SPARK_URL", "SPARK_SHA512", "PYTHON_PACKAGES"} & set(a)
+        python = m["images"]["debian_packages"]["python"]
+        assert a["PYTHON_PACKAGE"] == "%s=%s" % (python["name"], python["version"])
+        assert a["DEBIAN_SNAPSHOT"] == m["images"]["debian_snapshot"]
         if i["kind"] == "runtime":
             assert i["base"] == m["images"]["base"] == a["BASE_IMAGE"]
             assert i["depends_on"] is None
-            assert a["SPARK_URL"] == s["distribution"]["url"]
-            assert a["SPARK_SHA512"] == s["distribution"]["sha512"]
-            assert a["PYTHON_PACKAGES"].split()[:2] == [
-                "pandas==" + s["pandas"], "pyarrow==" + s["pyarrow"]]
             assert ("RAPIDS_URL" in a) == gpu
             assert ("ICEBERG_URL" in a) == ice
             if gpu:
@@ -143,6 +150,8 @@ def test_plan_has_the_16_images_in_order(tmp):
             assert ("GPU_PYTHON" in a) == gpu
             if gpu:
                 assert a["GPU_PYTHON"] == "0"
+                assert a["GPU_PYTHON_PACKAGES"] == " ".join(
+                    "%s==%s" % kv for kv in m["images"]["python_packages"]["jupyter_gpu"].items())
 
 
 def test_plan_text_lists_every_image_with_its_base(tmp):
@@ -155,22 +164,36 @@ def test_plan_text_lists_every_image_with_its_base(tmp):
         order, ref = row.split()[:2]
         assert int(order) == img["order"] and ref == img["image"]
         assert "FROM " + img["base"] in row
+    assert r.stdout.count("also tagged ") == 16
+    for img in plan["images"]:
+        assert "also tagged %s\n" % img["version_tag"] in r.stdout
 
 
 def test_plan_shows_but_build_refuses_while_a_checksum_is_missing(tmp):
-    m = load_matrix()
-    m["spark"][1]["distribution"]["sha512"] = ""
-    m = pinned(m)
-    m["spark"][1]["distribution"]["sha512"] = ""
+    m = pinned(load_matrix())
+    m["spark"][1]["rapids"]["sha1"] = ""
     r, plan = plan_json(tmp, m)
     assert r.returncode == 0, r.stderr  # a plan is only a plan
     assert plan["buildable"] is False
-    assert "spark[1] (%s) distribution" % m["spark"][1]["version"] in plan["refusal"]
+    assert "spark[1] (%s) rapids" % m["spark"][1]["version"] in plan["refusal"]
     assert "no checksum" in r.stderr and "not buildable yet" in r.stderr
     assert len(plan["images"]) == 16
     b = run_images(["build"], matrix=m, tmp=tmp)
     assert b.returncode == 2
     assert "no checksum" in b.stderr and "refusing to build" in b.stderr
+    # images that download no RAPIDS jar do not need its checksum
+    for sel in ("jupyter-4.1-iceberg", "runtime-4.1-baseline,runtime-3.5-gpu"):
+        r, plan = plan_json(tmp, m, env_extra={"IMAGES": sel})
+        assert plan["buildable"] is True, plan.get("refusal")
+    r, plan = plan_json(tmp, m, env_extra={"IMAGES": "jupyter-4.1-gpu-iceberg"})
+    assert plan["buildable"] is False
+
+
+def test_the_committed_matrix_builds_baseline_images_without_any_checksum(tmp):
+    """Baseline images download nothing but the locked environments (hashes in the
+    locks): buildable from the matrix as committed, jar checksums or not."""
+    r, plan = plan_json(tmp, None, env_extra={"IMAGES": "jupyter-*-baseline"})
+    assert r.returncode == 0 and plan["buildable"] is True, r.stderr
 
 
 def test_registry_and_gpu_python(tmp):
@@ -219,8 +242,6 @@ def refusal(tmp, mutate):
 def test_refuses_spark_4_1_0_with_rapids(tmp):
     def f(m):
         m["spark"][1]["version"] = "4.1.0"
-        m["spark"][1]["distribution"]["url"] = m["spark"][1]["distribution"]["url"].replace(
-            m["spark"][1]["distribution"]["url"].split("/spark-")[1].split("/")[0], "4.1.0")
     err = refusal(tmp, f)
     assert "no RAPIDS release" in err and "Spark 4.1.0" in err
 
@@ -234,13 +255,20 @@ def test_refuses_iceberg_without_a_spark_module(tmp):
 
 
 def test_refuses_rapids_that_does_not_list_the_spark_version(tmp):
-    version = []
-
     def f(m):
         m["spark"][0]["rapids"]["version"] = "24.10.0"
-        version.append(m["spark"][0]["version"])
     err = refusal(tmp, f)
-    assert f"RAPIDS 24.10.0 does not support Spark {version[0]}" in err
+    assert "RAPIDS 24.10.0 does not support Spark %s" % load_matrix()["spark"][0]["version"] in err
+
+
+def test_refuses_fields_the_locks_own(tmp):
+    """An old matrix with pandas/pyarrow/distribution is refused, saying where they went."""
+    m = pinned(load_matrix())
+    m["spark"][1]["pandas"] = "2.2.3"
+    r = run_images(["plan"], matrix=m, tmp=tmp)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "spark[1].pandas: no longer part of the matrix" in r.stderr
+    assert "kernelspecs/envs/spark-4.1.lock" in r.stderr
 
 
 def test_refuses_scala_mismatches(tmp):
@@ -269,7 +297,7 @@ def test_bake_file_matches_the_plan(tmp):
     for i in plan["images"]:
         t = targets[i["target"]]
         assert re.fullmatch(r"[A-Za-z0-9_-]+", i["target"])
-        assert t["tags"] == [i["image"]]
+        assert t["tags"] == [i["image"], i["version_image"]]
         assert t["args"] == i["args"]
         assert t["context"] == "."
         assert os.path.exists(os.path.join(ROOT, t["dockerfile"]))
@@ -297,15 +325,16 @@ def test_build_dry_run_plain_docker_in_order(tmp):
     assert r.returncode == 0, r.stderr
     cmds = [l[2:].split() for l in r.stdout.splitlines() if l.startswith("+ ")]
     builds = [c for c in cmds if c[:2] == ["docker", "build"]]
-    assert [c[c.index("--tag") + 1] for c in builds] == [
-        "spark-k8s-runtime:3.5-%s-iceberg" % spark_k8s_version(),
-        "spark-k8s-jupyter:3.5-%s-iceberg" % spark_k8s_version()]
+    spark, ver = m["spark"][0]["version"], spark_k8s_version()
+    assert [[c[k + 1] for k in range(len(c)) if c[k] == "--tag"] for c in builds] == [
+        ["spark-k8s-runtime:3.5-%s-iceberg" % spark, "spark-k8s-runtime:3.5-%s-iceberg-%s" % (spark, ver)],
+        ["spark-k8s-jupyter:3.5-%s-iceberg" % spark, "spark-k8s-jupyter:3.5-%s-iceberg-%s" % (spark, ver)]]
     assert builds[0][builds[0].index("--file") + 1] == "./images/runtime.Dockerfile"
     assert "ICEBERG_VERSION=%s" % m["spark"][0]["iceberg"]["version"] in builds[0]
     assert builds[0][-1] == "."
     kinds = [c[1] for c in cmds]
-    # build, build, then size report (inspect), then push: nothing pushed before it is sized
-    assert kinds == ["build", "build", "image", "image", "push", "push"]
+    # build, build, then size report (inspect), then push (both tags): nothing pushed before it is sized
+    assert kinds == ["build", "build", "image", "image", "push", "push", "push", "push"]
 
 
 def test_build_dry_run_bake(tmp):
@@ -341,10 +370,169 @@ def test_build_without_engine_fails_clearly(tmp):
         pytest.skip("no docker client here (the PATH test covers a missing client)")
     if engine_reachable():
         pytest.skip("a Docker engine is reachable here; this test is for machines without one")
-    r = run_images(["build"], matrix=pinned(load_matrix()), tmp=tmp)
+    r = run_images(["build", "--builder", "docker"], matrix=pinned(load_matrix()), tmp=tmp)
     assert r.returncode == 1
     assert "no Docker engine is reachable" in r.stderr
     assert "+ docker build" not in r.stdout and "+ docker buildx" not in r.stdout
+
+
+# ---- buildah, where no Docker engine runs (stand-ins on PATH) ----
+
+FAKE_DOCKER = """#!/bin/sh
+echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+exit 1
+"""
+
+# Records each call; `inspect` answers a manifest whose layers add up to the bytes
+# FAKE_SIZES gives for the reference (JSON {ref: bytes}).
+FAKE_BUILDAH = """#!%s
+import json, os, sys
+with open(os.environ["FAKE_LOG"], "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+if sys.argv[1:2] == ["inspect"]:
+    size = json.loads(os.environ.get("FAKE_SIZES", "{}")).get(sys.argv[-1], 1000)
+    print(json.dumps({"schemaVersion": 2, "layers": [{"size": size // 2}, {"size": size - size // 2}]}))
+sys.exit(int(os.environ.get("FAKE_BUILD_RC", "0")) if sys.argv[1:2] == ["build"] else 0)
+""" % sys.executable
+
+
+def fake_tools(tmp, docker=True):
+    bin_dir = os.path.join(str(tmp), "bin")
+    os.makedirs(bin_dir, exist_ok=True)
+    tools = {"buildah": FAKE_BUILDAH}
+    if docker:
+        tools["docker"] = FAKE_DOCKER
+    for name, text in tools.items():
+        path = os.path.join(bin_dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+    log = os.path.join(str(tmp), "calls.jsonl")
+    return {"PATH": bin_dir, "FAKE_LOG": log}, log
+
+
+def calls(log):
+    with open(log) as f:
+        return [json.loads(l) for l in f]
+
+
+def test_build_uses_buildah_where_no_docker_engine_runs(tmp):
+    m = pinned(load_matrix())
+    env, log = fake_tools(tmp)
+    _, plan = plan_json(tmp, m, env_extra={"IMAGES": "jupyter-4.1-baseline"})
+    runtime, jupyter = plan["images"]
+    env.update(IMAGES="jupyter-4.1-baseline",
+               FAKE_SIZES=json.dumps({runtime["image"]: 1000 * 10**6, jupyter["image"]: 1500 * 10**6}))
+    r = run_images(["build", "--build-arg", "BASE_IMAGE=localhost/base:1",
+                    "--builder-arg", "--volume=/a:/b:ro"], matrix=m, tmp=tmp, env_extra=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no Docker engine (Cannot connect to the Docker daemon" in r.stderr
+    assert "building with buildah" in r.stderr
+    assert ("substituted for this run: BASE_IMAGE=localhost/base:1 in 1 image (the matrix says %s)"
+            % m["images"]["base"]) in r.stderr
+    c = calls(log)
+    assert [x[0] for x in c] == ["version", "build", "build", "inspect", "inspect"]
+    for argv, img in zip(c[1:3], plan["images"]):
+        # HEALTHCHECK kept, layers cached, no working container left by a failure
+        assert argv[:5] == ["build", "--format", "docker", "--layers", "--force-rm"]
+        assert argv[argv.index("--file") + 1] == "./" + img["dockerfile"]
+        assert [argv[k + 1] for k in range(len(argv)) if argv[k] == "--tag"] == img["tags"]
+        assert argv[-2:] == ["--volume=/a:/b:ro", "."]
+        args = dict(argv[k + 1].split("=", 1) for k in range(len(argv)) if argv[k] == "--build-arg")
+        want = dict(img["args"])
+        if img["kind"] == "runtime":
+            want["BASE_IMAGE"] = "localhost/base:1"
+        assert args == want
+    assert c[3][-1] == runtime["image"] and c[4][-1] == jupyter["image"]
+    rows = {l.split()[0]: l.split()[1:] for l in r.stdout.splitlines() if l.startswith("spark-k8s-")}
+    assert rows[runtime["image"]] == ["1000", str(runtime["budget_mb"]), "ok"]
+    assert rows[jupyter["image"]] == ["1500", str(jupyter["budget_mb"]), "ok"]
+
+
+def test_buildah_over_budget_fails_and_pushes_nothing(tmp):
+    m = pinned(load_matrix())
+    env, log = fake_tools(tmp)
+    _, plan = plan_json(tmp, m, env_extra={"IMAGES": "runtime-3.5-iceberg"})
+    ref = plan["images"][0]["image"]
+    env.update(IMAGES="runtime-3.5-iceberg", PUSH="1",
+               FAKE_SIZES=json.dumps({ref: (plan["images"][0]["budget_mb"] + 1) * 10**6}))
+    r = run_images(["build", "--builder", "buildah"], matrix=m, tmp=tmp, env_extra=env)
+    assert r.returncode == 1
+    assert "OVER BUDGET" in r.stdout and "not pushing" in r.stderr
+    assert "push" not in [x[0] for x in calls(log)]
+
+
+def test_buildah_pushes_both_tags_after_the_size_check(tmp):
+    m = pinned(load_matrix())
+    env, log = fake_tools(tmp)
+    env.update(IMAGES="runtime-4.1-gpu", PUSH="1")
+    r = run_images(["build", "--builder", "buildah", "--registry", "reg.example/team"], matrix=m,
+                   tmp=tmp, env_extra=env)
+    assert r.returncode == 0, r.stderr
+    c = calls(log)
+    assert [x[0] for x in c] == ["version", "build", "inspect", "push", "push"]
+    _, plan = plan_json(tmp, m, args=["--registry", "reg.example/team"],
+                        env_extra={"IMAGES": "runtime-4.1-gpu"})
+    assert [x[1] for x in c[3:]] == plan["images"][0]["tags"]
+    assert all(t.startswith("reg.example/team/") for t in plan["images"][0]["tags"])
+
+
+def test_buildah_build_failure_stops_the_build(tmp):
+    env, log = fake_tools(tmp)
+    env.update(IMAGES="jupyter-3.5-baseline", FAKE_BUILD_RC="3")
+    r = run_images(["build", "--builder", "buildah"], matrix=pinned(load_matrix()), tmp=tmp,
+                   env_extra=env)
+    assert r.returncode == 1 and "`buildah build` failed (exit status 3)" in r.stderr
+    assert [x[0] for x in calls(log)] == ["version", "build"]
+
+
+def test_no_docker_and_no_buildah_says_both(tmp):
+    env, log = fake_tools(tmp)
+    os.unlink(os.path.join(env["PATH"], "buildah"))
+    r = run_images(["build"], matrix=pinned(load_matrix()), tmp=tmp, env_extra=env)
+    assert r.returncode == 1
+    assert "no Docker engine is reachable" in r.stderr and "buildah is not there either" in r.stderr
+
+
+def test_build_arg_substitution_and_its_refusals(tmp):
+    m = pinned(load_matrix())
+    r = run_images(["plan", "--build-arg", "BASE_IMAGE=localhost/base:1", "--build-arg",
+                    "DEBIAN_SNAPSHOT="], matrix=m, tmp=tmp)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("FROM localhost/base:1") == 8  # the runtime images
+    assert "DEBIAN_SNAPSHOT=(empty)" in r.stdout
+    assert "substituted for this run: DEBIAN_SNAPSHOT= in 16 images" in r.stderr
+    for bad, why in ((["--build-arg", "NO_SUCH=1"], "NO_SUCH: no image of the plan takes it"),
+                     (["--build-arg", "=1"], "is not NAME=VALUE"),
+                     (["--build-arg", "NOEQUALS"], "is not NAME=VALUE")):
+        r = run_images(["plan"] + bad, matrix=m, tmp=tmp)
+        assert r.returncode == 2 and why in r.stderr and r.stdout == "", r.stderr
+    r = run_images(["build", "--dry-run", "--builder", "bake", "--builder-arg", "--network=host"],
+                   matrix=m, tmp=tmp)
+    assert r.returncode == 2 and "not to bake" in r.stderr
+    r = run_images(["plan", "--builder-arg", "--network=host"], matrix=m, tmp=tmp)
+    assert r.returncode == 2 and "option of 'build'" in r.stderr
+
+
+# ---- the runtime image's entrypoint (the parts that need no image) ----
+
+ENTRYPOINT = os.path.join(ROOT, "images", "entrypoint.sh")
+
+
+def test_entrypoint_executor_names_what_spark_did_not_set(tmp):
+    env = {"PATH": os.environ["PATH"], "SPARK_HOME": str(tmp), "JAVA_HOME": str(tmp)}
+    r = subprocess.run([ENTRYPOINT, "executor"], capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 2 and "SPARK_DRIVER_URL is not set" in r.stderr
+    env.update(SPARK_DRIVER_URL="spark://CoarseGrainedScheduler@h:1", SPARK_EXECUTOR_ID="1",
+               SPARK_EXECUTOR_CORES="1", SPARK_APPLICATION_ID="a", SPARK_EXECUTOR_POD_IP="10.0.0.1")
+    r = subprocess.run([ENTRYPOINT, "executor"], capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 2 and "SPARK_EXECUTOR_MEMORY is not set" in r.stderr
+
+
+def test_entrypoint_passes_other_commands_through(tmp):
+    marker = os.path.join(str(tmp), "it ran")
+    r = subprocess.run([ENTRYPOINT, "touch", marker], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and os.path.exists(marker), r.stderr
 
 
 # ---- Dockerfiles ----
@@ -440,6 +628,15 @@ def test_dockerfile_args_come_from_the_plan(tmp, kind):
         assert args <= declared, "%s passes undeclared %s" % (img["name"], args - declared)
 
 
+def final_stage_env(path):
+    """ENV names the final stage of PATH sets: what an image FROM it inherits."""
+    names = set()
+    for _, text in stages(path)[-1]["lines"]:
+        if text.split()[0].upper() == "ENV":
+            names.update(re.findall(r"(\w+)=", text))
+    return names
+
+
 @pytest.mark.parametrize("kind", ["runtime", "jupyter"])
 def test_each_stage_declares_the_args_it_uses(kind):
     path = DOCKERFILES[kind]
@@ -448,6 +645,8 @@ def test_each_stage_declares_the_args_it_uses(kind):
         for ref in re.findall(r"\$\{(\w+)", st["from"]):
             assert ref in glob, "%s uses ${%s} not declared before FROM" % (st["from"], ref)
         declared = set()
+        if st["from"] == "FROM ${RUNTIME_IMAGE}" or st["from"].startswith("FROM ${RUNTIME_IMAGE} "):
+            declared |= final_stage_env(DOCKERFILES["runtime"])  # inherited from the runtime image
         for n, text in st["lines"]:
             word = text.split()[0].upper()
             if word == "ARG":
@@ -524,8 +723,27 @@ def test_runtime_is_multi_stage_and_jupyter_is_from_runtime():
     assert "EXPOSE 8888" in text
     assert "HEALTHCHECK" in text
     assert 'ENTRYPOINT ["/usr/bin/tini", "-g", "--"]' in text
-    assert re.search(r'CMD \["jupyter", "lab"', text)
-    assert "spark-k8s kernelspec install --sys-prefix" in text
+    assert re.search(r'CMD \["/usr/local/lib/spark-k8s/envs/jupyter/bin/jupyter", "lab"', text)
+    assert "spark-k8s kernelspec install --spark" in text
+    rtext = "\n".join(t for _, t in rt[-1]["lines"])
+    assert 'ENTRYPOINT ["/opt/entrypoint.sh"]' in rtext
+    assert "COPY images/entrypoint.sh images/decom.sh /opt/" in rtext
+
+
+@pytest.mark.parametrize("kind", ["runtime", "jupyter"])
+def test_environments_come_from_the_locks(kind):
+    """Every pip install of an environment goes through kernelspecs/envs/install.py
+    (hash-checked locks); the only other pip is the on-request GPU layer, held to the
+    kernel environment's versions."""
+    for n, text in dockerfile_lines(DOCKERFILES[kind]):
+        if text.split()[0].upper() != "RUN":
+            continue
+        for m in re.finditer(r"pip install[^&;]*", text):
+            assert "--constraint" in m.group(0) and "GPU_PYTHON_PACKAGES" in m.group(0), \
+                "line %d: a pip install outside the locks: %s" % (n, m.group(0))
+    text = "\n".join(t for _, t in dockerfile_lines(DOCKERFILES[kind]))
+    env = "jupyter" if kind == "jupyter" else '"spark-${SPARK_LINE}"'
+    assert "/src/envs/install.py %s" % env in text
 
 
 def test_dockerignore_keeps_what_the_dockerfiles_copy():

@@ -1,11 +1,13 @@
 """test_images_pin.py — `spark-k8s images pin` against a local HTTP server (a
 thread on 127.0.0.1 serving checksum files from a private directory) and a copy of
-images/matrix.json whose URLs point at it: Apache's sha512sum and GPG formats,
-Maven's bare and named .sha512/.sha1 (with the .sha1 fallback on 404), filling only
-empty fields unless --force, byte-identical no-ops, refusals that change nothing
-(name mismatch, malformed hex, HTTP errors, non-http URLs, an https server whose
-certificate no CA vouches for), --if-missing making no request when everything is
-pinned, and `images plan`/`images build --dry-run` accepting the pinned matrix."""
+images/matrix.json whose URLs point at it: the checksums of the jars the variants
+download (Spark itself comes hash-locked from PyPI), in Maven's bare and named
+.sha512/.sha1 forms (with the .sha1 fallback on 404) and Apache's GPG form (a jar
+with its own url, e.g. an Apache mirror), filling only empty fields unless --force,
+byte-identical no-ops, refusals that change nothing (name mismatch, malformed hex,
+HTTP errors, non-http URLs, an https server whose certificate no CA vouches for),
+--if-missing making no request when everything is pinned, and `images plan`/
+`images build --dry-run` accepting the pinned matrix."""
 import hashlib
 import http.server
 import json
@@ -106,8 +108,6 @@ def write_matrix(env, pins=None):
     url = env["server"].url
     repl = {m["images"]["maven_repository"]: url + "/maven2"}
     for s in m["spark"]:
-        d = s["distribution"]["url"]
-        repl[d] = url + "/dist/" + d.rsplit("/", 1)[1]
         for c in JARS:
             if s[c].get("url"):
                 repl[s[c]["url"]] = url + "/jars/" + s[c]["url"].rsplit("/", 1)[1]
@@ -154,33 +154,30 @@ def run(args, env, extra=None, matrix_arg=True):
                           cwd=ROOT, timeout=120)
 
 
-def serve_all(env, m, dist_style=("gnu", "gpg"), jar_sha512=("iceberg",), named=("rapids",)):
+def gpg_style(h, name):
+    """Apache's GPG form: "NAME: AAAA BBBB ..." uppercase, wrapped under the name."""
+    groups = [h[k:k + 8].upper() for k in range(0, 128, 8)]
+    body = name + ": " + " ".join(groups[:6]) + "\n"
+    pad = " " * (len(name) + 2)
+    for k in range(6, 16, 6):
+        body += pad + " ".join(groups[k:k + 6]) + "\n"
+    return body
+
+
+def serve_all(env, m, jar_sha512=("iceberg",), named=("rapids",), gpg=()):
     """Publish a checksum file for every download of M; returns {(i, obj, field): hex}.
-    dist_style[i]: 'gnu' ("HEX  NAME") or 'gpg' ("NAME: AAAA BBBB", uppercase, wrapped).
-    Jars in JAR_SHA512 get a .sha512 (named form "hex  name"); the others only a .sha1,
-    named ("hex  name") for those in NAMED, else bare."""
+    Jars in JAR_SHA512 get a .sha512 (named form "hex  name", or Apache's GPG form for
+    those in GPG); the others only a .sha1, named ("hex  name") for those in NAMED,
+    else bare."""
     srv = env["server"]
     want = {}
     for i, s in enumerate(m["spark"]):
-        url = s["distribution"]["url"]
-        name = url.rsplit("/", 1)[1]
-        h = digest("sha512", url)
-        if dist_style[i % len(dist_style)] == "gnu":
-            srv.put(url + ".sha512", "%s  %s\n" % (h, name))
-        else:
-            groups = [h[k:k + 8].upper() for k in range(0, 128, 8)]
-            body = name + ": " + " ".join(groups[:6]) + "\n"
-            pad = " " * (len(name) + 2)
-            for k in range(6, 16, 6):
-                body += pad + " ".join(groups[k:k + 6]) + "\n"
-            srv.put(url + ".sha512", body)
-        want[(i, "distribution", "sha512")] = h
         for c in JARS:
             url = jar_url(m, s[c])
             name = url.rsplit("/", 1)[1]
             if c in jar_sha512:
                 h = digest("sha512", url)
-                srv.put(url + ".sha512", "%s  %s\n" % (h, name))
+                srv.put(url + ".sha512", gpg_style(h, name) if c in gpg else "%s  %s\n" % (h, name))
                 want[(i, c, "sha512")] = h
             else:
                 h = digest("sha1", url)
@@ -204,12 +201,11 @@ def test_pins_every_empty_field_from_the_publishers_files(env):
     got = json.loads(after)
     for (i, obj, field), h in want.items():
         assert got["spark"][i][obj][field] == h
-        url = (m["spark"][i]["distribution"]["url"] if obj == "distribution"
-               else jar_url(m, m["spark"][i][obj]))
+        url = jar_url(m, m["spark"][i][obj])
         line = "spark[%d] (%s) %s.%s = %s (from %s.%s)" % (
             i, m["spark"][i]["version"], obj, field, h, url, field)
         assert line in r.stdout.splitlines(), r.stdout
-    assert len(r.stdout.splitlines()) == len(want) == 8
+    assert len(r.stdout.splitlines()) == len(want) == 6
     # jars without a .sha512: the .sha512 was asked for first, then the .sha1
     aws = jar_url(m, m["spark"][0]["iceberg_aws_bundle"])[len(env["server"].url):]
     assert env["server"].requests.index(aws + ".sha512") < env["server"].requests.index(aws + ".sha1")
@@ -225,13 +221,13 @@ def test_pins_every_empty_field_from_the_publishers_files(env):
 
 def test_gpg_style_is_normalised_to_lowercase(env):
     m = write_matrix(env)
-    want = serve_all(env, m, dist_style=("gpg",))
+    want = serve_all(env, m, gpg=("iceberg",))
     r = run(["pin"], env)
     assert r.returncode == 0, r.stderr
     got = json.loads(read(env["matrix"]))
     for i in range(len(m["spark"])):
-        assert got["spark"][i]["distribution"]["sha512"] == want[(i, "distribution", "sha512")]
-        assert re.fullmatch("[0-9a-f]{128}", got["spark"][i]["distribution"]["sha512"])
+        assert got["spark"][i]["iceberg"]["sha512"] == want[(i, "iceberg", "sha512")]
+        assert re.fullmatch("[0-9a-f]{128}", got["spark"][i]["iceberg"]["sha512"])
 
 
 def test_noop_runs_leave_the_file_byte_identical(env):
@@ -255,36 +251,34 @@ def test_noop_runs_leave_the_file_byte_identical(env):
 
 
 def test_only_empty_fields_unless_force(env):
-    other512, other1 = "ab" * 64, "cd" * 20
-    m = write_matrix(env, pins={(0, "distribution", "sha512"): other512,
-                                (0, "iceberg", "sha1"): other1})
-    want = serve_all(env, m)  # iceberg has a .sha512 on the server
+    other1 = "cd" * 20
+    m = write_matrix(env, pins={(1, "rapids", "sha1"): other1})
+    want = serve_all(env, m)  # rapids: a named .sha1 on the server
     before = read(env["matrix"])
     # default: a filled field that disagrees with its publisher is refused
     r = run(["pin"], env)
     assert r.returncode == 1
-    assert other512 in r.stderr and want[(0, "distribution", "sha512")] in r.stderr
+    assert other1 in r.stderr and want[(1, "rapids", "sha1")] in r.stderr
     assert "--force" in r.stderr and "left unchanged" in r.stderr
     assert read(env["matrix"]) == before
-    # --if-missing: the filled ones are kept and not even fetched
+    # --if-missing: the filled one is kept and not even fetched
     env["server"].requests.clear()
     r = run(["pin", "--if-missing"], env)
     assert r.returncode == 0, r.stderr
     got = json.loads(read(env["matrix"]))
-    assert got["spark"][0]["distribution"]["sha512"] == other512
-    assert got["spark"][0]["iceberg"]["sha1"] == other1
-    assert "sha512" not in got["spark"][0]["iceberg"]
-    assert got["spark"][1]["distribution"]["sha512"] == want[(1, "distribution", "sha512")]
-    dist0 = m["spark"][0]["distribution"]["url"][len(env["server"].url):]
-    ice0 = jar_url(m, m["spark"][0]["iceberg"])[len(env["server"].url):]
-    assert not [p for p in env["server"].requests if p.startswith((dist0, ice0))]
-    assert "distribution.sha512 = " not in "".join(
-        l for l in r.stdout.splitlines() if l.startswith("spark[0]"))
-    # --force: the publisher's values replace them; the jar keeps only its sha512
+    assert got["spark"][1]["rapids"]["sha1"] == other1
+    assert got["spark"][0]["rapids"]["sha1"] == want[(0, "rapids", "sha1")]
+    rapids1 = jar_url(m, m["spark"][1]["rapids"])[len(env["server"].url):]
+    assert not [p for p in env["server"].requests if p.startswith(rapids1)]
+    assert "rapids.sha1 = " not in "".join(
+        l for l in r.stdout.splitlines() if l.startswith("spark[1]"))
+    # --force: the publisher's values replace them; a jar whose publisher has a
+    # .sha512 keeps only that
+    m = write_matrix(env, pins={(1, "rapids", "sha1"): other1, (0, "iceberg", "sha1"): other1})
     r = run(["pin", "--force"], env)
     assert r.returncode == 0, r.stderr
     got = json.loads(read(env["matrix"]))
-    assert got["spark"][0]["distribution"]["sha512"] == want[(0, "distribution", "sha512")]
+    assert got["spark"][1]["rapids"]["sha1"] == want[(1, "rapids", "sha1")]
     assert got["spark"][0]["iceberg"]["sha512"] == want[(0, "iceberg", "sha512")]
     assert got["spark"][0]["iceberg"]["sha1"] == ""
     assert "spark[0] (%s) iceberg.sha1 = \"\" (cleared" % m["spark"][0]["version"] in r.stdout
@@ -303,31 +297,30 @@ def refused(env, r, before, *words):
 def test_name_mismatch_is_refused(env):
     m = write_matrix(env)
     serve_all(env, m)
-    url = m["spark"][1]["distribution"]["url"]
-    env["server"].put(url + ".sha512", "%s  spark-9.9.9-bin-hadoop3.tgz\n" % ("0" * 128))
+    url = jar_url(m, m["spark"][1]["iceberg"])
+    env["server"].put(url + ".sha512", "%s  iceberg-spark-runtime-9.9_2.13-9.9.9.jar\n" % ("0" * 128))
     before = read(env["matrix"])
     r = run(["pin"], env)
-    refused(env, r, before, url + ".sha512", "names 'spark-9.9.9-bin-hadoop3.tgz', not '%s'"
-            % url.rsplit("/", 1)[1])
+    refused(env, r, before, url + ".sha512",
+            "names 'iceberg-spark-runtime-9.9_2.13-9.9.9.jar', not '%s'" % url.rsplit("/", 1)[1])
 
 
 def test_gpg_name_mismatch_is_refused(env):
     m = write_matrix(env)
     serve_all(env, m)
-    url = m["spark"][0]["distribution"]["url"]
+    url = jar_url(m, m["spark"][0]["iceberg"])
     h = digest("sha512", url).upper()
-    env["server"].put(url + ".sha512", "other.tgz: " + " ".join(h[k:k + 8] for k in range(0, 128, 8)))
+    env["server"].put(url + ".sha512", "other.jar: " + " ".join(h[k:k + 8] for k in range(0, 128, 8)))
     before = read(env["matrix"])
-    refused(env, run(["pin"], env), before, url + ".sha512", "names 'other.tgz'")
+    refused(env, run(["pin"], env), before, url + ".sha512", "names 'other.jar'")
 
 
 @pytest.mark.parametrize("which,body,why", [
-    ("dist", "%s  {name}\n" % ("a" * 127), "127 hex digits, not 128"),
-    ("dist", "{name}: " + " ".join(["ABCDEF01"] * 15) + " ABCDEFZZ\n", "expected groups of hex"),
-    ("dist", "{name}: " + " ".join(["ABCDEF01"] * 15) + "\n", "make 120 digits, not 128"),
-    ("dist", "%s\n" % ("a" * 128), "bare checksum without the file name"),
-    ("dist", "<!DOCTYPE html>\n<html><body>moved</body></html>\n", "not a checksum file"),
-    ("dist", "", "is empty"),
+    ("sha512", "%s  {name}\n" % ("a" * 127), "127 hex digits, not 128"),
+    ("sha512", "{name}: " + " ".join(["ABCDEF01"] * 15) + " ABCDEFZZ\n", "expected groups of hex"),
+    ("sha512", "{name}: " + " ".join(["ABCDEF01"] * 15) + "\n", "make 120 digits, not 128"),
+    ("sha512", "<!DOCTYPE html>\n<html><body>moved</body></html>\n", "not a checksum file"),
+    ("sha512", "", "is empty"),
     ("jar", "a" * 41, "41 hex digits, not 40"),
     ("jar", "%s  {name}\n" % ("g" * 40), "not a checksum file"),
     ("jar", "%s  {name}\nzz  other.jar\n" % ("a" * 40), "line 2: 'zz' is not a hex checksum"),
@@ -335,8 +328,8 @@ def test_gpg_name_mismatch_is_refused(env):
 ])
 def test_malformed_files_are_refused(env, which, body, why):
     m = write_matrix(env)
-    serve_all(env, m, jar_sha512=())
-    url = (m["spark"][1]["distribution"]["url"] + ".sha512" if which == "dist"
+    serve_all(env, m, jar_sha512=("iceberg",))
+    url = (jar_url(m, m["spark"][1]["iceberg"]) + ".sha512" if which == "sha512"
            else jar_url(m, m["spark"][1]["rapids"]) + ".sha1")
     name = url.rsplit("/", 1)[1].rsplit(".", 1)[0]
     env["server"].put(url, body.replace("{name}", name))
@@ -348,7 +341,8 @@ def test_404_everywhere_is_refused(env):
     m = write_matrix(env)
     before = read(env["matrix"])
     r = run(["pin"], env)
-    refused(env, r, before, m["spark"][0]["distribution"]["url"] + ".sha512: HTTP 404")
+    ice = jar_url(m, m["spark"][0]["iceberg"])
+    refused(env, r, before, ice + ".sha1: HTTP 404", ice + ".sha512: HTTP 404")
     # a jar with neither file: both URLs named
     serve_all(env, m)
     rapids = jar_url(m, m["spark"][1]["rapids"])
@@ -361,13 +355,15 @@ def test_non_http_urls_are_refused(env):
     write_matrix(env)
     text = read(env["matrix"]).decode()
     m = json.loads(text)
-    text = text.replace(json.dumps(m["spark"][0]["distribution"]["url"]),
-                        json.dumps("file:///etc/spark-3.5.7-bin-hadoop3.tgz"))
+    text = text.replace('"artifact": "%s",' % m["spark"][0]["iceberg"]["artifact"],
+                        '"artifact": "%s", "url": "file:///etc/iceberg.jar",'
+                        % m["spark"][0]["iceberg"]["artifact"], 1)
     with open(env["matrix"], "w") as f:
         f.write(text)
+    assert json.loads(text)["spark"][0]["iceberg"]["url"] == "file:///etc/iceberg.jar"
     before = read(env["matrix"])
     r = run(["pin"], env)
-    refused(env, r, before, "file:///etc/spark-3.5.7-bin-hadoop3.tgz.sha512: not an http(s) URL")
+    refused(env, r, before, "file:///etc/iceberg.jar.sha512: not an http(s) URL")
     assert env["server"].requests == []
 
 
@@ -375,7 +371,6 @@ def test_if_missing_with_everything_pinned_makes_no_request(env):
     m = write_matrix(env)
     pins = {}
     for i, s in enumerate(m["spark"]):
-        pins[(i, "distribution", "sha512")] = "ab" * 64
         for c in JARS:
             pins[(i, c, "sha1")] = "cd" * 20
     write_matrix(env, pins=pins)
@@ -415,7 +410,7 @@ def test_pinned_matrix_is_buildable(env):
     assert "refusing to build" not in r.stderr
     builds = [l.split() for l in r.stdout.splitlines() if l.startswith("+ docker build ")]
     assert len(builds) == 16
-    sha = "SPARK_SHA512=" + want[(0, "distribution", "sha512")]
+    sha = "RAPIDS_SHA1=" + want[(0, "rapids", "sha1")]
     assert any(sha in b for b in builds)
     # without --dry-run it gets past the pins and stops at the missing Docker CLI
     r = run(["build", "--builder", "docker"], env, extra=extra)
@@ -458,13 +453,13 @@ def test_https_certificates_are_verified(env):
     tls = Server(env["server"].root, tls=self_signed(certdir))
     try:
         text = read(env["matrix"]).decode()
-        url = m["spark"][0]["distribution"]["url"]
-        text = text.replace(json.dumps(url), json.dumps(tls.url + url[len(env["server"].url):]))
+        repo = m["images"]["maven_repository"]
+        text = text.replace(json.dumps(repo), json.dumps(tls.url + repo[len(env["server"].url):]))
         with open(env["matrix"], "w") as f:
             f.write(text)
         before = read(env["matrix"])
         r = run(["pin"], env)
-        refused(env, r, before, tls.url + "/dist/", "certificate")
+        refused(env, r, before, tls.url + "/maven2/", "certificate")
         assert tls.requests == []  # no request got past the handshake
     finally:
         tls.close()

@@ -81,7 +81,8 @@ def test_local_runtime(prefixes, tmp_path, matrix, spark_k8s_version, line, vari
     jars = prefixes["tmp"] / f"env-local-{line}" / "share/spark-k8s/jars"
     check_properties(got, expected_local(variant, jars))
     settings = got["settings"]
-    tag = f"{line}-{spark_k8s_version}-{variant}"
+    # the immutable tag: the line's Spark version, the variant, this spark-k8s's version
+    tag = f"{line}-{got['spark_version']}-{variant}-{spark_k8s_version}"
     assert settings["images.driver"]["value"] == f"{matrix['project']['jupyter_image']}:{tag}"
     assert settings["images.executor"]["value"] == f"{matrix['project']['runtime_image']}:{tag}"
     assert got["runtime_command"][-1] == "--IPKernelApp.exec_files={resource_dir}/spark_session.py"
@@ -100,7 +101,8 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
         "spark.submit.deployMode": ("client", pod),
         "spark.kubernetes.namespace": ("<namespace of the launcher>", pod),
         "spark.kubernetes.container.image": (
-            f"{matrix['project']['runtime_image']}:{line}-{spark_k8s_version}-{variant}",
+            f"{matrix['project']['runtime_image']}:{line}-{got['spark_version']}-{variant}"
+            f"-{spark_k8s_version}",
             "kernelspec"),
         "spark.kubernetes.driver.pod.name": ("<driver pod>", pod),
         "spark.driver.host": ("<driver service>", pod),

@@ -1,6 +1,7 @@
 /* test_images.c — the image plan made from the real embedded matrix: the 16 images
- * in dependency order, their bases, tags and arguments, IMAGES= selection, the
- * registry, refusals, and the text, Markdown and docker-bake renderings. */
+ * in dependency order, their bases, both tags and arguments, IMAGES= selection, the
+ * registry, build argument substitution, refusals, and the text, Markdown and
+ * docker-bake renderings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,10 +51,19 @@ static void test_sixteen_in_order(void **state)
         assert_string_equal(s->kind, i < 8 ? "runtime" : "jupyter");
         assert_string_equal(s->line, sp->line);
         assert_string_equal(s->variant, variant);
-        snprintf(want, sizeof want, "%s-%s-%s", sp->line, SPARK_K8S_VERSION, variant);
+        snprintf(want, sizeof want, "%s-%s-%s", sp->line, sp->version, variant);
         assert_string_equal(s->tag, want);
         snprintf(want, sizeof want, "%s:%s", i < 8 ? m->runtime_image : m->jupyter_image, s->tag);
         assert_string_equal(s->ref, want);
+        snprintf(want, sizeof want, "%s-%s-%s-%s", sp->line, sp->version, variant,
+                 SPARK_K8S_VERSION);
+        assert_string_equal(s->version_tag, want);
+        snprintf(want, sizeof want, "%s:%s", i < 8 ? m->runtime_image : m->jupyter_image,
+                 s->version_tag);
+        assert_string_equal(s->version_ref, want);
+        /* the Python packages are the locks', never build arguments */
+        assert_null(image_spec_arg(s, "PYTHON_PACKAGES"));
+        assert_string_equal(image_spec_arg(s, "SPARK_LINE"), sp->line);
         assert_string_equal(image_spec_arg(s, "SPARK_VERSION"), sp->version);
         assert_string_equal(image_spec_arg(s, "VARIANT"), variant);
         assert_string_equal(image_spec_arg(s, "VCS_REF"), "r1");
@@ -65,7 +75,8 @@ static void test_sixteen_in_order(void **state)
             assert_int_equal(s->depends_on, -1);
             assert_string_equal(s->base, m->base_image);
             assert_string_equal(s->dockerfile, "images/runtime.Dockerfile");
-            assert_string_equal(image_spec_arg(s, "SPARK_URL"), sp->dist_url);
+            assert_null(image_spec_arg(s, "SPARK_URL"));
+            assert_non_null(image_spec_arg(s, "PYTHON_PACKAGE"));
             assert_int_equal(image_spec_arg(s, "RAPIDS_URL") != NULL, gpu);
             assert_int_equal(image_spec_arg(s, "ICEBERG_URL") != NULL, ice);
             assert_null(image_spec_arg(s, "RUNTIME_IMAGE"));
@@ -80,6 +91,11 @@ static void test_sixteen_in_order(void **state)
             assert_string_equal(image_spec_arg(s, "RUNTIME_IMAGE"), base->ref);
             assert_string_equal(s->dockerfile, "images/jupyter.Dockerfile");
             assert_null(image_spec_arg(s, "SPARK_URL"));
+            /* the Jupyter environment needs the same Python's venv from the same snapshot */
+            assert_string_equal(image_spec_arg(s, "PYTHON_PACKAGE"),
+                                image_spec_arg(base, "PYTHON_PACKAGE"));
+            assert_string_equal(image_spec_arg(s, "DEBIAN_SNAPSHOT"),
+                                image_spec_arg(base, "DEBIAN_SNAPSHOT"));
         }
     }
     assert_string_equal(p->images[0].name, "runtime-3.5-baseline");
@@ -100,9 +116,13 @@ static void test_selection_and_registry(void **state)
     assert_int_equal(p->images[1].depends_on, 0);
     assert_int_equal(p->images[1].order, 2);
     char want[256];
-    snprintf(want, sizeof want, "reg.example/team/spark-k8s-runtime:3.5-%s-gpu", SPARK_K8S_VERSION);
+    snprintf(want, sizeof want, "reg.example/team/spark-k8s-runtime:3.5-%s-gpu",
+             matrix_spark_find(m, "3.5")->version);
     assert_string_equal(p->images[0].ref, want);
     assert_string_equal(p->images[1].base, want);
+    snprintf(want, sizeof want, "reg.example/team/spark-k8s-runtime:3.5-%s-gpu-%s",
+             matrix_spark_find(m, "3.5")->version, SPARK_K8S_VERSION);
+    assert_string_equal(p->images[0].version_ref, want);
     snprintf(want, sizeof want, "reg.example/team/spark-k8s-jupyter");
     assert_string_equal(p->images[1].repository, want);
     image_plan_free(p);
@@ -115,6 +135,15 @@ static void test_selection_and_registry(void **state)
 
     p = make(m, NULL, " ");
     assert_int_equal(p->n_images, 16);
+    image_plan_free(p);
+
+    /* the immutable reference selects too */
+    char ref[256];
+    snprintf(ref, sizeof ref, "spark-k8s-jupyter:4.1-%s-iceberg-%s",
+             matrix_spark_find(m, "4.1")->version, SPARK_K8S_VERSION);
+    p = make(m, NULL, ref);
+    assert_int_equal(p->n_images, 2);
+    assert_string_equal(p->images[1].version_ref, ref);
     image_plan_free(p);
 
     struct image_plan_options o = {.select = "runtime-3.5-tpu"};
@@ -145,6 +174,32 @@ static void test_refused_matrix_makes_no_plan(void **state)
     assert_int_equal(image_plan_make(m, NULL, &p, err, sizeof err), -1);
     assert_null(p);
     assert_non_null(strstr(err, "Iceberg 1.10.0 has no Spark 4.1 module"));
+    matrix_free(m);
+}
+
+static void test_set_arg(void **state)
+{
+    (void)state;
+    struct matrix *m = embedded();
+    struct image_plan *p = make(m, NULL, "jupyter-4.1-baseline");
+    char err[512] = "";
+    size_t n = 0;
+    /* every image that takes it, and the base the plan shows follows */
+    assert_int_equal(image_plan_set_arg(p, "DEBIAN_SNAPSHOT", "", &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(image_spec_arg(&p->images[0], "DEBIAN_SNAPSHOT"), "");
+    assert_string_equal(image_spec_arg(&p->images[1], "DEBIAN_SNAPSHOT"), "");
+    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "localhost/base:1", &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(p->images[0].base, "localhost/base:1");
+    assert_string_equal(p->images[1].base, p->images[0].ref); /* the Jupyter image keeps its FROM */
+    /* refused: a name no image takes, a control character */
+    assert_int_equal(image_plan_set_arg(p, "NO_SUCH_ARG", "x", &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "NO_SUCH_ARG: no image of the plan takes it"));
+    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "a\nb", &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "control character"));
+    assert_string_equal(p->images[0].base, "localhost/base:1");
+    image_plan_free(p);
     matrix_free(m);
 }
 
@@ -193,7 +248,9 @@ static void test_renderings(void **state)
 
     char *md = render(image_plan_write_markdown, p, m);
     assert_int_equal(count(md, "\n| `spark-k8s-"), 16);
-    assert_non_null(strstr(md, "| Image | Spark |"));
+    assert_non_null(strstr(md, "| Image | also tagged | Spark |"));
+    assert_int_equal(count(md, "`spark-4.1.lock` + `jupyter.lock`"), 4);
+    assert_null(strstr(md, "pandas"));
     free(md);
 
     json_t *bake = image_plan_bake_json(p, ".");
@@ -210,8 +267,11 @@ static void test_renderings(void **state)
     assert_string_equal(json_string_value(json_object_get(ctx, p->images[13].base)),
                         "target:runtime-4_1-gpu");
     assert_null(json_object_get(json_object_get(targets, "runtime-4_1-gpu"), "contexts"));
+    assert_int_equal(json_array_size(json_object_get(jt, "tags")), 2);
     assert_string_equal(json_string_value(json_array_get(json_object_get(jt, "tags"), 0)),
                         p->images[13].ref);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(jt, "tags"), 1)),
+                        p->images[13].version_ref);
     json_decref(bake);
 
     json_t *pj = image_plan_json(p);
@@ -231,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_sixteen_in_order),
         cmocka_unit_test(test_selection_and_registry),
         cmocka_unit_test(test_refused_matrix_makes_no_plan),
+        cmocka_unit_test(test_set_arg),
         cmocka_unit_test(test_renderings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

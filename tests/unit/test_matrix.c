@@ -126,8 +126,10 @@ static void test_embedded_loads_and_checks(void **state)
     assert_string_equal(a->scala, "2.12");
     assert_true(strstr(b->iceberg.artifact, "4.1_2.13") != NULL);
     assert_true(strstr(b->rapids.artifact, "_2.13") != NULL);
-    assert_non_null(b->pandas);
-    assert_non_null(b->dist_sha512); /* "" while unknown, never NULL */
+    assert_non_null(b->rapids.sha1); /* "" while unknown, never NULL */
+    /* the locks own the Python packages: only the on-request GPU libraries remain */
+    for (size_t i = 0; i < m->n_pypackages; i++)
+        assert_string_equal(m->pypackages[i].scope, "jupyter_gpu");
     matrix_free(m);
 }
 
@@ -163,22 +165,36 @@ static void test_image_refs(void **state)
     assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
     const struct matrix_spark *s = matrix_spark_find(m, "4.1");
 
+    /* what kernelspecs name: the immutable tag, with spark-k8s's version */
     assert_int_equal(matrix_image_ref(m, NULL, "jupyter", s, "gpu-iceberg", buf, sizeof buf), 0);
-    snprintf(want, sizeof want, "spark-k8s-jupyter:4.1-%s-gpu-iceberg", SPARK_K8S_VERSION);
+    snprintf(want, sizeof want, "spark-k8s-jupyter:4.1-%s-gpu-iceberg-%s", s->version,
+             SPARK_K8S_VERSION);
     assert_string_equal(buf, want);
     assert_int_equal(matrix_image_ref(m, "", "runtime", s, "baseline", buf, sizeof buf), 0);
-    snprintf(want, sizeof want, "spark-k8s-runtime:4.1-%s-baseline", SPARK_K8S_VERSION);
+    snprintf(want, sizeof want, "spark-k8s-runtime:4.1-%s-baseline-%s", s->version,
+             SPARK_K8S_VERSION);
     assert_string_equal(buf, want);
-    assert_int_equal(
-        matrix_image_ref(m, "ghcr.io/acme/", "runtime", matrix_spark_find(m, "3.5"), "gpu", buf,
-                         sizeof buf),
-        0);
-    snprintf(want, sizeof want, "ghcr.io/acme/spark-k8s-runtime:3.5-%s-gpu", SPARK_K8S_VERSION);
+    const struct matrix_spark *s35 = matrix_spark_find(m, "3.5");
+    assert_int_equal(matrix_image_ref(m, "ghcr.io/acme/", "runtime", s35, "gpu", buf, sizeof buf),
+                     0);
+    snprintf(want, sizeof want, "ghcr.io/acme/spark-k8s-runtime:3.5-%s-gpu-%s", s35->version,
+             SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+    /* the line's tag, which a new spark-k8s moves */
+    assert_int_equal(matrix_image_line_ref(m, "ghcr.io/acme", "runtime", s35, "gpu", buf,
+                                           sizeof buf),
+                     0);
+    snprintf(want, sizeof want, "ghcr.io/acme/spark-k8s-runtime:3.5-%s-gpu", s35->version);
     assert_string_equal(buf, want);
 
     assert_int_equal(matrix_image_tag(s, "iceberg", buf, sizeof buf), 0);
-    snprintf(want, sizeof want, "4.1-%s-iceberg", SPARK_K8S_VERSION);
+    snprintf(want, sizeof want, "4.1-%s-iceberg", s->version);
     assert_string_equal(buf, want);
+    assert_int_equal(matrix_image_version_tag(s, "iceberg", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "4.1-%s-iceberg-%s", s->version, SPARK_K8S_VERSION);
+    assert_string_equal(buf, want);
+    assert_int_equal(matrix_image_version_tag(s, "", buf, sizeof buf), -1);
+    assert_int_equal(matrix_image_line_ref(m, NULL, "driver", s, "gpu", buf, sizeof buf), -1);
 
     assert_int_equal(matrix_image_ref(m, NULL, "driver", s, "gpu", buf, sizeof buf), -1);
     assert_int_equal(matrix_image_ref(m, NULL, "runtime", s, "tpu", buf, sizeof buf), -1);
@@ -194,8 +210,8 @@ static void test_budgets_and_urls(void **state)
     struct matrix *m = NULL;
     char err[256], buf[512];
     assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
-    assert_int_equal(matrix_budget_mb(m, "runtime", "baseline"), 1200);
-    assert_int_equal(matrix_budget_mb(m, "runtime", "gpu"), 2000);
+    assert_int_equal(matrix_budget_mb(m, "runtime", "baseline"), 1400);
+    assert_int_equal(matrix_budget_mb(m, "runtime", "gpu"), 2200);
     assert_int_equal(matrix_budget_mb(m, "jupyter", "baseline"), 2000);
     assert_int_equal(matrix_budget_mb(m, "jupyter", "gpu"), 6500);
     assert_int_equal(matrix_budget_mb(m, "jupyter", "tpu"), -1);
@@ -263,7 +279,14 @@ static void test_load_errors(void **state)
 
     expect_load_error("schema", "2", "schema");
     expect_load_error("spark[1].scala", NULL, "spark[1].scala: missing");
-    expect_load_error("spark[0].pandas", "3", "spark[0].pandas: expected a string");
+    expect_load_error("spark[0].python_min", "3", "spark[0].python_min: expected a string");
+    /* fields the locked environments own now are refused, saying where they went */
+    expect_load_error("spark[0].pandas", "\"2.2.3\"", "spark-3.5.lock");
+    expect_load_error("spark[1].distribution", "{\"url\": \"x\"}",
+                      "spark[1].distribution: no longer part of the matrix");
+    expect_load_error("images.python_packages.runtime", "{\"numpy\": \"1.26.4\"}",
+                      "images.python_packages.runtime: no longer part of the matrix");
+    expect_load_error("images.python_packages.extras", "{\"x\": \"1\"}", "unknown scope");
     expect_load_error("variants", "[]", "variants: empty");
     expect_load_error("variants", "[\"baseline\", 7]", "variants[1]");
     expect_load_error("spark[1].rapids.supported_spark", "\"4.1.3\"",
@@ -310,8 +333,6 @@ static void test_refusals(void **state)
     expect_refusal("variants[1]", "\"baseline\"", "listed twice", NULL);
     expect_refusal("spark[1].line", "\"4\"", "not MAJOR.MINOR", NULL);
     expect_refusal("spark[1].version", "\"3.5.7\"", "not a release of Spark 4.1", NULL);
-    expect_refusal("spark[1].distribution.url", "\"https://example.org/spark-4.0.0.tgz\"",
-                   "does not name Spark 4.1.3", NULL);
 
     /* a matrix without gpu variants does not care about RAPIDS facts */
     char *text = mutated("spark[1].rapids.version", "\"26.99.0\"");
@@ -338,8 +359,6 @@ static void test_pins(void **state)
     json_t *root = json_loads(matrix_embedded_json(), 0, NULL);
     for (size_t i = 0; i < json_array_size(json_object_get(root, "spark")); i++) {
         json_t *s = json_array_get(json_object_get(root, "spark"), i);
-        json_object_set_new(json_object_get(s, "distribution"), "sha512",
-                            json_loads(hex128, JSON_DECODE_ANY, NULL));
         const char *comps[] = {"iceberg", "iceberg_aws_bundle", "rapids"};
         for (int k = 0; k < 3; k++)
             json_object_set_new(json_object_get(s, comps[k]), "sha1",
@@ -354,22 +373,25 @@ static void test_pins(void **state)
     matrix_free(m);
     free(full);
 
-    /* an empty checksum is refused, naming the line and the field */
-    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
-                                        "distribution"),
-                        "sha512", json_string(""));
+    /* an empty checksum is refused, naming the line and the field; images that do
+     * not download that jar do not need it */
+    json_t *rapids41 = json_object_get(json_array_get(json_object_get(root, "spark"), 1), "rapids");
+    json_object_set_new(rapids41, "sha1", json_string(""));
     full = json_dumps(root, 0);
     assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
     free(full);
     assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
-    assert_non_null(strstr(err, "spark[1] (4.1.3) distribution"));
+    assert_non_null(strstr(err, "spark[1] (4.1.3) rapids"));
     assert_non_null(strstr(err, "no checksum"));
+    assert_int_equal(matrix_check_pins_for(m, "4.1", "gpu-iceberg", err, sizeof err), -1);
+    assert_non_null(strstr(err, "spark[1] (4.1.3) rapids"));
+    assert_int_equal(matrix_check_pins_for(m, "4.1", "iceberg", err, sizeof err), 0);
+    assert_int_equal(matrix_check_pins_for(m, "4.1", "baseline", err, sizeof err), 0);
+    assert_int_equal(matrix_check_pins_for(m, "3.5", "gpu", err, sizeof err), 0);
     matrix_free(m);
 
     /* a malformed checksum, and an unpinned base image */
-    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
-                                        "distribution"),
-                        "sha512", json_string("abc"));
+    json_object_set_new(rapids41, "sha512", json_string("abc"));
     full = json_dumps(root, 0);
     assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
     free(full);
@@ -377,15 +399,15 @@ static void test_pins(void **state)
     assert_non_null(strstr(err, "not 128 hex digits"));
     matrix_free(m);
 
-    json_object_set_new(json_object_get(json_array_get(json_object_get(root, "spark"), 1),
-                                        "distribution"),
-                        "sha512", json_loads(hex128, JSON_DECODE_ANY, NULL));
+    json_object_set_new(rapids41, "sha512", json_loads(hex128, JSON_DECODE_ANY, NULL));
     json_object_set_new(json_object_get(root, "images"), "base", json_string("debian:latest"));
     full = json_dumps(root, 0);
     assert_int_equal(matrix_load_string(full, "<t>", &m, err, sizeof err), 0);
     free(full);
     assert_int_equal(matrix_check_pins(m, err, sizeof err), -1);
     assert_non_null(strstr(err, "images.base: 'debian:latest' is not pinned"));
+    /* a baseline image still needs a pinned base */
+    assert_int_equal(matrix_check_pins_for(m, "4.1", "baseline", err, sizeof err), -1);
     matrix_free(m);
 
     json_object_set_new(json_object_get(root, "images"), "base", json_string("debian"));
