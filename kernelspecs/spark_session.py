@@ -95,12 +95,12 @@ def _spark_k8s_install():
     state = {"session": None, "error": None, "cancelling": False, "announce": None,
              "starting": False, "interrupted": False, "lock": threading.RLock(),
              "cell": 0, "progress": None, "parent": None, "cell_interrupted": False}
-    progress_on = [defaults.get("spark.k8s.notebook.progress", "true") == "true"]
+    state["progress_on"] = defaults.get("spark.k8s.notebook.progress", "true") == "true"
     try:
-        progress_interval = [max(0.1, int(defaults.get(
-            "spark.k8s.notebook.progress.intervalMs", "500")) / 1000.0)]
+        state["progress_interval"] = max(0.1, int(defaults.get(
+            "spark.k8s.notebook.progress.intervalMs", "500")) / 1000.0)
     except ValueError:
-        progress_interval = [0.5]
+        state["progress_interval"] = 0.5
 
     # ---- the JVM's own words ------------------------------------------------------
 
@@ -310,26 +310,26 @@ def _spark_k8s_install():
         @property
         def progress(self):
             """Whether cells show their Spark jobs' progress (set False to stop)."""
-            return progress_on[0]
+            return state["progress_on"]
 
         @progress.setter
         def progress(self, on):
-            progress_on[0] = bool(on)
+            state["progress_on"] = bool(on)
 
         @property
         def progress_interval(self):
             """Seconds between progress updates (at least 0.1)."""
-            return progress_interval[0]
+            return state["progress_interval"]
 
         @progress_interval.setter
         def progress_interval(self, seconds):
-            progress_interval[0] = max(0.1, float(seconds))
+            state["progress_interval"] = max(0.1, float(seconds))
 
         def __repr__(self):
             return "<spark-k8s: conf %s, Spark UI %s, Spark Connect %s, progress %s>" % (
                 conf_dir, self.ui_url or "(not started)",
                 (connect_url() or "off").split("/;", 1)[0],
-                "every %.1f s" % progress_interval[0] if progress_on[0] else "off")
+                "every %.1f s" % state["progress_interval"] if state["progress_on"] else "off")
 
     lazy_spark = LazySparkSession()
     lazy_sc = LazySparkContext()
@@ -342,18 +342,18 @@ def _spark_k8s_install():
         notebook, on (at SECONDS between updates) or off."""
         arg = line.strip().lower()
         if arg in ("on", ""):
-            progress_on[0] = True
+            state["progress_on"] = True
         elif arg == "off":
-            progress_on[0] = False
+            state["progress_on"] = False
         else:
             try:
-                progress_interval[0] = max(0.1, float(arg))
-                progress_on[0] = True
+                state["progress_interval"] = max(0.1, float(arg))
+                state["progress_on"] = True
             except ValueError:
                 print("usage: %spark_progress on | off | SECONDS", file=sys.stderr)
                 return
-        print("spark-k8s: progress %s" % ("every %.1f s" % progress_interval[0]
-                                           if progress_on[0] else "off"))
+        print("spark-k8s: progress %s" % ("every %.1f s" % state["progress_interval"]
+                                           if state["progress_on"] else "off"))
 
     shell.register_magic_function(spark_progress_magic, "line", "spark_progress")
 
@@ -369,7 +369,7 @@ def _spark_k8s_install():
 
     def start_progress():
         s = state["session"]
-        if s is None or not progress_on[0] or state["parent"] is None or spark_progress is None:
+        if s is None or not state["progress_on"] or state["parent"] is None or spark_progress is None:
             return
         state["cell"] += 1
         tag = "spark-k8s-cell-%d" % state["cell"]
@@ -378,7 +378,7 @@ def _spark_k8s_install():
         except Exception:
             return  # the session is not usable: the cell will say why
         state["progress"] = spark_progress.CellProgress(
-            s.sparkContext, tag, progress_interval[0], send_to_cell(state["parent"]),
+            s.sparkContext, tag, state["progress_interval"], send_to_cell(state["parent"]),
             cancelled=lambda: state["cell_interrupted"])
 
     def finish_progress(*_args):
