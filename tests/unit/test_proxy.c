@@ -39,6 +39,7 @@ struct fixture {
     char dir[256];
     struct connection front;
     char *back_endpoints[CH_COUNT];
+    struct loop *loop;
     struct proxy *proxy;
     pthread_t thread;
     int cmd[2];  /* pipe: this thread → the proxy's loop */
@@ -110,7 +111,7 @@ static void on_command(void *ctx, int fd)
         proxy_set_notice(fx->proxy, "no GPU is visible to this kernel");
         break;
     case 's':
-        proxy_stop(fx->proxy, 7);
+        loop_stop(fx->loop, 7);
         break;
     case 'h': {
         long long last = proxy_last_heartbeat(fx->proxy);
@@ -124,7 +125,7 @@ static void on_command(void *ctx, int fd)
 static void *loop_thread(void *arg)
 {
     struct fixture *fx = arg;
-    fx->loop_result = proxy_run(fx->proxy);
+    fx->loop_result = loop_run(fx->loop);
     return NULL;
 }
 
@@ -263,11 +264,13 @@ static int setup_with(void **state, size_t max_bytes)
                                 .shutdown_early = hook_shutdown_early,
                                 .ready = hook_ready};
     struct proxy_options opt = {.max_message_bytes = max_bytes, .log_name = "test_proxy"};
-    if (proxy_new(&fx->front, &opt, &hooks, &fx->proxy, err, sizeof err)) {
+    if (loop_new(&fx->loop, err, sizeof err) ||
+        proxy_new(fx->loop, &fx->front, &opt, &hooks, &fx->proxy, err, sizeof err)) {
         fprintf(stderr, "proxy_new: %s\n", err);
         return -1;
     }
-    if (pipe(fx->cmd) || pipe(fx->resp) || proxy_watch_fd(fx->proxy, fx->cmd[0], on_command, fx))
+    if (pipe(fx->cmd) || pipe(fx->resp) ||
+        loop_watch_fd(fx->loop, fx->cmd[0], LOOP_READABLE, on_command, fx))
         return -1;
     if (pthread_create(&fx->thread, NULL, loop_thread, fx))
         return -1;
@@ -298,6 +301,7 @@ static int teardown(void **state)
     pthread_join(fx->thread, NULL);
     int stopped_right = fx->loop_result == 7;
     proxy_free(fx->proxy);
+    loop_free(fx->loop);
     zmessage_free(&fx->m);
     void *socks[] = {fx->c_shell, fx->c_control, fx->c_stdin, fx->c_hb, fx->c_iopub,
                      fx->r_shell, fx->r_control, fx->r_stdin, fx->r_iopub};
