@@ -18,9 +18,10 @@ void ratelog_init(struct ratelog *r, struct loop *l, const char *prefix, long in
 void ratelog_flush(struct ratelog *r)
 {
     if (r->suppressed)
-        fprintf(r->out, "%s: dropped %u more in the last %ld s (not shown one by one); the first: %s\n",
-                r->prefix, r->suppressed, r->interval_ms / 1000 ? r->interval_ms / 1000 : 1,
-                r->first);
+        fprintf(r->out, "%s: dropped %u more in the last %ld %s (not shown one by one); the first: %s\n",
+                r->prefix, r->suppressed,
+                r->interval_ms % 1000 ? r->interval_ms : r->interval_ms / 1000,
+                r->interval_ms % 1000 ? "ms" : "s", r->first);
     r->window_start = 0;
     r->written = r->suppressed = 0;
     r->first[0] = '\0';
