@@ -86,8 +86,12 @@ static void status_from_body(struct kube_status *st, long code, const char *body
     if (kind && strcmp(kind, "Status") == 0) {
         const char *message = json_string_value(json_object_get(obj, "message"));
         const char *reason = json_string_value(json_object_get(obj, "reason"));
-        status_set(st, code, reason ? reason : "", "%s",
-                   message && message[0] ? message : (reason ? reason : "error"));
+        if (message && message[0])
+            status_set(st, code, reason ? reason : "", "%s", message);
+        else if (reason && reason[0])
+            status_set(st, code, reason, "%s", reason);
+        else
+            status_set(st, code, "", "HTTP %ld with a Status that says nothing", code);
     } else if (len) {
         status_set(st, code, "", "%.*s", (int)(len > 1024 ? 1024 : len), body);
         size_t n = strlen(st->message);

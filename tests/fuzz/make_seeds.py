@@ -133,6 +133,12 @@ users:
 - {name: a, user: {client-certificate-data: %s, client-key-data: %s}}
 - {name: b, user: {tokenFile: /nonexistent/token}}
 """ % (ca, ca))
+    # found by the fuzzer: an inline token with a space (or CR/LF) went into the HTTP header
+    write("kubeconfig", "regression-token-whitespace", """current-context: x
+clusters: [{name: c, cluster: {server: "https://h"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: "abc\\r\\nX-Injected: 1"}}]
+""")
     write("kubeconfig", "exec-refused", """current-context: x
 clusters: [{name: c, cluster: {server: "https://h"}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
@@ -169,6 +175,9 @@ def kube_api_seeds():
     write("kube_api", "status-text", b"\x00\xc8\x00upstream connect error\r\n")
     # found by the fuzzer: a text body that starts with a NUL byte left the message empty
     write("kube_api", "regression-status-nul-body", b"\x00\x03\x0c\x00{\"metadata\": 1}")
+    # found by the fuzzer: a Status with an empty reason and no message left the message empty
+    write("kube_api", "regression-status-empty-reason",
+          b"\x00\x67\x00" + json.dumps({"kind": "Status", "reason": "", "code": 403}).encode())
     lines = [{"type": "ADDED", "object": pod("Pending")},
              {"type": "MODIFIED", "object": pod("Running", ip="10.1.2.3")},
              {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "99"}}},
