@@ -25,7 +25,7 @@ SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o) $(ASMS:%.S=$(BUILD)/san/%.o)
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev \
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
-DEB_TEST  := python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
+DEB_TEST  := clang libclang-rt-14-dev python3 python3-jupyter-client python3-ipykernel jupyter-notebook \
              python3-pytest python3-jsonschema python3-jupyter-kernel-test python3-nbclient \
              python3-yaml python3-cryptography valgrind shellcheck procps curl \
              chromium chromium-driver python3-selenium python3-psutil
@@ -115,7 +115,19 @@ pytest: $(BUILD)/spark-k8s $(BUILD)/spark-k8s-san $(TEST_HELPERS) $(BUILD)/echo-
 	  $(PY) -m pytest -q -p no:cacheprovider tests
 
 test: deps
-	$(MAKE) --no-print-directory all unit unit-san valgrind pytest
+	$(MAKE) --no-print-directory all unit unit-san valgrind pytest fuzz-short fault-rounds-short
+
+# Fault rounds (tests/faults/fault_rounds.py): every way a kernel ends, ROUNDS rounds per
+# runtime (kubernetes against the fake API server), counting processes, files, sockets and
+# API objects left. `make fault-rounds` (100 per runtime: SECURITY.md), and a short form,
+# one round of each way per runtime, in `make test`.
+ROUNDS        ?= 100
+FAULTS_PREFIX := $(CURDIR)/$(BUILD)/faults-prefix
+.PHONY: fault-rounds fault-rounds-short
+fault-rounds fault-rounds-short: $(BUILD)/spark-k8s
+	rm -rf $(FAULTS_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(FAULTS_PREFIX) >/dev/null
+	SPARK_K8S_PREFIX=$(FAULTS_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/faults/fault_rounds.py \
+	  --rounds $(if $(filter fault-rounds-short,$@),7,$(ROUNDS))
 
 install: $(BUILD)/spark-k8s
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -38,7 +38,7 @@
 #define PROXY_QUEUE_SHELL_BYTES (64u << 20)
 #define PROXY_QUEUE_OTHER 100
 #define PROXY_QUEUE_OTHER_BYTES (16u << 20)
-#define PROXY_FRONT_RCVHWM 64       /* messages libzmq keeps per client connection, per channel */
+#define PROXY_FRONT_RCVHWM 8        /* messages libzmq keeps per client connection, per channel */
 #define PROXY_HB_MAX 4096           /* bytes of a heartbeat */
 
 struct proxy;
