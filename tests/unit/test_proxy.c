@@ -1051,6 +1051,30 @@ static void test_drop_log_is_rate_limited(void **state)
     assert_true(full <= RATELOG_BURST * (summaries + 1));
 }
 
+/* An input_reply before the runtime is ready answers nothing: it is dropped, and said so. */
+static void test_stdin_before_ready_is_dropped(void **state)
+{
+    struct fixture *fx = *state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/stderr", fx->dir);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    send_msg(fx, fx->c_stdin, &fx->client, NULL, 0, "input_reply", NULL, "{\"value\":\"x\"}", NULL);
+    char text[4096] = "";
+    for (int tries = 0; tries < DEADLINE_MS / 10 && !strstr(text, "on stdin"); tries++) {
+        usleep(10000);
+        FILE *f = fopen(path, "r");
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+    }
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    assert_non_null(strstr(text, "test_proxy: dropped a input_reply on stdin: the runtime is not ready"));
+}
+
 /* ---- a raw ZMTP peer: what libzmq refuses before the proxy reads anything ------------- */
 
 /* Send all of DATA unless the proxy has closed the connection (then the rest is moot). */
@@ -1267,6 +1291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drain_delivers_then_calls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_log_is_rate_limited, setup_short_log_window,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_before_ready_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caps_refused_on_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_frames_over_the_cap, setup_small_cap, teardown),
         cmocka_unit_test(test_ipv6_connection),
