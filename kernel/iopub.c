@@ -24,6 +24,7 @@ int iopub_init(struct iopub *io, void *socket, struct loop *l, struct session *s
     io->log = log;
     io->resumed = resumed;
     io->ctx = ctx;
+    io->last_room = monotonic_ms();
     zmessage_init(&io->held);
     int hwm = IOPUB_HWM;
     return set_nodrop(io, 1) || zmq_setsockopt(socket, ZMQ_SNDHWM, &hwm, sizeof hwm) ? -1 : 0;
@@ -43,11 +44,32 @@ int iopub_blocked(const struct iopub *io)
     return io->blocked_since != 0;
 }
 
-static void go_lossy(struct iopub *io, long long now)
+/* Send M now: dropped for the subscribers that are full, delivered to the rest. */
+static int send_dropping(struct iopub *io, struct zmessage *m)
 {
-    if (!io->lossy && set_nodrop(io, 0) == 0)
-        io->lossy = 1;
-    io->lossy_until = now + IOPUB_LOSSY_MS;
+    if (!io->dropping) {
+        io->dropping = 1;
+        io->stalls++;
+        ratelog_drop(io->log,
+                     "dropped iopub messages for a subscriber that has read nothing for %d ms; "
+                     "the others get everything",
+                     IOPUB_STALL_MS);
+    }
+    set_nodrop(io, 0);
+    int rc = zmessage_send(m, io->socket, 0);
+    int e = errno;
+    set_nodrop(io, 1);
+    loop_socket_touched(io->loop, io->socket);
+    if (rc)
+        ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(e));
+    return rc;
+}
+
+/* M reached every subscriber. */
+static void room_for_all(struct iopub *io)
+{
+    io->last_room = monotonic_ms();
+    io->dropping = 0;
 }
 
 static void resume(struct iopub *io)
@@ -61,9 +83,10 @@ static void retry(void *ctx)
 {
     struct iopub *io = ctx;
     io->retry_timer = 0;
+    loop_socket_touched(io->loop, io->socket);
     int rc = zmessage_offer(&io->held, io->socket);
     if (rc == 0) {
-        io->suspect = 0;
+        room_for_all(io);
         resume(io);
         return;
     }
@@ -72,27 +95,16 @@ static void retry(void *ctx)
         resume(io);
         return;
     }
-    long long now = monotonic_ms();
-    if (now - io->blocked_since >= IOPUB_STALL_MS) {
-        /* Nobody made room for a while: someone stopped reading. From now on
-         * messages are dropped for the subscribers that are full, and only them. */
-        io->stalls++;
-        io->suspect = 1;
-        ratelog_drop(io->log,
-                     "dropped iopub messages for a subscriber that reads nothing (%d ms without "
-                     "room); the others get everything",
-                     IOPUB_STALL_MS);
-        go_lossy(io, now);
-        if (zmessage_send(&io->held, io->socket, 0))
-            ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
+    if (monotonic_ms() - io->last_room >= IOPUB_STALL_MS) {
+        send_dropping(io, &io->held);
         resume(io);
         return;
     }
-    int id = loop_timer(io->loop, IOPUB_RETRY_MS, retry, io);
+    /* Offered again on the next pass of the loop: a reader that makes room is
+     * served at once, as by a socket that waits for it. */
+    int id = loop_timer(io->loop, 0, retry, io);
     if (id < 0) {
-        /* Cannot wait: rather drop for the full subscriber than stall everyone. */
-        go_lossy(io, now);
-        zmessage_send(&io->held, io->socket, 0);
+        send_dropping(io, &io->held); /* cannot wait: rather drop than stall everyone */
         resume(io);
         return;
     }
@@ -105,39 +117,24 @@ int iopub_offer(struct iopub *io, struct zmessage *m)
         errno = EBUSY;
         return -1;
     }
-    long long now = monotonic_ms();
-    if (io->lossy && now >= io->lossy_until && set_nodrop(io, 1) == 0)
-        io->lossy = 0;
-    if (io->lossy) {
-        if (zmessage_send(m, io->socket, 0) == 0)
-            return 0;
-        ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
-        return -1;
-    }
+    loop_socket_touched(io->loop, io->socket);
     int rc = zmessage_offer(m, io->socket);
     if (rc == 0) {
-        io->suspect = 0; /* everyone had room */
+        room_for_all(io);
         return 0;
     }
     if (rc < 0) {
         ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
         return -1;
     }
-    if (io->suspect) {
-        /* Back from dropping and still no room: the reader that stopped is
-         * still there; do not make everyone wait for it again. */
-        go_lossy(io, now);
-        if (zmessage_send(m, io->socket, 0) == 0)
-            return 0;
-        ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
-        return -1;
-    }
+    long long now = monotonic_ms();
+    if (now - io->last_room >= IOPUB_STALL_MS)
+        return send_dropping(io, m) ? -1 : 0; /* the one that stopped is still full */
     zmessage_move(&io->held, m);
     io->blocked_since = now;
-    int id = loop_timer(io->loop, IOPUB_RETRY_MS, retry, io);
+    int id = loop_timer(io->loop, 0, retry, io);
     if (id < 0) {
-        go_lossy(io, now);
-        zmessage_send(&io->held, io->socket, 0);
+        send_dropping(io, &io->held);
         io->blocked_since = 0;
         return 0;
     }
@@ -149,13 +146,11 @@ int iopub_send_own(struct iopub *io, const struct frame *topic, size_t n_topic,
                    const struct outgoing *o)
 {
     /* Never held: dropped for a full subscriber only. */
-    int was_lossy = io->lossy;
-    if (!was_lossy)
-        set_nodrop(io, 0);
+    set_nodrop(io, 0);
     int rc = wire_send_outgoing(io->socket, topic, n_topic, o);
     int e = errno;
-    if (!was_lossy)
-        set_nodrop(io, 1);
+    set_nodrop(io, 1);
+    loop_socket_touched(io->loop, io->socket);
     errno = e;
     return rc;
 }

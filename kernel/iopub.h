@@ -1,17 +1,16 @@
 /* iopub.h — the clients' side of iopub: subscriptions, welcomes, and a fan-out
  * where a subscriber that stops reading affects only itself.
  *
- * The front iopub is an XPUB. In its normal mode it refuses a message that a
- * subscriber has no room for (ZMQ_XPUB_NODROP), and the relay holds that
- * message and stops reading the runtime's iopub until there is room: a reader
- * that is slow for a moment loses nothing. If no message can go out for
- * IOPUB_STALL_MS, a subscriber has stopped reading: the fan-out switches to
- * dropping for the subscribers that are full (as ipykernel's own PUB socket
- * does at its high-water mark) for IOPUB_LOSSY_MS, sends what waited, and then
- * tries the normal mode again; while the reader that stopped is still full, its
- * first refusal switches straight back. Those who read keep everything; the
- * runtime and the other clients wait at most IOPUB_STALL_MS, once, for one who
- * does not.
+ * The front iopub is an XPUB that refuses a message some subscriber has no room
+ * for (ZMQ_XPUB_NODROP). The relay then holds that message and stops reading the
+ * runtime's iopub until there is room: a reader that is slow for a moment, even
+ * one the machine does not schedule for most of a second, loses nothing. But
+ * when no message has reached every subscriber for IOPUB_STALL_MS, a subscriber
+ * has stopped reading: from then on each message that some subscriber has no
+ * room for is sent anyway, dropped for the subscribers that are full and only
+ * for them (as ipykernel's own PUB socket drops at its high-water mark), until
+ * one reaches everyone again. The runtime and the other clients wait at most
+ * IOPUB_STALL_MS, once, for a subscriber that reads nothing.
  *
  * Subscriptions are capped in size by libzmq on receipt (ZMQ_MAXMSGSIZE on the
  * socket, set by the caller); each gets an iopub_welcome of its own (JEP 65).
@@ -27,22 +26,19 @@
 
 #define IOPUB_HWM 1000          /* messages queued per subscriber, as ipykernel's PUB */
 #define IOPUB_MAX_TOPIC 1023    /* bytes of a subscription's topic (ZMQ_MAXMSGSIZE - 1) */
-#define IOPUB_STALL_MS 200      /* no room for this long: someone stopped reading */
-#define IOPUB_LOSSY_MS 2000     /* then drop for full subscribers this long */
-#define IOPUB_RETRY_MS 1        /* how often a held message is offered again */
+#define IOPUB_STALL_MS 1000     /* nothing reached everyone for this long: someone stopped reading */
 
 struct iopub {
     void *socket;             /* the front XPUB, borrowed */
     struct loop *loop;        /* borrowed */
     struct session *session;  /* borrowed: signs welcomes */
     struct ratelog *log;      /* borrowed */
-    int lossy;                /* NODROP is off until lossy_until */
-    long long lossy_until;
-    int suspect;              /* a reader stopped, and no message has reached everyone since */
+    long long last_room;      /* when a message last reached every subscriber */
+    int dropping;             /* messages are being dropped for a full subscriber */
     long long blocked_since;  /* when `held` was refused; 0: nothing held */
     struct zmessage held;     /* refused by a full subscriber: sent first */
     int retry_timer;
-    unsigned long long stalls;/* times a subscriber was found not reading */
+    unsigned long long stalls;/* times messages began to be dropped for a full subscriber */
     void (*resumed)(void *ctx); /* the held message went out: read the runtime again */
     void *ctx;
 };

@@ -1,35 +1,47 @@
-/* loop.c — file events and timers over zmq_poll (see loop.h).
+/* loop.c — file events and timers over epoll (see loop.h).
  *
- * Watches live in one growable array; a pass polls the live ones that want
- * something, then dispatches by index, so a callback that adds a watch (which
- * may move the array) or removes one (which only marks it dead) leaves the pass
- * consistent. Dead slots are swept before the next pass. The poll items are
- * sized when a watch is added, so a pass never allocates. Timers are a small
- * array scanned for the earliest due; a pass fires only timers that existed
- * when it began, so a 0 ms timer added by a timer waits for the next pass. */
+ * Plain fds are in the epoll set for what they want, level-triggered. A ZMQ
+ * socket is represented there by its ZMQ_FD, which only says "something may have
+ * changed": its real state is ZMQ_EVENTS, and any send or receive on the socket
+ * may consume that signal. So a socket is asked for ZMQ_EVENTS only when it
+ * needs it: when its ZMQ_FD fired, after it was dispatched, and after a callback
+ * said it used it (loop_socket_touched) — never the whole set on every pass,
+ * which is what zmq_poll does.
+ *
+ * Watches are allocated one by one (epoll carries their address) and kept in a
+ * growable array; one unwatched during a pass is marked dead and freed before the
+ * next pass. Timers are a small array scanned for the earliest due; a pass fires
+ * only timers that existed when it began, so a 0 ms timer added by a timer waits
+ * for the next pass. */
 #include "kernel/loop.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
+
+#define EVENTS_PER_WAIT 64
 
 struct watch {
     void *socket; /* NULL: a plain fd */
-    int fd;
+    int fd;       /* the fd, or the socket's ZMQ_FD */
     int events;   /* LOOP_READABLE | LOOP_WRITABLE; 0 = registered, not waited for */
     int live;
+    int in_epoll; /* epoll has this fd */
+    int check;    /* socket: ask ZMQ_EVENTS before the next wait */
+    int ready;    /* socket: the events found ready this pass */
     loop_fd_fn *fd_cb;
     loop_socket_fn *socket_cb;
     void *ctx;
 };
 
 struct timer {
-    int id;             /* 0: free slot */
+    int id; /* 0: free slot */
     unsigned long long seq;
     long long due;
     loop_timer_fn *cb;
@@ -37,12 +49,12 @@ struct timer {
 };
 
 struct loop {
-    struct watch *watches;
+    int epfd;
+    struct watch **watches;
     size_t n_watches, cap_watches;
-    zmq_pollitem_t *items; /* cap_watches of them */
-    size_t *item_watch;    /* items[i] polls watches[item_watch[i]] */
+    struct watch **ready; /* sockets found ready in this pass; cap_watches of them */
     struct timer *timers;
-    size_t n_timers, cap_timers; /* n_timers: slots in use, live or free */
+    size_t n_timers, cap_timers;
     int next_id;
     unsigned long long next_seq;
     int dispatching, stopped, code;
@@ -62,6 +74,12 @@ int loop_new(struct loop **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        free(l);
+        return -1;
+    }
     l->next_id = 1;
     *out = l;
     return 0;
@@ -71,38 +89,33 @@ void loop_free(struct loop *l)
 {
     if (!l)
         return;
+    for (size_t i = 0; i < l->n_watches; i++)
+        free(l->watches[i]);
     free(l->watches);
-    free(l->items);
-    free(l->item_watch);
+    free(l->ready);
     free(l->timers);
+    close(l->epfd);
     free(l);
 }
 
 /* ---- watches ------------------------------------------------------------------ */
 
-/* Room for one more watch (and its poll item); -1 with ENOMEM. */
 static int reserve_watch(struct loop *l)
 {
     if (l->n_watches < l->cap_watches)
         return 0;
     size_t cap = l->cap_watches ? l->cap_watches * 2 : 16;
-    struct watch *w = realloc(l->watches, cap * sizeof *w);
+    struct watch **w = realloc(l->watches, cap * sizeof *w);
     if (!w)
         goto nomem;
     l->watches = w;
-    zmq_pollitem_t *items = realloc(l->items, cap * sizeof *items);
-    if (!items)
+    struct watch **r = realloc(l->ready, cap * sizeof *r);
+    if (!r)
         goto nomem;
-    l->items = items;
-    size_t *map = realloc(l->item_watch, cap * sizeof *map);
-    if (!map)
-        goto nomem;
-    l->item_watch = map;
+    l->ready = r;
     l->cap_watches = cap;
     return 0;
 nomem:
-    /* Whatever grew keeps its old contents; cap_watches still names the size all
-     * three arrays have at least. */
     errno = ENOMEM;
     return -1;
 }
@@ -110,24 +123,72 @@ nomem:
 static struct watch *find(struct loop *l, void *socket, int fd)
 {
     for (size_t i = 0; i < l->n_watches; i++) {
-        struct watch *w = &l->watches[i];
+        struct watch *w = l->watches[i];
         if (w->live && w->socket == socket && (socket || w->fd == fd))
             return w;
     }
     return NULL;
 }
 
+/* Bring epoll in line with what W wants. */
+static int sync_epoll(struct loop *l, struct watch *w)
+{
+    uint32_t want = 0;
+    if (w->socket)
+        want = w->events ? EPOLLIN : 0;
+    else
+        want = ((w->events & LOOP_READABLE) ? EPOLLIN : 0) |
+               ((w->events & LOOP_WRITABLE) ? EPOLLOUT : 0);
+    struct epoll_event ev = {.events = want, .data.ptr = w};
+    if (!w->in_epoll) {
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev))
+            return -1;
+        w->in_epoll = 1;
+        return 0;
+    }
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0)
+        return 0;
+    /* closed and opened again under the same number: epoll forgot it */
+    return errno == ENOENT ? epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) : -1;
+}
+
 static int watch(struct loop *l, void *socket, int fd, int events, loop_fd_fn *fd_cb,
                  loop_socket_fn *socket_cb, void *ctx)
 {
     struct watch *w = find(l, socket, fd);
-    if (!w) {
+    int fresh = !w;
+    if (fresh) {
+        if (socket) {
+            size_t len = sizeof fd;
+            if (zmq_getsockopt(socket, ZMQ_FD, &fd, &len))
+                return -1;
+        }
         if (reserve_watch(l))
             return -1;
-        w = &l->watches[l->n_watches++];
+        w = calloc(1, sizeof *w);
+        if (!w) {
+            errno = ENOMEM;
+            return -1;
+        }
+        w->socket = socket;
+        w->fd = fd;
+        w->live = 1;
     }
-    *w = (struct watch){socket, socket ? -1 : fd, events & (LOOP_READABLE | LOOP_WRITABLE), 1,
-                        fd_cb, socket_cb, ctx};
+    w->events = events & (LOOP_READABLE | LOOP_WRITABLE);
+    w->fd_cb = fd_cb;
+    w->socket_cb = socket_cb;
+    w->ctx = ctx;
+    w->check = 1;
+    if (sync_epoll(l, w)) {
+        int e = errno;
+        if (fresh) {
+            free(w);
+        }
+        errno = e;
+        return -1;
+    }
+    if (fresh)
+        l->watches[l->n_watches++] = w;
     return 0;
 }
 
@@ -152,10 +213,13 @@ int loop_watch_socket(struct loop *l, void *socket, int events, loop_socket_fn *
 static void unwatch(struct loop *l, void *socket, int fd)
 {
     struct watch *w = find(l, socket, fd);
-    if (w) {
-        w->live = 0;
-        w->events = 0;
-    }
+    if (!w)
+        return;
+    if (w->in_epoll)
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL); /* the fd may be closed already */
+    w->in_epoll = 0;
+    w->live = 0;
+    w->events = 0;
 }
 
 void loop_unwatch_fd(struct loop *l, int fd)
@@ -169,12 +233,22 @@ void loop_unwatch_socket(struct loop *l, void *socket)
         unwatch(l, socket, -1);
 }
 
+void loop_socket_touched(struct loop *l, void *socket)
+{
+    struct watch *w = find(l, socket, -1);
+    if (w)
+        w->check = 1;
+}
+
 static void sweep(struct loop *l)
 {
     size_t kept = 0;
-    for (size_t i = 0; i < l->n_watches; i++)
-        if (l->watches[i].live)
+    for (size_t i = 0; i < l->n_watches; i++) {
+        if (l->watches[i]->live)
             l->watches[kept++] = l->watches[i];
+        else
+            free(l->watches[i]);
+    }
     l->n_watches = kept;
 }
 
@@ -182,7 +256,7 @@ size_t loop_watch_count(const struct loop *l)
 {
     size_t n = 0;
     for (size_t i = 0; i < l->n_watches; i++)
-        n += l->watches[i].live;
+        n += l->watches[i]->live;
     return n;
 }
 
@@ -273,8 +347,9 @@ static long wait_for(const struct loop *l, long limit)
     return limit >= 0 && limit < left ? limit : (long)left;
 }
 
-static void fire_timers(struct loop *l)
+static int fire_timers(struct loop *l)
 {
+    int fired = 0;
     unsigned long long before = l->next_seq;
     long long now = monotonic_ms();
     while (!l->stopped) {
@@ -285,34 +360,46 @@ static void fire_timers(struct loop *l)
                 next = t;
         }
         if (!next)
-            return;
-        struct timer fired = *next;
+            return fired;
+        struct timer one = *next;
         next->id = 0; /* before the call: it may add timers (and move the array) */
-        fired.cb(fired.ctx);
+        fired++;
+        one.cb(one.ctx);
     }
+    return fired;
 }
 
 /* ---- the pass ------------------------------------------------------------------ */
 
-static void dispatch(struct loop *l, size_t item)
+/* Ask a socket for its state; if it has what it wants, add it to the ready list. */
+static void check_socket(struct loop *l, struct watch *w, size_t *n_ready)
 {
-    short revents = l->items[item].revents;
-    struct watch *w = &l->watches[l->item_watch[item]];
-    if (!revents || !w->live)
+    w->check = 0;
+    if (!w->live || !w->events)
         return;
-    if (w->socket) {
-        int ev = ((revents & ZMQ_POLLIN) ? LOOP_READABLE : 0) |
-                 ((revents & ZMQ_POLLOUT) ? LOOP_WRITABLE : 0);
-        ev &= w->events; /* what is still wanted: an earlier callback may have changed it */
-        if (ev)
-            w->socket_cb(w->ctx, w->socket, ev);
+    int ev = 0;
+    size_t len = sizeof ev;
+    if (zmq_getsockopt(w->socket, ZMQ_EVENTS, &ev, &len))
         return;
-    }
-    int wanted = (revents & ZMQ_POLLERR) ||
-                 ((revents & ZMQ_POLLIN) && (w->events & LOOP_READABLE)) ||
-                 ((revents & ZMQ_POLLOUT) && (w->events & LOOP_WRITABLE));
-    if (wanted && w->events)
-        w->fd_cb(w->ctx, w->fd);
+    int ready = (((ev & ZMQ_POLLIN) ? LOOP_READABLE : 0) | ((ev & ZMQ_POLLOUT) ? LOOP_WRITABLE : 0)) &
+                w->events;
+    if (ready && !w->ready)
+        l->ready[(*n_ready)++] = w;
+    w->ready |= ready;
+}
+
+/* An fd or timer callback may have used any socket: look at each again. */
+static void check_all_later(struct loop *l)
+{
+    for (size_t i = 0; i < l->n_watches; i++)
+        if (l->watches[i]->socket)
+            l->watches[i]->check = 1;
+}
+
+static void fire_timers_and_recheck(struct loop *l)
+{
+    if (fire_timers(l))
+        check_all_later(l);
 }
 
 int loop_once(struct loop *l, long timeout_ms)
@@ -322,24 +409,48 @@ int loop_once(struct loop *l, long timeout_ms)
         return -1;
     }
     sweep(l);
-    size_t n = 0;
-    for (size_t i = 0; i < l->n_watches; i++) {
-        struct watch *w = &l->watches[i];
-        if (!w->events)
-            continue;
-        short ev = (short)(((w->events & LOOP_READABLE) ? ZMQ_POLLIN : 0) |
-                           ((w->events & LOOP_WRITABLE) ? ZMQ_POLLOUT : 0));
-        l->items[n] = (zmq_pollitem_t){w->socket, w->socket ? 0 : w->fd, ev, 0};
-        l->item_watch[n++] = i;
+    size_t n_ready = 0;
+    for (size_t i = 0; i < l->n_watches; i++)
+        l->watches[i]->ready = 0;
+    for (size_t i = 0; i < l->n_watches; i++)
+        if (l->watches[i]->socket && l->watches[i]->check)
+            check_socket(l, l->watches[i], &n_ready);
+    long timeout = n_ready ? 0 : wait_for(l, timeout_ms);
+    struct epoll_event evs[EVENTS_PER_WAIT];
+    int n = epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, timeout > INT_MAX ? INT_MAX : (int)timeout);
+    if (n < 0) {
+        if (errno != EINTR)
+            return -1;
+        n = 0;
     }
-    long timeout = wait_for(l, timeout_ms);
-    int rc = zmq_poll(n ? l->items : NULL, (int)n, timeout);
-    if (rc < 0 && errno != EINTR)
-        return -1;
     l->dispatching = 1;
-    for (size_t i = 0; rc > 0 && i < n && !l->stopped; i++)
-        dispatch(l, i);
-    fire_timers(l);
+    int fd_called = 0;
+    for (int i = 0; i < n && !l->stopped; i++) {
+        struct watch *w = evs[i].data.ptr; /* dead ones stay allocated until the next sweep */
+        if (!w->live)
+            continue;
+        if (w->socket) {
+            check_socket(l, w, &n_ready);
+            continue;
+        }
+        uint32_t e = evs[i].events;
+        int wanted = (e & (EPOLLERR | EPOLLHUP)) || ((e & EPOLLIN) && (w->events & LOOP_READABLE)) ||
+                     ((e & EPOLLOUT) && (w->events & LOOP_WRITABLE));
+        if (wanted && w->events) {
+            w->fd_cb(w->ctx, w->fd);
+            fd_called = 1;
+        }
+    }
+    if (fd_called)
+        check_all_later(l);
+    for (size_t i = 0; i < n_ready && !l->stopped; i++) {
+        struct watch *w = l->ready[i];
+        int ev = w->ready & w->events;
+        w->check = 1; /* what it did to itself is for the next pass to see */
+        if (w->live && ev)
+            w->socket_cb(w->ctx, w->socket, ev);
+    }
+    fire_timers_and_recheck(l);
     l->dispatching = 0;
     return 0;
 }

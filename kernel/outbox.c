@@ -31,6 +31,7 @@ void outbox_reply(struct outbox *o, void *socket, const struct frame *ids, size_
         return;
     if (wire_send_outgoing(socket, ids, n_ids, &out))
         ratelog_drop(o->log, "dropped a %s of our own: %s", type, zmq_strerror(errno));
+    loop_socket_touched(o->loop, socket);
     outgoing_free(&out);
 }
 
@@ -41,6 +42,7 @@ void outbox_request(struct outbox *o, void *socket, const char *type, json_t *co
         return;
     if (wire_send_outgoing(socket, NULL, 0, &out))
         ratelog_drop(o->log, "dropped a %s of our own: %s", type, zmq_strerror(errno));
+    loop_socket_touched(o->loop, socket);
     outgoing_free(&out);
 }
 

@@ -20,6 +20,7 @@ struct outbox {
     struct session *session; /* borrowed */
     struct iopub *iopub;     /* borrowed */
     struct ratelog *log;     /* borrowed */
+    struct loop *loop;       /* borrowed: told of every socket used */
 };
 
 /* Each takes CONTENT (a new reference, or NULL when building it failed). */

@@ -222,7 +222,7 @@ int proxy_new(struct loop *loop, const struct connection *front, const struct pr
         goto fail;
     const char *user = getenv("USER");
     session_init(&p->session, p->signer, user);
-    p->out = (struct outbox){&p->session, &p->iopub, &p->log};
+    p->out = (struct outbox){&p->session, &p->iopub, &p->log, loop};
     p->zmq = zmq_ctx_new();
     if (!p->zmq) {
         snprintf(err, errlen, "cannot create a ZMQ context: %s", zmq_strerror(errno));
@@ -366,6 +366,7 @@ static void flush_queue(struct proxy *p, enum channel ch)
     struct zmessage *m;
     while (p->ready && (m = msgqueue_at(q, 0)) != NULL) {
         send_notice_if_execute(p, ch, m);
+        loop_socket_touched(p->loop, p->back[ch]);
         int rc = zmessage_offer(m, p->back[ch]);
         if (rc == 1)
             break;
@@ -382,6 +383,7 @@ static void submit(struct proxy *p, enum channel ch, struct zmessage *m)
 {
     if (p->ready && p->queue[ch].n == 0) {
         send_notice_if_execute(p, ch, m);
+        loop_socket_touched(p->loop, p->back[ch]);
         int rc = zmessage_offer(m, p->back[ch]);
         if (rc == 0)
             return;
@@ -716,6 +718,7 @@ static void on_runtime_reply(struct proxy *p, enum channel ch, struct zmessage *
     /* A client that reads nothing loses its own replies at the high-water mark,
      * as with ipykernel's ROUTER; nobody else waits for it. */
     zmessage_send(m, p->front[ch], 0);
+    loop_socket_touched(p->loop, p->front[ch]);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */

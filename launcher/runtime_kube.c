@@ -154,9 +154,10 @@ static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err
 {
     rt->zmq = zmq_ctx_new();
     rt->ping = rt->zmq ? zmq_socket(rt->zmq, ZMQ_DEALER) : NULL;
-    int zero = 0, hwm = 4;
+    int zero = 0, hwm = 4, ipv6 = strchr(endpoint, '[') != NULL;
     if (!rt->ping || zmq_setsockopt(rt->ping, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(rt->ping, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(rt->ping, ZMQ_IPV6, &ipv6, sizeof ipv6) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SERVERKEY, rt->curve.peer_public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_PUBLICKEY, rt->curve.public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SECRETKEY, rt->curve.secret_key, 40) ||

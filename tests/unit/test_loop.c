@@ -303,6 +303,62 @@ static void test_zmq_socket_events(void **state)
     loop_free(l);
 }
 
+struct sneaky {
+    void *peer, *socket;
+    int fd;
+};
+
+/* A callback that makes a watched socket readable and then uses it (taking the wakeup
+ * libzmq gives through ZMQ_FD): the loop must still see it. */
+static void send_and_swallow(void *ctx, int fd)
+{
+    struct sneaky *s = ctx;
+    char buf[8];
+    assert_true(read(fd, buf, sizeof buf) > 0);
+    assert_int_equal(zmq_send(s->peer, "x", 1, 0), 1);
+    int ev = 0;
+    size_t len = sizeof ev;
+    for (int i = 0; i < 1000 && !(ev & ZMQ_POLLIN); i++) /* until libzmq has it, wakeup taken */
+        assert_int_equal(zmq_getsockopt(s->socket, ZMQ_EVENTS, &ev, &len), 0);
+    assert_true(ev & ZMQ_POLLIN);
+}
+
+static void give_up(void *ctx)
+{
+    loop_stop(ctx, 1);
+}
+
+static void got_it(void *ctx, void *socket, int events)
+{
+    (void)socket;
+    (void)events;
+    loop_stop(ctx, 0);
+}
+
+static void test_socket_used_by_a_callback_is_seen(void **state)
+{
+    (void)state;
+    struct loop *l = new_loop();
+    void *ctx = zmq_ctx_new(), *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+    assert_int_equal(zmq_bind(a, "inproc://test-loop-sneaky"), 0);
+    assert_int_equal(zmq_connect(b, "inproc://test-loop-sneaky"), 0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct sneaky s = {b, a, p[0]};
+    assert_int_equal(loop_watch_socket(l, a, LOOP_READABLE, got_it, l), 0);
+    assert_int_equal(loop_watch_fd(l, p[0], LOOP_READABLE, send_and_swallow, &s), 0);
+    assert_int_equal(loop_once(l, 0), 0); /* the socket is looked at once, empty */
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_true(loop_timer(l, DEADLINE_MS, give_up, l) > 0);
+    assert_int_equal(loop_run(l), 0); /* 1: the message was never seen */
+    zmq_close(a);
+    zmq_close(b);
+    zmq_ctx_term(ctx);
+    close(p[0]);
+    close(p[1]);
+    loop_free(l);
+}
+
 static void test_bad_registrations(void **state)
 {
     (void)state;
@@ -328,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_no_nested_loop),
         cmocka_unit_test(test_zmq_socket_events),
+        cmocka_unit_test(test_socket_used_by_a_callback_is_seen),
         cmocka_unit_test(test_bad_registrations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
