@@ -25,7 +25,7 @@ int iopub_init(struct iopub *io, void *socket, struct loop *l, struct session *s
     io->resumed = resumed;
     io->ctx = ctx;
     io->last_room = monotonic_ms();
-    zmessage_init(&io->held);
+    msgqueue_init(&io->waiting, IOPUB_WAIT_COUNT, IOPUB_WAIT_BYTES);
     int hwm = IOPUB_HWM;
     return set_nodrop(io, 1) || zmq_setsockopt(socket, ZMQ_SNDHWM, &hwm, sizeof hwm) ? -1 : 0;
 }
@@ -35,47 +35,68 @@ void iopub_clear(struct iopub *io)
     if (io->retry_timer)
         loop_timer_cancel(io->loop, io->retry_timer);
     io->retry_timer = 0;
-    zmessage_free(&io->held);
-    io->blocked_since = 0;
+    msgqueue_free(&io->waiting);
 }
 
-int iopub_blocked(const struct iopub *io)
+int iopub_has_room(const struct iopub *io)
 {
-    return io->blocked_since != 0;
+    return msgqueue_has_room(&io->waiting);
 }
 
-/* Send M now: dropped for the subscribers that are full, delivered to the rest. */
-static int send_dropping(struct iopub *io, struct zmessage *m)
+/* Send M now: dropped for the subscribers that are full, delivered to the rest.
+ * libzmq then sets each full subscriber aside (no longer matched, and so no longer
+ * able to refuse a message) until it reads again; the others are waited for as
+ * before, with a fresh IOPUB_STALL_MS. */
+static void send_dropping(struct iopub *io, struct zmessage *m)
 {
-    if (!io->dropping) {
-        io->dropping = 1;
-        io->stalls++;
-        ratelog_drop(io->log,
-                     "dropped iopub messages for a subscriber that has read nothing for %d ms; "
-                     "the others get everything",
-                     IOPUB_STALL_MS);
-    }
+    io->stalls++;
+    ratelog_drop(io->log,
+                 "dropped iopub messages for a subscriber that has read nothing for %d ms; "
+                 "the others get everything",
+                 IOPUB_STALL_MS);
     set_nodrop(io, 0);
     int rc = zmessage_send(m, io->socket, 0);
     int e = errno;
     set_nodrop(io, 1);
-    loop_socket_touched(io->loop, io->socket);
+    io->last_room = monotonic_ms();
     if (rc)
         ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(e));
-    return rc;
 }
 
-/* M reached every subscriber. */
-static void room_for_all(struct iopub *io)
-{
-    io->last_room = monotonic_ms();
-    io->dropping = 0;
-}
+static void retry(void *ctx);
 
-static void resume(struct iopub *io)
+/* Send what waits, oldest first, while there is room (or the stall is over). */
+static void flush(struct iopub *io)
 {
-    io->blocked_since = 0;
-    if (io->resumed)
+    int had_room = msgqueue_has_room(&io->waiting);
+    struct zmessage *m;
+    loop_socket_touched(io->loop, io->socket);
+    while ((m = msgqueue_at(&io->waiting, 0)) != NULL) {
+        int rc = zmessage_offer(m, io->socket);
+        if (rc == 1) {
+            if (monotonic_ms() - io->last_room < IOPUB_STALL_MS)
+                break;
+            send_dropping(io, m);
+        } else if (rc == 0) {
+            io->last_room = monotonic_ms();
+        } else {
+            ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
+        }
+        msgqueue_pop(&io->waiting);
+    }
+    if (io->waiting.n && !io->retry_timer) {
+        /* Offered again on the next pass: a reader that makes room is served at
+         * once, as by a socket that waits for it. */
+        int id = loop_timer(io->loop, 0, retry, io);
+        if (id > 0)
+            io->retry_timer = id;
+        else
+            while ((m = msgqueue_at(&io->waiting, 0)) != NULL) { /* cannot wait: drop */
+                send_dropping(io, m);
+                msgqueue_pop(&io->waiting);
+            }
+    }
+    if (!had_room && msgqueue_has_room(&io->waiting) && io->resumed)
         io->resumed(io->ctx);
 }
 
@@ -83,63 +104,30 @@ static void retry(void *ctx)
 {
     struct iopub *io = ctx;
     io->retry_timer = 0;
-    loop_socket_touched(io->loop, io->socket);
-    int rc = zmessage_offer(&io->held, io->socket);
-    if (rc == 0) {
-        room_for_all(io);
-        resume(io);
-        return;
-    }
-    if (rc < 0) {
-        ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
-        resume(io);
-        return;
-    }
-    if (monotonic_ms() - io->last_room >= IOPUB_STALL_MS) {
-        send_dropping(io, &io->held);
-        resume(io);
-        return;
-    }
-    /* Offered again on the next pass of the loop: a reader that makes room is
-     * served at once, as by a socket that waits for it. */
-    int id = loop_timer(io->loop, 0, retry, io);
-    if (id < 0) {
-        send_dropping(io, &io->held); /* cannot wait: rather drop than stall everyone */
-        resume(io);
-        return;
-    }
-    io->retry_timer = id;
+    flush(io);
 }
 
 int iopub_offer(struct iopub *io, struct zmessage *m)
 {
-    if (io->blocked_since) {
-        errno = EBUSY;
+    if (io->waiting.n == 0) {
+        loop_socket_touched(io->loop, io->socket);
+        int rc = zmessage_offer(m, io->socket);
+        if (rc == 0) {
+            io->last_room = monotonic_ms();
+            return 0;
+        }
+        if (rc < 0) {
+            ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
+            return -1;
+        }
+    }
+    if (msgqueue_push(&io->waiting, m)) {
+        ratelog_drop(io->log, "dropped a %zu-byte iopub message: out of memory", m->bytes);
+        zmessage_reset(m);
         return -1;
     }
-    loop_socket_touched(io->loop, io->socket);
-    int rc = zmessage_offer(m, io->socket);
-    if (rc == 0) {
-        room_for_all(io);
-        return 0;
-    }
-    if (rc < 0) {
-        ratelog_drop(io->log, "dropped an iopub message: %s", zmq_strerror(errno));
-        return -1;
-    }
-    long long now = monotonic_ms();
-    if (now - io->last_room >= IOPUB_STALL_MS)
-        return send_dropping(io, m) ? -1 : 0; /* the one that stopped is still full */
-    zmessage_move(&io->held, m);
-    io->blocked_since = now;
-    int id = loop_timer(io->loop, 0, retry, io);
-    if (id < 0) {
-        send_dropping(io, &io->held);
-        io->blocked_since = 0;
-        return 0;
-    }
-    io->retry_timer = id;
-    return 1;
+    flush(io);
+    return 0;
 }
 
 int iopub_send_own(struct iopub *io, const struct frame *topic, size_t n_topic,

@@ -92,8 +92,8 @@ static void on_socket(void *ctx, void *socket, int events);
 
 /* Watch each socket for what its state calls for: a client channel is read only
  * while its queue has room and no drain is on; a runtime channel is written to
- * when requests wait for room; the runtime's iopub is read unless a message is
- * held for a full subscriber. Changes only: this runs after every batch. */
+ * when requests wait for room; the runtime's iopub is read unless the messages
+ * waiting for room are at their bound. Changes only: this runs after every batch. */
 static void update_watches(struct proxy *p)
 {
     for (int side = FRONT; side <= BACK; side++)
@@ -108,7 +108,7 @@ static void update_watches(struct proxy *p)
                 else if (!p->draining && (ch == CH_HB || msgqueue_has_room(&p->queue[ch])))
                     want = LOOP_READABLE;
             } else if (ch == CH_IOPUB) {
-                want = iopub_blocked(&p->iopub) ? 0 : LOOP_READABLE;
+                want = iopub_has_room(&p->iopub) ? LOOP_READABLE : 0;
             } else {
                 want = LOOP_READABLE;
                 if (p->ready && p->queue[ch].n)
@@ -677,8 +677,8 @@ static void on_heartbeat(struct proxy *p, struct zmessage *m)
 
 /* ---- from the runtime ---------------------------------------------------------- */
 
-/* A message from the runtime on iopub; 1 when it is held for a full subscriber. */
-static int on_runtime_iopub(struct proxy *p, struct zmessage *m)
+/* A message from the runtime on iopub. */
+static void on_runtime_iopub(struct proxy *p, struct zmessage *m)
 {
     struct message_view v;
     if (message_split(m->view, m->n, &v) == MESSAGE_OK) {
@@ -687,7 +687,7 @@ static int on_runtime_iopub(struct proxy *p, struct zmessage *m)
                 p->probe_iopub_seen = 1;
                 zmessage_reset(m);
                 check_ready(p);
-                return 0;
+                return;
             }
             if (p->ready)
                 p->filter_probe_iopub = 0; /* the probe's traffic is over */
@@ -696,10 +696,10 @@ static int on_runtime_iopub(struct proxy *p, struct zmessage *m)
          * which carry no topic frame. */
         if (v.n_ids == 0 && frame_contains(&v.header, "\"iopub_welcome\"")) {
             zmessage_reset(m);
-            return 0;
+            return;
         }
     }
-    return iopub_offer(&p->iopub, m) == 1;
+    iopub_offer(&p->iopub, m);
 }
 
 /* A reply from the runtime on shell, control or stdin. */
@@ -750,14 +750,13 @@ static void read_back(struct proxy *p, enum channel ch)
 {
     void *s = p->back[ch];
     for (int i = 0; i < BATCH; i++) {
-        if (ch == CH_IOPUB && iopub_blocked(&p->iopub))
+        if (ch == CH_IOPUB && !iopub_has_room(&p->iopub))
             return;
         if (zmessage_recv(&p->in, s, ZMQ_DONTWAIT))
             return;
         p->last_back_ms = monotonic_ms();
         if (ch == CH_IOPUB) {
-            if (on_runtime_iopub(p, &p->in))
-                return;
+            on_runtime_iopub(p, &p->in);
         } else {
             on_runtime_reply(p, ch, &p->in);
         }
