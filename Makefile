@@ -40,7 +40,8 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev 
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
 DEB_ENVS  := python3 python3-venv openjdk-17-jre-headless procps
 DEB_TEST  := python3-jupyter-client python3-ipykernel python3-pytest python3-psutil \
-             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver
+             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver \
+             clang libclang-rt-14-dev
 # To build images without a Docker engine (make images-test): buildah, and debootstrap
 # for a base image made from Debian's packages; iproute2 for the smoke test's network.
 DEB_IMAGES := buildah debootstrap curl iproute2
@@ -161,7 +162,20 @@ pytest-debian: $(BUILD)/spark-k8s
 	  $(PY) -m pytest -q -p no:cacheprovider tests/protocol
 
 test: deps
-	$(MAKE) --no-print-directory all unit unit-san valgrind pytest pytest-debian
+	$(MAKE) --no-print-directory all unit unit-san valgrind pytest pytest-debian fuzz-short \
+	  fault-rounds-short
+
+# Fault rounds (tests/faults/fault_rounds.py): every way a kernel ends, ROUNDS rounds per
+# runtime (kubernetes against the fake API server), counting processes, files, sockets and
+# API objects left. `make fault-rounds` (100 per runtime: SECURITY.md), and a short form,
+# one round of each way per runtime, in `make test`.
+ROUNDS        ?= 100
+FAULTS_PREFIX := $(CURDIR)/$(BUILD)/faults-prefix
+.PHONY: fault-rounds fault-rounds-short
+fault-rounds fault-rounds-short: $(BUILD)/spark-k8s
+	rm -rf $(FAULTS_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(FAULTS_PREFIX) FETCH_JARS=0 >/dev/null
+	SPARK_K8S_PREFIX=$(FAULTS_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(JPY) tests/faults/fault_rounds.py \
+	  --rounds $(if $(filter fault-rounds-short,$@),7,$(ROUNDS))
 
 # ---- install and run --------------------------------------------------------------------
 
@@ -243,18 +257,48 @@ images-test: images-deps $(BUILD)/spark-k8s
 	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
 	  tests/images/images-test.sh $(IMAGES_TEST_LINE) $(IMAGES_TEST_VARIANT)
 
-# libFuzzer harness of the wire codec and connection files (not part of `make test`);
-# needs Debian's clang and libclang-rt-dev. FUZZ_TIME: seconds to run.
-FUZZ_TIME ?= 60
-FUZZ_SRCS := tests/fuzz/fuzz_message.c kernel/message.c kernel/signer.c kernel/connection.c launcher/janitor.c
-.PHONY: fuzz
-$(BUILD)/fuzz/fuzz_message: $(FUZZ_SRCS) $(wildcard kernel/*.h launcher/janitor.h)
+# libFuzzer harnesses (tests/fuzz): the wire codec, connection files, kernelspec
+# metadata, the admin config file, kubeconfig files, what the API server sends and
+# the pod-template merge. Needs Debian's clang and libclang-rt-14-dev (in DEB_TEST).
+# `make fuzz` runs each target for FUZZ_TIME seconds, or FUZZ_RUNS executions when
+# set, on a corpus in $(BUILD)/fuzz/corpus that starts from tests/fuzz/seeds;
+# `make fuzz-short` (part of `make test`) runs each FUZZ_SHORT_RUNS times from its seeds.
+FUZZ_TARGETS    := message connection kernelspec config kubeconfig kube_api pod_template
+FUZZ_TIME       ?= 60
+FUZZ_RUNS       ?=
+FUZZ_SHORT_RUNS ?= 3000
+FUZZ_FLAGS      := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS       := $(SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(ASMS:%.S=$(BUILD)/fuzz/obj/%.o)
+FUZZ_BINS       := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+.PHONY: fuzz fuzz-short
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
 	@mkdir -p $(dir $@)
-	clang $(WARN) -D_GNU_SOURCE -I. -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -o $@ $(FUZZ_SRCS) -ljansson -lcrypto
-fuzz: $(BUILD)/fuzz/fuzz_message
-	@mkdir -p $(BUILD)/fuzz/corpus
-	$< -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 $(BUILD)/fuzz/corpus tests/fuzz/seeds
+	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: %.S $(EMBEDDED)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -c $< -o $@
+$(BUILD)/fuzz/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_kube_api: tests/fuzz/fuzz_kube_api.c tests/fuzz/fuzz_kube_pod.c \
+  launcher/kube_client.c launcher/runtime_kube.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libfuzz.a
+	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_kube_api.c \
+	  tests/fuzz/fuzz_kube_pod.c $(BUILD)/fuzz/libfuzz.a $(LDLIBS)
+$(BUILD)/fuzz/fuzz_kubeconfig: launcher/kube_config.c
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libfuzz.a
+	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzz.a $(LDLIBS)
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus/$$t; echo "== fuzz_$$t"; \
+	  $(BUILD)/fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME)) \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	    $(BUILD)/fuzz/corpus/$$t tests/fuzz/seeds/$$t </dev/null 2>&1 | grep -v '^#[0-9].*\(pulse\|NEW\|REDUCE\)'; done
+fuzz-short: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do rm -rf $(BUILD)/fuzz/short/$$t; mkdir -p $(BUILD)/fuzz/short/$$t; \
+	  echo "== fuzz_$$t ($(FUZZ_SHORT_RUNS) runs from its seeds)"; \
+	  $(BUILD)/fuzz/fuzz_$$t -runs=$(FUZZ_SHORT_RUNS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/short/$$t- \
+	    $(BUILD)/fuzz/short/$$t tests/fuzz/seeds/$$t </dev/null >$(BUILD)/fuzz/short/$$t.log 2>&1 || \
+	    { tail -40 $(BUILD)/fuzz/short/$$t.log; exit 1; }; \
+	  grep -h 'Done [0-9]* runs' $(BUILD)/fuzz/short/$$t.log; done
 
 clean:
 	rm -rf $(BUILD)

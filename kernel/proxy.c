@@ -1,93 +1,79 @@
-/* proxy.c — relays frames between Jupyter clients and the runtime (see proxy.h). */
+/* proxy.c — the relay's state machine: what arrives from clients and from the
+ * runtime, and where it goes (see proxy.h). The loop, the iopub fan-out, the
+ * waiting queues, the authenticator and the messages of our own live in their
+ * own files; this one decides. */
 #include "kernel/proxy.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <zmq.h>
 
+#include "kernel/iopub.h"
 #include "kernel/message.h"
+#include "kernel/msgqueue.h"
+#include "kernel/outbox.h"
+#include "kernel/ratelog.h"
+#include "kernel/replay.h"
 #include "kernel/session.h"
 #include "kernel/signer.h"
 #include "kernel/wire.h"
+#include "kernel/zap.h"
 
-#define MAX_WATCHES 8
-#define MAX_TIMERS 8
-#define BATCH 64 /* messages taken from one socket before polling again */
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-/* iopub messages queued toward clients (and from the runtime) before the proxy
- * stops reading the runtime's iopub: output is never dropped here, memory stays
- * bounded, and a burst waits in the runtime exactly as it would without us. */
-#define IOPUB_HWM 1000
-#define PROGRESS_KEPT 32 /* progress lines kept to retell after a failed start */
+#define BATCH 64           /* messages taken from one socket before looking at the others */
+#define PROGRESS_KEPT 32   /* progress lines kept to retell after a failed start */
+#define DRAIN_QUIET_MS 50  /* a drain ends once the runtime has said nothing for this long */
 
-struct held {
-    enum channel channel;
-    struct zmessage msg;
-};
+enum side { FRONT, BACK };
 
-struct watch {
-    int fd;
-    short events; /* POLLIN, POLLOUT */
-    void (*cb)(void *ctx, int fd);
-    void *ctx;
-};
-
-struct timer {
-    int id;
-    long long due;
-    void (*cb)(void *ctx);
-    void *ctx;
+struct socket_ref {
+    struct proxy *p;
+    enum side side;
+    enum channel ch;
 };
 
 struct proxy {
+    struct loop *loop; /* borrowed */
     void *zmq;
     void *front[CH_COUNT];
     void *back[CH_COUNT]; /* hb unused on the back side */
-    void *zap;            /* CURVE authentication handler, when the front is a CURVE server */
-    char allowed_client[41];
+    struct socket_ref refs[2][CH_COUNT];
+    int watching[2][CH_COUNT]; /* the events each socket is watched for now; -1: not yet */
+    struct zap *zap;           /* CURVE authenticator, when the front is a CURVE server */
     struct signer *signer;
     struct session session;
     struct proxy_hooks hooks;
     size_t max_bytes;
     char log_name[32];
+    struct ratelog log;
+    struct replay replay;
+    struct iopub iopub;
+    struct outbox out;
+    struct msgqueue queue[CH_COUNT]; /* shell, stdin, control: waiting for the runtime */
 
     int attached, ready, alive, shutdown_requested;
-    int probe_replied;     /* the runtime answered a probe on shell */
-    int probe_iopub_seen;  /* ... and its iopub reaches us */
-    int filter_probe_iopub;/* drop iopub messages caused by our own probes */
+    int probe_replied;      /* the runtime answered a probe on shell */
+    int probe_iopub_seen;   /* ... and its iopub reaches us */
+    int filter_probe_iopub; /* drop iopub messages caused by our own probes */
     char *notice;
-    char *failure;        /* why the runtime could not start; requests get it as an error */
-    char *last_execute;   /* header of the last execute_request sent to the runtime */
+    char *failure;      /* why the runtime could not start; requests get it as an error */
+    char *last_execute; /* header of the last execute_request sent to the runtime */
     char *progress[PROGRESS_KEPT]; /* the start's story, oldest first */
     size_t n_progress;
 
-    struct held *held;
-    size_t n_held, cap_held;
-
-    struct watch watches[MAX_WATCHES];
-    size_t n_watches;
-    struct timer timers[MAX_TIMERS];
-    int next_timer_id;
-
     long long last_heartbeat;
-    int running, exit_code;
-    struct zmessage in; /* receive buffer */
-    struct zmessage iopub_pending; /* refused by a full front iopub; sent first */
-    int iopub_blocked;
-};
+    long long last_back_ms; /* when the runtime last sent something */
+    struct zmessage in;     /* receive buffer */
 
-long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+    int draining;
+    long long drain_end;
+    int drain_timer;
+    void (*drained)(void *ctx);
+    void *drained_ctx;
+};
 
 static void logf_(struct proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct proxy *p, const char *fmt, ...)
@@ -98,6 +84,57 @@ static void logf_(struct proxy *p, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, "%s: %s\n", p->log_name, line);
+}
+
+/* ---- what the loop watches -------------------------------------------------- */
+
+static void on_socket(void *ctx, void *socket, int events);
+
+/* Watch each socket for what its state calls for: a client channel is read only
+ * while its queue has room and no drain is on; a runtime channel is written to
+ * when requests wait for room; the runtime's iopub is read unless the messages
+ * waiting for room are at their bound. Changes only: this runs after every batch. */
+static void update_watches(struct proxy *p)
+{
+    for (int side = FRONT; side <= BACK; side++)
+        for (int ch = 0; ch < CH_COUNT; ch++) {
+            void *s = side == FRONT ? p->front[ch] : p->back[ch];
+            if (!s)
+                continue;
+            int want = 0;
+            if (side == FRONT) {
+                if (ch == CH_IOPUB)
+                    want = LOOP_READABLE; /* subscriptions */
+                else if (!p->draining && (ch == CH_HB || msgqueue_has_room(&p->queue[ch])))
+                    want = LOOP_READABLE;
+            } else if (ch == CH_IOPUB) {
+                want = iopub_has_room(&p->iopub) ? LOOP_READABLE : 0;
+            } else {
+                want = LOOP_READABLE;
+                if (p->ready && p->queue[ch].n)
+                    want |= LOOP_WRITABLE;
+            }
+            if (p->watching[side][ch] == want)
+                continue;
+            if (loop_watch_socket(p->loop, s, want, on_socket, &p->refs[side][ch]) == 0)
+                p->watching[side][ch] = want;
+            else
+                ratelog_drop(&p->log, "cannot watch the %s socket: %s", channel_name(ch),
+                             strerror(errno));
+        }
+}
+
+/* First registration of a socket: the one that can fail for memory. */
+static int watch_new(struct proxy *p, enum side side, enum channel ch, char *err, size_t errlen)
+{
+    void *s = side == FRONT ? p->front[ch] : p->back[ch];
+    p->refs[side][ch] = (struct socket_ref){p, side, ch};
+    if (loop_watch_socket(p->loop, s, 0, on_socket, &p->refs[side][ch])) {
+        snprintf(err, errlen, "cannot watch the %s socket: %s", channel_name(ch), strerror(errno));
+        return -1;
+    }
+    p->watching[side][ch] = 0;
+    return 0;
 }
 
 /* ---- sockets ---------------------------------------------------------------- */
@@ -112,10 +149,9 @@ static void *make_socket(struct proxy *p, int type, int linger_ms)
     return s;
 }
 
-static int apply_curve_server(struct proxy *p, void *s, const struct proxy_curve *c)
+static int apply_curve_server(void *s, const struct proxy_curve *c)
 {
     int one = 1;
-    (void)p;
     return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) ||
                    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 40)
                ? -1
@@ -131,9 +167,36 @@ static int apply_curve_client(void *s, const struct proxy_curve *c)
                : 0;
 }
 
+/* What a client may make libzmq buffer: frames refused on receipt above the
+ * cap (the connection is dropped before the bytes arrive), and a few messages
+ * per connection while the proxy is not reading. */
+static int limit_front(void *s, enum channel ch, size_t max_bytes, int ipv6)
+{
+    int64_t max_frame = ch == CH_IOPUB ? IOPUB_MAX_TOPIC + 1
+                        : ch == CH_HB  ? PROXY_HB_MAX
+                                       : (int64_t)max_bytes;
+    int hwm = PROXY_FRONT_RCVHWM, one = 1;
+    if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm))
+        return -1;
+    if (ipv6 && zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one))
+        return -1;
+    if (ch == CH_SHELL || ch == CH_STDIN || ch == CH_CONTROL)
+        /* A client that reconnects with the same identity takes over its route. */
+        return zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    if (ch == CH_IOPUB)
+        return zmq_setsockopt(s, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+    return 0;
+}
+
 static const int front_types[CH_COUNT] = {ZMQ_ROUTER, ZMQ_XPUB, ZMQ_ROUTER, ZMQ_ROUTER, ZMQ_ROUTER};
 
-int proxy_new(const struct connection *front, const struct proxy_options *opt,
+static void iopub_resumed(void *ctx)
+{
+    update_watches(ctx);
+}
+
+int proxy_new(struct loop *loop, const struct connection *front, const struct proxy_options *opt,
               const struct proxy_hooks *hooks, struct proxy **out, char *err, size_t errlen)
 {
     struct proxy *p = calloc(1, sizeof *p);
@@ -141,32 +204,35 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    p->loop = loop;
     snprintf(p->log_name, sizeof p->log_name, "%s",
              opt && opt->log_name ? opt->log_name : "spark-k8s");
     p->max_bytes = opt && opt->max_message_bytes ? opt->max_message_bytes : PROXY_DEFAULT_MAX_MESSAGE;
     p->hooks = *hooks;
-    p->next_timer_id = 1;
     zmessage_init(&p->in);
-    zmessage_init(&p->iopub_pending);
+    ratelog_init(&p->log, loop, p->log_name, opt ? opt->log_interval_ms : 0, 0);
+    replay_init(&p->replay);
+    msgqueue_init(&p->queue[CH_SHELL], PROXY_QUEUE_SHELL, PROXY_QUEUE_SHELL_BYTES);
+    msgqueue_init(&p->queue[CH_CONTROL], PROXY_QUEUE_OTHER, PROXY_QUEUE_OTHER_BYTES);
+    msgqueue_init(&p->queue[CH_STDIN], PROXY_QUEUE_OTHER, PROXY_QUEUE_OTHER_BYTES);
+    for (int side = FRONT; side <= BACK; side++)
+        for (int ch = 0; ch < CH_COUNT; ch++)
+            p->watching[side][ch] = -1;
     if (signer_new(front->signature_scheme, front->key, front->key_len, &p->signer, err, errlen))
         goto fail;
     const char *user = getenv("USER");
     session_init(&p->session, p->signer, user);
+    p->out = (struct outbox){&p->session, &p->iopub, &p->log, loop};
     p->zmq = zmq_ctx_new();
     if (!p->zmq) {
         snprintf(err, errlen, "cannot create a ZMQ context: %s", zmq_strerror(errno));
         goto fail;
     }
     const struct proxy_curve *curve = opt ? opt->curve : NULL;
-    if (curve) {
-        /* The ZAP handler must be bound before any CURVE server socket. */
-        p->zap = make_socket(p, ZMQ_REP, 0);
-        if (!p->zap || zmq_bind(p->zap, ZAP_ENDPOINT)) {
-            snprintf(err, errlen, "cannot start the CURVE authenticator: %s", zmq_strerror(errno));
-            goto fail;
-        }
-        snprintf(p->allowed_client, sizeof p->allowed_client, "%s", curve->peer_public_key);
-    }
+    /* The authenticator must be bound before any CURVE server socket. */
+    if (curve && zap_new(p->zmq, loop, curve->peer_public_key, &p->log, &p->zap, err, errlen))
+        goto fail;
+    int ipv6 = strchr(front->ip, ':') != NULL && strcmp(front->transport, "tcp") == 0;
     for (int ch = 0; ch < CH_COUNT; ch++) {
         char endpoint[600];
         p->front[ch] = make_socket(p, front_types[ch], 500);
@@ -174,18 +240,14 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
             snprintf(err, errlen, "cannot create the %s socket", channel_name(ch));
             goto fail;
         }
-        if (ch == CH_IOPUB) {
-            int one = 1, hwm = IOPUB_HWM;
-            zmq_setsockopt(p->front[ch], ZMQ_XPUB_VERBOSE, &one, sizeof one);
-            zmq_setsockopt(p->front[ch], ZMQ_XPUB_NODROP, &one, sizeof one);
-            zmq_setsockopt(p->front[ch], ZMQ_SNDHWM, &hwm, sizeof hwm);
+        if (limit_front(p->front[ch], ch, p->max_bytes, ipv6) ||
+            (ch == CH_IOPUB && iopub_init(&p->iopub, p->front[ch], loop, &p->session, &p->log,
+                                          iopub_resumed, p))) {
+            snprintf(err, errlen, "cannot set the options of the %s socket: %s", channel_name(ch),
+                     zmq_strerror(errno));
+            goto fail;
         }
-        if (ch == CH_SHELL || ch == CH_STDIN || ch == CH_CONTROL) {
-            int one = 1;
-            /* A client that reconnects with the same identity takes over its route. */
-            zmq_setsockopt(p->front[ch], ZMQ_ROUTER_HANDOVER, &one, sizeof one);
-        }
-        if (curve && apply_curve_server(p, p->front[ch], curve)) {
+        if (curve && apply_curve_server(p->front[ch], curve)) {
             snprintf(err, errlen, "cannot set CURVE keys on the %s socket", channel_name(ch));
             goto fail;
         }
@@ -194,7 +256,10 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
                      zmq_strerror(errno));
             goto fail;
         }
+        if (watch_new(p, FRONT, ch, err, errlen))
+            goto fail;
     }
+    update_watches(p);
     *out = p;
     return 0;
 fail:
@@ -206,22 +271,28 @@ void proxy_free(struct proxy *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->n_held; i++)
-        zmessage_free(&p->held[i].msg);
-    free(p->held);
+    if (p->drain_timer)
+        loop_timer_cancel(p->loop, p->drain_timer);
+    iopub_clear(&p->iopub);
+    ratelog_clear(&p->log);
+    for (int ch = 0; ch < CH_COUNT; ch++)
+        msgqueue_free(&p->queue[ch]);
     zmessage_free(&p->in);
-    zmessage_free(&p->iopub_pending);
     for (int ch = 0; ch < CH_COUNT; ch++) {
-        if (p->front[ch])
+        if (p->front[ch]) {
+            loop_unwatch_socket(p->loop, p->front[ch]);
             zmq_close(p->front[ch]);
-        if (p->back[ch])
+        }
+        if (p->back[ch]) {
+            loop_unwatch_socket(p->loop, p->back[ch]);
             zmq_close(p->back[ch]);
+        }
     }
-    if (p->zap)
-        zmq_close(p->zap);
+    zap_free(p->zap);
     if (p->zmq)
         zmq_ctx_term(p->zmq);
     signer_free(p->signer);
+    replay_free(&p->replay);
     free(p->notice);
     free(p->failure);
     free(p->last_execute);
@@ -230,102 +301,103 @@ void proxy_free(struct proxy *p)
     free(p);
 }
 
-/* ---- messages of our own ---------------------------------------------------- */
-
-/* Send a message we build ourselves on SOCK after the identities IDS. */
-static void send_own(struct proxy *p, void *sock, const struct frame *ids, size_t n_ids,
-                     const char *type, const struct frame *parent, json_t *content)
-{
-    struct outgoing o;
-    if (!content || session_build(&p->session, type, parent, content, &o)) {
-        logf_(p, "cannot build a %s message", type);
-        json_decref(content);
-        return;
-    }
-    if (wire_send_outgoing(sock, ids, n_ids, &o))
-        logf_(p, "cannot send %s: %s", type, zmq_strerror(errno));
-    outgoing_free(&o);
-    json_decref(content);
-}
-
-static void publish(struct proxy *p, const char *type, const struct frame *parent, json_t *content)
-{
-    send_own(p, p->front[CH_IOPUB], NULL, 0, type, parent, content);
-}
-
-static void publish_status(struct proxy *p, const struct frame *parent, const char *state)
-{
-    publish(p, "status", parent, json_pack("{s:s}", "execution_state", state));
-}
-
-static void publish_stderr(struct proxy *p, const struct frame *parent, const char *text)
-{
-    json_t *c = json_pack("{s:s, s:s+}", "name", "stderr", "text", text, "\n");
-    publish(p, "stream", parent, c);
-}
+/* ---- replies and output of our own --------------------------------------------- */
 
 /* Reply to the request V (received on CH) with CONTENT. */
 static void reply(struct proxy *p, enum channel ch, const struct zmessage *m,
                   const struct message_view *v, const char *request_type, json_t *content)
 {
-    char type[80];
-    if (message_reply_type(request_type, type, sizeof type)) {
-        json_decref(content);
-        return;
-    }
-    send_own(p, p->front[ch], m->view, v->n_ids, type, &v->header, content);
+    outbox_reply(&p->out, p->front[ch], m->view, v->n_ids, request_type, &v->header, content);
 }
 
-/* ---- holding requests while the runtime starts ------------------------------ */
-
-static int hold(struct proxy *p, enum channel ch, struct zmessage *m)
+static void early_kernel_info(struct proxy *p, const struct zmessage *m,
+                              const struct message_view *v)
 {
-    if (p->n_held == p->cap_held) {
-        size_t cap = p->cap_held ? p->cap_held * 2 : 8;
-        struct held *h = realloc(p->held, cap * sizeof *h);
-        if (!h)
-            return -1;
-        p->held = h;
-        p->cap_held = cap;
-    }
-    struct held *h = &p->held[p->n_held++];
-    h->channel = ch;
-    zmessage_init(&h->msg);
-    zmessage_move(&h->msg, m);
-    return 0;
+    json_t *content = p->hooks.kernel_info ? p->hooks.kernel_info(p->hooks.ctx) : NULL;
+    if (!content)
+        content = json_pack("{s:s}", "status", "ok");
+    outbox_status(&p->out, &v->header, "busy");
+    reply(p, CH_SHELL, m, v, "kernel_info_request", content);
+    outbox_status(&p->out, &v->header, "idle");
 }
 
-static void send_notice_if_execute(struct proxy *p, const struct message_view *v,
-                                   const struct message_header *h)
+/* Answer request M (received on CH) with an error saying REASON: busy, an iopub
+ * error, the error reply, idle. */
+static void reply_error(struct proxy *p, enum channel ch, const struct zmessage *m,
+                        const struct message_view *v, const struct message_header *h,
+                        const char *reason, int tell_story)
 {
-    if (!p->notice || strcmp(h->msg_type, "execute_request") != 0)
+    json_t *tb = json_pack("[s]", reason);
+    outbox_status(&p->out, &v->header, "busy");
+    /* A request that came after the failure hears how the start went, too. */
+    for (size_t i = 0; tell_story && i < p->n_progress; i++)
+        outbox_stderr(&p->out, &v->header, p->progress[i]);
+    outbox_publish(&p->out, "error", &v->header,
+                   json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
+                             "traceback", tb));
+    json_t *content = json_pack("{s:s, s:s, s:s, s:O}", "status", "error", "ename",
+                                "KernelStartError", "evalue", reason, "traceback", tb);
+    if (content && strcmp(h->msg_type, "execute_request") == 0)
+        json_object_set_new(content, "execution_count", json_integer(0));
+    reply(p, ch, m, v, h->msg_type, content);
+    outbox_status(&p->out, &v->header, "idle");
+    json_decref(tb);
+}
+
+/* ---- requests waiting for the runtime ------------------------------------------- */
+
+static void send_notice_if_execute(struct proxy *p, enum channel ch, const struct zmessage *m)
+{
+    struct message_view v;
+    struct message_header h;
+    if (!p->notice || ch != CH_SHELL || message_split(m->view, m->n, &v) != MESSAGE_OK ||
+        message_header_read(&v.header, &h) != MESSAGE_OK ||
+        strcmp(h.msg_type, "execute_request") != 0)
         return;
-    publish_stderr(p, &v->header, p->notice);
+    outbox_stderr(&p->out, &v.header, p->notice);
     free(p->notice);
     p->notice = NULL;
 }
 
-static void forward_request(struct proxy *p, enum channel ch, struct zmessage *m)
+/* Send what waits on CH while the runtime takes it; the rest waits for room. */
+static void flush_queue(struct proxy *p, enum channel ch)
 {
-    if (p->notice && ch == CH_SHELL) {
-        struct message_view v;
-        struct message_header h;
-        if (message_split(m->view, m->n, &v) == MESSAGE_OK &&
-            message_header_read(&v.header, &h) == MESSAGE_OK)
-            send_notice_if_execute(p, &v, &h);
+    struct msgqueue *q = &p->queue[ch];
+    struct zmessage *m;
+    while (p->ready && (m = msgqueue_at(q, 0)) != NULL) {
+        send_notice_if_execute(p, ch, m);
+        loop_socket_touched(p->loop, p->back[ch]);
+        int rc = zmessage_offer(m, p->back[ch]);
+        if (rc == 1)
+            break;
+        if (rc < 0)
+            ratelog_drop(&p->log, "dropped a %s request: cannot forward it to the runtime: %s",
+                         channel_name(ch), zmq_strerror(errno));
+        msgqueue_pop(q);
     }
-    if (zmessage_send(m, p->back[ch], 0))
-        logf_(p, "cannot forward a %s message to the runtime: %s", channel_name(ch),
-              zmq_strerror(errno));
 }
 
-static void release_held(struct proxy *p)
+/* A good request for the runtime: straight through when nothing waits before
+ * it and the runtime has room; otherwise at the back of its queue. */
+static void submit(struct proxy *p, enum channel ch, struct zmessage *m)
 {
-    for (size_t i = 0; i < p->n_held; i++) {
-        forward_request(p, p->held[i].channel, &p->held[i].msg);
-        zmessage_free(&p->held[i].msg);
+    if (p->ready && p->queue[ch].n == 0) {
+        send_notice_if_execute(p, ch, m);
+        loop_socket_touched(p->loop, p->back[ch]);
+        int rc = zmessage_offer(m, p->back[ch]);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            ratelog_drop(&p->log, "dropped a %s request: cannot forward it to the runtime: %s",
+                         channel_name(ch), zmq_strerror(errno));
+            return;
+        }
     }
-    p->n_held = 0;
+    if (msgqueue_push(&p->queue[ch], m)) {
+        ratelog_drop(&p->log, "dropped a %zu-byte %s request: out of memory", m->bytes,
+                     channel_name(ch));
+        zmessage_reset(m);
+    }
 }
 
 void proxy_progress(struct proxy *p, const char *text)
@@ -341,11 +413,11 @@ void proxy_progress(struct proxy *p, const char *text)
         if (copy)
             p->progress[p->n_progress++] = copy;
     }
-    for (size_t i = 0; i < p->n_held; i++) {
+    struct zmessage *m;
+    for (size_t i = 0; (m = msgqueue_at(&p->queue[CH_SHELL], i)) != NULL; i++) {
         struct message_view v;
-        if (p->held[i].channel == CH_SHELL &&
-            message_split(p->held[i].msg.view, p->held[i].msg.n, &v) == MESSAGE_OK)
-            publish_stderr(p, &v.header, text);
+        if (message_split(m->view, m->n, &v) == MESSAGE_OK)
+            outbox_stderr(&p->out, &v.header, text);
     }
 }
 
@@ -355,44 +427,25 @@ void proxy_set_notice(struct proxy *p, const char *text)
     p->notice = text ? strdup(text) : NULL;
 }
 
-/* Answer request M (received on CH) with an error saying REASON: busy, an iopub
- * error, the error reply, idle. */
-static void reply_error(struct proxy *p, enum channel ch, const struct zmessage *m,
-                        const struct message_view *v, const struct message_header *h,
-                        const char *reason, int tell_story)
-{
-    json_t *tb = json_pack("[s]", reason);
-    publish_status(p, &v->header, "busy");
-    /* A request that came after the failure hears how the start went, too. */
-    for (size_t i = 0; tell_story && i < p->n_progress; i++)
-        publish_stderr(p, &v->header, p->progress[i]);
-    publish(p, "error", &v->header,
-            json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
-                      "traceback", tb));
-    json_t *content = json_pack("{s:s, s:s, s:s, s:O}", "status", "error", "ename",
-                                "KernelStartError", "evalue", reason, "traceback", tb);
-    if (content && strcmp(h->msg_type, "execute_request") == 0)
-        json_object_set_new(content, "execution_count", json_integer(0));
-    reply(p, ch, m, v, h->msg_type, content);
-    publish_status(p, &v->header, "idle");
-    json_decref(tb);
-}
-
 void proxy_runtime_failed(struct proxy *p, const char *reason)
 {
     logf_(p, "%s", reason);
     free(p->failure);
     p->failure = strdup(reason);
-    for (size_t i = 0; i < p->n_held; i++) {
-        struct zmessage *m = &p->held[i].msg;
-        struct message_view v;
-        struct message_header h;
-        if (message_split(m->view, m->n, &v) == MESSAGE_OK &&
-            message_header_read(&v.header, &h) == MESSAGE_OK)
-            reply_error(p, p->held[i].channel, m, &v, &h, reason, 0);
-        zmessage_free(m);
+    static const enum channel order[] = {CH_CONTROL, CH_SHELL, CH_STDIN};
+    for (size_t c = 0; c < sizeof order / sizeof order[0]; c++) {
+        struct msgqueue *q = &p->queue[order[c]];
+        struct zmessage *m;
+        while ((m = msgqueue_at(q, 0)) != NULL) {
+            struct message_view v;
+            struct message_header h;
+            if (order[c] != CH_STDIN && message_split(m->view, m->n, &v) == MESSAGE_OK &&
+                message_header_read(&v.header, &h) == MESSAGE_OK)
+                reply_error(p, order[c], m, &v, &h, reason, 0);
+            msgqueue_pop(q);
+        }
     }
-    p->n_held = 0;
+    update_watches(p);
 }
 
 const char *proxy_failure(const struct proxy *p)
@@ -405,7 +458,7 @@ void proxy_notify(struct proxy *p, const char *text)
     proxy_progress(p, text);
     if (p->last_execute) {
         struct frame parent = {p->last_execute, strlen(p->last_execute)};
-        publish_stderr(p, &parent, text);
+        outbox_stderr(&p->out, &parent, text);
     }
 }
 
@@ -413,7 +466,7 @@ void proxy_notify(struct proxy *p, const char *text)
 
 static void send_probe(struct proxy *p)
 {
-    send_own(p, p->back[CH_SHELL], NULL, 0, "kernel_info_request", NULL, json_object());
+    outbox_request(&p->out, p->back[CH_SHELL], "kernel_info_request", json_object());
 }
 
 static void check_ready(struct proxy *p)
@@ -427,7 +480,10 @@ static void check_ready(struct proxy *p)
         return;
     }
     p->ready = 1;
-    release_held(p);
+    flush_queue(p, CH_CONTROL);
+    flush_queue(p, CH_SHELL);
+    flush_queue(p, CH_STDIN);
+    update_watches(p);
     if (p->hooks.ready)
         p->hooks.ready(p->hooks.ctx);
 }
@@ -449,9 +505,11 @@ int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct 
             return -1;
         }
         p->back[ch] = s;
-        int ivl = 10, ivl_max = 200, hwm = IOPUB_HWM;
+        int ivl = 10, ivl_max = 200, hwm = IOPUB_HWM, one = 1;
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+        if (strchr(endpoints[ch], '['))
+            zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
         if (ch == CH_IOPUB) {
             zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
             zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -468,25 +526,17 @@ int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct 
                      channel_name(ch), endpoints[ch], zmq_strerror(errno));
             return -1;
         }
+        if (watch_new(p, BACK, ch, err, errlen))
+            return -1;
     }
     p->attached = 1;
     p->filter_probe_iopub = 1;
+    update_watches(p);
     send_probe(p);
     return 0;
 }
 
-/* ---- handlers ---------------------------------------------------------------- */
-
-static void early_kernel_info(struct proxy *p, const struct zmessage *m,
-                              const struct message_view *v)
-{
-    json_t *content = p->hooks.kernel_info ? p->hooks.kernel_info(p->hooks.ctx) : NULL;
-    if (!content)
-        content = json_pack("{s:s}", "status", "ok");
-    publish_status(p, &v->header, "busy");
-    reply(p, CH_SHELL, m, v, "kernel_info_request", content);
-    publish_status(p, &v->header, "idle");
-}
+/* ---- requests from clients ------------------------------------------------------ */
 
 static int shutdown_restart_flag(const struct message_view *v)
 {
@@ -496,13 +546,26 @@ static int shutdown_restart_flag(const struct message_view *v)
     return restart;
 }
 
+/* The messages whose effect is the launcher's own, not the runtime's (which
+ * refuses replays of what it gets by itself). */
+static int acts_on_itself(const struct proxy *p, enum channel ch, const struct message_header *h)
+{
+    if (p->failure)
+        return 1;
+    if (strcmp(h->msg_type, "shutdown_request") == 0)
+        return 1;
+    if (ch == CH_CONTROL && strcmp(h->msg_type, "interrupt_request") == 0)
+        return 1;
+    return !p->ready && ch == CH_SHELL && strcmp(h->msg_type, "kernel_info_request") == 0;
+}
+
 static void handle_control(struct proxy *p, struct zmessage *m, const struct message_view *v,
                            const struct message_header *h)
 {
     if (strcmp(h->msg_type, "interrupt_request") == 0) {
         int how = p->ready && p->hooks.interrupt ? p->hooks.interrupt(p->hooks.ctx) : 0;
         if (how == 1) {
-            forward_request(p, CH_CONTROL, m);
+            submit(p, CH_CONTROL, m);
             return;
         }
         reply(p, CH_CONTROL, m, v, h->msg_type,
@@ -523,10 +586,7 @@ static void handle_control(struct proxy *p, struct zmessage *m, const struct mes
             return;
         }
     }
-    if (p->ready)
-        forward_request(p, CH_CONTROL, m);
-    else if (hold(p, CH_CONTROL, m))
-        logf_(p, "out of memory: dropped a control request");
+    submit(p, CH_CONTROL, m);
 }
 
 /* The header of the execute_request the runtime works on, so that what happens
@@ -567,15 +627,21 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
 {
     struct message_view v;
     struct message_header h;
-    enum message_status st = m->bytes > p->max_bytes ? MESSAGE_TOO_LARGE
-                                                     : message_split(m->view, m->n, &v);
+    enum message_status st = m->oversized ? MESSAGE_TOO_LARGE : message_split(m->view, m->n, &v);
     if (st == MESSAGE_OK)
         st = message_verify(p->signer, &v);
     if (st == MESSAGE_OK)
         st = message_header_read(&v.header, &h);
     if (st != MESSAGE_OK) {
-        logf_(p, "dropped a %zu-byte message on %s: %s", m->bytes, channel_name(ch),
-              message_status_text(st));
+        ratelog_drop(&p->log, "dropped a %zu-byte message on %s: %s", m->bytes, channel_name(ch),
+                     message_status_text(st));
+        zmessage_reset(m);
+        return;
+    }
+    if (acts_on_itself(p, ch, &h) && v.signature.size &&
+        replay_seen(&p->replay, v.signature.data, v.signature.size) == 1) {
+        ratelog_drop(&p->log, "dropped a %s on %s: a replay (its signature was seen before)",
+                     h.msg_type, channel_name(ch));
         zmessage_reset(m);
         return;
     }
@@ -583,32 +649,19 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
         serve_failed(p, ch, m, &v, &h);
     } else if (ch == CH_CONTROL) {
         handle_control(p, m, &v, &h);
-    } else if (ch == CH_SHELL && !p->ready) {
-        if (strcmp(h.msg_type, "kernel_info_request") == 0)
-            early_kernel_info(p, m, &v);
-        else if (strcmp(h.msg_type, "shutdown_request") == 0)
-            handle_control(p, m, &v, &h);
-        else if (hold(p, CH_SHELL, m))
-            logf_(p, "out of memory: dropped a shell request");
+    } else if (ch == CH_SHELL && !p->ready && strcmp(h.msg_type, "kernel_info_request") == 0) {
+        early_kernel_info(p, m, &v);
+    } else if (ch == CH_SHELL && !p->ready && strcmp(h.msg_type, "shutdown_request") == 0) {
+        handle_control(p, m, &v, &h);
     } else if (ch == CH_STDIN && !p->ready) {
-        logf_(p, "dropped a stdin message: the runtime is not ready");
+        /* No input_request can have been sent: nobody waits for this reply. */
+        ratelog_drop(&p->log, "dropped a %s on stdin: the runtime is not ready", h.msg_type);
     } else {
         if (ch == CH_SHELL && strcmp(h.msg_type, "shutdown_request") == 0)
             p->shutdown_requested = 1;
         if (ch == CH_SHELL && strcmp(h.msg_type, "execute_request") == 0)
             remember_execute(p, &v.header);
-        forward_request(p, ch, m);
-    }
-    zmessage_reset(m);
-}
-
-/* Subscriptions on the XPUB: answer each with a welcome of our own (JEP 65). */
-static void on_subscription(struct proxy *p, struct zmessage *m)
-{
-    if (m->n >= 1 && m->view[0].size >= 1 && ((const unsigned char *)m->view[0].data)[0] == 1) {
-        struct frame topic = {(const char *)m->view[0].data + 1, m->view[0].size - 1};
-        json_t *c = json_pack("{s:s%}", "subscription", (const char *)topic.data, topic.size);
-        send_own(p, p->front[CH_IOPUB], &topic, topic.size ? 1 : 0, "iopub_welcome", NULL, c);
+        submit(p, ch, m);
     }
     zmessage_reset(m);
 }
@@ -616,11 +669,13 @@ static void on_subscription(struct proxy *p, struct zmessage *m)
 static void on_heartbeat(struct proxy *p, struct zmessage *m)
 {
     p->last_heartbeat = monotonic_ms();
-    if (p->alive)
+    if (p->alive && !m->oversized)
         zmessage_send(m, p->front[CH_HB], 0);
     else
         zmessage_reset(m);
 }
+
+/* ---- from the runtime ---------------------------------------------------------- */
 
 /* A message from the runtime on iopub. */
 static void on_runtime_iopub(struct proxy *p, struct zmessage *m)
@@ -644,25 +699,7 @@ static void on_runtime_iopub(struct proxy *p, struct zmessage *m)
             return;
         }
     }
-    int rc = zmessage_offer(m, p->front[CH_IOPUB]);
-    if (rc == 1) {
-        /* A client is a full queue behind: hold this one and stop reading. */
-        zmessage_move(&p->iopub_pending, m);
-        p->iopub_blocked = 1;
-    } else if (rc < 0) {
-        logf_(p, "cannot publish: %s", zmq_strerror(errno));
-    }
-}
-
-/* The front iopub has room again: send what waited, then read the runtime again. */
-static void iopub_unblock(struct proxy *p)
-{
-    int rc = zmessage_offer(&p->iopub_pending, p->front[CH_IOPUB]);
-    if (rc == 1)
-        return;
-    if (rc < 0)
-        logf_(p, "cannot publish: %s", zmq_strerror(errno));
-    p->iopub_blocked = 0;
+    iopub_offer(&p->iopub, m);
 }
 
 /* A reply from the runtime on shell, control or stdin. */
@@ -678,36 +715,68 @@ static void on_runtime_reply(struct proxy *p, enum channel ch, struct zmessage *
         zmessage_reset(m);
         return;
     }
-    if (zmessage_send(m, p->front[ch], 0))
-        logf_(p, "cannot deliver a %s reply: %s", channel_name(ch), zmq_strerror(errno));
+    /* A client that reads nothing loses its own replies at the high-water mark,
+     * as with ipykernel's ROUTER; nobody else waits for it. */
+    zmessage_send(m, p->front[ch], 0);
+    loop_socket_touched(p->loop, p->front[ch]);
 }
 
-/* ZAP (RFC 27): accept the one client key we were given, refuse every other. */
-static void on_zap(struct proxy *p)
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static void read_front(struct proxy *p, enum channel ch)
 {
-    struct zmessage *m = &p->in;
-    if (zmessage_recv(m, p->zap, ZMQ_DONTWAIT))
-        return;
-    if (m->n < 6) {
-        zmessage_reset(m);
-        return;
+    void *s = p->front[ch];
+    for (int i = 0; i < BATCH; i++) {
+        if (ch == CH_IOPUB) {
+            iopub_on_readable(&p->iopub, &p->in);
+            return;
+        }
+        if (ch == CH_HB) {
+            if (p->draining ||
+                zmessage_recv_bounded(&p->in, s, ZMQ_DONTWAIT, PROXY_HB_MAX, 16))
+                return;
+            on_heartbeat(p, &p->in);
+            continue;
+        }
+        if (p->draining || !msgqueue_has_room(&p->queue[ch]))
+            return;
+        if (zmessage_recv_bounded(&p->in, s, ZMQ_DONTWAIT, p->max_bytes, PROXY_MAX_FRAMES))
+            return;
+        on_client_message(p, ch, &p->in);
     }
-    int ok = 0;
-    if (m->n >= 7 && m->view[5].size == 5 && memcmp(m->view[5].data, "CURVE", 5) == 0 &&
-        m->view[6].size == 32) {
-        char z85[41];
-        if (zmq_z85_encode(z85, m->view[6].data, 32) && strcmp(z85, p->allowed_client) == 0)
-            ok = 1;
+}
+
+static void read_back(struct proxy *p, enum channel ch)
+{
+    void *s = p->back[ch];
+    for (int i = 0; i < BATCH; i++) {
+        if (ch == CH_IOPUB && !iopub_has_room(&p->iopub))
+            return;
+        if (zmessage_recv(&p->in, s, ZMQ_DONTWAIT))
+            return;
+        p->last_back_ms = monotonic_ms();
+        if (ch == CH_IOPUB) {
+            on_runtime_iopub(p, &p->in);
+        } else {
+            on_runtime_reply(p, ch, &p->in);
+        }
     }
-    if (!ok)
-        logf_(p, "refused a connection: unknown CURVE client key");
-    zmq_send(p->zap, "1.0", 3, ZMQ_SNDMORE);
-    zmq_send(p->zap, m->view[1].data, m->view[1].size, ZMQ_SNDMORE);
-    zmq_send(p->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
-    zmq_send(p->zap, ok ? "OK" : "unknown key", ok ? 2 : 11, ZMQ_SNDMORE);
-    zmq_send(p->zap, ok ? "launcher" : "", ok ? 8 : 0, ZMQ_SNDMORE);
-    zmq_send(p->zap, "", 0, 0);
-    zmessage_reset(m);
+}
+
+static void on_socket(void *ctx, void *socket, int events)
+{
+    struct socket_ref *ref = ctx;
+    struct proxy *p = ref->p;
+    (void)socket;
+    if (ref->side == FRONT) {
+        read_front(p, ref->ch);
+    } else {
+        if (events & LOOP_WRITABLE)
+            flush_queue(p, ref->ch);
+        if (events & LOOP_READABLE)
+            read_back(p, ref->ch);
+    }
+    update_watches(p);
 }
 
 /* ---- public controls ---------------------------------------------------------- */
@@ -737,216 +806,45 @@ void proxy_interrupt(struct proxy *p)
     if (!p->ready || !p->hooks.interrupt)
         return;
     if (p->hooks.interrupt(p->hooks.ctx) == 1)
-        send_own(p, p->back[CH_CONTROL], NULL, 0, "interrupt_request", NULL, json_object());
+        outbox_request(&p->out, p->back[CH_CONTROL], "interrupt_request", json_object());
 }
 
-int proxy_watch_fd_events(struct proxy *p, int fd, short events, void (*cb)(void *ctx, int fd),
-                          void *ctx)
+static void drain_check(void *ctx)
 {
-    for (size_t i = 0; i < p->n_watches; i++)
-        if (p->watches[i].fd == fd) {
-            p->watches[i] = (struct watch){fd, events, cb, ctx};
-            return 0;
-        }
-    if (p->n_watches == MAX_WATCHES)
-        return -1;
-    p->watches[p->n_watches++] = (struct watch){fd, events, cb, ctx};
-    return 0;
-}
-
-int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx)
-{
-    return proxy_watch_fd_events(p, fd, POLLIN, cb, ctx);
-}
-
-void proxy_unwatch_fd(struct proxy *p, int fd)
-{
-    for (size_t i = 0; i < p->n_watches; i++)
-        if (p->watches[i].fd == fd) {
-            p->watches[i] = p->watches[--p->n_watches];
+    struct proxy *p = ctx;
+    p->drain_timer = 0;
+    long long now = monotonic_ms();
+    long long quiet_at = p->last_back_ms + DRAIN_QUIET_MS;
+    if (p->attached && now < p->drain_end && now < quiet_at) {
+        long long next = quiet_at < p->drain_end ? quiet_at : p->drain_end;
+        int id = loop_timer(p->loop, (long)(next - now), drain_check, p);
+        if (id > 0) {
+            p->drain_timer = id;
             return;
-        }
-}
-
-int proxy_timer(struct proxy *p, long ms, void (*cb)(void *ctx), void *ctx)
-{
-    for (int i = 0; i < MAX_TIMERS; i++)
-        if (p->timers[i].id == 0) {
-            p->timers[i] = (struct timer){p->next_timer_id++, monotonic_ms() + ms, cb, ctx};
-            return p->timers[i].id;
-        }
-    return -1;
-}
-
-void proxy_timer_cancel(struct proxy *p, int id)
-{
-    for (int i = 0; i < MAX_TIMERS; i++)
-        if (p->timers[i].id == id && id > 0)
-            p->timers[i].id = 0;
-}
-
-void proxy_stop(struct proxy *p, int code)
-{
-    p->running = 0;
-    p->exit_code = code;
-}
-
-/* ---- the loop ----------------------------------------------------------------- */
-
-enum item_kind { ITEM_FRONT, ITEM_BACK, ITEM_ZAP, ITEM_FD };
-
-struct item_ref {
-    enum item_kind kind;
-    int index;
-};
-
-static void drain_socket(struct proxy *p, enum item_kind kind, int ch)
-{
-    void *sock = kind == ITEM_FRONT ? p->front[ch] : p->back[ch];
-    for (int i = 0; i < BATCH && p->running; i++) {
-        if (kind == ITEM_BACK && ch == CH_IOPUB && p->iopub_blocked)
-            return;
-        if (zmessage_recv(&p->in, sock, ZMQ_DONTWAIT))
-            return;
-        if (kind == ITEM_FRONT) {
-            if (ch == CH_IOPUB)
-                on_subscription(p, &p->in);
-            else if (ch == CH_HB)
-                on_heartbeat(p, &p->in);
-            else
-                on_client_message(p, ch, &p->in);
-        } else if (ch == CH_IOPUB) {
-            on_runtime_iopub(p, &p->in);
-        } else {
-            on_runtime_reply(p, ch, &p->in);
         }
     }
+    void (*done)(void *) = p->drained;
+    p->drained = NULL;
+    if (done)
+        done(p->drained_ctx);
 }
 
-static long next_timeout(struct proxy *p)
-{
-    long long now = monotonic_ms(), best = -1;
-    for (int i = 0; i < MAX_TIMERS; i++)
-        if (p->timers[i].id && (best < 0 || p->timers[i].due < best))
-            best = p->timers[i].due;
-    if (best < 0)
-        return -1;
-    return best <= now ? 0 : (long)(best - now);
-}
-
-static void fire_timers(struct proxy *p)
+void proxy_drain(struct proxy *p, long ms, void (*done)(void *ctx), void *ctx)
 {
     long long now = monotonic_ms();
-    for (int i = 0; i < MAX_TIMERS; i++)
-        if (p->timers[i].id && p->timers[i].due <= now) {
-            struct timer t = p->timers[i];
-            p->timers[i].id = 0;
-            t.cb(t.ctx);
-        }
-}
-
-static int poll_once(struct proxy *p, long timeout)
-{
-    zmq_pollitem_t items[2 * CH_COUNT + 1 + MAX_WATCHES];
-    struct item_ref refs[2 * CH_COUNT + 1 + MAX_WATCHES];
-    int n = 0;
-    for (int ch = 0; ch < CH_COUNT; ch++) {
-        short front_events = ZMQ_POLLIN;
-        if (ch == CH_IOPUB && p->iopub_blocked)
-            front_events |= ZMQ_POLLOUT;
-        items[n] = (zmq_pollitem_t){p->front[ch], 0, front_events, 0};
-        refs[n++] = (struct item_ref){ITEM_FRONT, ch};
-        if (p->back[ch] && !(ch == CH_IOPUB && p->iopub_blocked)) {
-            items[n] = (zmq_pollitem_t){p->back[ch], 0, ZMQ_POLLIN, 0};
-            refs[n++] = (struct item_ref){ITEM_BACK, ch};
-        }
-    }
-    if (p->zap) {
-        items[n] = (zmq_pollitem_t){p->zap, 0, ZMQ_POLLIN, 0};
-        refs[n++] = (struct item_ref){ITEM_ZAP, 0};
-    }
-    size_t n_watches = p->n_watches;
-    struct watch watches[MAX_WATCHES];
-    memcpy(watches, p->watches, sizeof watches);
-    for (size_t i = 0; i < n_watches; i++) {
-        items[n] = (zmq_pollitem_t){NULL, watches[i].fd,
-                                    (short)((watches[i].events & POLLIN ? ZMQ_POLLIN : 0) |
-                                            (watches[i].events & POLLOUT ? ZMQ_POLLOUT : 0)),
-                                    0};
-        refs[n++] = (struct item_ref){ITEM_FD, (int)i};
-    }
-    int rc = zmq_poll(items, n, timeout);
-    if (rc < 0)
-        return errno == EINTR ? 0 : -1;
-    for (int i = 0; i < n && p->running; i++) {
-        if (refs[i].kind == ITEM_FRONT && refs[i].index == CH_IOPUB && p->iopub_blocked &&
-            (items[i].revents & ZMQ_POLLOUT))
-            iopub_unblock(p);
-        short wanted = ZMQ_POLLIN | ZMQ_POLLERR;
-        if (refs[i].kind == ITEM_FD)
-            wanted |= ZMQ_POLLOUT;
-        if (!(items[i].revents & wanted))
-            continue;
-        switch (refs[i].kind) {
-        case ITEM_FRONT:
-        case ITEM_BACK:
-            drain_socket(p, refs[i].kind, refs[i].index);
-            break;
-        case ITEM_ZAP:
-            on_zap(p);
-            break;
-        case ITEM_FD:
-            watches[refs[i].index].cb(watches[refs[i].index].ctx, watches[refs[i].index].fd);
-            break;
-        }
-    }
-    fire_timers(p);
-    return 0;
-}
-
-int proxy_run(struct proxy *p)
-{
-    p->running = 1;
-    while (p->running)
-        if (poll_once(p, next_timeout(p))) {
-            logf_(p, "event loop failed: %s", zmq_strerror(errno));
-            return 1;
-        }
-    return p->exit_code;
-}
-
-void proxy_drain(struct proxy *p, long ms)
-{
-    /* Forward until the back side has been quiet for a short while, or MS pass. */
-    long long end = monotonic_ms() + ms;
-    p->running = 1;
-    while (p->back[CH_SHELL]) {
-        if (p->iopub_blocked) {
-            iopub_unblock(p);
-            if (p->iopub_blocked) {
-                zmq_pollitem_t out = {p->front[CH_IOPUB], 0, ZMQ_POLLOUT, 0};
-                long long wait = end - monotonic_ms();
-                if (wait <= 0 || zmq_poll(&out, 1, (long)wait) <= 0)
-                    break;
-                continue;
-            }
-        }
-        long long left = end - monotonic_ms();
-        if (left <= 0)
-            break;
-        zmq_pollitem_t items[3] = {
-            {p->back[CH_SHELL], 0, ZMQ_POLLIN, 0},
-            {p->back[CH_IOPUB], 0, ZMQ_POLLIN, 0},
-            {p->back[CH_CONTROL], 0, ZMQ_POLLIN, 0},
-        };
-        if (zmq_poll(items, 3, left < 50 ? (long)left : 50) <= 0)
-            break;
-        if (items[0].revents)
-            drain_socket(p, ITEM_BACK, CH_SHELL);
-        if (items[1].revents)
-            drain_socket(p, ITEM_BACK, CH_IOPUB);
-        if (items[2].revents)
-            drain_socket(p, ITEM_BACK, CH_CONTROL);
-    }
-    p->running = 0;
+    p->draining = 1;
+    p->drained = done;
+    p->drained_ctx = ctx;
+    p->drain_end = now + (ms > 0 ? ms : 0);
+    if (p->last_back_ms < now)
+        p->last_back_ms = now; /* quiet is counted from now */
+    update_watches(p);
+    if (p->drain_timer)
+        loop_timer_cancel(p->loop, p->drain_timer);
+    p->drain_timer = 0;
+    int id = loop_timer(p->loop, p->attached ? DRAIN_QUIET_MS : 0, drain_check, p);
+    if (id > 0)
+        p->drain_timer = id;
+    else
+        drain_check(p); /* no timer to be had: end the drain now */
 }

@@ -10,9 +10,18 @@
  * answers iopub subscriptions with iopub_welcome (JEP 65); turns interrupts
  * into a hook; reports what goes wrong to the requests that wait.
  *
- * It knows nothing of Spark or Kubernetes: the launcher drives it through
- * hooks, watched file descriptors and timers, and one event loop (zmq_poll)
- * serves them all. */
+ * Under pressure it never drops a good request and never lets one client hold
+ * up the others: a request the runtime cannot take yet waits in a bounded queue
+ * and, beyond it, the proxy stops reading that channel (the clients' queues
+ * fill, as against a busy kernel); a subscriber that stops reading iopub loses
+ * its own messages only (kernel/iopub.h). What it buffers is bounded: client
+ * frames by ZMQ_MAXMSGSIZE (refused by libzmq on receipt), messages by the size
+ * cap, waiting requests by count and bytes, subscriptions by IOPUB_MAX_TOPIC.
+ * Messages the proxy acts on itself are refused when replayed; dropped input is
+ * logged at a bounded rate.
+ *
+ * It knows nothing of Spark or Kubernetes and owns no loop: the launcher gives
+ * it one (kernel/loop.h), and drives it through hooks. */
 #ifndef SPARK_K8S_PROXY_H
 #define SPARK_K8S_PROXY_H
 
@@ -20,8 +29,17 @@
 #include <stddef.h>
 
 #include "kernel/connection.h"
+#include "kernel/loop.h"
 
 #define PROXY_DEFAULT_MAX_MESSAGE (256u << 20) /* bytes, per client message */
+#define PROXY_MAX_FRAMES 4096       /* frames per client message */
+/* Requests waiting for the runtime, per channel: shell, then control and stdin. */
+#define PROXY_QUEUE_SHELL 1000
+#define PROXY_QUEUE_SHELL_BYTES (64u << 20)
+#define PROXY_QUEUE_OTHER 100
+#define PROXY_QUEUE_OTHER_BYTES (16u << 20)
+#define PROXY_FRONT_RCVHWM 8        /* messages libzmq keeps per client connection, per channel */
+#define PROXY_HB_MAX 4096           /* bytes of a heartbeat */
 
 struct proxy;
 
@@ -37,7 +55,7 @@ struct proxy_hooks {
     /* A shutdown_request arrived before the runtime was ready: the proxy has
      * replied; the launcher should stop the runtime and end the loop. */
     void (*shutdown_early)(void *ctx, int restart);
-    /* The runtime answered: held requests have been forwarded. */
+    /* The runtime answered: held requests are on their way. */
     void (*ready)(void *ctx);
 };
 
@@ -52,10 +70,12 @@ struct proxy_options {
     size_t max_message_bytes;          /* 0: PROXY_DEFAULT_MAX_MESSAGE */
     const struct proxy_curve *curve;   /* front side as CURVE server with one allowed client, or NULL */
     const char *log_name;              /* prefix of log lines, e.g. "spark-k8s" */
+    long log_interval_ms;              /* rate limit of dropped-input lines; 0: the default */
 };
 
-/* Bind the front channels of FRONT. */
-int proxy_new(const struct connection *front, const struct proxy_options *opt,
+/* Bind the front channels of FRONT and watch them on LOOP (borrowed; it must
+ * outlive the proxy). */
+int proxy_new(struct loop *loop, const struct connection *front, const struct proxy_options *opt,
               const struct proxy_hooks *hooks, struct proxy **out, char *err, size_t errlen);
 void proxy_free(struct proxy *p);
 
@@ -66,17 +86,6 @@ int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct 
 
 /* Heartbeats are echoed only while the runtime is alive. */
 void proxy_set_alive(struct proxy *p, int alive);
-
-/* Watch FD for input (POLLIN) in the loop; CB is called when it is readable. */
-int proxy_watch_fd(struct proxy *p, int fd, void (*cb)(void *ctx, int fd), void *ctx);
-/* The same for EVENTS (POLLIN and/or POLLOUT); watching an fd again updates it. */
-int proxy_watch_fd_events(struct proxy *p, int fd, short events, void (*cb)(void *ctx, int fd),
-                          void *ctx);
-void proxy_unwatch_fd(struct proxy *p, int fd);
-
-/* Call CB once after MS milliseconds. Returns a timer id (>0) or -1. */
-int proxy_timer(struct proxy *p, long ms, void (*cb)(void *ctx), void *ctx);
-void proxy_timer_cancel(struct proxy *p, int id);
 
 /* Show TEXT (one line) in the notebook of every request waiting for the
  * runtime, as stderr output, and on the launcher's stderr. */
@@ -100,19 +109,14 @@ void proxy_notify(struct proxy *p, const char *text);
  * calls the hook, and forwards a request of our own when it asks to. */
 void proxy_interrupt(struct proxy *p);
 
-/* Forward what the back side still has for MS milliseconds, then return. */
-void proxy_drain(struct proxy *p, long ms);
+/* The runtime has ended: stop reading clients, forward what the back side
+ * still has until it has been quiet for a moment or MS pass, then call DONE
+ * (once) from the loop. A state of the loop, not a loop of its own. */
+void proxy_drain(struct proxy *p, long ms, void (*done)(void *ctx), void *ctx);
 
 int proxy_ready(const struct proxy *p);
 int proxy_shutdown_requested(const struct proxy *p);
 /* Monotonic milliseconds of the last heartbeat a client sent (0: none yet). */
 long long proxy_last_heartbeat(const struct proxy *p);
-
-/* Run the loop until proxy_stop; returns the code given to proxy_stop. */
-int proxy_run(struct proxy *p);
-void proxy_stop(struct proxy *p, int code);
-
-/* Monotonic clock in milliseconds. */
-long long monotonic_ms(void);
 
 #endif

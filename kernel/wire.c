@@ -16,6 +16,7 @@ void zmessage_reset(struct zmessage *m)
         zmq_msg_close(&m->frames[i]);
     m->n = 0;
     m->bytes = 0;
+    m->oversized = 0;
 }
 
 void zmessage_free(struct zmessage *m)
@@ -51,11 +52,28 @@ static int grow(struct zmessage *m)
     return 0;
 }
 
-int zmessage_recv(struct zmessage *m, void *sock, int flags)
+int zmessage_recv_bounded(struct zmessage *m, void *sock, int flags, size_t max_bytes,
+                          size_t max_frames)
 {
     zmessage_reset(m);
     int more = 1;
     while (more) {
+        if (m->oversized) {
+            /* Past a limit: take the frame only to let it go. */
+            zmq_msg_t skip;
+            zmq_msg_init(&skip);
+            if (zmq_msg_recv(&skip, sock, 0) < 0) {
+                int e = errno;
+                zmq_msg_close(&skip);
+                zmessage_reset(m);
+                errno = e;
+                return -1;
+            }
+            m->bytes += zmq_msg_size(&skip);
+            more = zmq_msg_more(&skip);
+            zmq_msg_close(&skip);
+            continue;
+        }
         if (m->n == m->cap && grow(m)) {
             /* Out of memory: drain the rest of the message so the socket stays in step. */
             zmq_msg_t skip;
@@ -81,8 +99,22 @@ int zmessage_recv(struct zmessage *m, void *sock, int flags)
         m->bytes += zmq_msg_size(f);
         m->n++;
         more = zmq_msg_more(f);
+        if (more && (m->bytes > max_bytes || m->n >= max_frames)) {
+            /* Refused whole: what was kept goes now, the rest as it passes. */
+            size_t seen = m->bytes;
+            zmessage_reset(m);
+            m->oversized = 1;
+            m->bytes = seen;
+        }
     }
+    if (m->bytes > max_bytes)
+        m->oversized = 1;
     return 0;
+}
+
+int zmessage_recv(struct zmessage *m, void *sock, int flags)
+{
+    return zmessage_recv_bounded(m, sock, flags, (size_t)-1, (size_t)-1);
 }
 
 /* Send frames [FROM, n); ZMQ takes each frame it accepts. Returns 0, or -1

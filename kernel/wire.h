@@ -17,6 +17,7 @@ struct zmessage {
     struct frame *view; /* frames[i] as pointer + size, kept in step with frames */
     size_t n, cap;
     size_t bytes;       /* total payload of all frames */
+    int oversized;      /* zmessage_recv_bounded: over a limit, frames past it closed */
 };
 
 void zmessage_init(struct zmessage *m);
@@ -29,6 +30,12 @@ void zmessage_move(struct zmessage *dst, struct zmessage *m);
 /* Receive every part of one message (FLAGS: 0 or ZMQ_DONTWAIT). Returns 0, or
  * -1 with errno (EAGAIN when nothing is waiting). */
 int zmessage_recv(struct zmessage *m, void *sock, int flags);
+
+/* zmessage_recv for untrusted peers: once the message passes MAX_BYTES of
+ * payload or MAX_FRAMES frames, the rest of its frames are received and closed
+ * at once (never kept), `oversized` is set and `bytes` still counts them all. */
+int zmessage_recv_bounded(struct zmessage *m, void *sock, int flags, size_t max_bytes,
+                          size_t max_frames);
 
 /* Send frames [FROM, n) as one message and reset M. The first frame never
  * waits: a peer at its high-water mark gets -1 with EAGAIN. Returns 0 or -1

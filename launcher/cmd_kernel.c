@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/commands.h"
@@ -37,6 +38,7 @@
 struct kernel {
     struct connection conn;
     struct plan *plan;
+    struct loop *loop;
     struct proxy *proxy;
     struct janitor janitor;
     const struct runtime_ops *ops;
@@ -109,7 +111,7 @@ static int interrupt(void *ctx)
 static void stop_runtime(struct kernel *k)
 {
     if (k->runtime_done || !k->rt) {
-        proxy_stop(k->proxy, 0);
+        loop_stop(k->loop, 0);
         return;
     }
     if (k->stopping)
@@ -138,7 +140,13 @@ static void linger_over(void *ctx)
     struct kernel *k = ctx;
     fprintf(stderr, "spark-k8s: kernel %s: no shutdown came after the failed start; leaving\n",
             k->kernel_id);
-    proxy_stop(k->proxy, 1);
+    loop_stop(k->loop, 1);
+}
+
+static void drained(void *ctx)
+{
+    struct kernel *k = ctx;
+    loop_stop(k->loop, 0);
 }
 
 static void runtime_exited(void *ctx, int expected, const char *reason)
@@ -147,22 +155,22 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
     k->runtime_done = 1;
     if (expected || k->stopping || proxy_shutdown_requested(k->proxy)) {
         /* Deliver the last replies (shutdown_reply, final iopub) before leaving. */
-        proxy_drain(k->proxy, 500);
-        proxy_stop(k->proxy, 0);
+        proxy_drain(k->proxy, 500, drained, k);
         return;
     }
     if (!proxy_ready(k->proxy)) {
         char msg[1600];
         snprintf(msg, sizeof msg, "the kernel could not start: %s", reason);
         proxy_runtime_failed(k->proxy, msg);
-        proxy_timer(k->proxy, FAILED_LINGER_MS, linger_over, k);
+        if (loop_timer(k->loop, FAILED_LINGER_MS, linger_over, k) < 0)
+            linger_over(k); /* without a timer, staying would be for ever */
         return;
     }
     char msg[1600];
     snprintf(msg, sizeof msg, "kernel %s died unexpectedly: %s", k->kernel_id, reason);
     /* In the cell that was running, too; Jupyter's restarter takes it from here. */
     proxy_notify(k->proxy, msg);
-    proxy_stop(k->proxy, 1);
+    loop_stop(k->loop, 1);
 }
 
 /* ---- signals ----------------------------------------------------------------------- */
@@ -341,14 +349,22 @@ int cmd_kernel(int argc, char **argv)
         .ready = ready,
     };
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
-    if (proxy_new(&k.conn, &popt, &hooks, &k.proxy, err, sizeof err)) {
+    if (loop_new(&k.loop, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", err);
+        goto out;
+    }
+    if (proxy_new(k.loop, &k.conn, &popt, &hooks, &k.proxy, err, sizeof err)) {
         fprintf(stderr, "spark-k8s kernel: %s: %s\n", conn_path, err);
         status = strstr(err, "signature_scheme") ? 2 : 1;
         goto out;
     }
-    proxy_watch_fd(k.proxy, k.sigfd, on_signal, &k);
+    if (loop_watch_fd(k.loop, k.sigfd, LOOP_READABLE, on_signal, &k)) {
+        fprintf(stderr, "spark-k8s kernel: cannot watch signals: %s\n", strerror(errno));
+        goto out;
+    }
     notices(&k);
     struct runtime_env env = {
+        .loop = k.loop,
         .proxy = k.proxy,
         .plan = k.plan,
         .front = &k.conn,
@@ -363,11 +379,16 @@ int cmd_kernel(int argc, char **argv)
         fprintf(stderr, "spark-k8s kernel: cannot start the %s runtime: %s\n", k.ops->name, err);
         goto out;
     }
-    status = proxy_run(k.proxy);
+    status = loop_run(k.loop);
+    if (status < 0) {
+        fprintf(stderr, "spark-k8s kernel: the event loop failed: %s\n", strerror(errno));
+        status = 1;
+    }
 out:
     if (k.rt)
         k.ops->free(k.rt);
     proxy_free(k.proxy);
+    loop_free(k.loop);
     janitor_release(&k.janitor);
     if (k.sigfd >= 0)
         close(k.sigfd);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/commands.h"
@@ -45,6 +46,7 @@
 struct shim {
     struct connection conn;
     struct plan *plan;
+    struct loop *loop;
     struct proxy *proxy;
     struct janitor janitor;
     void *rt;
@@ -53,6 +55,7 @@ struct shim {
     char kernel_id[37];
     int sigfd;
     int stopping, orphaned;
+    int exit_code;         /* once the kernel has ended and its last words are out */
     long watchdog_ms;
     long long started_ms;
     const char *pod_name, *pod_namespace;
@@ -262,7 +265,7 @@ static void stop_kernel(struct shim *s)
     if (s->rt)
         runtime_local_ops.stop(s->rt, SHIM_STOP_GRACE_MS);
     else
-        proxy_stop(s->proxy, 0);
+        loop_stop(s->loop, 0);
 }
 
 static int interrupt(void *ctx)
@@ -283,14 +286,20 @@ static void ready(void *ctx)
     fprintf(stderr, "spark-k8s shim: kernel ready in %lld ms\n", monotonic_ms() - s->started_ms);
 }
 
+static void drained(void *ctx)
+{
+    struct shim *s = ctx;
+    loop_stop(s->loop, s->exit_code);
+}
+
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct shim *s = ctx;
     int ok = expected || s->stopping || proxy_shutdown_requested(s->proxy);
     if (!ok)
         fprintf(stderr, "spark-k8s shim: %s\n", reason);
-    proxy_drain(s->proxy, 300);
-    proxy_stop(s->proxy, ok && !s->orphaned ? 0 : 1);
+    s->exit_code = ok && !s->orphaned ? 0 : 1;
+    proxy_drain(s->proxy, 300, drained, s);
 }
 
 /* Delete this pod (background): its dependents and executors follow. */
@@ -335,7 +344,12 @@ static void watchdog(void *ctx)
         return;
     }
     long next = s->watchdog_ms / 4;
-    proxy_timer(s->proxy, next < 250 ? 250 : next, watchdog, s);
+    if (loop_timer(s->loop, next < 250 ? 250 : next, watchdog, s) < 0) {
+        /* a shim nobody watches over could outlive its launcher: stop instead */
+        fprintf(stderr, "spark-k8s shim: cannot set the watchdog's timer: stopping the kernel\n");
+        s->orphaned = 1;
+        stop_kernel(s);
+    }
 }
 
 static void on_signal(void *ctx, int fd)
@@ -479,12 +493,17 @@ int cmd_shim(int argc, char **argv)
         .ready = ready,
     };
     struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim"};
-    if (proxy_new(&s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
+    if (loop_new(&s.loop, err, sizeof err) ||
+        proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
         fprintf(stderr, "spark-k8s shim: %s\n", err);
         goto out;
     }
-    proxy_watch_fd(s.proxy, s.sigfd, on_signal, &s);
+    if (loop_watch_fd(s.loop, s.sigfd, LOOP_READABLE, on_signal, &s)) {
+        fprintf(stderr, "spark-k8s shim: cannot watch signals: %s\n", strerror(errno));
+        goto out;
+    }
     struct runtime_env env = {
+        .loop = s.loop,
         .proxy = s.proxy,
         .plan = s.plan,
         .front = &s.conn,
@@ -502,11 +521,16 @@ int cmd_shim(int argc, char **argv)
     fprintf(stderr, "spark-k8s shim: serving %s:%ld-%ld (CURVE), watchdog %ld s\n", pod_ip, port,
             port + CH_COUNT - 1, watchdog_s);
     watchdog(&s);
-    status = proxy_run(s.proxy);
+    status = loop_run(s.loop);
+    if (status < 0) {
+        fprintf(stderr, "spark-k8s shim: the event loop failed: %s\n", strerror(errno));
+        status = 1;
+    }
 out:
     if (s.rt)
         runtime_local_ops.free(s.rt);
     proxy_free(s.proxy);
+    loop_free(s.loop);
     if (s.dir[0])
         remove_tree(s.dir);
     janitor_release(&s.janitor);

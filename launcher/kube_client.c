@@ -86,13 +86,19 @@ static void status_from_body(struct kube_status *st, long code, const char *body
     if (kind && strcmp(kind, "Status") == 0) {
         const char *message = json_string_value(json_object_get(obj, "message"));
         const char *reason = json_string_value(json_object_get(obj, "reason"));
-        status_set(st, code, reason ? reason : "", "%s",
-                   message && message[0] ? message : (reason ? reason : "error"));
+        if (message && message[0])
+            status_set(st, code, reason ? reason : "", "%s", message);
+        else if (reason && reason[0])
+            status_set(st, code, reason, "%s", reason);
+        else
+            status_set(st, code, "", "HTTP %ld with a Status that says nothing", code);
     } else if (len) {
         status_set(st, code, "", "%.*s", (int)(len > 1024 ? 1024 : len), body);
         size_t n = strlen(st->message);
         while (n && (st->message[n - 1] == '\n' || st->message[n - 1] == '\r'))
             st->message[--n] = '\0';
+        if (n == 0) /* a body of blank lines, or one that starts with a NUL byte */
+            status_set(st, code, "", "HTTP %ld with a body that says nothing", code);
     } else {
         status_set(st, code, "", "HTTP %ld with an empty body", code);
     }
@@ -524,7 +530,10 @@ static void handle_event(struct kube_watch *w, json_t *event)
     if (rv && rv[0])
         set_string(&w->resource_version, rv);
     w->got_event = 1;
-    if (strcmp(type, "BOOKMARK") == 0)
+    /* Only the three kinds the header promises reach the caller: anything else
+     * (a BOOKMARK, or a type this client does not know) just moves the version. */
+    if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0 &&
+        strcmp(type, "DELETED") != 0)
         return;
     char key[512];
     if (object_key(object, key, sizeof key) < 0)
@@ -534,6 +543,30 @@ static void handle_event(struct kube_watch *w, json_t *event)
     else
         json_object_set(w->known, key, object);
     enqueue(w, type, object);
+}
+
+/* N bytes of a 200 stream: split into event lines (a line may span calls) and
+ * handle each. -1 when a line passes the limit. No I/O: the fuzzer drives it. */
+static int watch_take(struct kube_watch *w, const char *ptr, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ptr[i] != '\n')
+            continue;
+        if (buffer_append(&w->lines, ptr + start, i - start) < 0)
+            return -1;
+        if (w->lines.len) {
+            json_t *event = json_loadb(w->lines.data, w->lines.len, 0, NULL);
+            if (event)
+                handle_event(w, event);
+            json_decref(event);
+        }
+        w->lines.len = 0;
+        start = i + 1;
+    }
+    if (start < n && buffer_append(&w->lines, ptr + start, n - start) < 0)
+        return -1;
+    return 0;
 }
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -547,24 +580,8 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
             buffer_append(&w->error_body, ptr, n);
         return n;
     }
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ptr[i] != '\n')
-            continue;
-        if (buffer_append(&w->lines, ptr + start, i - start) < 0)
-            return 0; /* a line beyond the limit: fail the transfer, resume */
-        if (w->lines.len) {
-            json_t *event = json_loadb(w->lines.data, w->lines.len, 0, NULL);
-            if (event)
-                handle_event(w, event);
-            json_decref(event);
-        }
-        w->lines.len = 0;
-        start = i + 1;
-    }
-    if (start < n && buffer_append(&w->lines, ptr + start, n - start) < 0)
-        return 0;
-    return n;
+    /* a line beyond the limit: fail the transfer, resume */
+    return watch_take(w, ptr, n) < 0 ? 0 : n;
 }
 
 static int watch_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
@@ -641,12 +658,24 @@ static int stream_start(struct kube_watch *w, struct kube_status *st)
 
 /* List the collection, queue the difference against what was delivered, and
  * take the list's resourceVersion. */
+static void relist_take(struct kube_watch *w, json_t *list);
+
 static int relist(struct kube_watch *w, struct kube_status *st)
 {
     json_t *list = NULL;
     if (kube_list(w->client, w->collection_path, w->label_selector, w->field_selector, &list, st) <
         0)
         return -1;
+    relist_take(w, list);
+    json_decref(list);
+    w->need_relist = 0;
+    return 0;
+}
+
+/* The difference between LIST and what was delivered, queued; the list's
+ * resourceVersion taken. No I/O: the fuzzer drives it. */
+static void relist_take(struct kube_watch *w, json_t *list)
+{
     json_t *seen = json_object();
     size_t i;
     json_t *item;
@@ -679,9 +708,6 @@ static int relist(struct kube_watch *w, struct kube_status *st)
     const char *rv =
         json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
     set_string(&w->resource_version, rv && rv[0] ? rv : NULL);
-    json_decref(list);
-    w->need_relist = 0;
-    return 0;
 }
 
 void kube_watch_free(struct kube_watch *w)

@@ -380,6 +380,14 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
         opt_string(user, "tokenFile", &token_file, path, where, err, errlen) < 0)
         return -1;
     if (token && token[0]) {
+        /* It goes into an HTTP header: a space, CR or LF would end or split it. */
+        for (const char *p = token; *p; p++)
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+                snprintf(err, errlen,
+                         "%s: %s: field 'token' contains whitespace or control characters",
+                         path, where);
+                return -1;
+            }
         if (copy_string(&cfg->token, token, err, errlen) < 0)
             return -1;
     } else if (token_file && token_file[0]) {

@@ -5,19 +5,21 @@
  * (proxy_attach) when the kernel's channels are reachable, reports progress
  * (proxy_progress) while it starts, keeps the heartbeat honest
  * (proxy_set_alive), and calls env->exited exactly once when the kernel has
- * ended or cannot start. All waiting is done through the proxy's loop
- * (proxy_watch_fd, proxy_timer): a runtime never blocks. */
+ * ended or cannot start. All waiting is done through the loop (loop_watch_fd,
+ * loop_timer, checked: a registration can fail): a runtime never blocks. */
 #ifndef SPARK_K8S_RUNTIME_H
 #define SPARK_K8S_RUNTIME_H
 
 #include <stddef.h>
 
 #include "kernel/connection.h"
+#include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "launcher/janitor.h"
 #include "launcher/plan.h"
 
 struct runtime_env {
+    struct loop *loop;              /* the one event loop (kernel/loop.h) */
     struct proxy *proxy;
     const struct plan *plan;
     const struct connection *front; /* Jupyter's connection: key and signature scheme */

@@ -87,7 +87,20 @@ static void fail_later(struct kube_runtime *rt, const char *reason)
 {
     snprintf(rt->fail_reason, sizeof rt->fail_reason, "%s", reason);
     if (!rt->fail_timer)
-        rt->fail_timer = proxy_timer(rt->env.proxy, 0, fail_later_cb, rt);
+        rt->fail_timer = loop_timer(rt->env.loop, 0, fail_later_cb, rt);
+    if (rt->fail_timer < 0) { /* no memory for a timer: report now rather than never */
+        rt->fail_timer = 0;
+        finish(rt, 0, rt->fail_reason);
+    }
+}
+
+/* A timer the runtime needs to look after the kernel; without one it fails. */
+static int need_timer(struct kube_runtime *rt, long ms, loop_timer_fn *cb)
+{
+    int id = loop_timer(rt->env.loop, ms, cb, rt);
+    if (id < 0)
+        fail_later(rt, "out of memory: cannot set a timer");
+    return id > 0 ? id : 0;
 }
 
 static void progress(struct kube_runtime *rt, const char *fmt, ...)
@@ -134,16 +147,17 @@ static void ping_cb(void *ctx)
     while (zmq_recv(rt->ping, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
         ; /* the shim's echoes: nothing to do with them */
     zmq_send(rt->ping, "ping", 4, ZMQ_DONTWAIT);
-    rt->ping_timer = proxy_timer(rt->env.proxy, rt->ping_ms, ping_cb, rt);
+    rt->ping_timer = need_timer(rt, rt->ping_ms, ping_cb);
 }
 
 static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err, size_t errlen)
 {
     rt->zmq = zmq_ctx_new();
     rt->ping = rt->zmq ? zmq_socket(rt->zmq, ZMQ_DEALER) : NULL;
-    int zero = 0, hwm = 4;
+    int zero = 0, hwm = 4, ipv6 = strchr(endpoint, '[') != NULL;
     if (!rt->ping || zmq_setsockopt(rt->ping, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(rt->ping, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(rt->ping, ZMQ_IPV6, &ipv6, sizeof ipv6) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SERVERKEY, rt->curve.peer_public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_PUBLICKEY, rt->curve.public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SECRETKEY, rt->curve.secret_key, 40) ||
@@ -370,7 +384,7 @@ static void sync_fds(struct kube_runtime *rt)
             i++;
             continue;
         }
-        proxy_unwatch_fd(rt->env.proxy, rt->fds[i]);
+        loop_unwatch_fd(rt->env.loop, rt->fds[i]);
         rt->fds[i] = rt->fds[--rt->nfds];
     }
     for (size_t j = 0; j < nwant; j++) {
@@ -378,15 +392,18 @@ static void sync_fds(struct kube_runtime *rt)
         for (size_t i = 0; i < rt->nfds; i++)
             have |= rt->fds[i] == want[j];
         /* Watching a watched fd again updates its events. */
-        if (proxy_watch_fd_events(rt->env.proxy, want[j], want_events[j], on_watch_fd, rt) == 0 &&
-            !have)
+        int events = ((want_events[j] & POLLIN) ? LOOP_READABLE : 0) |
+                     ((want_events[j] & POLLOUT) ? LOOP_WRITABLE : 0);
+        if (loop_watch_fd(rt->env.loop, want[j], events, on_watch_fd, rt) != 0)
+            fail_later(rt, "out of memory: cannot watch the connection to the API server");
+        else if (!have)
             rt->fds[rt->nfds++] = want[j];
     }
     if (rt->io_timer)
-        proxy_timer_cancel(rt->env.proxy, rt->io_timer);
+        loop_timer_cancel(rt->env.loop, rt->io_timer);
     rt->io_timer = 0;
     if (timeout >= 0)
-        rt->io_timer = proxy_timer(rt->env.proxy, timeout, on_io_timer, rt);
+        rt->io_timer = need_timer(rt, timeout, on_io_timer);
 }
 
 static void drive_watches(struct kube_runtime *rt)
@@ -451,7 +468,7 @@ static void on_remind(void *ctx)
                  (monotonic_ms() - rt->started_ms) / 1000, rt->last_status);
         proxy_progress(rt->env.proxy, line);
     }
-    rt->remind_timer = proxy_timer(rt->env.proxy, rt->remind_ms, on_remind, rt);
+    rt->remind_timer = need_timer(rt, rt->remind_ms, on_remind);
 }
 
 static void on_launch_timeout(void *ctx)
@@ -645,12 +662,12 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
         fail_later(rt, reason);
         return rt;
     }
-    rt->launch_timer = proxy_timer(env->proxy, rt->launch_timeout_ms, on_launch_timeout, rt);
+    rt->launch_timer = need_timer(rt, rt->launch_timeout_ms, on_launch_timeout);
     rt->remind_ms = rt->launch_timeout_ms / 3 < KUBE_REMIND_MS ? rt->launch_timeout_ms / 3
                                                                 : KUBE_REMIND_MS;
     if (rt->remind_ms < 1000)
         rt->remind_ms = 1000;
-    rt->remind_timer = proxy_timer(env->proxy, rt->remind_ms, on_remind, rt);
+    rt->remind_timer = need_timer(rt, rt->remind_ms, on_remind);
     drive_watches(rt);
     return rt;
 fail_later_out:
@@ -681,14 +698,14 @@ static void kube_free(void *p)
         return;
     if (rt->client)
         delete_pod(rt);
-    struct proxy *proxy = rt->env.proxy;
+    struct loop *loop = rt->env.loop;
     for (size_t i = 0; i < rt->nfds; i++)
-        proxy_unwatch_fd(proxy, rt->fds[i]);
+        loop_unwatch_fd(loop, rt->fds[i]);
     int *timers[] = {&rt->io_timer, &rt->launch_timer, &rt->fail_timer, &rt->ping_timer,
                      &rt->remind_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (*timers[i] > 0)
-            proxy_timer_cancel(proxy, *timers[i]);
+            loop_timer_cancel(loop, *timers[i]);
     kube_watch_free(rt->pod_watch);
     kube_watch_free(rt->event_watch);
     if (rt->ping)

@@ -141,7 +141,7 @@ static int relay_stderr(struct local_runtime *rt)
     if (n < 0 && errno == EAGAIN)
         return 0;
     if (n <= 0) {
-        proxy_unwatch_fd(rt->env.proxy, rt->err_fd);
+        loop_unwatch_fd(rt->env.loop, rt->err_fd);
         close(rt->err_fd);
         rt->err_fd = -1;
         return 0;
@@ -192,7 +192,7 @@ static void on_child_exit(void *ctx, int fd)
     pid_t r = waitpid(rt->pid, &status, WNOHANG);
     if (r == 0)
         return;
-    proxy_unwatch_fd(rt->env.proxy, fd);
+    loop_unwatch_fd(rt->env.loop, fd);
     close(rt->pidfd);
     rt->pidfd = -1;
     if (r == rt->pid && rt->env.janitor)
@@ -203,7 +203,7 @@ static void on_child_exit(void *ctx, int fd)
     rt->exited = 1;
     proxy_set_alive(rt->env.proxy, 0);
     if (rt->kill_timer > 0)
-        proxy_timer_cancel(rt->env.proxy, rt->kill_timer);
+        loop_timer_cancel(rt->env.loop, rt->kill_timer);
     drain_stderr(rt);
 
     char how[160], line[1024], reason[1400];
@@ -433,8 +433,11 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
         snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
         goto fail;
     }
-    proxy_watch_fd(env->proxy, rt->err_fd, on_stderr, rt);
-    proxy_watch_fd(env->proxy, rt->pidfd, on_child_exit, rt);
+    if (loop_watch_fd(env->loop, rt->err_fd, LOOP_READABLE, on_stderr, rt) ||
+        loop_watch_fd(env->loop, rt->pidfd, LOOP_READABLE, on_child_exit, rt)) {
+        snprintf(err, errlen, "cannot watch the kernel process: %s", strerror(errno));
+        goto fail;
+    }
     proxy_set_alive(env->proxy, 1);
     runtime_argv_free(argv);
     return rt;
@@ -472,7 +475,9 @@ static void local_stop(void *p, long grace_ms)
         return;
     kill(-rt->pid, SIGTERM);
     if (rt->kill_timer <= 0)
-        rt->kill_timer = proxy_timer(rt->env.proxy, grace_ms, kill_now, rt);
+        rt->kill_timer = loop_timer(rt->env.loop, grace_ms, kill_now, rt);
+    if (rt->kill_timer < 0) /* no timer to wait with: no grace either */
+        kill_now(rt);
 }
 
 static void local_free(void *p)
@@ -488,11 +493,11 @@ static void local_free(void *p)
             janitor_forget_group(rt->env.janitor, rt->pid);
     }
     if (rt->pidfd >= 0) {
-        proxy_unwatch_fd(rt->env.proxy, rt->pidfd);
+        loop_unwatch_fd(rt->env.loop, rt->pidfd);
         close(rt->pidfd);
     }
     if (rt->err_fd >= 0) {
-        proxy_unwatch_fd(rt->env.proxy, rt->err_fd);
+        loop_unwatch_fd(rt->env.loop, rt->err_fd);
         close(rt->err_fd);
     }
     if (rt->dir[0])

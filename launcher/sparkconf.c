@@ -161,14 +161,33 @@ static void print_value(FILE *out, const char *v)
     }
 }
 
+/* A comment line. Names reach it (a kernelspec folder, a path in a source): a
+ * control character is shown as \n, \r or \xHH, so that none can end the line
+ * and start a property of its own. */
+static void print_comment(FILE *out, const char *prefix, const char *text)
+{
+    fprintf(out, "# %s", prefix);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '\n')
+            fputs("\\n", out);
+        else if (*c == '\r')
+            fputs("\\r", out);
+        else if (*c < 0x20 || *c == 0x7f)
+            fprintf(out, "\\x%02x", *c);
+        else
+            fputc(*c, out);
+    }
+    fputc('\n', out);
+}
+
 int sparkconf_print(const struct sparkconf *conf, FILE *out, const char *header,
                     int with_sources)
 {
     if (header)
-        fprintf(out, "# %s\n", header);
+        print_comment(out, "", header);
     for (size_t i = 0; i < conf->n; i++) {
         if (with_sources)
-            fprintf(out, "# from: %s\n", conf->items[i].source);
+            print_comment(out, "from: ", conf->items[i].source);
         fprintf(out, "%s ", conf->items[i].key);
         print_value(out, conf->items[i].value);
         fputc('\n', out);

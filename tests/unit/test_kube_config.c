@@ -126,6 +126,20 @@ static void test_token_user(void **state)
     kube_config_free(cfg);
 }
 
+/* Found by fuzz_kubeconfig: an inline token goes into the Authorization header, so
+ * whitespace or a CR/LF in it (which would add a header of its own) is refused. */
+static void test_token_with_whitespace_refused(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const tokens[] = {"\"abc\\r\\nX-Injected: 1\"", "abc def", "\"abc\\t\""};
+    for (size_t i = 0; i < 3; i++) {
+        char text[4096];
+        snprintf(text, sizeof text, "%susers:\n- name: u1\n  user:\n    token: %s\n", cluster_part,
+                 tokens[i]);
+        load_fails(f, text, "field 'token' contains whitespace or control characters");
+    }
+}
+
 static void test_token_file_relative_and_reread(void **state)
 {
     struct fixture *f = *state;
@@ -307,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_token_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_with_whitespace_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file_relative_and_reread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_without_key, setup, teardown),

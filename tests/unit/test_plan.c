@@ -261,6 +261,40 @@ static void test_write_spark_conf(void **state)
     plan_free(p);
 }
 
+/* A kernelspec folder's name reaches spark-defaults.conf in its header comment: a
+ * newline in it must not end the comment and start a property of its own. */
+static void test_folder_name_cannot_add_a_property(void **state)
+{
+    struct fixture *f = *state;
+    char sub[256], spec[300], path[160], err[512];
+    snprintf(sub, sizeof sub, "%s/evil\nspark.driver.memory 99g\r\x01", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(spec, sizeof spec, "%s/kernel.json", sub);
+    FILE *in = fopen(f->spec, "r");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = '\0';
+    fclose(in);
+    write_text(spec, text);
+    struct plan *p = NULL;
+    if (plan_load(sub, &p, err, sizeof err))
+        fail_msg("plan_load: %s", err);
+    assert_int_equal(plan_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
+    in = fopen(path, "r");
+    n = fread(text, 1, sizeof text - 1, in);
+    text[n] = '\0';
+    fclose(in);
+    assert_null(strstr(text, "\nspark.driver.memory 99g"));
+    assert_non_null(strstr(text, "\nspark.driver.memory 3g\n"));
+    /* the name is still there to read, with its control characters shown */
+    assert_non_null(strstr(text, "# spark-k8s: evil\\nspark.driver.memory 99g\\r\\x01 (Spark"));
+    assert_int_equal(strchr(text, '\n') - text, strcspn(text, "\r\x01\n"));
+    plan_free(p);
+    unlink(spec);
+    assert_int_equal(rmdir(sub), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_name_cannot_add_a_property, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

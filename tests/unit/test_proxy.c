@@ -13,18 +13,25 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "kernel/connection.h"
+#include "kernel/iopub.h"
 #include "kernel/message.h"
 #include "kernel/proxy.h"
+#include "kernel/ratelog.h"
 #include "kernel/session.h"
 #include "kernel/signer.h"
 #include "kernel/wire.h"
@@ -39,13 +46,14 @@ struct fixture {
     char dir[256];
     struct connection front;
     char *back_endpoints[CH_COUNT];
+    struct loop *loop;
     struct proxy *proxy;
     pthread_t thread;
     int cmd[2];  /* pipe: this thread → the proxy's loop */
     int resp[2]; /* pipe: answers to 'h' (proxy_last_heartbeat) */
     int loop_result;
 
-    atomic_int ready_calls, interrupt_calls, shutdown_early_calls, shutdown_restart;
+    atomic_int ready_calls, interrupt_calls, shutdown_early_calls, shutdown_restart, drained_calls;
     atomic_int interrupt_answer; /* what the interrupt hook returns */
 
     void *zmq;
@@ -54,6 +62,8 @@ struct fixture {
     struct signer *signer;
     struct session client, runtime;
     struct zmessage m;
+    void *extra[8]; /* sockets a test made: closed by teardown, even after a failure */
+    int n_extra;
 };
 
 /* ---- hooks, on the proxy's thread ------------------------------------------------ */
@@ -85,6 +95,12 @@ static void hook_ready(void *ctx)
     atomic_fetch_add(&fx->ready_calls, 1);
 }
 
+static void hook_drained(void *ctx)
+{
+    struct fixture *fx = ctx;
+    atomic_fetch_add(&fx->drained_calls, 1);
+}
+
 static void on_command(void *ctx, int fd)
 {
     struct fixture *fx = ctx;
@@ -110,7 +126,10 @@ static void on_command(void *ctx, int fd)
         proxy_set_notice(fx->proxy, "no GPU is visible to this kernel");
         break;
     case 's':
-        proxy_stop(fx->proxy, 7);
+        loop_stop(fx->loop, 7);
+        break;
+    case 'd':
+        proxy_drain(fx->proxy, 5000, hook_drained, fx);
         break;
     case 'h': {
         long long last = proxy_last_heartbeat(fx->proxy);
@@ -124,7 +143,7 @@ static void on_command(void *ctx, int fd)
 static void *loop_thread(void *arg)
 {
     struct fixture *fx = arg;
-    fx->loop_result = proxy_run(fx->proxy);
+    fx->loop_result = loop_run(fx->loop);
     return NULL;
 }
 
@@ -152,6 +171,15 @@ static void *sock(struct fixture *fx, int type)
     assert_non_null(s);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    return s;
+}
+
+/* A socket of the test's own, closed at teardown (zmq_ctx_term waits for every socket). */
+static void *own_sock(struct fixture *fx, int type)
+{
+    void *s = sock(fx, type);
+    assert_true(fx->n_extra < 8);
+    fx->extra[fx->n_extra++] = s;
     return s;
 }
 
@@ -228,7 +256,7 @@ static int parent_is(const struct message_view *v, const char *msg_id)
     return message_header_read(&v->parent, &ph) == MESSAGE_OK && strcmp(ph.msg_id, msg_id) == 0;
 }
 
-static int setup_with(void **state, size_t max_bytes)
+static int setup_with(void **state, size_t max_bytes, long log_interval_ms)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
     const char *tmp = getenv("TMPDIR");
@@ -262,12 +290,15 @@ static int setup_with(void **state, size_t max_bytes)
                                 .kernel_info = hook_kernel_info,
                                 .shutdown_early = hook_shutdown_early,
                                 .ready = hook_ready};
-    struct proxy_options opt = {.max_message_bytes = max_bytes, .log_name = "test_proxy"};
-    if (proxy_new(&fx->front, &opt, &hooks, &fx->proxy, err, sizeof err)) {
+    struct proxy_options opt = {.max_message_bytes = max_bytes, .log_name = "test_proxy",
+                                .log_interval_ms = log_interval_ms};
+    if (loop_new(&fx->loop, err, sizeof err) ||
+        proxy_new(fx->loop, &fx->front, &opt, &hooks, &fx->proxy, err, sizeof err)) {
         fprintf(stderr, "proxy_new: %s\n", err);
         return -1;
     }
-    if (pipe(fx->cmd) || pipe(fx->resp) || proxy_watch_fd(fx->proxy, fx->cmd[0], on_command, fx))
+    if (pipe(fx->cmd) || pipe(fx->resp) ||
+        loop_watch_fd(fx->loop, fx->cmd[0], LOOP_READABLE, on_command, fx))
         return -1;
     if (pthread_create(&fx->thread, NULL, loop_thread, fx))
         return -1;
@@ -283,12 +314,17 @@ static int setup_with(void **state, size_t max_bytes)
 
 static int setup(void **state)
 {
-    return setup_with(state, 0);
+    return setup_with(state, 0, 0);
 }
 
 static int setup_small_cap(void **state)
 {
-    return setup_with(state, MAX_BYTES);
+    return setup_with(state, MAX_BYTES, 0);
+}
+
+static int setup_short_log_window(void **state)
+{
+    return setup_with(state, 0, 300);
 }
 
 static int teardown(void **state)
@@ -298,11 +334,14 @@ static int teardown(void **state)
     pthread_join(fx->thread, NULL);
     int stopped_right = fx->loop_result == 7;
     proxy_free(fx->proxy);
+    loop_free(fx->loop);
     zmessage_free(&fx->m);
     void *socks[] = {fx->c_shell, fx->c_control, fx->c_stdin, fx->c_hb, fx->c_iopub,
                      fx->r_shell, fx->r_control, fx->r_stdin, fx->r_iopub};
     for (size_t i = 0; i < sizeof socks / sizeof *socks; i++)
         zmq_close(socks[i]);
+    for (int i = 0; i < fx->n_extra; i++)
+        zmq_close(fx->extra[i]);
     zmq_ctx_term(fx->zmq);
     for (int ch = 0; ch < CH_COUNT; ch++)
         free(fx->back_endpoints[ch]);
@@ -750,6 +789,485 @@ static void test_shutdown_early(void **state)
     assert_int_equal(atomic_load(&fx->shutdown_restart), 1);
 }
 
+/* ---- under pressure (issue 12) ------------------------------------------------------ */
+
+/* A DEALER on the front shell with its own identity and no high-water mark, so the test
+ * thread can queue any number of requests without blocking. */
+static void *extra_client(struct fixture *fx, const char *identity, enum channel ch, int hwm)
+{
+    void *s = own_sock(fx, ZMQ_DEALER);
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    char ep[600];
+    assert_int_equal(connection_endpoint(&fx->front, ch, ep, sizeof ep), 0);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+/* The runtime takes requests slower than they come (a long cell): none is dropped; they
+ * wait in the proxy, then in the client's own queue, and arrive in order. */
+static void test_backpressure_keeps_every_request(void **state)
+{
+    enum { N = 3000 };
+    struct fixture *fx = *state;
+    int small = 10;
+    zmq_setsockopt(fx->r_shell, ZMQ_RCVHWM, &small, sizeof small); /* before the proxy connects */
+    ready_runtime(fx);
+    void *c = extra_client(fx, "client-P", CH_SHELL, 0);
+    char (*ids)[37] = calloc(N, 37);
+    for (int i = 0; i < N; i++)
+        send_msg(fx, c, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"pass\"}", ids[i]);
+    /* Only now does the runtime read: every request, in order. */
+    for (int i = 0; i < N; i++) {
+        struct message_view v;
+        struct message_header h;
+        recv_within(fx, fx->r_shell, "a queued request");
+        assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+        assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+        if (strcmp(h.msg_id, ids[i]) != 0)
+            fail_msg("request %d of %d: got %s", i, N, h.msg_id);
+    }
+    free(ids);
+}
+
+/* While the runtime starts, requests wait in a bounded queue; beyond it the proxy stops
+ * reading, so a client that does not wait sees its own queue fill (EAGAIN) instead of
+ * the proxy's memory growing. Every request it could send arrives once the runtime is
+ * ready. */
+static void test_held_requests_are_bounded(void **state)
+{
+    enum { TRIES = 50000 };
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    void *c = extra_client(fx, "client-H", CH_SHELL, 1000);
+    char (*ids)[37] = calloc(TRIES, 37);
+    json_t *content = json_loads("{\"code\":\"pass\"}", 0, NULL);
+    int sent = 0;
+    while (sent < TRIES) {
+        struct outgoing o;
+        assert_int_equal(session_build(&fx->client, "execute_request", NULL, content, &o), 0);
+        int rc = wire_send_outgoing(c, NULL, 0, &o);
+        if (rc == 0)
+            memcpy(ids[sent], o.msg_id, 37);
+        outgoing_free(&o);
+        if (rc != 0) {
+            assert_int_equal(errno, EAGAIN);
+            break;
+        }
+        sent++;
+        if (sent % 1000 == 0)
+            sync_loop(fx); /* let the proxy read what it will */
+    }
+    json_decref(content);
+    if (sent == TRIES)
+        fail_msg("the proxy took all %d requests while the runtime was starting", TRIES);
+    assert_true(sent >= PROXY_QUEUE_SHELL);
+    command(fx, 'a');
+    struct message_view v;
+    serve_probes_until_request(fx, &v);
+    for (int i = 0; i < sent; i++) {
+        struct message_header h;
+        if (i > 0) {
+            recv_within(fx, fx->r_shell, "a held request");
+            assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+        }
+        assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+        if (strcmp(h.msg_id, ids[i]) != 0)
+            fail_msg("held request %d of %d: got %s", i, sent, h.msg_id);
+    }
+    free(ids);
+}
+
+/* One subscriber stops reading: the others keep getting everything, in order, and the
+ * runtime is read on. ipykernel's own PUB socket drops for a subscriber at its
+ * high-water mark; the proxy holds out for IOPUB_STALL_MS first. */
+static void test_stopped_subscriber_affects_only_itself(void **state)
+{
+    enum { BATCHES = 30, PER_BATCH = 100 };
+    struct fixture *fx = *state;
+    int zero = 0;
+    zmq_setsockopt(fx->r_iopub, ZMQ_SNDHWM, &zero, sizeof zero); /* the runtime never drops */
+    ready_runtime(fx);
+    void *stuck = own_sock(fx, ZMQ_SUB), *reader = own_sock(fx, ZMQ_SUB);
+    int one = 1, buf = 4096;
+    zmq_setsockopt(stuck, ZMQ_RCVHWM, &one, sizeof one);
+    zmq_setsockopt(stuck, ZMQ_RCVBUF, &buf, sizeof buf);
+    zmq_setsockopt(reader, ZMQ_RCVHWM, &zero, sizeof zero);
+    char ep[600];
+    assert_int_equal(connection_endpoint(&fx->front, CH_IOPUB, ep, sizeof ep), 0);
+    void *subs[2] = {stuck, reader};
+    for (int i = 0; i < 2; i++) {
+        zmq_setsockopt(subs[i], ZMQ_SUBSCRIBE, "", 0);
+        assert_int_equal(zmq_connect(subs[i], ep), 0);
+    }
+    /* Both are subscribed once each holds its welcome (the stuck one never reads it). */
+    zmq_pollitem_t item = {stuck, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&item, 1, DEADLINE_MS), 1);
+    struct message_view v;
+    struct message_header h;
+    expect(fx, reader, "iopub_welcome", &v, &h);
+    char *text = malloc(10001);
+    memset(text, 'x', 10000);
+    text[10000] = '\0';
+    json_t *content = json_pack("{s:s, s:s}", "name", "stdout", "text", text);
+    struct frame topic = {"kernel.stream", 13};
+    char (*ids)[37] = calloc(PER_BATCH, 37);
+    for (int b = 0; b < BATCHES; b++) {
+        for (int i = 0; i < PER_BATCH; i++) {
+            struct outgoing o;
+            assert_int_equal(session_build(&fx->runtime, "stream", NULL, content, &o), 0);
+            assert_int_equal(wire_send_outgoing(fx->r_iopub, &topic, 1, &o), 0);
+            memcpy(ids[i], o.msg_id, 37);
+            outgoing_free(&o);
+        }
+        for (int i = 0; i < PER_BATCH; i++) {
+            do { /* welcomes of the other subscriptions may come first */
+                recv_within(fx, reader, "output, with a subscriber that reads nothing");
+                assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+                assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+            } while (strcmp(h.msg_type, "iopub_welcome") == 0);
+            if (strcmp(h.msg_id, ids[i]) != 0)
+                fail_msg("batch %d, message %d: got %s (%s)", b, i, h.msg_id, h.msg_type);
+        }
+    }
+    free(ids);
+    free(text);
+    json_decref(content);
+}
+
+/* A copy of a validly signed interrupt_request is refused: the runtime is interrupted
+ * once, and the copy gets no reply. */
+static void test_replayed_interrupt_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    ready_runtime(fx);
+    json_t *content = json_object();
+    struct outgoing o;
+    assert_int_equal(session_build(&fx->client, "interrupt_request", NULL, content, &o), 0);
+    json_decref(content);
+    struct message_view v;
+    struct message_header h;
+    assert_int_equal(wire_send_outgoing(fx->c_control, NULL, 0, &o), 0);
+    expect(fx, fx->c_control, "interrupt_reply", &v, &h);
+    assert_true(parent_is(&v, o.msg_id));
+    assert_int_equal(wire_send_outgoing(fx->c_control, NULL, 0, &o), 0); /* the same frames */
+    char fresh[37];
+    send_msg(fx, fx->c_control, &fx->client, NULL, 0, "interrupt_request", NULL, "{}", fresh);
+    /* Control is served in order: a reply to the copy would come first. */
+    expect(fx, fx->c_control, "interrupt_reply", &v, &h);
+    if (!parent_is(&v, fresh))
+        fail_msg("the replayed interrupt_request was answered");
+    assert_int_equal(atomic_load(&fx->interrupt_calls), 2);
+    /* The same for a shutdown_request replayed before the runtime is up is covered by
+     * acts_on_itself; a plain request is the runtime's to judge and passes through. */
+    outgoing_free(&o);
+}
+
+/* A drain is a state of the loop: what the runtime still sends is delivered, then the
+ * callback runs, once, from the loop. */
+static void test_drain_delivers_then_calls_back(void **state)
+{
+    struct fixture *fx = *state;
+    ready_runtime(fx);
+    struct message_view v;
+    assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+    char *header = strndup(v.header.data, v.header.size);
+    size_t rid_len = fx->m.view[0].size;
+    char rid[256];
+    memcpy(rid, fx->m.view[0].data, rid_len);
+    struct frame parent = {header, strlen(header)};
+    struct frame ids[2] = {{rid, rid_len}, {CLIENT_ID, strlen(CLIENT_ID)}};
+    command(fx, 'd');
+    char reply_id[37];
+    send_msg(fx, fx->r_shell, &fx->runtime, ids, 2, "execute_reply", &parent,
+             "{\"status\":\"ok\",\"execution_count\":1}", reply_id);
+    struct message_header h;
+    expect(fx, fx->c_shell, "execute_reply", &v, &h);
+    assert_string_equal(h.msg_id, reply_id);
+    for (int i = 0; i < DEADLINE_MS && atomic_load(&fx->drained_calls) == 0; i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&fx->drained_calls), 1);
+    sync_loop(fx);
+    assert_int_equal(atomic_load(&fx->drained_calls), 1);
+    free(header);
+}
+
+/* A flood of forged messages: a burst of lines in full, then one count for the rest. */
+static void test_drop_log_is_rate_limited(void **state)
+{
+    enum { N = 500 };
+    struct fixture *fx = *state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/stderr", fx->dir);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    struct signer *other = NULL;
+    char err[128];
+    assert_int_equal(signer_new("hmac-sha256", "not-the-key", 11, &other, err, sizeof err), 0);
+    struct session forger;
+    session_init(&forger, other, "mallory");
+    for (int i = 0; i < N; i++)
+        send_msg(fx, fx->c_shell, &forger, NULL, 0, "execute_request", NULL, "{}", NULL);
+    char info[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "kernel_info_request", NULL, "{}", info);
+    struct message_view v;
+    struct message_header h;
+    expect(fx, fx->c_shell, "kernel_info_reply", &v, &h); /* every forgery was read by now */
+    /* Each window of 300 ms writes a burst in full and then one count; a slow machine
+     * (valgrind) may take several windows for the flood. Nothing is lost from the sums. */
+    char *text = malloc(1 << 20);
+    int full = 0, counted = 0, summaries = 0;
+    for (int tries = 0; tries < DEADLINE_MS / 10 && full + counted < N; tries++) {
+        usleep(10000);
+        FILE *f = fopen(path, "r");
+        size_t n = fread(text, 1, (1 << 20) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        full = counted = summaries = 0;
+        for (char *line = text; *line;) {
+            char *end = strchr(line, '\n');
+            if (!end)
+                break;
+            int more = 0;
+            if (sscanf(line, "test_proxy: dropped %d more in the last 300 ms", &more) == 1) {
+                counted += more;
+                summaries++;
+            } else if (strncmp(line, "test_proxy: dropped a ", 22) == 0) {
+                full++;
+            }
+            line = end + 1;
+        }
+    }
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    signer_free(other);
+    free(text);
+    if (full + counted != N)
+        fail_msg("%d dropped messages logged or counted, not %d", full + counted, N);
+    assert_true(summaries >= 1);
+    /* at most a burst per window: a window ends with its count */
+    assert_true(full <= RATELOG_BURST * (summaries + 1));
+}
+
+/* An input_reply before the runtime is ready answers nothing: it is dropped, and said so. */
+static void test_stdin_before_ready_is_dropped(void **state)
+{
+    struct fixture *fx = *state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/stderr", fx->dir);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    send_msg(fx, fx->c_stdin, &fx->client, NULL, 0, "input_reply", NULL, "{\"value\":\"x\"}", NULL);
+    char text[4096] = "";
+    for (int tries = 0; tries < DEADLINE_MS / 10 && !strstr(text, "on stdin"); tries++) {
+        usleep(10000);
+        FILE *f = fopen(path, "r");
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = '\0';
+    }
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    assert_non_null(strstr(text, "test_proxy: dropped a input_reply on stdin: the runtime is not ready"));
+}
+
+/* ---- a raw ZMTP peer: what libzmq refuses before the proxy reads anything ------------- */
+
+/* Send all of DATA unless the proxy has closed the connection (then the rest is moot). */
+static void write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            return;
+        assert_true(n > 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Connect to the ipc endpoint of CH as SOCKET_TYPE (NULL mechanism, ZMTP 3.0), then
+ * announce a first frame of SIZE bytes and send a few of them. */
+static int raw_peer(struct fixture *fx, enum channel ch, const char *socket_type,
+                    unsigned long long size, int more)
+{
+    char ep[600];
+    assert_int_equal(connection_endpoint(&fx->front, ch, ep, sizeof ep), 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path = ep + strlen("ipc://");
+    assert_true(strlen(path) < sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    unsigned char greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+    write_all(fd, greeting, sizeof greeting);
+    unsigned char ready[64];
+    size_t n = 2, type_len = strlen(socket_type);
+    memcpy(ready + n, "\x05READY\x0bSocket-Type\0\0\0", 21);
+    n += 21;
+    ready[n++] = (unsigned char)type_len;
+    memcpy(ready + n, socket_type, type_len);
+    n += type_len;
+    ready[0] = 0x04; /* a command */
+    ready[1] = (unsigned char)(n - 2);
+    write_all(fd, ready, n);
+    unsigned char header[9] = {(unsigned char)(0x02 | (more ? 0x01 : 0))}; /* long size */
+    for (int i = 0; i < 8; i++)
+        header[1 + i] = (unsigned char)(size >> (56 - 8 * i));
+    write_all(fd, header, sizeof header);
+    char payload[100] = {1};
+    write_all(fd, payload, size < sizeof payload ? size : sizeof payload);
+    return fd;
+}
+
+/* 1 when the proxy closed the connection within MS. */
+static int closed_within(int fd, int ms)
+{
+    long long end = monotonic_ms() + ms;
+    for (;;) {
+        long long left = end - monotonic_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return 0;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof buf); /* its greeting and READY, then the end */
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            return 1;
+    }
+}
+
+/* The default cap (256 MiB) on every request channel, and the caps on heartbeats and
+ * subscriptions: a frame over them is refused when its header arrives, before any of
+ * its bytes is buffered; one at the cap is taken. */
+static void test_caps_refused_on_receipt(void **state)
+{
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    const unsigned long long cap = PROXY_DEFAULT_MAX_MESSAGE;
+    static const enum channel request_channels[] = {CH_SHELL, CH_CONTROL, CH_STDIN};
+    for (size_t i = 0; i < 3; i++) {
+        enum channel ch = request_channels[i];
+        int over = raw_peer(fx, ch, "DEALER", cap + 1, 0);
+        if (!closed_within(over, DEADLINE_MS))
+            fail_msg("%s: a %llu-byte frame was not refused", channel_name(ch), cap + 1);
+        close(over);
+        int at = raw_peer(fx, ch, "DEALER", cap, 0);
+        /* A round trip through the proxy, then a moment: a refusal would be long done. */
+        char info[37];
+        struct message_view v;
+        struct message_header h;
+        send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "kernel_info_request", NULL, "{}", info);
+        expect(fx, fx->c_shell, "kernel_info_reply", &v, &h);
+        expect(fx, fx->c_iopub, "status", &v, &h);
+        expect(fx, fx->c_iopub, "status", &v, &h);
+        if (closed_within(at, 300))
+            fail_msg("%s: a frame of exactly the cap (%llu bytes) was refused", channel_name(ch), cap);
+        close(at);
+    }
+    int hb = raw_peer(fx, CH_HB, "DEALER", PROXY_HB_MAX + 1, 0);
+    assert_true(closed_within(hb, DEADLINE_MS));
+    close(hb);
+    int sub = raw_peer(fx, CH_IOPUB, "SUB", IOPUB_MAX_TOPIC + 2, 0);
+    assert_true(closed_within(sub, DEADLINE_MS));
+    close(sub);
+}
+
+/* A message over the cap made of frames each under it: dropped whole as it is read, and
+ * so is one of too many frames; the next good message passes. */
+static void test_many_frames_over_the_cap(void **state)
+{
+    struct fixture *fx = *state;
+    ready_runtime(fx);
+    char *chunk = calloc(1, MAX_BYTES / 2);
+    for (int i = 0; i < 3; i++)
+        zmq_send(fx->c_shell, chunk, MAX_BYTES / 2, ZMQ_SNDMORE);
+    zmq_send(fx->c_shell, "", 0, 0);
+    for (int i = 0; i < PROXY_MAX_FRAMES + 10; i++)
+        zmq_send(fx->c_shell, "", 0, ZMQ_SNDMORE);
+    zmq_send(fx->c_shell, "", 0, 0);
+    free(chunk);
+    char good[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"3\"}",
+             good);
+    recv_within(fx, fx->r_shell, "the good request");
+    struct message_view v;
+    struct message_header h;
+    assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+    assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+    assert_string_equal(h.msg_id, good);
+}
+
+/* "ip": "::1" in a connection file: the channels bind on IPv6 and serve a client. */
+static void test_ipv6_connection(void **state)
+{
+    (void)state;
+    struct connection c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.transport, sizeof c.transport, "tcp");
+    snprintf(c.ip, sizeof c.ip, "::1");
+    snprintf(c.signature_scheme, sizeof c.signature_scheme, "hmac-sha256");
+    assert_int_equal(connection_set_key(&c, KEY, strlen(KEY)), 0);
+    for (int ch = 0; ch < CH_COUNT; ch++) { /* free ports, from the kernel */
+        int s = socket(AF_INET6, SOCK_STREAM, 0);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+        c.ports[ch] = ntohs(a.sin6_port);
+        close(s);
+    }
+    struct loop *l = NULL;
+    struct proxy *p = NULL;
+    char err[512];
+    struct proxy_hooks hooks = {.kernel_info = hook_kernel_info};
+    assert_int_equal(loop_new(&l, err, sizeof err), 0);
+    if (proxy_new(l, &c, NULL, &hooks, &p, err, sizeof err))
+        fail_msg("proxy_new on ::1: %s", err);
+    void *zctx = zmq_ctx_new(), *d = zmq_socket(zctx, ZMQ_DEALER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(d, ZMQ_IPV6, &one, sizeof one);
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    char ep[600];
+    assert_int_equal(connection_endpoint(&c, CH_SHELL, ep, sizeof ep), 0);
+    assert_string_equal(strstr(ep, "tcp://[::1]:") == ep ? "bracketed" : ep, "bracketed");
+    assert_int_equal(zmq_connect(d, ep), 0);
+    struct signer *signer = NULL;
+    assert_int_equal(signer_new("hmac-sha256", KEY, strlen(KEY), &signer, err, sizeof err), 0);
+    struct session sess;
+    session_init(&sess, signer, "v6");
+    json_t *content = json_object();
+    struct outgoing o;
+    assert_int_equal(session_build(&sess, "kernel_info_request", NULL, content, &o), 0);
+    assert_int_equal(wire_send_outgoing(d, NULL, 0, &o), 0);
+    struct zmessage m;
+    zmessage_init(&m);
+    int got = 0;
+    for (int i = 0; i < DEADLINE_MS / 10 && !got; i++) {
+        assert_int_equal(loop_once(l, 10), 0);
+        got = zmessage_recv(&m, d, ZMQ_DONTWAIT) == 0;
+    }
+    assert_true(got);
+    struct message_view v;
+    struct message_header h;
+    assert_int_equal(message_split(m.view, m.n, &v), MESSAGE_OK);
+    assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+    assert_string_equal(h.msg_type, "kernel_info_reply");
+    zmessage_free(&m);
+    outgoing_free(&o);
+    json_decref(content);
+    signer_free(signer);
+    zmq_close(d);
+    zmq_ctx_term(zctx);
+    proxy_free(p);
+    loop_free(l);
+    connection_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -765,6 +1283,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_runtime_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_and_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_early, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_keeps_every_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_requests_are_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_subscriber_affects_only_itself, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_interrupt_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_delivers_then_calls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_log_is_rate_limited, setup_short_log_window,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_before_ready_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caps_refused_on_receipt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_frames_over_the_cap, setup_small_cap, teardown),
+        cmocka_unit_test(test_ipv6_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
