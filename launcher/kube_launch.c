@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "launcher/config.h"
+#include "launcher/matrix.h"
 #include "launcher/sparkconf.h"
 #include "launcher/yaml_json.h"
 
@@ -22,6 +23,11 @@ void kube_launch_free(struct kube_launch *l)
     free(l->driver_image);
     free(l->service_account);
     free(l->spark_defaults);
+    free(l->init);
+    free(l->shim);
+    for (size_t i = 0; l->kernel_argv && l->kernel_argv[i]; i++)
+        free(l->kernel_argv[i]);
+    free(l->kernel_argv);
     json_decref(l->pod_template);
     json_decref(l->executor_tolerations);
     for (size_t i = 0; l->pull_secrets && l->pull_secrets[i]; i++)
@@ -97,6 +103,43 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
     }
     l->spark_defaults = text;
     return 0;
+}
+
+/* What the image holds (the matrix's images.layout): the kernel runs the image's
+ * Python with the plan's arguments; tini and spark-k8s are where the image has them. */
+static int image_layout(const struct plan *plan, struct kube_launch *l, char *err, size_t errlen)
+{
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err, errlen) < 0)
+        return -1;
+    int rc = -1;
+    if (!m->image_python[0]) {
+        snprintf(err, errlen, "matrix %s: images.layout.python is not set: the kubernetes runtime "
+                 "does not know the image's Python", m->origin);
+        goto out;
+    }
+    char *const *argv = plan_runtime_argv(plan);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    l->kernel_argv = calloc(n + 1, sizeof *l->kernel_argv);
+    if (!l->kernel_argv)
+        goto oom;
+    l->kernel_argv[0] = strdup(m->image_python);
+    for (size_t i = 1; i < n && l->kernel_argv[0]; i++)
+        if (!(l->kernel_argv[i] = strdup(argv[i])))
+            goto oom;
+    l->init = strdup(m->image_tini);
+    l->shim = strdup(m->image_spark_k8s[0] ? m->image_spark_k8s : "spark-k8s");
+    if (!l->kernel_argv[0] || !l->init || !l->shim)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    matrix_free(m);
+    return rc;
 }
 
 static int load_admin_settings(struct kube_launch *l, char *err, size_t errlen)
@@ -191,7 +234,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         overhead = KUBE_MIN_OVERHEAD_MIB;
     snprintf(l->memory, sizeof l->memory, "%ldMi", heap + overhead);
 
-    if (load_admin_settings(l, err, errlen) < 0 || render_spark_defaults(plan, l, err, errlen) < 0)
+    if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(l, err, errlen) < 0 ||
+        render_spark_defaults(plan, l, err, errlen) < 0)
         goto fail;
     if (strstr(plan_variant(plan), "gpu")) {
         l->executor_tolerations =
@@ -216,7 +260,13 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     in->block_manager_port = SPARKCONF_BLOCK_MANAGER_PORT;
     in->spark_defaults = l->spark_defaults;
     in->kernel_name = plan_kernel_name(plan);
-    in->kernel_argv = (const char *const *)plan_runtime_argv(plan);
+    in->kernel_argv = (const char *const *)l->kernel_argv;
+    in->init = l->init[0] ? l->init : NULL;
+    in->shim = l->shim;
+    const char *connect = setting_value(plan, SETTING_CONNECT);
+    const char *connect_port = setting_value(plan, SETTING_CONNECT_PORT);
+    if (connect && strcmp(connect, "true") == 0 && connect_port)
+        in->connect_port = (int)strtol(connect_port, NULL, 10);
     in->executor_tolerations = l->executor_tolerations;
     in->pod_template = l->pod_template;
     *out = l;

@@ -14,9 +14,13 @@
  * own factor for PySpark drivers), so kernel pods get the Guaranteed QoS class
  * and are the last to be evicted.
  *
+ * The kernel in the pod runs the image's own Python (images.layout.python of the
+ * matrix: the images' ipykernel and pyspark live in their environment), with the
+ * arguments of the plan's runtime command; the shim runs under the image's tini.
+ *
  * A kube_launch owns every string its kube_inputs points to, except the kernel
- * name and argv, which stay the plan's (the plan must outlive it);
- * kube_launch_free releases it. */
+ * name, which stays the plan's (the plan must outlive it); kube_launch_free
+ * releases it. */
 #ifndef SPARK_K8S_KUBE_LAUNCH_H
 #define SPARK_K8S_KUBE_LAUNCH_H
 
@@ -38,6 +42,8 @@ struct kube_launch {
     json_t *pod_template;          /* from SPARK_K8S_POD_TEMPLATE, or NULL */
     json_t *executor_tolerations;  /* GPU variants: tolerate nvidia.com/gpu taints */
     char **pull_secrets;           /* NULL-terminated */
+    char **kernel_argv;            /* the kernel in the pod: the image's Python + the plan's args */
+    char *init, *shim;             /* tini and spark-k8s in the image (the matrix's layout) */
     char driver_host[KUBE_NAME_MAX * 2 + 8];  /* "<service>.<namespace>.svc" */
 };
 

@@ -53,6 +53,10 @@ struct kube_inputs {
     int block_manager_port;         /* 0 → 7079 */
     int watchdog_s;                 /* 0 → the shim's default (60) */
     const char *spark_defaults;     /* spark-defaults.conf text, NULL → none */
+    const char *init;               /* the image's tini: the pod runs `INIT -s -g -- SHIM shim ...`
+                                     * so orphans are reaped; NULL → the shim is PID 1 */
+    const char *shim;               /* the spark-k8s binary in the image; NULL → "spark-k8s" */
+    int connect_port;               /* Spark Connect's port on the pod and Service; 0 → none */
     const char *kernel_name;        /* kernelspec name, passed to the shim; NULL → none */
     const char *const *kernel_argv; /* the kernel the shim starts (NULL-terminated; may hold
                                      * {connection_file} and {resource_dir}); NULL → default */

@@ -111,10 +111,14 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)  # the helper modules live next to this file
 
 from fakekube_api import (DEFAULT_UNSCHEDULABLE, RESOURCES, SYSTEM_NAMES, ApiError,  # noqa: E402
-                          Validator, already_exists, bad_request, conflict, invalid, not_found,
+                          Validator, already_exists, api_version, bad_request, conflict, invalid, not_found,
                           now_rfc3339, resource_of, matches, parse_field_selector, parse_label_selector, _qv)
 import fakekube_http  # noqa: E402
+import fakekube_patch  # noqa: E402
+from fakekube_rbac import Authorizer  # noqa: E402
 
+
+SETUP_RESOURCES = ("serviceaccounts", "roles", "rolebindings", "networkpolicies")
 
 # ---------------------------------------------------------------------------------------------
 # Faults
@@ -437,7 +441,7 @@ class FakeKube:
 
     def __init__(self, state_dir, port=0, token=None, namespace="default", path=None,
                  namespaces=("default", "kube-system"), user=None, service_account="default",
-                 node_env=None, entrypoints=None, history=1000, max_grace_seconds=3.0,
+                 node_env=None, entrypoints=None, images=None, history=1000, max_grace_seconds=3.0,
                  run_as_user=True, nodes=3):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
@@ -449,13 +453,17 @@ class FakeKube:
         self.user = user or "system:serviceaccount:%s:%s" % (namespace, service_account)
         self.path = path if path is not None else os.environ.get("PATH", "/usr/bin:/bin")
         self.node_env = dict(node_env or {})
-        self.entrypoints = dict(entrypoints or {})  # image glob -> argv, for pods with no command
+        # image glob -> what the image holds (see image()); `entrypoints` (glob -> argv) is the
+        # short form for an image that is only an ENTRYPOINT
+        self.images = {glob: {"entrypoint": list(argv)} for glob, argv in (entrypoints or {}).items()}
+        self.images.update(images or {})
         self.max_grace_seconds = max_grace_seconds
         self.run_as_user = run_as_user and os.geteuid() == 0
         self.nodes = ["fake-node-%d" % (i + 1) for i in range(nodes)]
         self.store = Store(history)
         self.validator = Validator()
         self.faults = Faults(self)
+        self.authorizer = Authorizer(self)
         self.requests = []
         self._req_lock = threading.Lock()
         self._kubelets = {}      # pod uid -> kubelet.PodWorker
@@ -560,7 +568,7 @@ class FakeKube:
         if auth == "token":
             user["token"] = token or self.token
         elif auth == "cert":
-            crt, key = self._issue(self.user, False, ("system:serviceaccounts",))
+            crt, key = self._issue(self.user, False, ("system:masters",))
             if ca_data:
                 user["client-certificate-data"] = base64.b64encode(crt).decode()
                 user["client-key-data"] = base64.b64encode(key).decode()
@@ -602,6 +610,25 @@ class FakeKube:
                 "KUBERNETES_PORT_443_TCP_PROTO": "tcp", "KUBERNETES_PORT_443_TCP_ADDR": "127.0.0.1",
                 "KUBERNETES_PORT_443_TCP_PORT": str(self.port)}
 
+    def image(self, ref):
+        """What the image REF holds, from the first matching glob of `images` ({} when none):
+        {"entrypoint": [...], "cmd": [...], "env": {...}, "workingDir": "/...",
+         "files": {path in the image: host path (file or directory)},
+         "writable": [directories the image has, empty and writable for each container]}.
+        Without a match, an image is the host's filesystem with no entrypoint."""
+        for glob, spec in self.images.items():
+            if fnmatch.fnmatchcase(ref, glob):
+                return spec
+        return {}
+
+    def token_for(self, service_account, namespace=None):
+        """The token of a ServiceAccount (created when missing), as a pod of it gets mounted."""
+        ns = namespace or self.namespace
+        if self.store.get("serviceaccounts", ns, service_account) is None:
+            self._create_internal("serviceaccounts", ns, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                          "metadata": {"name": service_account}})
+        return self.authorizer.token_for(ns, service_account)
+
     def client(self, token=None):
         """A fakekube_client.KubeClient for this server (the token unless another is given)."""
         import fakekube_client as mod
@@ -616,11 +643,12 @@ class FakeKube:
         return self.store.get(resource_of(kind), namespace or self.namespace, name)
 
     def leftovers(self, include_events=False):
-        """Objects a client created that still exist (not the per-namespace system objects)."""
+        """Objects a client created that still exist: not the per-namespace system objects, and
+        not what an admin sets a namespace up with (service accounts, RBAC, network policies)."""
         out = []
         for o in self.store.list()[0]:
             res = resource_of(o.get("kind", ""))
-            if (res, o["metadata"]["name"]) in SYSTEM_NAMES:
+            if (res, o["metadata"]["name"]) in SYSTEM_NAMES or res in SETUP_RESOURCES:
                 continue
             if res == "events" and not include_events:
                 continue
@@ -842,20 +870,24 @@ class FakeKube:
     def api_create(self, resource, ns, body):
         if not isinstance(body, dict):
             raise bad_request("Object 'Kind' is missing in '%s'" % json.dumps(body)[:200])
-        kind = RESOURCES[resource][0]
-        if body.get("kind") not in (None, "", kind) or body.get("apiVersion") not in (None, "", "v1"):
+        kind, version = RESOURCES[resource][0], api_version(resource)
+        if body.get("kind") not in (None, "", kind) or body.get("apiVersion") not in (None, "", version):
             raise bad_request('the API version in the data (%s) does not match the expected API '
-                              'version (v1)' % body.get("apiVersion") if body.get("apiVersion") not in (None, "", "v1")
-                              else "%s in version \"v1\" cannot be handled as a %s: no kind \"%s\" is "
-                              "registered for version \"v1\"" % (body.get("kind"), kind, body.get("kind")))
+                              'version (%s)' % (body.get("apiVersion"), version)
+                              if body.get("apiVersion") not in (None, "", version)
+                              else "%s in version \"%s\" cannot be handled as a %s: no kind \"%s\" is "
+                              "registered for version \"%s\"" % (body.get("kind"), version, kind,
+                                                                 body.get("kind"), version))
         md = body.get("metadata") or {}
         if md.get("namespace") not in (None, "", ns):
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         self.validator.validate(resource, body)
         if ns not in self.namespaces:
             raise not_found("namespaces", ns)
+        if resource == "pods":
+            self._admit_service_account(ns, body)
         obj = copy.deepcopy(body)
-        obj["kind"], obj["apiVersion"] = kind, "v1"
+        obj["kind"], obj["apiVersion"] = kind, version
         md = obj.setdefault("metadata", {})
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                   "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"):
@@ -954,6 +986,108 @@ class FakeKube:
             self._kubelets[pod["metadata"]["uid"]] = worker
         worker.start()
 
+    def _admit_service_account(self, ns, pod):
+        """The ServiceAccount admission plugin: a pod's account must exist."""
+        spec = pod.get("spec") or {}
+        sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        if self.store.get("serviceaccounts", ns, sa) is None:
+            name = (pod.get("metadata") or {}).get("name") or (pod.get("metadata") or {}).get("generateName", "")
+            raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: error looking up service account %s/%s: '
+                           'serviceaccount "%s" not found' % (name, ns, sa, sa), {"name": name, "kind": "pods"})
+
+    # What a PATCH or PUT may not change: the server's own metadata, and the status (a
+    # subresource of its own).  A pod's spec is immutable but for these fields.
+    _SERVER_METADATA = ("uid", "name", "namespace", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation", "resourceVersion")
+    _POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+
+    def _apply_change(self, resource, cur, new):
+        """NEW (a changed copy of CUR) as it is stored, or the ApiError the server answers."""
+        kind = RESOURCES[resource][0]
+        name = cur["metadata"]["name"]
+        if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
+            raise invalid(kind, name, [("metadata", "FieldValueRequired", "Required value")])
+        want_rv = new["metadata"].get("resourceVersion")
+        if want_rv and want_rv != cur["metadata"]["resourceVersion"]:
+            raise conflict(resource, name)
+        for k in self._SERVER_METADATA:
+            if k in cur["metadata"]:
+                new["metadata"][k] = cur["metadata"][k]
+            else:
+                new["metadata"].pop(k, None)
+        new["kind"], new["apiVersion"] = kind, api_version(resource)
+        if "status" in cur:
+            new["status"] = copy.deepcopy(cur["status"])
+        if resource == "pods":
+            before, after = copy.deepcopy(cur.get("spec") or {}), copy.deepcopy(new.get("spec") or {})
+            for spec in (before, after):
+                for k in self._POD_MUTABLE:
+                    spec.pop(k, None)
+                for c in spec.get("containers", []) + spec.get("initContainers", []):
+                    c.pop("image", None)
+            if before != after:
+                raise invalid(kind, name, [("spec", "FieldValueForbidden",
+                                            "Forbidden: pod updates may not change fields other than "
+                                            "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                            "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+                                            "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
+                                            "to be set to 1 if it was previously negative)")])
+        if cur.get("immutable") and {k: v for k, v in new.items() if k != "metadata"} != \
+                {k: v for k, v in cur.items() if k != "metadata"}:
+            raise invalid(kind, name, [("data", "FieldValueForbidden",
+                                        "Forbidden: field is immutable when `immutable` is set")])
+        self.validator.validate(resource, new)
+        return new
+
+    def api_patch(self, resource, ns, name, content_type, patch):
+        if self.store.get(resource, ns, name) is None:
+            raise not_found(resource, name)
+
+        def change(o):
+            try:
+                new = fakekube_patch.apply(o, content_type, patch)
+            except fakekube_patch.PatchError as e:
+                reasons = {400: "BadRequest", 415: "UnsupportedMediaType", 422: "Invalid"}
+                raise ApiError(e.code, reasons.get(e.code, "BadRequest"), e.message)
+            new = self._apply_change(resource, o, new)
+            if new == o:
+                return False  # a patch that changes nothing does not bump the resourceVersion
+            o.clear()
+            o.update(new)
+        out = self.store.update(resource, ns, name, change)
+        if out is None:
+            raise not_found(resource, name)
+        self._after_change(resource, out)
+        return out
+
+    def api_update(self, resource, ns, name, body):
+        if not isinstance(body, dict):
+            raise bad_request("Object 'Kind' is missing")
+        if (body.get("metadata") or {}).get("name") not in (None, name):
+            raise bad_request("the name of the object (%s) does not match the name on the URL (%s)"
+                              % (body["metadata"]["name"], name))
+        if self.store.get(resource, ns, name) is None:
+            raise not_found(resource, name)
+
+        def change(o):
+            new = self._apply_change(resource, o, copy.deepcopy(body))
+            if new == o:
+                return False
+            o.clear()
+            o.update(new)
+        out = self.store.update(resource, ns, name, change)
+        if out is None:
+            raise not_found(resource, name)
+        self._after_change(resource, out)
+        return out
+
+    def _after_change(self, resource, obj):
+        """A change may have removed the last finalizer of an object being deleted."""
+        md = obj["metadata"]
+        if md.get("deletionTimestamp") and not md.get("finalizers") and resource != "pods":
+            self.store.remove(resource, md["namespace"], md["name"], md["uid"])
+        self._gc_kick()
+
     def api_get(self, resource, ns, name):
         obj = self.store.get(resource, ns, name)
         if obj is None:
@@ -989,7 +1123,8 @@ class FakeKube:
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-        return {"kind": RESOURCES[resource][0] + "List", "apiVersion": "v1", "metadata": meta, "items": items}
+        return {"kind": RESOURCES[resource][0] + "List", "apiVersion": api_version(resource), "metadata": meta,
+                "items": items}
 
     def api_delete(self, resource, ns, name, options):
         obj = self.store.get(resource, ns, name)
@@ -1111,6 +1246,11 @@ class FakeKube:
             except Exception:  # a bug in the fake: say so, keep collecting
                 import traceback
                 traceback.print_exc()
+            try:
+                self._refresh_dns()
+            except Exception:  # a bug in the fake: say so, keep collecting
+                import traceback
+                traceback.print_exc()
 
     def _gc_pass(self):
         objs = self.store.list()[0]
@@ -1163,6 +1303,13 @@ class FakeKube:
                 self.delete_object(res, ns, md["name"], "Background", None, md["uid"])
             except ApiError:
                 pass
+
+    def _refresh_dns(self):
+        """Every running pod's /etc/hosts follows the Services and pods (fakekube_dns)."""
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        for w in workers:
+            w.refresh_hosts()
 
     def _pod_worker_alive(self, uid):
         with self._kubelet_lock:
