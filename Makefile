@@ -85,6 +85,9 @@ $(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libspark-k8s-san.a
 $(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $<
+$(BUILD)/tests/libcuda-fake.so: tests/unit/fake_libcuda.c tests/unit/fake_cudart.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -Wl,-soname,libcuda.so.1 -o $@ $^
 # Kubernetes client test driver (tests/kubernetes): not part of the product.
 $(BUILD)/tests/kube-cli: tests/kubernetes/kube_cli.c $(BUILD)/libspark-k8s.a
 	@mkdir -p $(dir $@)
@@ -131,7 +134,7 @@ locks-check:
 
 UNIT_BINS     := $(TESTS:%=$(BUILD)/tests/%)
 UNIT_SAN_BINS := $(TESTS:%=$(BUILD)/tests-san/%)
-TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so $(BUILD)/tests/kube-cli
+TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so $(BUILD)/tests/libcuda-fake.so $(BUILD)/tests/kube-cli
 
 unit: $(UNIT_BINS) $(TEST_HELPERS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; BUILD=$(BUILD) $$t; done

@@ -175,7 +175,7 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
             }
             for (int id = 0; !known && id < SETTING_COUNT; id++) {
                 const struct setting_info *in = setting_info(id);
-                if (id != SETTING_IMAGE_REGISTRY && matches(arg, in->option)) {
+                if (in->in_metadata && matches(arg, in->option)) {
                     a->req.values[id] = option_value(in->option, argc, argv, &i);
                     known = 1;
                 }

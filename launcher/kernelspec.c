@@ -275,7 +275,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     }
     for (int id = SETTING_DRIVER_CORES; id < SETTING_COUNT; id++) {
         const char *v = req->values[id] ? req->values[id] : plan_setting(defaults, id)->value;
-        if (!v)
+        if (!v || !setting_info(id)->in_metadata)
             continue;
         json_put(meta, setting_info(id)->path, setting_json(id, v));
     }

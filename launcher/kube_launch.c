@@ -142,50 +142,37 @@ out:
     return rc;
 }
 
-static int load_admin_settings(struct kube_launch *l, char *err, size_t errlen)
+/* The admin's pod template and image pull secrets (config file or environment). */
+static int load_admin_settings(const struct plan *plan, struct kube_launch *l, char *err,
+                               size_t errlen)
 {
-    const char *tmpl = getenv("SPARK_K8S_POD_TEMPLATE");
-    if (tmpl && *tmpl) {
+    const struct setting *tmpl = plan_setting(plan, SETTING_POD_TEMPLATE);
+    if (tmpl->value && *tmpl->value) {
         char inner[1024];
-        if (yaml_json_load_file(tmpl, &l->pod_template, inner, sizeof inner) < 0) {
-            snprintf(err, errlen, "SPARK_K8S_POD_TEMPLATE: %s", inner);
+        if (yaml_json_load_file(tmpl->value, &l->pod_template, inner, sizeof inner) < 0) {
+            snprintf(err, errlen, "%s: kubernetes.pod_template: %s", tmpl->source, inner);
             return -1;
         }
         if (!json_is_object(l->pod_template)) {
-            snprintf(err, errlen, "SPARK_K8S_POD_TEMPLATE: %s: expected a Pod object", tmpl);
+            snprintf(err, errlen, "%s: kubernetes.pod_template: %s: expected a Pod object",
+                     tmpl->source, tmpl->value);
             return -1;
         }
     }
-    const char *secrets = getenv("SPARK_K8S_IMAGE_PULL_SECRETS");
-    size_t n = 0;
     l->pull_secrets = calloc(17, sizeof *l->pull_secrets);
     if (!l->pull_secrets) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (secrets && *secrets) {
-        char *copy = strdup(secrets), *save = NULL;
-        if (!copy) {
+    /* checked already (setting_check: at most 16 names) */
+    const char *secrets = setting_value(plan, SETTING_IMAGE_PULL_SECRETS);
+    for (size_t n = 0; secrets && *secrets && n < 16; n++) {
+        size_t len = strcspn(secrets, ",");
+        if (!(l->pull_secrets[n] = strndup(secrets, len))) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-            if (!kube_is_dns_label(p) || n == 16) {
-                snprintf(err, errlen,
-                         "SPARK_K8S_IMAGE_PULL_SECRETS: '%s' is not a Secret name "
-                         "(DNS-1123 label, at most 16 names)",
-                         p);
-                free(copy);
-                return -1;
-            }
-            l->pull_secrets[n] = strdup(p);
-            if (!l->pull_secrets[n++]) {
-                free(copy);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-        free(copy);
+        secrets += len + (secrets[len] == ',');
     }
     return 0;
 }
@@ -234,7 +221,7 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         overhead = KUBE_MIN_OVERHEAD_MIB;
     snprintf(l->memory, sizeof l->memory, "%ldMi", heap + overhead);
 
-    if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(l, err, errlen) < 0 ||
+    if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(plan, l, err, errlen) < 0 ||
         render_spark_defaults(plan, l, err, errlen) < 0)
         goto fail;
     if (strstr(plan_variant(plan), "gpu")) {
@@ -255,6 +242,10 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     in->service_account = l->service_account;
     in->image_pull_secrets = (const char *const *)l->pull_secrets;
     in->cpu_request = in->cpu_limit = l->cpu;
+    const char *executor_gpus = setting_value(plan, SETTING_EXECUTOR_GPUS);
+    in->executor_gpus = executor_gpus ? (int)strtol(executor_gpus, NULL, 10) : 0;
+    const char *driver_gpus = setting_value(plan, SETTING_DRIVER_GPUS);
+    in->driver_gpus = driver_gpus ? (int)strtol(driver_gpus, NULL, 10) : 0;
     in->memory_request = in->memory_limit = l->memory;
     in->driver_port = SPARKCONF_DRIVER_PORT;
     in->block_manager_port = SPARKCONF_BLOCK_MANAGER_PORT;

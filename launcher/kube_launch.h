@@ -3,11 +3,12 @@
  * spark-defaults.conf the driver gets, GPU placement, and the admin's pod
  * template and image pull secrets.
  *
- * Admin settings read from the environment of the launcher (until the admin
- * config file carries them):
- *   SPARK_K8S_POD_TEMPLATE        a Pod (JSON or YAML) merged into the driver pod
- *                                 and used as the executors' template (RFC 7386)
- *   SPARK_K8S_IMAGE_PULL_SECRETS  comma-separated Secret names
+ * Admin settings (the config file's kubernetes.pod_template and
+ * kubernetes.image_pull_secrets, or SPARK_K8S_POD_TEMPLATE and
+ * SPARK_K8S_IMAGE_PULL_SECRETS in the environment, which wins):
+ *   pod template        a Pod (JSON or YAML file) merged into the driver pod and used
+ *                       as the executors' template (RFC 7386)
+ *   image pull secrets  comma-separated Secret names
  *
  * Pod resources: cpu request = limit = driver cores; memory request = limit =
  * driver memory + max(384 MiB, 40 %) for Python and the JVM's off-heap (Spark's
@@ -39,7 +40,7 @@ struct kube_launch {
     char *kernel_id, *user, *namespace, *driver_image, *service_account;
     char cpu[32], memory[32];
     char *spark_defaults;
-    json_t *pod_template;          /* from SPARK_K8S_POD_TEMPLATE, or NULL */
+    json_t *pod_template;          /* kubernetes.pod_template, or NULL */
     json_t *executor_tolerations;  /* GPU variants: tolerate nvidia.com/gpu taints */
     char **pull_secrets;           /* NULL-terminated */
     char **kernel_argv;            /* the kernel in the pod: the image's Python + the plan's args */

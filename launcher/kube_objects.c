@@ -487,7 +487,11 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     /* the root filesystem is read-only: everything writable lives in /tmp */
     push(env, env_value("HOME", "/tmp", bad), bad);
     push(env, env_value("SPARK_LOCAL_DIRS", "/tmp/spark-local", bad), bad);
+    if (in->driver_gpus > 0)
+        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
     put(c, "env", env, bad);
+    /* the working directory must be writable (Spark, Derby and notebooks write there) */
+    put(c, "workingDir", str("/tmp"), bad);
 
     json_t *ports = json_array();
     for (int i = 0; i < KUBE_SHIM_PORTS; i++)
@@ -768,6 +772,9 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
         json_t *r = json_object();
         put(r, "limits", limits, bad);
         put(c, "resources", r, bad);
+        json_t *env = json_array();
+        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
+        put(c, "env", env, bad);
     }
     json_t *containers = json_array();
     push(containers, c, bad);

@@ -32,6 +32,10 @@
  * ports from KUBE_SHIM_PORT: below Spark's driver (7078) and block manager (7079). */
 #define KUBE_SHIM_PORT 7070
 #define KUBE_SHIM_PORTS 5
+/* What the NVIDIA container toolkit mounts into a GPU container: the CUDA driver
+ * (libcuda.so.1, "compute") and NVML with nvidia-smi ("utility"), which GPU
+ * discovery reads. */
+#define KUBE_NVIDIA_CAPABILITIES "compute,utility"
 #define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
 #define KUBE_NAME_MAX 63
 

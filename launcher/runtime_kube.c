@@ -28,6 +28,7 @@ struct kube_runtime {
     struct kube_client *client;
     struct kube_launch *launch;
     char pods_path[512], pod_path[512];
+    char janitor_value[600];         /* "<pod path> <uid>": the janitor deletes it if we die */
     int pod_created, pod_deleted;
     struct kube_watch *pod_watch, *event_watch;
     int fds[KUBE_MAX_WATCH_FDS];
@@ -61,7 +62,29 @@ static void delete_pod(struct kube_runtime *rt)
     if (kube_delete(rt->client, rt->pod_path, &st) < 0)
         fprintf(stderr, "spark-k8s: cannot delete pod %s: %s\n", rt->launch->names.base,
                 st.message);
+    else if (rt->janitor_value[0] && rt->env.janitor)
+        janitor_forget_value(rt->env.janitor, rt->janitor_value);
     rt->pod_deleted = 1;
+}
+
+void runtime_kube_orphaned(const char *value)
+{
+    char path[600], err[1024];
+    const char *space = strrchr(value, ' ');
+    if (!space || (size_t)(space - value) >= sizeof path)
+        return;
+    snprintf(path, sizeof path, "%.*s", (int)(space - value), value);
+    struct kube_config *cfg = NULL;
+    struct kube_client *client = NULL;
+    if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
+        kube_client_new(cfg, &client, err, sizeof err) < 0) {
+        kube_config_free(cfg);
+        return; /* the shim's watchdog deletes the pod later */
+    }
+    kube_client_set_timeout(client, 5000);
+    struct kube_status st;
+    kube_delete_uid(client, path, space + 1, &st);
+    kube_client_free(client);
 }
 
 /* The kernel is over: report once. */
@@ -483,9 +506,9 @@ static long env_seconds(const char *name, long fallback)
 /* The launcher's own pod, when it runs in one in the kernel's namespace: it owns
  * the kernel pod, so deleting a Jupyter server pod removes its kernels. */
 static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, char *uid,
-                       size_t uid_len)
+                       size_t uid_len, char *account, size_t account_len)
 {
-    name[0] = uid[0] = '\0';
+    name[0] = uid[0] = account[0] = '\0';
     const struct kube_config *cfg = kube_client_config(rt->client);
     const char *own = getenv("POD_NAME");
     if (!own || !*own)
@@ -500,9 +523,11 @@ static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, cha
         kube_get(rt->client, path, &pod, &st) < 0)
         return;
     const char *pod_uid = str_at(pod, "metadata", "uid", NULL);
+    const char *sa = str_at(pod, "spec", "serviceAccountName", NULL);
     if (pod_uid) {
         snprintf(name, name_len, "%s", own);
         snprintf(uid, uid_len, "%s", pod_uid);
+        snprintf(account, account_len, "%s", sa ? sa : "");
     }
     json_decref(pod);
 }
@@ -528,12 +553,29 @@ static int create_owned(struct kube_runtime *rt, const char *resource, json_t *o
 /* Create the objects; a failure becomes REASON (the API's message). */
 static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
 {
-    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], err[1024];
-    find_owner(rt, owner_name, sizeof owner_name, owner_uid, sizeof owner_uid);
+    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], owner_sa[KUBE_NAME_MAX + 1], err[1024];
+    find_owner(rt, owner_name, sizeof owner_name, owner_uid, sizeof owner_uid, owner_sa,
+               sizeof owner_sa);
     struct kube_inputs *in = &rt->launch->in;
     if (owner_name[0]) {
         in->owner_pod_name = owner_name;
         in->owner_pod_uid = owner_uid;
+    }
+    /* The kernel pod's Spark driver calls the API server with the pod's account: the
+     * namespace's default account has no Role. Without a setting, the launcher's own
+     * account (it already holds the Role the kernel needs), else a refusal. */
+    if (!in->service_account && owner_sa[0] && kube_is_dns_label(owner_sa))
+        in->service_account = owner_sa;
+    if (!in->service_account) {
+        snprintf(reason, len,
+                 "the kernel pod has no service account: the namespace's default account may not "
+                 "start executors. Set kubernetes.service_account (spark-k8s kernelspec install "
+                 "--service-account NAME, or SPARK_K8S_SERVICE_ACCOUNT, or the admin config file); "
+                 "`spark-k8s rbac --namespace %s | kubectl apply -f -` creates the account "
+                 "spark-k8s with the Role a kernel needs",
+                 in->namespace);
+        in->owner_pod_name = in->owner_pod_uid = NULL;
+        return -1;
     }
     json_t *pod = NULL, *secret = NULL, *svc = NULL, *cm = NULL, *created = NULL;
     int rc = -1;
@@ -556,6 +598,11 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
         snprintf(reason, len, "the API server returned the pod without a uid");
         goto done;
     }
+    /* If this launcher is killed outright, the janitor deletes the pod at once (this
+     * very pod: a restarted kernel's pod of the same name stays). */
+    snprintf(rt->janitor_value, sizeof rt->janitor_value, "%s %s", rt->pod_path, uid);
+    if (rt->env.janitor && janitor_guard_value(rt->env.janitor, rt->janitor_value) < 0)
+        rt->janitor_value[0] = '\0';
     if (create_owned(rt, "secrets", secret, uid, reason, len) < 0 ||
         create_owned(rt, "services", svc, uid, reason, len) < 0 ||
         create_owned(rt, "configmaps", cm, uid, reason, len) < 0)
@@ -563,6 +610,8 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
     rc = 0;
 done:
     in->owner_pod_name = in->owner_pod_uid = NULL;
+    if (in->service_account == owner_sa)
+        in->service_account = NULL;
     json_decref(pod);
     json_decref(secret);
     json_decref(svc);

@@ -87,5 +87,9 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
 /* The Spark Connect server's plugin class (Spark 4). */
 #define SPARKCONF_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
 #define SPARKCONF_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
+/* RAPIDS' pinned host memory pool per executor, in MiB (added to the pod's overhead). */
+#define SPARKCONF_RAPIDS_PINNED_MIB "1024"
+/* Spark's warehouse in a driver pod without shared storage: the pod's writable /tmp. */
+#define SPARKCONF_POD_WAREHOUSE "/tmp/spark-warehouse"
 
 #endif
