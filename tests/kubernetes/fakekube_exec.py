@@ -130,16 +130,21 @@ def become(spec):
     # own): held open so that, if a volume hides them, they can be bound back.
     # The image's own files come first (what the container sees of them is the image); the
     # volumes then go over the image.
-    for m in spec.get("imageMounts", []):
-        mounter.bind(m["source"], os.path.normpath(m["target"]), m.get("readOnly", False))
+    # Every source is opened first: a mount below may hide the path of a later one (an
+    # emptyDir at /tmp over a state directory under /tmp).
+    sources = [os.open(m["source"], os.O_PATH) for m in spec.get("imageMounts", []) + spec["mounts"]]
+    for m, fd in zip(spec.get("imageMounts", []), sources):
+        mounter.bind("/proc/self/fd/%d" % fd, os.path.normpath(m["target"]), m.get("readOnly", False))
     keep = {}
     for d in list(spec.get("keep", [])) + [os.path.dirname(os.path.realpath(spec["exe"]))]:
         if d not in keep and os.path.isdir(d):
             keep[d] = os.open(d, os.O_PATH | os.O_DIRECTORY)
-    for m in spec["mounts"]:
+    for m, fd in zip(spec["mounts"], sources[len(spec.get("imageMounts", [])):]):
         if not os.path.isabs(m["target"]):
             raise ExecError("mountPath %s is not absolute" % m["target"])
-        mounter.bind(m["source"], os.path.normpath(m["target"]), m.get("readOnly", False))
+        mounter.bind("/proc/self/fd/%d" % fd, os.path.normpath(m["target"]), m.get("readOnly", False))
+    for fd in sources:
+        os.close(fd)
     for d, fd in keep.items():
         held = os.fstat(fd)
         try:

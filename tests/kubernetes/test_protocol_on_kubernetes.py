@@ -16,12 +16,14 @@ fake, no process of a launcher or a pod may live, and the private directories
 (connection files, the launchers' runtime dirs) must be empty. The interrupt of a
 running cell in the pod is test_runtime_kube.py's test_interrupt_reaches_the_kernel_in_the_pod.
 
-Environment: SPARK_K8S_PREFIX (an install outside /tmp: the pod's /tmp is an
-emptyDir that hides the host's /tmp) or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
+The cluster is set up as the admin guide says (kubecluster.py: `spark-k8s rbac` applied with
+kubectl, the launcher with the spark-k8s account's token) and runs the matrix's images
+(fakeimages.py): the kernel in the pod is the Jupyter image's Python, ipykernel and pyspark.
+
+Environment: SPARK_K8S_PREFIX or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import types
@@ -34,6 +36,7 @@ if str(PROTOCOL_DIR) not in sys.path:
     sys.path.insert(0, str(PROTOCOL_DIR))
 
 import fakekube  # noqa: E402
+import kubecluster  # noqa: E402
 import protocol_helpers as h  # noqa: E402
 import test_kernel_test_suite as suite  # noqa: E402
 import test_protocol_messages as messages  # noqa: E402
@@ -149,21 +152,14 @@ class KubeSetup:
         self.jupyter_runtime.mkdir(mode=0o700)
         self.admin_config = self.base / "config.json"
         self.admin_config.write_text("{}\n")
-        self.prefix = self.base / "prefix"
-        subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(self.prefix),
-                        "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
-                        "--executable", str(SPARK_K8S), "--python", h.PYTHON],
-                       check=True, capture_output=True, env=self.clean_env())
-        self.jupyter_path = self.prefix / "share" / "jupyter"
-        assert (self.jupyter_path / "kernels" / h.KERNEL_NAME / "kernel.json").is_file()
         self.state_dir = tempfile.mkdtemp(prefix="fakekube-", dir=FAKE_STATE_PARENT)
-        self.fake = fakekube.FakeKube(
-            self.state_dir, path="%s:/usr/local/bin:/usr/bin:/bin" % SPARK_K8S.parent)
+        self.fake = fakekube.FakeKube(self.state_dir, **kubecluster.fake_options(self.state_dir))
         self.fake.start()
-
-    @staticmethod
-    def clean_env():
-        return {k: v for k, v in os.environ.items() if not k.startswith("SPARK_K8S_")}
+        # RBAC applied with kubectl; the launcher runs as spark-k8s, the pod from the image
+        self.cluster = kubecluster.Cluster(self.fake, self.base / "cluster")
+        self.cluster.install("4.1", "baseline", "--driver-memory", "512m")
+        self.jupyter_path = self.cluster.prefix / "share" / "jupyter"
+        assert (self.jupyter_path / "kernels" / h.KERNEL_NAME / "kernel.json").is_file()
 
     def env(self):
         """The environment variables a launcher of this module runs with."""
@@ -173,7 +169,7 @@ class KubeSetup:
             "XDG_RUNTIME_DIR": str(self.runtime_base),
             "IPYTHONDIR": str(self.base / "ipython"),
             "SPARK_K8S_CONFIG": str(self.admin_config),
-            "KUBECONFIG": self.fake.kubeconfig,
+            "KUBECONFIG": self.cluster.kubeconfig,
             "USER": "jane",
         }
 

@@ -15,44 +15,39 @@ import pytest
 import zmq
 from jupyter_client import KernelManager
 
+import kubecluster
 from k8s_schema import SPARK_K8S, validate
 
 KERNEL = "spark-4.1-baseline"
 
 
 @pytest.fixture
-def fake(fakekube_factory, monkeypatch):
-    # The driver pod mounts an emptyDir on /tmp; the fake's state dir must not live
-    # under /tmp, or that mount hides the fake's own volume sources (fake limitation).
-    monkeypatch.setattr(tempfile, "tempdir", "/var/tmp")
-    return fakekube_factory(check_leftovers=True,
-                            path="%s:/usr/local/bin:/usr/bin:/bin" % SPARK_K8S.parent)
+def fake(fakekube_factory, tmp_path):
+    """A fake cluster that runs the matrix's images (fakeimages.py)."""
+    return fakekube_factory(check_leftovers=True, **kubecluster.fake_options(str(tmp_path)))
 
 
 @pytest.fixture
-def kernel_env(fake, tmp_path, monkeypatch):
-    prefix = tmp_path / "prefix"
-    subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(prefix),
-                    "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
-                    "--executable", str(SPARK_K8S), "--python", "/usr/bin/python3",
-                    "--driver-memory", "512m"], check=True, capture_output=True)
-    config = tmp_path / "admin.json"
-    config.write_text("{}")
-    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
-    monkeypatch.setenv("SPARK_K8S_CONFIG", str(config))
-    monkeypatch.setenv("KUBECONFIG", fake.kubeconfig)
-    monkeypatch.setenv("USER", "jane")
-    for name in ("KUBERNETES_SERVICE_HOST", "SPARK_K8S_SA_DIR", "SPARK_K8S_POD_TEMPLATE",
-                 "SPARK_K8S_IMAGE_PULL_SECRETS", "JUPYTERHUB_USER"):
+def cluster(fake, tmp_path):
+    """RBAC applied with kubectl as the admin guide says; the launcher runs as spark-k8s."""
+    return kubecluster.Cluster(fake, tmp_path / "cluster")
+
+
+@pytest.fixture
+def kernel_env(cluster, monkeypatch):
+    cluster.install("4.1", "baseline", "--driver-memory", "512m")
+    for name in cluster.foreign_settings():
         monkeypatch.delenv(name, raising=False)
+    for name, value in cluster.launcher_env().items():
+        monkeypatch.setenv(name, value)
     return monkeypatch
 
 
 class Kernel:
-    def __init__(self, tmp_path):
-        self.log_path = tmp_path / "launcher.log"
+    def __init__(self, tmp_path, name=KERNEL):
+        self.log_path = tmp_path / ("launcher-%s.log" % name)
         self.log = open(self.log_path, "w")
-        self.km = KernelManager(kernel_name=KERNEL)
+        self.km = KernelManager(kernel_name=name)
         self.km.start_kernel(stderr=self.log)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -105,8 +100,8 @@ class Kernel:
 def start_kernel(kernel_env, tmp_path):
     kernels = []
 
-    def start():
-        k = Kernel(tmp_path)
+    def start(name=KERNEL):
+        k = Kernel(tmp_path, name)
         kernels.append(k)
         return k
 
@@ -130,9 +125,16 @@ def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
     assert "\n%s 185\n" % pod["status"]["podIP"] in text
     # the start was narrated in the notebook of the waiting request
     assert "pod scheduled on fake-node" in text and "is running" in text
-    for body in fake.created_bodies():
+    made = [b for b in fake.created_bodies() if b["metadata"]["name"].startswith("spark-k8s-")
+            and b["kind"] not in ("NetworkPolicy",)]
+    for body in made:
         validate(body)
-    assert [b["kind"] for b in fake.created_bodies()] == ["Pod", "Secret", "Service", "ConfigMap"]
+    assert [b["kind"] for b in made] == ["Pod", "Secret", "Service", "ConfigMap"]
+    # defect 1: the image's own Python, under the image's tini (defect 7)
+    (container,) = made[0]["spec"]["containers"]
+    assert container["command"][:5] == ["/usr/bin/tini", "-s", "-g", "--", "/usr/local/bin/spark-k8s"]
+    assert container["args"][container["args"].index("--") + 1] == "/opt/venv/bin/python3"
+    assert made[0]["spec"]["serviceAccountName"] == "spark-k8s"
     reply, text, _ = k.execute("print(6 * 7)")
     assert text == "42\n"
     k.km.shutdown_kernel(now=False)
@@ -229,15 +231,42 @@ def test_sigterm_deletes_the_pod(fake, start_kernel):
     fake.wait_no_leftovers(timeout=30)
 
 
+def janitor_of(launcher_pid):
+    """The launcher's janitor: its child in a session of its own."""
+    import psutil
+    kids = [c for c in psutil.Process(launcher_pid).children() if os.getsid(c.pid) == c.pid]
+    assert len(kids) == 1, kids
+    return kids[0].pid
+
+
+def test_janitor_deletes_the_pod_of_a_killed_launcher_at_once(fake, start_kernel, kernel_env):
+    """Defect 10: SIGKILL leaves no time to clean up, but the janitor deletes this very pod
+    (by uid) at once: not after the shim's watchdog (an hour here)."""
+    kernel_env.setenv("SPARK_K8S_WATCHDOG", "3600")
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    pod = kernel_pod(fake)
+    os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
+    assert k.wait_exit()
+    fake.wait_gone("pods", pod["metadata"]["name"], timeout=60)
+    deletes = [r for r in fake.requests if r.method == "DELETE" and r.name == pod["metadata"]["name"]]
+    assert deletes and all(r.body["preconditions"] == {"uid": pod["metadata"]["uid"]} for r in deletes)
+    fake.wait_no_leftovers(timeout=30)
+
+
 def test_watchdog_deletes_the_pod_of_a_killed_launcher(fake, start_kernel, kernel_env):
+    """Launcher and janitor both gone (a lost node): the shim's watchdog deletes its pod."""
     kernel_env.setenv("SPARK_K8S_WATCHDOG", "2")
     k = start_kernel()
     reply = k.execute("1")
     assert reply[0]["status"] == "ok", (reply, k.launcher_log())
     name = kernel_pod(fake)["metadata"]["name"]
+    os.kill(janitor_of(k.km.provisioner.process.pid), signal.SIGKILL)
     os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
     assert k.wait_exit()
     fake.wait_gone("pods", name, timeout=30)
+    assert "no word from the launcher" in fake.pod_log(name)
     fake.wait_no_leftovers(timeout=30)
 
 
@@ -267,18 +296,26 @@ def test_shim_refuses_clients_without_the_curve_key(fake, start_kernel):
     assert k.execute("print('still here')")[1] == "still here\n"
 
 
-def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
+def jupyter_pod(fake, cluster, kernel_env, tmp_path):
+    """A Jupyter server pod running as spark-k8s, and the launcher in it (in-cluster
+    configuration: that account's token, its pod name from the downward API)."""
     client = fake.client()
     code, server = client.create("pods", "default", {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "jupyter-0"},
-        "spec": {"containers": [{"name": "jupyter", "image": "jupyter",
-                                 "command": ["sleep", "300"]}]}})
+        "spec": {"serviceAccountName": "spark-k8s",
+                 "containers": [{"name": "jupyter", "image": "jupyter", "command": ["sleep", "300"]}]}})
     assert code == 201, server
     kernel_env.delenv("KUBECONFIG")
     for name, value in fake.in_cluster_env().items():
         kernel_env.setenv(name, value)
-    kernel_env.setenv("SPARK_K8S_SA_DIR", fake.sa_dir)
+    sa_dir = fake.write_service_account_dir(str(tmp_path / "sa"), token=cluster.token)
+    kernel_env.setenv("SPARK_K8S_SA_DIR", sa_dir)
     kernel_env.setenv("POD_NAME", "jupyter-0")
+    return server
+
+
+def test_launcher_in_a_pod_owns_the_kernel_pod(fake, cluster, start_kernel, kernel_env, tmp_path):
+    server = jupyter_pod(fake, cluster, kernel_env, tmp_path)
     k = start_kernel()
     reply = k.execute("1")
     assert reply[0]["status"] == "ok", (reply, k.launcher_log())
@@ -291,6 +328,44 @@ def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
     assert k.km.provisioner.process.returncode == 1
     assert "was deleted" in k.launcher_log()
     fake.wait_no_leftovers(timeout=30)
+
+
+def test_no_service_account_takes_the_launchers_own(fake, cluster, start_kernel, kernel_env,
+                                                    tmp_path):
+    """Defect 6: without kubernetes.service_account the kernel pod runs as the launcher's own
+    account (which holds the Role), not as the namespace's default one (which holds none)."""
+    cluster.install("4.1", "baseline", "--driver-memory", "512m", name="no-sa")
+    spec = tmp_path / "cluster" / "prefix" / "share" / "jupyter" / "kernels" / "no-sa" / "kernel.json"
+    meta = json.loads(spec.read_text())
+    meta["metadata"]["spark_k8s"]["kubernetes"].pop("service_account")
+    spec.write_text(json.dumps(meta))
+    jupyter_pod(fake, cluster, kernel_env, tmp_path)
+    k = start_kernel("no-sa")
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    assert kernel_pod(fake)["spec"]["serviceAccountName"] == "spark-k8s"
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
+    fake.wait_no_leftovers(timeout=30)
+
+
+def test_no_service_account_outside_a_cluster_is_refused(fake, cluster, start_kernel, tmp_path):
+    """Defect 6: a launcher with a kubeconfig has no account of its own to lend: the start is
+    refused with the setting to set and the command that creates an account."""
+    cluster.install("4.1", "baseline", name="no-sa")
+    spec = tmp_path / "cluster" / "prefix" / "share" / "jupyter" / "kernels" / "no-sa" / "kernel.json"
+    meta = json.loads(spec.read_text())
+    meta["metadata"]["spark_k8s"]["kubernetes"].pop("service_account")
+    spec.write_text(json.dumps(meta))
+    k = start_kernel("no-sa")
+    reply, _, errors = k.execute("1")
+    assert reply["status"] == "error"
+    shown = reply["evalue"]
+    assert "kubernetes.service_account" in shown and "--service-account" in shown
+    assert "spark-k8s rbac --namespace default | kubectl apply -f -" in shown
+    assert not [p for p in fake.objects("pods") if p["metadata"]["name"].startswith("spark-k8s-")]
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
 
 
 def test_interrupt_reaches_the_kernel_in_the_pod(fake, start_kernel):
