@@ -7,25 +7,45 @@ which prints one JSON line on stdout when ready ({"ready": true, "url", "kubecon
 
 Files: fakekube.py (this: faults, the object store with resourceVersions and history, garbage
 collection, certificates, kubeconfig, the FakeKube object), fakekube_api.py (resources, Status
-errors, selectors, validation), fakekube_http.py (TLS, auth, routing, watch streams),
-fakekube_kubelet.py (scheduler + kubelet per pod), fakekube_exec.py (runs inside the pod's mount
-namespace, mounts volumes, execs the command), fakekube_client.py (a small client for tests).
+errors, selectors, validation), fakekube_http.py (TLS, auth, routing, watch streams over chunked
+HTTP or WebSocket), fakekube_rbac.py (identities and RBAC authorization), fakekube_patch.py
+(PATCH bodies), fakekube_discovery.py (discovery, OpenAPI as kubectl reads it, Tables),
+fakekube_kubelet.py (scheduler + kubelet per pod), fakekube_dns.py (Service names in each pod's
+/etc/hosts), fakekube_exec.py (runs inside the pod's namespaces, mounts the image and the
+volumes, execs the command), fakekube_netpol.py (NetworkPolicy semantics for one connection),
+fakekube_client.py (a small client for tests).  Next to them: fakeimages.py (the matrix's
+images as the fake runs them) and fakeimage_entrypoint.py (the runtime image's entrypoint).
 
 What is real (checked against the Kubernetes API conventions and API-concepts docs, v1.32):
 - HTTPS on 127.0.0.1 with a CA and server certificate made per server (SANs: IP 127.0.0.1,
-  DNS localhost and kubernetes.default.svc...), HTTP/1.1 with keep-alive.  Bearer-token auth;
-  a client certificate signed by the server's CA is accepted too (user = its CN).  Anything
-  else gets the real 401 Status.  /version, /healthz, /livez, /readyz answer without auth.
-- core/v1 pods, services, secrets, configmaps, serviceaccounts and events at their real paths
-  (/api/v1/namespaces/NS/RESOURCE[/NAME], /api/v1/RESOURCE for all namespaces, the deprecated
-  /api/v1/watch/... paths), pods/log and pods/status (GET), namespaces (GET), /api, /api/v1.
+  DNS localhost and kubernetes.default.svc...), HTTP/1.1 with keep-alive.  Bearer-token auth:
+  the fake's own token is the cluster admin (system:masters), every ServiceAccount has a token
+  of its own (the one its pods get mounted); a client certificate signed by the server's CA is
+  accepted too (user = its CN, groups = its O).  Anything else gets the real 401 Status.
+  /version, /healthz, /livez, /readyz answer without auth.
+- RBAC: every request is authorized against the Roles and RoleBindings in the store for the
+  identity that makes it (fakekube_rbac.py); what no rule allows gets the real 403
+  ("pods is forbidden: User ... cannot create resource ..."), and every request is recorded
+  with its user, so a test can compare what was called with what a Role grants.  A pod whose
+  ServiceAccount does not exist is refused as the ServiceAccount admission plugin does.
+- core/v1 pods, services, secrets, configmaps, serviceaccounts, events and
+  persistentvolumeclaims, rbac.authorization.k8s.io/v1 roles and rolebindings,
+  networking.k8s.io/v1 networkpolicies at their real paths (/api/v1/..., /apis/GROUP/v1/...,
+  all namespaces, the deprecated watch paths), pods/log and pods/status (GET), namespaces (get,
+  list), discovery (/api, /apis, the APIResourceLists), /openapi/v3 and /openapi/v2 as far as
+  kubectl reads them, and server-side printing (Table) for `kubectl get`: `kubectl apply`,
+  `get`, `describe`, `logs`, `delete` and `get events` work against it.
 - create (201; metadata.uid, resourceVersion, creationTimestamp, generateName, namespace and
   the main spec defaults are filled; a Pod gets the kube-api-access projected volume like the
   ServiceAccount admission plugin adds it); get; list (kind XList, metadata.resourceVersion,
   items without kind/apiVersion as the real server sends them; limit/continue); delete (DeleteOptions
   body or query: gracePeriodSeconds, propagationPolicy Background/Foreground/Orphan,
-  preconditions.uid); deletecollection.  Secrets: stringData merged into data (base64).
-- watch (?watch=1/true): chunked stream, one JSON event per line; from a resourceVersion
+  preconditions.uid); deletecollection; PATCH (merge, strategic merge, JSON patch; a pod's spec
+  is immutable but for what the API server lets change; resourceVersion preconditions) and
+  PUT.  Secrets: stringData merged into data (base64).
+- watch (?watch=1/true): chunked stream, one JSON event per line, or, when the client asks for
+  `Upgrade: websocket` (fabric8, which Spark uses, does), a WebSocket with one text frame per
+  event; from a resourceVersion
   (exclusive), or from "now" after synthetic ADDED events for the current state when it is ""
   or "0"; labelSelector and fieldSelector (objects leaving/entering a selector get DELETED/ADDED
   like the watch cache sends); timeoutSeconds; allowWatchBookmarks (a BOOKMARK after 1 s idle
@@ -34,13 +54,13 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
   then the end of the stream.
 - Status errors with real codes, reasons, messages and details: 400 BadRequest, 401, 403
   Forbidden (RBAC wording), 403 quota ("exceeded quota: ..."), 404 NotFound, 405, 409
-  AlreadyExists/Conflict, 410 Expired, 422 Invalid, 500 InternalError.
-- 422: every created object is validated against the strict schemas in ../shared/k8s-schema
-  (unknown fields are errors) plus the checks the schemas cannot express (names: RFC 1123
-  subdomain, DNS-1035 for services; label keys/values; container names and images; volume
-  references and modes; env names; secret keys/base64; ownerReference fields).  The message
-  is the API server's: `Pod "x" is invalid: spec.containers[0].image: Required value` (several
-  errors as `[a, b]`), with details.causes (reason, message, field).
+  AlreadyExists/Conflict, 410 Expired, 415, 422 Invalid, 500 InternalError.
+- 422: every created or changed object is validated against the strict schemas in
+  ../shared/k8s-schema (unknown fields are errors) plus the checks the schemas cannot express
+  (names: RFC 1123 subdomain, DNS-1035 for services; label keys/values; container names and
+  images; volume references and modes; env names; secret keys/base64; ownerReference fields).
+  The message is the API server's: `Pod "x" is invalid: spec.containers[0].image: Required
+  value` (several errors as `[a, b]`), with details.causes (reason, message, field).
 - Garbage collection like kube-controller-manager's: a dependent whose ownerReferences all name
   owners that no longer exist (by uid) is deleted in the background; Foreground deletion
   (foregroundDeletion finalizer) waits for the dependents; Orphan strips the references.
@@ -50,12 +70,17 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
   deletionTimestamp (MODIFIED), the process group SIGTERM, SIGKILL after the grace period, then
   DELETED.  Pods not yet scheduled or already terminal are removed at once, as the API does.
 
-- Pods run for real: the first container's command runs as a local process in its own mount
-  and UTS namespace (`unshare --mount --uts --propagation private`, so root on Linux is needed;
-  without it every container fails to start with a message saying so): volumes at their exact
-  mountPath (files never appear on the host), hostname = pod name, /etc/hosts as the kubelet
-  writes it, a unique loopback pod IP the process can bind, env from the kubelet's rules, the
-  service-account token at /var/run/secrets/kubernetes.io/serviceaccount.
+- Pods run for real: the first container's command runs as a local process in its own mount,
+  UTS and PID namespaces (root on Linux is needed; without it every container fails to start
+  with a message saying so).  Its first process is PID 1, with PID 1's rules (a signal it has
+  no handler for does nothing; orphans become its children; the rest dies with it).  An image
+  is a filesystem and an ENTRYPOINT (FakeKube(images={glob: ...}), see image()): its files are
+  host paths bind-mounted where the image has them (read-only), its writable directories are
+  fresh per container, its ENV, WORKDIR, ENTRYPOINT and CMD apply by Docker's rules.  Volumes at
+  their exact mountPath (files never appear on the host), hostname = pod name, /etc/hosts as the
+  kubelet writes it plus the cluster's DNS names of headless Services (rewritten as Services
+  and pods change), a unique loopback pod IP the process can bind, env from the kubelet's rules,
+  the ServiceAccount's token at /var/run/secrets/kubernetes.io/serviceaccount.
 
 What is simplified (know this when a test passes here):
 - One global resourceVersion counter (as etcd's), history of the last `history` changes; a
@@ -65,20 +90,26 @@ What is simplified (know this when a test passes here):
   decoding error" with fieldValidation=Strict: a client that sends them is wrong either way.
 - The scheduler does not look at resources: a pod asking for nvidia.com/gpu is scheduled
   unless the `unschedulable` fault says otherwise.
-- No PUT/PATCH (405), no RBAC objects (403 only by fault injection), no admission beyond
-  the ServiceAccount token volume, no Endpoints, no DNS (service names do not resolve; use the
-  pod IP), Events are not garbage collected (TTL) and repeats update count/lastTimestamp.
+- RBAC knows Roles only (a binding to a ClusterRole grants nothing; cluster-scoped reads are the
+  admin's); no admission beyond the ServiceAccount plugin; tokens are opaque strings, not JWTs;
+  strategic merge patch knows the merge keys of the core types and $patch: delete, not the
+  other directives; server-side apply is refused (415); no Endpoints objects; DNS is the pods'
+  /etc/hosts (headless Services only: a ClusterIP has no kube-proxy here); NetworkPolicies are
+  stored and validated but not enforced (pods share the host's network: tests check observed
+  connections against them with fakekube_netpol.py); Events are not garbage collected (TTL)
+  and repeats update count/lastTimestamp.
 - Only the first container of a Pod runs (others are reported running/ready without a
   process); no init containers; readiness = process alive + tcpSocket/httpGet readinessProbe
   (probed every 0.1 s, ignoring periodSeconds); liveness probes ignored; restart back-off is
-  0.5 s doubling to 4 s (real: 10 s to 5 min).  Images are not pulled: command[0] is resolved
-  through the `path` given to the server (absolute paths that exist are used as they are).
+  0.5 s doubling to 4 s (real: 10 s to 5 min).  Images are not pulled: without an image
+  description, command[0] is resolved through the `path` given to the server (absolute paths
+  that exist are used as they are).
 - Processes run as root unless the pod's securityContext names a runAsUser (then uid/gid/
   fsGroup are applied, and volume files get the fsGroup and group-read bits as the kubelet
   gives them); allowPrivilegeEscalation: false sets no_new_privs; capabilities, seccomp,
   readOnlyRootFilesystem and resource limits are not enforced.  HOME is a per-pod writable
-  directory; no service-link env vars (MYSVC_SERVICE_HOST ...).  KUBERNETES_SERVICE_HOST/PORT point at
-  this server, and the service-account token is this server's token.
+  directory unless the image sets it; no service-link env vars (MYSVC_SERVICE_HOST ...).
+  KUBERNETES_SERVICE_HOST/PORT point at this server.
 - Pod IPs are loopback addresses 127.A.B.2, .3, ... (A from the pid, B random per server, so
   concurrent fakes do not collide); hostIP is 127.0.0.1.
 

@@ -323,7 +323,7 @@ def test_launcher_in_a_pod_owns_the_kernel_pod(fake, cluster, start_kernel, kern
         "apiVersion": "v1", "kind": "Pod", "name": "jupyter-0",
         "uid": server["metadata"]["uid"]}]
     # deleting the Jupyter server's pod takes the kernel pod and its objects with it
-    client.delete("pods", "default", "jupyter-0")
+    fake.client().delete("pods", "default", "jupyter-0")
     assert k.wait_exit()
     assert k.km.provisioner.process.returncode == 1
     assert "was deleted" in k.launcher_log()
@@ -346,6 +346,7 @@ def test_no_service_account_takes_the_launchers_own(fake, cluster, start_kernel,
     assert kernel_pod(fake)["spec"]["serviceAccountName"] == "spark-k8s"
     k.km.shutdown_kernel(now=False)
     assert k.wait_exit()
+    fake.client().delete("pods", "default", "jupyter-0", gracePeriodSeconds=0)
     fake.wait_no_leftovers(timeout=30)
 
 

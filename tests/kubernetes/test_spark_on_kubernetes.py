@@ -32,7 +32,9 @@ from jupyter_client import KernelManager
 
 import conftest
 import fakekube
+import fakekube_netpol
 import kubecluster
+import podnet
 from k8s_schema import validate
 
 QUERY = 'print(spark.range(10**6, numPartitions=4).selectExpr("sum(id)").collect()[0][0])'
@@ -133,11 +135,22 @@ class Run:
         self.errors = {}
 
 
+DENY_ALL = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+
+
 def setup_cluster(tmp):
+    """A namespace that denies all traffic by default, with what `spark-k8s rbac --egress`
+    prints for it (the API server is the fake, at 127.0.0.1 and its port)."""
     state_dir = tempfile.mkdtemp(prefix="fakekube-", dir="/var/tmp")
     fake = fakekube.FakeKube(state_dir, **kubecluster.fake_options(state_dir))
     fake.start()
-    return kubecluster.Cluster(fake, tmp), state_dir
+    cluster = kubecluster.Cluster(fake, tmp, rbac_args=("--egress", "--api-server-cidr", "127.0.0.1/32",
+                                                        "--api-server-port", str(fake.port)))
+    applied = cluster.kubectl("apply", "-n", fake.namespace, "-f", "-", input=json.dumps(DENY_ALL))
+    assert applied.returncode == 0, applied.stderr
+    return cluster, state_dir
 
 
 def finish(cluster, state_dir, notebook, failed):
@@ -188,6 +201,7 @@ def scenario(line, tmp_path_factory, extended):
     notebook, failed = None, True
     counter = ExecutorCount(cluster.fake)
     counter.start()
+    network = podnet.ConnectionLog(cluster.fake).start()
     try:
         with Env(cluster):
             notebook = Notebook(name, tmp / "launcher.log")
@@ -205,6 +219,9 @@ def scenario(line, tmp_path_factory, extended):
                 run.released = True
             run.spark_objects = [r.body for r in cluster.requests_by()
                                  if r.method == "POST" and isinstance(r.body, dict)]
+        network.stop()
+        run.connections, run.pods = network.connections, network.pods
+        run.policies = cluster.fake.objects("networkpolicies")
         notebook.shutdown()
         run.shutdown_ok = notebook.km.is_alive() is False
         notebook = None
@@ -212,6 +229,7 @@ def scenario(line, tmp_path_factory, extended):
         run.leftovers = cluster.fake.leftovers()
         failed = False
     finally:
+        network.stop()
         counter.stop.set()
         counter.join(5)
         run.most_executors = counter.most
@@ -335,6 +353,60 @@ def test_the_role_is_exactly_what_launcher_and_driver_call(spark41, spark35):
     assert refused == []
     granted = spark41.cluster.role_rules()
     assert (sorted(used - granted), sorted(granted - used)) == ([], [])
+
+
+def role_of(obj):
+    return (obj.get("metadata") or {}).get("labels", {}).get("app.kubernetes.io/component") or \
+        ("jupyter" if "ip" not in obj and obj["metadata"]["labels"].get("spark-k8s.io/jupyter") else
+         obj.get("ip", "?"))
+
+
+def endpoints(run, ns):
+    """Pod objects (or addresses) for podnet's endpoints; the host's connections are the
+    launcher's, which in a cluster runs in a Jupyter server pod."""
+    jupyter = {"metadata": {"name": "jupyter-0", "namespace": ns, "labels": {"spark-k8s.io/jupyter": "true"}},
+               "spec": {"containers": []}}
+
+    def resolve(end):
+        if end[0] == "host":
+            return jupyter
+        if end[0] == "api":
+            return {"ip": "127.0.0.1"}
+        if end[0] == "ip":
+            return {"ip": end[1]}
+        return run.pods[(end[1], end[2])]
+    return resolve, jupyter
+
+
+@pytest.mark.parametrize("line", ["4.1", "3.5"])
+def test_network_policies_let_a_query_through_a_namespace_that_denies_all(line, spark41, spark35):
+    """Defect 8: the namespace denies every connection by default; each connection the query
+    made (launcher, kernel, executors, API server, seen from /proc) is one the policies of
+    `spark-k8s rbac --egress` allow, and the ones a query cannot do without were seen."""
+    run = spark41 if line == "4.1" else spark35
+    ns = run.fake.namespace
+    namespaces = {ns: {"kubernetes.io/metadata.name": ns}, "kube-system": {"kubernetes.io/metadata.name": "kube-system"}}
+    resolve, jupyter = endpoints(run, ns)
+    refused, seen = [], set()
+    for src, dst, port in sorted(run.connections):
+        a, b = resolve(src), resolve(dst)
+        ok, why = fakekube_netpol.allowed(run.policies, namespaces, a, b, port)
+        seen.add((role_of(a), role_of(b), port))
+        if not ok:
+            refused.append((src, dst, port, why))
+    assert refused == []
+    assert {("jupyter", "kernel", 7070), ("kernel", "127.0.0.1", run.fake.port),
+            ("executor", "kernel", 7078)} <= seen, seen
+    # the default deny is real: what no policy of spark-k8s's names stays refused
+    kernel = run.driver_pod
+    executor = next(p for p in run.pods.values() if is_executor(p))
+    assert not fakekube_netpol.allowed(run.policies, namespaces, executor, kernel, 7070)[0]
+    assert not fakekube_netpol.allowed(run.policies, namespaces, kernel, {"ip": "10.0.0.9"}, 5432)[0]
+    assert not fakekube_netpol.allowed([p for p in run.policies if p["metadata"]["name"] == "default-deny"],
+                                       namespaces, executor, kernel, 7078)[0]
+    # defect 11: Spark Connect's port on kernel pods, from Jupyter pods only
+    assert fakekube_netpol.allowed(run.policies, namespaces, jupyter, kernel, 15002)[0]
+    assert not fakekube_netpol.allowed(run.policies, namespaces, executor, kernel, 15002)[0]
 
 
 # ---- Spark 3.5 -------------------------------------------------------------------------------
