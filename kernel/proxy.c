@@ -55,6 +55,7 @@ struct proxy {
     struct session session;
     struct proxy_hooks hooks;
     size_t max_bytes;
+    int hold_kernel_info;  /* proxy_options.hold_kernel_info */
     char log_name[32];
 
     int attached, ready, alive, shutdown_requested;
@@ -144,6 +145,7 @@ int proxy_new(const struct connection *front, const struct proxy_options *opt,
     snprintf(p->log_name, sizeof p->log_name, "%s",
              opt && opt->log_name ? opt->log_name : "spark-k8s");
     p->max_bytes = opt && opt->max_message_bytes ? opt->max_message_bytes : PROXY_DEFAULT_MAX_MESSAGE;
+    p->hold_kernel_info = opt && opt->hold_kernel_info;
     p->hooks = *hooks;
     p->next_timer_id = 1;
     zmessage_init(&p->in);
@@ -584,7 +586,7 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
     } else if (ch == CH_CONTROL) {
         handle_control(p, m, &v, &h);
     } else if (ch == CH_SHELL && !p->ready) {
-        if (strcmp(h.msg_type, "kernel_info_request") == 0)
+        if (strcmp(h.msg_type, "kernel_info_request") == 0 && !p->hold_kernel_info)
             early_kernel_info(p, m, &v);
         else if (strcmp(h.msg_type, "shutdown_request") == 0)
             handle_control(p, m, &v, &h);

@@ -41,7 +41,6 @@
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
 #include "launcher/signals.h"
-#include "launcher/version.h"
 
 #define SHIM_STOP_GRACE_MS 1200
 #define SHIM_MAX_KEY_FILE 4096
@@ -311,17 +310,6 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
 
 /* ---- proxy hooks, runtime end, watchdog, signals ------------------------------------- */
 
-static json_t *kernel_info(void *ctx)
-{
-    (void)ctx;
-    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:[]}", "status", "ok",
-                     "protocol_version", PROTOCOL_VERSION, "implementation", "spark-k8s-shim",
-                     "implementation_version", SPARK_K8S_VERSION, "language_info", "name",
-                     "python", "version", "3", "mimetype", "text/x-python", "file_extension",
-                     ".py", "banner", "spark-k8s: the kernel in the driver pod is starting",
-                     "help_links");
-}
-
 static void stop_kernel(struct shim *s)
 {
     if (s->stopping)
@@ -537,11 +525,12 @@ int cmd_shim(int argc, char **argv)
     struct proxy_hooks hooks = {
         .ctx = &s,
         .interrupt = interrupt,
-        .kernel_info = kernel_info,
         .shutdown_early = shutdown_early,
         .ready = ready,
     };
-    struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim"};
+    /* The launcher's probe waits for the real kernel: the shim never answers for it. */
+    struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
+                                 .hold_kernel_info = 1};
     if (proxy_new(&s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
         fprintf(stderr, "spark-k8s shim: %s\n", err);
         goto out;

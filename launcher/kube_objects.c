@@ -444,6 +444,8 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     put(c, "image", str(in->driver_image), bad);
     put(c, "imagePullPolicy", str(in->image_pull_policy ? in->image_pull_policy : "IfNotPresent"),
         bad);
+    /* a kernel that fails leaves the end of its log in the pod's status, for the notebook */
+    put(c, "terminationMessagePolicy", str("FallbackToLogsOnError"), bad);
     /* Under tini (the images' init): the shim's orphans are reaped, and the pod's
      * SIGTERM reaches the shim's process group. -s: a subreaper where tini is not PID 1. */
     json_t *command = json_array();

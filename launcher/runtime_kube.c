@@ -220,7 +220,37 @@ static void attach(struct kube_runtime *rt, const char *ip)
     progress(rt, "pod %s is running (%s); connecting to the kernel", rt->launch->names.base, ip);
 }
 
-/* Why a pod that stopped running stopped, in a person's words. */
+/* The last N non-empty lines of TEXT (a container's termination message: the end of
+ * its log) on one line, joined with " / ". */
+static void last_lines(const char *text, int n, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (!text || len == 0)
+        return;
+    const char *starts[8];
+    size_t lens[8];
+    int count = 0;
+    for (const char *p = text; *p;) {
+        size_t l = strcspn(p, "\r\n");
+        if (l > 0) {
+            if (count == n) {
+                memmove(starts, starts + 1, (size_t)(n - 1) * sizeof starts[0]);
+                memmove(lens, lens + 1, (size_t)(n - 1) * sizeof lens[0]);
+                count--;
+            }
+            starts[count] = p;
+            lens[count++] = l;
+        }
+        p += l;
+        p += strspn(p, "\r\n");
+    }
+    size_t used = 0;
+    for (int i = 0; i < count && used + 1 < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%.*s", i ? " / " : "", (int)lens[i],
+                                 starts[i]);
+}
+
+/* Why a pod that stopped running stopped, in a person's words, on one line. */
 static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t len)
 {
     const char *phase = str_at(pod, "status", "phase", NULL);
@@ -229,7 +259,9 @@ static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t
     json_t *cs = first_container_status(pod);
     json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
     const char *term_reason = json_string_value(json_object_get(term, "reason"));
-    const char *term_message = json_string_value(json_object_get(term, "message"));
+    char tail[1200];
+    last_lines(json_string_value(json_object_get(term, "message")), 3, tail, sizeof tail);
+    const char *term_message = tail[0] ? tail : NULL;
     long long code = json_integer_value(json_object_get(term, "exitCode"));
     if (reason && strcmp(reason, "Evicted") == 0)
         snprintf(out, len, "the kernel pod %s was evicted: %s", rt->launch->names.base,
@@ -239,6 +271,11 @@ static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t
                  "the kernel pod %s was OOM-killed: the kernel used more than its memory limit "
                  "(%s); choose a kernel with more driver memory",
                  rt->launch->names.base, rt->launch->memory);
+    else if (term && code > 128 && code < 128 + 65)
+        /* the container's first process was killed: exit status 128 + the signal */
+        snprintf(out, len, "the kernel pod %s was killed by signal %lld (%s, exit code %lld)%s%s",
+                 rt->launch->names.base, code - 128, term_reason ? term_reason : "terminated", code,
+                 term_message ? ": " : "", term_message ? term_message : "");
     else if (term)
         snprintf(out, len, "the kernel pod %s ended (%s, exit code %lld)%s%s",
                  rt->launch->names.base, term_reason ? term_reason : "terminated", code,
@@ -317,7 +354,13 @@ static void on_event(struct kube_runtime *rt, json_t *ev)
     const char *uid = str_at(ev, "metadata", "uid", NULL);
     const char *reason = json_string_value(json_object_get(ev, "reason"));
     const char *message = json_string_value(json_object_get(ev, "message"));
-    json_int_t count = json_integer_value(json_object_get(ev, "count"));
+    /* repeats: "count" (the kubelet's core/v1 events), or series.count (the scheduler's
+     * events.k8s.io events, which have no count) */
+    json_int_t count = json_integer_value(json_object_get(json_object_get(ev, "series"), "count"));
+    if (count <= 0)
+        count = json_integer_value(json_object_get(ev, "count"));
+    if (count <= 0)
+        count = 1;
     if (!uid || !reason)
         return;
     json_t *seen = json_object_get(rt->seen_events, uid);

@@ -195,7 +195,8 @@ def _wait_for_pid1(pid, errfd, gofd):
     if os.WIFEXITED(status):
         os._exit(os.WEXITSTATUS(status))
     sig = os.WTERMSIG(status)
-    signal.signal(sig, signal.SIG_DFL)
+    if sig not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+        signal.signal(sig, signal.SIG_DFL)
     os.kill(os.getpid(), sig)
     os._exit(128 + sig)
 
@@ -219,7 +220,10 @@ def main():
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT])
         pid = os.fork()
         if pid:
-            _wait_for_pid1(pid, errfd, gofd)
+            try:
+                _wait_for_pid1(pid, errfd, gofd)
+            finally:
+                os._exit(128)  # never reached but by a bug: never run the child's code below
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this namespace's processes
         become(spec)

@@ -499,6 +499,9 @@ class PodWorker(threading.Thread):
                 reason = "OOMKilled" if oom else ("Completed" if code == 0 else "Error")
                 term = {"exitCode": code, "reason": reason, "startedAt": started_at, "finishedAt": now(),
                         "containerID": container_id}
+                message = self._termination_message(ctr, code)
+                if message:
+                    term["message"] = message
                 self._set_terminated(term, restarts, last, container_id)
                 return code, reason, term
             if not ready and time.monotonic() >= ready_after and self._probe(ctr):
@@ -511,6 +514,21 @@ class PodWorker(threading.Thread):
                     self._set_condition(p, "ContainersReady", "True")
                     self._set_condition(p, "Ready", "True")
                 self._update(mark_ready)
+
+    def _termination_message(self, ctr, code):
+        """terminationMessagePolicy FallbackToLogsOnError: a container that failed without
+        writing its termination message file gets the end of its log instead, at most 80
+        lines and 2048 bytes (the kubelet's limits).  No file is read here: the fake gives
+        containers no /dev/termination-log."""
+        if code == 0 or ctr.get("terminationMessagePolicy") != "FallbackToLogsOnError" or not self.log_path:
+            return None
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        tail = b"".join(data.splitlines(keepends=True)[-80:])[-2048:]
+        return tail.decode("utf-8", "replace") or None
 
     def _reap(self):
         rc = self.proc.wait()

@@ -64,8 +64,6 @@ class Kernel:
             try:
                 m = self.kc.get_iopub_msg(timeout=1)
             except Exception:
-                if reply["content"]["status"] == "error":
-                    break  # a failed start sends no idle status
                 continue
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -73,6 +71,8 @@ class Kernel:
                 text += m["content"]["text"]
             elif m["msg_type"] == "error":
                 errors.append(m["content"])
+                if reply["content"]["status"] == "error" and reply["content"].get("ename") == "KernelStartError":
+                    break  # a failed start sends no idle status; its lines came before this
             elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                 break
         return reply["content"], text, errors
