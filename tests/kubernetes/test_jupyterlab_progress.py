@@ -159,52 +159,91 @@ def browser():
         assert gone, "Chromium left processes"
 
 
-def cell_outputs(cell):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
+CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+
+
+def fresh(action):
+    """ACTION(), again while JupyterLab re-renders what it found (a stale element: None)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     try:
-        return "\n".join(o.text for o in cell.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))
-    except StaleElementReferenceException:
-        return ""
+        return action()
+    except (StaleElementReferenceException, WebDriverException):
+        return None
+
+
+def first_cell_outputs(driver):
+    """The text of the notebook's first cell's outputs, looked up afresh."""
+    from selenium.webdriver.common.by import By
+    return fresh(lambda: "\n".join(o.text for o in driver.find_elements(By.CSS_SELECTOR, CELL)[0]
+                                   .find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))) or ""
+
+
+def first_cell_prompt(driver):
+    """'[ ]:' before the cell runs, '[*]:' while it waits or runs, '[1]:' after."""
+    from selenium.webdriver.common.by import By
+    return fresh(lambda: driver.find_elements(By.CSS_SELECTOR, CELL)[0].find_element(
+        By.CSS_SELECTOR, ".jp-InputPrompt").text.strip()) or ""
+
+
+def type_into_first_cell(driver, code):
+    """Click the first cell's editor and type CODE; True once the editor holds it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    def editor():
+        cells = driver.find_elements(By.CSS_SELECTOR, CELL)
+        shown = [e for e in cells[0].find_elements(By.CSS_SELECTOR, ".cm-content") if e.is_displayed()] if cells else []
+        return shown[0] if shown else None
+
+    def click_and_type():
+        e = editor()
+        if e is None:
+            return False
+        if e.text != code:
+            ActionChains(driver).move_to_element(e).click().perform()
+            ActionChains(driver).send_keys(code).perform()
+        return editor().text == code
+    return wait_until(lambda: fresh(click_and_type), 60, interval=1.0)
 
 
 def test_a_waiting_cell_shows_the_pods_progress_and_why_it_waits(cluster, browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     fake = cluster.fake
     fake.faults.unschedulable(message=UNSCHEDULABLE)
     server = Server(cluster, tmp_path / "jupyter")
     try:
         server.api("PUT", "/api/contents/k8s.ipynb", {"type": "notebook", "content": {
-            "cells": [], "metadata": {"kernelspec": {"name": "spark-4.1-baseline", "display_name": "Spark 4.1",
-                                                     "language": "python"}},
+            "cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None,
+                       "id": "c1"}],
+            "metadata": {"kernelspec": {"name": "spark-4.1-baseline", "display_name": "Spark 4.1",
+                                        "language": "python"}},
             "nbformat": 4, "nbformat_minor": 5}})
-        browser.get(f"{server.url}/lab/tree/k8s.ipynb?token={server.token}")
-        cell = wait_until(lambda: (browser.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell")
-                                   or [None])[-1], WAIT_S)
-        assert cell is not None, server.log_text()
-        editor = wait_until(lambda: cell.find_elements(By.CSS_SELECTOR, ".cm-content"), 60)[0]
-        editor.click()
-        ActionChains(browser).send_keys("print(6 * 7)").perform()
-        assert wait_until(lambda: editor.text == "print(6 * 7)", 30)
-        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
-        # the pod cannot be scheduled: the waiting cell says why
-        pending = wait_until(lambda: "pod pending: " + UNSCHEDULABLE in cell_outputs(cell), WAIT_S)
         shots = Path(os.environ.get("SPARK_K8S_SCREENSHOTS") or ROOT / "build" / "screenshots")
         shots.mkdir(parents=True, exist_ok=True)
+        browser.get(f"{server.url}/lab/tree/k8s.ipynb?token={server.token}")
+        assert type_into_first_cell(browser, "print(6 * 7)"), server.log_text()
+        for _ in range(3):  # Shift+Enter, again if JupyterLab had not taken the keys yet
+            ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+            if wait_until(lambda: first_cell_prompt(browser) not in ("", "[ ]:"), 30):
+                break
+        # the pod cannot be scheduled: the waiting cell says why
+        pending = wait_until(lambda: "pod pending: " + UNSCHEDULABLE in first_cell_outputs(browser), WAIT_S)
         browser.save_screenshot(str(shots / "kubernetes-pending.png"))
-        assert pending, cell_outputs(cell)
+        assert pending, first_cell_outputs(browser)
         fake.faults.clear_unschedulable()
-        done = wait_until(lambda: "\n42" in "\n" + cell_outputs(cell), WAIT_S)
+        done = wait_until(lambda: "\n42" in "\n" + first_cell_outputs(browser), WAIT_S)
         browser.save_screenshot(str(shots / "kubernetes-progress.png"))
-        text = cell_outputs(cell)
+        text = first_cell_outputs(browser)
         assert done, text
         # the steps of the start came before the result, in order
-        steps = ["pod pending: " + UNSCHEDULABLE, "pod scheduled on fake-node-1", "Started container kernel",
-                 "is running", "42"]
+        # (the kubelet's events and the pod's status come on two watches: "Started container"
+        # may come before or after "is running")
+        steps = ["pod pending: " + UNSCHEDULABLE, "pod scheduled on fake-node-1", "Pulling image",
+                 "is running", "connecting to the kernel"]
         at = [text.find(s) for s in steps]
         assert -1 not in at and at == sorted(at), text
+        assert text.splitlines()[-1] == "42", text
     finally:
         server.stop()
     fake.wait_no_leftovers(timeout=60)
