@@ -319,6 +319,12 @@ static int install(struct args *a)
                 struct kernelspec_request r = a->req;
                 r.spark = m->spark[s].version;
                 r.variant = m->variants[v];
+                /* with --all, an option of one feature is for the variants that have it */
+                if (!matrix_variant_has(r.variant, "iceberg"))
+                    for (int id = SETTING_ICEBERG_NAME; id <= SETTING_ICEBERG_WAREHOUSE; id++)
+                        r.values[id] = NULL;
+                if (!matrix_variant_has(r.variant, "gpu"))
+                    r.values[SETTING_EXECUTOR_GPUS] = NULL;
                 if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
                     rc = 2;
                 else

@@ -415,3 +415,29 @@ def test_spark_connect_port_on_pod_and_service(kernelspecs):
     assert "spark.connect.authenticate.token" not in conf  # made in the pod, never in a ConfigMap
     objs = by_kind(render_kernel(kernelspecs, "spark-4.1-baseline"))
     assert "spark-connect" not in [p["name"] for p in objs["Service"]["spec"]["ports"]]
+
+
+def test_kubernetes_iceberg_install_needs_shared_storage(tmp_path):
+    """Defect 3: executors are pods, so a kubernetes iceberg kernelspec whose warehouse is a
+    local path is refused at install, naming the option; shared storage or a REST catalog
+    is accepted, and with --all the Iceberg options go to the iceberg variants only."""
+    def install(*args):
+        return subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(tmp_path / "p"),
+                               "--runtime", "kubernetes", "--replace", *args], capture_output=True, text=True)
+    refused = install("--spark", "4.1", "--variant", "iceberg")
+    assert refused.returncode == 2 and "--iceberg-warehouse" in refused.stderr
+    assert "iceberg.warehouse has value 'iceberg-warehouse'" in refused.stderr
+    assert not (tmp_path / "p").exists() or not list((tmp_path / "p").rglob("kernel.json"))
+    refused = install("--spark", "3.5", "--variant", "gpu-iceberg", "--iceberg-warehouse", "/data/warehouse")
+    assert refused.returncode == 2 and "'/data/warehouse'" in refused.stderr
+    assert install("--spark", "4.1", "--variant", "iceberg", "--iceberg-type", "rest",
+                   "--iceberg-uri", "http://catalog:8181").returncode == 0
+    done = install("--all", "--iceberg-warehouse", "s3a://lake/wh")
+    assert done.returncode == 0, done.stderr
+    specs = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "p").rglob("kernel.json")}
+    assert len(specs) == 8
+    for name, spec in specs.items():
+        meta = spec["metadata"]["spark_k8s"]
+        assert ("iceberg" in meta) == ("iceberg" in name)
+        if "iceberg" in name:
+            assert meta["iceberg"]["warehouse"] == "s3a://lake/wh"
