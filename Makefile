@@ -40,7 +40,7 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev 
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
 DEB_ENVS  := python3 python3-venv openjdk-17-jre-headless procps
 DEB_TEST  := python3-jupyter-client python3-ipykernel python3-pytest python3-psutil \
-             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver
+             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver tini
 
 .PHONY: all deps deps-run envs locks locks-check test unit unit-san valgrind pytest \
         pytest-debian kernel-test install uninstall run bench images images-plan images-pin \

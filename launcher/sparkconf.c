@@ -266,6 +266,12 @@ static void render_executors(struct render *r)
     put_setting(r, "spark.executor.instances", SETTING_EXECUTOR_INSTANCES);
     put(r, "spark.dynamicAllocation.enabled", "true", builtin);
     put(r, "spark.dynamicAllocation.shuffleTracking.enabled", "true", builtin);
+    /* An executor that holds shuffle files is otherwise kept until the driver's garbage
+     * collector drops the shuffle (30 minutes and more): a notebook left idle would keep
+     * its executors. After this, an idle one goes (its shuffle output is recomputed if
+     * needed again). */
+    put(r, "spark.dynamicAllocation.shuffleTracking.timeout", SPARKCONF_SHUFFLE_TRACKING_TIMEOUT,
+        builtin);
     put_setting(r, "spark.dynamicAllocation.maxExecutors", SETTING_EXECUTOR_MAX_INSTANCES);
 }
 

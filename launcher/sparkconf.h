@@ -89,6 +89,8 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
 #define SPARKCONF_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
 /* RAPIDS' pinned host memory pool per executor, in MiB (added to the pod's overhead). */
 #define SPARKCONF_RAPIDS_PINNED_MIB "1024"
+/* How long an idle executor that holds shuffle files is kept (dynamic allocation). */
+#define SPARKCONF_SHUFFLE_TRACKING_TIMEOUT "600s"
 /* Spark's warehouse in a driver pod without shared storage: the pod's writable /tmp. */
 #define SPARKCONF_POD_WAREHOUSE "/tmp/spark-warehouse"
 

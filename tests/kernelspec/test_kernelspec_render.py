@@ -102,6 +102,7 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
         "spark.dynamicAllocation.enabled": ("true", "built-in default"),
         "spark.dynamicAllocation.shuffleTracking.enabled": ("true", "built-in default"),
         "spark.dynamicAllocation.maxExecutors": ("4", "built-in default"),
+        "spark.dynamicAllocation.shuffleTracking.timeout": ("600s", "built-in default"),
         "spark.sql.warehouse.dir": ("/tmp/spark-warehouse", "runtime"),
     })
     if "gpu" in variant.split("-"):

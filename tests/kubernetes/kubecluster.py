@@ -17,6 +17,7 @@ spark-k8s` and the matrix's images, which the fake runs (fakeimages.py).
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 
 import fakeimages
@@ -54,6 +55,7 @@ class Cluster:
 
     def kubectl(self, *args, input=None, kubeconfig=None):
         """The real kubectl, as the admin (the fake's own kubeconfig) unless told otherwise."""
+        assert shutil.which("kubectl"), "kubectl (1.32) is needed: the admin guide's commands are tested with it"
         return subprocess.run(["kubectl", "--kubeconfig", kubeconfig or self.fake.kubeconfig,
                                "--request-timeout", "60s", *args],
                               input=input, capture_output=True, text=True, timeout=120)

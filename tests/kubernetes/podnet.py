@@ -6,7 +6,9 @@ connects to whom can be read off the kernel: every socket of a pod's processes (
 port is not one the pod listens on is a connection it made: to a pod (by the destination
 address), to the API server (the fake's address and port), or elsewhere.  An established
 socket on a listening port whose peer is no pod's socket is a connection from the host: the
-launcher, which in a cluster runs in the Jupyter server's pod.
+launcher, which in a cluster runs in the Jupyter server's pod.  A connection between two
+processes of the same pod (PySpark's JVM and Python workers over 127.0.0.1) stays inside the
+pod in a cluster and is left out.
 
     log = ConnectionLog(fake).start()  ...  log.stop()
     log.connections -> {(source, destination, port)}; source and destination are
@@ -74,19 +76,19 @@ class ConnectionLog(threading.Thread):
         self.fake, self.interval = fake, interval
         self.connections = set()
         self.pods = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def start(self):
         super().start()
         return self
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(10)
         self.sample()
 
     def run(self):
-        while not self._stop.wait(self.interval):
+        while not self._halt.wait(self.interval):
             try:
                 self.sample()
             except Exception:  # a pod ending under our feet: next sample
@@ -104,6 +106,7 @@ class ConnectionLog(threading.Thread):
                     owner[inode] = ("pod", w.namespace, w.name)
         sockets = tcp_sockets()
         listening = {(owner[i], s[0][1]) for i, s in sockets.items() if s[2] == LISTEN and i in owner}
+        listeners = {s[0]: owner[i] for i, s in sockets.items() if s[2] == LISTEN and i in owner}
         pod_ends = {s[0] for i, s in sockets.items() if i in owner}
         api = ("127.0.0.1", self.fake.port)
         for inode, (local, remote, state) in sockets.items():
@@ -114,6 +117,10 @@ class ConnectionLog(threading.Thread):
                 if remote not in pod_ends:  # a process on the host made it: the launcher
                     self.connections.add((("host",), me, local[1]))
                 continue
+            target = listeners.get(remote) or listeners.get(("0.0.0.0", remote[1])) or \
+                listeners.get(("::", remote[1]))
+            if target == me:
+                continue  # within the pod (its loopback in a cluster: no policy applies)
             if remote == api:
                 dst = ("api",)
             elif remote[0] in by_ip:

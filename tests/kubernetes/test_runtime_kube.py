@@ -413,3 +413,33 @@ def test_shim_refuses_missing_or_malformed_keys(tmp_path):
     proc = subprocess.run([str(SPARK_K8S), "shim", "--keys", str(keys)], capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 2 and "usage: spark-k8s shim" in proc.stderr
+
+
+def test_the_admin_guides_kubectl_commands(fake, cluster, start_kernel):
+    """kubectl (the real one) against the fake, as docs/kubernetes.md has admins use it:
+    apply the RBAC (done by the cluster fixture), then get, describe, logs of a kernel pod,
+    the events, and delete, which ends the kernel with the reason."""
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    name = kernel_pod(fake)["metadata"]["name"]
+    got = cluster.kubectl("get", "pods", "-o", "wide")
+    assert got.returncode == 0, got.stderr
+    row = next(line.split() for line in got.stdout.splitlines() if line.startswith(name))
+    assert row[1:3] == ["1/1", "Running"], got.stdout
+    described = cluster.kubectl("describe", "pod", name)
+    assert described.returncode == 0, described.stderr
+    for words in ("Service Account:  spark-k8s", "/usr/bin/tini", "Started container kernel",
+                  "Successfully assigned default/" + name):
+        assert words in described.stdout, (words, described.stdout)
+    logs = cluster.kubectl("logs", name)
+    assert logs.returncode == 0 and "spark-k8s shim: serving" in logs.stdout, logs
+    events = cluster.kubectl("get", "events")
+    assert events.returncode == 0 and "pod/" + name in events.stdout and "Scheduled" in events.stdout
+    roles = cluster.kubectl("get", "role,rolebinding,networkpolicy")
+    assert roles.returncode == 0 and "role.rbac.authorization.k8s.io/spark-k8s" in roles.stdout
+    deleted = cluster.kubectl("delete", "pod", name, "--wait=true")
+    assert deleted.returncode == 0 and 'pod "%s" deleted' % name in deleted.stdout, deleted
+    assert k.wait_exit()
+    assert "was deleted" in k.launcher_log()
+    fake.wait_no_leftovers(timeout=30)

@@ -204,6 +204,8 @@ static void test_render_kubernetes(void **state)
         {"spark.sql.shuffle.partitions", "64"},
         /* the cap: the initial 5 when nobody set one (the default 4 would refuse them) */
         {"spark.dynamicAllocation.maxExecutors", "5"},
+        /* idle executors go even when they hold shuffle files */
+        {"spark.dynamicAllocation.shuffleTracking.timeout", "600s"},
         /* RAPIDS' pinned pool is off-heap: the pod's overhead holds it (1024 + 614 MiB) */
         {"spark.rapids.memory.pinnedPool.size", "1024m"},
         {"spark.executor.memoryOverhead", "1638m"},
