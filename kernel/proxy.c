@@ -24,7 +24,7 @@
  * stops reading the runtime's iopub: output is never dropped here, memory stays
  * bounded, and a burst waits in the runtime exactly as it would without us. */
 #define IOPUB_HWM 1000
-#define PROGRESS_KEPT 32 /* progress lines kept to retell after a failed start */
+#define PROGRESS_KEPT 32 /* progress lines kept to retell to a cell run during or after the start */
 
 struct held {
     enum channel channel;
@@ -351,6 +351,13 @@ void proxy_progress(struct proxy *p, const char *text)
     }
 }
 
+/* A cell run while the runtime starts hears the start so far, then each new line. */
+static void tell_story_so_far(struct proxy *p, const struct frame *parent)
+{
+    for (size_t i = 0; i < p->n_progress; i++)
+        publish_stderr(p, parent, p->progress[i]);
+}
+
 void proxy_set_notice(struct proxy *p, const char *text)
 {
     free(p->notice);
@@ -366,8 +373,8 @@ static void reply_error(struct proxy *p, enum channel ch, const struct zmessage 
     json_t *tb = json_pack("[s]", reason);
     publish_status(p, &v->header, "busy");
     /* A request that came after the failure hears how the start went, too. */
-    for (size_t i = 0; tell_story && i < p->n_progress; i++)
-        publish_stderr(p, &v->header, p->progress[i]);
+    if (tell_story)
+        tell_story_so_far(p, &v->header);
     publish(p, "error", &v->header,
             json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
                       "traceback", tb));
@@ -590,8 +597,12 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
             early_kernel_info(p, m, &v);
         else if (strcmp(h.msg_type, "shutdown_request") == 0)
             handle_control(p, m, &v, &h);
-        else if (hold(p, CH_SHELL, m))
-            logf_(p, "out of memory: dropped a shell request");
+        else {
+            if (strcmp(h.msg_type, "execute_request") == 0)
+                tell_story_so_far(p, &v.header);
+            if (hold(p, CH_SHELL, m))
+                logf_(p, "out of memory: dropped a shell request");
+        }
     } else if (ch == CH_STDIN && !p->ready) {
         logf_(p, "dropped a stdin message: the runtime is not ready");
     } else {

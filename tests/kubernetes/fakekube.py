@@ -117,7 +117,8 @@ Faults (FakeKube.faults, or POST /fake/faults {"fault": NAME, ...keyword args}, 
 image_pull_failure, unschedulable/clear_unschedulable, slow_start, evict, oom_kill, http_error
 (any code on the next N requests matching verb/resource/name/namespace), forbidden,
 quota_exceeded, conflict, invalid, internal_error, drop_watch (after N events, clean or abrupt),
-watch_gone (410 on the next resume), compact (forget history).  See class Faults.
+watch_gone (410 on the next resume), compact (forget history).  See class Faults; hold(phase)
+(Python only) keeps pods before a phase until the test sets the returned Event.
 """
 
 import argparse
@@ -173,6 +174,9 @@ class Faults:
             self.watch_gones = []      # dicts
             self.start_errors = []     # (pod glob, message)
             self.delays = {"schedule": 0.0, "pull": 0.0, "create": 0.0, "start": 0.0, "ready": 0.0}
+            for gate in getattr(self, "gates", {}).values():
+                gate.set()             # nothing stays held by a cleared fault
+            self.gates = {}            # phase -> threading.Event
         self._server._wake_pods()
 
     # pod lifecycle faults
@@ -196,6 +200,18 @@ class Faults:
         with self._lock:
             self.delays = {"schedule": float(schedule), "pull": float(pull), "create": float(create),
                            "start": float(start), "ready": float(ready)}
+
+    def hold(self, phase):
+        """Pods wait before PHASE (schedule, pull, create, start) until the returned
+        threading.Event is set: a test makes "the request is waiting" certain, not likely."""
+        gate = threading.Event()
+        with self._lock:
+            self.gates[phase] = gate
+        return gate
+
+    def gate(self, phase):
+        with self._lock:
+            return self.gates.get(phase)
 
     def evict(self, name, namespace=None, message=None):
         """Evict a running pod now (kubelet node-pressure eviction)."""

@@ -211,6 +211,18 @@ class PodWorker(threading.Thread):
                 self._cond.wait(left)
             return False
 
+    def _phase(self, phase):
+        """The slow_start delay of PHASE, then any hold() gate on it; False when interrupted."""
+        if not self._sleep(self.fake.faults.delay(phase)):
+            return False
+        gate = self.fake.faults.gate(phase)
+        with self._cond:
+            while gate is not None and not gate.is_set():
+                if self._interrupted():
+                    return False
+                self._cond.wait(0.05)
+        return not self._interrupted()
+
     # -- store helpers ---------------------------------------------------------------------
     def _update(self, fn):
         new = self.fake.store.update("pods", self.namespace, self.name, fn, self.uid)
@@ -326,7 +338,7 @@ class PodWorker(threading.Thread):
 
     def _schedule(self):
         faults = self.fake.faults
-        if not self._sleep(faults.delay("schedule")):
+        if not self._phase("schedule"):
             return False
         while True:
             msg = faults.unschedulable_message(self.namespace, self.name)
@@ -387,7 +399,7 @@ class PodWorker(threading.Thread):
         while True:
             self._event("Pulling", 'Pulling image "%s"' % image)
             started = time.monotonic()
-            if not self._sleep(faults.delay("pull")):
+            if not self._phase("pull"):
                 return False
             took = time.monotonic() - started
             failure = faults.pull_failure(image)
@@ -429,7 +441,7 @@ class PodWorker(threading.Thread):
         terminated state) when it exited, None when the pod is done (deleted, evicted...)."""
         faults = self.fake.faults
         while True:
-            if not self._sleep(faults.delay("create")):
+            if not self._phase("create"):
                 return None
             try:
                 spec = self._prepare(ctr, restarts)
@@ -449,7 +461,7 @@ class PodWorker(threading.Thread):
                 if not self._sleep(1.0):
                     return None
         self._event("Created", "Created container: %s" % ctr["name"])
-        if not self._sleep(faults.delay("start")):
+        if not self._phase("start"):
             return None
         container_id = "containerd://%064x" % (int.from_bytes(os.urandom(32), "big"))
         started_at = now()

@@ -54,11 +54,29 @@ class Kernel:
 
     def execute(self, code, timeout=60):
         """(reply content, stream text, error contents) of one execute_request."""
-        msg_id = self.kc.execute(code)
+        return self.collect(self.kc.execute(code), timeout=timeout)
+
+    def stream_until(self, msg_id, words, timeout=60):
+        """The stream text sent for request MSG_ID up to the first message holding WORDS:
+        proof that the request is waiting and that iopub hears it."""
+        text = ""
+        deadline = time.monotonic() + timeout
+        while words not in text:
+            assert time.monotonic() < deadline, (words, text, self.launcher_log())
+            try:
+                m = self.kc.get_iopub_msg(timeout=1)
+            except Exception:
+                continue
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+                text += m["content"]["text"]
+        return text
+
+    def collect(self, msg_id, text="", timeout=60):
+        """execute()'s answer to the request MSG_ID sent already; TEXT: its stream so far."""
         reply = self.kc.get_shell_msg(timeout=timeout)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.kc.get_shell_msg(timeout=timeout)
-        text, errors = "", []
+        errors = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -117,9 +135,12 @@ def kernel_pod(fake):
 
 
 def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
-    fake.faults.slow_start(schedule=0.5)  # the first request waits for the whole start
+    pulls = fake.faults.hold("pull")  # the first request waits for the whole start
     k = start_kernel()
-    reply, text, errors = k.execute("import os; print(os.environ['SPARK_K8S_POD_IP'], os.getuid())")
+    msg_id = k.kc.execute("import os; print(os.environ['SPARK_K8S_POD_IP'], os.getuid())")
+    text = k.stream_until(msg_id, "pod scheduled on fake-node")
+    pulls.set()
+    reply, text, errors = k.collect(msg_id, text)
     assert reply["status"] == "ok", errors
     pod = kernel_pod(fake)
     assert "\n%s 185\n" % pod["status"]["podIP"] in text
@@ -143,10 +164,13 @@ def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
 
 
 def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
-    fake.faults.slow_start(pull=2.0)  # the request below is waiting when the pull fails
+    pulls = fake.faults.hold("pull")  # the request below is waiting when the pull fails
     fake.faults.image_pull_failure(message="pull access denied for spark-k8s-jupyter")
     k = start_kernel()
-    reply, text, errors = k.execute("1")
+    msg_id = k.kc.execute("1")
+    text = k.stream_until(msg_id, "pod scheduled on fake-node")
+    pulls.set()
+    reply, text, errors = k.collect(msg_id, text)
     assert reply["status"] == "error"
     assert 'Failed to pull image "spark-k8s-jupyter:4.1' in text
     shown = " ".join(e["evalue"] for e in errors)
