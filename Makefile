@@ -40,7 +40,7 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libjansson-dev libssl-dev uuid-dev 
              libcurl4-openssl-dev libyaml-dev libcmocka-dev
 DEB_ENVS  := python3 python3-venv openjdk-17-jre-headless procps
 DEB_TEST  := python3-jupyter-client python3-ipykernel python3-pytest python3-psutil \
-             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver \
+             python3-jupyter-kernel-test valgrind shellcheck curl chromium chromium-driver tini \
              clang libclang-rt-14-dev
 # To build images without a Docker engine (make images-test): buildah, and debootstrap
 # for a base image made from Debian's packages; iproute2 for the smoke test's network.
@@ -90,6 +90,9 @@ $(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libspark-k8s-san.a
 $(BUILD)/tests/libcudart-fake.so: tests/unit/fake_cudart.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $<
+$(BUILD)/tests/libcuda-fake.so: tests/unit/fake_libcuda.c tests/unit/fake_cudart.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -Wl,-soname,libcuda.so.1 -o $@ $^
 # Kubernetes client test driver (tests/kubernetes): not part of the product.
 $(BUILD)/tests/kube-cli: tests/kubernetes/kube_cli.c $(BUILD)/libspark-k8s.a
 	@mkdir -p $(dir $@)
@@ -136,7 +139,7 @@ locks-check:
 
 UNIT_BINS     := $(TESTS:%=$(BUILD)/tests/%)
 UNIT_SAN_BINS := $(TESTS:%=$(BUILD)/tests-san/%)
-TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so $(BUILD)/tests/kube-cli
+TEST_HELPERS  := $(BUILD)/tests/libcudart-fake.so $(BUILD)/tests/libcuda-fake.so $(BUILD)/tests/kube-cli
 
 unit: $(UNIT_BINS) $(TEST_HELPERS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; BUILD=$(BUILD) $$t; done

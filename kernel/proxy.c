@@ -24,7 +24,7 @@
 #include "kernel/zap.h"
 
 #define BATCH 64           /* messages taken from one socket before looking at the others */
-#define PROGRESS_KEPT 32   /* progress lines kept to retell after a failed start */
+#define PROGRESS_KEPT 32   /* progress lines kept to retell to a cell run during or after the start */
 #define DRAIN_QUIET_MS 50  /* a drain ends once the runtime has said nothing for this long */
 
 enum side { FRONT, BACK };
@@ -47,6 +47,7 @@ struct proxy {
     struct session session;
     struct proxy_hooks hooks;
     size_t max_bytes;
+    int hold_kernel_info;  /* proxy_options.hold_kernel_info */
     char log_name[32];
     struct ratelog log;
     struct replay replay;
@@ -208,6 +209,7 @@ int proxy_new(struct loop *loop, const struct connection *front, const struct pr
     snprintf(p->log_name, sizeof p->log_name, "%s",
              opt && opt->log_name ? opt->log_name : "spark-k8s");
     p->max_bytes = opt && opt->max_message_bytes ? opt->max_message_bytes : PROXY_DEFAULT_MAX_MESSAGE;
+    p->hold_kernel_info = opt && opt->hold_kernel_info;
     p->hooks = *hooks;
     zmessage_init(&p->in);
     ratelog_init(&p->log, loop, p->log_name, opt ? opt->log_interval_ms : 0, 0);
@@ -321,6 +323,13 @@ static void early_kernel_info(struct proxy *p, const struct zmessage *m,
     outbox_status(&p->out, &v->header, "idle");
 }
 
+/* A cell run while the runtime starts hears the start so far, then each new line. */
+static void tell_story_so_far(struct proxy *p, const struct frame *parent)
+{
+    for (size_t i = 0; i < p->n_progress; i++)
+        outbox_stderr(&p->out, parent, p->progress[i]);
+}
+
 /* Answer request M (received on CH) with an error saying REASON: busy, an iopub
  * error, the error reply, idle. */
 static void reply_error(struct proxy *p, enum channel ch, const struct zmessage *m,
@@ -330,8 +339,8 @@ static void reply_error(struct proxy *p, enum channel ch, const struct zmessage 
     json_t *tb = json_pack("[s]", reason);
     outbox_status(&p->out, &v->header, "busy");
     /* A request that came after the failure hears how the start went, too. */
-    for (size_t i = 0; tell_story && i < p->n_progress; i++)
-        outbox_stderr(&p->out, &v->header, p->progress[i]);
+    if (tell_story)
+        tell_story_so_far(p, &v->header);
     outbox_publish(&p->out, "error", &v->header,
                    json_pack("{s:s, s:s, s:O}", "ename", "KernelStartError", "evalue", reason,
                              "traceback", tb));
@@ -556,7 +565,8 @@ static int acts_on_itself(const struct proxy *p, enum channel ch, const struct m
         return 1;
     if (ch == CH_CONTROL && strcmp(h->msg_type, "interrupt_request") == 0)
         return 1;
-    return !p->ready && ch == CH_SHELL && strcmp(h->msg_type, "kernel_info_request") == 0;
+    return !p->ready && !p->hold_kernel_info && ch == CH_SHELL &&
+           strcmp(h->msg_type, "kernel_info_request") == 0;
 }
 
 static void handle_control(struct proxy *p, struct zmessage *m, const struct message_view *v,
@@ -649,7 +659,8 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
         serve_failed(p, ch, m, &v, &h);
     } else if (ch == CH_CONTROL) {
         handle_control(p, m, &v, &h);
-    } else if (ch == CH_SHELL && !p->ready && strcmp(h.msg_type, "kernel_info_request") == 0) {
+    } else if (ch == CH_SHELL && !p->ready && strcmp(h.msg_type, "kernel_info_request") == 0 &&
+               !p->hold_kernel_info) {
         early_kernel_info(p, m, &v);
     } else if (ch == CH_SHELL && !p->ready && strcmp(h.msg_type, "shutdown_request") == 0) {
         handle_control(p, m, &v, &h);
@@ -659,8 +670,11 @@ static void on_client_message(struct proxy *p, enum channel ch, struct zmessage 
     } else {
         if (ch == CH_SHELL && strcmp(h.msg_type, "shutdown_request") == 0)
             p->shutdown_requested = 1;
-        if (ch == CH_SHELL && strcmp(h.msg_type, "execute_request") == 0)
+        if (ch == CH_SHELL && strcmp(h.msg_type, "execute_request") == 0) {
+            if (!p->ready) /* a cell run during the start hears it so far, then each new line */
+                tell_story_so_far(p, &v.header);
             remember_execute(p, &v.header);
+        }
         submit(p, ch, m);
     }
     zmessage_reset(m);

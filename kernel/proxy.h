@@ -5,8 +5,8 @@
  * attached. Frames pass through as received: the same key signs both hops, so
  * nothing is re-signed, and only headers of client requests are read.
  *
- * The proxy also: answers kernel_info and holds other requests until the
- * runtime answers a probe; echoes heartbeats while the runtime is alive;
+ * The proxy also: answers kernel_info (unless told to hold it) and holds other
+ * requests until the runtime answers a probe; echoes heartbeats while the runtime is alive;
  * answers iopub subscriptions with iopub_welcome (JEP 65); turns interrupts
  * into a hook; reports what goes wrong to the requests that wait.
  *
@@ -71,6 +71,11 @@ struct proxy_options {
     const struct proxy_curve *curve;   /* front side as CURVE server with one allowed client, or NULL */
     const char *log_name;              /* prefix of log lines, e.g. "spark-k8s" */
     long log_interval_ms;              /* rate limit of dropped-input lines; 0: the default */
+    /* Hold kernel_info requests too until the runtime is ready, instead of answering
+     * them: for a proxy behind another proxy (the shim, whose client is the launcher
+     * probing for the real kernel), which must not take this proxy's answer for the
+     * kernel's. */
+    int hold_kernel_info;
 };
 
 /* Bind the front channels of FRONT and watch them on LOOP (borrowed; it must

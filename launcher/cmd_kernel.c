@@ -336,7 +336,9 @@ int cmd_kernel(int argc, char **argv)
     const char *jpy_parent = getenv("JPY_PARENT_PID");
     if (jpy_parent && atol(jpy_parent) == (long)getppid())
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-    /* The janitor first, so it inherits no socket of ours. */
+    /* The janitor first, so it inherits no socket of ours. If we die with a kernel
+     * pod running, it deletes the pod at once (not after the shim's watchdog). */
+    k.janitor.on_death = runtime_kube_orphaned;
     if ((k.sigfd = signals_open()) < 0 || janitor_start(&k.janitor, err, sizeof err)) {
         fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);
         goto out;

@@ -180,7 +180,7 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
             }
             for (int id = 0; !known && id < SETTING_COUNT; id++) {
                 const struct setting_info *in = setting_info(id);
-                if (id != SETTING_IMAGE_REGISTRY && matches(arg, in->option)) {
+                if (in->in_metadata && matches(arg, in->option)) {
                     a->req.values[id] = option_value(in->option, argc, argv, &i);
                     known = 1;
                 }
@@ -324,6 +324,12 @@ static int install(struct args *a)
                 struct kernelspec_request r = a->req;
                 r.spark = m->spark[s].version;
                 r.variant = m->variants[v];
+                /* with --all, an option of one feature is for the variants that have it */
+                if (!matrix_variant_has(r.variant, "iceberg"))
+                    for (int id = SETTING_ICEBERG_NAME; id <= SETTING_ICEBERG_WAREHOUSE; id++)
+                        r.values[id] = NULL;
+                if (!matrix_variant_has(r.variant, "gpu"))
+                    r.values[SETTING_EXECUTOR_GPUS] = NULL;
                 if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
                     rc = 2;
                 else

@@ -6,9 +6,12 @@
  * local runtime (ipykernel on ipc, same HMAC key, so frames pass unchanged).
  * Keys come from the pod's Secret files only, never from argv or the environment.
  *
- * Before the kernel starts it writes spark-defaults.conf: the launcher's
- * properties (the ConfigMap) with spark.driver.bindAddress set to this pod's IP
- * (downward API), handed to PySpark as --properties-file.
+ * Before the kernel starts it writes the kernel's SPARK_CONF_DIR, which holds
+ * spark-defaults.conf alone (Spark copies every other file of it into a ConfigMap for
+ * the executors): the launcher's properties (the ConfigMap) with
+ * spark.driver.bindAddress set to this pod's IP (downward API), spark.master at the
+ * API server as the kubelet names it (KUBERNETES_SERVICE_HOST/PORT), and a Spark
+ * Connect token made here when that server is on (never in the ConfigMap).
  *
  * Watchdog: the launcher pings the shim's heartbeat channel every few seconds;
  * silent longer than --watchdog seconds (the launcher was SIGKILLed, its node
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +42,6 @@
 #include "launcher/plan.h"
 #include "launcher/runtime.h"
 #include "launcher/signals.h"
-#include "launcher/version.h"
 
 #define SHIM_STOP_GRACE_MS 1200
 #define SHIM_MAX_KEY_FILE 4096
@@ -139,44 +142,108 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
     return rc;
 }
 
-/* DIR/spark-defaults.conf: the launcher's properties with this pod's bind address. */
-static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
-                            char *path_out, size_t path_len, char *err, size_t errlen)
+/* The key of a properties line ("key value", "key=value", "key: value"), or NULL
+ * for a comment or blank line; *LEN gets its length. */
+static const char *property_key(const char *line, size_t *len)
 {
-    static const char bind_key[] = "spark.driver.bindAddress";
+    const char *p = line + strspn(line, " \t");
+    if (*p == '#' || *p == '!' || *p == '\n' || *p == '\0')
+        return NULL;
+    *len = strcspn(p, " \t=:\n");
+    return p;
+}
+
+static int is_key(const char *key, size_t len, const char *want)
+{
+    return len == strlen(want) && strncmp(key, want, len) == 0;
+}
+
+/* The API server as this pod reaches it: KUBERNETES_SERVICE_HOST and _PORT, which
+ * the kubelet sets in every container (Spark's client-mode default,
+ * kubernetes.default.svc, needs cluster DNS and port 443). */
+static int api_server_from_env(char *out, size_t len)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    if (!host || !*host || !port || !*port || strpbrk(host, " \t\n\\") ||
+        port[strspn(port, "0123456789")] != '\0')
+        return -1;
+    snprintf(out, len, strchr(host, ':') ? "k8s://https://[%s]:%s" : "k8s://https://%s:%s", host,
+             port);
+    return 0;
+}
+
+/* A fresh Spark Connect token: 32 random bytes, hex. */
+static int connect_token(char out[65])
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    explicit_bzero(raw, sizeof raw);
+    return 0;
+}
+
+/* DIR/conf/spark-defaults.conf, alone in its folder (it is the kernel's SPARK_CONF_DIR,
+ * and Spark copies the other files of that folder into a ConfigMap for the
+ * executors): the launcher's properties with this pod's bind address, the API server
+ * as this pod reaches it, and a new Spark Connect token when the server is on. */
+static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
+                            char *dir_out, size_t dir_len, char *err, size_t errlen)
+{
+    char path[300], master[600], token[65] = "";
     FILE *in = fopen(conf_path, "r");
     if (!in) {
         snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
         return -1;
     }
-    snprintf(path_out, path_len, "%s/spark-defaults.conf", s->dir);
-    int fd = open(path_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(dir_out, dir_len, "%s/conf", s->dir);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", dir_out);
+    int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!out) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         fclose(in);
-        snprintf(err, errlen, "%s: %s", path_out, strerror(errno));
         return -1;
     }
+    int have_master = api_server_from_env(master, sizeof master) == 0, connect = 0;
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, in) >= 0) {
-        const char *p = line + strspn(line, " \t");
-        size_t klen = sizeof bind_key - 1;
-        if (strncmp(p, bind_key, klen) == 0 && strchr(" \t=:", p[klen]))
+        size_t klen = 0;
+        const char *key = property_key(line, &klen);
+        if (key && (is_key(key, klen, "spark.driver.bindAddress") ||
+                    (have_master && is_key(key, klen, "spark.master")) ||
+                    is_key(key, klen, "spark.connect.authenticate.token")))
             continue; /* replaced below */
+        if (key && is_key(key, klen, "spark.connect.grpc.binding.port"))
+            connect = 1;
         fputs(line, out);
         if (!strchr(line, '\n'))
             fputc('\n', out);
     }
     free(line);
     fclose(in);
-    /* An IP address needs no escaping in a properties file. */
-    fprintf(out, "# spark-k8s shim: this pod's address (downward API status.podIP)\n%s %s\n",
-            bind_key, pod_ip);
+    /* An IP address, a URL of a checked host and port, and hex need no escaping. */
+    fprintf(out, "# spark-k8s shim: this pod's address (downward API status.podIP)\n"
+                 "spark.driver.bindAddress %s\n", pod_ip);
+    if (have_master)
+        fprintf(out, "# the API server (KUBERNETES_SERVICE_HOST/PORT)\nspark.master %s\n", master);
+    if (connect) {
+        if (connect_token(token) < 0) {
+            fclose(out);
+            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            return -1;
+        }
+        fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",
+                token);
+        explicit_bzero(token, sizeof token);
+    }
     if (fclose(out) != 0) {
-        snprintf(err, errlen, "%s: %s", path_out, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -245,17 +312,6 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
 }
 
 /* ---- proxy hooks, runtime end, watchdog, signals ------------------------------------- */
-
-static json_t *kernel_info(void *ctx)
-{
-    (void)ctx;
-    return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:[]}", "status", "ok",
-                     "protocol_version", PROTOCOL_VERSION, "implementation", "spark-k8s-shim",
-                     "implementation_version", SPARK_K8S_VERSION, "language_info", "name",
-                     "python", "version", "3", "mimetype", "text/x-python", "file_extension",
-                     ".py", "banner", "spark-k8s: the kernel in the driver pod is starting",
-                     "help_links");
-}
 
 static void stop_kernel(struct shim *s)
 {
@@ -454,7 +510,7 @@ int cmd_shim(int argc, char **argv)
         pod_ip = "0.0.0.0";
     const char *kid = getenv("SPARK_K8S_KERNEL_ID");
     snprintf(s.kernel_id, sizeof s.kernel_id, "%s", kid && *kid ? kid : "shim");
-    char err[4096], conf_path[256];
+    char err[4096], conf_dir[256];
     char *res_dir = NULL;
     int status = 2;
 
@@ -474,25 +530,21 @@ int cmd_shim(int argc, char **argv)
         goto out;
     }
     janitor_guard_dir(&s.janitor, s.dir);
-    if (write_spark_conf(&s, conf, pod_ip, conf_path, sizeof conf_path, err, sizeof err) < 0 ||
+    if (write_spark_conf(&s, conf, pod_ip, conf_dir, sizeof conf_dir, err, sizeof err) < 0 ||
         resource_dir(&s, kernel_name, &res_dir, err, sizeof err) < 0 ||
         make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err, sizeof err) < 0) {
         fprintf(stderr, "spark-k8s shim: %s\n", err);
         goto out;
     }
-    /* PySpark starts its JVM with spark-submit: these properties, not the local ones. */
-    char submit_args[512];
-    snprintf(submit_args, sizeof submit_args, "--properties-file %s pyspark-shell", conf_path);
-    setenv("PYSPARK_SUBMIT_ARGS", submit_args, 1);
-
     struct proxy_hooks hooks = {
         .ctx = &s,
         .interrupt = interrupt,
-        .kernel_info = kernel_info,
         .shutdown_early = shutdown_early,
         .ready = ready,
     };
-    struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim"};
+    /* The launcher's probe waits for the real kernel: the shim never answers for it. */
+    struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
+                                 .hold_kernel_info = 1};
     if (loop_new(&s.loop, err, sizeof err) ||
         proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
         fprintf(stderr, "spark-k8s shim: %s\n", err);
@@ -510,6 +562,7 @@ int cmd_shim(int argc, char **argv)
         .kernel_id = s.kernel_id,
         .resource_dir = res_dir,
         .janitor = &s.janitor,
+        .spark_conf_dir = conf_dir,
         .exited = runtime_exited,
         .ctx = &s,
     };

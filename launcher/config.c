@@ -36,6 +36,11 @@ static const struct setting_info infos[SETTING_COUNT] = {
                                     SETTING_COUNT_ANY, 1},
     [SETTING_EXECUTOR_GPUS] = {"resources.executor_gpus", "SPARK_K8S_EXECUTOR_GPUS",
                                "--executor-gpus", SETTING_COUNT_ANY, 1},
+    [SETTING_EXECUTOR_MAX_INSTANCES] = {"resources.executor_max_instances",
+                                        "SPARK_K8S_EXECUTOR_MAX_INSTANCES",
+                                        "--executor-max-instances", SETTING_COUNT_POS, 1},
+    [SETTING_DRIVER_GPUS] = {"resources.driver_gpus", "SPARK_K8S_DRIVER_GPUS", "--driver-gpus",
+                             SETTING_COUNT_ANY, 1},
     [SETTING_ICEBERG_NAME] = {"iceberg.name", "SPARK_K8S_ICEBERG_NAME", "--iceberg-name",
                               SETTING_CATALOG, 1},
     [SETTING_ICEBERG_TYPE] = {"iceberg.type", "SPARK_K8S_ICEBERG_TYPE", "--iceberg-type",
@@ -51,6 +56,10 @@ static const struct setting_info infos[SETTING_COUNT] = {
     [SETTING_PROGRESS] = {"progress.enabled", "SPARK_K8S_PROGRESS", "--progress", SETTING_BOOL, 1},
     [SETTING_PROGRESS_INTERVAL] = {"progress.interval_ms", "SPARK_K8S_PROGRESS_INTERVAL_MS",
                                    "--progress-interval-ms", SETTING_COUNT_POS, 1},
+    [SETTING_POD_TEMPLATE] = {"kubernetes.pod_template", "SPARK_K8S_POD_TEMPLATE", NULL,
+                              SETTING_PATH, 0},
+    [SETTING_IMAGE_PULL_SECRETS] = {"kubernetes.image_pull_secrets", "SPARK_K8S_IMAGE_PULL_SECRETS",
+                                    NULL, SETTING_NAME_LIST, 0},
 };
 
 const struct setting_info *setting_info(enum setting_id id)
@@ -88,6 +97,24 @@ static int memory_ok(const char *v)
         if (!isdigit((unsigned char)v[i]))
             return 0;
     return strtoll(v, NULL, 10) > 0;
+}
+
+/* "a,b,c": 1 to 16 DNS-1123 labels. */
+static int name_list_ok(const char *v)
+{
+    size_t n = 0;
+    const char *p = v;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len > 63 || p[0] == '-' || p[len - 1] == '-' || ++n > 16)
+            return 0;
+        for (size_t i = 0; i < len; i++)
+            if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-'))
+                return 0;
+        if (!p[len])
+            return 1;
+        p += len + 1;
+    }
 }
 
 static int has_control(const char *v)
@@ -156,6 +183,15 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
     case SETTING_PORT:
         if (!parse_count(v, 1) || strtol(v, NULL, 10) > 65535)
             want = "a TCP port, 1 to 65535";
+        break;
+    case SETTING_PATH:
+        if (v[0] != '/' || has_control(v))
+            want = "an absolute file path";
+        break;
+    case SETTING_NAME_LIST:
+        if (!name_list_ok(v))
+            want = "Secret names (lowercase letters, digits and '-', at most 63 each) separated "
+                   "by ',', at most 16";
         break;
     }
     if (!want)

@@ -27,6 +27,8 @@ enum setting_id {
     SETTING_EXECUTOR_MEMORY,
     SETTING_EXECUTOR_INSTANCES,
     SETTING_EXECUTOR_GPUS,
+    SETTING_EXECUTOR_MAX_INSTANCES, /* dynamic allocation's cap: one notebook cannot take a pool */
+    SETTING_DRIVER_GPUS,        /* nvidia.com/gpu of the driver pod (cudf, cupy in the notebook) */
     SETTING_ICEBERG_NAME,
     SETTING_ICEBERG_TYPE,       /* "hadoop" | "hive" | "rest" */
     SETTING_ICEBERG_URI,
@@ -35,6 +37,8 @@ enum setting_id {
     SETTING_CONNECT_PORT,       /* its port */
     SETTING_PROGRESS,           /* "true" | "false": Spark's progress under the running cell */
     SETTING_PROGRESS_INTERVAL,  /* milliseconds between its updates, at least 100 */
+    SETTING_POD_TEMPLATE,       /* admin: a Pod (JSON or YAML file) merged into the kernel's pods */
+    SETTING_IMAGE_PULL_SECRETS, /* admin: Secret names, comma-separated */
     SETTING_COUNT
 };
 
@@ -51,11 +55,14 @@ enum setting_kind {
     SETTING_ICEBERG_KIND,
     SETTING_BOOL,       /* "true" | "false" (JSON true/false in files) */
     SETTING_PORT,       /* TCP port, 1..65535 */
+    SETTING_PATH,       /* an absolute file path */
+    SETTING_NAME_LIST,  /* Kubernetes names separated by ',' (at most 16) */
 };
 
 /* How a setting is spelled in each place. PATH is the dotted path inside the
  * kernelspec metadata object and the config file ("resources.driver_memory"); a
- * setting whose IN_METADATA is 0 is admin only. */
+ * setting whose IN_METADATA is 0 is admin only (config file and environment; OPTION
+ * is then NULL, or an option of its own outside kernelspec metadata). */
 struct setting_info {
     const char *path;
     const char *env;    /* "SPARK_K8S_DRIVER_MEMORY" */

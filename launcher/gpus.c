@@ -1,5 +1,6 @@
 /* gpus.c — GPU discovery: loads the CUDA runtime with dlopen and asks it which
- * devices are visible (see gpus.h). No CUDA header is needed to build this file:
+ * devices are visible, or hands over to the driver API (gpus_driver.c) where no
+ * runtime is installed (see gpus.h). No CUDA header is needed to build this file:
  * the few ABI facts it relies on are written out below, with where they come from. */
 #include "launcher/gpus.h"
 
@@ -420,8 +421,31 @@ int gpus_probe(const char *library_override, struct gpu_list *out, char *err, si
         return GPUS_NO_LIBRARY;
     }
 
+    const char *libcuda = getenv(GPUS_LIBCUDA_ENV);
+    if (!library_override && libcuda && libcuda[0])
+        return gpus_probe_driver(libcuda, out, err, errlen);
+    int status;
+    if (!library_override) {
+        /* the driver first: what the NVIDIA container toolkit mounts, and on a host it
+         * comes with every usable GPU; then a CUDA runtime, where one is installed */
+        char why[1024];
+        status = gpus_probe_driver(GPUS_LIBCUDA, out, why, sizeof why);
+        if (status != GPUS_NO_LIBRARY) {
+            set_err(err, errlen, "%s", why);
+            return status;
+        }
+        gpu_list_free(out);
+        memset(out, 0, sizeof *out);
+    }
     struct cudart rt;
-    int status = cudart_open(&rt, library_override, source, err, errlen);
+    status = cudart_open(&rt, library_override, source, err, errlen);
+    if (status == GPUS_NO_LIBRARY && !library_override)
+        set_err(err, errlen,
+                "neither the NVIDIA driver (%s, which the NVIDIA container toolkit mounts into "
+                "GPU containers) nor a CUDA runtime (libcudart.so.13/.12/.so) was found; on "
+                "Kubernetes, run on a GPU node with NVIDIA_DRIVER_CAPABILITIES including compute; "
+                "elsewhere install the NVIDIA driver, or set %s or %s",
+                GPUS_LIBCUDA, GPUS_LIBCUDA_ENV, GPUS_CUDART_ENV);
     if (status != GPUS_OK)
         return status;
     snprintf(out->library, sizeof out->library, "%s", rt.library);

@@ -1,9 +1,13 @@
-/* gpus.h — GPU discovery: which NVIDIA GPUs the CUDA runtime can see here.
+/* gpus.h — GPU discovery: which NVIDIA GPUs CUDA can see here.
  *
- * The CUDA runtime (libcudart) is loaded with dlopen at run time, never linked,
- * so the same spark-k8s binary runs on machines without CUDA. The search order is
- * the override (argument, else the SPARK_K8S_CUDART environment variable), else
- * libcudart.so.13, libcudart.so.12, libcudart.so through the dynamic linker's path.
+ * CUDA is loaded with dlopen at run time, never linked, so the same spark-k8s binary
+ * runs on machines without CUDA. Two libraries answer the same question: the CUDA
+ * runtime (libcudart, gpus.c) and the CUDA driver API (libcuda.so.1, gpus_driver.c),
+ * which is what the NVIDIA container toolkit mounts into a GPU container (the images
+ * carry no CUDA runtime: RAPIDS has its own, statically). The search order is the
+ * runtime override (argument, else SPARK_K8S_CUDART), else the driver override
+ * (SPARK_K8S_LIBCUDA), else libcuda.so.1, then libcudart.so.13, libcudart.so.12,
+ * libcudart.so through the dynamic linker's path.
  *
  * Device indices are CUDA runtime ordinals: they honour CUDA_VISIBLE_DEVICES and
  * CUDA_DEVICE_ORDER, which is what Spark and RAPIDS pass to cudaSetDevice. */
@@ -12,8 +16,10 @@
 
 #include <stddef.h>
 
-/* The environment variable naming the CUDA runtime library to load. */
+/* The environment variables naming the CUDA runtime, or the driver library, to load. */
 #define GPUS_CUDART_ENV "SPARK_K8S_CUDART"
+#define GPUS_LIBCUDA_ENV "SPARK_K8S_LIBCUDA"
+#define GPUS_LIBCUDA "libcuda.so.1"
 
 /* Invoked under this name (argv[0]'s basename, e.g. a symlink), spark-k8s acts as
  * `spark-k8s gpus --spark-resource`: Spark runs a discovery script with no arguments. */
@@ -31,7 +37,8 @@ struct gpu_device {
 struct gpu_list {
     struct gpu_device *devices; /* n devices, owned; gpu_list_free releases them */
     size_t n;
-    int runtime_version;        /* cudaRuntimeGetVersion: 13000 for 13.0; 0 if unknown */
+    int runtime_version;        /* cudaRuntimeGetVersion: 13000 for 13.0; 0 if unknown (or
+                                 * the driver API answered) */
     int driver_version;         /* cudaDriverGetVersion: 0 when no driver is installed */
     char library[4096];         /* the loaded library, as the dynamic linker resolved it; or "" */
 };
@@ -54,6 +61,9 @@ enum gpus_status {
  * e.g. "no NVIDIA driver found (cudaErrorInsufficientDriver: ...)". */
 int gpus_probe(const char *library_override, struct gpu_list *out, char *err, size_t errlen);
 void gpu_list_free(struct gpu_list *l);
+
+/* The same through the CUDA driver API in LIBRARY (a path or soname; gpus_driver.c). */
+int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size_t errlen);
 
 /* "ok", "no_library", "no_driver", "no_device", "error" (for JSON and logs). */
 const char *gpus_status_name(int status);

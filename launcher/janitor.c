@@ -31,10 +31,11 @@ int remove_tree(const char *path)
 }
 
 /* The janitor's own loop: read commands until a release or the end of the pipe. */
-static void janitor_main(int fd)
+static void janitor_main(int fd, void (*on_death)(const char *value))
 {
     pid_t groups[MAX_GUARDED] = {0};
     char *dirs[MAX_GUARDED] = {0};
+    char *values[MAX_GUARDED] = {0};
     char line[4200];
     size_t len = 0;
     for (;;) {
@@ -62,6 +63,19 @@ static void janitor_main(int fd)
                         dirs[i] = strdup(line + 2);
                         break;
                     }
+            } else if (line[0] == 'V') {
+                for (int i = 0; i < MAX_GUARDED; i++)
+                    if (!values[i]) {
+                        values[i] = strdup(line + 2);
+                        break;
+                    }
+            } else if (line[0] == 'v') {
+                for (int i = 0; i < MAX_GUARDED; i++)
+                    if (values[i] && strcmp(values[i], line + 2) == 0) {
+                        free(values[i]);
+                        values[i] = NULL;
+                        break;
+                    }
             }
             len -= (size_t)(nl + 1 - line);
             memmove(line, nl + 1, len);
@@ -75,6 +89,9 @@ static void janitor_main(int fd)
     for (int i = 0; i < MAX_GUARDED; i++)
         if (dirs[i])
             remove_tree(dirs[i]);
+    for (int i = 0; i < MAX_GUARDED; i++)
+        if (values[i] && on_death)
+            on_death(values[i]);
     _exit(0);
 }
 
@@ -131,7 +148,7 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
             if (devnull > 3)
                 close(devnull);
         }
-        janitor_main(3);
+        janitor_main(3, j->on_death);
     }
     close(fds[0]);
     close(sync[1]);
@@ -180,12 +197,29 @@ int janitor_forget_group(struct janitor *j, pid_t pgid)
     return tell(j, line);
 }
 
-int janitor_guard_dir(struct janitor *j, const char *path)
+
+static int tell_value(struct janitor *j, char command, const char *value)
 {
     char line[4200];
-    if (strchr(path, '\n') || snprintf(line, sizeof line, "D %s\n", path) >= (int)sizeof line)
+    if (strchr(value, '\n') ||
+        snprintf(line, sizeof line, "%c %s\n", command, value) >= (int)sizeof line)
         return -1;
     return tell(j, line);
+}
+
+int janitor_guard_dir(struct janitor *j, const char *path)
+{
+    return tell_value(j, 'D', path);
+}
+
+int janitor_guard_value(struct janitor *j, const char *value)
+{
+    return tell_value(j, 'V', value);
+}
+
+int janitor_forget_value(struct janitor *j, const char *value)
+{
+    return tell_value(j, 'v', value);
 }
 
 void janitor_release(struct janitor *j)

@@ -279,7 +279,11 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     }
     for (int id = SETTING_DRIVER_CORES; id < SETTING_COUNT; id++) {
         const char *v = req->values[id] ? req->values[id] : plan_setting(defaults, id)->value;
-        if (!v)
+        if (!v || !setting_info(id)->in_metadata)
+            continue;
+        /* the default cap follows the executor count wherever that is set (an admin's
+         * config too): written only when given */
+        if (id == SETTING_EXECUTOR_MAX_INSTANCES && !req->values[id])
             continue;
         json_put(meta, setting_info(id)->path, setting_json(id, v));
     }

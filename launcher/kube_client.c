@@ -441,8 +441,19 @@ int kube_list(struct kube_client *client, const char *collection_path, const cha
 
 int kube_delete(struct kube_client *client, const char *path, struct kube_status *status)
 {
+    return kube_delete_uid(client, path, NULL, status);
+}
+
+int kube_delete_uid(struct kube_client *client, const char *path, const char *uid,
+                    struct kube_status *status)
+{
     json_t *options = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions",
                                 "propagationPolicy", "Background");
+    if (options && uid && json_object_set_new(options, "preconditions",
+                                              json_pack("{s:s}", "uid", uid)) < 0) {
+        json_decref(options);
+        options = NULL;
+    }
     if (!options) {
         status_set(status, 0, "", "out of memory");
         return -1;

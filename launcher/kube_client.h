@@ -62,6 +62,10 @@ int kube_list(struct kube_client *client, const char *collection_path, const cha
 /* DELETE PATH with DeleteOptions propagationPolicy=Background.
  * Returns 0 deleted, 1 already gone (404), -1 error. */
 int kube_delete(struct kube_client *client, const char *path, struct kube_status *status);
+/* The same, only if the object is still the one with UID (preconditions.uid: a
+ * newer object of the same name stays); a different uid answers 409. */
+int kube_delete_uid(struct kube_client *client, const char *path, const char *uid,
+                    struct kube_status *status);
 
 /* ---- Watches ----------------------------------------------------------------
  *

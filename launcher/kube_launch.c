@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "launcher/config.h"
+#include "launcher/matrix.h"
 #include "launcher/sparkconf.h"
 #include "launcher/yaml_json.h"
 
@@ -22,6 +23,11 @@ void kube_launch_free(struct kube_launch *l)
     free(l->driver_image);
     free(l->service_account);
     free(l->spark_defaults);
+    free(l->init);
+    free(l->shim);
+    for (size_t i = 0; l->kernel_argv && l->kernel_argv[i]; i++)
+        free(l->kernel_argv[i]);
+    free(l->kernel_argv);
     json_decref(l->pod_template);
     json_decref(l->executor_tolerations);
     for (size_t i = 0; l->pull_secrets && l->pull_secrets[i]; i++)
@@ -99,50 +105,74 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
     return 0;
 }
 
-static int load_admin_settings(struct kube_launch *l, char *err, size_t errlen)
+/* What the image holds (the matrix's images.layout): the kernel runs the image's
+ * Python with the plan's arguments; tini and spark-k8s are where the image has them. */
+static int image_layout(const struct plan *plan, struct kube_launch *l, char *err, size_t errlen)
 {
-    const char *tmpl = getenv("SPARK_K8S_POD_TEMPLATE");
-    if (tmpl && *tmpl) {
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err, errlen) < 0)
+        return -1;
+    int rc = -1;
+    if (!m->image_python[0]) {
+        snprintf(err, errlen, "matrix %s: images.layout.python is not set: the kubernetes runtime "
+                 "does not know the image's Python", m->origin);
+        goto out;
+    }
+    char *const *argv = plan_runtime_argv(plan);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    l->kernel_argv = calloc(n + 1, sizeof *l->kernel_argv);
+    if (!l->kernel_argv)
+        goto oom;
+    l->kernel_argv[0] = strdup(m->image_python);
+    for (size_t i = 1; i < n && l->kernel_argv[0]; i++)
+        if (!(l->kernel_argv[i] = strdup(argv[i])))
+            goto oom;
+    l->init = strdup(m->image_tini);
+    l->shim = strdup(m->image_spark_k8s[0] ? m->image_spark_k8s : "spark-k8s");
+    if (!l->kernel_argv[0] || !l->init || !l->shim)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    matrix_free(m);
+    return rc;
+}
+
+/* The admin's pod template and image pull secrets (config file or environment). */
+static int load_admin_settings(const struct plan *plan, struct kube_launch *l, char *err,
+                               size_t errlen)
+{
+    const struct setting *tmpl = plan_setting(plan, SETTING_POD_TEMPLATE);
+    if (tmpl->value && *tmpl->value) {
         char inner[1024];
-        if (yaml_json_load_file(tmpl, &l->pod_template, inner, sizeof inner) < 0) {
-            snprintf(err, errlen, "SPARK_K8S_POD_TEMPLATE: %s", inner);
+        if (yaml_json_load_file(tmpl->value, &l->pod_template, inner, sizeof inner) < 0) {
+            snprintf(err, errlen, "%s: kubernetes.pod_template: %s", tmpl->source, inner);
             return -1;
         }
         if (!json_is_object(l->pod_template)) {
-            snprintf(err, errlen, "SPARK_K8S_POD_TEMPLATE: %s: expected a Pod object", tmpl);
+            snprintf(err, errlen, "%s: kubernetes.pod_template: %s: expected a Pod object",
+                     tmpl->source, tmpl->value);
             return -1;
         }
     }
-    const char *secrets = getenv("SPARK_K8S_IMAGE_PULL_SECRETS");
-    size_t n = 0;
     l->pull_secrets = calloc(17, sizeof *l->pull_secrets);
     if (!l->pull_secrets) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (secrets && *secrets) {
-        char *copy = strdup(secrets), *save = NULL;
-        if (!copy) {
+    /* checked already (setting_check: at most 16 names) */
+    const char *secrets = setting_value(plan, SETTING_IMAGE_PULL_SECRETS);
+    for (size_t n = 0; secrets && *secrets && n < 16; n++) {
+        size_t len = strcspn(secrets, ",");
+        if (!(l->pull_secrets[n] = strndup(secrets, len))) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-            if (!kube_is_dns_label(p) || n == 16) {
-                snprintf(err, errlen,
-                         "SPARK_K8S_IMAGE_PULL_SECRETS: '%s' is not a Secret name "
-                         "(DNS-1123 label, at most 16 names)",
-                         p);
-                free(copy);
-                return -1;
-            }
-            l->pull_secrets[n] = strdup(p);
-            if (!l->pull_secrets[n++]) {
-                free(copy);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-        }
-        free(copy);
+        secrets += len + (secrets[len] == ',');
     }
     return 0;
 }
@@ -191,7 +221,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         overhead = KUBE_MIN_OVERHEAD_MIB;
     snprintf(l->memory, sizeof l->memory, "%ldMi", heap + overhead);
 
-    if (load_admin_settings(l, err, errlen) < 0 || render_spark_defaults(plan, l, err, errlen) < 0)
+    if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(plan, l, err, errlen) < 0 ||
+        render_spark_defaults(plan, l, err, errlen) < 0)
         goto fail;
     if (strstr(plan_variant(plan), "gpu")) {
         l->executor_tolerations =
@@ -211,12 +242,22 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     in->service_account = l->service_account;
     in->image_pull_secrets = (const char *const *)l->pull_secrets;
     in->cpu_request = in->cpu_limit = l->cpu;
+    const char *executor_gpus = setting_value(plan, SETTING_EXECUTOR_GPUS);
+    in->executor_gpus = executor_gpus ? (int)strtol(executor_gpus, NULL, 10) : 0;
+    const char *driver_gpus = setting_value(plan, SETTING_DRIVER_GPUS);
+    in->driver_gpus = driver_gpus ? (int)strtol(driver_gpus, NULL, 10) : 0;
     in->memory_request = in->memory_limit = l->memory;
     in->driver_port = SPARKCONF_DRIVER_PORT;
     in->block_manager_port = SPARKCONF_BLOCK_MANAGER_PORT;
     in->spark_defaults = l->spark_defaults;
     in->kernel_name = plan_kernel_name(plan);
-    in->kernel_argv = (const char *const *)plan_runtime_argv(plan);
+    in->kernel_argv = (const char *const *)l->kernel_argv;
+    in->init = l->init[0] ? l->init : NULL;
+    in->shim = l->shim;
+    const char *connect = setting_value(plan, SETTING_CONNECT);
+    const char *connect_port = setting_value(plan, SETTING_CONNECT_PORT);
+    if (connect && strcmp(connect, "true") == 0 && connect_port)
+        in->connect_port = (int)strtol(connect_port, NULL, 10);
     in->executor_tolerations = l->executor_tolerations;
     in->pod_template = l->pod_template;
     *out = l;

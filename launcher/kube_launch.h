@@ -3,20 +3,25 @@
  * spark-defaults.conf the driver gets, GPU placement, and the admin's pod
  * template and image pull secrets.
  *
- * Admin settings read from the environment of the launcher (until the admin
- * config file carries them):
- *   SPARK_K8S_POD_TEMPLATE        a Pod (JSON or YAML) merged into the driver pod
- *                                 and used as the executors' template (RFC 7386)
- *   SPARK_K8S_IMAGE_PULL_SECRETS  comma-separated Secret names
+ * Admin settings (the config file's kubernetes.pod_template and
+ * kubernetes.image_pull_secrets, or SPARK_K8S_POD_TEMPLATE and
+ * SPARK_K8S_IMAGE_PULL_SECRETS in the environment, which wins):
+ *   pod template        a Pod (JSON or YAML file) merged into the driver pod and used
+ *                       as the executors' template (RFC 7386)
+ *   image pull secrets  comma-separated Secret names
  *
  * Pod resources: cpu request = limit = driver cores; memory request = limit =
  * driver memory + max(384 MiB, 40 %) for Python and the JVM's off-heap (Spark's
  * own factor for PySpark drivers), so kernel pods get the Guaranteed QoS class
  * and are the last to be evicted.
  *
+ * The kernel in the pod runs the image's own Python (images.layout.python of the
+ * matrix: the images' ipykernel and pyspark live in their environment), with the
+ * arguments of the plan's runtime command; the shim runs under the image's tini.
+ *
  * A kube_launch owns every string its kube_inputs points to, except the kernel
- * name and argv, which stay the plan's (the plan must outlive it);
- * kube_launch_free releases it. */
+ * name, which stays the plan's (the plan must outlive it); kube_launch_free
+ * releases it. */
 #ifndef SPARK_K8S_KUBE_LAUNCH_H
 #define SPARK_K8S_KUBE_LAUNCH_H
 
@@ -35,9 +40,11 @@ struct kube_launch {
     char *kernel_id, *user, *namespace, *driver_image, *service_account;
     char cpu[32], memory[32];
     char *spark_defaults;
-    json_t *pod_template;          /* from SPARK_K8S_POD_TEMPLATE, or NULL */
+    json_t *pod_template;          /* kubernetes.pod_template, or NULL */
     json_t *executor_tolerations;  /* GPU variants: tolerate nvidia.com/gpu taints */
     char **pull_secrets;           /* NULL-terminated */
+    char **kernel_argv;            /* the kernel in the pod: the image's Python + the plan's args */
+    char *init, *shim;             /* tini and spark-k8s in the image (the matrix's layout) */
     char driver_host[KUBE_NAME_MAX * 2 + 8];  /* "<service>.<namespace>.svc" */
 };
 

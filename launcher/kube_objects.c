@@ -444,8 +444,18 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     put(c, "image", str(in->driver_image), bad);
     put(c, "imagePullPolicy", str(in->image_pull_policy ? in->image_pull_policy : "IfNotPresent"),
         bad);
+    /* a kernel that fails leaves the end of its log in the pod's status, for the notebook */
+    put(c, "terminationMessagePolicy", str("FallbackToLogsOnError"), bad);
+    /* Under tini (the images' init): the shim's orphans are reaped, and the pod's
+     * SIGTERM reaches the shim's process group. -s: a subreaper where tini is not PID 1. */
     json_t *command = json_array();
-    push(command, str("spark-k8s"), bad);
+    if (in->init && in->init[0]) {
+        push(command, str(in->init), bad);
+        push(command, str("-s"), bad);
+        push(command, str("-g"), bad);
+        push(command, str("--"), bad);
+    }
+    push(command, str(in->shim && in->shim[0] ? in->shim : "spark-k8s"), bad);
     push(command, str("shim"), bad);
     put(c, "command", command, bad);
     /* File paths only: the keys never appear in argv or the environment. */
@@ -479,7 +489,11 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     /* the root filesystem is read-only: everything writable lives in /tmp */
     push(env, env_value("HOME", "/tmp", bad), bad);
     push(env, env_value("SPARK_LOCAL_DIRS", "/tmp/spark-local", bad), bad);
+    if (in->driver_gpus > 0)
+        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
     put(c, "env", env, bad);
+    /* the working directory must be writable (Spark, Derby and notebooks write there) */
+    put(c, "workingDir", str("/tmp"), bad);
 
     json_t *ports = json_array();
     for (int i = 0; i < KUBE_SHIM_PORTS; i++)
@@ -491,6 +505,8 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
                                port_or(in->block_manager_port, KUBE_DEFAULT_BLOCK_MANAGER_PORT),
                                bad),
          bad);
+    if (in->connect_port > 0)
+        push(ports, container_port("spark-connect", in->connect_port, bad), bad);
     put(c, "ports", ports, bad);
     put(c, "resources", resources(in, bad), bad);
     put(c, "securityContext", container_security_context(1, bad), bad);
@@ -713,6 +729,8 @@ int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, si
         push(ports, service_port(kube_shim_port_names[i], port_or(in->shim_port, KUBE_SHIM_PORT) + i,
                                  &bad),
              &bad);
+    if (in->connect_port > 0)
+        push(ports, service_port("spark-connect", in->connect_port, &bad), &bad);
     put(spec, "ports", ports, &bad);
     put(svc, "spec", spec, &bad);
     return finish(svc, bad, out, err, errlen);
@@ -732,6 +750,8 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
     put(pod, "metadata", meta, bad);
     json_t *spec = json_object();
     put(spec, "enableServiceLinks", json_false(), bad);
+    /* executors never call the API server: no token in their pods */
+    put(spec, "automountServiceAccountToken", json_false(), bad);
     put(spec, "securityContext", pod_security_context(bad), bad);
     json_t *secrets = pull_secrets(in, bad);
     if (json_array_size(secrets))
@@ -754,6 +774,9 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
         json_t *r = json_object();
         put(r, "limits", limits, bad);
         put(c, "resources", r, bad);
+        json_t *env = json_array();
+        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
+        put(c, "env", env, bad);
     }
     json_t *containers = json_array();
     push(containers, c, bad);

@@ -32,6 +32,10 @@
  * ports from KUBE_SHIM_PORT: below Spark's driver (7078) and block manager (7079). */
 #define KUBE_SHIM_PORT 7070
 #define KUBE_SHIM_PORTS 5
+/* What the NVIDIA container toolkit mounts into a GPU container: the CUDA driver
+ * (libcuda.so.1, "compute") and NVML with nvidia-smi ("utility"), which GPU
+ * discovery reads. */
+#define KUBE_NVIDIA_CAPABILITIES "compute,utility"
 #define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
 #define KUBE_NAME_MAX 63
 
@@ -53,6 +57,10 @@ struct kube_inputs {
     int block_manager_port;         /* 0 → 7079 */
     int watchdog_s;                 /* 0 → the shim's default (60) */
     const char *spark_defaults;     /* spark-defaults.conf text, NULL → none */
+    const char *init;               /* the image's tini: the pod runs `INIT -s -g -- SHIM shim ...`
+                                     * so orphans are reaped; NULL → the shim is PID 1 */
+    const char *shim;               /* the spark-k8s binary in the image; NULL → "spark-k8s" */
+    int connect_port;               /* Spark Connect's port on the pod and Service; 0 → none */
     const char *kernel_name;        /* kernelspec name, passed to the shim; NULL → none */
     const char *const *kernel_argv; /* the kernel the shim starts (NULL-terminated; may hold
                                      * {connection_file} and {resource_dir}); NULL → default */

@@ -91,6 +91,9 @@ void matrix_free(struct matrix *m)
     free(m->debian_snapshot);
     free(m->maven_repository);
     free(m->uid);
+    free(m->image_python);
+    free(m->image_tini);
+    free(m->image_spark_k8s);
     for (size_t i = 0; m->packages && i < m->n_packages; i++) {
         free(m->packages[i].role);
         free(m->packages[i].name);
@@ -325,6 +328,15 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
         get_str(c, img, "images", "debian_snapshot", 0, &m->debian_snapshot) ||
         get_str(c, img, "images", "maven_repository", 0, &m->maven_repository) ||
         get_str(c, img, "images", "uid", 0, &m->uid))
+        goto out;
+    json_t *layout = json_object_get(img, "layout");
+    if (layout && !json_is_object(layout)) {
+        errorf(c->err, c->errlen, "%s: images.layout: expected an object", c->origin);
+        goto out;
+    }
+    if (get_str(c, layout ? layout : empty, "images.layout", "python", 0, &m->image_python) ||
+        get_str(c, layout ? layout : empty, "images.layout", "tini", 0, &m->image_tini) ||
+        get_str(c, layout ? layout : empty, "images.layout", "spark_k8s", 0, &m->image_spark_k8s))
         goto out;
 
     json_t *pk = json_object_get(img, "debian_packages");

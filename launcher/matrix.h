@@ -94,6 +94,10 @@ struct matrix {
     char *debian_snapshot;   /* snapshot.debian.org timestamp, "20251117T000000Z", or "" */
     char *maven_repository;  /* "https://repo1.maven.org/maven2" */
     char *uid;               /* "185" */
+    /* images.layout: where things are inside the images; "" when absent */
+    char *image_python;      /* the image's Python with ipykernel and pyspark, "/opt/venv/bin/python3" */
+    char *image_tini;        /* "/usr/bin/tini" */
+    char *image_spark_k8s;   /* "/usr/local/bin/spark-k8s" */
     struct matrix_package *packages;
     size_t n_packages;
     struct matrix_pypackage *pypackages;

@@ -28,6 +28,10 @@ static const char *const default_argv[] = {
 
 static const char builtin[] = "built-in default";
 
+/* Dynamic allocation's cap by default: a notebook gets at most this many executors (and
+ * GPUs, on gpu variants) unless the kernelspec or an admin says otherwise. */
+#define PLAN_DEFAULT_MAX_EXECUTORS "4"
+
 static char **argv_copy(const char *const *src)
 {
     size_t n = 0;
@@ -148,6 +152,9 @@ static int set_defaults(struct plan *plan, const struct matrix *m, const struct 
         settings_set(st, SETTING_EXECUTOR_MEMORY, "8g", builtin, err, errlen) ||
         settings_set(st, SETTING_EXECUTOR_INSTANCES, "2", builtin, err, errlen) ||
         settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_MAX_INSTANCES, PLAN_DEFAULT_MAX_EXECUTORS, builtin, err,
+                     errlen) ||
+        settings_set(st, SETTING_DRIVER_GPUS, "0", builtin, err, errlen) ||
         settings_set(st, SETTING_CONNECT, "false", builtin, err, errlen) ||
         settings_set(st, SETTING_CONNECT_PORT, "15002", builtin, err, errlen) ||
         settings_set(st, SETTING_PROGRESS, "true", builtin, err, errlen) ||
@@ -225,6 +232,24 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                  v[SETTING_CONNECT].source, plan->spark_line);
         return -1;
     }
+    long instances = strtol(v[SETTING_EXECUTOR_INSTANCES].value, NULL, 10);
+    long max = strtol(v[SETTING_EXECUTOR_MAX_INSTANCES].value, NULL, 10);
+    if (instances > max && strcmp(v[SETTING_EXECUTOR_MAX_INSTANCES].source, builtin) == 0) {
+        /* nobody set a cap: the default one never refuses the executors asked for */
+        char src[4200];
+        snprintf(src, sizeof src, "built-in default: resources.executor_instances, %s",
+                 v[SETTING_EXECUTOR_INSTANCES].source);
+        if (settings_set(&plan->settings, SETTING_EXECUTOR_MAX_INSTANCES,
+                         v[SETTING_EXECUTOR_INSTANCES].value, src, err, errlen))
+            return -1;
+    } else if (instances > max) {
+        snprintf(err, errlen,
+                 "%s: resources.executor_instances has value '%s', more than "
+                 "resources.executor_max_instances '%s' (%s): raise the cap or start fewer",
+                 v[SETTING_EXECUTOR_INSTANCES].source, v[SETTING_EXECUTOR_INSTANCES].value,
+                 v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
+        return -1;
+    }
     if (!matrix_variant_has(plan->variant, "iceberg"))
         return 0;
     const char *type = v[SETTING_ICEBERG_TYPE].value;
@@ -239,6 +264,30 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                  v[SETTING_ICEBERG_TYPE].source);
         return -1;
     }
+    /* Executors are pods: a warehouse on a local path would be each pod's own (and the
+     * driver's root is read-only). A hadoop catalog needs shared storage there. */
+    const char *wh = v[SETTING_ICEBERG_WAREHOUSE].value;
+    if (strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0 && strcmp(type, "hadoop") == 0 &&
+        !plan_shared_storage(wh)) {
+        snprintf(err, errlen,
+                 "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
+                 "runtime the executors are pods and need shared storage: set iceberg.warehouse "
+                 "(--iceberg-warehouse) to s3a://BUCKET/PATH (or s3://, gs://, abfs://, hdfs://), "
+                 "or use a REST catalog (--iceberg-type rest --iceberg-uri URL)",
+                 v[SETTING_ICEBERG_WAREHOUSE].source, wh);
+        return -1;
+    }
+    return 0;
+}
+
+int plan_shared_storage(const char *location)
+{
+    static const char *const schemes[] = {"s3a://", "s3://", "s3n://", "gs://", "abfs://",
+                                          "abfss://", "wasb://", "wasbs://", "hdfs://",
+                                          "viewfs://", "oss://", NULL};
+    for (size_t i = 0; location && schemes[i]; i++)
+        if (strncmp(location, schemes[i], strlen(schemes[i])) == 0 && location[strlen(schemes[i])])
+            return 1;
     return 0;
 }
 

@@ -26,6 +26,9 @@ struct runtime_env {
     const char *kernel_id;          /* a UUID, unique per start */
     const char *resource_dir;       /* the kernelspec folder, or NULL */
     struct janitor *janitor;        /* cleanup if the launcher dies */
+    /* A SPARK_CONF_DIR made by the caller (the shim: the driver pod's properties),
+     * used instead of rendering the plan's local properties; NULL for that. */
+    const char *spark_conf_dir;
     /* The kernel ended (EXPECTED: after a shutdown or a stop we asked for) or
      * could not start; REASON is one line a person can act on. Called once. */
     void (*exited)(void *ctx, int expected, const char *reason);

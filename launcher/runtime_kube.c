@@ -28,6 +28,7 @@ struct kube_runtime {
     struct kube_client *client;
     struct kube_launch *launch;
     char pods_path[512], pod_path[512];
+    char janitor_value[600];         /* "<pod path> <uid>": the janitor deletes it if we die */
     int pod_created, pod_deleted;
     struct kube_watch *pod_watch, *event_watch;
     int fds[KUBE_MAX_WATCH_FDS];
@@ -61,7 +62,29 @@ static void delete_pod(struct kube_runtime *rt)
     if (kube_delete(rt->client, rt->pod_path, &st) < 0)
         fprintf(stderr, "spark-k8s: cannot delete pod %s: %s\n", rt->launch->names.base,
                 st.message);
+    else if (rt->janitor_value[0] && rt->env.janitor)
+        janitor_forget_value(rt->env.janitor, rt->janitor_value);
     rt->pod_deleted = 1;
+}
+
+void runtime_kube_orphaned(const char *value)
+{
+    char path[600], err[1024];
+    const char *space = strrchr(value, ' ');
+    if (!space || (size_t)(space - value) >= sizeof path)
+        return;
+    snprintf(path, sizeof path, "%.*s", (int)(space - value), value);
+    struct kube_config *cfg = NULL;
+    struct kube_client *client = NULL;
+    if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
+        kube_client_new(cfg, &client, err, sizeof err) < 0) {
+        kube_config_free(cfg);
+        return; /* the shim's watchdog deletes the pod later */
+    }
+    kube_client_set_timeout(client, 5000);
+    struct kube_status st;
+    kube_delete_uid(client, path, space + 1, &st);
+    kube_client_free(client);
 }
 
 /* The kernel is over: report once. */
@@ -211,7 +234,37 @@ static void attach(struct kube_runtime *rt, const char *ip)
     progress(rt, "pod %s is running (%s); connecting to the kernel", rt->launch->names.base, ip);
 }
 
-/* Why a pod that stopped running stopped, in a person's words. */
+/* The last N non-empty lines of TEXT (a container's termination message: the end of
+ * its log) on one line, joined with " / ". */
+static void last_lines(const char *text, int n, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (!text || len == 0)
+        return;
+    const char *starts[8];
+    size_t lens[8];
+    int count = 0;
+    for (const char *p = text; *p;) {
+        size_t l = strcspn(p, "\r\n");
+        if (l > 0) {
+            if (count == n) {
+                memmove(starts, starts + 1, (size_t)(n - 1) * sizeof starts[0]);
+                memmove(lens, lens + 1, (size_t)(n - 1) * sizeof lens[0]);
+                count--;
+            }
+            starts[count] = p;
+            lens[count++] = l;
+        }
+        p += l;
+        p += strspn(p, "\r\n");
+    }
+    size_t used = 0;
+    for (int i = 0; i < count && used + 1 < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%.*s", i ? " / " : "", (int)lens[i],
+                                 starts[i]);
+}
+
+/* Why a pod that stopped running stopped, in a person's words, on one line. */
 static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t len)
 {
     const char *phase = str_at(pod, "status", "phase", NULL);
@@ -220,7 +273,9 @@ static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t
     json_t *cs = first_container_status(pod);
     json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
     const char *term_reason = json_string_value(json_object_get(term, "reason"));
-    const char *term_message = json_string_value(json_object_get(term, "message"));
+    char tail[1200];
+    last_lines(json_string_value(json_object_get(term, "message")), 3, tail, sizeof tail);
+    const char *term_message = tail[0] ? tail : NULL;
     long long code = json_integer_value(json_object_get(term, "exitCode"));
     if (reason && strcmp(reason, "Evicted") == 0)
         snprintf(out, len, "the kernel pod %s was evicted: %s", rt->launch->names.base,
@@ -230,6 +285,11 @@ static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t
                  "the kernel pod %s was OOM-killed: the kernel used more than its memory limit "
                  "(%s); choose a kernel with more driver memory",
                  rt->launch->names.base, rt->launch->memory);
+    else if (term && code > 128 && code < 128 + 65)
+        /* the container's first process was killed: exit status 128 + the signal */
+        snprintf(out, len, "the kernel pod %s was killed by signal %lld (%s, exit code %lld)%s%s",
+                 rt->launch->names.base, code - 128, term_reason ? term_reason : "terminated", code,
+                 term_message ? ": " : "", term_message ? term_message : "");
     else if (term)
         snprintf(out, len, "the kernel pod %s ended (%s, exit code %lld)%s%s",
                  rt->launch->names.base, term_reason ? term_reason : "terminated", code,
@@ -308,7 +368,13 @@ static void on_event(struct kube_runtime *rt, json_t *ev)
     const char *uid = str_at(ev, "metadata", "uid", NULL);
     const char *reason = json_string_value(json_object_get(ev, "reason"));
     const char *message = json_string_value(json_object_get(ev, "message"));
-    json_int_t count = json_integer_value(json_object_get(ev, "count"));
+    /* repeats: "count" (the kubelet's core/v1 events), or series.count (the scheduler's
+     * events.k8s.io events, which have no count) */
+    json_int_t count = json_integer_value(json_object_get(json_object_get(ev, "series"), "count"));
+    if (count <= 0)
+        count = json_integer_value(json_object_get(ev, "count"));
+    if (count <= 0)
+        count = 1;
     if (!uid || !reason)
         return;
     json_t *seen = json_object_get(rt->seen_events, uid);
@@ -500,9 +566,9 @@ static long env_seconds(const char *name, long fallback)
 /* The launcher's own pod, when it runs in one in the kernel's namespace: it owns
  * the kernel pod, so deleting a Jupyter server pod removes its kernels. */
 static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, char *uid,
-                       size_t uid_len)
+                       size_t uid_len, char *account, size_t account_len)
 {
-    name[0] = uid[0] = '\0';
+    name[0] = uid[0] = account[0] = '\0';
     const struct kube_config *cfg = kube_client_config(rt->client);
     const char *own = getenv("POD_NAME");
     if (!own || !*own)
@@ -517,9 +583,11 @@ static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, cha
         kube_get(rt->client, path, &pod, &st) < 0)
         return;
     const char *pod_uid = str_at(pod, "metadata", "uid", NULL);
+    const char *sa = str_at(pod, "spec", "serviceAccountName", NULL);
     if (pod_uid) {
         snprintf(name, name_len, "%s", own);
         snprintf(uid, uid_len, "%s", pod_uid);
+        snprintf(account, account_len, "%s", sa ? sa : "");
     }
     json_decref(pod);
 }
@@ -545,12 +613,29 @@ static int create_owned(struct kube_runtime *rt, const char *resource, json_t *o
 /* Create the objects; a failure becomes REASON (the API's message). */
 static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
 {
-    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], err[1024];
-    find_owner(rt, owner_name, sizeof owner_name, owner_uid, sizeof owner_uid);
+    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], owner_sa[KUBE_NAME_MAX + 1], err[1024];
+    find_owner(rt, owner_name, sizeof owner_name, owner_uid, sizeof owner_uid, owner_sa,
+               sizeof owner_sa);
     struct kube_inputs *in = &rt->launch->in;
     if (owner_name[0]) {
         in->owner_pod_name = owner_name;
         in->owner_pod_uid = owner_uid;
+    }
+    /* The kernel pod's Spark driver calls the API server with the pod's account: the
+     * namespace's default account has no Role. Without a setting, the launcher's own
+     * account (it already holds the Role the kernel needs), else a refusal. */
+    if (!in->service_account && owner_sa[0] && kube_is_dns_label(owner_sa))
+        in->service_account = owner_sa;
+    if (!in->service_account) {
+        snprintf(reason, len,
+                 "the kernel pod has no service account: the namespace's default account may not "
+                 "start executors. Set kubernetes.service_account (spark-k8s kernelspec install "
+                 "--service-account NAME, or SPARK_K8S_SERVICE_ACCOUNT, or the admin config file); "
+                 "`spark-k8s rbac --namespace %s | kubectl apply -f -` creates the account "
+                 "spark-k8s with the Role a kernel needs",
+                 in->namespace);
+        in->owner_pod_name = in->owner_pod_uid = NULL;
+        return -1;
     }
     json_t *pod = NULL, *secret = NULL, *svc = NULL, *cm = NULL, *created = NULL;
     int rc = -1;
@@ -573,6 +658,11 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
         snprintf(reason, len, "the API server returned the pod without a uid");
         goto done;
     }
+    /* If this launcher is killed outright, the janitor deletes the pod at once (this
+     * very pod: a restarted kernel's pod of the same name stays). */
+    snprintf(rt->janitor_value, sizeof rt->janitor_value, "%s %s", rt->pod_path, uid);
+    if (rt->env.janitor && janitor_guard_value(rt->env.janitor, rt->janitor_value) < 0)
+        rt->janitor_value[0] = '\0';
     if (create_owned(rt, "secrets", secret, uid, reason, len) < 0 ||
         create_owned(rt, "services", svc, uid, reason, len) < 0 ||
         create_owned(rt, "configmaps", cm, uid, reason, len) < 0)
@@ -580,6 +670,8 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
     rc = 0;
 done:
     in->owner_pod_name = in->owner_pod_uid = NULL;
+    if (in->service_account == owner_sa)
+        in->service_account = NULL;
     json_decref(pod);
     json_decref(secret);
     json_decref(svc);

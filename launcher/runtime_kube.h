@@ -18,4 +18,9 @@ extern const struct runtime_ops runtime_kube_ops;
  * them); a quarter of the watchdog window when that is shorter. */
 #define KUBE_PING_INTERVAL_MS 5000
 
+/* The janitor's on_death hook: the launcher died with its pod running. VALUE is
+ * "<pod path> <uid>"; that pod (if it is still that one) is deleted at once, with
+ * a client configured afresh from the environment. */
+void runtime_kube_orphaned(const char *value);
+
 #endif

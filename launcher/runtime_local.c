@@ -358,14 +358,18 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         return -1;
     }
     snprintf(rt->connection_file, sizeof rt->connection_file, "%s/connection.json", rt->dir);
-    snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
     int rc = connection_write(rt->connection_file, &c, err, errlen);
-    if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
-        rc = -1;
+    if (rt->env.spark_conf_dir) {
+        snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s", rt->env.spark_conf_dir);
+    } else {
+        snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
+        if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
+            snprintf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
+            rc = -1;
+        }
+        if (rc == 0)
+            rc = write_spark_conf(rt, err, errlen);
     }
-    if (rc == 0)
-        rc = write_spark_conf(rt, err, errlen);
     if (rc == 0) {
         char *endpoints[CH_COUNT];
         char buf[CH_COUNT][600];

@@ -285,6 +285,29 @@ static void render_executors(struct render *r)
     put_setting(r, "spark.executor.instances", SETTING_EXECUTOR_INSTANCES);
     put(r, "spark.dynamicAllocation.enabled", "true", builtin);
     put(r, "spark.dynamicAllocation.shuffleTracking.enabled", "true", builtin);
+    /* An executor that holds shuffle files is otherwise kept until the driver's garbage
+     * collector drops the shuffle (30 minutes and more): a notebook left idle would keep
+     * its executors. After this, an idle one goes (its shuffle output is recomputed if
+     * needed again). */
+    put(r, "spark.dynamicAllocation.shuffleTracking.timeout", SPARKCONF_SHUFFLE_TRACKING_TIMEOUT,
+        builtin);
+    put_setting(r, "spark.dynamicAllocation.maxExecutors", SETTING_EXECUTOR_MAX_INSTANCES);
+}
+
+/* A Spark size ("512m", "4g") in MiB; -1 when malformed. */
+static long size_mib(const char *text)
+{
+    char *end = NULL;
+    long long n = text ? strtoll(text, &end, 10) : -1;
+    if (!text || end == text || n <= 0)
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': return (long)((n + 1023) / 1024);
+    case 'm': case 'M': case '\0': return (long)n;
+    case 'g': case 'G': return (long)(n * 1024);
+    case 't': case 'T': return (long)(n * 1024 * 1024);
+    default: return -1;
+    }
 }
 
 /* RAPIDS: the plugin everywhere; GPU scheduling only where executors are pods (in
@@ -315,6 +338,19 @@ static void render_gpu(struct render *r, int kubernetes)
     char tsrc[256];
     snprintf(tsrc, sizeof tsrc, "1 / executor cores, %s", cores ? cores->source : "");
     put(r, "spark.task.resource.gpu.amount", buf, tsrc);
+    /* Pinned host memory speeds up host <-> GPU copies; it is off-heap, so the pod's
+     * memory (Spark's overhead) must hold it besides Spark's own overhead (10 %, at
+     * least 384 MiB), or the kernel OOM-kills the executor (RAPIDS tuning guide). */
+    put(r, "spark.rapids.memory.pinnedPool.size", SPARKCONF_RAPIDS_PINNED_MIB "m", src);
+    const struct setting *mem = plan_setting(r->plan, SETTING_EXECUTOR_MEMORY);
+    long heap = size_mib(mem ? mem->value : NULL);
+    if (heap > 0) {
+        long overhead = heap / 10 < 384 ? 384 : heap / 10;
+        snprintf(buf, sizeof buf, "%ldm", overhead + strtol(SPARKCONF_RAPIDS_PINNED_MIB, NULL, 10));
+        snprintf(tsrc, sizeof tsrc, "pinned pool + max(10 %% of executor memory, 384m), %s",
+                 mem->source);
+        put(r, "spark.executor.memoryOverhead", buf, tsrc);
+    }
 }
 
 static void render_iceberg(struct render *r)
@@ -333,6 +369,29 @@ static void render_iceberg(struct render *r)
     put_setting(r, key, SETTING_ICEBERG_URI);
     snprintf(key, sizeof key, "spark.sql.catalog.%s.warehouse", catalog);
     put_setting(r, key, SETTING_ICEBERG_WAREHOUSE);
+    /* s3:// is not a Hadoop file system: Iceberg's own S3 client (the AWS bundle) reads it */
+    const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
+    if (wh && wh->value && strncmp(wh->value, "s3://", 5) == 0) {
+        snprintf(key, sizeof key, "spark.sql.catalog.%s.io-impl", catalog);
+        put(r, key, "org.apache.iceberg.aws.s3.S3FileIO", wh->source);
+    }
+}
+
+/* Spark's own warehouse (tables of its session catalog): by default "spark-warehouse"
+ * in the working directory, which in the driver pod is on its read-only root. Shared
+ * storage when the Iceberg warehouse is on some, else the pod's /tmp. */
+static void render_warehouse(struct render *r, int iceberg)
+{
+    const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
+    char buf[4200];
+    if (iceberg && wh && wh->value && plan_shared_storage(wh->value)) {
+        snprintf(buf, sizeof buf, "%s%sspark-warehouse", wh->value,
+                 wh->value[strlen(wh->value) - 1] == '/' ? "" : "/");
+        put(r, "spark.sql.warehouse.dir", buf, wh->source);
+    } else {
+        put(r, "spark.sql.warehouse.dir", SPARKCONF_POD_WAREHOUSE,
+            "runtime (the driver pod's root is read-only; /tmp is its own)");
+    }
 }
 
 /* The Spark Connect server in the driver: its plugin (after RAPIDS', if any), its
@@ -430,6 +489,8 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
         render_gpu(&r, pod != NULL);
     if (iceberg)
         render_iceberg(&r);
+    if (pod)
+        render_warehouse(&r, iceberg);
     render_connect(&r, pod, env);
     render_progress(&r);
     const struct settings *s = plan_settings(plan);

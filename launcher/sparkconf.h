@@ -87,6 +87,12 @@ int sparkconf_render(const struct plan *plan, const struct sparkconf_pod *pod,
 /* The Spark Connect server's plugin class (Spark 4). */
 #define SPARKCONF_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
 #define SPARKCONF_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
+/* RAPIDS' pinned host memory pool per executor, in MiB (added to the pod's overhead). */
+#define SPARKCONF_RAPIDS_PINNED_MIB "1024"
+/* How long an idle executor that holds shuffle files is kept (dynamic allocation). */
+#define SPARKCONF_SHUFFLE_TRACKING_TIMEOUT "600s"
+/* Spark's warehouse in a driver pod without shared storage: the pod's writable /tmp. */
+#define SPARKCONF_POD_WAREHOUSE "/tmp/spark-warehouse"
 
 /* Read by the kernel's startup file (kernelspecs/spark_session.py), not by Spark:
  * whether cells show Spark's progress, and how often it updates. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # check_gpus.sh — on a machine with an NVIDIA GPU, checks `spark-k8s gpus --json`
 # against nvidia-smi: device count, names, memory, compute capability and PCI bus
-# ids (and UUIDs), and that the spark-k8s-gpu-discovery name prints Spark's addresses for them.
+# ids (and UUIDs), and that the spark-k8s-gpu-discovery name prints Spark's addresses for them;
+# the answer comes from the NVIDIA driver (libcuda.so.1, what GPU containers have), and where a
+# CUDA runtime is installed too, that one must list the same devices.
 # Not part of `make test` (it needs a GPU). Run from anywhere:
 #     tests/device/check_gpus.sh
 # Environment: SPARK_K8S_BIN (the binary; default BUILD/spark-k8s, built with make
@@ -140,3 +142,21 @@ print(f"check_gpus: {len(smi)} GPU(s), runtime {gpus['runtime']}, driver {gpus['
       f"{gpus['library']}: {'FAIL' if problems else 'all match'}")
 sys.exit(1 if problems else 0)
 EOF
+status=$?
+
+# The default search asks the NVIDIA driver (libcuda.so.1) first, as a GPU container has
+# no CUDA runtime; where a CUDA runtime is installed too, it must list the same devices.
+cudart=$(ldconfig -p 2>/dev/null | awk '/libcudart[.]so[.][0-9]+ /{print $1; exit}')
+if [ "$status" -eq 0 ] && [ -n "$cudart" ]; then
+    SPARK_K8S_CUDART="$cudart" "$bin" gpus --json >"$workdir/gpus-cudart.json" || status=1
+    "$python" - "$workdir/gpus.json" "$workdir/gpus-cudart.json" <<'EOF' || status=1
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("index", "name", "memory_bytes", "compute_capability", "pci_bus_id", "uuid")
+same = [[{k: d[k] for k in keys} for d in x["devices"]] for x in (a, b)]
+print(f"check_gpus: {a['library']} and {b['library']}: "
+      f"{'the same devices' if same[0] == same[1] else 'MISMATCH'}")
+sys.exit(0 if same[0] == same[1] else 1)
+EOF
+fi
+exit "$status"

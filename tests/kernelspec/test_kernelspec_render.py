@@ -24,13 +24,19 @@ def prefixes(tmp_path_factory, matrix):
     out = {}
     for runtime in ("local", "kubernetes"):
         prefix = tmp / runtime
+        # executors in pods need the Iceberg warehouse on shared storage (--all gives it to
+        # the iceberg variants only)
+        shared = ["--iceberg-warehouse", WAREHOUSE] if runtime == "kubernetes" else []
         for line in LINES:
             python = env_view_with_jars(tmp / f"env-{runtime}-{line}", line, matrix)
             run(["kernelspec", "install", "--prefix", str(prefix), "--all", "--spark", line,
-                 "--runtime", runtime, "--python", str(python)], env, check=0)
+                 "--runtime", runtime, "--python", str(python), *shared], env, check=0)
         out[runtime] = prefix / "share/jupyter/kernels"
     out["tmp"] = tmp
     return out
+
+
+WAREHOUSE = "s3a://lake/warehouse"
 
 
 def render(path, env):
@@ -114,6 +120,9 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
         "spark.executor.instances": ("2", "kernelspec"),
         "spark.dynamicAllocation.enabled": ("true", "built-in default"),
         "spark.dynamicAllocation.shuffleTracking.enabled": ("true", "built-in default"),
+        "spark.dynamicAllocation.maxExecutors": ("4", "built-in default"),
+        "spark.dynamicAllocation.shuffleTracking.timeout": ("600s", "built-in default"),
+        "spark.sql.warehouse.dir": ("/tmp/spark-warehouse", "runtime"),
     })
     if "gpu" in variant.split("-"):
         want.update({
@@ -122,7 +131,12 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
             "spark.executor.resource.gpu.discoveryScript": (
                 "/usr/local/bin/spark-k8s-gpu-discovery", "matrix default"),
             "spark.task.resource.gpu.amount": ("0.25", "1 / executor cores"),
+            "spark.rapids.memory.pinnedPool.size": ("1024m", "matrix default"),
+            "spark.executor.memoryOverhead": ("1843m", "pinned pool"),
         })
+    if "iceberg" in variant.split("-"):
+        want["spark.sql.catalog.iceberg.warehouse"] = (WAREHOUSE, "kernelspec")
+        want["spark.sql.warehouse.dir"] = (WAREHOUSE + "/spark-warehouse", "kernelspec")
     check_properties(got, want)
 
 

@@ -7,25 +7,45 @@ which prints one JSON line on stdout when ready ({"ready": true, "url", "kubecon
 
 Files: fakekube.py (this: faults, the object store with resourceVersions and history, garbage
 collection, certificates, kubeconfig, the FakeKube object), fakekube_api.py (resources, Status
-errors, selectors, validation), fakekube_http.py (TLS, auth, routing, watch streams),
-fakekube_kubelet.py (scheduler + kubelet per pod), fakekube_exec.py (runs inside the pod's mount
-namespace, mounts volumes, execs the command), fakekube_client.py (a small client for tests).
+errors, selectors, validation), fakekube_http.py (TLS, auth, routing, watch streams over chunked
+HTTP or WebSocket), fakekube_rbac.py (identities and RBAC authorization), fakekube_patch.py
+(PATCH bodies), fakekube_discovery.py (discovery, OpenAPI as kubectl reads it, Tables),
+fakekube_kubelet.py (scheduler + kubelet per pod), fakekube_dns.py (Service names in each pod's
+/etc/hosts), fakekube_exec.py (runs inside the pod's namespaces, mounts the image and the
+volumes, execs the command), fakekube_netpol.py (NetworkPolicy semantics for one connection),
+fakekube_client.py (a small client for tests).  Next to them: fakeimages.py (the matrix's
+images as the fake runs them) and fakeimage_entrypoint.py (the runtime image's entrypoint).
 
 What is real (checked against the Kubernetes API conventions and API-concepts docs, v1.32):
 - HTTPS on 127.0.0.1 with a CA and server certificate made per server (SANs: IP 127.0.0.1,
-  DNS localhost and kubernetes.default.svc...), HTTP/1.1 with keep-alive.  Bearer-token auth;
-  a client certificate signed by the server's CA is accepted too (user = its CN).  Anything
-  else gets the real 401 Status.  /version, /healthz, /livez, /readyz answer without auth.
-- core/v1 pods, services, secrets, configmaps, serviceaccounts and events at their real paths
-  (/api/v1/namespaces/NS/RESOURCE[/NAME], /api/v1/RESOURCE for all namespaces, the deprecated
-  /api/v1/watch/... paths), pods/log and pods/status (GET), namespaces (GET), /api, /api/v1.
+  DNS localhost and kubernetes.default.svc...), HTTP/1.1 with keep-alive.  Bearer-token auth:
+  the fake's own token is the cluster admin (system:masters), every ServiceAccount has a token
+  of its own (the one its pods get mounted); a client certificate signed by the server's CA is
+  accepted too (user = its CN, groups = its O).  Anything else gets the real 401 Status.
+  /version, /healthz, /livez, /readyz answer without auth.
+- RBAC: every request is authorized against the Roles and RoleBindings in the store for the
+  identity that makes it (fakekube_rbac.py); what no rule allows gets the real 403
+  ("pods is forbidden: User ... cannot create resource ..."), and every request is recorded
+  with its user, so a test can compare what was called with what a Role grants.  A pod whose
+  ServiceAccount does not exist is refused as the ServiceAccount admission plugin does.
+- core/v1 pods, services, secrets, configmaps, serviceaccounts, events and
+  persistentvolumeclaims, rbac.authorization.k8s.io/v1 roles and rolebindings,
+  networking.k8s.io/v1 networkpolicies at their real paths (/api/v1/..., /apis/GROUP/v1/...,
+  all namespaces, the deprecated watch paths), pods/log and pods/status (GET), namespaces (get,
+  list), discovery (/api, /apis, the APIResourceLists), /openapi/v3 and /openapi/v2 as far as
+  kubectl reads them, and server-side printing (Table) for `kubectl get`: `kubectl apply`,
+  `get`, `describe`, `logs`, `delete` and `get events` work against it.
 - create (201; metadata.uid, resourceVersion, creationTimestamp, generateName, namespace and
   the main spec defaults are filled; a Pod gets the kube-api-access projected volume like the
   ServiceAccount admission plugin adds it); get; list (kind XList, metadata.resourceVersion,
   items without kind/apiVersion as the real server sends them; limit/continue); delete (DeleteOptions
   body or query: gracePeriodSeconds, propagationPolicy Background/Foreground/Orphan,
-  preconditions.uid); deletecollection.  Secrets: stringData merged into data (base64).
-- watch (?watch=1/true): chunked stream, one JSON event per line; from a resourceVersion
+  preconditions.uid); deletecollection; PATCH (merge, strategic merge, JSON patch; a pod's spec
+  is immutable but for what the API server lets change; resourceVersion preconditions) and
+  PUT.  Secrets: stringData merged into data (base64).
+- watch (?watch=1/true): chunked stream, one JSON event per line, or, when the client asks for
+  `Upgrade: websocket` (fabric8, which Spark uses, does), a WebSocket with one text frame per
+  event; from a resourceVersion
   (exclusive), or from "now" after synthetic ADDED events for the current state when it is ""
   or "0"; labelSelector and fieldSelector (objects leaving/entering a selector get DELETED/ADDED
   like the watch cache sends); timeoutSeconds; allowWatchBookmarks (a BOOKMARK after 1 s idle
@@ -34,13 +54,13 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
   then the end of the stream.
 - Status errors with real codes, reasons, messages and details: 400 BadRequest, 401, 403
   Forbidden (RBAC wording), 403 quota ("exceeded quota: ..."), 404 NotFound, 405, 409
-  AlreadyExists/Conflict, 410 Expired, 422 Invalid, 500 InternalError.
-- 422: every created object is validated against the strict schemas in ../shared/k8s-schema
-  (unknown fields are errors) plus the checks the schemas cannot express (names: RFC 1123
-  subdomain, DNS-1035 for services; label keys/values; container names and images; volume
-  references and modes; env names; secret keys/base64; ownerReference fields).  The message
-  is the API server's: `Pod "x" is invalid: spec.containers[0].image: Required value` (several
-  errors as `[a, b]`), with details.causes (reason, message, field).
+  AlreadyExists/Conflict, 410 Expired, 415, 422 Invalid, 500 InternalError.
+- 422: every created or changed object is validated against the strict schemas in
+  ../shared/k8s-schema (unknown fields are errors) plus the checks the schemas cannot express
+  (names: RFC 1123 subdomain, DNS-1035 for services; label keys/values; container names and
+  images; volume references and modes; env names; secret keys/base64; ownerReference fields).
+  The message is the API server's: `Pod "x" is invalid: spec.containers[0].image: Required
+  value` (several errors as `[a, b]`), with details.causes (reason, message, field).
 - Garbage collection like kube-controller-manager's: a dependent whose ownerReferences all name
   owners that no longer exist (by uid) is deleted in the background; Foreground deletion
   (foregroundDeletion finalizer) waits for the dependents; Orphan strips the references.
@@ -50,12 +70,17 @@ What is real (checked against the Kubernetes API conventions and API-concepts do
   deletionTimestamp (MODIFIED), the process group SIGTERM, SIGKILL after the grace period, then
   DELETED.  Pods not yet scheduled or already terminal are removed at once, as the API does.
 
-- Pods run for real: the first container's command runs as a local process in its own mount
-  and UTS namespace (`unshare --mount --uts --propagation private`, so root on Linux is needed;
-  without it every container fails to start with a message saying so): volumes at their exact
-  mountPath (files never appear on the host), hostname = pod name, /etc/hosts as the kubelet
-  writes it, a unique loopback pod IP the process can bind, env from the kubelet's rules, the
-  service-account token at /var/run/secrets/kubernetes.io/serviceaccount.
+- Pods run for real: the first container's command runs as a local process in its own mount,
+  UTS and PID namespaces (root on Linux is needed; without it every container fails to start
+  with a message saying so).  Its first process is PID 1, with PID 1's rules (a signal it has
+  no handler for does nothing; orphans become its children; the rest dies with it).  An image
+  is a filesystem and an ENTRYPOINT (FakeKube(images={glob: ...}), see image()): its files are
+  host paths bind-mounted where the image has them (read-only), its writable directories are
+  fresh per container, its ENV, WORKDIR, ENTRYPOINT and CMD apply by Docker's rules.  Volumes at
+  their exact mountPath (files never appear on the host), hostname = pod name, /etc/hosts as the
+  kubelet writes it plus the cluster's DNS names of headless Services (rewritten as Services
+  and pods change), a unique loopback pod IP the process can bind, env from the kubelet's rules,
+  the ServiceAccount's token at /var/run/secrets/kubernetes.io/serviceaccount.
 
 What is simplified (know this when a test passes here):
 - One global resourceVersion counter (as etcd's), history of the last `history` changes; a
@@ -65,20 +90,26 @@ What is simplified (know this when a test passes here):
   decoding error" with fieldValidation=Strict: a client that sends them is wrong either way.
 - The scheduler does not look at resources: a pod asking for nvidia.com/gpu is scheduled
   unless the `unschedulable` fault says otherwise.
-- No PUT/PATCH (405), no RBAC objects (403 only by fault injection), no admission beyond
-  the ServiceAccount token volume, no Endpoints, no DNS (service names do not resolve; use the
-  pod IP), Events are not garbage collected (TTL) and repeats update count/lastTimestamp.
+- RBAC knows Roles only (a binding to a ClusterRole grants nothing; cluster-scoped reads are the
+  admin's); no admission beyond the ServiceAccount plugin; tokens are opaque strings, not JWTs;
+  strategic merge patch knows the merge keys of the core types and $patch: delete, not the
+  other directives; server-side apply is refused (415); no Endpoints objects; DNS is the pods'
+  /etc/hosts (headless Services only: a ClusterIP has no kube-proxy here); NetworkPolicies are
+  stored and validated but not enforced (pods share the host's network: tests check observed
+  connections against them with fakekube_netpol.py); Events are not garbage collected (TTL)
+  and repeats update count/lastTimestamp.
 - Only the first container of a Pod runs (others are reported running/ready without a
   process); no init containers; readiness = process alive + tcpSocket/httpGet readinessProbe
   (probed every 0.1 s, ignoring periodSeconds); liveness probes ignored; restart back-off is
-  0.5 s doubling to 4 s (real: 10 s to 5 min).  Images are not pulled: command[0] is resolved
-  through the `path` given to the server (absolute paths that exist are used as they are).
+  0.5 s doubling to 4 s (real: 10 s to 5 min).  Images are not pulled: without an image
+  description, command[0] is resolved through the `path` given to the server (absolute paths
+  that exist are used as they are).
 - Processes run as root unless the pod's securityContext names a runAsUser (then uid/gid/
   fsGroup are applied, and volume files get the fsGroup and group-read bits as the kubelet
   gives them); allowPrivilegeEscalation: false sets no_new_privs; capabilities, seccomp,
   readOnlyRootFilesystem and resource limits are not enforced.  HOME is a per-pod writable
-  directory; no service-link env vars (MYSVC_SERVICE_HOST ...).  KUBERNETES_SERVICE_HOST/PORT point at
-  this server, and the service-account token is this server's token.
+  directory unless the image sets it; no service-link env vars (MYSVC_SERVICE_HOST ...).
+  KUBERNETES_SERVICE_HOST/PORT point at this server.
 - Pod IPs are loopback addresses 127.A.B.2, .3, ... (A from the pid, B random per server, so
   concurrent fakes do not collide); hostIP is 127.0.0.1.
 
@@ -86,7 +117,8 @@ Faults (FakeKube.faults, or POST /fake/faults {"fault": NAME, ...keyword args}, 
 image_pull_failure, unschedulable/clear_unschedulable, slow_start, evict, oom_kill, http_error
 (any code on the next N requests matching verb/resource/name/namespace), forbidden,
 quota_exceeded, conflict, invalid, internal_error, drop_watch (after N events, clean or abrupt),
-watch_gone (410 on the next resume), compact (forget history).  See class Faults.
+watch_gone (410 on the next resume), compact (forget history).  See class Faults; hold(phase)
+(Python only) keeps pods before a phase until the test sets the returned Event.
 """
 
 import argparse
@@ -111,10 +143,14 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)  # the helper modules live next to this file
 
 from fakekube_api import (DEFAULT_UNSCHEDULABLE, RESOURCES, SYSTEM_NAMES, ApiError,  # noqa: E402
-                          Validator, already_exists, bad_request, conflict, invalid, not_found,
+                          Validator, already_exists, api_version, bad_request, conflict, invalid, not_found,
                           now_rfc3339, resource_of, matches, parse_field_selector, parse_label_selector, _qv)
 import fakekube_http  # noqa: E402
+import fakekube_patch  # noqa: E402
+from fakekube_rbac import Authorizer  # noqa: E402
 
+
+SETUP_RESOURCES = ("serviceaccounts", "roles", "rolebindings", "networkpolicies")
 
 # ---------------------------------------------------------------------------------------------
 # Faults
@@ -138,6 +174,9 @@ class Faults:
             self.watch_gones = []      # dicts
             self.start_errors = []     # (pod glob, message)
             self.delays = {"schedule": 0.0, "pull": 0.0, "create": 0.0, "start": 0.0, "ready": 0.0}
+            for gate in getattr(self, "gates", {}).values():
+                gate.set()             # nothing stays held by a cleared fault
+            self.gates = {}            # phase -> threading.Event
         self._server._wake_pods()
 
     # pod lifecycle faults
@@ -161,6 +200,18 @@ class Faults:
         with self._lock:
             self.delays = {"schedule": float(schedule), "pull": float(pull), "create": float(create),
                            "start": float(start), "ready": float(ready)}
+
+    def hold(self, phase):
+        """Pods wait before PHASE (schedule, pull, create, start) until the returned
+        threading.Event is set: a test makes "the request is waiting" certain, not likely."""
+        gate = threading.Event()
+        with self._lock:
+            self.gates[phase] = gate
+        return gate
+
+    def gate(self, phase):
+        with self._lock:
+            return self.gates.get(phase)
 
     def evict(self, name, namespace=None, message=None):
         """Evict a running pod now (kubelet node-pressure eviction)."""
@@ -437,7 +488,7 @@ class FakeKube:
 
     def __init__(self, state_dir, port=0, token=None, namespace="default", path=None,
                  namespaces=("default", "kube-system"), user=None, service_account="default",
-                 node_env=None, entrypoints=None, history=1000, max_grace_seconds=3.0,
+                 node_env=None, entrypoints=None, images=None, history=1000, max_grace_seconds=3.0,
                  run_as_user=True, nodes=3):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
@@ -449,13 +500,17 @@ class FakeKube:
         self.user = user or "system:serviceaccount:%s:%s" % (namespace, service_account)
         self.path = path if path is not None else os.environ.get("PATH", "/usr/bin:/bin")
         self.node_env = dict(node_env or {})
-        self.entrypoints = dict(entrypoints or {})  # image glob -> argv, for pods with no command
+        # image glob -> what the image holds (see image()); `entrypoints` (glob -> argv) is the
+        # short form for an image that is only an ENTRYPOINT
+        self.images = {glob: {"entrypoint": list(argv)} for glob, argv in (entrypoints or {}).items()}
+        self.images.update(images or {})
         self.max_grace_seconds = max_grace_seconds
         self.run_as_user = run_as_user and os.geteuid() == 0
         self.nodes = ["fake-node-%d" % (i + 1) for i in range(nodes)]
         self.store = Store(history)
         self.validator = Validator()
         self.faults = Faults(self)
+        self.authorizer = Authorizer(self)
         self.requests = []
         self._req_lock = threading.Lock()
         self._kubelets = {}      # pod uid -> kubelet.PodWorker
@@ -560,7 +615,7 @@ class FakeKube:
         if auth == "token":
             user["token"] = token or self.token
         elif auth == "cert":
-            crt, key = self._issue(self.user, False, ("system:serviceaccounts",))
+            crt, key = self._issue(self.user, False, ("system:masters",))
             if ca_data:
                 user["client-certificate-data"] = base64.b64encode(crt).decode()
                 user["client-key-data"] = base64.b64encode(key).decode()
@@ -602,6 +657,25 @@ class FakeKube:
                 "KUBERNETES_PORT_443_TCP_PROTO": "tcp", "KUBERNETES_PORT_443_TCP_ADDR": "127.0.0.1",
                 "KUBERNETES_PORT_443_TCP_PORT": str(self.port)}
 
+    def image(self, ref):
+        """What the image REF holds, from the first matching glob of `images` ({} when none):
+        {"entrypoint": [...], "cmd": [...], "env": {...}, "workingDir": "/...",
+         "files": {path in the image: host path (file or directory)},
+         "writable": [directories the image has, empty and writable for each container]}.
+        Without a match, an image is the host's filesystem with no entrypoint."""
+        for glob, spec in self.images.items():
+            if fnmatch.fnmatchcase(ref, glob):
+                return spec
+        return {}
+
+    def token_for(self, service_account, namespace=None):
+        """The token of a ServiceAccount (created when missing), as a pod of it gets mounted."""
+        ns = namespace or self.namespace
+        if self.store.get("serviceaccounts", ns, service_account) is None:
+            self._create_internal("serviceaccounts", ns, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                          "metadata": {"name": service_account}})
+        return self.authorizer.token_for(ns, service_account)
+
     def client(self, token=None):
         """A fakekube_client.KubeClient for this server (the token unless another is given)."""
         import fakekube_client as mod
@@ -616,11 +690,12 @@ class FakeKube:
         return self.store.get(resource_of(kind), namespace or self.namespace, name)
 
     def leftovers(self, include_events=False):
-        """Objects a client created that still exist (not the per-namespace system objects)."""
+        """Objects a client created that still exist: not the per-namespace system objects, and
+        not what an admin sets a namespace up with (service accounts, RBAC, network policies)."""
         out = []
         for o in self.store.list()[0]:
             res = resource_of(o.get("kind", ""))
-            if (res, o["metadata"]["name"]) in SYSTEM_NAMES:
+            if (res, o["metadata"]["name"]) in SYSTEM_NAMES or res in SETUP_RESOURCES:
                 continue
             if res == "events" and not include_events:
                 continue
@@ -842,20 +917,24 @@ class FakeKube:
     def api_create(self, resource, ns, body):
         if not isinstance(body, dict):
             raise bad_request("Object 'Kind' is missing in '%s'" % json.dumps(body)[:200])
-        kind = RESOURCES[resource][0]
-        if body.get("kind") not in (None, "", kind) or body.get("apiVersion") not in (None, "", "v1"):
+        kind, version = RESOURCES[resource][0], api_version(resource)
+        if body.get("kind") not in (None, "", kind) or body.get("apiVersion") not in (None, "", version):
             raise bad_request('the API version in the data (%s) does not match the expected API '
-                              'version (v1)' % body.get("apiVersion") if body.get("apiVersion") not in (None, "", "v1")
-                              else "%s in version \"v1\" cannot be handled as a %s: no kind \"%s\" is "
-                              "registered for version \"v1\"" % (body.get("kind"), kind, body.get("kind")))
+                              'version (%s)' % (body.get("apiVersion"), version)
+                              if body.get("apiVersion") not in (None, "", version)
+                              else "%s in version \"%s\" cannot be handled as a %s: no kind \"%s\" is "
+                              "registered for version \"%s\"" % (body.get("kind"), version, kind,
+                                                                 body.get("kind"), version))
         md = body.get("metadata") or {}
         if md.get("namespace") not in (None, "", ns):
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         self.validator.validate(resource, body)
         if ns not in self.namespaces:
             raise not_found("namespaces", ns)
+        if resource == "pods":
+            self._admit_service_account(ns, body)
         obj = copy.deepcopy(body)
-        obj["kind"], obj["apiVersion"] = kind, "v1"
+        obj["kind"], obj["apiVersion"] = kind, version
         md = obj.setdefault("metadata", {})
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                   "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"):
@@ -954,6 +1033,108 @@ class FakeKube:
             self._kubelets[pod["metadata"]["uid"]] = worker
         worker.start()
 
+    def _admit_service_account(self, ns, pod):
+        """The ServiceAccount admission plugin: a pod's account must exist."""
+        spec = pod.get("spec") or {}
+        sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        if self.store.get("serviceaccounts", ns, sa) is None:
+            name = (pod.get("metadata") or {}).get("name") or (pod.get("metadata") or {}).get("generateName", "")
+            raise ApiError(403, "Forbidden", 'pods "%s" is forbidden: error looking up service account %s/%s: '
+                           'serviceaccount "%s" not found' % (name, ns, sa, sa), {"name": name, "kind": "pods"})
+
+    # What a PATCH or PUT may not change: the server's own metadata, and the status (a
+    # subresource of its own).  A pod's spec is immutable but for these fields.
+    _SERVER_METADATA = ("uid", "name", "namespace", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation", "resourceVersion")
+    _POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+
+    def _apply_change(self, resource, cur, new):
+        """NEW (a changed copy of CUR) as it is stored, or the ApiError the server answers."""
+        kind = RESOURCES[resource][0]
+        name = cur["metadata"]["name"]
+        if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
+            raise invalid(kind, name, [("metadata", "FieldValueRequired", "Required value")])
+        want_rv = new["metadata"].get("resourceVersion")
+        if want_rv and want_rv != cur["metadata"]["resourceVersion"]:
+            raise conflict(resource, name)
+        for k in self._SERVER_METADATA:
+            if k in cur["metadata"]:
+                new["metadata"][k] = cur["metadata"][k]
+            else:
+                new["metadata"].pop(k, None)
+        new["kind"], new["apiVersion"] = kind, api_version(resource)
+        if "status" in cur:
+            new["status"] = copy.deepcopy(cur["status"])
+        if resource == "pods":
+            before, after = copy.deepcopy(cur.get("spec") or {}), copy.deepcopy(new.get("spec") or {})
+            for spec in (before, after):
+                for k in self._POD_MUTABLE:
+                    spec.pop(k, None)
+                for c in spec.get("containers", []) + spec.get("initContainers", []):
+                    c.pop("image", None)
+            if before != after:
+                raise invalid(kind, name, [("spec", "FieldValueForbidden",
+                                            "Forbidden: pod updates may not change fields other than "
+                                            "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                            "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+                                            "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
+                                            "to be set to 1 if it was previously negative)")])
+        if cur.get("immutable") and {k: v for k, v in new.items() if k != "metadata"} != \
+                {k: v for k, v in cur.items() if k != "metadata"}:
+            raise invalid(kind, name, [("data", "FieldValueForbidden",
+                                        "Forbidden: field is immutable when `immutable` is set")])
+        self.validator.validate(resource, new)
+        return new
+
+    def api_patch(self, resource, ns, name, content_type, patch):
+        if self.store.get(resource, ns, name) is None:
+            raise not_found(resource, name)
+
+        def change(o):
+            try:
+                new = fakekube_patch.apply(o, content_type, patch)
+            except fakekube_patch.PatchError as e:
+                reasons = {400: "BadRequest", 415: "UnsupportedMediaType", 422: "Invalid"}
+                raise ApiError(e.code, reasons.get(e.code, "BadRequest"), e.message)
+            new = self._apply_change(resource, o, new)
+            if new == o:
+                return False  # a patch that changes nothing does not bump the resourceVersion
+            o.clear()
+            o.update(new)
+        out = self.store.update(resource, ns, name, change)
+        if out is None:
+            raise not_found(resource, name)
+        self._after_change(resource, out)
+        return out
+
+    def api_update(self, resource, ns, name, body):
+        if not isinstance(body, dict):
+            raise bad_request("Object 'Kind' is missing")
+        if (body.get("metadata") or {}).get("name") not in (None, name):
+            raise bad_request("the name of the object (%s) does not match the name on the URL (%s)"
+                              % (body["metadata"]["name"], name))
+        if self.store.get(resource, ns, name) is None:
+            raise not_found(resource, name)
+
+        def change(o):
+            new = self._apply_change(resource, o, copy.deepcopy(body))
+            if new == o:
+                return False
+            o.clear()
+            o.update(new)
+        out = self.store.update(resource, ns, name, change)
+        if out is None:
+            raise not_found(resource, name)
+        self._after_change(resource, out)
+        return out
+
+    def _after_change(self, resource, obj):
+        """A change may have removed the last finalizer of an object being deleted."""
+        md = obj["metadata"]
+        if md.get("deletionTimestamp") and not md.get("finalizers") and resource != "pods":
+            self.store.remove(resource, md["namespace"], md["name"], md["uid"])
+        self._gc_kick()
+
     def api_get(self, resource, ns, name):
         obj = self.store.get(resource, ns, name)
         if obj is None:
@@ -989,7 +1170,8 @@ class FakeKube:
         for o in items:
             o.pop("kind", None)
             o.pop("apiVersion", None)
-        return {"kind": RESOURCES[resource][0] + "List", "apiVersion": "v1", "metadata": meta, "items": items}
+        return {"kind": RESOURCES[resource][0] + "List", "apiVersion": api_version(resource), "metadata": meta,
+                "items": items}
 
     def api_delete(self, resource, ns, name, options):
         obj = self.store.get(resource, ns, name)
@@ -1111,6 +1293,11 @@ class FakeKube:
             except Exception:  # a bug in the fake: say so, keep collecting
                 import traceback
                 traceback.print_exc()
+            try:
+                self._refresh_dns()
+            except Exception:  # a bug in the fake: say so, keep collecting
+                import traceback
+                traceback.print_exc()
 
     def _gc_pass(self):
         objs = self.store.list()[0]
@@ -1163,6 +1350,13 @@ class FakeKube:
                 self.delete_object(res, ns, md["name"], "Background", None, md["uid"])
             except ApiError:
                 pass
+
+    def _refresh_dns(self):
+        """Every running pod's /etc/hosts follows the Services and pods (fakekube_dns)."""
+        with self._kubelet_lock:
+            workers = list(self._kubelets.values())
+        for w in workers:
+            w.refresh_hosts()
 
     def _pod_worker_alive(self, uid):
         with self._kubelet_lock:

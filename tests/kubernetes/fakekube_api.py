@@ -16,18 +16,30 @@ SCHEMA_DIR = os.environ.get("FAKEKUBE_SCHEMA_DIR",
 if not os.path.isdir(SCHEMA_DIR):
     SCHEMA_DIR = "/work/shared/k8s-schema"
 
-# resource -> (Kind, schema file or None, namespaced)
+# resource -> (Kind, schema file or None, namespaced, API group); every group is served at v1
 RESOURCES = {
-    "pods": ("Pod", "pod-v1.json", True),
-    "services": ("Service", "service-v1.json", True),
-    "secrets": ("Secret", "secret-v1.json", True),
-    "configmaps": ("ConfigMap", "configmap-v1.json", True),
-    "serviceaccounts": ("ServiceAccount", "serviceaccount-v1.json", True),
-    "events": ("Event", None, True),
+    "pods": ("Pod", "pod-v1.json", True, ""),
+    "services": ("Service", "service-v1.json", True, ""),
+    "secrets": ("Secret", "secret-v1.json", True, ""),
+    "configmaps": ("ConfigMap", "configmap-v1.json", True, ""),
+    "serviceaccounts": ("ServiceAccount", "serviceaccount-v1.json", True, ""),
+    "events": ("Event", None, True, ""),
+    "persistentvolumeclaims": ("PersistentVolumeClaim", None, True, ""),
+    "roles": ("Role", "role-rbac-v1.json", True, "rbac.authorization.k8s.io"),
+    "rolebindings": ("RoleBinding", "rolebinding-rbac-v1.json", True, "rbac.authorization.k8s.io"),
+    "networkpolicies": ("NetworkPolicy", "networkpolicy-networking-v1.json", True, "networking.k8s.io"),
 }
 KIND_TO_RESOURCE = {v[0]: k for k, v in RESOURCES.items()}
+SHORT_NAMES = {"pods": ["po"], "services": ["svc"], "configmaps": ["cm"], "serviceaccounts": ["sa"],
+               "events": ["ev"], "persistentvolumeclaims": ["pvc"], "networkpolicies": ["netpol"]}
 SYSTEM_NAMES = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
 DEFAULT_UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+
+
+def api_version(resource):
+    """"v1" for the core group, "GROUP/v1" otherwise."""
+    group = RESOURCES[resource][3]
+    return group + "/v1" if group else "v1"
 
 
 def now_rfc3339():
@@ -41,8 +53,8 @@ def resource_of(kind_or_resource):
     if k in KIND_TO_RESOURCE:
         return KIND_TO_RESOURCE[k]
     low = k.lower()
-    for r, (kind, _, _) in RESOURCES.items():
-        if low in (r, kind.lower(), r[:-1]):
+    for r, spec in RESOURCES.items():
+        if low in (r, spec[0].lower(), r[:-1]):
             return r
     raise KeyError("fakekube: unknown resource or kind %r" % k)
 
@@ -103,8 +115,9 @@ def forbidden(user, verb, resource, namespace, name=None, subresource=None):
     what = resource + ("/" + subresource if subresource else "")
     subject = '%s "%s"' % (resource, name) if name else resource
     scope = 'in the namespace "%s"' % namespace if namespace else "at the cluster scope"
-    msg = ('%s is forbidden: User "%s" cannot %s resource "%s" in API group "" %s'
-           % (subject, user, verb, what, scope))
+    group = RESOURCES[resource][3] if resource in RESOURCES else ""
+    msg = ('%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s'
+           % (subject, user, verb, what, group, scope))
     details = {"kind": resource}
     if name:
         details = {"name": name, "kind": resource}

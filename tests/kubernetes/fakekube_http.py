@@ -2,20 +2,25 @@
 authentication, routing of /api/v1 paths to the FakeKube object, watch streams (chunked, one JSON
 event per line), pods/log, and the /fake/* endpoints for out-of-process fault injection."""
 
+import base64
 import copy
+import hashlib
 import http.server
 import json
 import os
 import select
 import ssl
+import struct
 import sys
 import time
 import urllib.parse
 import uuid
 
-from fakekube_api import (RESOURCES, ApiError, already_exists, bad_request, conflict, forbidden, gone,
-                          internal_error, invalid, matches, not_found, parse_field_selector,
+import fakekube_discovery
+from fakekube_api import (RESOURCES, ApiError, already_exists, api_version, bad_request, conflict, forbidden,
+                          gone, internal_error, invalid, matches, not_found, parse_field_selector,
                           parse_label_selector, quota_exceeded, Request)
+from fakekube_rbac import Identity
 
 
 class HTTPServer(http.server.ThreadingHTTPServer):
@@ -53,6 +58,75 @@ class HTTPServer(http.server.ThreadingHTTPServer):
         if isinstance(exc, (ConnectionError, ssl.SSLError, BrokenPipeError, TimeoutError)):
             return
         super().handle_error(request, client_address)
+
+
+class _WebSocket:
+    """A watch over WebSocket (RFC 6455), as client-go and fabric8 ask for it with
+    `Upgrade: websocket`: the API server answers 101 and sends each watch event as one
+    text frame; a close frame ends the stream.  The client's frames are read only to
+    notice a close (and answer pings)."""
+
+    GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self, handler):
+        self.h = handler
+        key = handler.headers.get("Sec-WebSocket-Key", "").strip().encode()
+        if not key or handler.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+            raise bad_request("websocket: Sec-WebSocket-Key and Sec-WebSocket-Version 13 are required")
+        accept = base64.b64encode(hashlib.sha1(key + self.GUID).digest()).decode()
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept)
+        offered = [p.strip() for p in handler.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        if offered:  # the API server speaks plain JSON frames to a client that offers nothing else
+            handler.send_header("Sec-WebSocket-Protocol", offered[0])
+        handler.end_headers()
+        handler.wfile.flush()
+        self.closed = False
+
+    def _frame(self, opcode, payload):
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x80 | opcode, n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+        self.h.wfile.write(head + payload)
+        self.h.wfile.flush()
+
+    def send(self, data):
+        self._frame(0x1, data)
+
+    def close(self, code=1000):
+        if not self.closed:
+            self.closed = True
+            self._frame(0x8, struct.pack("!H", code))
+
+    def client_gone(self):
+        """Read what the client sent (without blocking): True once it closed."""
+        sock = self.h.connection
+        try:
+            while select.select([sock], [], [], 0)[0]:
+                head = self.h.rfile.read(2)
+                if len(head) < 2:
+                    return True
+                opcode, n = head[0] & 0x0F, head[1] & 0x7F
+                if n == 126:
+                    n = struct.unpack("!H", self.h.rfile.read(2))[0]
+                elif n == 127:
+                    n = struct.unpack("!Q", self.h.rfile.read(8))[0]
+                mask = self.h.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.h.rfile.read(n)))
+                if opcode == 0x8:
+                    self.close()
+                    return True
+                if opcode == 0x9:
+                    self._frame(0xA, data)
+        except (OSError, ValueError, struct.error):
+            return True
+        return False
 
 
 class _DropConnection(Exception):
@@ -98,10 +172,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def _user(self):
+    def _identity(self):
+        """Who sends this request (fakekube_rbac.Identity), or None: a bearer token, else the
+        CN of a client certificate signed by the fake's CA."""
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and auth[7:].strip() == self.fake.token:
-            return self.fake.user
+        if auth.startswith("Bearer "):
+            return self.fake.authorizer.identity_of_token(auth[7:].strip())
         try:
             cert = self.connection.getpeercert()
         except (ValueError, AttributeError):
@@ -110,7 +186,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for rdn in cert.get("subject", ()):
                 for k, v in rdn:
                     if k == "commonName":
-                        return v
+                        groups = [v2 for rdn2 in cert.get("subject", ()) for k2, v2 in rdn2
+                                  if k2 == "organizationName"]
+                        return Identity(v, groups + ["system:authenticated"])
         return None
 
     def do_GET(self):
@@ -168,46 +246,45 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if path == "/version":
             req.code = 200
-            return self._send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.2-fakekube",
-                                         "gitCommit": "0" * 40, "gitTreeState": "clean",
-                                         "buildDate": "2025-02-12T21:19:07Z", "goVersion": "go1.23.6",
-                                         "compiler": "gc", "platform": "linux/amd64"})
-        user = self._user()
-        req.user = user
-        if user is None:
+            return self._send_json(200, fakekube_discovery.VERSION)
+        ident = self._identity()
+        req.user = ident.user if ident else None
+        if ident is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         if path.startswith("/fake/"):
             return self._route_fake(method, path, query, body, req)
-        if path == "/api":
-            req.code = 200
-            return self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:%d" % fake.port}]})
-        if path == "/api/v1":
-            req.code = 200
-            res = [{"name": r, "singularName": "", "namespaced": True, "kind": k,
-                    "verbs": ["create", "delete", "deletecollection", "get", "list", "watch"]}
-                   for r, (k, _, _) in RESOURCES.items()]
-            return self._send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": res})
+        if path == "/openapi/v2" and method == "GET":
+            # kubectl reads it (protobuf only) before any apply; an OpenAPI v2 document with
+            # no definitions makes its client-side check pass every kind to the server, which
+            # validates strictly (see fakekube_discovery)
+            req.code, req.verb = 200, "discovery"
+            data = fakekube_discovery.OPENAPI_V2_PROTOBUF
+            self.send_response(200)
+            self.send_header("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        doc = fakekube_discovery.document(path, fake.port)
+        if doc is not None and method == "GET":
+            req.code, req.verb = 200, "discovery"
+            return self._send_json(200, doc)
         parts = [p for p in path.split("/") if p]
-        if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+        if len(parts) >= 3 and parts[:2] == ["api", "v1"]:
+            group, rest = "", parts[2:]
+        elif len(parts) >= 4 and parts[0] == "apis" and parts[2] == "v1":
+            group, rest = parts[1], parts[3:]
+        else:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
-        rest = parts[2:]
         watch_path = False
         if rest[0] == "watch":
             watch_path, rest = True, rest[1:]
         ns = name = sub = None
         if rest and rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
-        elif rest and rest[0] == "namespaces":
-            if len(rest) == 2 and method == "GET":
-                req.code = 200
-                if rest[1] not in fake.namespaces:
-                    raise not_found("namespaces", rest[1])
-                return self._send_json(200, {"kind": "Namespace", "apiVersion": "v1",
-                                             "metadata": {"name": rest[1]}, "spec": {"finalizers": ["kubernetes"]},
-                                             "status": {"phase": "Active"}})
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        if not rest or rest[0] not in RESOURCES or len(rest) > 3:
+        elif rest and rest[0] == "namespaces" and group == "":
+            return self._namespaces(method, rest[1] if len(rest) == 2 else None, ident, req)
+        if not rest or rest[0] not in RESOURCES or RESOURCES[rest[0]][3] != group or len(rest) > 3:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         resource = rest[0]
         if len(rest) >= 2:
@@ -223,15 +300,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             verb = "create"
         elif method == "DELETE":
             verb = "delete" if name else "deletecollection"
+        elif method == "PATCH" and name:
+            verb = "patch"
+        elif method == "PUT" and name:
+            verb = "update"
         else:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         req.verb, req.resource, req.namespace, req.name, req.subresource = verb, resource, ns, name, sub
         if verb == "create" and isinstance(body, dict):
             req.name = (body.get("metadata") or {}).get("name")
+        if not fake.authorizer.allowed(ident, verb, group, resource, sub, ns, name):
+            raise forbidden(ident.user, verb, resource, ns, name if verb not in ("create", "list", "watch",
+                                                                                 "deletecollection") else None, sub)
         rule = fake.faults.take_http(verb, resource + ("/" + sub if sub else ""), req.name, ns)
         if rule is not None:
             req.fault = True
-            raise self._fault_error(rule, user, verb, resource, ns, req.name, sub)
+            raise self._fault_error(rule, ident.user, verb, resource, ns, req.name, sub)
         if ns is None and verb not in ("list", "watch"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         if verb == "create":
@@ -244,15 +328,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if sub == "log":
                 return self._send_log(obj, query, req)
             req.code = 200
-            return self._send_json(200, obj)
+            return self._send_object(obj, resource)
         if verb == "list":
             req.code = 200
-            return self._send_json(200, fake.api_list(resource, ns, query))
+            return self._send_object(fake.api_list(resource, ns, query), resource, listing=True)
         if verb == "watch":
             if name:
                 query = dict(query)
                 query["fieldSelector"] = ",".join(x for x in (query.get("fieldSelector"), "metadata.name=" + name) if x)
             return self._watch(resource, ns, query, req)
+        if verb == "patch":
+            out = fake.api_patch(resource, ns, name, self.headers.get("Content-Type"), body)
+            req.code = 200
+            return self._send_json(200, out)
+        if verb == "update":
+            out = fake.api_update(resource, ns, name, body)
+            req.code = 200
+            return self._send_json(200, out)
         options = body if isinstance(body, dict) else {}
         options = dict(options)
         for k in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):
@@ -269,13 +361,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for o in listing["items"]:
             try:
                 fake.api_delete(resource, o["metadata"]["namespace"], o["metadata"]["name"], options)
-                o["kind"], o["apiVersion"] = RESOURCES[resource][0], "v1"
+                o["kind"], o["apiVersion"] = RESOURCES[resource][0], api_version(resource)
                 items.append(o)
             except ApiError:
                 pass
         req.code = 200
         listing["items"] = items
         return self._send_json(200, listing)
+
+    def _namespaces(self, method, name, ident, req):
+        """Namespaces: get and list (a cluster-scoped resource only the admin may read)."""
+        fake = self.fake
+        verb = "get" if name else "list"
+        req.verb, req.resource, req.name = verb, "namespaces", name
+        if method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if not ident.admin:
+            raise forbidden(ident.user, verb, "namespaces", None, name)
+
+        def ns_obj(n):
+            return {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": n, "labels": {
+                "kubernetes.io/metadata.name": n}}, "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"}}
+        req.code = 200
+        if name:
+            if name not in fake.namespaces:
+                raise not_found("namespaces", name)
+            return self._send_json(200, ns_obj(name))
+        return self._send_json(200, {"kind": "NamespaceList", "apiVersion": "v1",
+                                     "metadata": {"resourceVersion": str(fake.store.rv)},
+                                     "items": [ns_obj(n) for n in sorted(fake.namespaces)]})
+
+    def _send_object(self, obj, resource, listing=False):
+        """An object or list, or the Table kubectl asks for (server-side printing)."""
+        if "as=Table" in self.headers.get("Accept", ""):
+            return self._send_json(200, fakekube_discovery.table(resource, obj, listing),)
+        return self._send_json(200, obj)
 
     def _fault_error(self, rule, user, verb, resource, ns, name, sub):
         code, msg, reason = rule["code"], rule["message"], rule["reason"]
@@ -389,27 +510,37 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         deadline = time.monotonic() + timeout
         drop = fake.faults.take_watch_drop(resource)
         forced_gone = rv_param not in ("", "0") and fake.faults.take_watch_gone(resource) is not None
-        req.code = 200
-        self.send_response(200)
-        self.send_header("Audit-Id", str(uuid.uuid4()))
-        self.send_header("Cache-Control", "no-cache, private")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        stream = _WebSocket(self) if self.headers.get("Upgrade", "").lower() == "websocket" else None
+        req.code = 101 if stream else 200
+        if stream is None:
+            self.send_response(200)
+            self.send_header("Audit-Id", str(uuid.uuid4()))
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
         sent = 0
 
         def emit(typ, obj):
             nonlocal sent
             if drop is not None and sent >= drop["after"]:
                 return False
-            self._write_chunk(json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n")
+            line = json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n"
+            if stream:
+                stream.send(line)
+            else:
+                self._write_chunk(line)
             sent += 1
             return True
 
         def finish():
             if drop is not None and drop["abrupt"]:
                 raise _DropConnection()
-            self._write_chunk(b"")
+            if stream:
+                stream.close()
+                self.close_connection = True
+            else:
+                self._write_chunk(b"")
 
         if drop is not None and drop["after"] == 0:
             return finish()
@@ -449,7 +580,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     if left <= 0:
                         return finish()
                     if not store.cond.wait(min(left, 1.0)):
-                        if self._client_gone():
+                        if (stream.client_gone() if stream else self._client_gone()):
                             raise _DropConnection()  # nobody listens: end this thread
                         if bookmarks and pos_rv > last_sent:
                             break  # idle for a while: tell the client how far it has got

@@ -32,9 +32,15 @@ import threading
 import time
 import traceback
 
+import fakekube_dns
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXEC_HELPER = os.path.join(HERE, "fakekube_exec.py")
 PYTHON = "/usr/bin/python3"
+# A container's namespaces: its own mounts and hostname here, its own process ids in the exec
+# helper (PID 1 has PID 1's rules: no default action for signals it does not handle, orphans
+# reparented to it, everything killed when it exits); the network is the host's.
+UNSHARE = ["unshare", "--mount", "--uts", "--propagation", "private", "--"]
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NODE_ALLOCATABLE = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi"}
 _runtime_check = []
@@ -44,11 +50,12 @@ def check_runtime():
     """None when pods can run here, else the reason (unshare of a mount namespace failed)."""
     if not _runtime_check:
         try:
-            r = subprocess.run(["unshare", "--mount", "--uts", "--propagation", "private", "--", "true"],
+            r = subprocess.run(UNSHARE + ["true"],
                                capture_output=True, timeout=30)
             err = None if r.returncode == 0 else (
-                "fakekube: cannot run pods: `unshare --mount --uts --propagation private` failed "
-                "(exit %d): %s (run the tests as root on Linux)" % (r.returncode, r.stderr.decode().strip()))
+                "fakekube: cannot run pods: `%s` failed "
+                "(exit %d): %s (run the tests as root on Linux)" % (" ".join(UNSHARE[:-1]), r.returncode,
+                                                                     r.stderr.decode().strip()))
         except (OSError, subprocess.SubprocessError) as e:
             err = "fakekube: cannot run pods: unshare: %s" % e
         _runtime_check.append(err)
@@ -129,6 +136,8 @@ class PodWorker(threading.Thread):
         self._ns_fds = []     # open fds of the pod's mount namespaces (pin their inode numbers)
         self._ns_ids = set()  # their (st_dev, st_ino)
         self._container = pod["spec"]["containers"][0]["name"]
+        self.hosts_path = None
+        self._hosts_written = None
         self.done = False
         self.started = False
 
@@ -201,6 +210,18 @@ class PodWorker(threading.Thread):
                     return True
                 self._cond.wait(left)
             return False
+
+    def _phase(self, phase):
+        """The slow_start delay of PHASE, then any hold() gate on it; False when interrupted."""
+        if not self._sleep(self.fake.faults.delay(phase)):
+            return False
+        gate = self.fake.faults.gate(phase)
+        with self._cond:
+            while gate is not None and not gate.is_set():
+                if self._interrupted():
+                    return False
+                self._cond.wait(0.05)
+        return not self._interrupted()
 
     # -- store helpers ---------------------------------------------------------------------
     def _update(self, fn):
@@ -317,7 +338,7 @@ class PodWorker(threading.Thread):
 
     def _schedule(self):
         faults = self.fake.faults
-        if not self._sleep(faults.delay("schedule")):
+        if not self._phase("schedule"):
             return False
         while True:
             msg = faults.unschedulable_message(self.namespace, self.name)
@@ -378,7 +399,7 @@ class PodWorker(threading.Thread):
         while True:
             self._event("Pulling", 'Pulling image "%s"' % image)
             started = time.monotonic()
-            if not self._sleep(faults.delay("pull")):
+            if not self._phase("pull"):
                 return False
             took = time.monotonic() - started
             failure = faults.pull_failure(image)
@@ -420,7 +441,7 @@ class PodWorker(threading.Thread):
         terminated state) when it exited, None when the pod is done (deleted, evicted...)."""
         faults = self.fake.faults
         while True:
-            if not self._sleep(faults.delay("create")):
+            if not self._phase("create"):
                 return None
             try:
                 spec = self._prepare(ctr, restarts)
@@ -440,7 +461,7 @@ class PodWorker(threading.Thread):
                 if not self._sleep(1.0):
                     return None
         self._event("Created", "Created container: %s" % ctr["name"])
-        if not self._sleep(faults.delay("start")):
+        if not self._phase("start"):
             return None
         container_id = "containerd://%064x" % (int.from_bytes(os.urandom(32), "big"))
         started_at = now()
@@ -490,6 +511,9 @@ class PodWorker(threading.Thread):
                 reason = "OOMKilled" if oom else ("Completed" if code == 0 else "Error")
                 term = {"exitCode": code, "reason": reason, "startedAt": started_at, "finishedAt": now(),
                         "containerID": container_id}
+                message = self._termination_message(ctr, code)
+                if message:
+                    term["message"] = message
                 self._set_terminated(term, restarts, last, container_id)
                 return code, reason, term
             if not ready and time.monotonic() >= ready_after and self._probe(ctr):
@@ -502,6 +526,21 @@ class PodWorker(threading.Thread):
                     self._set_condition(p, "ContainersReady", "True")
                     self._set_condition(p, "Ready", "True")
                 self._update(mark_ready)
+
+    def _termination_message(self, ctr, code):
+        """terminationMessagePolicy FallbackToLogsOnError: a container that failed without
+        writing its termination message file gets the end of its log instead, at most 80
+        lines and 2048 bytes (the kubelet's limits).  No file is read here: the fake gives
+        containers no /dev/termination-log."""
+        if code == 0 or ctr.get("terminationMessagePolicy") != "FallbackToLogsOnError" or not self.log_path:
+            return None
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        tail = b"".join(data.splitlines(keepends=True)[-80:])[-2048:]
+        return tail.decode("utf-8", "replace") or None
 
     def _reap(self):
         rc = self.proc.wait()
@@ -672,10 +711,12 @@ class PodWorker(threading.Thread):
                 i += 1
         return out
 
-    def _env(self, ctr, home):
+    def _env(self, ctr, home, img):
         env = {"PATH": ":".join(x for x in (self.fake.path, STANDARD_PATH) if x)}
+        env.update(img.get("env") or {})
         env.update(self.fake.node_env)
-        env.update({"HOSTNAME": self.pod["spec"].get("hostname") or self.name, "HOME": home})
+        env.update({"HOSTNAME": self.pod["spec"].get("hostname") or self.name})
+        env.setdefault("HOME", home)
         env.update(self.fake.in_cluster_env())
         declared = {}
         for src in ctr.get("envFrom") or []:
@@ -775,7 +816,8 @@ class PodWorker(threading.Thread):
                     val = self._resource_field(it["resourceFieldRef"], self._container)
                 files[it["path"]] = (val, it.get("mode", default_mode), None)
         elif kind == "serviceAccountToken":
-            files[src.get("path", "token")] = (self.fake.token, default_mode, uid)
+            sa = self.pod["spec"].get("serviceAccountName") or "default"
+            files[src.get("path", "token")] = (self.fake.authorizer.token_for(self.namespace, sa), default_mode, uid)
         return files
 
     def _volumes(self, uid, fsgroup):
@@ -828,26 +870,60 @@ class PodWorker(threading.Thread):
             return None, None, [], None
         return uid, gid, groups, fsgroup
 
-    def _resolve(self, argv0, env):
+    @staticmethod
+    def _host_path(path, files):
+        """Where a path inside the container lives on the host: under one of the image's
+        files (a bind mount), else the same path."""
+        for target, source in files.items():
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                return source + path[len(target.rstrip("/")):]
+        return path
+
+    def _resolve(self, argv0, env, files):
+        """The executable as a path inside the container (image files first, then the host
+        directories that stand in for the image), or None."""
+        def runnable(path):
+            host = self._host_path(path, files)
+            return os.path.isfile(host) and os.access(host, os.X_OK)
         if "/" in argv0:
-            if os.path.isfile(argv0) and os.access(argv0, os.X_OK):
+            if runnable(argv0):
                 return argv0
             argv0 = os.path.basename(argv0)
         for d in (self.fake.path + ":" + env.get("PATH", STANDARD_PATH)).split(":"):
             cand = os.path.join(d, argv0)
-            if d and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            if d and runnable(cand):
                 return cand
         return None
 
-    def _hosts_file(self):
-        sub = self.pod["spec"].get("subdomain")
-        host = self.pod["spec"].get("hostname") or self.name
-        line = "%s\t%s" % (self.pod_ip, host)
-        if sub:
-            line = "%s\t%s.%s.%s.svc.cluster.local\t%s" % (self.pod_ip, host, sub, self.namespace, host)
-        return ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                "ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\n"
-                "fe00::2\tip6-allrouters\n%s\n" % line)
+    def hosts_text(self):
+        """This pod's /etc/hosts now (fakekube_dns): the kubelet's lines and the cluster's names."""
+        store = self.fake.store
+        return fakekube_dns.hosts_file(self.pod, self.pod_ip, store.list("pods")[0], store.list("services")[0])
+
+    def refresh_hosts(self):
+        """Rewrite the hosts file when Services or pods changed what it should say."""
+        if self.hosts_path and not self.done:
+            text = self.hosts_text()
+            if text != self._hosts_written:
+                fakekube_dns.rewrite(self.hosts_path, text)
+                self._hosts_written = text
+
+    def _image_paths(self, img, uid, gid):
+        """Bind mounts that stand in for the image's filesystem: its files (host paths), and
+        its writable directories (fresh for each container, owned by the container's user)."""
+        mounts = []
+        for target, source in sorted((img.get("files") or {}).items()):
+            mounts.append({"source": os.path.realpath(source), "target": target, "readOnly": True})
+        for target in img.get("writable") or []:
+            layer = os.path.join(self.dir, "layer", target.strip("/").replace("/", "_"))
+            if os.path.lexists(layer):
+                shutil.rmtree(layer)
+            os.makedirs(layer)
+            os.chmod(layer, 0o775)
+            if uid is not None:
+                os.chown(layer, uid, gid if gid is not None else uid)
+            mounts.append({"source": layer, "target": target, "readOnly": False})
+        return mounts
 
     def _prepare(self, ctr, restarts):
         """Everything the exec helper needs; ConfigError when a reference is missing."""
@@ -859,7 +935,8 @@ class PodWorker(threading.Thread):
             os.chown(home, uid, gid if gid is not None else -1)
         for d in (self.fake.state_dir, os.path.join(self.fake.state_dir, "pods"), self.dir):
             os.chmod(d, 0o755)  # the pod's user must reach its HOME
-        env = self._env(ctr, home)
+        img = self.fake.image(ctr["image"])
+        env = self._env(ctr, home, img)
         vols = self._volumes(uid, fsgroup)
         mounts = []
         for vm in ctr.get("volumeMounts") or []:
@@ -872,18 +949,17 @@ class PodWorker(threading.Thread):
             ro = vm.get("readOnly", False) or "emptyDir" not in vol
             mounts.append({"source": os.path.realpath(source), "target": vm["mountPath"], "readOnly": ro})
         if os.path.exists("/etc/hosts") and not any(m["target"] == "/etc/hosts" for m in mounts):
-            hosts = os.path.join(self.dir, "etc-hosts")
-            with open(hosts, "w") as f:
-                f.write(self._hosts_file())
-            os.chmod(hosts, 0o644)
-            mounts.append({"source": hosts, "target": "/etc/hosts", "readOnly": False})
-        command = list(ctr.get("command") or [])
-        args = list(ctr.get("args") or [])
-        if not command:
-            for glob, entry in self.fake.entrypoints.items():
-                if fnmatch.fnmatchcase(ctr["image"], glob):
-                    command = list(entry)
-                    break
+            self.hosts_path = os.path.join(self.dir, "etc-hosts")
+            self._hosts_written = self.hosts_text()
+            fakekube_dns.rewrite(self.hosts_path, self._hosts_written)
+            mounts.append({"source": self.hosts_path, "target": "/etc/hosts", "readOnly": False})
+        # Docker's rules: the container's command replaces the image's ENTRYPOINT (and its
+        # CMD); args alone replace the CMD.
+        if ctr.get("command"):
+            command, args = list(ctr["command"]), list(ctr.get("args") or [])
+        else:
+            command = list(img.get("entrypoint") or [])
+            args = list(ctr["args"]) if "args" in ctr else list(img.get("cmd") or [])
         argv = [self._expand(a, env) for a in command + args]
         scratch = os.path.join(self.dir, "scratch-%d" % restarts)
         os.makedirs(scratch, exist_ok=True)
@@ -897,7 +973,8 @@ class PodWorker(threading.Thread):
                                               for v in str(val).split(":")]:
             if d and os.path.isabs(d) and os.path.isdir(d) and os.path.realpath(d) not in keep:
                 keep.append(os.path.realpath(d))
-        return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or "/", "keep": keep,
+        return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or img.get("workingDir") or "/",
+                "keep": keep, "imageMounts": self._image_paths(img, uid, gid), "imageFiles": img.get("files") or {},
                 "noNewPrivs": csc.get("allowPrivilegeEscalation") is False,
                 "hostname": self.pod["spec"].get("hostname") or self.name, "uid": uid, "gid": gid,
                 "groups": groups, "scratch": scratch, "mounts": mounts, "image": ctr["image"]}
@@ -910,7 +987,7 @@ class PodWorker(threading.Thread):
         if not spec["argv"]:
             return ('fakekube: image "%s" has no known entrypoint; give the container a command, '
                     'or FakeKube(entrypoints={image glob: argv})' % spec["image"])
-        exe = self._resolve(spec["argv"][0], spec["env"])
+        exe = self._resolve(spec["argv"][0], spec["env"], spec["imageFiles"])
         if exe is None:
             return 'exec: "%s": executable file not found in $PATH' % spec["argv"][0]
         spec = dict(spec, exe=exe)
@@ -928,7 +1005,7 @@ class PodWorker(threading.Thread):
                     os.close(gow)
                     return "pod is being deleted"
                 self.proc = subprocess.Popen(
-                    ["unshare", "--mount", "--uts", "--propagation", "private", "--",
+                    UNSHARE + [
                      PYTHON, "-I", EXEC_HELPER, spec_path, str(wfd), str(gor)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(wfd, gor),
                     start_new_session=True, env={"PATH": STANDARD_PATH}, cwd="/")

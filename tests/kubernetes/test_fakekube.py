@@ -763,9 +763,27 @@ conn.request("DELETE", "/api/v1/namespaces/%s/pods/%s" % (ns, os.environ["HOSTNA
 print("delete", conn.getresponse().status, flush=True)
 import time; time.sleep(30)
 """
-    fakekube.client().create("pods", NS, pod("selfdelete", ["python3", "-c", script]))
+    c = fakekube.client()
+    # RBAC: the default account may do nothing until a Role bound to it allows it
+    c.create("pods", NS, pod("forbidden", ["python3", "-c", script]))
+    fakekube.wait_pod_log("forbidden", "delete 403")
+    assert c.delete("pods", NS, "forbidden", gracePeriodSeconds=0)[0] == 200
+    grant(fakekube, "default", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}])
+    c.create("pods", NS, pod("selfdelete", ["python3", "-c", script]))
     fakekube.wait_gone("pods", "selfdelete")
     assert fakekube.leftovers() == []
+
+
+def grant(fakekube, service_account, rules, name="test-role"):
+    """A Role with RULES bound to SERVICE_ACCOUNT in NS (as an admin would apply them)."""
+    c = fakekube.client()
+    assert c.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles" % NS, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name},
+        "rules": rules})[0] == 201
+    assert c.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings" % NS, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": NS}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}})[0] == 201
 
 
 def test_command_line_server():

@@ -328,9 +328,116 @@ def test_render_applies_admin_template_and_pull_secrets(kernelspecs, tmp_path):
 def test_render_refuses_bad_admin_settings(kernelspecs, tmp_path):
     err = render_kernel(kernelspecs, "spark-4.1-baseline", ok=False,
                         SPARK_K8S_IMAGE_PULL_SECRETS="ok,Not Valid")
-    assert "SPARK_K8S_IMAGE_PULL_SECRETS: 'Not Valid' is not a Secret name" in err
+    assert "env SPARK_K8S_IMAGE_PULL_SECRETS: kubernetes.image_pull_secrets has value " \
+        "'ok,Not Valid'; expected Secret names" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("spec: [unclosed\n")
     err = render_kernel(kernelspecs, "spark-4.1-baseline", ok=False,
                         SPARK_K8S_POD_TEMPLATE=str(bad))
-    assert "SPARK_K8S_POD_TEMPLATE: %s: line" % bad in err
+    assert "env SPARK_K8S_POD_TEMPLATE: kubernetes.pod_template: %s: line" % bad in err
+
+
+def test_admin_template_and_pull_secrets_from_the_config_file(kernelspecs, tmp_path):
+    """Defect 13: the config file carries the pod template and the image pull secrets too;
+    the environment still wins."""
+    template = tmp_path / "pod.yaml"
+    template.write_text("spec:\n  nodeSelector: {pool: gpu}\n")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"kubernetes": {"pod_template": str(template),
+                                                 "image_pull_secrets": "regcred,mirror"}}))
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-baseline", SPARK_K8S_CONFIG=str(config)))
+    assert objs["Pod"]["spec"]["nodeSelector"] == {"pool": "gpu"}
+    assert objs["Pod"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}]
+    executor = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    assert executor["spec"]["nodeSelector"] == {"pool": "gpu"}
+    assert executor["spec"]["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}]
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-baseline", SPARK_K8S_CONFIG=str(config),
+                                 SPARK_K8S_IMAGE_PULL_SECRETS="other"))
+    assert objs["Pod"]["spec"]["imagePullSecrets"] == [{"name": "other"}]
+    config.write_text(json.dumps({"kubernetes": {"pod_template": "relative.yaml"}}))
+    err = render_kernel(kernelspecs, "spark-4.1-baseline", ok=False, SPARK_K8S_CONFIG=str(config))
+    assert "kubernetes.pod_template has value 'relative.yaml'" in err and str(config) in err
+
+
+def matrix_layout():
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "images", "matrix.json")) as f:
+        return json.load(f)["images"]["layout"]
+
+
+@pytest.mark.parametrize("name", ["spark-3.5-baseline", "spark-4.1-gpu-iceberg"])
+def test_the_pod_runs_the_images_python_under_tini(kernelspecs, name):
+    """Defect 1: the kernel runs the image's environment (the matrix's images.layout.python),
+    not the launcher host's interpreter; defect 7: the shim runs under the image's tini."""
+    layout = matrix_layout()
+    (container,) = by_kind(render_kernel(kernelspecs, name))["Pod"]["spec"]["containers"]
+    assert container["command"] == [layout["tini"], "-s", "-g", "--", layout["spark_k8s"], "shim"]
+    kernel = container["args"][container["args"].index("--") + 1:]
+    assert kernel[0] == layout["python"]
+    assert kernel[1:3] == ["-m", "ipykernel_launcher"]
+    with open(os.path.join(kernelspecs["JUPYTER_PATH"], "kernels", name, "kernel.json")) as f:
+        local = json.load(f)["metadata"]["spark_k8s"]["runtime_command"]
+    assert local[0] != layout["python"] and kernel[1:] == local[1:]  # the host's Python stays local
+    assert container["workingDir"] == "/tmp"  # writable: the root is read-only
+
+
+def test_executors_get_no_token_and_gpus_get_the_driver(kernelspecs):
+    """Defects 9 and 4: the executor template mounts no service-account token; GPU pods ask
+    the NVIDIA container toolkit for the driver library and NVML; the cap and RAPIDS' pinned
+    memory are in Spark's properties."""
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-gpu"))
+    executor = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    assert executor["spec"]["automountServiceAccountToken"] is False
+    (c,) = executor["spec"]["containers"]
+    assert {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"} in c["env"]
+    conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    assert "\nspark.dynamicAllocation.maxExecutors 4\n" in conf
+    assert "\nspark.rapids.memory.pinnedPool.size 1024m\n" in conf
+    assert "\nspark.executor.memoryOverhead 1843m\n" in conf
+    pod_env = objs["Pod"]["spec"]["containers"][0]["env"]
+    assert "NVIDIA_DRIVER_CAPABILITIES" not in [e["name"] for e in pod_env]  # no driver GPU
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-gpu", SPARK_K8S_DRIVER_GPUS="1"))
+    (c,) = objs["Pod"]["spec"]["containers"]
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"} in c["env"]
+
+
+def test_spark_connect_port_on_pod_and_service(kernelspecs):
+    """Defect 11: with Spark Connect on, its port is on the kernel pod and its Service."""
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-baseline", SPARK_K8S_SPARK_CONNECT="true",
+                                 SPARK_K8S_SPARK_CONNECT_PORT="15010"))
+    validate({"apiVersion": "v1", "kind": "List", "items": list(objs.values())})
+    ports = {p["name"]: p["port"] for p in objs["Service"]["spec"]["ports"]}
+    assert ports["spark-connect"] == 15010
+    (c,) = objs["Pod"]["spec"]["containers"]
+    assert {"name": "spark-connect", "containerPort": 15010, "protocol": "TCP"} in c["ports"]
+    conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    assert "spark.connect.grpc.binding.port 15010" in conf
+    assert "spark.connect.authenticate.token" not in conf  # made in the pod, never in a ConfigMap
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-baseline"))
+    assert "spark-connect" not in [p["name"] for p in objs["Service"]["spec"]["ports"]]
+
+
+def test_kubernetes_iceberg_install_needs_shared_storage(tmp_path):
+    """Defect 3: executors are pods, so a kubernetes iceberg kernelspec whose warehouse is a
+    local path is refused at install, naming the option; shared storage or a REST catalog
+    is accepted, and with --all the Iceberg options go to the iceberg variants only."""
+    def install(*args):
+        return subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(tmp_path / "p"),
+                               "--runtime", "kubernetes", "--replace", *args], capture_output=True, text=True)
+    refused = install("--spark", "4.1", "--variant", "iceberg")
+    assert refused.returncode == 2 and "--iceberg-warehouse" in refused.stderr
+    assert "iceberg.warehouse has value 'iceberg-warehouse'" in refused.stderr
+    assert not (tmp_path / "p").exists() or not list((tmp_path / "p").rglob("kernel.json"))
+    refused = install("--spark", "3.5", "--variant", "gpu-iceberg", "--iceberg-warehouse", "/data/warehouse")
+    assert refused.returncode == 2 and "'/data/warehouse'" in refused.stderr
+    assert install("--spark", "4.1", "--variant", "iceberg", "--iceberg-type", "rest",
+                   "--iceberg-uri", "http://catalog:8181").returncode == 0
+    done = install("--all", "--iceberg-warehouse", "s3a://lake/wh")
+    assert done.returncode == 0, done.stderr
+    specs = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "p").rglob("kernel.json")}
+    assert len(specs) == 8
+    for name, spec in specs.items():
+        meta = spec["metadata"]["spark_k8s"]
+        assert ("iceberg" in meta) == ("iceberg" in name)
+        if "iceberg" in name:
+            assert meta["iceberg"]["warehouse"] == "s3a://lake/wh"

@@ -16,14 +16,14 @@ fake, no process of a launcher or a pod may live, and the private directories
 (connection files, the launchers' runtime dirs) must be empty. The interrupt of a
 running cell in the pod is test_runtime_kube.py's test_interrupt_reaches_the_kernel_in_the_pod.
 
-Environment: SPARK_K8S_PREFIX (an install outside /tmp: the pod's /tmp is an
-emptyDir that hides the host's /tmp) or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
+The cluster is set up as the admin guide says (kubecluster.py: `spark-k8s rbac` applied with
+kubectl, the launcher with the spark-k8s account's token) and runs the matrix's images
+(fakeimages.py): the kernel in the pod is the Jupyter image's Python, ipykernel and pyspark.
+
+Environment: SPARK_K8S_PREFIX or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import types
 from pathlib import Path
 
@@ -33,16 +33,10 @@ PROTOCOL_DIR = Path(__file__).resolve().parents[1] / "protocol"
 if str(PROTOCOL_DIR) not in sys.path:
     sys.path.insert(0, str(PROTOCOL_DIR))
 
-import fakekube  # noqa: E402
+import kubeprotocol  # noqa: E402
 import protocol_helpers as h  # noqa: E402
 import test_kernel_test_suite as suite  # noqa: E402
 import test_protocol_messages as messages  # noqa: E402
-from k8s_schema import SPARK_K8S  # noqa: E402
-
-# Where the fake keeps its state: not under /tmp, which the driver pod's emptyDir
-# hides (the fake's volume sources would vanish from the pod's view).
-FAKE_STATE_PARENT = "/var/tmp"
-KERNEL_OBJECT_KINDS = ("pods", "secrets", "services", "configmaps")
 
 
 # ---- the tests, reused ---------------------------------------------------------------------
@@ -137,95 +131,12 @@ class PodKernel:
 # ---- fixtures --------------------------------------------------------------------------------
 
 
-class KubeSetup:
-    """A fake API server, a `runtime: kubernetes` kernelspec and the private dirs of
-    this module; the interface protocol_helpers.start_kernel expects of a Setup."""
-
-    def __init__(self):
-        self.base = Path(tempfile.mkdtemp(prefix="sk8s-"))  # host side only
-        self.runtime_base = self.base / "rt"
-        self.jupyter_runtime = self.base / "jrt"
-        self.runtime_base.mkdir(mode=0o700)
-        self.jupyter_runtime.mkdir(mode=0o700)
-        self.admin_config = self.base / "config.json"
-        self.admin_config.write_text("{}\n")
-        self.prefix = self.base / "prefix"
-        subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(self.prefix),
-                        "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
-                        "--executable", str(SPARK_K8S), "--python", h.PYTHON],
-                       check=True, capture_output=True, env=self.clean_env())
-        self.jupyter_path = self.prefix / "share" / "jupyter"
-        assert (self.jupyter_path / "kernels" / h.KERNEL_NAME / "kernel.json").is_file()
-        self.state_dir = tempfile.mkdtemp(prefix="fakekube-", dir=FAKE_STATE_PARENT)
-        self.fake = fakekube.FakeKube(
-            self.state_dir, path="%s:/usr/local/bin:/usr/bin:/bin" % SPARK_K8S.parent)
-        self.fake.start()
-
-    @staticmethod
-    def clean_env():
-        return {k: v for k, v in os.environ.items() if not k.startswith("SPARK_K8S_")}
-
-    def env(self):
-        """The environment variables a launcher of this module runs with."""
-        return {
-            "JUPYTER_PATH": str(self.jupyter_path),
-            "JUPYTER_RUNTIME_DIR": str(self.jupyter_runtime),
-            "XDG_RUNTIME_DIR": str(self.runtime_base),
-            "IPYTHONDIR": str(self.base / "ipython"),
-            "SPARK_K8S_CONFIG": str(self.admin_config),
-            "KUBECONFIG": self.fake.kubeconfig,
-            "USER": "jane",
-        }
-
-    @staticmethod
-    def foreign_settings():
-        """Variables of the caller that would change the kernel under test: other
-        SPARK_K8S_* settings, and an in-cluster configuration or pod identity."""
-        keep = {"SPARK_K8S_PREFIX", "SPARK_K8S_BUILD", "SPARK_K8S_CONFIG"}
-        names = [k for k in os.environ if k.startswith("SPARK_K8S_") and k not in keep]
-        return names + [k for k in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
-                                    "POD_NAME", "JUPYTERHUB_USER") if k in os.environ]
-
-    def leftovers(self):
-        """Problems at the module's end: objects, processes, files."""
-        problems = []
-        try:
-            self.fake.wait_no_leftovers(timeout=30)
-        except AssertionError as e:
-            problems.append(str(e))
-        objects = [f"{kind}/{o['metadata']['name']}" for kind in KERNEL_OBJECT_KINDS
-                   for o in self.fake.objects(kind)
-                   if (kind, o["metadata"]["name"]) not in fakekube.SYSTEM_NAMES]
-        if objects:
-            problems.append(f"objects left in the fake: {objects}")
-        for w in self.fake.pod_workers():
-            w.join(self.fake.max_grace_seconds + 10)
-            if w.live_pids():
-                problems.append(f"pod {w.name} still runs processes {w.live_pids()}")
-        dirs = sorted(p.name for p in self.runtime_base.glob("spark-k8s-*"))
-        if dirs:
-            problems.append(f"launchers left private directories behind: {dirs}")
-        files = sorted(p.name for p in self.jupyter_runtime.iterdir())
-        if files:
-            problems.append(f"connection files left behind: {files}")
-        return problems
-
-    def close(self):
-        self.fake.stop()
-        survivors = self.fake.pod_processes()
-        if survivors:
-            self.fake.kill_pod_processes()
-        shutil.rmtree(self.state_dir, ignore_errors=True)
-        shutil.rmtree(self.base, ignore_errors=True)
-        return survivors
-
-
 @pytest.fixture(scope="module")
 def proto_setup():
     """The module's fake API server and kubernetes kernelspec; JUPYTER_PATH, KUBECONFIG
     and friends set for this module only. (Named as tests/protocol's fixture, which
     the reused KernelTests class asks for.)"""
-    s = KubeSetup()
+    s = kubeprotocol.Setup()
     SparkK8sKernelTestsOnKubernetes.fake = s.fake
     foreign = s.foreign_settings()
     keys = [*s.env(), *foreign]

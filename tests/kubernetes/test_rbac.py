@@ -1,35 +1,16 @@
-"""test_rbac.py — `spark-k8s rbac`: one v1 List of ServiceAccount, Role,
-RoleBinding and NetworkPolicy, valid against the strict schemas, whose Role
-covers exactly the launcher's and the Spark driver's calls, and whose
-NetworkPolicy opens the shim port to Jupyter pods only."""
+"""test_rbac.py — `spark-k8s rbac`: one v1 List of ServiceAccount, Role, RoleBinding and
+NetworkPolicies, valid against the strict schemas; a Role without wildcards that never reads
+secrets; policies that open the shim's ports to Jupyter pods only, the driver's to executors,
+the block managers to kernels and executors, and (--egress) what each needs out.  That the
+Role is exactly what the launcher and the Spark drivers call, and that a query passes the
+policies in a namespace that denies all, is shown with real Spark in
+test_spark_on_kubernetes.py."""
 import json
 import subprocess
 
 import pytest
 
 from k8s_schema import SPARK_K8S, validate
-
-# What launcher/kube_client.c is asked to do by the kubernetes runtime and the shim.
-LAUNCHER_CALLS = {
-    ("pods", "create"), ("pods", "get"), ("pods", "list"), ("pods", "watch"), ("pods", "delete"),
-    ("services", "create"), ("services", "delete"),
-    ("secrets", "create"), ("secrets", "delete"),
-    ("configmaps", "create"), ("configmaps", "delete"),
-    ("events", "list"), ("events", "watch"),
-}
-# What Spark's driver does in client mode on Kubernetes (executor pods and their
-# ConfigMap, services, on-demand PVCs).
-SPARK_DRIVER_CALLS = {
-    ("pods", v) for v in ("create", "get", "list", "watch", "delete", "deletecollection", "patch")
-} | {
-    ("configmaps", v) for v in ("create", "get", "list", "delete", "deletecollection")
-} | {
-    ("services", v) for v in ("create", "get", "list", "delete", "deletecollection")
-} | {
-    ("persistentvolumeclaims", v)
-    for v in ("create", "get", "list", "watch", "delete", "deletecollection", "patch", "update")
-}
-
 
 def rbac(*args, ok=True):
     proc = subprocess.run([str(SPARK_K8S), "rbac", *args], capture_output=True, text=True)
@@ -49,23 +30,24 @@ def kinds(listing):
 def test_output_is_one_valid_list():
     listing = rbac("--namespace", "notebooks")
     validate(listing)
-    assert [i["kind"] for i in listing["items"]] == [
-        "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"]
+    assert [(i["kind"], i["metadata"]["name"]) for i in listing["items"]] == [
+        ("ServiceAccount", "spark-k8s"), ("Role", "spark-k8s"), ("RoleBinding", "spark-k8s"),
+        ("NetworkPolicy", "spark-k8s-kernels"), ("NetworkPolicy", "spark-k8s-executors")]
     for item in listing["items"]:
         assert item["metadata"]["namespace"] == "notebooks"
+    listing = rbac("--namespace", "notebooks", "--egress")
+    validate(listing)
+    assert [i["metadata"]["name"] for i in listing["items"]][-1] == "spark-k8s-jupyter"
 
 
-def test_role_covers_exactly_the_calls():
+def test_role_has_no_wildcards_and_never_reads_secrets():
     role = kinds(rbac("--namespace", "notebooks"))["Role"]
     granted = set()
     for rule in role["rules"]:
         assert rule["apiGroups"] == [""]
         assert "*" not in rule["verbs"] and "*" not in rule["resources"]
-        for resource in rule["resources"]:
-            for verb in rule["verbs"]:
-                granted.add((resource, verb))
-    assert granted == LAUNCHER_CALLS | SPARK_DRIVER_CALLS
-    assert ("secrets", "get") not in granted and ("secrets", "list") not in granted
+        granted |= {(r, v) for r in rule["resources"] for v in rule["verbs"]}
+    assert {v for r, v in granted if r == "secrets"} == {"create"}
 
 
 def test_binding_names_the_service_account():
@@ -78,26 +60,67 @@ def test_binding_names_the_service_account():
                                   "name": objs["Role"]["metadata"]["name"]}
 
 
-def test_network_policy_opens_shim_to_jupyter_only():
+def policies(listing):
+    return {i["metadata"]["name"]: i["spec"] for i in listing["items"] if i["kind"] == "NetworkPolicy"}
+
+
+def by_port(rules, peers_key):
+    """port -> [peer selectors] of a list of ingress or egress rules."""
+    out = {}
+    for rule in rules:
+        for port in rule["ports"]:
+            for number in range(port["port"], port.get("endPort", port["port"]) + 1):
+                out.setdefault((port["protocol"], number), []).extend(
+                    [peer["podSelector"]["matchLabels"] if set(peer) == {"podSelector"} else peer
+                     for peer in rule.get(peers_key, [{}])])
+    return out
+
+
+KERNEL = {"app.kubernetes.io/name": "spark-k8s", "app.kubernetes.io/component": "kernel"}
+EXECUTOR = {"app.kubernetes.io/name": "spark-k8s", "app.kubernetes.io/component": "executor"}
+
+
+def test_network_policies_open_the_shim_to_jupyter_and_the_driver_to_executors():
+    jupyter = {"app.kubernetes.io/name": "jupyterhub", "component": "singleuser-server"}
     listing = rbac("--namespace", "ds", "--jupyter-selector",
                    "app.kubernetes.io/name=jupyterhub,component=singleuser-server")
     validate(listing)
-    policy = kinds(listing)["NetworkPolicy"]["spec"]
-    assert policy["podSelector"]["matchLabels"] == {
-        "app.kubernetes.io/name": "spark-k8s", "app.kubernetes.io/component": "kernel"}
-    assert policy["policyTypes"] == ["Ingress"]
-    by_port = {}
-    for rule in policy["ingress"]:
-        for port in rule["ports"]:
-            assert port["protocol"] == "TCP"
-            for number in range(port["port"], port.get("endPort", port["port"]) + 1):
-                by_port[number] = [peer["podSelector"]["matchLabels"] for peer in rule["from"]]
+    kernels = policies(listing)["spark-k8s-kernels"]
+    assert kernels["podSelector"]["matchLabels"] == KERNEL
+    assert kernels["policyTypes"] == ["Ingress"] and "egress" not in kernels
+    ports = by_port(kernels["ingress"], "from")
     for shim_port in range(7070, 7075):  # the shim's five channels
-        assert by_port[shim_port] == [{"app.kubernetes.io/name": "jupyterhub",
-                                       "component": "singleuser-server"}]
-    assert by_port[7078] == by_port[7079] == [{"app.kubernetes.io/name": "spark-k8s",
-                                               "spark-role": "executor"}]
-    assert set(by_port) == {7070, 7071, 7072, 7073, 7074, 7078, 7079}
+        assert ports[("TCP", shim_port)] == [jupyter]
+    assert ports[("TCP", 15002)] == [jupyter]  # Spark Connect
+    assert ports[("TCP", 7078)] == ports[("TCP", 7079)] == [EXECUTOR]
+    assert {p for _, p in ports} == {7070, 7071, 7072, 7073, 7074, 7078, 7079, 15002}
+    executors = policies(listing)["spark-k8s-executors"]
+    assert executors["podSelector"]["matchLabels"] == EXECUTOR
+    assert by_port(executors["ingress"], "from") == {("TCP", 7079): [KERNEL, EXECUTOR]}
+    assert "spark-k8s-jupyter" not in policies(listing)  # their egress is left alone
+
+
+def test_egress_for_a_namespace_that_denies_it():
+    listing = rbac("--namespace", "ds", "--egress", "--api-server-cidr", "10.0.0.1/32",
+                   "--api-server-port", "6443", "--spark-connect-port", "15010")
+    validate(listing)
+    p = policies(listing)
+    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    api = {"ipBlock": {"cidr": "10.0.0.1/32"}}
+    kernel_out = by_port(p["spark-k8s-kernels"]["egress"], "to")
+    assert p["spark-k8s-kernels"]["policyTypes"] == ["Ingress", "Egress"]
+    assert kernel_out[("UDP", 53)] == kernel_out[("TCP", 53)] == [dns]
+    assert kernel_out[("TCP", 6443)] == [api] and ("TCP", 443) not in kernel_out
+    assert kernel_out[("TCP", 7079)] == [EXECUTOR]
+    executor_out = by_port(p["spark-k8s-executors"]["egress"], "to")
+    assert executor_out[("TCP", 7078)] == [KERNEL] and executor_out[("TCP", 7079)] == [KERNEL, EXECUTOR]
+    assert ("TCP", 6443) not in executor_out  # executors never call the API server
+    jupyter = p["spark-k8s-jupyter"]
+    assert jupyter["policyTypes"] == ["Egress"]
+    jupyter_out = by_port(jupyter["egress"], "to")
+    assert jupyter_out[("TCP", 7070)] == [KERNEL] and jupyter_out[("TCP", 15010)] == [KERNEL]
+    assert jupyter_out[("TCP", 6443)] == [api]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -107,6 +130,10 @@ def test_network_policy_opens_shim_to_jupyter_only():
     (["--namespace", "ok", "--jupyter-selector", "novalue"], "'novalue' is not KEY=VALUE"),
     (["--namespace", "ok", "--jupyter-selector", "k=v\n- evil"], "is not a valid label"),
     (["--namespace", "ok", "extra"], "unexpected argument 'extra'"),
+    (["--namespace", "ok", "--api-server-port", "0"], "--api-server-port '0' is not a TCP port"),
+    (["--namespace", "ok", "--api-server-cidr", "10.0.0.1"], "--api-server-cidr '10.0.0.1'"),
+    (["--namespace", "ok", "--spark-connect-port", "70000"], "--spark-connect-port '70000'"),
+    (["--namespace", "ok", "--dns-namespace", "Kube_System"], "--dns-namespace 'Kube_System'"),
 ])
 def test_bad_arguments(args, message):
     assert message in rbac(*args, ok=False)

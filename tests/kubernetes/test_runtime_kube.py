@@ -15,62 +15,73 @@ import pytest
 import zmq
 from jupyter_client import KernelManager
 
+import kubecluster
 from k8s_schema import SPARK_K8S, validate
 
 KERNEL = "spark-4.1-baseline"
 
 
 @pytest.fixture
-def fake(fakekube_factory, monkeypatch):
-    # The driver pod mounts an emptyDir on /tmp; the fake's state dir must not live
-    # under /tmp, or that mount hides the fake's own volume sources (fake limitation).
-    monkeypatch.setattr(tempfile, "tempdir", "/var/tmp")
-    return fakekube_factory(check_leftovers=True,
-                            path="%s:/usr/local/bin:/usr/bin:/bin" % SPARK_K8S.parent)
+def fake(fakekube_factory, tmp_path):
+    """A fake cluster that runs the matrix's images (fakeimages.py)."""
+    return fakekube_factory(check_leftovers=True, **kubecluster.fake_options(str(tmp_path)))
 
 
 @pytest.fixture
-def kernel_env(fake, tmp_path, monkeypatch):
-    prefix = tmp_path / "prefix"
-    subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(prefix),
-                    "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
-                    "--executable", str(SPARK_K8S), "--python", "/usr/bin/python3",
-                    "--driver-memory", "512m"], check=True, capture_output=True)
-    config = tmp_path / "admin.json"
-    config.write_text("{}")
-    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
-    monkeypatch.setenv("SPARK_K8S_CONFIG", str(config))
-    monkeypatch.setenv("KUBECONFIG", fake.kubeconfig)
-    monkeypatch.setenv("USER", "jane")
-    for name in ("KUBERNETES_SERVICE_HOST", "SPARK_K8S_SA_DIR", "SPARK_K8S_POD_TEMPLATE",
-                 "SPARK_K8S_IMAGE_PULL_SECRETS", "JUPYTERHUB_USER"):
+def cluster(fake, tmp_path):
+    """RBAC applied with kubectl as the admin guide says; the launcher runs as spark-k8s."""
+    return kubecluster.Cluster(fake, tmp_path / "cluster")
+
+
+@pytest.fixture
+def kernel_env(cluster, monkeypatch):
+    cluster.install("4.1", "baseline", "--driver-memory", "512m")
+    for name in cluster.foreign_settings():
         monkeypatch.delenv(name, raising=False)
+    for name, value in cluster.launcher_env().items():
+        monkeypatch.setenv(name, value)
     return monkeypatch
 
 
 class Kernel:
-    def __init__(self, tmp_path):
-        self.log_path = tmp_path / "launcher.log"
+    def __init__(self, tmp_path, name=KERNEL):
+        self.log_path = tmp_path / ("launcher-%s.log" % name)
         self.log = open(self.log_path, "w")
-        self.km = KernelManager(kernel_name=KERNEL)
+        self.km = KernelManager(kernel_name=name)
         self.km.start_kernel(stderr=self.log)
         self.kc = self.km.client()
         self.kc.start_channels()
 
     def execute(self, code, timeout=60):
         """(reply content, stream text, error contents) of one execute_request."""
-        msg_id = self.kc.execute(code)
+        return self.collect(self.kc.execute(code), timeout=timeout)
+
+    def stream_until(self, msg_id, words, timeout=60):
+        """The stream text sent for request MSG_ID up to the first message holding WORDS:
+        proof that the request is waiting and that iopub hears it."""
+        text = ""
+        deadline = time.monotonic() + timeout
+        while words not in text:
+            assert time.monotonic() < deadline, (words, text, self.launcher_log())
+            try:
+                m = self.kc.get_iopub_msg(timeout=1)
+            except Exception:
+                continue
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+                text += m["content"]["text"]
+        return text
+
+    def collect(self, msg_id, text="", timeout=60):
+        """execute()'s answer to the request MSG_ID sent already; TEXT: its stream so far."""
         reply = self.kc.get_shell_msg(timeout=timeout)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.kc.get_shell_msg(timeout=timeout)
-        text, errors = "", []
+        errors = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 m = self.kc.get_iopub_msg(timeout=1)
             except Exception:
-                if reply["content"]["status"] == "error":
-                    break  # a failed start sends no idle status
                 continue
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -78,6 +89,8 @@ class Kernel:
                 text += m["content"]["text"]
             elif m["msg_type"] == "error":
                 errors.append(m["content"])
+                if reply["content"]["status"] == "error" and reply["content"].get("ename") == "KernelStartError":
+                    break  # a failed start sends no idle status; its lines came before this
             elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                 break
         return reply["content"], text, errors
@@ -105,8 +118,8 @@ class Kernel:
 def start_kernel(kernel_env, tmp_path):
     kernels = []
 
-    def start():
-        k = Kernel(tmp_path)
+    def start(name=KERNEL):
+        k = Kernel(tmp_path, name)
         kernels.append(k)
         return k
 
@@ -122,17 +135,27 @@ def kernel_pod(fake):
 
 
 def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
-    fake.faults.slow_start(schedule=0.5)  # the first request waits for the whole start
+    pulls = fake.faults.hold("pull")  # the first request waits for the whole start
     k = start_kernel()
-    reply, text, errors = k.execute("import os; print(os.environ['SPARK_K8S_POD_IP'], os.getuid())")
+    msg_id = k.kc.execute("import os; print(os.environ['SPARK_K8S_POD_IP'], os.getuid())")
+    text = k.stream_until(msg_id, "pod scheduled on fake-node")
+    pulls.set()
+    reply, text, errors = k.collect(msg_id, text)
     assert reply["status"] == "ok", errors
     pod = kernel_pod(fake)
     assert "\n%s 185\n" % pod["status"]["podIP"] in text
     # the start was narrated in the notebook of the waiting request
     assert "pod scheduled on fake-node" in text and "is running" in text
-    for body in fake.created_bodies():
+    made = [b for b in fake.created_bodies() if b["metadata"]["name"].startswith("spark-k8s-")
+            and b["kind"] not in ("NetworkPolicy",)]
+    for body in made:
         validate(body)
-    assert [b["kind"] for b in fake.created_bodies()] == ["Pod", "Secret", "Service", "ConfigMap"]
+    assert [b["kind"] for b in made] == ["Pod", "Secret", "Service", "ConfigMap"]
+    # defect 1: the image's own Python, under the image's tini (defect 7)
+    (container,) = made[0]["spec"]["containers"]
+    assert container["command"][:5] == ["/usr/bin/tini", "-s", "-g", "--", "/usr/local/bin/spark-k8s"]
+    assert container["args"][container["args"].index("--") + 1] == "/opt/venv/bin/python3"
+    assert made[0]["spec"]["serviceAccountName"] == "spark-k8s"
     reply, text, _ = k.execute("print(6 * 7)")
     assert text == "42\n"
     k.km.shutdown_kernel(now=False)
@@ -141,10 +164,13 @@ def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
 
 
 def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
-    fake.faults.slow_start(pull=2.0)  # the request below is waiting when the pull fails
+    pulls = fake.faults.hold("pull")  # the request below is waiting when the pull fails
     fake.faults.image_pull_failure(message="pull access denied for spark-k8s-jupyter")
     k = start_kernel()
-    reply, text, errors = k.execute("1")
+    msg_id = k.kc.execute("1")
+    text = k.stream_until(msg_id, "pod scheduled on fake-node")
+    pulls.set()
+    reply, text, errors = k.collect(msg_id, text)
     assert reply["status"] == "error"
     assert 'Failed to pull image "spark-k8s-jupyter:4.1' in text
     shown = " ".join(e["evalue"] for e in errors)
@@ -229,15 +255,42 @@ def test_sigterm_deletes_the_pod(fake, start_kernel):
     fake.wait_no_leftovers(timeout=30)
 
 
+def janitor_of(launcher_pid):
+    """The launcher's janitor: its child in a session of its own."""
+    import psutil
+    kids = [c for c in psutil.Process(launcher_pid).children() if os.getsid(c.pid) == c.pid]
+    assert len(kids) == 1, kids
+    return kids[0].pid
+
+
+def test_janitor_deletes_the_pod_of_a_killed_launcher_at_once(fake, start_kernel, kernel_env):
+    """Defect 10: SIGKILL leaves no time to clean up, but the janitor deletes this very pod
+    (by uid) at once: not after the shim's watchdog (an hour here)."""
+    kernel_env.setenv("SPARK_K8S_WATCHDOG", "3600")
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    pod = kernel_pod(fake)
+    os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
+    assert k.wait_exit()
+    fake.wait_gone("pods", pod["metadata"]["name"], timeout=60)
+    deletes = [r for r in fake.requests if r.method == "DELETE" and r.name == pod["metadata"]["name"]]
+    assert deletes and all(r.body["preconditions"] == {"uid": pod["metadata"]["uid"]} for r in deletes)
+    fake.wait_no_leftovers(timeout=30)
+
+
 def test_watchdog_deletes_the_pod_of_a_killed_launcher(fake, start_kernel, kernel_env):
+    """Launcher and janitor both gone (a lost node): the shim's watchdog deletes its pod."""
     kernel_env.setenv("SPARK_K8S_WATCHDOG", "2")
     k = start_kernel()
     reply = k.execute("1")
     assert reply[0]["status"] == "ok", (reply, k.launcher_log())
     name = kernel_pod(fake)["metadata"]["name"]
+    os.kill(janitor_of(k.km.provisioner.process.pid), signal.SIGKILL)
     os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
     assert k.wait_exit()
     fake.wait_gone("pods", name, timeout=30)
+    assert "no word from the launcher" in fake.pod_log(name)
     fake.wait_no_leftovers(timeout=30)
 
 
@@ -267,18 +320,26 @@ def test_shim_refuses_clients_without_the_curve_key(fake, start_kernel):
     assert k.execute("print('still here')")[1] == "still here\n"
 
 
-def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
+def jupyter_pod(fake, cluster, kernel_env, tmp_path):
+    """A Jupyter server pod running as spark-k8s, and the launcher in it (in-cluster
+    configuration: that account's token, its pod name from the downward API)."""
     client = fake.client()
     code, server = client.create("pods", "default", {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "jupyter-0"},
-        "spec": {"containers": [{"name": "jupyter", "image": "jupyter",
-                                 "command": ["sleep", "300"]}]}})
+        "spec": {"serviceAccountName": "spark-k8s",
+                 "containers": [{"name": "jupyter", "image": "jupyter", "command": ["sleep", "300"]}]}})
     assert code == 201, server
     kernel_env.delenv("KUBECONFIG")
     for name, value in fake.in_cluster_env().items():
         kernel_env.setenv(name, value)
-    kernel_env.setenv("SPARK_K8S_SA_DIR", fake.sa_dir)
+    sa_dir = fake.write_service_account_dir(str(tmp_path / "sa"), token=cluster.token)
+    kernel_env.setenv("SPARK_K8S_SA_DIR", sa_dir)
     kernel_env.setenv("POD_NAME", "jupyter-0")
+    return server
+
+
+def test_launcher_in_a_pod_owns_the_kernel_pod(fake, cluster, start_kernel, kernel_env, tmp_path):
+    server = jupyter_pod(fake, cluster, kernel_env, tmp_path)
     k = start_kernel()
     reply = k.execute("1")
     assert reply[0]["status"] == "ok", (reply, k.launcher_log())
@@ -286,11 +347,50 @@ def test_launcher_in_a_pod_owns_the_kernel_pod(fake, start_kernel, kernel_env):
         "apiVersion": "v1", "kind": "Pod", "name": "jupyter-0",
         "uid": server["metadata"]["uid"]}]
     # deleting the Jupyter server's pod takes the kernel pod and its objects with it
-    client.delete("pods", "default", "jupyter-0")
+    fake.client().delete("pods", "default", "jupyter-0")
     assert k.wait_exit()
     assert k.km.provisioner.process.returncode == 1
     assert "was deleted" in k.launcher_log()
     fake.wait_no_leftovers(timeout=30)
+
+
+def test_no_service_account_takes_the_launchers_own(fake, cluster, start_kernel, kernel_env,
+                                                    tmp_path):
+    """Defect 6: without kubernetes.service_account the kernel pod runs as the launcher's own
+    account (which holds the Role), not as the namespace's default one (which holds none)."""
+    cluster.install("4.1", "baseline", "--driver-memory", "512m", name="no-sa")
+    spec = tmp_path / "cluster" / "prefix" / "share" / "jupyter" / "kernels" / "no-sa" / "kernel.json"
+    meta = json.loads(spec.read_text())
+    meta["metadata"]["spark_k8s"]["kubernetes"].pop("service_account")
+    spec.write_text(json.dumps(meta))
+    jupyter_pod(fake, cluster, kernel_env, tmp_path)
+    k = start_kernel("no-sa")
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    assert kernel_pod(fake)["spec"]["serviceAccountName"] == "spark-k8s"
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
+    fake.client().delete("pods", "default", "jupyter-0", gracePeriodSeconds=0)
+    fake.wait_no_leftovers(timeout=30)
+
+
+def test_no_service_account_outside_a_cluster_is_refused(fake, cluster, start_kernel, tmp_path):
+    """Defect 6: a launcher with a kubeconfig has no account of its own to lend: the start is
+    refused with the setting to set and the command that creates an account."""
+    cluster.install("4.1", "baseline", name="no-sa")
+    spec = tmp_path / "cluster" / "prefix" / "share" / "jupyter" / "kernels" / "no-sa" / "kernel.json"
+    meta = json.loads(spec.read_text())
+    meta["metadata"]["spark_k8s"]["kubernetes"].pop("service_account")
+    spec.write_text(json.dumps(meta))
+    k = start_kernel("no-sa")
+    reply, _, errors = k.execute("1")
+    assert reply["status"] == "error"
+    shown = reply["evalue"]
+    assert "kubernetes.service_account" in shown and "--service-account" in shown
+    assert "spark-k8s rbac --namespace default | kubectl apply -f -" in shown
+    assert not [p for p in fake.objects("pods") if p["metadata"]["name"].startswith("spark-k8s-")]
+    k.km.shutdown_kernel(now=False)
+    assert k.wait_exit()
 
 
 def test_interrupt_reaches_the_kernel_in_the_pod(fake, start_kernel):
@@ -337,3 +437,33 @@ def test_shim_refuses_missing_or_malformed_keys(tmp_path):
     proc = subprocess.run([str(SPARK_K8S), "shim", "--keys", str(keys)], capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 2 and "usage: spark-k8s shim" in proc.stderr
+
+
+def test_the_admin_guides_kubectl_commands(fake, cluster, start_kernel):
+    """kubectl (the real one) against the fake, as docs/kubernetes.md has admins use it:
+    apply the RBAC (done by the cluster fixture), then get, describe, logs of a kernel pod,
+    the events, and delete, which ends the kernel with the reason."""
+    k = start_kernel()
+    reply = k.execute("1")
+    assert reply[0]["status"] == "ok", (reply, k.launcher_log())
+    name = kernel_pod(fake)["metadata"]["name"]
+    got = cluster.kubectl("get", "pods", "-o", "wide")
+    assert got.returncode == 0, got.stderr
+    row = next(line.split() for line in got.stdout.splitlines() if line.startswith(name))
+    assert row[1:3] == ["1/1", "Running"], got.stdout
+    described = cluster.kubectl("describe", "pod", name)
+    assert described.returncode == 0, described.stderr
+    for words in ("Service Account:  spark-k8s", "/usr/bin/tini", "Started container kernel",
+                  "Successfully assigned default/" + name):
+        assert words in described.stdout, (words, described.stdout)
+    logs = cluster.kubectl("logs", name)
+    assert logs.returncode == 0 and "spark-k8s shim: serving" in logs.stdout, logs
+    events = cluster.kubectl("get", "events")
+    assert events.returncode == 0 and "pod/" + name in events.stdout and "Scheduled" in events.stdout
+    roles = cluster.kubectl("get", "role,rolebinding,networkpolicy")
+    assert roles.returncode == 0 and "role.rbac.authorization.k8s.io/spark-k8s" in roles.stdout
+    deleted = cluster.kubectl("delete", "pod", name, "--wait=true")
+    assert deleted.returncode == 0 and 'pod "%s" deleted' % name in deleted.stdout, deleted
+    assert k.wait_exit()
+    assert "was deleted" in k.launcher_log()
+    fake.wait_no_leftovers(timeout=30)

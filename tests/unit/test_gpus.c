@@ -18,10 +18,10 @@ static const char *const fake_env[] = {
     "FAKE_CUDART_DEVICES", "FAKE_CUDART_ERROR", "FAKE_CUDART_FAIL", "FAKE_CUDART_ZERO_OK",
     "FAKE_CUDART_COUNT", "FAKE_CUDART_NAMES", "FAKE_CUDART_MEMORY_MIB", "FAKE_CUDART_CC",
     "FAKE_CUDART_PCI", "FAKE_CUDART_RUNTIME_VERSION", "FAKE_CUDART_DRIVER_VERSION",
-    GPUS_CUDART_ENV, "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+    GPUS_CUDART_ENV, GPUS_LIBCUDA_ENV, "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
 };
 
-static char fake_path[4096];
+static char fake_path[4096], fake_driver[4096];
 
 static int reset_env(void **state)
 {
@@ -358,6 +358,70 @@ static void test_helpers(void **state)
     gpu_list_free(NULL);
 }
 
+/* No CUDA runtime in the image: the driver library the container toolkit mounts answers,
+ * with the same devices and ordinals (and no runtime version). */
+static void test_driver_api(void **state)
+{
+    (void)state;
+    setenv(GPUS_LIBCUDA_ENV, fake_driver, 1);
+    setenv("FAKE_CUDART_DEVICES", "2", 1);
+    setenv("FAKE_CUDART_NAMES", "NVIDIA H200;NVIDIA L4", 1);
+    setenv("FAKE_CUDART_MEMORY_MIB", "143771;23034", 1);
+    setenv("FAKE_CUDART_CC", "9.0;8.9", 1);
+    setenv("FAKE_CUDART_PCI", "0000:1A:00.0;0000:2B:00.0", 1);
+    setenv("FAKE_CUDART_DRIVER_VERSION", "13000", 1);
+    struct gpu_list list;
+    char err[512];
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_OK);
+    assert_int_equal(list.n, 2);
+    assert_non_null(strstr(list.library, "libcuda-fake.so"));
+    assert_int_equal(list.runtime_version, 0);
+    assert_int_equal(list.driver_version, 13000);
+    assert_string_equal(list.devices[0].name, "NVIDIA H200");
+    assert_int_equal(list.devices[0].memory_bytes, (size_t)143771 * 1024 * 1024);
+    assert_int_equal(list.devices[1].cc_major, 8);
+    assert_int_equal(list.devices[1].cc_minor, 9);
+    assert_string_equal(list.devices[1].pci_bus_id, "0000:2B:00.0");
+    assert_string_equal(list.devices[0].uuid, "GPU-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
+    gpu_list_free(&list);
+    /* the runtime's override still wins over the driver's */
+    assert_int_equal(gpus_probe(fake_path, &list, err, sizeof err), GPUS_OK);
+    assert_non_null(strstr(list.library, "libcudart-fake.so"));
+    gpu_list_free(&list);
+}
+
+static void test_driver_api_failures(void **state)
+{
+    (void)state;
+    setenv(GPUS_LIBCUDA_ENV, fake_driver, 1);
+    struct gpu_list list;
+    char err[512];
+    setenv("CUDA_VISIBLE_DEVICES", "", 1);
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_DEVICE);
+    assert_non_null(strstr(err, "no CUDA device is visible (CUDA_VISIBLE_DEVICES="));
+    assert_non_null(strstr(err, "libcuda-fake.so"));
+    gpu_list_free(&list);
+    setenv("FAKE_CUDART_DEVICES", "1", 1);
+    setenv("FAKE_CUDART_ERROR", "stub_library", 1);
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_DRIVER);
+    assert_non_null(strstr(err, "CUDA_ERROR_STUB_LIBRARY"));
+    gpu_list_free(&list);
+    unsetenv("FAKE_CUDART_ERROR");
+    setenv("FAKE_CUDART_FAIL", "pci:0", 1);
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_ERROR);
+    assert_non_null(strstr(err, "cuDeviceGetPCIBusId(device 0)"));
+    gpu_list_free(&list);
+    unsetenv("FAKE_CUDART_FAIL");
+    setenv(GPUS_LIBCUDA_ENV, "/nonexistent/libcuda.so.1", 1);
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err, "/nonexistent/libcuda.so.1"));
+    gpu_list_free(&list);
+    setenv(GPUS_LIBCUDA_ENV, fake_path, 1); /* a runtime, not a driver */
+    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err, "symbol cuInit is missing"));
+    gpu_list_free(&list);
+}
+
 int main(void)
 {
     const char *build = getenv("BUILD");
@@ -372,6 +436,9 @@ int main(void)
         snprintf(fake_path, sizeof fake_path, "%s", resolved);
         free(resolved);
     }
+    snprintf(fake_driver, sizeof fake_driver, "%s", fake_path);
+    char *slash = strrchr(fake_driver, '/');
+    snprintf(slash + 1, sizeof fake_driver - (size_t)(slash + 1 - fake_driver), "libcuda-fake.so");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_two_devices, reset_env),
         cmocka_unit_test_setup(test_defaults_of_fake, reset_env),
@@ -396,6 +463,8 @@ int main(void)
         cmocka_unit_test_setup(test_name_is_sanitised_and_bounded, reset_env),
         cmocka_unit_test_setup(test_small_err_buffer, reset_env),
         cmocka_unit_test_setup(test_helpers, reset_env),
+        cmocka_unit_test_setup(test_driver_api, reset_env),
+        cmocka_unit_test_setup(test_driver_api_failures, reset_env),
     };
     return cmocka_run_group_tests_name("gpus", tests, NULL, NULL);
 }

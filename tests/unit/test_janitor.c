@@ -362,6 +362,61 @@ static void test_start_returns_in_own_session(void **state)
                  "session", late, TRIES);
 }
 
+/* The on_death hook: each value still guarded when the launcher dies, once; a
+ * forgotten one not. The hook runs in the janitor (it appends to a file here). */
+static char hook_file[400];
+
+static void record_value(const char *value)
+{
+    FILE *f = fopen(hook_file, "a");
+    if (f) {
+        fprintf(f, "%s\n", value);
+        fclose(f);
+    }
+}
+
+static void test_values_on_death(void **state)
+{
+    struct fixture *fx = *state;
+    snprintf(hook_file, sizeof hook_file, "%s/values", fx->outside);
+    int report[2];
+    assert_int_equal(pipe(report), 0);
+    fx->owner = fork();
+    assert_true(fx->owner >= 0);
+    if (fx->owner == 0) {
+        close(report[0]);
+        struct janitor j = {.on_death = record_value};
+        char err[256];
+        if (janitor_start(&j, err, sizeof err) ||
+            janitor_guard_value(&j, "/api/v1/namespaces/ns/pods/a uid-a") ||
+            janitor_guard_value(&j, "/api/v1/namespaces/ns/pods/b uid-b") ||
+            janitor_forget_value(&j, "/api/v1/namespaces/ns/pods/b uid-b") ||
+            janitor_guard_value(&j, "bad\nR") != -1)
+            _exit(3);
+        (void)!write(report[1], &j.pid, sizeof j.pid);
+        for (;;)
+            pause();
+    }
+    close(report[1]);
+    pid_t jpid = -1;
+    ssize_t n;
+    while ((n = read(report[0], &jpid, sizeof jpid)) < 0 && errno == EINTR)
+        ;
+    close(report[0]);
+    if (n != (ssize_t)sizeof jpid)
+        fail_msg("the owner did not start its janitor (status %d)", wait_exit(fx->owner));
+    fx->janitor = jpid;
+    end_owner(fx, OWNER_SIGKILL);
+    FILE *f = fopen(hook_file, "r");
+    assert_non_null(f);
+    char text[512] = "";
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    text[got] = '\0';
+    fclose(f);
+    assert_string_equal(text, "/api/v1/namespaces/ns/pods/a uid-a\n");
+    unlink(hook_file);
+}
+
 /* After janitor_release the janitor has exited and touched nothing. */
 static void test_release_touches_nothing(void **state)
 {
@@ -516,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forgotten_group_spared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_janitor_ignores_polite_signals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_touches_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values_on_death, setup, teardown),
         cmocka_unit_test(test_start_returns_in_own_session),
         cmocka_unit_test_setup_teardown(test_guard_dir_refuses_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_tree, setup, teardown),

@@ -150,6 +150,7 @@ static void test_precedence(void **state)
 
     setenv("SPARK_K8S_EXECUTOR_MEMORY", "7g", 1);
     setenv("SPARK_K8S_RUNTIME", "kubernetes", 1);
+    setenv("SPARK_K8S_ICEBERG_WAREHOUSE", "s3a://lake/warehouse", 1); /* pods share it */
     setenv(CONFIG_SPARK_CONF_ENV, "spark.sql.shuffle.partitions=30; spark.eventLog.enabled=true",
            1);
     p = load_ok(f);
@@ -190,6 +191,33 @@ static void test_refusals(void **state)
     load_fails(f, (const char *const[]){f->config, "iceberg.type", "'glue'", NULL});
     write_text(f->config, "not json");
     load_fails(f, (const char *const[]){f->config, NULL});
+    /* executors are pods: the warehouse must be shared storage, named with the option */
+    write_text(f->config, "{\"runtime\": \"kubernetes\"}");
+    load_fails(f, (const char *const[]){"iceberg.warehouse", "'iceberg-warehouse'",
+                                        "--iceberg-warehouse", "s3a://", NULL});
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"/data/wh\"}}");
+    load_fails(f, (const char *const[]){f->config, "iceberg.warehouse", "'/data/wh'", NULL});
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"s3://lake/wh\"}}");
+    plan_free(load_ok(f));
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"type\": \"rest\", "
+                          "\"uri\": \"http://catalog:8181\"}}");
+    plan_free(load_ok(f)); /* the REST catalog says where the data is */
+    /* the executor cap (dynamic allocation's maximum) bounds the initial executors */
+    write_text(f->config, "{\"resources\": {\"executor_instances\": 6, "
+                          "\"executor_max_instances\": 3}}");
+    load_fails(f, (const char *const[]){"executor_instances", "'6'", "executor_max_instances",
+                                        "'3'", f->config, NULL});
+    write_text(f->config, "{\"resources\": {\"executor_max_instances\": 0}}");
+    load_fails(f, (const char *const[]){f->config, "executor_max_instances", "'0'", NULL});
+    /* pod template and pull secrets are admin settings: file and environment, not kernelspec */
+    write_text(f->config, "{\"kubernetes\": {\"pod_template\": \"pod.yaml\"}}");
+    load_fails(f, (const char *const[]){f->config, "kubernetes.pod_template", "'pod.yaml'",
+                                        "absolute", NULL});
+    write_text(f->config, "{\"kubernetes\": {\"image_pull_secrets\": \"regcred,Bad_Name\"}}");
+    load_fails(f, (const char *const[]){f->config, "kubernetes.image_pull_secrets",
+                                        "'regcred,Bad_Name'", NULL});
     write_text(f->config, "{}");
 
     setenv(CONFIG_SPARK_CONF_ENV, "spark.ok=1;novalue", 1);
@@ -218,6 +246,32 @@ static void test_refusals(void **state)
     load_fails(f, (const char *const[]){f->spec, "executor_memory", "4", NULL});
     write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"runtime_command\": []}}}");
     load_fails(f, (const char *const[]){f->spec, "runtime_command", NULL});
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"kubernetes\": "
+                        "{\"image_pull_secrets\": \"regcred\"}}}}");
+    load_fails(f, (const char *const[]){f->spec, "image_pull_secrets", "admin config", NULL});
+}
+
+/* The admin settings of the Kubernetes runtime come from the config file too
+ * (the environment still wins), with their sources; executor cap and driver GPUs have
+ * defaults. */
+static void test_admin_kubernetes_settings(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"kubernetes\": {\"pod_template\": \"/etc/spark-k8s/pod.yaml\", "
+                          "\"image_pull_secrets\": \"regcred,mirror\"}}");
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_POD_TEMPLATE)->value, "/etc/spark-k8s/pod.yaml");
+    assert_non_null(strstr(plan_setting(p, SETTING_POD_TEMPLATE)->source, f->config));
+    assert_string_equal(plan_setting(p, SETTING_IMAGE_PULL_SECRETS)->value, "regcred,mirror");
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_MAX_INSTANCES)->value, "4");
+    assert_string_equal(plan_setting(p, SETTING_DRIVER_GPUS)->value, "0");
+    plan_free(p);
+    setenv("SPARK_K8S_IMAGE_PULL_SECRETS", "other", 1);
+    p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_IMAGE_PULL_SECRETS)->value, "other");
+    assert_string_equal(plan_setting(p, SETTING_IMAGE_PULL_SECRETS)->source,
+                        "env SPARK_K8S_IMAGE_PULL_SECRETS");
+    plan_free(p);
 }
 
 static void test_memory_formats(void **state)
@@ -302,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kernelspec_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_kubernetes_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_name_cannot_add_a_property, setup, teardown),

@@ -772,6 +772,30 @@ static void test_progress_and_notice(void **state)
     assert_string_equal(h.msg_id, marker);
 }
 
+/* A cell run after the start began hears the lines so far at once, then each new one. */
+static void test_late_request_hears_the_start_so_far(void **state)
+{
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    command(fx, 'p');
+    sync_loop(fx);
+    char id[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"1\"}",
+             id);
+    struct message_view v;
+    struct message_header h;
+    expect(fx, fx->c_iopub, "stream", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "pod pending: 0/3 nodes have nvidia.com/gpu\\n"));
+    command(fx, 'p');
+    expect(fx, fx->c_iopub, "stream", &v, &h);
+    assert_true(parent_is(&v, id));
+    command(fx, 'a');
+    serve_probes_until_request(fx, &v);
+    assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+    assert_string_equal(h.msg_id, id);
+}
+
 /* shutdown_request before the runtime is ready: replied, and the launcher is told. */
 static void test_shutdown_early(void **state)
 {
@@ -1281,6 +1305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_only_when_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_request_hears_the_start_so_far, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_and_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backpressure_keeps_every_request, setup, teardown),

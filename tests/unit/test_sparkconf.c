@@ -202,6 +202,15 @@ static void test_render_kubernetes(void **state)
         {"spark.sql.catalog.lake.uri", "http://cat:8181"},
         {"spark.sql.catalog.lake.warehouse", "s3a://b/w"},
         {"spark.sql.shuffle.partitions", "64"},
+        /* the cap: the initial 5 when nobody set one (the default 4 would refuse them) */
+        {"spark.dynamicAllocation.maxExecutors", "5"},
+        /* idle executors go even when they hold shuffle files */
+        {"spark.dynamicAllocation.shuffleTracking.timeout", "600s"},
+        /* RAPIDS' pinned pool is off-heap: the pod's overhead holds it (1024 + 614 MiB) */
+        {"spark.rapids.memory.pinnedPool.size", "1024m"},
+        {"spark.executor.memoryOverhead", "1638m"},
+        /* Spark's own warehouse on the shared storage, never the driver's read-only root */
+        {"spark.sql.warehouse.dir", "s3a://b/w/spark-warehouse"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *got = sparkconf_get(c, want[i][0]);
@@ -226,9 +235,34 @@ static void test_render_kubernetes(void **state)
     assert_null(sparkconf_get(c, "spark.sql.extensions"));
     sparkconf_free(c);
     plan_free(p);
-    p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8}");
+    p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8, \"executor_memory\": \"2g\"}");
     assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "0.125");
+    /* small executors: Spark's own overhead floor, 384 MiB, plus the pinned pool */
+    assert_string_equal(sparkconf_get(c, "spark.executor.memoryOverhead"), "1408m");
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* baseline: the default cap, Spark's warehouse in the pod's /tmp, no RAPIDS */
+    p = plan_of("4.1", "baseline", ", \"resources\": {\"executor_memory\": \"512m\"}");
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.dynamicAllocation.maxExecutors"), "4");
+    assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "/tmp/spark-warehouse");
+    assert_null(sparkconf_get(c, "spark.executor.memoryOverhead"));
+    assert_null(sparkconf_get(c, "spark.rapids.memory.pinnedPool.size"));
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* an s3:// Iceberg warehouse is read by Iceberg's own S3 client */
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3://lake/wh\"}");
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
+                        "org.apache.iceberg.aws.s3.S3FileIO");
+    sparkconf_free(c);
+    plan_free(p);
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3a://lake/wh\"}");
+    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl")); /* s3a: Hadoop's */
     sparkconf_free(c);
     plan_free(p);
 }
