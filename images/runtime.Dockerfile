@@ -129,7 +129,8 @@ RUN ln -s "$("${SPARK_K8S_ENV}/bin/python" -c 'import os, pyspark; print(os.path
 ENV JAVA_HOME=/opt/java \
     SPARK_HOME=/opt/spark \
     PYSPARK_PYTHON=${SPARK_K8S_ENV}/bin/python \
-    PATH=${SPARK_K8S_ENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    PYSPARK_DRIVER_PYTHON=${SPARK_K8S_ENV}/bin/python \
+    PATH=${SPARK_K8S_ENV}/bin:/opt/spark/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # what only the labels use comes last, so a new commit (VCS_REF) rebuilds no layer above
 ARG BASE_IMAGE
 ARG VARIANT

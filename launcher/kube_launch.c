@@ -105,6 +105,28 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
     return 0;
 }
 
+/* TEMPLATE with each "{line}" replaced by LINE (the image's Spark line), malloc'd; NULL when out of memory. */
+static char *with_line(const char *template, const char *line)
+{
+    size_t n = 0;
+    for (const char *s = template; (s = strstr(s, "{line}")) != NULL; s += 6)
+        n++;
+    char *out = malloc(strlen(template) + n * strlen(line) + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const char *s = template; *s;) {
+        if (strncmp(s, "{line}", 6) == 0) {
+            o = stpcpy(o, line);
+            s += 6;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* What the image holds (the matrix's images.layout): the kernel runs the image's
  * Python with the plan's arguments; tini and spark-k8s are where the image has them. */
 static int image_layout(const struct plan *plan, struct kube_launch *l, char *err, size_t errlen)
@@ -125,7 +147,7 @@ static int image_layout(const struct plan *plan, struct kube_launch *l, char *er
     l->kernel_argv = calloc(n + 1, sizeof *l->kernel_argv);
     if (!l->kernel_argv)
         goto oom;
-    l->kernel_argv[0] = strdup(m->image_python);
+    l->kernel_argv[0] = with_line(m->image_python, plan_spark_line(plan));
     for (size_t i = 1; i < n && l->kernel_argv[0]; i++)
         if (!(l->kernel_argv[i] = strdup(argv[i])))
             goto oom;

@@ -78,6 +78,7 @@ def images(state_dir):
     tini = shutil.which("tini") or "/usr/bin/tini"
     for line in m["spark"]:
         env_dir = kernel_env(line["line"])
+        layout = {k: v.replace("{line}", line["line"]) for k, v in m["images"]["layout"].items()}
         pyspark = glob.glob(os.path.join(env_dir, "lib", "python3*", "site-packages", "pyspark"))
         assert pyspark, "no pyspark in %s" % env_dir
         files = {layout["venv"]: env_dir, layout["spark_home"]: pyspark[0], layout["java_home"]: java_home(),

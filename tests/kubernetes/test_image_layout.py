@@ -26,13 +26,19 @@ def env_of(dockerfile):
 
 def test_the_runtime_image_has_the_layout():
     env = env_of(RUNTIME)
-    assert env["PYSPARK_PYTHON"] == env["PYSPARK_DRIVER_PYTHON"] == LAYOUT["python"]
-    assert LAYOUT["python"].startswith(LAYOUT["venv"] + "/bin/")
+    for line in (s["line"] for s in MATRIX["spark"]):
+        at = {k: v.replace("{line}", line) for k, v in LAYOUT.items()}
+        image_env = {k: v.replace("${SPARK_LINE}", line) for k, v in env.items()}
+        image_env = {k: v.replace("${SPARK_K8S_ENV}", image_env["SPARK_K8S_ENV"]) for k, v in image_env.items()}
+        assert image_env["SPARK_K8S_ENV"] == at["venv"]
+        assert image_env["PYSPARK_PYTHON"] == image_env["PYSPARK_DRIVER_PYTHON"] == at["python"]
+        assert at["python"].startswith(at["venv"] + "/bin/")
+        assert image_env["PATH"].split(":")[:2] == [at["venv"] + "/bin", LAYOUT["spark_home"] + "/bin"]
+    # the environment is installed from its lock where the layout says
+    assert 'install.py "spark-${SPARK_LINE}" "/usr/local/lib/spark-k8s/envs/spark-${SPARK_LINE}"' in RUNTIME
     assert env["SPARK_HOME"] == LAYOUT["spark_home"] and env["JAVA_HOME"] == LAYOUT["java_home"]
-    assert env["PATH"].split(":")[:2] == [LAYOUT["venv"] + "/bin", LAYOUT["spark_home"] + "/bin"]
-    assert f"-m venv {LAYOUT['venv']}" in RUNTIME
     assert re.search(r"COPY --from=spark-k8s \S+ %s\n" % re.escape(LAYOUT["spark_k8s"]), RUNTIME)
-    assert f"entrypoint.sh {LAYOUT['entrypoint']}" in RUNTIME
+    assert re.search(r"COPY images/entrypoint.sh .*%s" % re.escape(LAYOUT["entrypoint"].rsplit("/", 1)[0] + "/"), RUNTIME)
     assert f'ENTRYPOINT ["{LAYOUT["entrypoint"]}"]' in RUNTIME
     assert f"WORKDIR {LAYOUT['work_dir']}" in RUNTIME
     assert f"--home-dir {LAYOUT['home']}" in RUNTIME and "--uid \"${SPARK_UID}\"" in RUNTIME
@@ -42,4 +48,7 @@ def test_the_runtime_image_has_the_layout():
 
 def test_the_jupyter_image_runs_under_the_same_tini():
     assert f'ENTRYPOINT ["{LAYOUT["tini"]}", "-g", "--"]' in JUPYTER
-    assert f"--python {LAYOUT['python']}" in JUPYTER
+    # the kernelspecs run the environment beside spark-k8s: the layout's python
+    assert "spark-k8s kernelspec install --spark \"${SPARK_LINE}\"" in JUPYTER
+    assert LAYOUT["spark_k8s"] == "/usr/local/bin/spark-k8s"
+    assert LAYOUT["venv"].startswith("/usr/local/lib/spark-k8s/envs/")

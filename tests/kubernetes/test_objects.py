@@ -372,11 +372,11 @@ def test_the_pod_runs_the_images_python_under_tini(kernelspecs, name):
     (container,) = by_kind(render_kernel(kernelspecs, name))["Pod"]["spec"]["containers"]
     assert container["command"] == [layout["tini"], "-s", "-g", "--", layout["spark_k8s"], "shim"]
     kernel = container["args"][container["args"].index("--") + 1:]
-    assert kernel[0] == layout["python"]
+    assert kernel[0] == layout["python"].replace("{line}", name.split("-")[1])
     assert kernel[1:3] == ["-m", "ipykernel_launcher"]
     with open(os.path.join(kernelspecs["JUPYTER_PATH"], "kernels", name, "kernel.json")) as f:
         local = json.load(f)["metadata"]["spark_k8s"]["runtime_command"]
-    assert local[0] != layout["python"] and kernel[1:] == local[1:]  # the host's Python stays local
+    assert local[0] != kernel[0] and kernel[1:] == local[1:]  # the host's Python stays local
     assert container["workingDir"] == "/tmp"  # writable: the root is read-only
 
 

@@ -154,7 +154,7 @@ def test_kernel_runs_in_the_pod_and_leaves_nothing(fake, start_kernel):
     # defect 1: the image's own Python, under the image's tini (defect 7)
     (container,) = made[0]["spec"]["containers"]
     assert container["command"][:5] == ["/usr/bin/tini", "-s", "-g", "--", "/usr/local/bin/spark-k8s"]
-    assert container["args"][container["args"].index("--") + 1] == "/opt/venv/bin/python3"
+    assert container["args"][container["args"].index("--") + 1] == "/usr/local/lib/spark-k8s/envs/spark-4.1/bin/python"
     assert made[0]["spec"]["serviceAccountName"] == "spark-k8s"
     reply, text, _ = k.execute("print(6 * 7)")
     assert text == "42\n"
