@@ -26,8 +26,8 @@ CFLAGS   ?= -O2 -g
 LDLIBS   := $(PKG_LIBS) -ldl
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRCS     := $(wildcard kernel/*.c) $(filter-out launcher/main.c,$(wildcard launcher/*.c))
-ASMS     := $(wildcard launcher/*.S)
+SRCS     := $(wildcard kernel/*.c) $(filter-out launcher/cmd/main.c,$(wildcard launcher/*/*.c))
+ASMS     := $(wildcard launcher/*/*.S)
 TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 REL_OBJS := $(SRCS:%.c=$(BUILD)/rel/%.o) $(ASMS:%.S=$(BUILD)/rel/%.o)
@@ -48,8 +48,14 @@ DEB_IMAGES := buildah debootstrap curl iproute2
 
 .PHONY: all deps deps-run envs locks locks-check test unit unit-san valgrind pytest \
         pytest-debian kernel-test install uninstall run bench images images-plan images-pin \
-        images-deps images-test clean
-all: $(BUILD)/spark-k8s
+        images-deps images-test clean layers
+all: layers $(BUILD)/spark-k8s
+
+# The include rule of the C tree (commands -> runtimes -> {spec, kube} -> images ->
+# sys; kernel/ includes nothing of launcher/): launcher/layers.py says who may
+# include whom, and a file that includes across the rule fails the build.
+layers:
+	@python3 launcher/layers.py
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,16 +73,16 @@ $(BUILD)/rel/%.o: %.S $(EMBEDDED)
 $(BUILD)/san/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
--include $(wildcard $(BUILD)/rel/*/*.d $(BUILD)/san/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests-san/*.d)
+-include $(wildcard $(BUILD)/rel/*/*.d $(BUILD)/san/*/*.d $(BUILD)/rel/*/*/*.d $(BUILD)/san/*/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests-san/*.d)
 
 $(BUILD)/libspark-k8s.a: $(REL_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/libspark-k8s-san.a: $(SAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/spark-k8s: $(BUILD)/rel/launcher/main.o $(BUILD)/libspark-k8s.a
+$(BUILD)/spark-k8s: $(BUILD)/rel/launcher/cmd/main.o $(BUILD)/libspark-k8s.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/spark-k8s-san: $(BUILD)/san/launcher/main.o $(BUILD)/libspark-k8s-san.a
+$(BUILD)/spark-k8s-san: $(BUILD)/san/launcher/cmd/main.o $(BUILD)/libspark-k8s-san.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libspark-k8s.a
@@ -274,7 +280,7 @@ FUZZ_FLAGS      := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS       := $(SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(ASMS:%.S=$(BUILD)/fuzz/obj/%.o)
 FUZZ_BINS       := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 .PHONY: fuzz fuzz-short
-$(BUILD)/fuzz/obj/%.o: %.c $(wildcard kernel/*.h launcher/*.h)
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard kernel/*.h launcher/*/*.h)
 	@mkdir -p $(dir $@)
 	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(BUILD)/fuzz/obj/%.o: %.S $(EMBEDDED)
@@ -283,10 +289,10 @@ $(BUILD)/fuzz/obj/%.o: %.S $(EMBEDDED)
 $(BUILD)/fuzz/libfuzz.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/fuzz/fuzz_kube_api: tests/fuzz/fuzz_kube_api.c tests/fuzz/fuzz_kube_pod.c \
-  launcher/kube_client.c launcher/runtime_kube.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libfuzz.a
+  launcher/kube/kube_client.c launcher/runtime/runtime_kube.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libfuzz.a
 	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_kube_api.c \
 	  tests/fuzz/fuzz_kube_pod.c $(BUILD)/fuzz/libfuzz.a $(LDLIBS)
-$(BUILD)/fuzz/fuzz_kubeconfig: launcher/kube_config.c
+$(BUILD)/fuzz/fuzz_kubeconfig: launcher/kube/kube_config.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/fuzz/libfuzz.a
 	clang $(WARN) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzz.a $(LDLIBS)
 fuzz: $(FUZZ_BINS)

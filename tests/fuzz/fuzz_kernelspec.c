@@ -12,10 +12,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "launcher/kube_launch.h"
-#include "launcher/kube_objects.h"
-#include "launcher/plan.h"
-#include "launcher/sparkconf.h"
+#include "launcher/runtime/kube_launch.h"
+#include "launcher/kube/kube_objects.h"
+#include "launcher/spec/plan.h"
+#include "launcher/spec/render.h"
+#include "launcher/spec/sparkconf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static void check_conf(const struct sparkconf *conf, const char *header, int with_sources)
@@ -57,18 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct sparkconf *conf = NULL;
     char header[1024];
-    /* as plan_write_spark_conf heads the file: the folder's name is in it */
+    /* as render_write_spark_conf heads the file: the folder's name is in it */
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
              plan_kernel_name(plan), plan_spark_version(plan), plan_variant(plan),
              plan_runtime(plan));
-    if (sparkconf_render(plan, NULL, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, NULL, &conf, err, sizeof err) == 0) {
         check_conf(conf, header, 0);
         check_conf(conf, NULL, 1);
         sparkconf_free(conf);
     }
-    struct sparkconf_pod pod = {"https://10.96.0.1:443", "ns", "spark-k8s-x", "spark-k8s-x.ns.svc",
+    struct render_pod pod = {"https://10.96.0.1:443", "ns", "spark-k8s-x", "spark-k8s-x.ns.svc",
                                 "10.1.2.3"};
-    if (sparkconf_render(plan, &pod, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, &pod, &conf, err, sizeof err) == 0) {
         check_conf(conf, header, 1);
         sparkconf_free(conf);
     }

@@ -1,6 +1,6 @@
 /* fuzz_kube_api.c — libFuzzer harness for what the API server sends back.
  *
- * Includes launcher/kube_client.c to reach its decoding without a network.
+ * Includes launcher/kube/kube_client.c to reach its decoding without a network.
  * Byte 0 of the input picks what the rest is:
  *   0: an error response body (Status object or text), with byte 1 as the HTTP
  *      status: status_from_body must fill a terminated message and reason;
@@ -9,7 +9,7 @@
  *   2: a List, taken twice as a re-list: the second adds and deletes nothing;
  *   3: a Pod or an Event object as the kubernetes runtime reads it (its start's
  *      progress and its end's reason; fuzz_kube_pod.c), byte 1 the watch type. */
-#include "launcher/kube_client.c"
+#include "launcher/kube/kube_client.c"
 
 #include <stdint.h>
 

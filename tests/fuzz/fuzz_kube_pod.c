@@ -1,11 +1,11 @@
 /* fuzz_kube_pod.c — the kubernetes runtime's reading of Pod and Event objects,
  * for fuzz_kube_api.c.
  *
- * Includes launcher/runtime_kube.c to reach on_pod and on_event, with the
+ * Includes launcher/runtime/runtime_kube.c to reach on_pod and on_event, with the
  * proxy replaced by stubs that only count: a kernel already attached to its
  * pod, whose objects arrive as watch events. Checks: an end is reported at most
  * once and says why in one line; progress lines are one line each. */
-#include "launcher/runtime_kube.c"
+#include "launcher/runtime/runtime_kube.c"
 
 #include <stdint.h>
 

@@ -5,10 +5,10 @@
  * https server without a trailing slash, a namespace, a client certificate only
  * with its key, and a token that can be read (or a clear reason why not); what
  * is refused says why. Files the input names are read as the reader reads them
- * (at most 1 MiB). Includes launcher/kube_config.c to parse from memory, as
+ * (at most 1 MiB). Includes launcher/kube/kube_config.c to parse from memory, as
  * kube_config_load_kubeconfig does after reading the file (a file per run would
  * make the target twenty times slower). */
-#include "launcher/kube_config.c"
+#include "launcher/kube/kube_config.c"
 
 #include <stdint.h>
 

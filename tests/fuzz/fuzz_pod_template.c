@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "launcher/kube_objects.h"
-#include "launcher/yaml_json.h"
+#include "launcher/kube/kube_objects.h"
+#include "launcher/sys/yaml_json.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static const char *str_at(json_t *obj, const char *a, const char *b)

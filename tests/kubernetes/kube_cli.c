@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/kube_client.h"
-#include "launcher/kube_objects.h"
-#include "launcher/yaml_json.h"
+#include "launcher/kube/kube_client.h"
+#include "launcher/kube/kube_objects.h"
+#include "launcher/sys/yaml_json.h"
 
 static int fail_status(const struct kube_status *st)
 {

@@ -1,4 +1,4 @@
-"""test_kube_client.py — launcher/kube_config.c + kube_client.c + kube_objects.c
+"""test_kube_client.py — launcher/kube/kube_config.c + kube_client.c + kube_objects.c
 against the fake API server (fakekube fixture), through the test driver
 build/tests/kube-cli: kubeconfig (token, client certificate files and data) and
 in-cluster configuration, TLS verification, create/get/list/delete, Status

@@ -1,4 +1,4 @@
-"""test_objects.py — the objects of one kernel (launcher/kube_objects.c), rendered
+"""test_objects.py — the objects of one kernel (launcher/kube/kube_objects.c), rendered
 through the test driver build/tests/kube-cli: valid against the strict v1.32
 schemas, names and labels DNS/label safe, pod security, secrets only as files,
 admin pod templates merged (RFC 7386), GPU placement on executors, and no input

@@ -1,5 +1,5 @@
-"""test_runtime_kube.py — the kubernetes runtime (launcher/runtime_kube.c) and the
-shim (launcher/cmd_shim.c) end to end against the fake API server, with the real
+"""test_runtime_kube.py — the kubernetes runtime (launcher/runtime/runtime_kube.c) and the
+shim (launcher/cmd/cmd_shim.c) end to end against the fake API server, with the real
 jupyter_client: a kernel runs in a (fake) pod and answers; a shutdown leaves no
 object; every fault of a starting pod reaches the notebook as the text a person
 needs; an OOM kill ends the launcher with the reason; a SIGKILLed launcher's pod

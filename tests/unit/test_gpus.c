@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/gpus.h"
+#include "launcher/sys/gpus.h"
 
 static const char *const fake_env[] = {
     "FAKE_CUDART_DEVICES", "FAKE_CUDART_ERROR", "FAKE_CUDART_FAIL", "FAKE_CUDART_ZERO_OK",

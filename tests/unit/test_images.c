@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/image_plan.h"
-#include "launcher/matrix.h"
-#include "launcher/version.h"
+#include "launcher/images/image_plan.h"
+#include "launcher/images/matrix.h"
+#include "launcher/sys/version.h"
 
 static struct matrix *embedded(void)
 {

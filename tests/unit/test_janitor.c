@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher/janitor.h"
-#include "launcher/runtime.h"
+#include "launcher/runtime/janitor.h"
+#include "launcher/runtime/runtime.h"
 
 #define DEADLINE_MS 20000 /* generous: valgrind runs every process of the test slowly */
 

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/kernelspec.h"
-#include "launcher/matrix.h"
+#include "launcher/spec/kernelspec.h"
+#include "launcher/images/matrix.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/kube_config.h"
-#include "launcher/yaml_json.h"
+#include "launcher/kube/kube_config.h"
+#include "launcher/sys/yaml_json.h"
 
 struct fixture {
     char dir[64];

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "launcher/kube_launch.h"
-#include "launcher/kube_objects.h"
+#include "launcher/runtime/kube_launch.h"
+#include "launcher/kube/kube_objects.h"
 
 static int label_ok(const char *v)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/matrix.h"
-#include "launcher/version.h"
+#include "launcher/images/matrix.h"
+#include "launcher/sys/version.h"
 
 /* The embedded matrix with one change: set PATH (dotted, [i] for array items) to
  * the JSON value VALUE, or remove it when VALUE is NULL. Returns malloc'd text. */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/matrix_pin.h"
+#include "launcher/images/matrix_pin.h"
 
 #define H128 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

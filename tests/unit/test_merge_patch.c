@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "launcher/merge_patch.h"
+#include "launcher/kube/merge_patch.h"
 
 static json_t *parse(const char *text)
 {

@@ -13,8 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/config.h"
-#include "launcher/plan.h"
+#include "launcher/spec/config.h"
+#include "launcher/spec/plan.h"
+#include "launcher/spec/render.h"
 
 struct fixture {
     char dir[64];      /* a kernelspec folder */
@@ -297,7 +298,7 @@ static void test_write_spark_conf(void **state)
     struct fixture *f = *state;
     struct plan *p = load_ok(f);
     char err[512], path[160];
-    assert_int_equal(plan_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -333,7 +334,7 @@ static void test_folder_name_cannot_add_a_property(void **state)
     struct plan *p = NULL;
     if (plan_load(sub, &p, err, sizeof err))
         fail_msg("plan_load: %s", err);
-    assert_int_equal(plan_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     in = fopen(path, "r");
     n = fread(text, 1, sizeof text - 1, in);

@@ -14,9 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/matrix.h"
-#include "launcher/plan.h"
-#include "launcher/sparkconf.h"
+#include "launcher/images/matrix.h"
+#include "launcher/spec/plan.h"
+#include "launcher/spec/render.h"
+#include "launcher/spec/sparkconf.h"
 
 static char *read_all(const char *path)
 {
@@ -129,7 +130,7 @@ static void test_render_local_all_variants(void **state)
             struct plan *p = plan_of(m->spark[s].line, variant, "");
             assert_string_equal(plan_spark_version(p), m->spark[s].version);
             struct sparkconf *c = NULL;
-            assert_int_equal(sparkconf_render(p, NULL, NULL, &c, err, sizeof err), 0);
+            assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
             assert_string_equal(sparkconf_get(c, "spark.master"), "local[*]");
             assert_string_equal(sparkconf_get(c, "spark.driver.memory"), "2g");
             int gpu = matrix_variant_has(variant, "gpu");
@@ -174,10 +175,10 @@ static void test_render_kubernetes(void **state)
                              "\"lake\", \"type\": \"rest\", \"uri\": \"http://cat:8181\", "
                              "\"warehouse\": \"s3a://b/w\"}, \"spark_conf\": "
                              "{\"spark.sql.shuffle.partitions\": \"64\"}");
-    struct sparkconf_pod pod = {"10.96.0.1:443", "team", "kernel-abc", "kernel-abc.team.svc",
+    struct render_pod pod = {"10.96.0.1:443", "team", "kernel-abc", "kernel-abc.team.svc",
                                 "10.1.2.3"};
     struct sparkconf *c = NULL;
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     static const char *const want[][2] = {
         {"spark.master", "k8s://https://10.96.0.1:443"},
         {"spark.submit.deployMode", "client"},
@@ -230,13 +231,13 @@ static void test_render_kubernetes(void **state)
 
     /* one core per executor: the task takes the whole GPU */
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 1}");
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "1");
     assert_null(sparkconf_get(c, "spark.sql.extensions"));
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8, \"executor_memory\": \"2g\"}");
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "0.125");
     /* small executors: Spark's own overhead floor, 384 MiB, plus the pinned pool */
     assert_string_equal(sparkconf_get(c, "spark.executor.memoryOverhead"), "1408m");
@@ -245,7 +246,7 @@ static void test_render_kubernetes(void **state)
 
     /* baseline: the default cap, Spark's warehouse in the pod's /tmp, no RAPIDS */
     p = plan_of("4.1", "baseline", ", \"resources\": {\"executor_memory\": \"512m\"}");
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.dynamicAllocation.maxExecutors"), "4");
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "/tmp/spark-warehouse");
     assert_null(sparkconf_get(c, "spark.executor.memoryOverhead"));
@@ -255,13 +256,13 @@ static void test_render_kubernetes(void **state)
 
     /* an s3:// Iceberg warehouse is read by Iceberg's own S3 client */
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3://lake/wh\"}");
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3a://lake/wh\"}");
-    assert_int_equal(sparkconf_render(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl")); /* s3a: Hadoop's */
     sparkconf_free(c);
     plan_free(p);

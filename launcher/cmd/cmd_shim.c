@@ -1,0 +1,597 @@
+/* cmd_shim.c — `spark-k8s shim`: the driver pod's entrypoint (kubernetes runtime).
+ *
+ * Serves the launcher on the pod's IP over TCP secured with CurveZMQ (the
+ * proxy's front side as a CURVE server that admits exactly the launcher's public
+ * key, checked by a ZAP handler), and runs the real kernel next to it with the
+ * local runtime (ipykernel on ipc, same HMAC key, so frames pass unchanged).
+ * Keys come from the pod's Secret files only, never from argv or the environment.
+ *
+ * Before the kernel starts it writes the kernel's SPARK_CONF_DIR, which holds
+ * spark-defaults.conf alone (Spark copies every other file of it into a ConfigMap for
+ * the executors): the launcher's properties (the ConfigMap) with
+ * spark.driver.bindAddress set to this pod's IP (downward API), spark.master at the
+ * API server as the kubelet names it (KUBERNETES_SERVICE_HOST/PORT), and a Spark
+ * Connect token made here when that server is on (never in the ConfigMap).
+ *
+ * Watchdog: the launcher pings the shim's heartbeat channel every few seconds;
+ * silent longer than --watchdog seconds (the launcher was SIGKILLed, its node
+ * died, the network split), the shim stops the kernel and deletes its own Pod,
+ * which takes the Secret, Service, ConfigMap and Spark's executors with it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel/connection.h"
+#include "kernel/loop.h"
+#include "kernel/proxy.h"
+#include "kernel/session.h"
+#include "launcher/cmd/commands.h"
+#include "launcher/runtime/janitor.h"
+#include "launcher/spec/kernelspec.h"
+#include "launcher/kube/kube_client.h"
+#include "launcher/kube/kube_objects.h"
+#include "launcher/spec/plan.h"
+#include "launcher/runtime/runtime.h"
+#include "launcher/sys/signals.h"
+
+#define SHIM_STOP_GRACE_MS 1200
+#define SHIM_MAX_KEY_FILE 4096
+
+struct shim {
+    struct connection conn;
+    struct plan *plan;
+    struct loop *loop;
+    struct proxy *proxy;
+    struct janitor janitor;
+    void *rt;
+    struct proxy_curve curve;
+    char dir[128];         /* private: spark-defaults.conf, kernelspec files */
+    char kernel_id[37];
+    int sigfd;
+    int stopping, orphaned;
+    int exit_code;         /* once the kernel has ended and its last words are out */
+    long watchdog_ms;
+    long long started_ms;
+    const char *pod_name, *pod_namespace;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spark-k8s shim --keys DIR --conf FILE [--port N] [--watchdog SECONDS]\n"
+            "                      [--kernel-name NAME] [-- KERNEL_ARGV...]\n"
+            "\n"
+            "The entrypoint of a kernel's driver pod (the kubernetes runtime creates it):\n"
+            "serves the launcher on $SPARK_K8S_POD_IP, ports N..N+4, with CurveZMQ, and runs\n"
+            "the kernel KERNEL_ARGV ({connection_file}, {resource_dir}) locally.\n"
+            "\n"
+            "  --keys DIR         the Secret's files: hmac-key, curve-server-secret,\n"
+            "                     curve-server-public, curve-client-public\n"
+            "  --conf FILE        spark-defaults.conf from the launcher (the ConfigMap)\n"
+            "  --port N           first of the five channel ports (default 7070)\n"
+            "  --watchdog SECONDS stop and delete this pod when the launcher is silent this\n"
+            "                     long (default 60)\n");
+}
+
+/* ---- files ---------------------------------------------------------------------- */
+
+static int read_small_file(const char *dir, const char *name, char *out, size_t len, char *err,
+                           size_t errlen)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, out, len - 1);
+    close(fd);
+    if (n < 0 || (size_t)n >= len - 1) {
+        snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
+        return -1;
+    }
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "%s: empty", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
+{
+    char hmac[SHIM_MAX_KEY_FILE];
+    struct {
+        const char *name;
+        char *dst;
+    } curve[] = {
+        {KUBE_SECRET_SERVER_SECRET, s->curve.secret_key},
+        {KUBE_SECRET_SERVER_PUBLIC, s->curve.public_key},
+        {KUBE_SECRET_CLIENT_PUBLIC, s->curve.peer_public_key},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char buf[128];
+        if (read_small_file(dir, curve[i].name, buf, sizeof buf, err, errlen) < 0)
+            return -1;
+        if (strlen(buf) != 40) {
+            snprintf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
+                     curve[i].name, strlen(buf));
+            return -1;
+        }
+        memcpy(curve[i].dst, buf, 41);
+        explicit_bzero(buf, sizeof buf);
+    }
+    if (read_small_file(dir, KUBE_SECRET_HMAC_KEY, hmac, sizeof hmac, err, errlen) < 0)
+        return -1;
+    int rc = connection_set_key(&s->conn, hmac, strlen(hmac));
+    explicit_bzero(hmac, sizeof hmac);
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+/* The key of a properties line ("key value", "key=value", "key: value"), or NULL
+ * for a comment or blank line; *LEN gets its length. */
+static const char *property_key(const char *line, size_t *len)
+{
+    const char *p = line + strspn(line, " \t");
+    if (*p == '#' || *p == '!' || *p == '\n' || *p == '\0')
+        return NULL;
+    *len = strcspn(p, " \t=:\n");
+    return p;
+}
+
+static int is_key(const char *key, size_t len, const char *want)
+{
+    return len == strlen(want) && strncmp(key, want, len) == 0;
+}
+
+/* The API server as this pod reaches it: KUBERNETES_SERVICE_HOST and _PORT, which
+ * the kubelet sets in every container (Spark's client-mode default,
+ * kubernetes.default.svc, needs cluster DNS and port 443). */
+static int api_server_from_env(char *out, size_t len)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    if (!host || !*host || !port || !*port || strpbrk(host, " \t\n\\") ||
+        port[strspn(port, "0123456789")] != '\0')
+        return -1;
+    snprintf(out, len, strchr(host, ':') ? "k8s://https://[%s]:%s" : "k8s://https://%s:%s", host,
+             port);
+    return 0;
+}
+
+/* A fresh Spark Connect token: 32 random bytes, hex. */
+static int connect_token(char out[65])
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    explicit_bzero(raw, sizeof raw);
+    return 0;
+}
+
+/* DIR/conf/spark-defaults.conf, alone in its folder (it is the kernel's SPARK_CONF_DIR,
+ * and Spark copies the other files of that folder into a ConfigMap for the
+ * executors): the launcher's properties with this pod's bind address, the API server
+ * as this pod reaches it, and a new Spark Connect token when the server is on. */
+static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
+                            char *dir_out, size_t dir_len, char *err, size_t errlen)
+{
+    char path[300], master[600], token[65] = "";
+    FILE *in = fopen(conf_path, "r");
+    if (!in) {
+        snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
+        return -1;
+    }
+    snprintf(dir_out, dir_len, "%s/conf", s->dir);
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", dir_out);
+    int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fclose(in);
+        return -1;
+    }
+    int have_master = api_server_from_env(master, sizeof master) == 0, connect = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, in) >= 0) {
+        size_t klen = 0;
+        const char *key = property_key(line, &klen);
+        if (key && (is_key(key, klen, "spark.driver.bindAddress") ||
+                    (have_master && is_key(key, klen, "spark.master")) ||
+                    is_key(key, klen, "spark.connect.authenticate.token")))
+            continue; /* replaced below */
+        if (key && is_key(key, klen, "spark.connect.grpc.binding.port"))
+            connect = 1;
+        fputs(line, out);
+        if (!strchr(line, '\n'))
+            fputc('\n', out);
+    }
+    free(line);
+    fclose(in);
+    /* An IP address, a URL of a checked host and port, and hex need no escaping. */
+    fprintf(out, "# spark-k8s shim: this pod's address (downward API status.podIP)\n"
+                 "spark.driver.bindAddress %s\n", pod_ip);
+    if (have_master)
+        fprintf(out, "# the API server (KUBERNETES_SERVICE_HOST/PORT)\nspark.master %s\n", master);
+    if (connect) {
+        if (connect_token(token) < 0) {
+            fclose(out);
+            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            return -1;
+        }
+        fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",
+                token);
+        explicit_bzero(token, sizeof token);
+    }
+    if (fclose(out) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The kernelspec's files (spark_session.py ...) for {resource_dir}: the image's
+ * installed kernelspec when it has one, else the copy embedded in this binary. */
+static int resource_dir(struct shim *s, const char *kernel_name, char **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    char inner[512];
+    if (kernel_name && *kernel_name && kernelspec_find(kernel_name, out, inner, sizeof inner) == 0)
+        return 0;
+    size_t n = strlen(s->dir) + 16;
+    char *dir = malloc(n);
+    if (!dir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(dir, n, "%s/kernelspec", s->dir);
+    if (mkdir(dir, 0700) < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    const unsigned char *data;
+    size_t size;
+    const char *name;
+    for (size_t i = 0; (name = kernelspec_file(i, &data, &size)); i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+            snprintf(err, errlen, "%s: cannot write", path);
+            free(dir);
+            return -1;
+        }
+    }
+    *out = dir;
+    return 0;
+}
+
+/* The plan of the local kernel: the launcher's kernel command, run locally. */
+static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const char *kernel_name,
+                     const char *res_dir, char *err, size_t errlen)
+{
+    json_t *cmd = json_array();
+    for (int i = 0; i < kernel_argc; i++)
+        json_array_append_new(cmd, json_string(kernel_argv[i]));
+    json_t *meta = json_pack("{s:s}", "runtime", "local");
+    if (kernel_argc > 0)
+        json_object_set(meta, "runtime_command", cmd);
+    json_t *root = json_pack("{s:s, s:s, s:{s:o}}", "display_name",
+                             kernel_name && *kernel_name ? kernel_name : "spark-k8s shim",
+                             "language", "python", "metadata", "spark_k8s", meta);
+    json_decref(cmd);
+    if (!root) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = plan_from_json(root, res_dir, "(spark-k8s shim)", PLAN_NO_ADMIN, &s->plan, err,
+                            errlen);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- proxy hooks, runtime end, watchdog, signals ------------------------------------- */
+
+static void stop_kernel(struct shim *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    if (s->rt)
+        runtime_local_ops.stop(s->rt, SHIM_STOP_GRACE_MS);
+    else
+        loop_stop(s->loop, 0);
+}
+
+static int interrupt(void *ctx)
+{
+    struct shim *s = ctx;
+    return s->rt ? runtime_local_ops.interrupt(s->rt) : -1;
+}
+
+static void shutdown_early(void *ctx, int restart)
+{
+    (void)restart;
+    stop_kernel(ctx);
+}
+
+static void ready(void *ctx)
+{
+    struct shim *s = ctx;
+    fprintf(stderr, "spark-k8s shim: kernel ready in %lld ms\n", monotonic_ms() - s->started_ms);
+}
+
+static void drained(void *ctx)
+{
+    struct shim *s = ctx;
+    loop_stop(s->loop, s->exit_code);
+}
+
+static void runtime_exited(void *ctx, int expected, const char *reason)
+{
+    struct shim *s = ctx;
+    int ok = expected || s->stopping || proxy_shutdown_requested(s->proxy);
+    if (!ok)
+        fprintf(stderr, "spark-k8s shim: %s\n", reason);
+    s->exit_code = ok && !s->orphaned ? 0 : 1;
+    proxy_drain(s->proxy, 300, drained, s);
+}
+
+/* Delete this pod (background): its dependents and executors follow. */
+static void delete_own_pod(const struct shim *s)
+{
+    if (!s->pod_name || !s->pod_namespace) {
+        fprintf(stderr, "spark-k8s shim: SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod\n");
+        return;
+    }
+    char err[1024], path[512];
+    struct kube_config *cfg = NULL;
+    struct kube_client *client = NULL;
+    if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
+        kube_client_new(cfg, &client, err, sizeof err) < 0) {
+        kube_config_free(cfg);
+        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, err);
+        return;
+    }
+    kube_client_set_timeout(client, 5000);
+    struct kube_status st;
+    kube_path(path, sizeof path, "v1", s->pod_namespace, "pods", s->pod_name);
+    if (kube_delete(client, path, &st) < 0)
+        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, st.message);
+    kube_client_free(client);
+}
+
+static void watchdog(void *ctx)
+{
+    struct shim *s = ctx;
+    long long last = proxy_last_heartbeat(s->proxy);
+    if (last == 0)
+        last = s->started_ms;
+    long long silent = monotonic_ms() - last;
+    if (silent > s->watchdog_ms && !s->orphaned) {
+        s->orphaned = 1;
+        fprintf(stderr,
+                "spark-k8s shim: no word from the launcher for %lld s: stopping the kernel and "
+                "deleting pod %s\n",
+                silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
+        stop_kernel(s);
+        delete_own_pod(s);
+        return;
+    }
+    long next = s->watchdog_ms / 4;
+    if (loop_timer(s->loop, next < 250 ? 250 : next, watchdog, s) < 0) {
+        /* a shim nobody watches over could outlive its launcher: stop instead */
+        fprintf(stderr, "spark-k8s shim: cannot set the watchdog's timer: stopping the kernel\n");
+        s->orphaned = 1;
+        stop_kernel(s);
+    }
+}
+
+static void on_signal(void *ctx, int fd)
+{
+    struct shim *s = ctx;
+    int signo;
+    while ((signo = signals_next(fd)) != 0) {
+        if (signo == SIGINT) {
+            proxy_interrupt(s->proxy);
+        } else {
+            fprintf(stderr, "spark-k8s shim: %s: stopping the kernel\n",
+                    strsignal(signo));
+            stop_kernel(s);
+        }
+    }
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+static int make_dir(struct shim *s, char *err, size_t errlen)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    snprintf(s->dir, sizeof s->dir, "%s/spark-k8s-shim-XXXXXX", base);
+    if (!mkdtemp(s->dir)) {
+        snprintf(err, errlen, "cannot create a private directory in %s: %s", base,
+                 strerror(errno));
+        s->dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_shim(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"keys", required_argument, NULL, 'k'},
+        {"conf", required_argument, NULL, 'c'},
+        {"port", required_argument, NULL, 'p'},
+        {"watchdog", required_argument, NULL, 'w'},
+        {"kernel-name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *keys = NULL, *conf = NULL, *kernel_name = NULL;
+    long port = KUBE_SHIM_PORT, watchdog_s = 60;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (opt) {
+        case 'k':
+            keys = optarg;
+            break;
+        case 'c':
+            conf = optarg;
+            break;
+        case 'n':
+            kernel_name = optarg;
+            break;
+        case 'p':
+            port = strtol(optarg, &end, 10);
+            if (*end || port < 1 || port > 65535 - KUBE_SHIM_PORTS) {
+                fprintf(stderr, "spark-k8s shim: --port '%s' is not a port number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'w':
+            watchdog_s = strtol(optarg, &end, 10);
+            if (*end || watchdog_s < 1) {
+                fprintf(stderr, "spark-k8s shim: --watchdog '%s' is not a number of seconds\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!keys || !conf) {
+        usage(stderr);
+        return 2;
+    }
+    char **kernel_argv = argv + optind;
+    int kernel_argc = argc - optind;
+
+    struct shim s;
+    memset(&s, 0, sizeof s);
+    s.sigfd = -1;
+    s.janitor.fd = -1;
+    s.started_ms = monotonic_ms();
+    s.watchdog_ms = watchdog_s * 1000;
+    s.pod_name = getenv("SPARK_K8S_POD_NAME");
+    s.pod_namespace = getenv("SPARK_K8S_POD_NAMESPACE");
+    const char *pod_ip = getenv("SPARK_K8S_POD_IP");
+    if (!pod_ip || !*pod_ip)
+        pod_ip = "0.0.0.0";
+    const char *kid = getenv("SPARK_K8S_KERNEL_ID");
+    snprintf(s.kernel_id, sizeof s.kernel_id, "%s", kid && *kid ? kid : "shim");
+    char err[4096], conf_dir[256];
+    char *res_dir = NULL;
+    int status = 2;
+
+    strcpy(s.conn.transport, "tcp");
+    snprintf(s.conn.ip, sizeof s.conn.ip, "%s", pod_ip);
+    for (int ch = 0; ch < CH_COUNT; ch++)
+        s.conn.ports[ch] = (int)port + ch;
+    strcpy(s.conn.signature_scheme, "hmac-sha256");
+    if (read_keys(&s, keys, err, sizeof err) < 0) {
+        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        goto out;
+    }
+    status = 1;
+    if ((s.sigfd = signals_open()) < 0 || janitor_start(&s.janitor, err, sizeof err) ||
+        make_dir(&s, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s shim: cannot set up: %s\n", s.sigfd < 0 ? strerror(errno) : err);
+        goto out;
+    }
+    janitor_guard_dir(&s.janitor, s.dir);
+    if (write_spark_conf(&s, conf, pod_ip, conf_dir, sizeof conf_dir, err, sizeof err) < 0 ||
+        resource_dir(&s, kernel_name, &res_dir, err, sizeof err) < 0 ||
+        make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        goto out;
+    }
+    struct proxy_hooks hooks = {
+        .ctx = &s,
+        .interrupt = interrupt,
+        .shutdown_early = shutdown_early,
+        .ready = ready,
+    };
+    /* The launcher's probe waits for the real kernel: the shim never answers for it. */
+    struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
+                                 .hold_kernel_info = 1};
+    if (loop_new(&s.loop, err, sizeof err) ||
+        proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
+        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        goto out;
+    }
+    if (loop_watch_fd(s.loop, s.sigfd, LOOP_READABLE, on_signal, &s)) {
+        fprintf(stderr, "spark-k8s shim: cannot watch signals: %s\n", strerror(errno));
+        goto out;
+    }
+    struct runtime_env env = {
+        .loop = s.loop,
+        .proxy = s.proxy,
+        .plan = s.plan,
+        .front = &s.conn,
+        .kernel_id = s.kernel_id,
+        .resource_dir = res_dir,
+        .janitor = &s.janitor,
+        .spark_conf_dir = conf_dir,
+        .exited = runtime_exited,
+        .ctx = &s,
+    };
+    s.rt = runtime_local_ops.start(&env, err, sizeof err);
+    if (!s.rt) {
+        fprintf(stderr, "spark-k8s shim: cannot start the kernel: %s\n", err);
+        goto out;
+    }
+    fprintf(stderr, "spark-k8s shim: serving %s:%ld-%ld (CURVE), watchdog %ld s\n", pod_ip, port,
+            port + CH_COUNT - 1, watchdog_s);
+    watchdog(&s);
+    status = loop_run(s.loop);
+    if (status < 0) {
+        fprintf(stderr, "spark-k8s shim: the event loop failed: %s\n", strerror(errno));
+        status = 1;
+    }
+out:
+    if (s.rt)
+        runtime_local_ops.free(s.rt);
+    proxy_free(s.proxy);
+    loop_free(s.loop);
+    if (s.dir[0])
+        remove_tree(s.dir);
+    janitor_release(&s.janitor);
+    if (s.sigfd >= 0)
+        close(s.sigfd);
+    plan_free(s.plan);
+    free(res_dir);
+    explicit_bzero(&s.curve, sizeof s.curve);
+    connection_clear(&s.conn);
+    return status;
+}

@@ -1,0 +1,588 @@
+/* kube_config.c — reads in-cluster service account files and kubeconfig files
+ * into a kube_config (see kube_config.h). */
+#include "launcher/kube/kube_config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/sys/yaml_json.h"
+
+#define KUBE_CONFIG_MAX_FILE (1u << 20)
+#define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+void kube_config_free(struct kube_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->source);
+    free(cfg->context);
+    free(cfg->user);
+    free(cfg->server);
+    free(cfg->namespace);
+    if (cfg->token)
+        explicit_bzero(cfg->token, strlen(cfg->token));
+    free(cfg->token);
+    free(cfg->token_file);
+    free(cfg->ca.data);
+    free(cfg->client_cert.data);
+    if (cfg->client_key.data)
+        explicit_bzero(cfg->client_key.data, cfg->client_key.len);
+    free(cfg->client_key.data);
+    free(cfg);
+}
+
+/* Read a whole file (≤ 1 MiB) into a NUL-terminated buffer. */
+static int read_file(const char *path, struct kube_blob *out, char *err, size_t errlen)
+{
+    out->data = NULL;
+    out->len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(KUBE_CONFIG_MAX_FILE + 1);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    size_t n = fread(buf, 1, KUBE_CONFIG_MAX_FILE + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > KUBE_CONFIG_MAX_FILE) {
+        free(buf);
+        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "file too large");
+        return -1;
+    }
+    buf[n] = '\0';
+    out->data = buf;
+    out->len = n;
+    return 0;
+}
+
+/* Strip trailing whitespace (tokens files often end with a newline). */
+static void trim_right(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
+
+static int read_token(const char *path, char **out, char *err, size_t errlen)
+{
+    struct kube_blob blob;
+    if (read_file(path, &blob, err, errlen) < 0)
+        return -1;
+    trim_right(blob.data);
+    if (blob.data[0] == '\0') {
+        free(blob.data);
+        snprintf(err, errlen, "%s: token is empty", path);
+        return -1;
+    }
+    for (const char *p = blob.data; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+            explicit_bzero(blob.data, blob.len);
+            free(blob.data);
+            snprintf(err, errlen, "%s: token contains whitespace or control characters", path);
+            return -1;
+        }
+    *out = blob.data;
+    return 0;
+}
+
+char *kube_config_token(const struct kube_config *cfg, int *failed, char *err, size_t errlen)
+{
+    *failed = 0;
+    if (cfg->token_file) {
+        char *token = NULL;
+        if (read_token(cfg->token_file, &token, err, errlen) < 0) {
+            *failed = 1;
+            return NULL;
+        }
+        return token;
+    }
+    if (cfg->token) {
+        char *copy = strdup(cfg->token);
+        if (!copy) {
+            *failed = 1;
+            snprintf(err, errlen, "out of memory");
+        }
+        return copy;
+    }
+    return NULL;
+}
+
+static int b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Standard base64 (whitespace ignored, padding optional) → bytes. */
+static int base64_decode(const char *text, struct kube_blob *out)
+{
+    size_t n = strlen(text);
+    char *buf = malloc(n / 4 * 3 + 4);
+    if (!buf)
+        return -1;
+    size_t len = 0;
+    unsigned acc = 0;
+    int bits = 0, pad = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+            continue;
+        if (*p == '=') {
+            pad++;
+            continue;
+        }
+        int v = b64_value((unsigned char)*p);
+        if (v < 0 || pad) {
+            free(buf);
+            return -1;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[len++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    if (pad > 2 || bits >= 6) {
+        free(buf);
+        return -1;
+    }
+    buf[len] = '\0';
+    out->data = buf;
+    out->len = len;
+    return 0;
+}
+
+static int copy_string(char **dst, const char *src, char *err, size_t errlen)
+{
+    *dst = strdup(src);
+    if (!*dst) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* PATH relative to the kubeconfig's own directory, as kubectl resolves it. */
+static char *resolve_path(const char *kubeconfig, const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    const char *slash = strrchr(kubeconfig, '/');
+    size_t dir_len = slash ? (size_t)(slash - kubeconfig) : 1;
+    const char *dir = slash ? kubeconfig : ".";
+    size_t n = dir_len + 1 + strlen(path) + 1;
+    char *full = malloc(n);
+    if (full)
+        snprintf(full, n, "%.*s/%s", (int)dir_len, dir, path);
+    return full;
+}
+
+/* Find the entry named NAME in the kubeconfig list LIST ("clusters", ...). */
+static json_t *named_entry(json_t *doc, const char *list, const char *name, const char *inner)
+{
+    json_t *array = json_object_get(doc, list);
+    size_t i;
+    json_t *item;
+    json_array_foreach(array, i, item) {
+        const char *item_name = json_string_value(json_object_get(item, "name"));
+        if (item_name && strcmp(item_name, name) == 0)
+            return json_object_get(item, inner);
+    }
+    return NULL;
+}
+
+/* An optional string field: NULL when absent; -1 when present with another type. */
+static int opt_string(json_t *obj, const char *field, const char **out, const char *path,
+                      const char *where, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, field);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "%s: %s: field '%s' must be a string", path, where, field);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A PEM blob from FILE_FIELD (path) or DATA_FIELD (base64). Neither → {NULL,0}. */
+static int load_pem(json_t *obj, const char *file_field, const char *data_field, const char *path,
+                    const char *where, struct kube_blob *out, char *err, size_t errlen)
+{
+    const char *file = NULL, *data = NULL;
+    if (opt_string(obj, file_field, &file, path, where, err, errlen) < 0 ||
+        opt_string(obj, data_field, &data, path, where, err, errlen) < 0)
+        return -1;
+    if (data && data[0]) {
+        if (base64_decode(data, out) < 0 || out->len == 0) {
+            snprintf(err, errlen, "%s: %s: field '%s' is not valid base64", path, where,
+                     data_field);
+            return -1;
+        }
+        return 0;
+    }
+    if (file && file[0]) {
+        char *full = resolve_path(path, file);
+        if (!full) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        char inner[512];
+        int rc = read_file(full, out, inner, sizeof inner);
+        if (rc < 0)
+            snprintf(err, errlen, "%s: %s: field '%s': %s", path, where, file_field, inner);
+        free(full);
+        return rc;
+    }
+    return 0;
+}
+
+static int check_server(const char *server, const char *path, const char *where, char *err,
+                        size_t errlen)
+{
+    if (strncmp(server, "https://", 8) != 0 || server[8] == '\0') {
+        snprintf(err, errlen, "%s: %s: server '%s' must be an https:// URL (TLS is required)",
+                 path, where, server);
+        return -1;
+    }
+    for (const char *p = server; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#') {
+            snprintf(err, errlen, "%s: %s: server '%s' is not a plain URL", path, where, server);
+            return -1;
+        }
+    return 0;
+}
+
+static void strip_trailing_slash(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 8 && s[n - 1] == '/')
+        s[--n] = '\0';
+}
+
+static int parse_kubeconfig(const char *path, json_t *doc, const char *context_name,
+                            struct kube_config *cfg, char *err, size_t errlen)
+{
+    if (!json_is_object(doc)) {
+        snprintf(err, errlen, "%s: not a kubeconfig (expected a mapping)", path);
+        return -1;
+    }
+    if (!context_name) {
+        if (opt_string(doc, "current-context", &context_name, path, "top level", err, errlen) < 0)
+            return -1;
+        if (!context_name || !context_name[0]) {
+            snprintf(err, errlen, "%s: no current-context set", path);
+            return -1;
+        }
+    }
+    if (copy_string(&cfg->context, context_name, err, errlen) < 0)
+        return -1;
+    json_t *context = named_entry(doc, "contexts", context_name, "context");
+    if (!json_is_object(context)) {
+        snprintf(err, errlen, "%s: context '%s' not found", path, context_name);
+        return -1;
+    }
+    char where[300];
+    snprintf(where, sizeof where, "context '%s'", context_name);
+    const char *cluster_name = NULL, *user_name = NULL, *ns = NULL;
+    if (opt_string(context, "cluster", &cluster_name, path, where, err, errlen) < 0 ||
+        opt_string(context, "user", &user_name, path, where, err, errlen) < 0 ||
+        opt_string(context, "namespace", &ns, path, where, err, errlen) < 0)
+        return -1;
+    if (!cluster_name || !cluster_name[0]) {
+        snprintf(err, errlen, "%s: %s: field 'cluster' is missing", path, where);
+        return -1;
+    }
+    if (copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err, errlen) < 0)
+        return -1;
+
+    json_t *cluster = named_entry(doc, "clusters", cluster_name, "cluster");
+    snprintf(where, sizeof where, "cluster '%s'", cluster_name);
+    if (!json_is_object(cluster)) {
+        snprintf(err, errlen, "%s: %s not found", path, where);
+        return -1;
+    }
+    const char *server = NULL;
+    if (opt_string(cluster, "server", &server, path, where, err, errlen) < 0)
+        return -1;
+    if (!server || !server[0]) {
+        snprintf(err, errlen, "%s: %s: field 'server' is missing", path, where);
+        return -1;
+    }
+    if (check_server(server, path, where, err, errlen) < 0)
+        return -1;
+    if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"))) {
+        snprintf(err, errlen,
+                 "%s: %s: insecure-skip-tls-verify is not supported (TLS is always verified); "
+                 "set certificate-authority or certificate-authority-data",
+                 path, where);
+        return -1;
+    }
+    if (copy_string(&cfg->server, server, err, errlen) < 0)
+        return -1;
+    strip_trailing_slash(cfg->server);
+    if (load_pem(cluster, "certificate-authority", "certificate-authority-data", path, where,
+                 &cfg->ca, err, errlen) < 0)
+        return -1;
+
+    if (!user_name || !user_name[0]) /* no credentials: anonymous, allowed */
+        return 0;
+    if (copy_string(&cfg->user, user_name, err, errlen) < 0)
+        return -1;
+    json_t *user = named_entry(doc, "users", user_name, "user");
+    snprintf(where, sizeof where, "user '%s'", user_name);
+    if (!user) {
+        snprintf(err, errlen, "%s: %s not found", path, where);
+        return -1;
+    }
+    if (json_is_null(user))
+        return 0;
+    if (!json_is_object(user)) {
+        snprintf(err, errlen, "%s: %s: expected a mapping", path, where);
+        return -1;
+    }
+    static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
+                                              NULL};
+    for (size_t i = 0; unsupported[i]; i++) {
+        json_t *v = json_object_get(user, unsupported[i]);
+        if (v && !json_is_null(v)) {
+            snprintf(err, errlen,
+                     "unsupported auth method '%s' in kubeconfig %s user %s "
+                     "(use a token, tokenFile or client certificate)",
+                     unsupported[i], path, user_name);
+            return -1;
+        }
+    }
+    const char *token = NULL, *token_file = NULL;
+    if (opt_string(user, "token", &token, path, where, err, errlen) < 0 ||
+        opt_string(user, "tokenFile", &token_file, path, where, err, errlen) < 0)
+        return -1;
+    if (token && token[0]) {
+        /* It goes into an HTTP header: a space, CR or LF would end or split it. */
+        for (const char *p = token; *p; p++)
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+                snprintf(err, errlen,
+                         "%s: %s: field 'token' contains whitespace or control characters",
+                         path, where);
+                return -1;
+            }
+        if (copy_string(&cfg->token, token, err, errlen) < 0)
+            return -1;
+    } else if (token_file && token_file[0]) {
+        cfg->token_file = resolve_path(path, token_file);
+        if (!cfg->token_file) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        char *probe = NULL;
+        char inner[512];
+        if (read_token(cfg->token_file, &probe, inner, sizeof inner) < 0) {
+            snprintf(err, errlen, "%s: %s: field 'tokenFile': %s", path, where, inner);
+            return -1;
+        }
+        explicit_bzero(probe, strlen(probe));
+        free(probe);
+    }
+    if (load_pem(user, "client-certificate", "client-certificate-data", path, where,
+                 &cfg->client_cert, err, errlen) < 0 ||
+        load_pem(user, "client-key", "client-key-data", path, where, &cfg->client_key, err,
+                 errlen) < 0)
+        return -1;
+    if (!cfg->client_cert.data != !cfg->client_key.data) {
+        snprintf(err, errlen, "%s: %s: %s is set without %s", path, where,
+                 cfg->client_cert.data ? "client-certificate" : "client-key",
+                 cfg->client_cert.data ? "client-key" : "client-certificate");
+        return -1;
+    }
+    return 0;
+}
+
+int kube_config_load_kubeconfig(const char *path, const char *context, struct kube_config **out,
+                                char *err, size_t errlen)
+{
+    *out = NULL;
+    json_t *doc = NULL;
+    if (yaml_json_load_file(path, &doc, err, errlen) < 0)
+        return -1;
+    struct kube_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        json_decref(doc);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = copy_string(&cfg->source, path, err, errlen);
+    if (rc == 0)
+        rc = parse_kubeconfig(path, doc, context, cfg, err, errlen);
+    json_decref(doc);
+    if (rc < 0) {
+        kube_config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + 1 + strlen(name) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int kube_config_load_incluster(const char *host, const char *port, const char *sa_dir,
+                               struct kube_config **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!host || !host[0]) {
+        snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
+        return -1;
+    }
+    if (!port || !port[0])
+        port = "443";
+    for (const char *p = port; *p; p++)
+        if (*p < '0' || *p > '9') {
+            snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT '%s' is not a number", port);
+            return -1;
+        }
+    for (const char *p = host; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@' || *p == '?' || *p == '#') {
+            snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST '%s' is not a host", host);
+            return -1;
+        }
+    struct kube_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cfg->in_cluster = 1;
+    size_t n = strlen(sa_dir) + 32;
+    cfg->source = malloc(n);
+    size_t server_len = strlen(host) + strlen(port) + 16;
+    cfg->server = malloc(server_len);
+    cfg->token_file = join_path(sa_dir, "token");
+    char *ca_path = join_path(sa_dir, "ca.crt");
+    char *ns_path = join_path(sa_dir, "namespace");
+    int rc = -1;
+    if (!cfg->source || !cfg->server || !cfg->token_file || !ca_path || !ns_path) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    snprintf(cfg->source, n, "in-cluster (%s)", sa_dir);
+    /* An IPv6 literal needs brackets in a URL. */
+    if (strchr(host, ':') && host[0] != '[')
+        snprintf(cfg->server, server_len, "https://[%s]:%s", host, port);
+    else
+        snprintf(cfg->server, server_len, "https://%s:%s", host, port);
+    char *probe = NULL;
+    if (read_token(cfg->token_file, &probe, err, errlen) < 0)
+        goto done;
+    explicit_bzero(probe, strlen(probe));
+    free(probe);
+    if (read_file(ca_path, &cfg->ca, err, errlen) < 0)
+        goto done;
+    struct kube_blob ns = {0};
+    char ignored[256];
+    if (read_file(ns_path, &ns, ignored, sizeof ignored) == 0) {
+        trim_right(ns.data);
+        if (ns.data[0])
+            cfg->namespace = ns.data;
+        else
+            free(ns.data);
+    }
+    if (!cfg->namespace && copy_string(&cfg->namespace, "default", err, errlen) < 0)
+        goto done;
+    rc = 0;
+done:
+    free(ca_path);
+    free(ns_path);
+    if (rc < 0)
+        kube_config_free(cfg);
+    else
+        *out = cfg;
+    return rc;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int kube_config_load_default(struct kube_config **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const char *kubeconfig = getenv("KUBECONFIG");
+    if (kubeconfig && kubeconfig[0]) {
+        char *list = strdup(kubeconfig);
+        if (!list) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        char *save = NULL;
+        for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+            if (file_exists(p)) {
+                int rc = kube_config_load_kubeconfig(p, NULL, out, err, errlen);
+                free(list);
+                return rc;
+            }
+        }
+        free(list);
+        snprintf(err, errlen, "KUBECONFIG '%s': no such file", kubeconfig);
+        return -1;
+    }
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    if (host && host[0]) {
+        const char *sa_dir = getenv("SPARK_K8S_SA_DIR");
+        return kube_config_load_incluster(host, getenv("KUBERNETES_SERVICE_PORT"),
+                                          sa_dir && sa_dir[0] ? sa_dir : KUBE_SA_DIR, out, err,
+                                          errlen);
+    }
+    const char *home = getenv("HOME");
+    if (!home || !home[0]) {
+        snprintf(err, errlen,
+                 "no Kubernetes configuration: KUBECONFIG, KUBERNETES_SERVICE_HOST and HOME are unset");
+        return -1;
+    }
+    size_t n = strlen(home) + 32;
+    char *path = malloc(n);
+    if (!path) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(path, n, "%s/.kube/config", home);
+    if (!file_exists(path)) {
+        snprintf(err, errlen,
+                 "no Kubernetes configuration: %s does not exist, and KUBECONFIG and "
+                 "KUBERNETES_SERVICE_HOST are unset",
+                 path);
+        free(path);
+        return -1;
+    }
+    int rc = kube_config_load_kubeconfig(path, NULL, out, err, errlen);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* kernelspecs_data.S — embeds the files every kernelspec folder gets (logos, the
+ * IPython startup file, Spark's logging configuration) in the binary, each as SYM .. SYM_end followed by a NUL,
+ * read by launcher/spec/kernelspec.c. The Makefile rebuilds this object when they change. */
+    .section .rodata
+
+    .global spark_k8s_logo_svg, spark_k8s_logo_svg_end
+spark_k8s_logo_svg:
+    .incbin "kernelspecs/logo-svg.svg"
+spark_k8s_logo_svg_end:
+    .byte 0
+
+    .global spark_k8s_logo_32, spark_k8s_logo_32_end
+spark_k8s_logo_32:
+    .incbin "kernelspecs/logo-32x32.png"
+spark_k8s_logo_32_end:
+    .byte 0
+
+    .global spark_k8s_logo_64, spark_k8s_logo_64_end
+spark_k8s_logo_64:
+    .incbin "kernelspecs/logo-64x64.png"
+spark_k8s_logo_64_end:
+    .byte 0
+
+    .global spark_k8s_session_py, spark_k8s_session_py_end
+spark_k8s_session_py:
+    .incbin "kernelspecs/spark_session.py"
+spark_k8s_session_py_end:
+    .byte 0
+
+    .global spark_k8s_progress_py, spark_k8s_progress_py_end
+spark_k8s_progress_py:
+    .incbin "kernelspecs/spark_progress.py"
+spark_k8s_progress_py_end:
+    .byte 0
+
+    .global spark_k8s_log4j2, spark_k8s_log4j2_end
+spark_k8s_log4j2:
+    .incbin "kernelspecs/log4j2.properties"
+spark_k8s_log4j2_end:
+    .byte 0
+
+    .section .note.GNU-stack,"",@progbits

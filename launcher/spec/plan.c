@@ -1,0 +1,431 @@
+/* plan.c — reads a kernelspec's metadata into a launch plan (see plan.h): the matrix
+ * and built-in defaults, then the metadata, then the admin config file and the
+ * environment, then the checks that need all of them together. */
+#include "launcher/spec/plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "launcher/images/matrix.h"
+
+struct plan {
+    char *kernel_name;
+    char *display_name;
+    char *spark_version;
+    char *spark_line;
+    char *variant;
+    char *path;
+    struct settings settings;
+    char **runtime_argv; /* NULL-terminated */
+};
+
+static const char *const default_argv[] = {
+    "/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}", NULL,
+};
+
+static const char builtin[] = "built-in default";
+
+/* Dynamic allocation's cap by default: a notebook gets at most this many executors (and
+ * GPUs, on gpu variants) unless the kernelspec or an admin says otherwise. */
+#define PLAN_DEFAULT_MAX_EXECUTORS "4"
+
+static char **argv_copy(const char *const *src)
+{
+    size_t n = 0;
+    while (src[n])
+        n++;
+    char **dst = calloc(n + 1, sizeof *dst);
+    if (!dst)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = strdup(src[i]);
+        if (!dst[i]) {
+            for (size_t j = 0; j < i; j++)
+                free(dst[j]);
+            free(dst);
+            return NULL;
+        }
+    }
+    return dst;
+}
+
+static void argv_free(char **argv)
+{
+    if (!argv)
+        return;
+    for (size_t i = 0; argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+void plan_free(struct plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->kernel_name);
+    free(plan->display_name);
+    free(plan->spark_version);
+    free(plan->spark_line);
+    free(plan->variant);
+    free(plan->path);
+    settings_free(&plan->settings);
+    argv_free(plan->runtime_argv);
+    free(plan);
+}
+
+static int set_string(char **dst, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+/* A string field of OBJ, or FALLBACK when absent; -1 when present but not a string. */
+static int take_string(json_t *obj, const char *field, const char *fallback, char **dst,
+                       const char *path, const char *where, char *err, size_t errlen)
+{
+    json_t *v = obj ? json_object_get(obj, field) : NULL;
+    if (!v)
+        return set_string(dst, fallback);
+    if (!json_is_string(v)) {
+        char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        snprintf(err, errlen, "%s: field %s%s must be a string, not %s", path, where, field,
+                 dump ? dump : "?");
+        free(dump);
+        return -1;
+    }
+    return set_string(dst, json_string_value(v));
+}
+
+static int take_argv(json_t *meta, const char *path, struct plan *plan, char *err, size_t errlen)
+{
+    json_t *cmd = meta ? json_object_get(meta, "runtime_command") : NULL;
+    if (!cmd) {
+        plan->runtime_argv = argv_copy(default_argv);
+        return plan->runtime_argv ? 0 : -1;
+    }
+    size_t n = json_is_array(cmd) ? json_array_size(cmd) : 0;
+    if (n == 0) {
+        char *dump = json_dumps(cmd, JSON_ENCODE_ANY | JSON_COMPACT);
+        snprintf(err, errlen,
+                 "%s: field metadata.spark_k8s.runtime_command must be a non-empty array of "
+                 "strings, not %s", path, dump ? dump : "?");
+        free(dump);
+        return -1;
+    }
+    plan->runtime_argv = calloc(n + 1, sizeof *plan->runtime_argv);
+    if (!plan->runtime_argv)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *arg = json_array_get(cmd, i);
+        if (!json_is_string(arg) || json_string_length(arg) == 0) {
+            char *dump = json_dumps(arg, JSON_ENCODE_ANY | JSON_COMPACT);
+            snprintf(err, errlen,
+                     "%s: field metadata.spark_k8s.runtime_command[%zu] must be a non-empty "
+                     "string, not %s", path, i, dump ? dump : "?");
+            free(dump);
+            return -1;
+        }
+        plan->runtime_argv[i] = strdup(json_string_value(arg));
+        if (!plan->runtime_argv[i])
+            return -1;
+    }
+    return 0;
+}
+
+/* The values a kernel has when nobody says otherwise. */
+static int set_defaults(struct plan *plan, const struct matrix *m, const struct matrix_spark *s,
+                        char *err, size_t errlen)
+{
+    struct settings *st = &plan->settings;
+    int gpu = matrix_variant_has(plan->variant, "gpu");
+    if (settings_set(st, SETTING_RUNTIME, "local", builtin, err, errlen) ||
+        settings_set(st, SETTING_DRIVER_CORES, "1", builtin, err, errlen) ||
+        settings_set(st, SETTING_DRIVER_MEMORY, "2g", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_CORES, "4", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_MEMORY, "8g", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_INSTANCES, "2", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_GPUS, gpu ? "1" : "0", builtin, err, errlen) ||
+        settings_set(st, SETTING_EXECUTOR_MAX_INSTANCES, PLAN_DEFAULT_MAX_EXECUTORS, builtin, err,
+                     errlen) ||
+        settings_set(st, SETTING_DRIVER_GPUS, "0", builtin, err, errlen) ||
+        settings_set(st, SETTING_CONNECT, "false", builtin, err, errlen) ||
+        settings_set(st, SETTING_CONNECT_PORT, "15002", builtin, err, errlen) ||
+        settings_set(st, SETTING_PROGRESS, "true", builtin, err, errlen) ||
+        settings_set(st, SETTING_PROGRESS_INTERVAL, "500", builtin, err, errlen))
+        return -1;
+    if (matrix_variant_has(plan->variant, "iceberg") &&
+        (settings_set(st, SETTING_ICEBERG_NAME, "iceberg", builtin, err, errlen) ||
+         settings_set(st, SETTING_ICEBERG_TYPE, "hadoop", builtin, err, errlen) ||
+         settings_set(st, SETTING_ICEBERG_WAREHOUSE, "iceberg-warehouse", builtin, err, errlen)))
+        return -1;
+    if (!s)
+        return 0;
+    char ref[1024];
+    if (matrix_image_ref(m, NULL, "jupyter", s, plan->variant, ref, sizeof ref) ||
+        settings_set(st, SETTING_DRIVER_IMAGE, ref, "matrix default", err, errlen) ||
+        matrix_image_ref(m, NULL, "runtime", s, plan->variant, ref, sizeof ref) ||
+        settings_set(st, SETTING_EXECUTOR_IMAGE, ref, "matrix default", err, errlen)) {
+        if (!err[0])
+            snprintf(err, errlen, "matrix %s: no image for Spark %s, variant %s", m->origin,
+                     s->line, plan->variant);
+        return -1;
+    }
+    return 0;
+}
+
+/* An admin's registry replaces the registry of both images, whatever their source. */
+static int apply_registry(struct plan *plan, const struct matrix *m,
+                          const struct matrix_spark *s, char *err, size_t errlen)
+{
+    const struct setting *reg = &plan->settings.values[SETTING_IMAGE_REGISTRY];
+    if (!reg->value || !s)
+        return 0;
+    char ref[1024], src[4700];
+    snprintf(src, sizeof src, "%s with the matrix's image name", reg->source);
+    static const struct {
+        enum setting_id id;
+        const char *kind;
+    } images[] = {{SETTING_DRIVER_IMAGE, "jupyter"}, {SETTING_EXECUTOR_IMAGE, "runtime"}};
+    for (size_t i = 0; i < 2; i++) {
+        if (matrix_image_ref(m, reg->value, images[i].kind, s, plan->variant, ref, sizeof ref)) {
+            snprintf(err, errlen, "%s: image_registry '%s' makes no valid image name",
+                     reg->source, reg->value);
+            return -1;
+        }
+        if (settings_set(&plan->settings, images[i].id, ref, src, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+/* Checks across settings, once every layer is in. */
+static int check_plan(struct plan *plan, char *err, size_t errlen)
+{
+    const struct setting *v = plan->settings.values;
+    if (matrix_variant_has(plan->variant, "gpu") &&
+        strcmp(v[SETTING_EXECUTOR_GPUS].value, "1") != 0) {
+        snprintf(err, errlen,
+                 "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
+                 "exactly one GPU per executor, so a %s kernel needs 1",
+                 v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
+        return -1;
+    }
+    if (strtol(v[SETTING_PROGRESS_INTERVAL].value, NULL, 10) < 100) {
+        snprintf(err, errlen,
+                 "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
+                 "updates a second at most)",
+                 v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
+        return -1;
+    }
+    if (strcmp(v[SETTING_CONNECT].value, "true") == 0 && plan->spark_line[0] &&
+        plan->spark_line[0] < '4') {
+        snprintf(err, errlen,
+                 "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
+                 "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
+                 v[SETTING_CONNECT].source, plan->spark_line);
+        return -1;
+    }
+    long instances = strtol(v[SETTING_EXECUTOR_INSTANCES].value, NULL, 10);
+    long max = strtol(v[SETTING_EXECUTOR_MAX_INSTANCES].value, NULL, 10);
+    if (instances > max && strcmp(v[SETTING_EXECUTOR_MAX_INSTANCES].source, builtin) == 0) {
+        /* nobody set a cap: the default one never refuses the executors asked for */
+        char src[4200];
+        snprintf(src, sizeof src, "built-in default: resources.executor_instances, %s",
+                 v[SETTING_EXECUTOR_INSTANCES].source);
+        if (settings_set(&plan->settings, SETTING_EXECUTOR_MAX_INSTANCES,
+                         v[SETTING_EXECUTOR_INSTANCES].value, src, err, errlen))
+            return -1;
+    } else if (instances > max) {
+        snprintf(err, errlen,
+                 "%s: resources.executor_instances has value '%s', more than "
+                 "resources.executor_max_instances '%s' (%s): raise the cap or start fewer",
+                 v[SETTING_EXECUTOR_INSTANCES].source, v[SETTING_EXECUTOR_INSTANCES].value,
+                 v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
+        return -1;
+    }
+    if (!matrix_variant_has(plan->variant, "iceberg"))
+        return 0;
+    const char *type = v[SETTING_ICEBERG_TYPE].value;
+    /* a hive catalog without uri uses hive.metastore.uris of hive-site.xml (Iceberg docs) */
+    if (strcmp(type, "rest") == 0 && !v[SETTING_ICEBERG_URI].value) {
+        snprintf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
+                 v[SETTING_ICEBERG_TYPE].source, type);
+        return -1;
+    }
+    if (strcmp(type, "hadoop") == 0 && !v[SETTING_ICEBERG_WAREHOUSE].value) {
+        snprintf(err, errlen, "%s: iceberg.type 'hadoop' needs iceberg.warehouse",
+                 v[SETTING_ICEBERG_TYPE].source);
+        return -1;
+    }
+    /* Executors are pods: a warehouse on a local path would be each pod's own (and the
+     * driver's root is read-only). A hadoop catalog needs shared storage there. */
+    const char *wh = v[SETTING_ICEBERG_WAREHOUSE].value;
+    if (strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0 && strcmp(type, "hadoop") == 0 &&
+        !plan_shared_storage(wh)) {
+        snprintf(err, errlen,
+                 "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
+                 "runtime the executors are pods and need shared storage: set iceberg.warehouse "
+                 "(--iceberg-warehouse) to s3a://BUCKET/PATH (or s3://, gs://, abfs://, hdfs://), "
+                 "or use a REST catalog (--iceberg-type rest --iceberg-uri URL)",
+                 v[SETTING_ICEBERG_WAREHOUSE].source, wh);
+        return -1;
+    }
+    return 0;
+}
+
+int plan_shared_storage(const char *location)
+{
+    static const char *const schemes[] = {"s3a://", "s3://", "s3n://", "gs://", "abfs://",
+                                          "abfss://", "wasb://", "wasbs://", "hdfs://",
+                                          "viewfs://", "oss://", NULL};
+    for (size_t i = 0; location && schemes[i]; i++)
+        if (strncmp(location, schemes[i], strlen(schemes[i])) == 0 && location[strlen(schemes[i])])
+            return 1;
+    return 0;
+}
+
+/* The Spark line and variant named by the metadata, checked against the matrix. */
+static int take_spark(struct plan *plan, const struct matrix *m,
+                      const struct matrix_spark **line, char *err, size_t errlen)
+{
+    *line = NULL;
+    if (!plan->spark_version[0])
+        return 0;
+    *line = matrix_spark_find(m, plan->spark_version);
+    if (!*line) {
+        char known[256] = "";
+        for (size_t i = 0; i < m->n_spark; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                     i ? ", " : "", m->spark[i].version);
+        snprintf(err, errlen,
+                 "%s: field metadata.spark_k8s.spark_version has value '%s'; this spark-k8s "
+                 "knows Spark %s (reinstall the kernelspecs)", plan->path, plan->spark_version,
+                 known);
+        return -1;
+    }
+    if (!matrix_variant_valid(m, plan->variant)) {
+        snprintf(err, errlen,
+                 "%s: field metadata.spark_k8s.variant has value '%s'; expected one of the "
+                 "matrix's variants", plan->path, plan->variant);
+        return -1;
+    }
+    if (set_string(&plan->spark_version, (*line)->version) ||
+        set_string(&plan->spark_line, (*line)->line)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
+                   struct plan **out, char *err, size_t errlen)
+{
+    struct plan *plan = calloc(1, sizeof *plan);
+    struct matrix *m = NULL;
+    if (!plan) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    err[0] = '\0';
+    json_t *meta = NULL;
+    if (root) {
+        if (!json_is_object(root)) {
+            snprintf(err, errlen, "%s: a kernelspec must be a JSON object", path);
+            goto fail;
+        }
+        json_t *md = json_object_get(root, "metadata");
+        meta = md ? json_object_get(md, "spark_k8s") : NULL;
+        if (meta && !json_is_object(meta)) {
+            snprintf(err, errlen, "%s: field metadata.spark_k8s must be an object", path);
+            goto fail;
+        }
+    }
+    const char *base = dir ? strrchr(dir, '/') : NULL;
+    if (base && base[1] == '\0') { /* "x/name/" */
+        while (base > dir && base[-1] != '/')
+            base--;
+        base--;
+    }
+    if (set_string(&plan->path, path) ||
+        set_string(&plan->kernel_name, dir ? (base ? base + 1 : dir) : "") ||
+        set_string(&plan->spark_line, "") ||
+        take_string(root, "display_name", "Python (spark-k8s)", &plan->display_name, path, "",
+                    err, errlen) ||
+        take_string(meta, "spark_version", "", &plan->spark_version, path,
+                    "metadata.spark_k8s.", err, errlen) ||
+        take_string(meta, "variant", "baseline", &plan->variant, path, "metadata.spark_k8s.",
+                    err, errlen) ||
+        take_argv(meta, path, plan, err, errlen))
+        goto fail;
+    size_t len = strlen(plan->kernel_name);
+    if (len && plan->kernel_name[len - 1] == '/')
+        plan->kernel_name[len - 1] = '\0';
+    const struct matrix_spark *line = NULL;
+    if (matrix_load_default(&m, err, errlen) ||
+        take_spark(plan, m, &line, err, errlen) ||
+        set_defaults(plan, m, line, err, errlen))
+        goto fail;
+    char desc[4200];
+    snprintf(desc, sizeof desc, "kernelspec %s", path);
+    if (settings_from_json(&plan->settings, meta, desc, "metadata.spark_k8s.", 1, err, errlen))
+        goto fail;
+    if (!(flags & PLAN_NO_ADMIN) && (settings_from_config_file(&plan->settings, err, errlen) ||
+                                     settings_from_env(&plan->settings, err, errlen)))
+        goto fail;
+    if (apply_registry(plan, m, line, err, errlen) || check_plan(plan, err, errlen))
+        goto fail;
+    matrix_free(m);
+    *out = plan;
+    return 0;
+fail:
+    if (!err[0])
+        snprintf(err, errlen, "out of memory");
+    matrix_free(m);
+    plan_free(plan);
+    return -1;
+}
+
+int plan_load(const char *dir, struct plan **out, char *err, size_t errlen)
+{
+    if (!dir)
+        return plan_from_json(NULL, NULL, "(default)", 0, out, err, errlen);
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/kernel.json", dir) >= sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "%s: cannot read kernelspec: %s (line %d)", path, jerr.text,
+                 jerr.line);
+        return -1;
+    }
+    int rc = plan_from_json(root, dir, path, 0, out, err, errlen);
+    json_decref(root);
+    return rc;
+}
+
+const char *plan_kernel_name(const struct plan *plan) { return plan->kernel_name; }
+const char *plan_display_name(const struct plan *plan) { return plan->display_name; }
+const char *plan_spark_version(const struct plan *plan) { return plan->spark_version; }
+const char *plan_spark_line(const struct plan *plan) { return plan->spark_line; }
+const char *plan_variant(const struct plan *plan) { return plan->variant; }
+const char *plan_path(const struct plan *plan) { return plan->path; }
+const char *plan_runtime(const struct plan *plan)
+{
+    return plan->settings.values[SETTING_RUNTIME].value;
+}
+char *const *plan_runtime_argv(const struct plan *plan) { return plan->runtime_argv; }
+
+const struct setting *plan_setting(const struct plan *plan, enum setting_id id)
+{
+    return (unsigned)id < SETTING_COUNT ? &plan->settings.values[id] : NULL;
+}
+const struct settings *plan_settings(const struct plan *plan) { return &plan->settings; }

@@ -1,0 +1,55 @@
+/* plan.h — the launch plan: everything a kernel needs to start its runtime,
+ * derived from the kernelspec's metadata (kernel.json "metadata"."spark_k8s"),
+ * the image matrix, the admin config file and SPARK_K8S_* environment variables
+ * (in that order of precedence, the last winning; see kernelspecs/README.md).
+ *
+ * The kernel command reads a plan; `render` prints one; the runtimes act on one.
+ * A plan owns all its strings; plan_free releases it. */
+#ifndef SPARK_K8S_PLAN_H
+#define SPARK_K8S_PLAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "launcher/spec/config.h"
+
+struct plan;
+
+/* Load the plan for the kernelspec in DIR (the folder holding kernel.json).
+ * DIR may be NULL: then a default plan (local runtime, python3 -m ipykernel_launcher).
+ * On error returns -1 and writes a message naming the file, the field and the value. */
+int plan_load(const char *kernelspec_dir, struct plan **out, char *err, size_t errlen);
+void plan_free(struct plan *plan);
+
+/* Flags of plan_from_json. */
+#define PLAN_NO_ADMIN 1 /* ignore the admin config file and the environment */
+
+/* The plan of an already parsed kernel.json (borrowed). DIR names the kernelspec
+ * folder (NULL: none), PATH the file in messages. `kernelspec install` validates
+ * what it writes with this (PLAN_NO_ADMIN). */
+int plan_from_json(json_t *kernel_json, const char *dir, const char *path, int flags,
+                   struct plan **out, char *err, size_t errlen);
+
+const char *plan_kernel_name(const struct plan *plan);   /* "spark-4.1-baseline" or "" */
+const char *plan_display_name(const struct plan *plan);
+const char *plan_spark_version(const struct plan *plan); /* "4.1.1"; "" without metadata */
+const char *plan_spark_line(const struct plan *plan);    /* "4.1";   "" without metadata */
+const char *plan_variant(const struct plan *plan);       /* "baseline", "gpu", ... */
+const char *plan_runtime(const struct plan *plan);       /* "local" or "kubernetes" */
+const char *plan_path(const struct plan *plan);          /* ".../kernel.json" or "(default)" */
+
+/* Every setting with its source (images, resources, namespace, Iceberg catalog,
+ * extra Spark properties). A value may be NULL (unset). */
+const struct setting *plan_setting(const struct plan *plan, enum setting_id id);
+const struct settings *plan_settings(const struct plan *plan);
+
+/* The runtime command as a NULL-terminated argv; "{connection_file}" in an
+ * element stands for the runtime's private connection file and "{resource_dir}"
+ * for the kernelspec folder (the launcher substitutes both). */
+char *const *plan_runtime_argv(const struct plan *plan);
+
+/* 1 if LOCATION is on storage every pod reaches (s3a://, s3://, gs://, abfs://, hdfs://
+ * ...), 0 for a local path. */
+int plan_shared_storage(const char *location);
+
+#endif

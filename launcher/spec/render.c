@@ -1,0 +1,300 @@
+/* render.c — a launch plan rendered into Spark properties: the local runtime's
+ * or Kubernetes client mode inside the driver pod (see render.h). */
+#include "launcher/spec/render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher/spec/config.h"
+#include "launcher/spec/kernel_env.h"
+#include "launcher/images/matrix.h"
+#include "launcher/spec/plan.h"
+#include "launcher/spec/sparkconf.h"
+
+struct render {
+    struct sparkconf *conf;
+    const struct plan *plan;
+    char *err;
+    size_t errlen;
+    int failed;
+};
+
+static void put(struct render *r, const char *key, const char *value, const char *source)
+{
+    if (!r->failed && sparkconf_set(r->conf, key, value, source, r->err, r->errlen))
+        r->failed = 1;
+}
+
+/* A property whose value is a setting: it takes that setting's source. */
+static void put_setting(struct render *r, const char *key, enum setting_id id)
+{
+    const struct setting *s = plan_setting(r->plan, id);
+    if (s && s->value && *s->value)
+        put(r, key, s->value, s->source);
+}
+
+static void render_kubernetes(struct render *r, const struct render_pod *pod)
+{
+    static const char runtime[] = "runtime (the driver pod)";
+    char buf[1024];
+    const char *api = pod->api_server ? pod->api_server : "";
+    snprintf(buf, sizeof buf, "k8s://%s%s", strncmp(api, "https://", 8) == 0 ? "" : "https://",
+             api);
+    put(r, "spark.master", buf, runtime);
+    put(r, "spark.submit.deployMode", "client", runtime);
+    put(r, "spark.kubernetes.namespace", pod->namespace ? pod->namespace : "", runtime);
+    put_setting(r, "spark.kubernetes.container.image", SETTING_EXECUTOR_IMAGE);
+    put(r, "spark.kubernetes.driver.pod.name", pod->driver_pod_name ? pod->driver_pod_name : "",
+        runtime);
+    put(r, "spark.driver.host", pod->driver_host ? pod->driver_host : "", runtime);
+    put(r, "spark.driver.bindAddress", pod->pod_ip ? pod->pod_ip : "", runtime);
+    snprintf(buf, sizeof buf, "%d", RENDER_DRIVER_PORT);
+    put(r, "spark.driver.port", buf, runtime);
+    snprintf(buf, sizeof buf, "%d", RENDER_BLOCK_MANAGER_PORT);
+    put(r, "spark.blockManager.port", buf, runtime);
+}
+
+static void render_executors(struct render *r)
+{
+    static const char builtin[] = "built-in default";
+    put_setting(r, "spark.executor.cores", SETTING_EXECUTOR_CORES);
+    put_setting(r, "spark.executor.memory", SETTING_EXECUTOR_MEMORY);
+    put_setting(r, "spark.executor.instances", SETTING_EXECUTOR_INSTANCES);
+    put(r, "spark.dynamicAllocation.enabled", "true", builtin);
+    put(r, "spark.dynamicAllocation.shuffleTracking.enabled", "true", builtin);
+    /* An executor that holds shuffle files is otherwise kept until the driver's garbage
+     * collector drops the shuffle (30 minutes and more): a notebook left idle would keep
+     * its executors. After this, an idle one goes (its shuffle output is recomputed if
+     * needed again). */
+    put(r, "spark.dynamicAllocation.shuffleTracking.timeout", RENDER_SHUFFLE_TRACKING_TIMEOUT,
+        builtin);
+    put_setting(r, "spark.dynamicAllocation.maxExecutors", SETTING_EXECUTOR_MAX_INSTANCES);
+}
+
+/* A Spark size ("512m", "4g") in MiB; -1 when malformed. */
+static long size_mib(const char *text)
+{
+    char *end = NULL;
+    long long n = text ? strtoll(text, &end, 10) : -1;
+    if (!text || end == text || n <= 0)
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': return (long)((n + 1023) / 1024);
+    case 'm': case 'M': case '\0': return (long)n;
+    case 'g': case 'G': return (long)(n * 1024);
+    case 't': case 'T': return (long)(n * 1024 * 1024);
+    default: return -1;
+    }
+}
+
+/* RAPIDS: the plugin everywhere; GPU scheduling only where executors are pods (in
+ * local mode Spark cannot schedule GPUs, and RAPIDS asks for no resource requests). */
+static void render_gpu(struct render *r, int kubernetes)
+{
+    char src[128], buf[64];
+    snprintf(src, sizeof src, "matrix default (variant %s)", plan_variant(r->plan));
+    put(r, "spark.plugins", RENDER_RAPIDS_PLUGIN, src);
+    put(r, "spark.rapids.sql.enabled", "true", src);
+    if (!kubernetes)
+        return;
+    put_setting(r, "spark.executor.resource.gpu.amount", SETTING_EXECUTOR_GPUS);
+    put(r, "spark.executor.resource.gpu.vendor", "nvidia.com", src);
+    put(r, "spark.executor.resource.gpu.discoveryScript", RENDER_GPU_DISCOVERY_SCRIPT, src);
+    /* Every task slot of an executor shares its one GPU: 1/cores, cut (never rounded up)
+     * to six decimals so that Spark's floor(1/amount) gives back exactly the cores. */
+    const struct setting *cores = plan_setting(r->plan, SETTING_EXECUTOR_CORES);
+    long n = cores && cores->value ? strtol(cores->value, NULL, 10) : 1;
+    if (n <= 1) {
+        snprintf(buf, sizeof buf, "1");
+    } else {
+        long micro = 1000000 / n;
+        snprintf(buf, sizeof buf, "0.%06ld", micro);
+        for (size_t len = strlen(buf); len > 3 && buf[len - 1] == '0'; len--)
+            buf[len - 1] = '\0';
+    }
+    char tsrc[256];
+    snprintf(tsrc, sizeof tsrc, "1 / executor cores, %s", cores ? cores->source : "");
+    put(r, "spark.task.resource.gpu.amount", buf, tsrc);
+    /* Pinned host memory speeds up host <-> GPU copies; it is off-heap, so the pod's
+     * memory (Spark's overhead) must hold it besides Spark's own overhead (10 %, at
+     * least 384 MiB), or the kernel OOM-kills the executor (RAPIDS tuning guide). */
+    put(r, "spark.rapids.memory.pinnedPool.size", RENDER_RAPIDS_PINNED_MIB "m", src);
+    const struct setting *mem = plan_setting(r->plan, SETTING_EXECUTOR_MEMORY);
+    long heap = size_mib(mem ? mem->value : NULL);
+    if (heap > 0) {
+        long overhead = heap / 10 < 384 ? 384 : heap / 10;
+        snprintf(buf, sizeof buf, "%ldm", overhead + strtol(RENDER_RAPIDS_PINNED_MIB, NULL, 10));
+        snprintf(tsrc, sizeof tsrc, "pinned pool + max(10 %% of executor memory, 384m), %s",
+                 mem->source);
+        put(r, "spark.executor.memoryOverhead", buf, tsrc);
+    }
+}
+
+static void render_iceberg(struct render *r)
+{
+    char src[128], key[128];
+    snprintf(src, sizeof src, "matrix default (variant %s)", plan_variant(r->plan));
+    put(r, "spark.sql.extensions",
+        "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions", src);
+    const struct setting *name = plan_setting(r->plan, SETTING_ICEBERG_NAME);
+    const char *catalog = name && name->value ? name->value : "iceberg";
+    snprintf(key, sizeof key, "spark.sql.catalog.%s", catalog);
+    put(r, key, "org.apache.iceberg.spark.SparkCatalog", name ? name->source : src);
+    snprintf(key, sizeof key, "spark.sql.catalog.%s.type", catalog);
+    put_setting(r, key, SETTING_ICEBERG_TYPE);
+    snprintf(key, sizeof key, "spark.sql.catalog.%s.uri", catalog);
+    put_setting(r, key, SETTING_ICEBERG_URI);
+    snprintf(key, sizeof key, "spark.sql.catalog.%s.warehouse", catalog);
+    put_setting(r, key, SETTING_ICEBERG_WAREHOUSE);
+    /* s3:// is not a Hadoop file system: Iceberg's own S3 client (the AWS bundle) reads it */
+    const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
+    if (wh && wh->value && strncmp(wh->value, "s3://", 5) == 0) {
+        snprintf(key, sizeof key, "spark.sql.catalog.%s.io-impl", catalog);
+        put(r, key, "org.apache.iceberg.aws.s3.S3FileIO", wh->source);
+    }
+}
+
+/* Spark's own warehouse (tables of its session catalog): by default "spark-warehouse"
+ * in the working directory, which in the driver pod is on its read-only root. Shared
+ * storage when the Iceberg warehouse is on some, else the pod's /tmp. */
+static void render_warehouse(struct render *r, int iceberg)
+{
+    const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
+    char buf[4200];
+    if (iceberg && wh && wh->value && plan_shared_storage(wh->value)) {
+        snprintf(buf, sizeof buf, "%s%sspark-warehouse", wh->value,
+                 wh->value[strlen(wh->value) - 1] == '/' ? "" : "/");
+        put(r, "spark.sql.warehouse.dir", buf, wh->source);
+    } else {
+        put(r, "spark.sql.warehouse.dir", RENDER_POD_WAREHOUSE,
+            "runtime (the driver pod's root is read-only; /tmp is its own)");
+    }
+}
+
+/* The Spark Connect server in the driver: its plugin (after RAPIDS', if any), its
+ * port, its address (loopback for a local kernel) and its token. */
+static void render_connect(struct render *r, const struct render_pod *pod,
+                           const struct render_env *env)
+{
+    const struct setting *on = plan_setting(r->plan, SETTING_CONNECT);
+    if (!on || !on->value || strcmp(on->value, "true") != 0)
+        return;
+    const char *plugins = sparkconf_get(r->conf, "spark.plugins");
+    char buf[512];
+    if (plugins && *plugins)
+        snprintf(buf, sizeof buf, "%s,%s", plugins, RENDER_CONNECT_PLUGIN);
+    else
+        snprintf(buf, sizeof buf, "%s", RENDER_CONNECT_PLUGIN);
+    put(r, "spark.plugins", buf, on->source);
+    put_setting(r, "spark.connect.grpc.binding.port", SETTING_CONNECT_PORT);
+    if (!pod)
+        put(r, "spark.connect.grpc.binding.address", "127.0.0.1", "runtime (local)");
+    if (env && env->connect_token)
+        put(r, "spark.connect.authenticate.token", env->connect_token, "runtime (a new token)");
+}
+
+/* The kernel's progress display; Spark's console bar off while it is on (both would
+ * draw the same jobs in the cell). */
+static void render_progress(struct render *r)
+{
+    const struct setting *on = plan_setting(r->plan, SETTING_PROGRESS);
+    int enabled = on && on->value && strcmp(on->value, "true") == 0;
+    put(r, RENDER_PROGRESS, enabled ? "true" : "false", on ? on->source : "built-in default");
+    if (!enabled)
+        return;
+    put_setting(r, RENDER_PROGRESS_INTERVAL, SETTING_PROGRESS_INTERVAL);
+    put(r, "spark.ui.showConsoleProgress", "false", on->source);
+}
+
+/* Local runtime: which of the variant's jars are in ENV->jars_dir. *GPU and
+ * *ICEBERG are cleared when a required jar is missing; the present ones go to
+ * spark.jars. */
+static void render_jars(struct render *r, const struct render_env *env, int *gpu,
+                        int *iceberg)
+{
+    if (!env || !env->jars_dir || (!*gpu && !*iceberg))
+        return;
+    struct matrix *m = NULL;
+    char err[512];
+    if (matrix_load_default(&m, err, sizeof err)) {
+        snprintf(r->err, r->errlen, "%s", err);
+        r->failed = 1;
+        return;
+    }
+    const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
+    struct kernel_jar jars[KERNEL_JARS_MAX];
+    size_t n = line ? kernel_env_jars(m, line, plan_variant(r->plan), NULL, jars) : 0;
+    char list[4 * 4200] = "";
+    for (size_t i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", env->jars_dir, jars[i].file);
+        if (access(path, R_OK) == 0) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", path);
+        } else if (jars[i].required && strcmp(jars[i].what, "rapids") == 0) {
+            *gpu = 0;
+        } else if (jars[i].required) {
+            *iceberg = 0;
+        }
+    }
+    matrix_free(m);
+    if (*list)
+        put(r, "spark.jars", list, "runtime (the kernel environment's jars)");
+}
+
+int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
+                     const struct render_env *env, struct sparkconf **out, char *err,
+                     size_t errlen)
+{
+    struct render r = {sparkconf_new(), plan, err, errlen, 0};
+    if (!r.conf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (pod)
+        render_kubernetes(&r, pod);
+    else
+        put(&r, "spark.master", "local[*]", "runtime (local)");
+    put_setting(&r, "spark.driver.memory", SETTING_DRIVER_MEMORY);
+    if (pod)
+        render_executors(&r);
+    const char *variant = plan_variant(plan);
+    int gpu = matrix_variant_has(variant, "gpu"), iceberg = matrix_variant_has(variant, "iceberg");
+    if (!pod)
+        render_jars(&r, env, &gpu, &iceberg);
+    if (gpu)
+        render_gpu(&r, pod != NULL);
+    if (iceberg)
+        render_iceberg(&r);
+    if (pod)
+        render_warehouse(&r, iceberg);
+    render_connect(&r, pod, env);
+    render_progress(&r);
+    const struct settings *s = plan_settings(plan);
+    for (size_t i = 0; s && i < s->n_extra; i++)
+        put(&r, s->extra[i].key, s->extra[i].value, s->extra[i].source);
+    if (r.failed) {
+        sparkconf_free(r.conf);
+        return -1;
+    }
+    *out = r.conf;
+    return 0;
+}
+
+int render_write_spark_conf(const struct plan *plan, const char *dir,
+                          const struct render_env *env, char *err, size_t errlen)
+{
+    struct sparkconf *conf = NULL;
+    if (render_spark_conf(plan, NULL, env, &conf, err, errlen))
+        return -1;
+    char header[512];
+    snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
+             plan_kernel_name(plan)[0] ? plan_kernel_name(plan) : "default",
+             plan_spark_version(plan)[0] ? plan_spark_version(plan) : "?", plan_variant(plan),
+             plan_runtime(plan));
+    int rc = sparkconf_write(conf, dir, header, err, errlen);
+    sparkconf_free(conf);
+    return rc;
+}

@@ -1,0 +1,240 @@
+/* http.c — libcurl GETs into memory or a file, with digests (see http.h). */
+#include "launcher/sys/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "launcher/sys/errmsg.h"
+#include "launcher/sys/version.h"
+
+#define DEFAULT_MAX ((size_t)1 << 20)
+
+int http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+void http_body_free(struct http_body *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct http_body *b = userdata;
+    size_t n = size * nmemb, max = b->max ? b->max : DEFAULT_MAX;
+    if (b->len + n + 1 > max) {
+        b->too_big = 1;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *nd = realloc(b->data, ncap);
+        if (!nd)
+            return 0;
+        b->data = nd;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+struct sink {
+    int fd;
+    EVP_MD_CTX *sha1, *sha512;
+    size_t bytes;
+    int write_errno;
+};
+
+static size_t to_file(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct sink *s = userdata;
+    size_t n = size * nmemb;
+    if (!EVP_DigestUpdate(s->sha1, ptr, n) || !EVP_DigestUpdate(s->sha512, ptr, n))
+        return 0;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(s->fd, ptr + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            s->write_errno = w < 0 ? errno : EIO;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    s->bytes += n;
+    return n;
+}
+
+/* A handle set up for URL; NULL with ERR when URL is not http(s) or curl fails. */
+static CURL *handle_for(const char *url, long timeout_s, const char *agent, int stream,
+                        char *curl_err, char *err, size_t errlen)
+{
+    int https = strncasecmp(url, "https://", 8) == 0;
+    if (!https && strncasecmp(url, "http://", 7) != 0) {
+        errorf(err, errlen, "%s: not an http(s) URL; refused", url);
+        return NULL;
+    }
+    CURL *h = curl_easy_init();
+    if (!h) {
+        errorf(err, errlen, "%s: cannot initialise libcurl", url);
+        return NULL;
+    }
+    char ua[160];
+    snprintf(ua, sizeof ua, "spark-k8s/%s (%s)", SPARK_K8S_VERSION, agent ? agent : "fetch");
+    CURLcode rc = CURLE_OK;
+#define SETOPT(opt, val)                                                                         \
+    do {                                                                                         \
+        if (rc == CURLE_OK)                                                                      \
+            rc = curl_easy_setopt(h, opt, val);                                                  \
+    } while (0)
+    SETOPT(CURLOPT_URL, url);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    /* a redirect never downgrades an https download */
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+    SETOPT(CURLOPT_MAXREDIRS, 5L);
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_CONNECTTIMEOUT, timeout_s < 20 ? timeout_s : 20L);
+    if (stream) {
+        /* a large file: give up on a stall, not on a slow but moving transfer */
+        SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+        SETOPT(CURLOPT_LOW_SPEED_TIME, timeout_s);
+    } else {
+        SETOPT(CURLOPT_TIMEOUT, timeout_s);
+    }
+    SETOPT(CURLOPT_ERRORBUFFER, curl_err);
+    SETOPT(CURLOPT_USERAGENT, ua);
+#undef SETOPT
+    if (rc != CURLE_OK) {
+        errorf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+        curl_easy_cleanup(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Perform H and turn the outcome into http_get's returns. */
+static int perform(CURL *h, const char *url, const char *curl_err, const char *why_failed,
+                   long *status, char *err, size_t errlen)
+{
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    if (rc != CURLE_OK) {
+        if (why_failed)
+            errorf(err, errlen, "%s: %s", url, why_failed);
+        else
+            errorf(err, errlen, "%s: %s", url, *curl_err ? curl_err : curl_easy_strerror(rc));
+        return -1;
+    }
+    *status = code;
+    if (code < 200 || code > 299) {
+        errorf(err, errlen, "%s: HTTP %ld", url, code);
+        return 1;
+    }
+    return 0;
+}
+
+int http_get(const char *url, long timeout_s, const char *agent, struct http_body *b,
+             long *status, char *err, size_t errlen)
+{
+    *status = 0;
+    char curl_err[CURL_ERROR_SIZE] = "";
+    CURL *h = handle_for(url, timeout_s, agent, 0, curl_err, err, errlen);
+    if (!h)
+        return -1;
+    if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        errorf(err, errlen, "%s: cannot set up libcurl", url);
+        return -1;
+    }
+    char big[64];
+    snprintf(big, sizeof big, "larger than %zu bytes", b->max ? b->max : DEFAULT_MAX);
+    int rc = perform(h, url, curl_err, NULL, status, err, errlen);
+    if (rc < 0 && b->too_big)
+        errorf(err, errlen, "%s: %s", url, big);
+    return rc;
+}
+
+static void hex(const unsigned char *md, unsigned n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < n; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
+                     struct http_download *d, long *status, char *err, size_t errlen)
+{
+    *status = 0;
+    memset(d, 0, sizeof *d);
+    struct sink s = {fd, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0, 0};
+    int rc = -1;
+    if (!s.sha1 || !s.sha512 || !EVP_DigestInit_ex(s.sha1, EVP_sha1(), NULL) ||
+        !EVP_DigestInit_ex(s.sha512, EVP_sha512(), NULL)) {
+        errorf(err, errlen, "%s: cannot set up the digests", url);
+        goto out;
+    }
+    char curl_err[CURL_ERROR_SIZE] = "";
+    CURL *h = handle_for(url, timeout_s, agent, 1, curl_err, err, errlen);
+    if (!h)
+        goto out;
+    if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) != CURLE_OK) {
+        curl_easy_cleanup(h);
+        errorf(err, errlen, "%s: cannot set up libcurl", url);
+        goto out;
+    }
+    rc = perform(h, url, curl_err, NULL, status, err, errlen);
+    if (rc < 0 && s.write_errno)
+        errorf(err, errlen, "%s: cannot write the download: %s", url, strerror(s.write_errno));
+    if (rc < 0 && *status == 0) {
+        /* FAILONERROR turns an HTTP error into a curl error: keep it an HTTP status */
+        long code = 0;
+        if (sscanf(curl_err, "The requested URL returned error: %ld", &code) == 1) {
+            *status = code;
+            errorf(err, errlen, "%s: HTTP %ld", url, code);
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        EVP_DigestFinal_ex(s.sha1, md, &n);
+        hex(md, n, d->sha1);
+        EVP_DigestFinal_ex(s.sha512, md, &n);
+        hex(md, n, d->sha512);
+        d->bytes = s.bytes;
+    }
+out:
+    EVP_MD_CTX_free(s.sha1);
+    EVP_MD_CTX_free(s.sha512);
+    return rc;
+}
