@@ -148,22 +148,30 @@ static void render_iceberg(struct render *r)
     put_setting(r, key, SETTING_ICEBERG_URI);
     snprintf(key, sizeof key, "spark.sql.catalog.%s.warehouse", catalog);
     put_setting(r, key, SETTING_ICEBERG_WAREHOUSE);
-    /* s3:// is not a Hadoop file system: Iceberg's own S3 client (the AWS bundle) reads it */
+    /* s3:// is not a Hadoop file system, and s3a:// needs hadoop-aws, which the images
+     * do not carry: Iceberg's own S3 client (S3FileIO, in the AWS bundle the iceberg
+     * images carry; its S3URI takes s3, s3a and s3n) reads and writes the tables */
     const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
-    if (wh && wh->value && strncmp(wh->value, "s3://", 5) == 0) {
+    if (wh && wh->value && (strncmp(wh->value, "s3://", 5) == 0 || strncmp(wh->value, "s3a://", 6) == 0 ||
+                            strncmp(wh->value, "s3n://", 6) == 0)) {
         snprintf(key, sizeof key, "spark.sql.catalog.%s.io-impl", catalog);
         put(r, key, "org.apache.iceberg.aws.s3.S3FileIO", wh->source);
     }
 }
 
 /* Spark's own warehouse (tables of its session catalog): by default "spark-warehouse"
- * in the working directory, which in the driver pod is on its read-only root. Shared
- * storage when the Iceberg warehouse is on some, else the pod's /tmp. */
+ * in the working directory, which in the driver pod is on its read-only root. On the
+ * Iceberg warehouse's storage when Spark can reach it there: the session qualifies the
+ * path through Hadoop at its start, and a scheme without its Hadoop connector on the
+ * class path (s3a:// needs hadoop-aws, which the images do not carry; s3:// has no
+ * Hadoop file system at all) would fail the start. The images carry HDFS's client
+ * (hadoop-client-runtime), so hdfs:// and viewfs:// qualify; elsewhere the pod's /tmp. */
 static void render_warehouse(struct render *r, int iceberg)
 {
     const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
     char buf[4200];
-    if (iceberg && wh && wh->value && plan_shared_storage(wh->value)) {
+    if (iceberg && wh && wh->value && plan_shared_storage(wh->value) &&
+        (strncmp(wh->value, "hdfs://", 7) == 0 || strncmp(wh->value, "viewfs://", 9) == 0)) {
         snprintf(buf, sizeof buf, "%s%sspark-warehouse", wh->value,
                  wh->value[strlen(wh->value) - 1] == '/' ? "" : "/");
         put(r, "spark.sql.warehouse.dir", buf, wh->source);

@@ -122,6 +122,7 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
         "spark.dynamicAllocation.shuffleTracking.enabled": ("true", "built-in default"),
         "spark.dynamicAllocation.maxExecutors": ("4", "built-in default"),
         "spark.dynamicAllocation.shuffleTracking.timeout": ("600s", "built-in default"),
+        # never on the read-only root; not on s3a:// either (no hadoop-aws in the images)
         "spark.sql.warehouse.dir": ("/tmp/spark-warehouse", "runtime"),
     })
     if "gpu" in variant.split("-"):
@@ -136,7 +137,8 @@ def test_kubernetes_runtime(prefixes, tmp_path, spark_k8s_version, matrix, line,
         })
     if "iceberg" in variant.split("-"):
         want["spark.sql.catalog.iceberg.warehouse"] = (WAREHOUSE, "kernelspec")
-        want["spark.sql.warehouse.dir"] = (WAREHOUSE + "/spark-warehouse", "kernelspec")
+        # s3a:// through Iceberg's S3FileIO (the AWS bundle), not Hadoop's S3A
+        want["spark.sql.catalog.iceberg.io-impl"] = ("org.apache.iceberg.aws.s3.S3FileIO", "kernelspec")
     check_properties(got, want)
 
 

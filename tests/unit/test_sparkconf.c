@@ -210,8 +210,9 @@ static void test_render_kubernetes(void **state)
         /* RAPIDS' pinned pool is off-heap: the pod's overhead holds it (1024 + 614 MiB) */
         {"spark.rapids.memory.pinnedPool.size", "1024m"},
         {"spark.executor.memoryOverhead", "1638m"},
-        /* Spark's own warehouse on the shared storage, never the driver's read-only root */
-        {"spark.sql.warehouse.dir", "s3a://b/w/spark-warehouse"},
+        /* Spark's own warehouse never on the driver's read-only root, and not on s3a://
+         * (Spark qualifies it through Hadoop at start: no hadoop-aws in the images) */
+        {"spark.sql.warehouse.dir", "/tmp/spark-warehouse"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *got = sparkconf_get(c, want[i][0]);
@@ -244,6 +245,13 @@ static void test_render_kubernetes(void **state)
     sparkconf_free(c);
     plan_free(p);
 
+    /* an Iceberg warehouse on HDFS (whose client Spark carries) holds Spark's too */
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"hdfs://nn:8020/w/\"}");
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "hdfs://nn:8020/w/spark-warehouse");
+    sparkconf_free(c);
+    plan_free(p);
+
     /* baseline: the default cap, Spark's warehouse in the pod's /tmp, no RAPIDS */
     p = plan_of("4.1", "baseline", ", \"resources\": {\"executor_memory\": \"512m\"}");
     assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
@@ -261,9 +269,16 @@ static void test_render_kubernetes(void **state)
                         "org.apache.iceberg.aws.s3.S3FileIO");
     sparkconf_free(c);
     plan_free(p);
+    /* s3a:// too: Hadoop's S3A needs hadoop-aws, which the images do not carry */
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3a://lake/wh\"}");
     assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
-    assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl")); /* s3a: Hadoop's */
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
+                        "org.apache.iceberg.aws.s3.S3FileIO");
+    sparkconf_free(c);
+    plan_free(p);
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"hdfs://nn/wh\"}");
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl")); /* HDFS: Hadoop's */
     sparkconf_free(c);
     plan_free(p);
 }
