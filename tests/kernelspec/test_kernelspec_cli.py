@@ -161,7 +161,7 @@ def test_options_reach_the_spec(tmp_path, env):
     assert meta["images"]["driver"].startswith("reg.example.com:5000/team/spark-k8s-jupyter:3.5-")
     assert meta["resources"] == {"driver_cores": 1, "driver_memory": "1g", "executor_cores": 2,
                                  "executor_memory": "4096m", "executor_instances": 3,
-                                 "executor_gpus": 1}
+                                 "executor_gpus": 1, "driver_gpus": 0}
     assert meta["iceberg"] == {"name": "lake", "type": "rest", "uri": "http://catalog:8181",
                                "warehouse": "s3a://bucket/wh"}
     assert meta["kubernetes"] == {"namespace": "spark"}

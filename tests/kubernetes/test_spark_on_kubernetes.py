@@ -31,7 +31,7 @@ import time
 import pytest
 from jupyter_client import KernelManager
 
-import conftest
+import fakekube_teardown
 import fakekube
 import fakekube_netpol
 import kubecluster
@@ -160,7 +160,7 @@ def setup_cluster(tmp):
 
 
 def finish(cluster, state_dir, notebook, failed):
-    """Shut the kernel down, then the fake (with conftest's checks)."""
+    """Shut the kernel down, then the fake (with the fixture's checks)."""
     problems = []
     try:
         if notebook:
@@ -172,7 +172,7 @@ def finish(cluster, state_dir, notebook, failed):
             if notebook:
                 print("launcher:", notebook.launcher_log()[-3000:])
         try:
-            conftest._teardown(conftest._Started(cluster.fake, state_dir))
+            fakekube_teardown.teardown(fakekube_teardown.Started(cluster.fake, state_dir))
         except AssertionError as e:
             problems.append(str(e))
     return problems
