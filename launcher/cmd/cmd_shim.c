@@ -36,6 +36,7 @@
 #include "kernel/session.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 #include "launcher/spec/kernelspec.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"

@@ -1,9 +1,9 @@
 /* janitor.c — a forked guardian that cleans up after a launcher that dies (see janitor.h). */
 #include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,22 +13,6 @@
 #include <unistd.h>
 
 #define MAX_GUARDED 8
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int remove_tree(const char *path)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return -1;
-    return 0;
-}
 
 /* The janitor's own loop: read commands until a release or the end of the pipe. */
 static void janitor_main(int fd, void (*on_death)(const char *value))

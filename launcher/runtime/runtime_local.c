@@ -10,6 +10,7 @@
  * pipe that is relayed to ours and remembered for error messages. */
 #include "kernel/proxy.h"
 #include "launcher/sys/errmsg.h"
+#include "launcher/sys/fs.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/spec/render.h"

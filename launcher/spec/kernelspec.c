@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "launcher/images/matrix.h"
 #include "launcher/spec/plan.h"
 #include "launcher/spec/sparkconf.h"
+#include "launcher/sys/fs.h"
 
 extern const unsigned char spark_k8s_logo_svg[], spark_k8s_logo_svg_end[];
 extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
@@ -353,19 +353,6 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         return -1;
     }
     return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int remove_tree(const char *dir)
-{
-    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int mkdir_p(const char *dir, char *err, size_t errlen)
