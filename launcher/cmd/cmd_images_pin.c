@@ -227,7 +227,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
 {
     char url[sizeof t->sum_url];
     snprintf(url, sizeof url, "%s.%s", t->url, ext);
-    struct http_body b = {0};
+    struct buffer b = {0};
     long status = 0;
     int rc = http_get(url, timeout_s, "images pin", &b, &status, err, errlen);
     if (rc == 0) {
@@ -244,7 +244,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
     } else if (rc == 1 && status != 404) {
         rc = -1;
     }
-    http_body_free(&b);
+    buffer_free(&b);
     return rc;
 }
 

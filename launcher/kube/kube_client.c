@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "launcher/sys/buffer.h"
 #include "launcher/sys/version.h"
 
 #define KUBE_MAX_BODY (64u << 20)     /* a list of many pods stays far below this */
@@ -22,41 +23,6 @@ struct kube_client {
     struct kube_config *cfg;
     long timeout_ms;
 };
-
-struct buffer {
-    char *data;
-    size_t len, cap, limit;
-    int overflow;
-};
-
-static void buffer_free(struct buffer *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-static int buffer_append(struct buffer *b, const char *p, size_t n)
-{
-    if (b->len + n > b->limit) {
-        b->overflow = 1;
-        return -1;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data)
-            return -1;
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 static void status_set(struct kube_status *st, long code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -317,13 +283,6 @@ static int request_init(struct kube_client *client, struct request *req, const c
     return 0;
 }
 
-static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buffer *b = userdata;
-    size_t n = size * nmemb;
-    return buffer_append(b, ptr, n) < 0 ? 0 : n;
-}
-
 /* One synchronous request. 2xx → *result (if RESULT) and 0; otherwise -1 and ST. */
 static int request_run(struct kube_client *client, const char *method, const char *path_and_query,
                        const json_t *body_json, json_t **result, struct kube_status *st)
@@ -346,7 +305,7 @@ static int request_run(struct kube_client *client, const char *method, const cha
     if (rc < 0)
         return -1;
     struct buffer response = {.limit = KUBE_MAX_BODY};
-    curl_easy_setopt(req.easy, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(req.easy, CURLOPT_WRITEFUNCTION, buffer_curl_write);
     curl_easy_setopt(req.easy, CURLOPT_WRITEDATA, &response);
     curl_easy_setopt(req.easy, CURLOPT_TIMEOUT_MS, client->timeout_ms);
     CURLcode cc = curl_easy_perform(req.easy);
