@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "kernel/log.h"
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
@@ -129,8 +130,8 @@ static void shutdown_early(void *ctx, int restart)
 static void ready(void *ctx)
 {
     struct kernel *k = ctx;
-    fprintf(stderr, "spark-k8s: kernel %s ready in %lld ms (%s runtime)\n", k->kernel_id,
-            monotonic_ms() - k->started_ms, plan_runtime(k->plan));
+    log_line("spark-k8s", "kernel %s ready in %lld ms (%s runtime)", k->kernel_id,
+             monotonic_ms() - k->started_ms, plan_runtime(k->plan));
 }
 
 /* ---- from the runtime ------------------------------------------------------------ */
@@ -138,8 +139,8 @@ static void ready(void *ctx)
 static void linger_over(void *ctx)
 {
     struct kernel *k = ctx;
-    fprintf(stderr, "spark-k8s: kernel %s: no shutdown came after the failed start; leaving\n",
-            k->kernel_id);
+    log_line("spark-k8s", "kernel %s: no shutdown came after the failed start; leaving",
+             k->kernel_id);
     loop_stop(k->loop, 1);
 }
 
@@ -184,7 +185,7 @@ static void on_signal(void *ctx, int fd)
             /* Jupyter signals the whole process group: an interrupt, never our end. */
             proxy_interrupt(k->proxy);
         } else {
-            fprintf(stderr, "spark-k8s: %s: stopping the kernel\n", strsignal(signo));
+            log_line("spark-k8s", "%s: stopping the kernel", strsignal(signo));
             stop_runtime(k);
         }
     }
@@ -306,8 +307,8 @@ int cmd_kernel(int argc, char **argv)
         return 2;
     }
     if (max_text && *max_text && parse_size(max_text, &max_bytes)) {
-        fprintf(stderr, "spark-k8s kernel: max message size '%s' is not a number of bytes >= 1024\n",
-                max_text);
+        log_line("spark-k8s kernel", "max message size '%s' is not a number of bytes >= 1024",
+                 max_text);
         return 2;
     }
 
@@ -321,13 +322,13 @@ int cmd_kernel(int argc, char **argv)
     int status = 2;
     if (connection_read(conn_path, &k.conn, err, sizeof err) ||
         plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: %s\n", err);
+        log_line("spark-k8s kernel", "%s", err);
         goto out;
     }
     k.ops = pick_runtime(plan_runtime(k.plan));
     if (!k.ops) {
-        fprintf(stderr, "spark-k8s kernel: %s/kernel.json: runtime '%s' is not available in this build\n",
-                spec_dir, plan_runtime(k.plan));
+        log_line("spark-k8s kernel", "%s/kernel.json: runtime '%s' is not available in this build",
+                 spec_dir, plan_runtime(k.plan));
         goto out;
     }
     status = 1;
@@ -340,7 +341,7 @@ int cmd_kernel(int argc, char **argv)
      * pod running, it deletes the pod at once (not after the shim's watchdog). */
     k.janitor.on_death = runtime_kube_orphaned;
     if ((k.sigfd = signals_open()) < 0 || janitor_start(&k.janitor, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);
+        log_line("spark-k8s kernel", "cannot set up: %s", k.sigfd < 0 ? strerror(errno) : err);
         goto out;
     }
     struct proxy_hooks hooks = {
@@ -352,16 +353,16 @@ int cmd_kernel(int argc, char **argv)
     };
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
     if (loop_new(&k.loop, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", err);
+        log_line("spark-k8s kernel", "cannot set up: %s", err);
         goto out;
     }
     if (proxy_new(k.loop, &k.conn, &popt, &hooks, &k.proxy, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: %s: %s\n", conn_path, err);
+        log_line("spark-k8s kernel", "%s: %s", conn_path, err);
         status = strstr(err, "signature_scheme") ? 2 : 1;
         goto out;
     }
     if (loop_watch_fd(k.loop, k.sigfd, LOOP_READABLE, on_signal, &k)) {
-        fprintf(stderr, "spark-k8s kernel: cannot watch signals: %s\n", strerror(errno));
+        log_line("spark-k8s kernel", "cannot watch signals: %s", strerror(errno));
         goto out;
     }
     notices(&k);
@@ -378,12 +379,12 @@ int cmd_kernel(int argc, char **argv)
     };
     k.rt = k.ops->start(&env, err, sizeof err);
     if (!k.rt) {
-        fprintf(stderr, "spark-k8s kernel: cannot start the %s runtime: %s\n", k.ops->name, err);
+        log_line("spark-k8s kernel", "cannot start the %s runtime: %s", k.ops->name, err);
         goto out;
     }
     status = loop_run(k.loop);
     if (status < 0) {
-        fprintf(stderr, "spark-k8s kernel: the event loop failed: %s\n", strerror(errno));
+        log_line("spark-k8s kernel", "the event loop failed: %s", strerror(errno));
         status = 1;
     }
 out:

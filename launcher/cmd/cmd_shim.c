@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "kernel/log.h"
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
@@ -340,7 +341,7 @@ static void shutdown_early(void *ctx, int restart)
 static void ready(void *ctx)
 {
     struct shim *s = ctx;
-    fprintf(stderr, "spark-k8s shim: kernel ready in %lld ms\n", monotonic_ms() - s->started_ms);
+    log_line("spark-k8s shim", "kernel ready in %lld ms", monotonic_ms() - s->started_ms);
 }
 
 static void drained(void *ctx)
@@ -354,7 +355,7 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
     struct shim *s = ctx;
     int ok = expected || s->stopping || proxy_shutdown_requested(s->proxy);
     if (!ok)
-        fprintf(stderr, "spark-k8s shim: %s\n", reason);
+        log_line("spark-k8s shim", "%s", reason);
     s->exit_code = ok && !s->orphaned ? 0 : 1;
     proxy_drain(s->proxy, 300, drained, s);
 }
@@ -363,7 +364,7 @@ static void runtime_exited(void *ctx, int expected, const char *reason)
 static void delete_own_pod(const struct shim *s)
 {
     if (!s->pod_name || !s->pod_namespace) {
-        fprintf(stderr, "spark-k8s shim: SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod\n");
+        log_line("spark-k8s shim", "SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod");
         return;
     }
     char err[1024], path[512];
@@ -372,14 +373,14 @@ static void delete_own_pod(const struct shim *s)
     if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
         kube_client_new(cfg, &client, err, sizeof err) < 0) {
         kube_config_free(cfg);
-        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, err);
+        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, err);
         return;
     }
     kube_client_set_timeout(client, 5000);
     struct kube_status st;
     kube_path(path, sizeof path, "v1", s->pod_namespace, "pods", s->pod_name);
     if (kube_delete(client, path, &st) < 0)
-        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, st.message);
+        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, st.message);
     kube_client_free(client);
 }
 
@@ -392,10 +393,10 @@ static void watchdog(void *ctx)
     long long silent = monotonic_ms() - last;
     if (silent > s->watchdog_ms && !s->orphaned) {
         s->orphaned = 1;
-        fprintf(stderr,
-                "spark-k8s shim: no word from the launcher for %lld s: stopping the kernel and "
-                "deleting pod %s\n",
-                silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
+        log_line("spark-k8s shim",
+                 "no word from the launcher for %lld s: stopping the kernel and "
+                 "deleting pod %s",
+                 silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
         stop_kernel(s);
         delete_own_pod(s);
         return;
@@ -403,7 +404,7 @@ static void watchdog(void *ctx)
     long next = s->watchdog_ms / 4;
     if (loop_timer(s->loop, next < 250 ? 250 : next, watchdog, s) < 0) {
         /* a shim nobody watches over could outlive its launcher: stop instead */
-        fprintf(stderr, "spark-k8s shim: cannot set the watchdog's timer: stopping the kernel\n");
+        log_line("spark-k8s shim", "cannot set the watchdog's timer: stopping the kernel");
         s->orphaned = 1;
         stop_kernel(s);
     }
@@ -417,8 +418,8 @@ static void on_signal(void *ctx, int fd)
         if (signo == SIGINT) {
             proxy_interrupt(s->proxy);
         } else {
-            fprintf(stderr, "spark-k8s shim: %s: stopping the kernel\n",
-                    strsignal(signo));
+            log_line("spark-k8s shim", "%s: stopping the kernel",
+                     strsignal(signo));
             stop_kernel(s);
         }
     }
@@ -471,15 +472,15 @@ int cmd_shim(int argc, char **argv)
         case 'p':
             port = strtol(optarg, &end, 10);
             if (*end || port < 1 || port > 65535 - KUBE_SHIM_PORTS) {
-                fprintf(stderr, "spark-k8s shim: --port '%s' is not a port number\n", optarg);
+                log_line("spark-k8s shim", "--port '%s' is not a port number", optarg);
                 return 2;
             }
             break;
         case 'w':
             watchdog_s = strtol(optarg, &end, 10);
             if (*end || watchdog_s < 1) {
-                fprintf(stderr, "spark-k8s shim: --watchdog '%s' is not a number of seconds\n",
-                        optarg);
+                log_line("spark-k8s shim", "--watchdog '%s' is not a number of seconds",
+                         optarg);
                 return 2;
             }
             break;
@@ -521,20 +522,20 @@ int cmd_shim(int argc, char **argv)
         s.conn.ports[ch] = (int)port + ch;
     strcpy(s.conn.signature_scheme, "hmac-sha256");
     if (read_keys(&s, keys, err, sizeof err) < 0) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
     status = 1;
     if ((s.sigfd = signals_open()) < 0 || janitor_start(&s.janitor, err, sizeof err) ||
         make_dir(&s, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s shim: cannot set up: %s\n", s.sigfd < 0 ? strerror(errno) : err);
+        log_line("spark-k8s shim", "cannot set up: %s", s.sigfd < 0 ? strerror(errno) : err);
         goto out;
     }
     janitor_guard_dir(&s.janitor, s.dir);
     if (write_spark_conf(&s, conf, pod_ip, conf_dir, sizeof conf_dir, err, sizeof err) < 0 ||
         resource_dir(&s, kernel_name, &res_dir, err, sizeof err) < 0 ||
         make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err, sizeof err) < 0) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
     struct proxy_hooks hooks = {
@@ -548,11 +549,11 @@ int cmd_shim(int argc, char **argv)
                                  .hold_kernel_info = 1};
     if (loop_new(&s.loop, err, sizeof err) ||
         proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
     if (loop_watch_fd(s.loop, s.sigfd, LOOP_READABLE, on_signal, &s)) {
-        fprintf(stderr, "spark-k8s shim: cannot watch signals: %s\n", strerror(errno));
+        log_line("spark-k8s shim", "cannot watch signals: %s", strerror(errno));
         goto out;
     }
     struct runtime_env env = {
@@ -569,15 +570,15 @@ int cmd_shim(int argc, char **argv)
     };
     s.rt = runtime_local_ops.start(&env, err, sizeof err);
     if (!s.rt) {
-        fprintf(stderr, "spark-k8s shim: cannot start the kernel: %s\n", err);
+        log_line("spark-k8s shim", "cannot start the kernel: %s", err);
         goto out;
     }
-    fprintf(stderr, "spark-k8s shim: serving %s:%ld-%ld (CURVE), watchdog %ld s\n", pod_ip, port,
-            port + CH_COUNT - 1, watchdog_s);
+    log_line("spark-k8s shim", "serving %s:%ld-%ld (CURVE), watchdog %ld s", pod_ip, port,
+             port + CH_COUNT - 1, watchdog_s);
     watchdog(&s);
     status = loop_run(s.loop);
     if (status < 0) {
-        fprintf(stderr, "spark-k8s shim: the event loop failed: %s\n", strerror(errno));
+        log_line("spark-k8s shim", "the event loop failed: %s", strerror(errno));
         status = 1;
     }
 out:

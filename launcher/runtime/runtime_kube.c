@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "kernel/log.h"
 #include "kernel/proxy.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/runtime/kube_launch.h"
@@ -60,8 +61,8 @@ static void delete_pod(struct kube_runtime *rt)
     struct kube_status st;
     kube_client_set_timeout(rt->client, 1500);
     if (kube_delete(rt->client, rt->pod_path, &st) < 0)
-        fprintf(stderr, "spark-k8s: cannot delete pod %s: %s\n", rt->launch->names.base,
-                st.message);
+        log_line("spark-k8s", "cannot delete pod %s: %s", rt->launch->names.base,
+                 st.message);
     else if (rt->janitor_value[0] && rt->env.janitor)
         janitor_forget_value(rt->env.janitor, rt->janitor_value);
     rt->pod_deleted = 1;
@@ -139,7 +140,7 @@ static void progress(struct kube_runtime *rt, const char *fmt, ...)
     if (!proxy_ready(rt->env.proxy))
         proxy_progress(rt->env.proxy, line);
     else
-        fprintf(stderr, "spark-k8s: %s\n", line);
+        log_line("spark-k8s", "%s", line);
 }
 
 /* "forbidden: pods is forbidden: ..." — the API's words, with what failed. */
@@ -483,8 +484,8 @@ static void drive_watches(struct kube_runtime *rt)
     if (rt->event_watch) {
         if (kube_watch_process(rt->event_watch, &st) < 0) {
             /* progress is a courtesy: without events the pod watch still decides */
-            fprintf(stderr, "spark-k8s: events of pod %s: %s\n", rt->launch->names.base,
-                    st.message);
+            log_line("spark-k8s", "events of pod %s: %s", rt->launch->names.base,
+                     st.message);
             kube_watch_free(rt->event_watch);
             rt->event_watch = NULL;
         }
@@ -693,7 +694,7 @@ static int open_watches(struct kube_runtime *rt, char *reason, size_t len)
     snprintf(selector, sizeof selector, "involvedObject.kind=Pod,involvedObject.name=%s",
              rt->launch->names.base);
     if (kube_watch_open(rt->client, events_path, NULL, selector, &rt->event_watch, &st) < 0) {
-        fprintf(stderr, "spark-k8s: no progress from events: %s\n", st.message);
+        log_line("spark-k8s", "no progress from events: %s", st.message);
         rt->event_watch = NULL;
     }
     return 0;
