@@ -36,14 +36,12 @@
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/cmd/commands.h"
-#include "launcher/runtime/janitor.h"
-#include "launcher/sys/fs.h"
+#include "launcher/runtime/relay_host.h"
 #include "launcher/spec/kernelspec.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"
 #include "launcher/spec/plan.h"
 #include "launcher/runtime/runtime.h"
-#include "launcher/sys/signals.h"
 
 #define SHIM_STOP_GRACE_MS 1200
 #define SHIM_MAX_KEY_FILE 4096
@@ -51,14 +49,9 @@
 struct shim {
     struct connection conn;
     struct plan *plan;
-    struct loop *loop;
-    struct proxy *proxy;
-    struct janitor janitor;
-    void *rt;
+    struct relay_host host; /* host.dir: spark-defaults.conf, kernelspec files */
     struct proxy_curve curve;
-    char dir[128];         /* private: spark-defaults.conf, kernelspec files */
     char kernel_id[37];
-    int sigfd;
     int stopping, orphaned;
     int exit_code;         /* once the kernel has ended and its last words are out */
     long watchdog_ms;
@@ -200,7 +193,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
         snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
         return -1;
     }
-    snprintf(dir_out, dir_len, "%s/conf", s->dir);
+    snprintf(dir_out, dir_len, "%s/conf", s->host.dir);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", dir_out);
     int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -260,13 +253,13 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
     char inner[512];
     if (kernel_name && *kernel_name && kernelspec_find(kernel_name, out, inner, sizeof inner) == 0)
         return 0;
-    size_t n = strlen(s->dir) + 16;
+    size_t n = strlen(s->host.dir) + 16;
     char *dir = malloc(n);
     if (!dir) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(dir, n, "%s/kernelspec", s->dir);
+    snprintf(dir, n, "%s/kernelspec", s->host.dir);
     if (mkdir(dir, 0700) < 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         free(dir);
@@ -320,16 +313,21 @@ static void stop_kernel(struct shim *s)
     if (s->stopping)
         return;
     s->stopping = 1;
-    if (s->rt)
-        runtime_local_ops.stop(s->rt, SHIM_STOP_GRACE_MS);
+    if (s->host.rt)
+        runtime_local_ops.stop(s->host.rt, SHIM_STOP_GRACE_MS);
     else
-        loop_stop(s->loop, 0);
+        loop_stop(s->host.loop, 0);
+}
+
+static void stop_kernel_cb(void *ctx)
+{
+    stop_kernel(ctx);
 }
 
 static int interrupt(void *ctx)
 {
     struct shim *s = ctx;
-    return s->rt ? runtime_local_ops.interrupt(s->rt) : -1;
+    return s->host.rt ? runtime_local_ops.interrupt(s->host.rt) : -1;
 }
 
 static void shutdown_early(void *ctx, int restart)
@@ -347,17 +345,17 @@ static void ready(void *ctx)
 static void drained(void *ctx)
 {
     struct shim *s = ctx;
-    loop_stop(s->loop, s->exit_code);
+    loop_stop(s->host.loop, s->exit_code);
 }
 
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct shim *s = ctx;
-    int ok = expected || s->stopping || proxy_shutdown_requested(s->proxy);
+    int ok = expected || s->stopping || proxy_shutdown_requested(s->host.proxy);
     if (!ok)
         log_line("spark-k8s shim", "%s", reason);
     s->exit_code = ok && !s->orphaned ? 0 : 1;
-    proxy_drain(s->proxy, 300, drained, s);
+    proxy_drain(s->host.proxy, 300, drained, s);
 }
 
 /* Delete this pod (background): its dependents and executors follow. */
@@ -387,7 +385,7 @@ static void delete_own_pod(const struct shim *s)
 static void watchdog(void *ctx)
 {
     struct shim *s = ctx;
-    long long last = proxy_last_heartbeat(s->proxy);
+    long long last = proxy_last_heartbeat(s->host.proxy);
     if (last == 0)
         last = s->started_ms;
     long long silent = monotonic_ms() - last;
@@ -402,7 +400,7 @@ static void watchdog(void *ctx)
         return;
     }
     long next = s->watchdog_ms / 4;
-    if (loop_timer(s->loop, next < 250 ? 250 : next, watchdog, s) < 0) {
+    if (loop_timer(s->host.loop, next < 250 ? 250 : next, watchdog, s) < 0) {
         /* a shim nobody watches over could outlive its launcher: stop instead */
         log_line("spark-k8s shim", "cannot set the watchdog's timer: stopping the kernel");
         s->orphaned = 1;
@@ -410,37 +408,7 @@ static void watchdog(void *ctx)
     }
 }
 
-static void on_signal(void *ctx, int fd)
-{
-    struct shim *s = ctx;
-    int signo;
-    while ((signo = signals_next(fd)) != 0) {
-        if (signo == SIGINT) {
-            proxy_interrupt(s->proxy);
-        } else {
-            log_line("spark-k8s shim", "%s: stopping the kernel",
-                     strsignal(signo));
-            stop_kernel(s);
-        }
-    }
-}
-
 /* ---- the command ----------------------------------------------------------------------- */
-
-static int make_dir(struct shim *s, char *err, size_t errlen)
-{
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    snprintf(s->dir, sizeof s->dir, "%s/spark-k8s-shim-XXXXXX", base);
-    if (!mkdtemp(s->dir)) {
-        snprintf(err, errlen, "cannot create a private directory in %s: %s", base,
-                 strerror(errno));
-        s->dir[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
 
 int cmd_shim(int argc, char **argv)
 {
@@ -501,8 +469,7 @@ int cmd_shim(int argc, char **argv)
 
     struct shim s;
     memset(&s, 0, sizeof s);
-    s.sigfd = -1;
-    s.janitor.fd = -1;
+    relay_host_init(&s.host, "spark-k8s shim", stop_kernel_cb, &s);
     s.started_ms = monotonic_ms();
     s.watchdog_ms = watchdog_s * 1000;
     s.pod_name = getenv("SPARK_K8S_POD_NAME");
@@ -526,12 +493,11 @@ int cmd_shim(int argc, char **argv)
         goto out;
     }
     status = 1;
-    if ((s.sigfd = signals_open()) < 0 || janitor_start(&s.janitor, err, sizeof err) ||
-        make_dir(&s, err, sizeof err)) {
-        log_line("spark-k8s shim", "cannot set up: %s", s.sigfd < 0 ? strerror(errno) : err);
+    if (relay_host_guard(&s.host, err, sizeof err) ||
+        relay_host_private_dir(&s.host, "shim", err, sizeof err)) {
+        log_line("spark-k8s shim", "cannot set up: %s", err);
         goto out;
     }
-    janitor_guard_dir(&s.janitor, s.dir);
     if (write_spark_conf(&s, conf, pod_ip, conf_dir, sizeof conf_dir, err, sizeof err) < 0 ||
         resource_dir(&s, kernel_name, &res_dir, err, sizeof err) < 0 ||
         make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err, sizeof err) < 0) {
@@ -547,50 +513,29 @@ int cmd_shim(int argc, char **argv)
     /* The launcher's probe waits for the real kernel: the shim never answers for it. */
     struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
                                  .hold_kernel_info = 1};
-    if (loop_new(&s.loop, err, sizeof err) ||
-        proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
+    if (relay_host_relay(&s.host, &s.conn, &popt, &hooks, err, sizeof err)) {
         log_line("spark-k8s shim", "%s", err);
         goto out;
     }
-    if (loop_watch_fd(s.loop, s.sigfd, LOOP_READABLE, on_signal, &s)) {
-        log_line("spark-k8s shim", "cannot watch signals: %s", strerror(errno));
-        goto out;
-    }
     struct runtime_env env = {
-        .loop = s.loop,
-        .proxy = s.proxy,
         .plan = s.plan,
         .front = &s.conn,
         .kernel_id = s.kernel_id,
         .resource_dir = res_dir,
-        .janitor = &s.janitor,
         .spark_conf_dir = conf_dir,
         .exited = runtime_exited,
         .ctx = &s,
     };
-    s.rt = runtime_local_ops.start(&env, err, sizeof err);
-    if (!s.rt) {
+    if (relay_host_start(&s.host, &runtime_local_ops, &env, err, sizeof err)) {
         log_line("spark-k8s shim", "cannot start the kernel: %s", err);
         goto out;
     }
     log_line("spark-k8s shim", "serving %s:%ld-%ld (CURVE), watchdog %ld s", pod_ip, port,
              port + CH_COUNT - 1, watchdog_s);
     watchdog(&s);
-    status = loop_run(s.loop);
-    if (status < 0) {
-        log_line("spark-k8s shim", "the event loop failed: %s", strerror(errno));
-        status = 1;
-    }
+    status = relay_host_run(&s.host);
 out:
-    if (s.rt)
-        runtime_local_ops.free(s.rt);
-    proxy_free(s.proxy);
-    loop_free(s.loop);
-    if (s.dir[0])
-        remove_tree(s.dir);
-    janitor_release(&s.janitor);
-    if (s.sigfd >= 0)
-        close(s.sigfd);
+    relay_host_free(&s.host);
     plan_free(s.plan);
     free(res_dir);
     explicit_bzero(&s.curve, sizeof s.curve);
