@@ -20,6 +20,7 @@
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/gpus.h"
 #include "launcher/runtime/relay_host.h"
@@ -285,17 +286,17 @@ int cmd_kernel(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         }
     }
     if (!conn_path || optind != argc) {
         usage(stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     if (max_text && *max_text && parse_size(max_text, &max_bytes)) {
         log_line("spark-k8s kernel", "max message size '%s' is not a number of bytes >= 1024",
                  max_text);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
 
     struct kernel k;
@@ -304,7 +305,7 @@ int cmd_kernel(int argc, char **argv)
     k.started_ms = monotonic_ms();
     uuid_text(k.kernel_id);
     char err[2048];
-    int status = 2;
+    int status = err_exit_status(ERR_INPUT); /* until the input is read */
     if (connection_read(conn_path, &k.conn, err, sizeof err) ||
         plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err, sizeof err)) {
         log_line("spark-k8s kernel", "%s", err);
@@ -316,7 +317,7 @@ int cmd_kernel(int argc, char **argv)
                  spec_dir, plan_runtime(k.plan));
         goto out;
     }
-    status = 1;
+    status = err_exit_status(ERR_SYSTEM); /* the set-up */
     /* Started by Jupyter: end with the server that started us, like ipykernel's
      * parent poller, but with a signal rather than a poll. */
     const char *jpy_parent = getenv("JPY_PARENT_PID");
@@ -339,7 +340,8 @@ int cmd_kernel(int argc, char **argv)
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
     if (relay_host_relay(&k.host, &k.conn, &popt, &hooks, err, sizeof err)) {
         log_line("spark-k8s kernel", "%s: %s", conn_path, err);
-        status = strstr(err, "signature_scheme") ? 2 : 1;
+        /* connection_read has checked the file (ERR_INPUT): what fails here is the machine */
+        status = err_exit_status(ERR_SYSTEM);
         goto out;
     }
     notices(&k);
@@ -353,6 +355,7 @@ int cmd_kernel(int argc, char **argv)
     };
     if (relay_host_start(&k.host, k.ops, &env, err, sizeof err)) {
         log_line("spark-k8s kernel", "cannot start the %s runtime: %s", k.ops->name, err);
+        status = err_exit_status(ERR_RUNTIME);
         goto out;
     }
     status = relay_host_run(&k.host);

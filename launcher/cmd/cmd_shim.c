@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "launcher/sys/errmsg.h"
 #include "kernel/log.h"
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
@@ -86,20 +87,20 @@ static int read_small_file(const char *dir, const char *name, char *out, size_t 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     ssize_t n = read(fd, out, len - 1);
     close(fd);
     if (n < 0 || (size_t)n >= len - 1) {
-        snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
+        errorf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
         return -1;
     }
     out[n] = '\0';
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = '\0';
     if (n == 0) {
-        snprintf(err, errlen, "%s: empty", path);
+        errorf(err, errlen, "%s: empty", path);
         return -1;
     }
     return 0;
@@ -121,8 +122,8 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
         if (read_small_file(dir, curve[i].name, buf, sizeof buf, err, errlen) < 0)
             return -1;
         if (strlen(buf) != 40) {
-            snprintf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
-                     curve[i].name, strlen(buf));
+            errorf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
+                   curve[i].name, strlen(buf));
             return -1;
         }
         memcpy(curve[i].dst, buf, 41);
@@ -133,7 +134,7 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
     int rc = connection_set_key(&s->conn, hmac, strlen(hmac));
     explicit_bzero(hmac, sizeof hmac);
     if (rc < 0)
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
     return rc;
 }
 
@@ -190,7 +191,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     char path[300], master[600], token[65] = "";
     FILE *in = fopen(conf_path, "r");
     if (!in) {
-        snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
+        errorf(err, errlen, "%s: %s", conf_path, strerror(errno));
         return -1;
     }
     snprintf(dir_out, dir_len, "%s/conf", s->host.dir);
@@ -198,7 +199,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!out) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         fclose(in);
@@ -230,7 +231,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     if (connect) {
         if (connect_token(token) < 0) {
             fclose(out);
-            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
             return -1;
         }
         fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",
@@ -238,7 +239,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
         explicit_bzero(token, sizeof token);
     }
     if (fclose(out) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -256,12 +257,12 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
     size_t n = strlen(s->host.dir) + 16;
     char *dir = malloc(n);
     if (!dir) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(dir, n, "%s/kernelspec", s->host.dir);
     if (mkdir(dir, 0700) < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        errorf(err, errlen, "%s: %s", dir, strerror(errno));
         free(dir);
         return -1;
     }
@@ -273,7 +274,7 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
         snprintf(path, sizeof path, "%s/%s", dir, name);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-            snprintf(err, errlen, "%s: cannot write", path);
+            errorf(err, errlen, "%s: cannot write", path);
             free(dir);
             return -1;
         }
@@ -297,7 +298,7 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
                              "language", "python", "metadata", "spark_k8s", meta);
     json_decref(cmd);
     if (!root) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     int rc = plan_from_json(root, res_dir, "(spark-k8s shim)", PLAN_NO_ADMIN, &s->plan, err,
@@ -441,7 +442,7 @@ int cmd_shim(int argc, char **argv)
             port = strtol(optarg, &end, 10);
             if (*end || port < 1 || port > 65535 - KUBE_SHIM_PORTS) {
                 log_line("spark-k8s shim", "--port '%s' is not a port number", optarg);
-                return 2;
+                return err_exit_status(ERR_USAGE);
             }
             break;
         case 'w':
@@ -449,7 +450,7 @@ int cmd_shim(int argc, char **argv)
             if (*end || watchdog_s < 1) {
                 log_line("spark-k8s shim", "--watchdog '%s' is not a number of seconds",
                          optarg);
-                return 2;
+                return err_exit_status(ERR_USAGE);
             }
             break;
         case 'h':
@@ -457,12 +458,12 @@ int cmd_shim(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         }
     }
     if (!keys || !conf) {
         usage(stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     char **kernel_argv = argv + optind;
     int kernel_argc = argc - optind;
@@ -481,7 +482,7 @@ int cmd_shim(int argc, char **argv)
     snprintf(s.kernel_id, sizeof s.kernel_id, "%s", kid && *kid ? kid : "shim");
     char err[4096], conf_dir[256];
     char *res_dir = NULL;
-    int status = 2;
+    int status = err_exit_status(ERR_INPUT); /* until the input is read */
 
     strcpy(s.conn.transport, "tcp");
     snprintf(s.conn.ip, sizeof s.conn.ip, "%s", pod_ip);
@@ -492,7 +493,7 @@ int cmd_shim(int argc, char **argv)
         log_line("spark-k8s shim", "%s", err);
         goto out;
     }
-    status = 1;
+    status = err_exit_status(ERR_SYSTEM); /* the set-up */
     if (relay_host_guard(&s.host, err, sizeof err) ||
         relay_host_private_dir(&s.host, "shim", err, sizeof err)) {
         log_line("spark-k8s shim", "cannot set up: %s", err);
@@ -528,6 +529,7 @@ int cmd_shim(int argc, char **argv)
     };
     if (relay_host_start(&s.host, &runtime_local_ops, &env, err, sizeof err)) {
         log_line("spark-k8s shim", "cannot start the kernel: %s", err);
+        status = err_exit_status(ERR_RUNTIME);
         goto out;
     }
     log_line("spark-k8s shim", "serving %s:%ld-%ld (CURVE), watchdog %ld s", pod_ip, port,

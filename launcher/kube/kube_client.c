@@ -1,6 +1,7 @@
 /* kube_client.c — Kubernetes REST calls and resumable watches over libcurl
  * (see kube_client.h). */
 #include "launcher/kube/kube_client.h"
+#include "launcher/sys/errmsg.h"
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -75,17 +76,17 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out, char *err
 {
     *out = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "cannot initialise libcurl");
+        errorf(err, errlen, "cannot initialise libcurl");
         return -1;
     }
     curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     if (!(info->features & CURL_VERSION_SSL)) {
-        snprintf(err, errlen, "libcurl %s has no TLS support", info->version);
+        errorf(err, errlen, "libcurl %s has no TLS support", info->version);
         return -1;
     }
     struct kube_client *client = calloc(1, sizeof *client);
     if (!client) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     client->cfg = cfg;

@@ -1,5 +1,6 @@
 /* janitor.c — a forked guardian that cleans up after a launcher that dies (see janitor.h). */
 #include "launcher/runtime/janitor.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/sys/fs.h"
 
 #include <errno.h>
@@ -85,18 +86,18 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
     j->pid = -1;
     j->fd = -1;
     if (pipe2(fds, O_CLOEXEC)) {
-        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         return -1;
     }
     if (pipe2(sync, O_CLOEXEC)) {
-        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+        errorf(err, errlen, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         close(sync[0]);
@@ -144,7 +145,7 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
     j->pid = pid;
     j->fd = fds[1];
     if (n != 1) {
-        snprintf(err, errlen, "the janitor process did not start");
+        errorf(err, errlen, "the janitor process did not start");
         janitor_release(j);
         return -1;
     }

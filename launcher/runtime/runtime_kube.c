@@ -5,6 +5,7 @@
  * pings the shim so its watchdog knows the launcher lives, and deletes the Pod
  * (background propagation takes the rest) when the kernel stops or fails. */
 #include "launcher/runtime/runtime_kube.h"
+#include "launcher/sys/errmsg.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -186,8 +187,8 @@ static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err
         zmq_setsockopt(rt->ping, ZMQ_CURVE_PUBLICKEY, rt->curve.public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SECRETKEY, rt->curve.secret_key, 40) ||
         zmq_connect(rt->ping, endpoint)) {
-        snprintf(err, errlen, "cannot connect the heartbeat to %s: %s", endpoint,
-                 zmq_strerror(errno));
+        errorf(err, errlen, "cannot connect the heartbeat to %s: %s", endpoint,
+               zmq_strerror(errno));
         return -1;
     }
     ping_cb(rt);
@@ -704,7 +705,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
 {
     struct kube_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return NULL;
     }
     rt->env = *env;
@@ -727,7 +728,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
         goto fail_later_out;
     if (zmq_curve_keypair(rt->curve.public_key, rt->curve.secret_key) ||
         zmq_curve_keypair(server_public, rt->server_secret)) {
-        snprintf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
+        errorf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
         goto fail_later_out;
     }
     snprintf(rt->curve.peer_public_key, sizeof rt->curve.peer_public_key, "%s", server_public);
@@ -743,7 +744,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     if (rt->ping_ms < 250)
         rt->ping_ms = 250;
     if (!in->hmac_key[0]) {
-        snprintf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
+        errorf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
         goto fail_later_out;
     }
     kube_path(rt->pods_path, sizeof rt->pods_path, "v1", in->namespace, "pods", NULL);
