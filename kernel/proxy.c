@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "kernel/log.h"
 #include "kernel/iopub.h"
 #include "kernel/message.h"
 #include "kernel/msgqueue.h"
@@ -75,17 +76,6 @@ struct proxy {
     void (*drained)(void *ctx);
     void *drained_ctx;
 };
-
-static void logf_(struct proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct proxy *p, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s\n", p->log_name, line);
-}
 
 /* ---- what the loop watches -------------------------------------------------- */
 
@@ -411,7 +401,7 @@ static void submit(struct proxy *p, enum channel ch, struct zmessage *m)
 
 void proxy_progress(struct proxy *p, const char *text)
 {
-    logf_(p, "%s", text);
+    log_line(p->log_name, "%s", text);
     if (!p->failure) {
         if (p->n_progress == PROGRESS_KEPT) {
             free(p->progress[0]);
@@ -438,7 +428,7 @@ void proxy_set_notice(struct proxy *p, const char *text)
 
 void proxy_runtime_failed(struct proxy *p, const char *reason)
 {
-    logf_(p, "%s", reason);
+    log_line(p->log_name, "%s", reason);
     free(p->failure);
     p->failure = strdup(reason);
     static const enum channel order[] = {CH_CONTROL, CH_SHELL, CH_STDIN};

@@ -1,6 +1,8 @@
 /* ratelog.c — bursts of log lines, then counts (see ratelog.h). */
 #include "kernel/ratelog.h"
 
+#include "kernel/log.h"
+
 #include <stdarg.h>
 #include <string.h>
 
@@ -18,8 +20,9 @@ void ratelog_init(struct ratelog *r, struct loop *l, const char *prefix, long in
 void ratelog_flush(struct ratelog *r)
 {
     if (r->suppressed)
-        fprintf(r->out, "%s: dropped %u more in the last %ld %s (not shown one by one); the first: %s\n",
-                r->prefix, r->suppressed,
+        log_to(r->out, r->prefix,
+               "dropped %u more in the last %ld %s (not shown one by one); the first: %s",
+               r->suppressed,
                 r->interval_ms % 1000 ? r->interval_ms : r->interval_ms / 1000,
                 r->interval_ms % 1000 ? "ms" : "s", r->first);
     r->window_start = 0;
@@ -54,7 +57,7 @@ void ratelog_drop(struct ratelog *r, const char *fmt, ...)
     r->total++;
     if (r->written < r->burst) {
         r->written++;
-        fprintf(r->out, "%s: %s\n", r->prefix, line);
+        log_to(r->out, r->prefix, "%s", line);
         return;
     }
     if (r->suppressed++ == 0)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "launcher/sys/http.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/images/matrix.h"
 #include "launcher/images/matrix_pin.h"
 #include "launcher/sys/version.h"
@@ -123,24 +124,24 @@ static int read_file(const char *path, char **out, struct stat *st, char *err, s
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open the image matrix: %s%s", path, strerror(errno),
-                 errno == ENOENT ? " (run from the repository root, or pass --matrix)" : "");
+        errorf(err, errlen, "%s: cannot open the image matrix: %s%s", path, strerror(errno),
+               errno == ENOENT ? " (run from the repository root, or pass --matrix)" : "");
         return -1;
     }
     if (fstat(fileno(f), st)) {
-        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
         fclose(f);
         return -1;
     }
     if ((size_t)st->st_size > MAX_MATRIX) {
-        snprintf(err, errlen, "%s: larger than 16 MiB: not an image matrix", path);
+        errorf(err, errlen, "%s: larger than 16 MiB: not an image matrix", path);
         fclose(f);
         return -1;
     }
     size_t cap = (size_t)st->st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        errorf(err, errlen, "%s: out of memory", path);
         fclose(f);
         return -1;
     }
@@ -148,13 +149,13 @@ static int read_file(const char *path, char **out, struct stat *st, char *err, s
     int bad = ferror(f) || len != (size_t)st->st_size;
     fclose(f);
     if (bad) {
-        snprintf(err, errlen, "%s: read error", path);
+        errorf(err, errlen, "%s: read error", path);
         free(buf);
         return -1;
     }
     buf[len] = '\0';
     if (strlen(buf) != len) {
-        snprintf(err, errlen, "%s: contains a NUL byte: not an image matrix", path);
+        errorf(err, errlen, "%s: contains a NUL byte: not an image matrix", path);
         free(buf);
         return -1;
     }
@@ -169,18 +170,18 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
 {
     char real[PATH_MAX];
     if (!realpath(path, real)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char tmp[PATH_MAX + 16];
     if (snprintf(tmp, sizeof tmp, "%s.pin-XXXXXX", real) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
+        errorf(err, errlen, "%s: path too long", path);
         return -1;
     }
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temp file next to it: %s", path,
-                 strerror(errno));
+        errorf(err, errlen, "%s: cannot create a temp file next to it: %s", path,
+               strerror(errno));
         return -1;
     }
     size_t len = strlen(text), off = 0;
@@ -206,14 +207,14 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
                now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
                now.st_mtim.tv_nsec != before->st_mtim.tv_nsec || now.st_ino != before->st_ino)) {
         unlink(tmp);
-        snprintf(err, errlen, "%s: changed while the checksums were fetched; run again", path);
+        errorf(err, errlen, "%s: changed while the checksums were fetched; run again", path);
         return -1;
     }
     if (!ok || rename(tmp, real) != 0) {
         if (ok)
             saved = errno;
         unlink(tmp);
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
+        errorf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
         return -1;
     }
     return 0;
@@ -227,7 +228,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
 {
     char url[sizeof t->sum_url];
     snprintf(url, sizeof url, "%s.%s", t->url, ext);
-    struct http_body b = {0};
+    struct buffer b = {0};
     long status = 0;
     int rc = http_get(url, timeout_s, "images pin", &b, &status, err, errlen);
     if (rc == 0) {
@@ -235,7 +236,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
         char why[512];
         if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, t->hex,
                            sizeof t->hex, why, sizeof why)) {
-            snprintf(err, errlen, "%s: %s", url, why);
+            errorf(err, errlen, "%s: %s", url, why);
             rc = -1;
         } else {
             snprintf(t->sum_url, sizeof t->sum_url, "%s", url);
@@ -244,7 +245,7 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
     } else if (rc == 1 && status != 404) {
         rc = -1;
     }
-    http_body_free(&b);
+    buffer_free(&b);
     return rc;
 }
 
@@ -273,10 +274,10 @@ static int resolve(struct target *t, enum mode mode, long timeout_s, char *err, 
         }
         if (strcasecmp(have, t->hex) != 0) {
             label(t, ext, lab, sizeof lab);
-            snprintf(err, errlen,
-                     "%s is '%s', but %s says %s: check the URL and version, or replace it with "
-                     "--force",
-                     lab, have, t->sum_url, t->hex);
+            errorf(err, errlen,
+                   "%s is '%s', but %s says %s: check the URL and version, or replace it with "
+                   "--force",
+                   lab, have, t->sum_url, t->hex);
             return -1;
         }
         t->verified = 1;
@@ -317,14 +318,14 @@ static int add_target(struct target *t, const struct matrix *m, size_t i, const 
     t->sha1 = c->sha1;
     t->sha512 = c->sha512;
     if (matrix_component_url(m, c, t->url, sizeof t->url)) {
-        snprintf(err, errlen, "%s: spark[%zu] (%s) %s: no download URL (url, or "
-                 "images.maven_repository with artifact and version)",
-                 m->origin, i, s->version, object);
+        errorf(err, errlen, "%s: spark[%zu] (%s) %s: no download URL (url, or "
+               "images.maven_repository with artifact and version)",
+               m->origin, i, s->version, object);
         return -1;
     }
     if (url_basename(t->url, t->name, sizeof t->name)) {
-        snprintf(err, errlen, "%s: spark[%zu] (%s) %s: '%s' names no file", m->origin, i,
-                 s->version, object, t->url);
+        errorf(err, errlen, "%s: spark[%zu] (%s) %s: '%s' names no file", m->origin, i,
+               s->version, object, t->url);
         return -1;
     }
     return 0;
@@ -337,7 +338,7 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
     *n = 0;
     struct target *t = calloc(m->n_spark * 3 + 1, sizeof *t);
     if (!t) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     size_t k = 0;
@@ -378,7 +379,7 @@ static int set_field(char **text, json_t *root, const struct target *t, const ch
     json_t *obj = json_object_get(json_array_get(json_object_get(root, "spark"), t->spark),
                                   t->object);
     if (!json_is_object(obj) || json_object_set_new(obj, field, json_string(value))) {
-        snprintf(err, errlen, "spark[%zu].%s: not an object", t->spark, t->object);
+        errorf(err, errlen, "spark[%zu].%s: not an object", t->spark, t->object);
         return -1;
     }
     return 0;

@@ -117,7 +117,7 @@ static int expected_sum(const struct kernel_jar *j, long timeout_s, const char *
     for (size_t i = 0; i < 2 && rc == 1; i++) {
         char url[1100];
         snprintf(url, sizeof url, "%s.%s", j->url, exts[i]);
-        struct http_body b = {0};
+        struct buffer b = {0};
         long status = 0;
         rc = http_get(url, timeout_s, "jars fetch", &b, &status, err, errlen);
         if (rc == 0) {
@@ -135,7 +135,7 @@ static int expected_sum(const struct kernel_jar *j, long timeout_s, const char *
         } else if (rc == 1 && status != 404) {
             rc = -1;
         }
-        http_body_free(&b);
+        buffer_free(&b);
     }
     return rc;
 }

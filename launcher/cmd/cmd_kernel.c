@@ -16,17 +16,18 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "kernel/log.h"
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/gpus.h"
-#include "launcher/runtime/janitor.h"
+#include "launcher/runtime/relay_host.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/images/matrix.h"
 #include "launcher/spec/plan.h"
 #include "launcher/runtime/runtime.h"
-#include "launcher/sys/signals.h"
 #include "launcher/runtime/runtime_kube.h"
 #include "launcher/sys/version.h"
 
@@ -38,11 +39,8 @@
 struct kernel {
     struct connection conn;
     struct plan *plan;
-    struct loop *loop;
-    struct proxy *proxy;
-    struct janitor janitor;
-    const struct runtime_ops *ops;
-    void *rt;
+    struct relay_host host;
+    const struct runtime_ops *ops; /* the runtime the kernelspec names */
     char kernel_id[37];
     int sigfd;
     int stopping;
@@ -87,7 +85,7 @@ static json_t *kernel_info(void *ctx)
     struct kernel *k = ctx;
     char banner[512];
     const char *ver = plan_spark_version(k->plan);
-    const char *failure = proxy_failure(k->proxy);
+    const char *failure = proxy_failure(k->host.proxy);
     snprintf(banner, sizeof banner, "%s\nSpark %s, %s variant, %s runtime (spark-k8s %s). %s%s",
              plan_display_name(k->plan), ver[0] ? ver : "(not set)", plan_variant(k->plan),
              plan_runtime(k->plan), SPARK_K8S_VERSION,
@@ -105,19 +103,24 @@ static json_t *kernel_info(void *ctx)
 static int interrupt(void *ctx)
 {
     struct kernel *k = ctx;
-    return k->rt ? k->ops->interrupt(k->rt) : -1;
+    return k->host.rt ? k->ops->interrupt(k->host.rt) : -1;
 }
 
 static void stop_runtime(struct kernel *k)
 {
-    if (k->runtime_done || !k->rt) {
-        loop_stop(k->loop, 0);
+    if (k->runtime_done || !k->host.rt) {
+        loop_stop(k->host.loop, 0);
         return;
     }
     if (k->stopping)
         return;
     k->stopping = 1;
-    k->ops->stop(k->rt, STOP_GRACE_MS);
+    k->ops->stop(k->host.rt, STOP_GRACE_MS);
+}
+
+static void stop_runtime_cb(void *ctx)
+{
+    stop_runtime(ctx);
 }
 
 static void shutdown_early(void *ctx, int restart)
@@ -129,8 +132,8 @@ static void shutdown_early(void *ctx, int restart)
 static void ready(void *ctx)
 {
     struct kernel *k = ctx;
-    fprintf(stderr, "spark-k8s: kernel %s ready in %lld ms (%s runtime)\n", k->kernel_id,
-            monotonic_ms() - k->started_ms, plan_runtime(k->plan));
+    log_line("spark-k8s", "kernel %s ready in %lld ms (%s runtime)", k->kernel_id,
+             monotonic_ms() - k->started_ms, plan_runtime(k->plan));
 }
 
 /* ---- from the runtime ------------------------------------------------------------ */
@@ -138,57 +141,42 @@ static void ready(void *ctx)
 static void linger_over(void *ctx)
 {
     struct kernel *k = ctx;
-    fprintf(stderr, "spark-k8s: kernel %s: no shutdown came after the failed start; leaving\n",
-            k->kernel_id);
-    loop_stop(k->loop, 1);
+    log_line("spark-k8s", "kernel %s: no shutdown came after the failed start; leaving",
+             k->kernel_id);
+    loop_stop(k->host.loop, 1);
 }
 
 static void drained(void *ctx)
 {
     struct kernel *k = ctx;
-    loop_stop(k->loop, 0);
+    loop_stop(k->host.loop, 0);
 }
 
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct kernel *k = ctx;
     k->runtime_done = 1;
-    if (expected || k->stopping || proxy_shutdown_requested(k->proxy)) {
+    if (expected || k->stopping || proxy_shutdown_requested(k->host.proxy)) {
         /* Deliver the last replies (shutdown_reply, final iopub) before leaving. */
-        proxy_drain(k->proxy, 500, drained, k);
+        proxy_drain(k->host.proxy, 500, drained, k);
         return;
     }
-    if (!proxy_ready(k->proxy)) {
+    if (!proxy_ready(k->host.proxy)) {
         char msg[1600];
         snprintf(msg, sizeof msg, "the kernel could not start: %s", reason);
-        proxy_runtime_failed(k->proxy, msg);
-        if (loop_timer(k->loop, FAILED_LINGER_MS, linger_over, k) < 0)
+        proxy_runtime_failed(k->host.proxy, msg);
+        if (loop_timer(k->host.loop, FAILED_LINGER_MS, linger_over, k) < 0)
             linger_over(k); /* without a timer, staying would be for ever */
         return;
     }
     char msg[1600];
     snprintf(msg, sizeof msg, "kernel %s died unexpectedly: %s", k->kernel_id, reason);
     /* In the cell that was running, too; Jupyter's restarter takes it from here. */
-    proxy_notify(k->proxy, msg);
-    loop_stop(k->loop, 1);
+    proxy_notify(k->host.proxy, msg);
+    loop_stop(k->host.loop, 1);
 }
 
 /* ---- signals ----------------------------------------------------------------------- */
-
-static void on_signal(void *ctx, int fd)
-{
-    struct kernel *k = ctx;
-    int signo;
-    while ((signo = signals_next(fd)) != 0) {
-        if (signo == SIGINT) {
-            /* Jupyter signals the whole process group: an interrupt, never our end. */
-            proxy_interrupt(k->proxy);
-        } else {
-            fprintf(stderr, "spark-k8s: %s: stopping the kernel\n", strsignal(signo));
-            stop_runtime(k);
-        }
-    }
-}
 
 /* A GPU kernel on a machine where no GPU is visible says so (into NOTE), before
  * Spark fails at the RAPIDS plugin. */
@@ -253,7 +241,7 @@ static void notices(struct kernel *k)
     if (!*note)
         return;
     fprintf(stderr, "%s\n", note);
-    proxy_set_notice(k->proxy, note);
+    proxy_set_notice(k->host.proxy, note);
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -298,39 +286,38 @@ int cmd_kernel(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         }
     }
     if (!conn_path || optind != argc) {
         usage(stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     if (max_text && *max_text && parse_size(max_text, &max_bytes)) {
-        fprintf(stderr, "spark-k8s kernel: max message size '%s' is not a number of bytes >= 1024\n",
-                max_text);
-        return 2;
+        log_line("spark-k8s kernel", "max message size '%s' is not a number of bytes >= 1024",
+                 max_text);
+        return err_exit_status(ERR_USAGE);
     }
 
     struct kernel k;
     memset(&k, 0, sizeof k);
-    k.sigfd = -1;
-    k.janitor.fd = -1;
+    relay_host_init(&k.host, "spark-k8s kernel", stop_runtime_cb, &k);
     k.started_ms = monotonic_ms();
     uuid_text(k.kernel_id);
     char err[2048];
-    int status = 2;
+    int status = err_exit_status(ERR_INPUT); /* until the input is read */
     if (connection_read(conn_path, &k.conn, err, sizeof err) ||
         plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: %s\n", err);
+        log_line("spark-k8s kernel", "%s", err);
         goto out;
     }
     k.ops = pick_runtime(plan_runtime(k.plan));
     if (!k.ops) {
-        fprintf(stderr, "spark-k8s kernel: %s/kernel.json: runtime '%s' is not available in this build\n",
-                spec_dir, plan_runtime(k.plan));
+        log_line("spark-k8s kernel", "%s/kernel.json: runtime '%s' is not available in this build",
+                 spec_dir, plan_runtime(k.plan));
         goto out;
     }
-    status = 1;
+    status = err_exit_status(ERR_SYSTEM); /* the set-up */
     /* Started by Jupyter: end with the server that started us, like ipykernel's
      * parent poller, but with a signal rather than a poll. */
     const char *jpy_parent = getenv("JPY_PARENT_PID");
@@ -338,9 +325,9 @@ int cmd_kernel(int argc, char **argv)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The janitor first, so it inherits no socket of ours. If we die with a kernel
      * pod running, it deletes the pod at once (not after the shim's watchdog). */
-    k.janitor.on_death = runtime_kube_orphaned;
-    if ((k.sigfd = signals_open()) < 0 || janitor_start(&k.janitor, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", k.sigfd < 0 ? strerror(errno) : err);
+    k.host.janitor.on_death = runtime_kube_orphaned;
+    if (relay_host_guard(&k.host, err, sizeof err)) {
+        log_line("spark-k8s kernel", "cannot set up: %s", err);
         goto out;
     }
     struct proxy_hooks hooks = {
@@ -351,49 +338,29 @@ int cmd_kernel(int argc, char **argv)
         .ready = ready,
     };
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
-    if (loop_new(&k.loop, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: cannot set up: %s\n", err);
-        goto out;
-    }
-    if (proxy_new(k.loop, &k.conn, &popt, &hooks, &k.proxy, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernel: %s: %s\n", conn_path, err);
-        status = strstr(err, "signature_scheme") ? 2 : 1;
-        goto out;
-    }
-    if (loop_watch_fd(k.loop, k.sigfd, LOOP_READABLE, on_signal, &k)) {
-        fprintf(stderr, "spark-k8s kernel: cannot watch signals: %s\n", strerror(errno));
+    if (relay_host_relay(&k.host, &k.conn, &popt, &hooks, err, sizeof err)) {
+        log_line("spark-k8s kernel", "%s: %s", conn_path, err);
+        /* connection_read has checked the file (ERR_INPUT): what fails here is the machine */
+        status = err_exit_status(ERR_SYSTEM);
         goto out;
     }
     notices(&k);
     struct runtime_env env = {
-        .loop = k.loop,
-        .proxy = k.proxy,
         .plan = k.plan,
         .front = &k.conn,
         .kernel_id = k.kernel_id,
         .resource_dir = spec_dir,
-        .janitor = &k.janitor,
         .exited = runtime_exited,
         .ctx = &k,
     };
-    k.rt = k.ops->start(&env, err, sizeof err);
-    if (!k.rt) {
-        fprintf(stderr, "spark-k8s kernel: cannot start the %s runtime: %s\n", k.ops->name, err);
+    if (relay_host_start(&k.host, k.ops, &env, err, sizeof err)) {
+        log_line("spark-k8s kernel", "cannot start the %s runtime: %s", k.ops->name, err);
+        status = err_exit_status(ERR_RUNTIME);
         goto out;
     }
-    status = loop_run(k.loop);
-    if (status < 0) {
-        fprintf(stderr, "spark-k8s kernel: the event loop failed: %s\n", strerror(errno));
-        status = 1;
-    }
+    status = relay_host_run(&k.host);
 out:
-    if (k.rt)
-        k.ops->free(k.rt);
-    proxy_free(k.proxy);
-    loop_free(k.loop);
-    janitor_release(&k.janitor);
-    if (k.sigfd >= 0)
-        close(k.sigfd);
+    relay_host_free(&k.host);
     plan_free(k.plan);
     connection_clear(&k.conn);
     return status;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "launcher/cmd/commands.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/spec/config.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/spec/kernelspec.h"
@@ -230,7 +231,7 @@ static int choose_python(struct args *a, const struct matrix *m, struct kernelsp
         snprintf(option, sizeof option, "--python %s", r->python);
         const struct probed *p = probe(a, r->python);
         if (!p->ok) {
-            snprintf(err, errlen, "--python: %s", p->err);
+            errorf(err, errlen, "--python: %s", p->err);
             rc = 2;
         } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
             rc = 2;
@@ -248,7 +249,7 @@ static int choose_python(struct args *a, const struct matrix *m, struct kernelsp
         snprintf(option, sizeof option, "the kernel environment %s", probed_path);
         const struct probed *p = probe(a, probed_path);
         if (!p->ok) {
-            snprintf(err, errlen, "%s", p->err);
+            errorf(err, errlen, "%s", p->err);
             rc = 2;
         } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
             rc = 2;

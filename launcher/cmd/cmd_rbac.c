@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "launcher/cmd/commands.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/kube/kube_objects.h"
 
 #define RBAC_DEFAULT_SA "spark-k8s"
@@ -131,7 +132,7 @@ static int parse_selector(const char *text, json_t **out, char *err, size_t errl
     if (!labels || !copy) {
         json_decref(labels);
         free(copy);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     char *save = NULL;
@@ -139,14 +140,14 @@ static int parse_selector(const char *text, json_t **out, char *err, size_t errl
     for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(pair, '=');
         if (!eq) {
-            snprintf(err, errlen, "--jupyter-selector: '%s' is not KEY=VALUE", pair);
+            errorf(err, errlen, "--jupyter-selector: '%s' is not KEY=VALUE", pair);
             rc = -1;
             break;
         }
         *eq = '\0';
         const char *value = eq + 1;
         if (!label_key_ok(pair) || (value[0] && !label_name_ok(value, strlen(value)))) {
-            snprintf(err, errlen, "--jupyter-selector: '%s=%s' is not a valid label", pair, value);
+            errorf(err, errlen, "--jupyter-selector: '%s=%s' is not a valid label", pair, value);
             rc = -1;
             break;
         }
@@ -154,7 +155,7 @@ static int parse_selector(const char *text, json_t **out, char *err, size_t errl
     }
     free(copy);
     if (rc == 0 && json_object_size(labels) == 0) {
-        snprintf(err, errlen, "--jupyter-selector: empty");
+        errorf(err, errlen, "--jupyter-selector: empty");
         rc = -1;
     }
     if (rc < 0) {

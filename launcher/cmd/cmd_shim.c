@@ -31,17 +31,18 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
+#include "launcher/sys/errmsg.h"
+#include "kernel/log.h"
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/cmd/commands.h"
-#include "launcher/runtime/janitor.h"
+#include "launcher/runtime/relay_host.h"
 #include "launcher/spec/kernelspec.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"
 #include "launcher/spec/plan.h"
 #include "launcher/runtime/runtime.h"
-#include "launcher/sys/signals.h"
 
 #define SHIM_STOP_GRACE_MS 1200
 #define SHIM_MAX_KEY_FILE 4096
@@ -49,14 +50,9 @@
 struct shim {
     struct connection conn;
     struct plan *plan;
-    struct loop *loop;
-    struct proxy *proxy;
-    struct janitor janitor;
-    void *rt;
+    struct relay_host host; /* host.dir: spark-defaults.conf, kernelspec files */
     struct proxy_curve curve;
-    char dir[128];         /* private: spark-defaults.conf, kernelspec files */
     char kernel_id[37];
-    int sigfd;
     int stopping, orphaned;
     int exit_code;         /* once the kernel has ended and its last words are out */
     long watchdog_ms;
@@ -91,20 +87,20 @@ static int read_small_file(const char *dir, const char *name, char *out, size_t 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     ssize_t n = read(fd, out, len - 1);
     close(fd);
     if (n < 0 || (size_t)n >= len - 1) {
-        snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
+        errorf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
         return -1;
     }
     out[n] = '\0';
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = '\0';
     if (n == 0) {
-        snprintf(err, errlen, "%s: empty", path);
+        errorf(err, errlen, "%s: empty", path);
         return -1;
     }
     return 0;
@@ -126,8 +122,8 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
         if (read_small_file(dir, curve[i].name, buf, sizeof buf, err, errlen) < 0)
             return -1;
         if (strlen(buf) != 40) {
-            snprintf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
-                     curve[i].name, strlen(buf));
+            errorf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
+                   curve[i].name, strlen(buf));
             return -1;
         }
         memcpy(curve[i].dst, buf, 41);
@@ -138,7 +134,7 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
     int rc = connection_set_key(&s->conn, hmac, strlen(hmac));
     explicit_bzero(hmac, sizeof hmac);
     if (rc < 0)
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
     return rc;
 }
 
@@ -195,15 +191,15 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     char path[300], master[600], token[65] = "";
     FILE *in = fopen(conf_path, "r");
     if (!in) {
-        snprintf(err, errlen, "%s: %s", conf_path, strerror(errno));
+        errorf(err, errlen, "%s: %s", conf_path, strerror(errno));
         return -1;
     }
-    snprintf(dir_out, dir_len, "%s/conf", s->dir);
+    snprintf(dir_out, dir_len, "%s/conf", s->host.dir);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", dir_out);
     int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!out) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         fclose(in);
@@ -235,7 +231,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     if (connect) {
         if (connect_token(token) < 0) {
             fclose(out);
-            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
             return -1;
         }
         fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",
@@ -243,7 +239,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
         explicit_bzero(token, sizeof token);
     }
     if (fclose(out) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -258,15 +254,15 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
     char inner[512];
     if (kernel_name && *kernel_name && kernelspec_find(kernel_name, out, inner, sizeof inner) == 0)
         return 0;
-    size_t n = strlen(s->dir) + 16;
+    size_t n = strlen(s->host.dir) + 16;
     char *dir = malloc(n);
     if (!dir) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(dir, n, "%s/kernelspec", s->dir);
+    snprintf(dir, n, "%s/kernelspec", s->host.dir);
     if (mkdir(dir, 0700) < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        errorf(err, errlen, "%s: %s", dir, strerror(errno));
         free(dir);
         return -1;
     }
@@ -278,7 +274,7 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
         snprintf(path, sizeof path, "%s/%s", dir, name);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-            snprintf(err, errlen, "%s: cannot write", path);
+            errorf(err, errlen, "%s: cannot write", path);
             free(dir);
             return -1;
         }
@@ -302,7 +298,7 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
                              "language", "python", "metadata", "spark_k8s", meta);
     json_decref(cmd);
     if (!root) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     int rc = plan_from_json(root, res_dir, "(spark-k8s shim)", PLAN_NO_ADMIN, &s->plan, err,
@@ -318,16 +314,21 @@ static void stop_kernel(struct shim *s)
     if (s->stopping)
         return;
     s->stopping = 1;
-    if (s->rt)
-        runtime_local_ops.stop(s->rt, SHIM_STOP_GRACE_MS);
+    if (s->host.rt)
+        runtime_local_ops.stop(s->host.rt, SHIM_STOP_GRACE_MS);
     else
-        loop_stop(s->loop, 0);
+        loop_stop(s->host.loop, 0);
+}
+
+static void stop_kernel_cb(void *ctx)
+{
+    stop_kernel(ctx);
 }
 
 static int interrupt(void *ctx)
 {
     struct shim *s = ctx;
-    return s->rt ? runtime_local_ops.interrupt(s->rt) : -1;
+    return s->host.rt ? runtime_local_ops.interrupt(s->host.rt) : -1;
 }
 
 static void shutdown_early(void *ctx, int restart)
@@ -339,30 +340,30 @@ static void shutdown_early(void *ctx, int restart)
 static void ready(void *ctx)
 {
     struct shim *s = ctx;
-    fprintf(stderr, "spark-k8s shim: kernel ready in %lld ms\n", monotonic_ms() - s->started_ms);
+    log_line("spark-k8s shim", "kernel ready in %lld ms", monotonic_ms() - s->started_ms);
 }
 
 static void drained(void *ctx)
 {
     struct shim *s = ctx;
-    loop_stop(s->loop, s->exit_code);
+    loop_stop(s->host.loop, s->exit_code);
 }
 
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct shim *s = ctx;
-    int ok = expected || s->stopping || proxy_shutdown_requested(s->proxy);
+    int ok = expected || s->stopping || proxy_shutdown_requested(s->host.proxy);
     if (!ok)
-        fprintf(stderr, "spark-k8s shim: %s\n", reason);
+        log_line("spark-k8s shim", "%s", reason);
     s->exit_code = ok && !s->orphaned ? 0 : 1;
-    proxy_drain(s->proxy, 300, drained, s);
+    proxy_drain(s->host.proxy, 300, drained, s);
 }
 
 /* Delete this pod (background): its dependents and executors follow. */
 static void delete_own_pod(const struct shim *s)
 {
     if (!s->pod_name || !s->pod_namespace) {
-        fprintf(stderr, "spark-k8s shim: SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod\n");
+        log_line("spark-k8s shim", "SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod");
         return;
     }
     char err[1024], path[512];
@@ -371,74 +372,44 @@ static void delete_own_pod(const struct shim *s)
     if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
         kube_client_new(cfg, &client, err, sizeof err) < 0) {
         kube_config_free(cfg);
-        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, err);
+        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, err);
         return;
     }
     kube_client_set_timeout(client, 5000);
     struct kube_status st;
     kube_path(path, sizeof path, "v1", s->pod_namespace, "pods", s->pod_name);
     if (kube_delete(client, path, &st) < 0)
-        fprintf(stderr, "spark-k8s shim: cannot delete pod %s: %s\n", s->pod_name, st.message);
+        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, st.message);
     kube_client_free(client);
 }
 
 static void watchdog(void *ctx)
 {
     struct shim *s = ctx;
-    long long last = proxy_last_heartbeat(s->proxy);
+    long long last = proxy_last_heartbeat(s->host.proxy);
     if (last == 0)
         last = s->started_ms;
     long long silent = monotonic_ms() - last;
     if (silent > s->watchdog_ms && !s->orphaned) {
         s->orphaned = 1;
-        fprintf(stderr,
-                "spark-k8s shim: no word from the launcher for %lld s: stopping the kernel and "
-                "deleting pod %s\n",
-                silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
+        log_line("spark-k8s shim",
+                 "no word from the launcher for %lld s: stopping the kernel and "
+                 "deleting pod %s",
+                 silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
         stop_kernel(s);
         delete_own_pod(s);
         return;
     }
     long next = s->watchdog_ms / 4;
-    if (loop_timer(s->loop, next < 250 ? 250 : next, watchdog, s) < 0) {
+    if (loop_timer(s->host.loop, next < 250 ? 250 : next, watchdog, s) < 0) {
         /* a shim nobody watches over could outlive its launcher: stop instead */
-        fprintf(stderr, "spark-k8s shim: cannot set the watchdog's timer: stopping the kernel\n");
+        log_line("spark-k8s shim", "cannot set the watchdog's timer: stopping the kernel");
         s->orphaned = 1;
         stop_kernel(s);
     }
 }
 
-static void on_signal(void *ctx, int fd)
-{
-    struct shim *s = ctx;
-    int signo;
-    while ((signo = signals_next(fd)) != 0) {
-        if (signo == SIGINT) {
-            proxy_interrupt(s->proxy);
-        } else {
-            fprintf(stderr, "spark-k8s shim: %s: stopping the kernel\n",
-                    strsignal(signo));
-            stop_kernel(s);
-        }
-    }
-}
-
 /* ---- the command ----------------------------------------------------------------------- */
-
-static int make_dir(struct shim *s, char *err, size_t errlen)
-{
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    snprintf(s->dir, sizeof s->dir, "%s/spark-k8s-shim-XXXXXX", base);
-    if (!mkdtemp(s->dir)) {
-        snprintf(err, errlen, "cannot create a private directory in %s: %s", base,
-                 strerror(errno));
-        s->dir[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
 
 int cmd_shim(int argc, char **argv)
 {
@@ -470,16 +441,16 @@ int cmd_shim(int argc, char **argv)
         case 'p':
             port = strtol(optarg, &end, 10);
             if (*end || port < 1 || port > 65535 - KUBE_SHIM_PORTS) {
-                fprintf(stderr, "spark-k8s shim: --port '%s' is not a port number\n", optarg);
-                return 2;
+                log_line("spark-k8s shim", "--port '%s' is not a port number", optarg);
+                return err_exit_status(ERR_USAGE);
             }
             break;
         case 'w':
             watchdog_s = strtol(optarg, &end, 10);
             if (*end || watchdog_s < 1) {
-                fprintf(stderr, "spark-k8s shim: --watchdog '%s' is not a number of seconds\n",
-                        optarg);
-                return 2;
+                log_line("spark-k8s shim", "--watchdog '%s' is not a number of seconds",
+                         optarg);
+                return err_exit_status(ERR_USAGE);
             }
             break;
         case 'h':
@@ -487,20 +458,19 @@ int cmd_shim(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         }
     }
     if (!keys || !conf) {
         usage(stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     char **kernel_argv = argv + optind;
     int kernel_argc = argc - optind;
 
     struct shim s;
     memset(&s, 0, sizeof s);
-    s.sigfd = -1;
-    s.janitor.fd = -1;
+    relay_host_init(&s.host, "spark-k8s shim", stop_kernel_cb, &s);
     s.started_ms = monotonic_ms();
     s.watchdog_ms = watchdog_s * 1000;
     s.pod_name = getenv("SPARK_K8S_POD_NAME");
@@ -512,7 +482,7 @@ int cmd_shim(int argc, char **argv)
     snprintf(s.kernel_id, sizeof s.kernel_id, "%s", kid && *kid ? kid : "shim");
     char err[4096], conf_dir[256];
     char *res_dir = NULL;
-    int status = 2;
+    int status = err_exit_status(ERR_INPUT); /* until the input is read */
 
     strcpy(s.conn.transport, "tcp");
     snprintf(s.conn.ip, sizeof s.conn.ip, "%s", pod_ip);
@@ -520,20 +490,19 @@ int cmd_shim(int argc, char **argv)
         s.conn.ports[ch] = (int)port + ch;
     strcpy(s.conn.signature_scheme, "hmac-sha256");
     if (read_keys(&s, keys, err, sizeof err) < 0) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
-    status = 1;
-    if ((s.sigfd = signals_open()) < 0 || janitor_start(&s.janitor, err, sizeof err) ||
-        make_dir(&s, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s shim: cannot set up: %s\n", s.sigfd < 0 ? strerror(errno) : err);
+    status = err_exit_status(ERR_SYSTEM); /* the set-up */
+    if (relay_host_guard(&s.host, err, sizeof err) ||
+        relay_host_private_dir(&s.host, "shim", err, sizeof err)) {
+        log_line("spark-k8s shim", "cannot set up: %s", err);
         goto out;
     }
-    janitor_guard_dir(&s.janitor, s.dir);
     if (write_spark_conf(&s, conf, pod_ip, conf_dir, sizeof conf_dir, err, sizeof err) < 0 ||
         resource_dir(&s, kernel_name, &res_dir, err, sizeof err) < 0 ||
         make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err, sizeof err) < 0) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
     struct proxy_hooks hooks = {
@@ -545,50 +514,30 @@ int cmd_shim(int argc, char **argv)
     /* The launcher's probe waits for the real kernel: the shim never answers for it. */
     struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
                                  .hold_kernel_info = 1};
-    if (loop_new(&s.loop, err, sizeof err) ||
-        proxy_new(s.loop, &s.conn, &popt, &hooks, &s.proxy, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s shim: %s\n", err);
-        goto out;
-    }
-    if (loop_watch_fd(s.loop, s.sigfd, LOOP_READABLE, on_signal, &s)) {
-        fprintf(stderr, "spark-k8s shim: cannot watch signals: %s\n", strerror(errno));
+    if (relay_host_relay(&s.host, &s.conn, &popt, &hooks, err, sizeof err)) {
+        log_line("spark-k8s shim", "%s", err);
         goto out;
     }
     struct runtime_env env = {
-        .loop = s.loop,
-        .proxy = s.proxy,
         .plan = s.plan,
         .front = &s.conn,
         .kernel_id = s.kernel_id,
         .resource_dir = res_dir,
-        .janitor = &s.janitor,
         .spark_conf_dir = conf_dir,
         .exited = runtime_exited,
         .ctx = &s,
     };
-    s.rt = runtime_local_ops.start(&env, err, sizeof err);
-    if (!s.rt) {
-        fprintf(stderr, "spark-k8s shim: cannot start the kernel: %s\n", err);
+    if (relay_host_start(&s.host, &runtime_local_ops, &env, err, sizeof err)) {
+        log_line("spark-k8s shim", "cannot start the kernel: %s", err);
+        status = err_exit_status(ERR_RUNTIME);
         goto out;
     }
-    fprintf(stderr, "spark-k8s shim: serving %s:%ld-%ld (CURVE), watchdog %ld s\n", pod_ip, port,
-            port + CH_COUNT - 1, watchdog_s);
+    log_line("spark-k8s shim", "serving %s:%ld-%ld (CURVE), watchdog %ld s", pod_ip, port,
+             port + CH_COUNT - 1, watchdog_s);
     watchdog(&s);
-    status = loop_run(s.loop);
-    if (status < 0) {
-        fprintf(stderr, "spark-k8s shim: the event loop failed: %s\n", strerror(errno));
-        status = 1;
-    }
+    status = relay_host_run(&s.host);
 out:
-    if (s.rt)
-        runtime_local_ops.free(s.rt);
-    proxy_free(s.proxy);
-    loop_free(s.loop);
-    if (s.dir[0])
-        remove_tree(s.dir);
-    janitor_release(&s.janitor);
-    if (s.sigfd >= 0)
-        close(s.sigfd);
+    relay_host_free(&s.host);
     plan_free(s.plan);
     free(res_dir);
     explicit_bzero(&s.curve, sizeof s.curve);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "launcher/sys/errmsg.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/gpus.h"
 #include "launcher/sys/version.h"
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
         return cmd_gpus(argc, argv);
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
@@ -57,5 +58,5 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "spark-k8s: unknown command '%s'\n", name);
     usage(stderr);
-    return 2;
+    return err_exit_status(ERR_USAGE);
 }

@@ -1,6 +1,7 @@
 /* kube_client.c — Kubernetes REST calls and resumable watches over libcurl
  * (see kube_client.h). */
 #include "launcher/kube/kube_client.h"
+#include "launcher/sys/errmsg.h"
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "launcher/sys/buffer.h"
 #include "launcher/sys/version.h"
 
 #define KUBE_MAX_BODY (64u << 20)     /* a list of many pods stays far below this */
@@ -22,41 +24,6 @@ struct kube_client {
     struct kube_config *cfg;
     long timeout_ms;
 };
-
-struct buffer {
-    char *data;
-    size_t len, cap, limit;
-    int overflow;
-};
-
-static void buffer_free(struct buffer *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-static int buffer_append(struct buffer *b, const char *p, size_t n)
-{
-    if (b->len + n > b->limit) {
-        b->overflow = 1;
-        return -1;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data)
-            return -1;
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 static void status_set(struct kube_status *st, long code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -109,17 +76,17 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **out, char *err
 {
     *out = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "cannot initialise libcurl");
+        errorf(err, errlen, "cannot initialise libcurl");
         return -1;
     }
     curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     if (!(info->features & CURL_VERSION_SSL)) {
-        snprintf(err, errlen, "libcurl %s has no TLS support", info->version);
+        errorf(err, errlen, "libcurl %s has no TLS support", info->version);
         return -1;
     }
     struct kube_client *client = calloc(1, sizeof *client);
     if (!client) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     client->cfg = cfg;
@@ -317,13 +284,6 @@ static int request_init(struct kube_client *client, struct request *req, const c
     return 0;
 }
 
-static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buffer *b = userdata;
-    size_t n = size * nmemb;
-    return buffer_append(b, ptr, n) < 0 ? 0 : n;
-}
-
 /* One synchronous request. 2xx → *result (if RESULT) and 0; otherwise -1 and ST. */
 static int request_run(struct kube_client *client, const char *method, const char *path_and_query,
                        const json_t *body_json, json_t **result, struct kube_status *st)
@@ -346,7 +306,7 @@ static int request_run(struct kube_client *client, const char *method, const cha
     if (rc < 0)
         return -1;
     struct buffer response = {.limit = KUBE_MAX_BODY};
-    curl_easy_setopt(req.easy, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(req.easy, CURLOPT_WRITEFUNCTION, buffer_curl_write);
     curl_easy_setopt(req.easy, CURLOPT_WRITEDATA, &response);
     curl_easy_setopt(req.easy, CURLOPT_TIMEOUT_MS, client->timeout_ms);
     CURLcode cc = curl_easy_perform(req.easy);

@@ -1,6 +1,7 @@
 /* kube_config.c — reads in-cluster service account files and kubeconfig files
  * into a kube_config (see kube_config.h). */
 #include "launcher/kube/kube_config.h"
+#include "launcher/sys/errmsg.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -43,13 +44,13 @@ static int read_file(const char *path, struct kube_blob *out, char *err, size_t 
     out->len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = malloc(KUBE_CONFIG_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
+        errorf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     size_t n = fread(buf, 1, KUBE_CONFIG_MAX_FILE + 1, f);
@@ -57,7 +58,7 @@ static int read_file(const char *path, struct kube_blob *out, char *err, size_t 
     fclose(f);
     if (bad || n > KUBE_CONFIG_MAX_FILE) {
         free(buf);
-        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "file too large");
+        errorf(err, errlen, "%s: %s", path, bad ? "read error" : "file too large");
         return -1;
     }
     buf[n] = '\0';
@@ -82,14 +83,14 @@ static int read_token(const char *path, char **out, char *err, size_t errlen)
     trim_right(blob.data);
     if (blob.data[0] == '\0') {
         free(blob.data);
-        snprintf(err, errlen, "%s: token is empty", path);
+        errorf(err, errlen, "%s: token is empty", path);
         return -1;
     }
     for (const char *p = blob.data; *p; p++)
         if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
             explicit_bzero(blob.data, blob.len);
             free(blob.data);
-            snprintf(err, errlen, "%s: token contains whitespace or control characters", path);
+            errorf(err, errlen, "%s: token contains whitespace or control characters", path);
             return -1;
         }
     *out = blob.data;
@@ -111,7 +112,7 @@ char *kube_config_token(const struct kube_config *cfg, int *failed, char *err, s
         char *copy = strdup(cfg->token);
         if (!copy) {
             *failed = 1;
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
         }
         return copy;
     }
@@ -176,7 +177,7 @@ static int copy_string(char **dst, const char *src, char *err, size_t errlen)
 {
     *dst = strdup(src);
     if (!*dst) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -220,7 +221,7 @@ static int opt_string(json_t *obj, const char *field, const char **out, const ch
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        snprintf(err, errlen, "%s: %s: field '%s' must be a string", path, where, field);
+        errorf(err, errlen, "%s: %s: field '%s' must be a string", path, where, field);
         return -1;
     }
     *out = json_string_value(v);
@@ -237,8 +238,8 @@ static int load_pem(json_t *obj, const char *file_field, const char *data_field,
         return -1;
     if (data && data[0]) {
         if (base64_decode(data, out) < 0 || out->len == 0) {
-            snprintf(err, errlen, "%s: %s: field '%s' is not valid base64", path, where,
-                     data_field);
+            errorf(err, errlen, "%s: %s: field '%s' is not valid base64", path, where,
+                   data_field);
             return -1;
         }
         return 0;
@@ -246,13 +247,13 @@ static int load_pem(json_t *obj, const char *file_field, const char *data_field,
     if (file && file[0]) {
         char *full = resolve_path(path, file);
         if (!full) {
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
             return -1;
         }
         char inner[512];
         int rc = read_file(full, out, inner, sizeof inner);
         if (rc < 0)
-            snprintf(err, errlen, "%s: %s: field '%s': %s", path, where, file_field, inner);
+            errorf(err, errlen, "%s: %s: field '%s': %s", path, where, file_field, inner);
         free(full);
         return rc;
     }
@@ -263,13 +264,13 @@ static int check_server(const char *server, const char *path, const char *where,
                         size_t errlen)
 {
     if (strncmp(server, "https://", 8) != 0 || server[8] == '\0') {
-        snprintf(err, errlen, "%s: %s: server '%s' must be an https:// URL (TLS is required)",
-                 path, where, server);
+        errorf(err, errlen, "%s: %s: server '%s' must be an https:// URL (TLS is required)",
+               path, where, server);
         return -1;
     }
     for (const char *p = server; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#') {
-            snprintf(err, errlen, "%s: %s: server '%s' is not a plain URL", path, where, server);
+            errorf(err, errlen, "%s: %s: server '%s' is not a plain URL", path, where, server);
             return -1;
         }
     return 0;
@@ -286,14 +287,14 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
                             struct kube_config *cfg, char *err, size_t errlen)
 {
     if (!json_is_object(doc)) {
-        snprintf(err, errlen, "%s: not a kubeconfig (expected a mapping)", path);
+        errorf(err, errlen, "%s: not a kubeconfig (expected a mapping)", path);
         return -1;
     }
     if (!context_name) {
         if (opt_string(doc, "current-context", &context_name, path, "top level", err, errlen) < 0)
             return -1;
         if (!context_name || !context_name[0]) {
-            snprintf(err, errlen, "%s: no current-context set", path);
+            errorf(err, errlen, "%s: no current-context set", path);
             return -1;
         }
     }
@@ -301,7 +302,7 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
         return -1;
     json_t *context = named_entry(doc, "contexts", context_name, "context");
     if (!json_is_object(context)) {
-        snprintf(err, errlen, "%s: context '%s' not found", path, context_name);
+        errorf(err, errlen, "%s: context '%s' not found", path, context_name);
         return -1;
     }
     char where[300];
@@ -312,7 +313,7 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
         opt_string(context, "namespace", &ns, path, where, err, errlen) < 0)
         return -1;
     if (!cluster_name || !cluster_name[0]) {
-        snprintf(err, errlen, "%s: %s: field 'cluster' is missing", path, where);
+        errorf(err, errlen, "%s: %s: field 'cluster' is missing", path, where);
         return -1;
     }
     if (copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err, errlen) < 0)
@@ -321,23 +322,23 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
     json_t *cluster = named_entry(doc, "clusters", cluster_name, "cluster");
     snprintf(where, sizeof where, "cluster '%s'", cluster_name);
     if (!json_is_object(cluster)) {
-        snprintf(err, errlen, "%s: %s not found", path, where);
+        errorf(err, errlen, "%s: %s not found", path, where);
         return -1;
     }
     const char *server = NULL;
     if (opt_string(cluster, "server", &server, path, where, err, errlen) < 0)
         return -1;
     if (!server || !server[0]) {
-        snprintf(err, errlen, "%s: %s: field 'server' is missing", path, where);
+        errorf(err, errlen, "%s: %s: field 'server' is missing", path, where);
         return -1;
     }
     if (check_server(server, path, where, err, errlen) < 0)
         return -1;
     if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"))) {
-        snprintf(err, errlen,
-                 "%s: %s: insecure-skip-tls-verify is not supported (TLS is always verified); "
-                 "set certificate-authority or certificate-authority-data",
-                 path, where);
+        errorf(err, errlen,
+               "%s: %s: insecure-skip-tls-verify is not supported (TLS is always verified); "
+               "set certificate-authority or certificate-authority-data",
+               path, where);
         return -1;
     }
     if (copy_string(&cfg->server, server, err, errlen) < 0)
@@ -354,13 +355,13 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
     json_t *user = named_entry(doc, "users", user_name, "user");
     snprintf(where, sizeof where, "user '%s'", user_name);
     if (!user) {
-        snprintf(err, errlen, "%s: %s not found", path, where);
+        errorf(err, errlen, "%s: %s not found", path, where);
         return -1;
     }
     if (json_is_null(user))
         return 0;
     if (!json_is_object(user)) {
-        snprintf(err, errlen, "%s: %s: expected a mapping", path, where);
+        errorf(err, errlen, "%s: %s: expected a mapping", path, where);
         return -1;
     }
     static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
@@ -368,10 +369,10 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
     for (size_t i = 0; unsupported[i]; i++) {
         json_t *v = json_object_get(user, unsupported[i]);
         if (v && !json_is_null(v)) {
-            snprintf(err, errlen,
-                     "unsupported auth method '%s' in kubeconfig %s user %s "
-                     "(use a token, tokenFile or client certificate)",
-                     unsupported[i], path, user_name);
+            errorf(err, errlen,
+                   "unsupported auth method '%s' in kubeconfig %s user %s "
+                   "(use a token, tokenFile or client certificate)",
+                   unsupported[i], path, user_name);
             return -1;
         }
     }
@@ -383,9 +384,9 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
         /* It goes into an HTTP header: a space, CR or LF would end or split it. */
         for (const char *p = token; *p; p++)
             if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-                snprintf(err, errlen,
-                         "%s: %s: field 'token' contains whitespace or control characters",
-                         path, where);
+                errorf(err, errlen,
+                       "%s: %s: field 'token' contains whitespace or control characters",
+                       path, where);
                 return -1;
             }
         if (copy_string(&cfg->token, token, err, errlen) < 0)
@@ -393,13 +394,13 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
     } else if (token_file && token_file[0]) {
         cfg->token_file = resolve_path(path, token_file);
         if (!cfg->token_file) {
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
             return -1;
         }
         char *probe = NULL;
         char inner[512];
         if (read_token(cfg->token_file, &probe, inner, sizeof inner) < 0) {
-            snprintf(err, errlen, "%s: %s: field 'tokenFile': %s", path, where, inner);
+            errorf(err, errlen, "%s: %s: field 'tokenFile': %s", path, where, inner);
             return -1;
         }
         explicit_bzero(probe, strlen(probe));
@@ -411,9 +412,9 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
                  errlen) < 0)
         return -1;
     if (!cfg->client_cert.data != !cfg->client_key.data) {
-        snprintf(err, errlen, "%s: %s: %s is set without %s", path, where,
-                 cfg->client_cert.data ? "client-certificate" : "client-key",
-                 cfg->client_cert.data ? "client-key" : "client-certificate");
+        errorf(err, errlen, "%s: %s: %s is set without %s", path, where,
+               cfg->client_cert.data ? "client-certificate" : "client-key",
+               cfg->client_cert.data ? "client-key" : "client-certificate");
         return -1;
     }
     return 0;
@@ -429,7 +430,7 @@ int kube_config_load_kubeconfig(const char *path, const char *context, struct ku
     struct kube_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
         json_decref(doc);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     int rc = copy_string(&cfg->source, path, err, errlen);
@@ -458,24 +459,24 @@ int kube_config_load_incluster(const char *host, const char *port, const char *s
 {
     *out = NULL;
     if (!host || !host[0]) {
-        snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
+        errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
         return -1;
     }
     if (!port || !port[0])
         port = "443";
     for (const char *p = port; *p; p++)
         if (*p < '0' || *p > '9') {
-            snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT '%s' is not a number", port);
+            errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT '%s' is not a number", port);
             return -1;
         }
     for (const char *p = host; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@' || *p == '?' || *p == '#') {
-            snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST '%s' is not a host", host);
+            errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST '%s' is not a host", host);
             return -1;
         }
     struct kube_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     cfg->in_cluster = 1;
@@ -488,7 +489,7 @@ int kube_config_load_incluster(const char *host, const char *port, const char *s
     char *ns_path = join_path(sa_dir, "namespace");
     int rc = -1;
     if (!cfg->source || !cfg->server || !cfg->token_file || !ca_path || !ns_path) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         goto done;
     }
     snprintf(cfg->source, n, "in-cluster (%s)", sa_dir);
@@ -539,7 +540,7 @@ int kube_config_load_default(struct kube_config **out, char *err, size_t errlen)
     if (kubeconfig && kubeconfig[0]) {
         char *list = strdup(kubeconfig);
         if (!list) {
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
             return -1;
         }
         char *save = NULL;
@@ -551,7 +552,7 @@ int kube_config_load_default(struct kube_config **out, char *err, size_t errlen)
             }
         }
         free(list);
-        snprintf(err, errlen, "KUBECONFIG '%s': no such file", kubeconfig);
+        errorf(err, errlen, "KUBECONFIG '%s': no such file", kubeconfig);
         return -1;
     }
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
@@ -563,22 +564,22 @@ int kube_config_load_default(struct kube_config **out, char *err, size_t errlen)
     }
     const char *home = getenv("HOME");
     if (!home || !home[0]) {
-        snprintf(err, errlen,
-                 "no Kubernetes configuration: KUBECONFIG, KUBERNETES_SERVICE_HOST and HOME are unset");
+        errorf(err, errlen,
+               "no Kubernetes configuration: KUBECONFIG, KUBERNETES_SERVICE_HOST and HOME are unset");
         return -1;
     }
     size_t n = strlen(home) + 32;
     char *path = malloc(n);
     if (!path) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(path, n, "%s/.kube/config", home);
     if (!file_exists(path)) {
-        snprintf(err, errlen,
-                 "no Kubernetes configuration: %s does not exist, and KUBECONFIG and "
-                 "KUBERNETES_SERVICE_HOST are unset",
-                 path);
+        errorf(err, errlen,
+               "no Kubernetes configuration: %s does not exist, and KUBECONFIG and "
+               "KUBERNETES_SERVICE_HOST are unset",
+               path);
         free(path);
         return -1;
     }

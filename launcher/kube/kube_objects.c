@@ -1,6 +1,7 @@
 /* kube_objects.c — builds the Pod, Secret, Service and ConfigMap of one kernel
  * as jansson values (see kube_objects.h). */
 #include "launcher/kube/kube_objects.h"
+#include "launcher/sys/errmsg.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -69,7 +70,7 @@ int kube_names_for(const char *kernel_id, struct kube_names *names, char *err, s
     const size_t id_max = KUBE_NAME_MAX - 5 - (sizeof prefix - 1);
     memset(names, 0, sizeof *names);
     if (!kernel_id || !kernel_id[0]) {
-        snprintf(err, errlen, "kernel id: empty");
+        errorf(err, errlen, "kernel id: empty");
         return -1;
     }
     char id[KUBE_NAME_MAX + 1];
@@ -234,8 +235,8 @@ static int check_quantity(const char *what, const char *q, char *err, size_t err
         if (strcmp(q + i, suffixes[s]) == 0)
             suffix_ok = 1;
     if (!digits || !suffix_ok) {
-        snprintf(err, errlen, "%s: '%s' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)", what,
-                 q);
+        errorf(err, errlen, "%s: '%s' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)", what,
+               q);
         return -1;
     }
     return 0;
@@ -246,13 +247,13 @@ static int check_text(const char *what, const char *value, int required, char *e
     if (!value || !value[0]) {
         if (!required)
             return 0;
-        snprintf(err, errlen, "%s: required", what);
+        errorf(err, errlen, "%s: required", what);
         return -1;
     }
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            snprintf(err, errlen, "%s: '%s' contains whitespace or control characters", what,
-                     value);
+            errorf(err, errlen, "%s: '%s' contains whitespace or control characters", what,
+                   value);
             return -1;
         }
     return 0;
@@ -264,8 +265,8 @@ static int check_inputs(const struct kube_inputs *in, struct kube_names *names, 
     if (kube_names_for(in->kernel_id, names, err, errlen) < 0)
         return -1;
     if (!in->namespace || !kube_is_dns_label(in->namespace)) {
-        snprintf(err, errlen, "namespace: '%s' is not a DNS-1123 label",
-                 in->namespace ? in->namespace : "");
+        errorf(err, errlen, "namespace: '%s' is not a DNS-1123 label",
+               in->namespace ? in->namespace : "");
         return -1;
     }
     if (check_text("driver image", in->driver_image, 1, err, errlen) < 0 ||
@@ -273,15 +274,15 @@ static int check_inputs(const struct kube_inputs *in, struct kube_names *names, 
         check_text("image pull policy", in->image_pull_policy, 0, err, errlen) < 0)
         return -1;
     if (in->service_account && in->service_account[0] && !kube_is_dns_label(in->service_account)) {
-        snprintf(err, errlen, "service account: '%s' is not a DNS-1123 name",
-                 in->service_account);
+        errorf(err, errlen, "service account: '%s' is not a DNS-1123 name",
+               in->service_account);
         return -1;
     }
     if (in->image_pull_policy && strcmp(in->image_pull_policy, "Always") != 0 &&
         strcmp(in->image_pull_policy, "IfNotPresent") != 0 &&
         strcmp(in->image_pull_policy, "Never") != 0) {
-        snprintf(err, errlen, "image pull policy: '%s' is not Always, IfNotPresent or Never",
-                 in->image_pull_policy);
+        errorf(err, errlen, "image pull policy: '%s' is not Always, IfNotPresent or Never",
+               in->image_pull_policy);
         return -1;
     }
     for (size_t i = 0; in->image_pull_secrets && in->image_pull_secrets[i]; i++)
@@ -294,25 +295,25 @@ static int check_inputs(const struct kube_inputs *in, struct kube_names *names, 
         check_quantity("memory limit", in->memory_limit, err, errlen) < 0)
         return -1;
     if (in->node_selector && !json_is_object(in->node_selector)) {
-        snprintf(err, errlen, "node selector: must be an object of label → value");
+        errorf(err, errlen, "node selector: must be an object of label → value");
         return -1;
     }
     if (in->executor_node_selector && !json_is_object(in->executor_node_selector)) {
-        snprintf(err, errlen, "executor node selector: must be an object of label → value");
+        errorf(err, errlen, "executor node selector: must be an object of label → value");
         return -1;
     }
     if ((in->tolerations && !json_is_array(in->tolerations)) ||
         (in->executor_tolerations && !json_is_array(in->executor_tolerations))) {
-        snprintf(err, errlen, "tolerations: must be a list");
+        errorf(err, errlen, "tolerations: must be a list");
         return -1;
     }
     if ((in->pod_template && !json_is_object(in->pod_template)) ||
         (in->executor_pod_template && !json_is_object(in->executor_pod_template))) {
-        snprintf(err, errlen, "pod template: must be an object (a Pod)");
+        errorf(err, errlen, "pod template: must be an object (a Pod)");
         return -1;
     }
     if ((in->owner_pod_name != NULL) != (in->owner_pod_uid != NULL)) {
-        snprintf(err, errlen, "owner pod: name and uid go together");
+        errorf(err, errlen, "owner pod: name and uid go together");
         return -1;
     }
     return 0;
@@ -573,7 +574,7 @@ static int finish(json_t *obj, int bad, json_t **out, char *err, size_t errlen)
 {
     if (bad || !obj) {
         json_decref(obj);
-        snprintf(err, errlen, "out of memory building the Kubernetes objects");
+        errorf(err, errlen, "out of memory building the Kubernetes objects");
         return -1;
     }
     *out = obj;
@@ -670,7 +671,7 @@ int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, siz
                             in->client_public_key};
     for (size_t i = 0; i < 4 && !in->redact; i++)
         if (!values[i] || !values[i][0]) {
-            snprintf(err, errlen, "secret: %s is missing", keys[i]);
+            errorf(err, errlen, "secret: %s is missing", keys[i]);
             return -1;
         }
     int bad = 0;
@@ -799,7 +800,7 @@ int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, 
     char *tmpl_text = bad ? NULL : json_dumps(tmpl, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(tmpl);
     if (!tmpl_text) {
-        snprintf(err, errlen, "out of memory building the executor pod template");
+        errorf(err, errlen, "out of memory building the executor pod template");
         return -1;
     }
     /* Spark must be told where the template is; appended last so it wins. */
@@ -811,7 +812,7 @@ int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, 
     char *conf = malloc(size);
     if (!conf) {
         free(tmpl_text);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(conf, size, "%s%s%s", defaults, dlen && defaults[dlen - 1] != '\n' ? "\n" : "",

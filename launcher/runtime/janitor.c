@@ -1,9 +1,10 @@
 /* janitor.c — a forked guardian that cleans up after a launcher that dies (see janitor.h). */
 #include "launcher/runtime/janitor.h"
+#include "launcher/sys/errmsg.h"
+#include "launcher/sys/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,22 +14,6 @@
 #include <unistd.h>
 
 #define MAX_GUARDED 8
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int remove_tree(const char *path)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return -1;
-    return 0;
-}
 
 /* The janitor's own loop: read commands until a release or the end of the pipe. */
 static void janitor_main(int fd, void (*on_death)(const char *value))
@@ -101,18 +86,18 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
     j->pid = -1;
     j->fd = -1;
     if (pipe2(fds, O_CLOEXEC)) {
-        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         return -1;
     }
     if (pipe2(sync, O_CLOEXEC)) {
-        snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+        errorf(err, errlen, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         close(sync[0]);
@@ -160,7 +145,7 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
     j->pid = pid;
     j->fd = fds[1];
     if (n != 1) {
-        snprintf(err, errlen, "the janitor process did not start");
+        errorf(err, errlen, "the janitor process did not start");
         janitor_release(j);
         return -1;
     }

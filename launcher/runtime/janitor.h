@@ -35,7 +35,4 @@ int janitor_forget_value(struct janitor *j, const char *value);
 /* Everything is clean: the janitor exits without acting; waits for it. */
 void janitor_release(struct janitor *j);
 
-/* Remove a directory tree (no symlinks followed). Returns 0 or -1. */
-int remove_tree(const char *path);
-
 #endif

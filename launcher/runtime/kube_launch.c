@@ -1,5 +1,6 @@
 /* kube_launch.c — launch plan → kube_inputs (see kube_launch.h). */
 #include "launcher/runtime/kube_launch.h"
+#include "launcher/sys/errmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ static int dup_into(char **dst, const char *src, char *err, size_t errlen)
 {
     *dst = strdup(src);
     if (!*dst)
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
     return *dst ? 0 : -1;
 }
 
@@ -99,7 +100,7 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
     sparkconf_free(conf);
     if (rc < 0) {
         free(text);
-        snprintf(err, errlen, "cannot render spark-defaults.conf");
+        errorf(err, errlen, "cannot render spark-defaults.conf");
         return -1;
     }
     l->spark_defaults = text;
@@ -137,8 +138,8 @@ static int image_layout(const struct plan *plan, struct kube_launch *l, char *er
         return -1;
     int rc = -1;
     if (!m->image_python[0]) {
-        snprintf(err, errlen, "matrix %s: images.layout.python is not set: the kubernetes runtime "
-                 "does not know the image's Python", m->origin);
+        errorf(err, errlen, "matrix %s: images.layout.python is not set: the kubernetes runtime "
+               "does not know the image's Python", m->origin);
         goto out;
     }
     char *const *argv = plan_runtime_argv(plan);
@@ -159,7 +160,7 @@ static int image_layout(const struct plan *plan, struct kube_launch *l, char *er
     rc = 0;
     goto out;
 oom:
-    snprintf(err, errlen, "out of memory");
+    errorf(err, errlen, "out of memory");
 out:
     matrix_free(m);
     return rc;
@@ -173,18 +174,18 @@ static int load_admin_settings(const struct plan *plan, struct kube_launch *l, c
     if (tmpl->value && *tmpl->value) {
         char inner[1024];
         if (yaml_json_load_file(tmpl->value, &l->pod_template, inner, sizeof inner) < 0) {
-            snprintf(err, errlen, "%s: kubernetes.pod_template: %s", tmpl->source, inner);
+            errorf(err, errlen, "%s: kubernetes.pod_template: %s", tmpl->source, inner);
             return -1;
         }
         if (!json_is_object(l->pod_template)) {
-            snprintf(err, errlen, "%s: kubernetes.pod_template: %s: expected a Pod object",
-                     tmpl->source, tmpl->value);
+            errorf(err, errlen, "%s: kubernetes.pod_template: %s: expected a Pod object",
+                   tmpl->source, tmpl->value);
             return -1;
         }
     }
     l->pull_secrets = calloc(17, sizeof *l->pull_secrets);
     if (!l->pull_secrets) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     /* checked already (setting_check: at most 16 names) */
@@ -192,7 +193,7 @@ static int load_admin_settings(const struct plan *plan, struct kube_launch *l, c
     for (size_t n = 0; secrets && *secrets && n < 16; n++) {
         size_t len = strcspn(secrets, ",");
         if (!(l->pull_secrets[n] = strndup(secrets, len))) {
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
             return -1;
         }
         secrets += len + (secrets[len] == ',');
@@ -206,7 +207,7 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     *out = NULL;
     struct kube_launch *l = calloc(1, sizeof *l);
     if (!l) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     const char *ns = setting_value(plan, SETTING_NAMESPACE);
@@ -214,8 +215,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         ns = namespace && *namespace ? namespace : "default";
     const char *image = setting_value(plan, SETTING_DRIVER_IMAGE);
     if (!image) {
-        snprintf(err, errlen, "%s: no driver image (images.driver) for the kubernetes runtime",
-                 plan_path(plan));
+        errorf(err, errlen, "%s: no driver image (images.driver) for the kubernetes runtime",
+               plan_path(plan));
         goto fail;
     }
     if (dup_into(&l->kernel_id, kernel_id, err, errlen) < 0 ||
@@ -235,8 +236,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     const char *memory = setting_value(plan, SETTING_DRIVER_MEMORY);
     long heap = kube_memory_mib(memory ? memory : "1g");
     if (heap < 0) {
-        snprintf(err, errlen, "%s: resources.driver_memory '%s' is not a JVM memory size",
-                 plan_path(plan), memory);
+        errorf(err, errlen, "%s: resources.driver_memory '%s' is not a JVM memory size",
+               plan_path(plan), memory);
         goto fail;
     }
     long overhead = heap * KUBE_OVERHEAD_PERCENT / 100;
@@ -252,7 +253,7 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
             json_pack("[{s:s, s:s, s:s}]", "key", "nvidia.com/gpu", "operator", "Exists", "effect",
                       "NoSchedule");
         if (!l->executor_tolerations) {
-            snprintf(err, errlen, "out of memory");
+            errorf(err, errlen, "out of memory");
             goto fail;
         }
     }
@@ -307,7 +308,7 @@ int kube_render_plan(const struct plan *plan, FILE *out, char *err, size_t errle
     rc = json_dumpf(list, out, JSON_INDENT(2));
     json_decref(list);
     if (rc < 0 || fputc('\n', out) == EOF) {
-        snprintf(err, errlen, "cannot write the objects");
+        errorf(err, errlen, "cannot write the objects");
         return -1;
     }
     return 0;

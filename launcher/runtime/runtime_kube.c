@@ -5,6 +5,7 @@
  * pings the shim so its watchdog knows the launcher lives, and deletes the Pod
  * (background propagation takes the rest) when the kernel stops or fails. */
 #include "launcher/runtime/runtime_kube.h"
+#include "launcher/sys/errmsg.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "kernel/log.h"
 #include "kernel/proxy.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/runtime/kube_launch.h"
@@ -60,8 +62,8 @@ static void delete_pod(struct kube_runtime *rt)
     struct kube_status st;
     kube_client_set_timeout(rt->client, 1500);
     if (kube_delete(rt->client, rt->pod_path, &st) < 0)
-        fprintf(stderr, "spark-k8s: cannot delete pod %s: %s\n", rt->launch->names.base,
-                st.message);
+        log_line("spark-k8s", "cannot delete pod %s: %s", rt->launch->names.base,
+                 st.message);
     else if (rt->janitor_value[0] && rt->env.janitor)
         janitor_forget_value(rt->env.janitor, rt->janitor_value);
     rt->pod_deleted = 1;
@@ -139,7 +141,7 @@ static void progress(struct kube_runtime *rt, const char *fmt, ...)
     if (!proxy_ready(rt->env.proxy))
         proxy_progress(rt->env.proxy, line);
     else
-        fprintf(stderr, "spark-k8s: %s\n", line);
+        log_line("spark-k8s", "%s", line);
 }
 
 /* "forbidden: pods is forbidden: ..." — the API's words, with what failed. */
@@ -185,8 +187,8 @@ static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err
         zmq_setsockopt(rt->ping, ZMQ_CURVE_PUBLICKEY, rt->curve.public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SECRETKEY, rt->curve.secret_key, 40) ||
         zmq_connect(rt->ping, endpoint)) {
-        snprintf(err, errlen, "cannot connect the heartbeat to %s: %s", endpoint,
-                 zmq_strerror(errno));
+        errorf(err, errlen, "cannot connect the heartbeat to %s: %s", endpoint,
+               zmq_strerror(errno));
         return -1;
     }
     ping_cb(rt);
@@ -483,8 +485,8 @@ static void drive_watches(struct kube_runtime *rt)
     if (rt->event_watch) {
         if (kube_watch_process(rt->event_watch, &st) < 0) {
             /* progress is a courtesy: without events the pod watch still decides */
-            fprintf(stderr, "spark-k8s: events of pod %s: %s\n", rt->launch->names.base,
-                    st.message);
+            log_line("spark-k8s", "events of pod %s: %s", rt->launch->names.base,
+                     st.message);
             kube_watch_free(rt->event_watch);
             rt->event_watch = NULL;
         }
@@ -693,7 +695,7 @@ static int open_watches(struct kube_runtime *rt, char *reason, size_t len)
     snprintf(selector, sizeof selector, "involvedObject.kind=Pod,involvedObject.name=%s",
              rt->launch->names.base);
     if (kube_watch_open(rt->client, events_path, NULL, selector, &rt->event_watch, &st) < 0) {
-        fprintf(stderr, "spark-k8s: no progress from events: %s\n", st.message);
+        log_line("spark-k8s", "no progress from events: %s", st.message);
         rt->event_watch = NULL;
     }
     return 0;
@@ -703,7 +705,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
 {
     struct kube_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return NULL;
     }
     rt->env = *env;
@@ -726,7 +728,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
         goto fail_later_out;
     if (zmq_curve_keypair(rt->curve.public_key, rt->curve.secret_key) ||
         zmq_curve_keypair(server_public, rt->server_secret)) {
-        snprintf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
+        errorf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
         goto fail_later_out;
     }
     snprintf(rt->curve.peer_public_key, sizeof rt->curve.peer_public_key, "%s", server_public);
@@ -742,7 +744,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     if (rt->ping_ms < 250)
         rt->ping_ms = 250;
     if (!in->hmac_key[0]) {
-        snprintf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
+        errorf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
         goto fail_later_out;
     }
     kube_path(rt->pods_path, sizeof rt->pods_path, "v1", in->namespace, "pods", NULL);

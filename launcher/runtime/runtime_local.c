@@ -10,6 +10,7 @@
  * pipe that is relayed to ours and remembered for error messages. */
 #include "kernel/proxy.h"
 #include "launcher/sys/errmsg.h"
+#include "launcher/sys/fs.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/spec/render.h"
@@ -312,7 +313,7 @@ static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
     const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);
     if (connect && connect->value && strcmp(connect->value, "true") == 0) {
         if (new_token(token)) {
-            snprintf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
             return -1;
         }
         env.connect_token = token;
@@ -334,13 +335,13 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         base = "/tmp";
     int n = snprintf(rt->dir, sizeof rt->dir, "%s/spark-k8s-XXXXXX", base);
     if (n < 0 || (size_t)n + 8 > 100) {
-        snprintf(err, errlen, "the path of a private directory in %s is too long for ipc sockets",
-                 base);
+        errorf(err, errlen, "the path of a private directory in %s is too long for ipc sockets",
+               base);
         rt->dir[0] = '\0';
         return -1;
     }
     if (!mkdtemp(rt->dir)) {
-        snprintf(err, errlen, "cannot create a private directory in %s: %s", base, strerror(errno));
+        errorf(err, errlen, "cannot create a private directory in %s: %s", base, strerror(errno));
         rt->dir[0] = '\0';
         return -1;
     }
@@ -355,7 +356,7 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
     snprintf(c.signature_scheme, sizeof c.signature_scheme, "%s", rt->env.front->signature_scheme);
     snprintf(c.kernel_name, sizeof c.kernel_name, "%s", plan_kernel_name(rt->env.plan));
     if (connection_set_key(&c, rt->env.front->key ? rt->env.front->key : "", rt->env.front->key_len)) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(rt->connection_file, sizeof rt->connection_file, "%s/connection.json", rt->dir);
@@ -365,7 +366,7 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
     } else {
         snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
         if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
-            snprintf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
+            errorf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
             rc = -1;
         }
         if (rc == 0)
@@ -390,7 +391,7 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
 {
     struct local_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return NULL;
     }
     rt->env = *env;
@@ -403,12 +404,12 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
         goto fail;
     argv = runtime_argv(plan_runtime_argv(env->plan), rt->connection_file, env->resource_dir);
     if (!argv || pipe2(errpipe, O_CLOEXEC)) {
-        snprintf(err, errlen, "cannot prepare the kernel process: %s", strerror(errno));
+        errorf(err, errlen, "cannot prepare the kernel process: %s", strerror(errno));
         goto fail;
     }
     /* The child's environment: ours plus its Spark configuration. */
     if (setenv("SPARK_CONF_DIR", rt->conf_dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
-        snprintf(err, errlen, "cannot set the kernel's environment");
+        errorf(err, errlen, "cannot set the kernel's environment");
         goto fail;
     }
     char ppid[24];
@@ -420,7 +421,7 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+        errorf(err, errlen, "cannot fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0)
@@ -435,12 +436,12 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     rt->err_fd = errpipe[0];
     rt->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (rt->pidfd < 0) {
-        snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+        errorf(err, errlen, "pidfd_open: %s", strerror(errno));
         goto fail;
     }
     if (loop_watch_fd(env->loop, rt->err_fd, LOOP_READABLE, on_stderr, rt) ||
         loop_watch_fd(env->loop, rt->pidfd, LOOP_READABLE, on_child_exit, rt)) {
-        snprintf(err, errlen, "cannot watch the kernel process: %s", strerror(errno));
+        errorf(err, errlen, "cannot watch the kernel process: %s", strerror(errno));
         goto fail;
     }
     proxy_set_alive(env->proxy, 1);

@@ -1,6 +1,7 @@
 /* config.c — kernel settings by layer: kernelspec metadata, the admin config file and
  * SPARK_K8S_* environment variables, each value checked and kept with its source. */
 #include "launcher/spec/config.h"
+#include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -196,7 +197,7 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
     }
     if (!want)
         return 0;
-    snprintf(err, errlen, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
+    errorf(err, errlen, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
     return -1;
 }
 
@@ -226,7 +227,7 @@ int settings_set(struct settings *s, enum setting_id id, const char *value, cons
     if (!v || !src) {
         free(v);
         free(src);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     free(s->values[id].value);
@@ -243,13 +244,13 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
         sparkconf_check_value(key, value, source, err, errlen))
         return -1;
     if (sparkconf_reserved(key)) {
-        snprintf(err, errlen, "%s: property '%s' is set by the runtime and cannot be overridden",
-                 source, key);
+        errorf(err, errlen, "%s: property '%s' is set by the runtime and cannot be overridden",
+               source, key);
         return -1;
     }
     struct extra_property *grown = realloc(s->extra, (s->n_extra + 1) * sizeof *grown);
     if (!grown) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     s->extra = grown;
@@ -261,7 +262,7 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
         free(e->key);
         free(e->value);
         free(e->source);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     s->n_extra++;
@@ -326,15 +327,15 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         const char *bad = NULL;
         json_t *v = json_at(obj, in->path, &bad);
         if (bad) {
-            snprintf(err, errlen, "%s: field %s%.*s must be an object", desc, prefix,
-                     (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
+            errorf(err, errlen, "%s: field %s%.*s must be an object", desc, prefix,
+                   (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
             return -1;
         }
         if (!v || json_is_null(v))
             continue;
         if (is_metadata && !in->in_metadata) {
-            snprintf(err, errlen, "%s: field %s%s belongs in the admin config file, not a "
-                     "kernelspec", desc, prefix, in->path);
+            errorf(err, errlen, "%s: field %s%s belongs in the admin config file, not a "
+                   "kernelspec", desc, prefix, in->path);
             return -1;
         }
         snprintf(source, sizeof source, "%s (%s%s)", desc, prefix, in->path);
@@ -346,8 +347,8 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
                 want = "a whole number";
             else if (in->kind == SETTING_BOOL)
                 want = "true or false";
-            snprintf(err, errlen, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
-                     want, dump ? dump : "?");
+            errorf(err, errlen, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
+                   want, dump ? dump : "?");
             free(dump);
             return -1;
         }
@@ -358,8 +359,8 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
     if (!conf || json_is_null(conf))
         return 0;
     if (!json_is_object(conf)) {
-        snprintf(err, errlen, "%s: field %sspark_conf must be an object of strings", desc,
-                 prefix);
+        errorf(err, errlen, "%s: field %sspark_conf must be an object of strings", desc,
+               prefix);
         return -1;
     }
     const char *key;
@@ -368,8 +369,8 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         snprintf(source, sizeof source, "%s (%sspark_conf)", desc, prefix);
         if (!json_is_string(v)) {
             char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            snprintf(err, errlen, "%s: field %sspark_conf.%s must be a string, not %s", desc,
-                     prefix, key, dump ? dump : "?");
+            errorf(err, errlen, "%s: field %sspark_conf.%s must be a string, not %s", desc,
+                   prefix, key, dump ? dump : "?");
             free(dump);
             return -1;
         }
@@ -390,12 +391,12 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(err, errlen, "config file %s%s: %s (line %d)", path,
-                 must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
+        errorf(err, errlen, "config file %s%s: %s (line %d)", path,
+               must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
         return -1;
     }
     if (!json_is_object(root)) {
-        snprintf(err, errlen, "config file %s: must hold a JSON object", path);
+        errorf(err, errlen, "config file %s: must hold a JSON object", path);
         json_decref(root);
         return -1;
     }
@@ -410,7 +411,7 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
         while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
             i++;
         if (i == sizeof known / sizeof known[0]) {
-            snprintf(err, errlen, "config file %s: unknown field '%s'", path, key);
+            errorf(err, errlen, "config file %s: unknown field '%s'", path, key);
             json_decref(root);
             return -1;
         }
@@ -427,7 +428,7 @@ static int extra_from_env(struct settings *s, const char *text, char *err, size_
 {
     char *copy = strdup(text);
     if (!copy) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     int rc = 0;
@@ -440,8 +441,8 @@ static int extra_from_env(struct settings *s, const char *text, char *err, size_
             continue;
         char *eq = strchr(item, '=');
         if (!eq) {
-            snprintf(err, errlen, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
-                     item);
+            errorf(err, errlen, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
+                   item);
             rc = -1;
             break;
         }

@@ -1,11 +1,11 @@
 /* kernelspec.c — builds, installs, removes and finds spark-k8s kernelspecs (see kernelspec.h). */
 #include "launcher/spec/kernelspec.h"
+#include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include "launcher/images/matrix.h"
 #include "launcher/spec/plan.h"
 #include "launcher/spec/sparkconf.h"
+#include "launcher/sys/fs.h"
 
 extern const unsigned char spark_k8s_logo_svg[], spark_k8s_logo_svg_end[];
 extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
@@ -124,8 +125,8 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_spark; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s (%s)",
                      i ? ", " : "", m->spark[i].line, m->spark[i].version);
-        snprintf(err, errlen, "--spark: unknown Spark version '%s'; the matrix has %s",
-                 req->spark ? req->spark : "", known);
+        errorf(err, errlen, "--spark: unknown Spark version '%s'; the matrix has %s",
+               req->spark ? req->spark : "", known);
         return -1;
     }
     if (!req->variant || !matrix_variant_valid(m, req->variant)) {
@@ -133,37 +134,37 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_variants; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                      i ? ", " : "", m->variants[i]);
-        snprintf(err, errlen, "--variant: unknown variant '%s'; expected one of %s",
-                 req->variant ? req->variant : "", known);
+        errorf(err, errlen, "--variant: unknown variant '%s'; expected one of %s",
+               req->variant ? req->variant : "", known);
         return -1;
     }
     if (req->name && !name_ok(req->name)) {
-        snprintf(err, errlen,
-                 "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
-                 "(as Jupyter requires), not starting with '.'", req->name);
+        errorf(err, errlen,
+               "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
+               "(as Jupyter requires), not starting with '.'", req->name);
         return -1;
     }
     if (req->display_name) {
         for (const char *p = req->display_name; *p; p++)
             if ((unsigned char)*p < 0x20) {
-                snprintf(err, errlen, "--display-name: '%s' contains a control character",
-                         req->display_name);
+                errorf(err, errlen, "--display-name: '%s' contains a control character",
+                       req->display_name);
                 return -1;
             }
     }
     if (req->executable && (req->executable[0] != '/' || strpbrk(req->executable, "\n\r"))) {
-        snprintf(err, errlen, "--executable: '%s' must be an absolute path", req->executable);
+        errorf(err, errlen, "--executable: '%s' must be an absolute path", req->executable);
         return -1;
     }
     if (req->python && (req->python[0] == '\0' || strpbrk(req->python, "\n\r"))) {
-        snprintf(err, errlen, "--python: '%s' is not a usable command", req->python);
+        errorf(err, errlen, "--python: '%s' is not a usable command", req->python);
         return -1;
     }
     const char *connect = req->values[SETTING_CONNECT];
     if (connect && strcmp(connect, "true") == 0 && (*line)->line[0] < '4') {
-        snprintf(err, errlen, "--spark-connect: Spark %s has no Spark Connect server in its Python "
-                 "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
-                 (*line)->line);
+        errorf(err, errlen, "--spark-connect: Spark %s has no Spark Connect server in its Python "
+               "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
+               (*line)->line);
         return -1;
     }
     if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err,
@@ -175,21 +176,21 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
             return -1;
     const char *gpus = req->values[SETTING_EXECUTOR_GPUS];
     if (gpus && strcmp(gpus, "0") != 0 && !matrix_variant_has(req->variant, "gpu")) {
-        snprintf(err, errlen, "--executor-gpus: '%s' needs a gpu variant, not '%s'", gpus,
-                 req->variant);
+        errorf(err, errlen, "--executor-gpus: '%s' needs a gpu variant, not '%s'", gpus,
+               req->variant);
         return -1;
     }
     for (int id = SETTING_ICEBERG_NAME; id <= SETTING_ICEBERG_WAREHOUSE; id++) {
         if (req->values[id] && !matrix_variant_has(req->variant, "iceberg")) {
-            snprintf(err, errlen, "%s: '%s' needs an iceberg variant, not '%s'",
-                     setting_info(id)->option, req->values[id], req->variant);
+            errorf(err, errlen, "%s: '%s' needs an iceberg variant, not '%s'",
+                   setting_info(id)->option, req->values[id], req->variant);
             return -1;
         }
     }
     for (size_t i = 0; i < req->n_conf; i++) {
         const char *eq = strchr(req->conf[i], '=');
         if (!eq) {
-            snprintf(err, errlen, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
+            errorf(err, errlen, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
             return -1;
         }
         char key[300];
@@ -198,8 +199,8 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
             sparkconf_check_value(key, eq + 1, "--conf", err, errlen))
             return -1;
         if (sparkconf_reserved(key)) {
-            snprintf(err, errlen, "--conf: property '%s' is set by the runtime and cannot be "
-                     "overridden", key);
+            errorf(err, errlen, "--conf: property '%s' is set by the runtime and cannot be "
+                   "overridden", key);
             return -1;
         }
     }
@@ -226,7 +227,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     } else {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n <= 0) {
-            snprintf(err, errlen, "/proc/self/exe: %s; give --executable", strerror(errno));
+            errorf(err, errlen, "/proc/self/exe: %s; give --executable", strerror(errno));
             return -1;
         }
         exe[n] = '\0';
@@ -238,7 +239,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
                              "display_name", display, "language", "python", "interrupt_mode",
                              "message", "metadata", "spark_k8s", meta);
     if (!root) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     json_object_set_new(meta, "spark_version", json_string(line->version));
@@ -256,8 +257,8 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
         if (!given) {
             if (matrix_image_ref(m, req->registry, images[i].kind, line, req->variant, ref,
                                  sizeof ref)) {
-                snprintf(err, errlen, "--registry: '%s' makes no valid image name",
-                         req->registry ? req->registry : "");
+                errorf(err, errlen, "--registry: '%s' makes no valid image name",
+                       req->registry ? req->registry : "");
                 json_decref(root);
                 return -1;
             }
@@ -316,7 +317,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     *name_out = strdup(name);
     if (!*name_out) {
         json_decref(root);
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     *json_out = root;
@@ -332,7 +333,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     const unsigned char *p = data;
@@ -341,7 +342,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            errorf(err, errlen, "%s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
@@ -349,30 +350,17 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         size -= (size_t)n;
     }
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int remove_tree(const char *dir)
-{
-    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int mkdir_p(const char *dir, char *err, size_t errlen)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s", dir) >= sizeof path) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        errorf(err, errlen, "%s: path too long", dir);
         return -1;
     }
     for (char *p = path + 1;; p++) {
@@ -380,7 +368,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
             char c = *p;
             *p = '\0';
             if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+                errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
                 return -1;
             }
             *p = c;
@@ -390,7 +378,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", dir);
+        errorf(err, errlen, "%s: not a directory", dir);
         return -1;
     }
     return 0;
@@ -402,11 +390,11 @@ static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t
                     size_t errlen)
 {
     if ((size_t)snprintf(buf, len, "%s/.%s+XXXXXX", kernels_dir, name) >= len) {
-        snprintf(err, errlen, "%s: path too long", kernels_dir);
+        errorf(err, errlen, "%s: path too long", kernels_dir);
         return -1;
     }
     if (!mkdtemp(buf)) {
-        snprintf(err, errlen, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
+        errorf(err, errlen, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -417,7 +405,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
 {
     char target[4096], tmp[4200];
     if (!name_ok(name)) {
-        snprintf(err, errlen, "'%s' is not a kernelspec name", name);
+        errorf(err, errlen, "'%s' is not a kernelspec name", name);
         return -1;
     }
     if (mkdir_p(kernels_dir, err, errlen))
@@ -426,13 +414,13 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
     struct stat st;
     int exists = lstat(target, &st) == 0;
     if (exists && !replace) {
-        snprintf(err, errlen, "%s already exists; use --replace to replace it", target);
+        errorf(err, errlen, "%s already exists; use --replace to replace it", target);
         return -1;
     }
     if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
         return -1;
     if (chmod(tmp, 0755) != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
         goto fail;
     }
     const unsigned char *data;
@@ -443,7 +431,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
             goto fail;
     char *text = json_dumps(kernel_json, JSON_INDENT(1));
     if (!text) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         goto fail;
     }
     int rc = write_file(tmp, "kernel.json", text, strlen(text), err, errlen);
@@ -460,12 +448,12 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         if (temp_dir(kernels_dir, name, old, sizeof old, err, errlen))
             goto fail;
         if (rename(target, old) != 0) {
-            snprintf(err, errlen, "%s: cannot move aside: %s", target, strerror(errno));
+            errorf(err, errlen, "%s: cannot move aside: %s", target, strerror(errno));
             rmdir(old);
             goto fail;
         }
         if (rename(tmp, target) != 0) {
-            snprintf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+            errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
             rename(old, target);
             goto fail;
         }
@@ -473,7 +461,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         return 0;
     }
     if (rename(tmp, target) != 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+        errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
         goto fail;
     }
     return 0;
@@ -501,19 +489,19 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
     if (!name_ok(name) || lstat(target, &st) != 0)
         return 1;
     if (!S_ISDIR(st.st_mode) || !kernelspec_is_ours(target)) {
-        snprintf(err, errlen, "%s is not a spark-k8s kernelspec; not removing it", target);
+        errorf(err, errlen, "%s is not a spark-k8s kernelspec; not removing it", target);
         return -1;
     }
     if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
         return -1;
     if (rename(target, tmp) != 0) {
-        snprintf(err, errlen, "%s: cannot remove: %s", target, strerror(errno));
+        errorf(err, errlen, "%s: cannot remove: %s", target, strerror(errno));
         rmdir(tmp);
         return -1;
     }
     if (remove_tree(tmp) != 0) {
-        snprintf(err, errlen, "%s: removed, but its files remain in %s: %s", target, tmp,
-                 strerror(errno));
+        errorf(err, errlen, "%s: removed, but its files remain in %s: %s", target, tmp,
+               strerror(errno));
         return -1;
     }
     return 0;
@@ -608,7 +596,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
         char file[4200];
         snprintf(file, sizeof file, "%s/kernel.json", dir);
         if (stat(file, &st) != 0) {
-            snprintf(err, errlen, "%s: no kernelspec there (%s)", file, strerror(errno));
+            errorf(err, errlen, "%s: no kernelspec there (%s)", file, strerror(errno));
             return -1;
         }
         *dir_out = strdup(dir);
@@ -616,7 +604,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
     }
     char **dirs = kernelspec_search_path();
     if (!dirs) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; dirs[i]; i++) {
@@ -629,7 +617,8 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
             return *dir_out ? 0 : -1;
         }
     }
-    size_t used = (size_t)snprintf(err, errlen, "no kernelspec named '%s' in", name_or_path);
+    errorf(err, errlen, "no kernelspec named '%s' in", name_or_path);
+    size_t used = err && errlen ? strlen(err) : errlen;
     for (size_t i = 0; dirs[i] && used < errlen; i++)
         used += (size_t)snprintf(err + used, errlen - used, "%s %s", i ? "," : "", dirs[i]);
     kernelspec_path_free(dirs);

@@ -2,6 +2,7 @@
  * and built-in defaults, then the metadata, then the admin config file and the
  * environment, then the checks that need all of them together. */
 #include "launcher/spec/plan.h"
+#include "launcher/sys/errmsg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -94,8 +95,8 @@ static int take_string(json_t *obj, const char *field, const char *fallback, cha
         return set_string(dst, fallback);
     if (!json_is_string(v)) {
         char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        snprintf(err, errlen, "%s: field %s%s must be a string, not %s", path, where, field,
-                 dump ? dump : "?");
+        errorf(err, errlen, "%s: field %s%s must be a string, not %s", path, where, field,
+               dump ? dump : "?");
         free(dump);
         return -1;
     }
@@ -112,9 +113,9 @@ static int take_argv(json_t *meta, const char *path, struct plan *plan, char *er
     size_t n = json_is_array(cmd) ? json_array_size(cmd) : 0;
     if (n == 0) {
         char *dump = json_dumps(cmd, JSON_ENCODE_ANY | JSON_COMPACT);
-        snprintf(err, errlen,
-                 "%s: field metadata.spark_k8s.runtime_command must be a non-empty array of "
-                 "strings, not %s", path, dump ? dump : "?");
+        errorf(err, errlen,
+               "%s: field metadata.spark_k8s.runtime_command must be a non-empty array of "
+               "strings, not %s", path, dump ? dump : "?");
         free(dump);
         return -1;
     }
@@ -125,9 +126,9 @@ static int take_argv(json_t *meta, const char *path, struct plan *plan, char *er
         json_t *arg = json_array_get(cmd, i);
         if (!json_is_string(arg) || json_string_length(arg) == 0) {
             char *dump = json_dumps(arg, JSON_ENCODE_ANY | JSON_COMPACT);
-            snprintf(err, errlen,
-                     "%s: field metadata.spark_k8s.runtime_command[%zu] must be a non-empty "
-                     "string, not %s", path, i, dump ? dump : "?");
+            errorf(err, errlen,
+                   "%s: field metadata.spark_k8s.runtime_command[%zu] must be a non-empty "
+                   "string, not %s", path, i, dump ? dump : "?");
             free(dump);
             return -1;
         }
@@ -172,8 +173,8 @@ static int set_defaults(struct plan *plan, const struct matrix *m, const struct 
         matrix_image_ref(m, NULL, "runtime", s, plan->variant, ref, sizeof ref) ||
         settings_set(st, SETTING_EXECUTOR_IMAGE, ref, "matrix default", err, errlen)) {
         if (!err[0])
-            snprintf(err, errlen, "matrix %s: no image for Spark %s, variant %s", m->origin,
-                     s->line, plan->variant);
+            errorf(err, errlen, "matrix %s: no image for Spark %s, variant %s", m->origin,
+                   s->line, plan->variant);
         return -1;
     }
     return 0;
@@ -194,8 +195,8 @@ static int apply_registry(struct plan *plan, const struct matrix *m,
     } images[] = {{SETTING_DRIVER_IMAGE, "jupyter"}, {SETTING_EXECUTOR_IMAGE, "runtime"}};
     for (size_t i = 0; i < 2; i++) {
         if (matrix_image_ref(m, reg->value, images[i].kind, s, plan->variant, ref, sizeof ref)) {
-            snprintf(err, errlen, "%s: image_registry '%s' makes no valid image name",
-                     reg->source, reg->value);
+            errorf(err, errlen, "%s: image_registry '%s' makes no valid image name",
+                   reg->source, reg->value);
             return -1;
         }
         if (settings_set(&plan->settings, images[i].id, ref, src, err, errlen))
@@ -210,25 +211,25 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
     const struct setting *v = plan->settings.values;
     if (matrix_variant_has(plan->variant, "gpu") &&
         strcmp(v[SETTING_EXECUTOR_GPUS].value, "1") != 0) {
-        snprintf(err, errlen,
-                 "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
-                 "exactly one GPU per executor, so a %s kernel needs 1",
-                 v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
+        errorf(err, errlen,
+               "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
+               "exactly one GPU per executor, so a %s kernel needs 1",
+               v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
         return -1;
     }
     if (strtol(v[SETTING_PROGRESS_INTERVAL].value, NULL, 10) < 100) {
-        snprintf(err, errlen,
-                 "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
-                 "updates a second at most)",
-                 v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
+        errorf(err, errlen,
+               "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
+               "updates a second at most)",
+               v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
         return -1;
     }
     if (strcmp(v[SETTING_CONNECT].value, "true") == 0 && plan->spark_line[0] &&
         plan->spark_line[0] < '4') {
-        snprintf(err, errlen,
-                 "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
-                 "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
-                 v[SETTING_CONNECT].source, plan->spark_line);
+        errorf(err, errlen,
+               "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
+               "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
+               v[SETTING_CONNECT].source, plan->spark_line);
         return -1;
     }
     long instances = strtol(v[SETTING_EXECUTOR_INSTANCES].value, NULL, 10);
@@ -242,11 +243,11 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                          v[SETTING_EXECUTOR_INSTANCES].value, src, err, errlen))
             return -1;
     } else if (instances > max) {
-        snprintf(err, errlen,
-                 "%s: resources.executor_instances has value '%s', more than "
-                 "resources.executor_max_instances '%s' (%s): raise the cap or start fewer",
-                 v[SETTING_EXECUTOR_INSTANCES].source, v[SETTING_EXECUTOR_INSTANCES].value,
-                 v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
+        errorf(err, errlen,
+               "%s: resources.executor_instances has value '%s', more than "
+               "resources.executor_max_instances '%s' (%s): raise the cap or start fewer",
+               v[SETTING_EXECUTOR_INSTANCES].source, v[SETTING_EXECUTOR_INSTANCES].value,
+               v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
         return -1;
     }
     if (!matrix_variant_has(plan->variant, "iceberg"))
@@ -254,13 +255,13 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
     const char *type = v[SETTING_ICEBERG_TYPE].value;
     /* a hive catalog without uri uses hive.metastore.uris of hive-site.xml (Iceberg docs) */
     if (strcmp(type, "rest") == 0 && !v[SETTING_ICEBERG_URI].value) {
-        snprintf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
-                 v[SETTING_ICEBERG_TYPE].source, type);
+        errorf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
+               v[SETTING_ICEBERG_TYPE].source, type);
         return -1;
     }
     if (strcmp(type, "hadoop") == 0 && !v[SETTING_ICEBERG_WAREHOUSE].value) {
-        snprintf(err, errlen, "%s: iceberg.type 'hadoop' needs iceberg.warehouse",
-                 v[SETTING_ICEBERG_TYPE].source);
+        errorf(err, errlen, "%s: iceberg.type 'hadoop' needs iceberg.warehouse",
+               v[SETTING_ICEBERG_TYPE].source);
         return -1;
     }
     /* Executors are pods: a warehouse on a local path would be each pod's own (and the
@@ -268,12 +269,12 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
     const char *wh = v[SETTING_ICEBERG_WAREHOUSE].value;
     if (strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0 && strcmp(type, "hadoop") == 0 &&
         !plan_shared_storage(wh)) {
-        snprintf(err, errlen,
-                 "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
-                 "runtime the executors are pods and need shared storage: set iceberg.warehouse "
-                 "(--iceberg-warehouse) to s3a://BUCKET/PATH (or s3://, gs://, abfs://, hdfs://), "
-                 "or use a REST catalog (--iceberg-type rest --iceberg-uri URL)",
-                 v[SETTING_ICEBERG_WAREHOUSE].source, wh);
+        errorf(err, errlen,
+               "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
+               "runtime the executors are pods and need shared storage: set iceberg.warehouse "
+               "(--iceberg-warehouse) to s3a://BUCKET/PATH (or s3://, gs://, abfs://, hdfs://), "
+               "or use a REST catalog (--iceberg-type rest --iceberg-uri URL)",
+               v[SETTING_ICEBERG_WAREHOUSE].source, wh);
         return -1;
     }
     return 0;
@@ -303,21 +304,21 @@ static int take_spark(struct plan *plan, const struct matrix *m,
         for (size_t i = 0; i < m->n_spark; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                      i ? ", " : "", m->spark[i].version);
-        snprintf(err, errlen,
-                 "%s: field metadata.spark_k8s.spark_version has value '%s'; this spark-k8s "
-                 "knows Spark %s (reinstall the kernelspecs)", plan->path, plan->spark_version,
-                 known);
+        errorf(err, errlen,
+               "%s: field metadata.spark_k8s.spark_version has value '%s'; this spark-k8s "
+               "knows Spark %s (reinstall the kernelspecs)", plan->path, plan->spark_version,
+               known);
         return -1;
     }
     if (!matrix_variant_valid(m, plan->variant)) {
-        snprintf(err, errlen,
-                 "%s: field metadata.spark_k8s.variant has value '%s'; expected one of the "
-                 "matrix's variants", plan->path, plan->variant);
+        errorf(err, errlen,
+               "%s: field metadata.spark_k8s.variant has value '%s'; expected one of the "
+               "matrix's variants", plan->path, plan->variant);
         return -1;
     }
     if (set_string(&plan->spark_version, (*line)->version) ||
         set_string(&plan->spark_line, (*line)->line)) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -329,20 +330,20 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
     struct plan *plan = calloc(1, sizeof *plan);
     struct matrix *m = NULL;
     if (!plan) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     err[0] = '\0';
     json_t *meta = NULL;
     if (root) {
         if (!json_is_object(root)) {
-            snprintf(err, errlen, "%s: a kernelspec must be a JSON object", path);
+            errorf(err, errlen, "%s: a kernelspec must be a JSON object", path);
             goto fail;
         }
         json_t *md = json_object_get(root, "metadata");
         meta = md ? json_object_get(md, "spark_k8s") : NULL;
         if (meta && !json_is_object(meta)) {
-            snprintf(err, errlen, "%s: field metadata.spark_k8s must be an object", path);
+            errorf(err, errlen, "%s: field metadata.spark_k8s must be an object", path);
             goto fail;
         }
     }
@@ -385,7 +386,7 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
     return 0;
 fail:
     if (!err[0])
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
     matrix_free(m);
     plan_free(plan);
     return -1;
@@ -397,14 +398,14 @@ int plan_load(const char *dir, struct plan **out, char *err, size_t errlen)
         return plan_from_json(NULL, NULL, "(default)", 0, out, err, errlen);
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/kernel.json", dir) >= sizeof path) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        errorf(err, errlen, "%s: path too long", dir);
         return -1;
     }
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root) {
-        snprintf(err, errlen, "%s: cannot read kernelspec: %s (line %d)", path, jerr.text,
-                 jerr.line);
+        errorf(err, errlen, "%s: cannot read kernelspec: %s (line %d)", path, jerr.text,
+               jerr.line);
         return -1;
     }
     int rc = plan_from_json(root, dir, path, 0, out, err, errlen);

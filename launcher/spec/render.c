@@ -1,6 +1,7 @@
 /* render.c — a launch plan rendered into Spark properties: the local runtime's
  * or Kubernetes client mode inside the driver pod (see render.h). */
 #include "launcher/spec/render.h"
+#include "launcher/sys/errmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,7 +259,7 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 {
     struct render r = {sparkconf_new(), plan, err, errlen, 0};
     if (!r.conf) {
-        snprintf(err, errlen, "out of memory");
+        errorf(err, errlen, "out of memory");
         return -1;
     }
     if (pod)

@@ -2,6 +2,7 @@
  * writing it as spark-defaults.conf (see sparkconf.h). A leaf: it knows nothing
  * of plans (rendering a plan into properties is render.c). */
 #include "launcher/spec/sparkconf.h"
+#include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,9 +55,9 @@ int sparkconf_check_key(const char *key, const char *origin, char *err, size_t e
         ok = isalnum((unsigned char)*p) || strchr("._-[]", *p);
     if (ok)
         return 0;
-    snprintf(err, errlen,
-             "%s: Spark property name '%s' is not acceptable: it must start with 'spark.' and "
-             "use only letters, digits and . _ - [ ]", origin, key);
+    errorf(err, errlen,
+           "%s: Spark property name '%s' is not acceptable: it must start with 'spark.' and "
+           "use only letters, digits and . _ - [ ]", origin, key);
     return -1;
 }
 
@@ -65,16 +66,16 @@ int sparkconf_check_value(const char *key, const char *value, const char *origin
 {
     for (const char *p = value; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, errlen,
-                     "%s: the value of Spark property '%s' contains a control character "
-                     "(newline, tab, ...) at offset %zu; it would corrupt spark-defaults.conf",
-                     origin, key, (size_t)(p - value));
+            errorf(err, errlen,
+                   "%s: the value of Spark property '%s' contains a control character "
+                   "(newline, tab, ...) at offset %zu; it would corrupt spark-defaults.conf",
+                   origin, key, (size_t)(p - value));
             return -1;
         }
     }
     if (strlen(value) > 8192) {
-        snprintf(err, errlen, "%s: the value of Spark property '%s' is longer than 8192 bytes",
-                 origin, key);
+        errorf(err, errlen, "%s: the value of Spark property '%s' is longer than 8192 bytes",
+               origin, key);
         return -1;
     }
     return 0;
@@ -122,7 +123,7 @@ int sparkconf_set(struct sparkconf *conf, const char *key, const char *value,
 oom:
     free(v);
     free(s);
-    snprintf(err, errlen, "out of memory");
+    errorf(err, errlen, "out of memory");
     return -1;
 }
 
@@ -197,18 +198,18 @@ int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *h
 {
     char path[4096], tmp[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/spark-defaults.conf", dir) >= sizeof path) {
-        snprintf(err, errlen, "%s: directory name too long", dir);
+        errorf(err, errlen, "%s: directory name too long", dir);
         return -1;
     }
     snprintf(tmp, sizeof tmp, "%s/.spark-defaults.conf.XXXXXX", dir);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
+        errorf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
         return -1;
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
@@ -217,12 +218,12 @@ int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *h
     rc |= sparkconf_print(conf, f, header, 0);
     rc |= fflush(f) != 0 || fsync(fd) != 0;
     if (fclose(f) != 0 || rc != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }

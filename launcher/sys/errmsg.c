@@ -1,4 +1,4 @@
-/* errmsg.c — formats error messages into caller buffers (see errmsg.h). */
+/* errmsg.c — error messages into caller buffers, and exit statuses by kind (see errmsg.h). */
 #include "launcher/sys/errmsg.h"
 
 #include <stdarg.h>
@@ -13,4 +13,17 @@ int errorf(char *err, size_t errlen, const char *fmt, ...)
         va_end(ap);
     }
     return -1;
+}
+
+int err_exit_status(enum err_kind kind)
+{
+    switch (kind) {
+    case ERR_USAGE:
+    case ERR_INPUT:
+        return 2;
+    case ERR_RUNTIME:
+    case ERR_SYSTEM:
+        break;
+    }
+    return 1;
 }

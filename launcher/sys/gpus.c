@@ -3,6 +3,7 @@
  * runtime is installed (see gpus.h). No CUDA header is needed to build this file:
  * the few ABI facts it relies on are written out below, with where they come from. */
 #include "launcher/sys/gpus.h"
+#include "launcher/sys/errmsg.h"
 
 #include <dlfcn.h>
 #include <link.h>

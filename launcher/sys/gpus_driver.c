@@ -5,6 +5,7 @@
  * (both honour CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER), so Spark's addresses
  * are the same whichever library answered. See gpus.h. */
 #include "launcher/sys/gpus.h"
+#include "launcher/sys/errmsg.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -70,8 +71,8 @@ static void *symbol(struct libcuda *cu, const char *name, int required, char *er
     dlerror();
     void *sym = dlsym(cu->handle, name);
     if (!sym && required)
-        snprintf(err, errlen, "%s is not a usable NVIDIA driver library: symbol %s is missing",
-                 cu->library, name);
+        errorf(err, errlen, "%s is not a usable NVIDIA driver library: symbol %s is missing",
+               cu->library, name);
     return sym;
 }
 
@@ -151,7 +152,7 @@ static int probe_device(const struct libcuda *cu, int ordinal, struct gpu_device
     return GPUS_OK;
 fail:
     describe(cu, rc, why, sizeof why);
-    snprintf(err, errlen, "%s(device %d) failed in %s (%s)", call, ordinal, cu->library, why);
+    errorf(err, errlen, "%s(device %d) failed in %s (%s)", call, ordinal, cu->library, why);
     return GPUS_ERROR;
 }
 
@@ -171,8 +172,8 @@ static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *er
                      : snprintf(visible, sizeof visible, "CUDA_VISIBLE_DEVICES is not set");
         if (nvidia && n > 0 && (size_t)n < sizeof visible)
             snprintf(visible + n, sizeof visible - (size_t)n, ", NVIDIA_VISIBLE_DEVICES=%s", nvidia);
-        snprintf(err, errlen, "no CUDA device is visible (%s; the NVIDIA driver %s counted none)",
-                 visible, cu->library);
+        errorf(err, errlen, "no CUDA device is visible (%s; the NVIDIA driver %s counted none)",
+               visible, cu->library);
         return GPUS_NO_DEVICE;
     }
     if (rc != CU_SUCCESS) {
@@ -180,19 +181,19 @@ static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *er
         int no_driver = rc == CU_ERROR_STUB_LIBRARY || rc == CU_ERROR_NOT_INITIALIZED ||
                         rc == CU_ERROR_SYSTEM_DRIVER_MISMATCH ||
                         rc == CU_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE;
-        snprintf(err, errlen, "%s in %s (%s)",
-                 no_driver ? "the NVIDIA driver cannot be used" : "cuInit/cuDeviceGetCount failed",
-                 cu->library, why);
+        errorf(err, errlen, "%s in %s (%s)",
+               no_driver ? "the NVIDIA driver cannot be used" : "cuInit/cuDeviceGetCount failed",
+               cu->library, why);
         return no_driver ? GPUS_NO_DRIVER : GPUS_ERROR;
     }
     if (count < 0 || count > GPUS_MAX_DEVICES) {
-        snprintf(err, errlen, "cuDeviceGetCount in %s reported %d devices, which cannot be right",
-                 cu->library, count);
+        errorf(err, errlen, "cuDeviceGetCount in %s reported %d devices, which cannot be right",
+               cu->library, count);
         return GPUS_ERROR;
     }
     struct gpu_device *devices = calloc((size_t)count, sizeof *devices);
     if (!devices) {
-        snprintf(err, errlen, "out of memory for %d GPU descriptions", count);
+        errorf(err, errlen, "out of memory for %d GPU descriptions", count);
         return GPUS_ERROR;
     }
     for (int i = 0; i < count; i++) {
@@ -215,8 +216,8 @@ int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size
     cu.handle = dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!cu.handle) {
         const char *why = dlerror();
-        snprintf(err, errlen, "the NVIDIA driver library %s could not be loaded (%s)", library,
-                 why ? why : "unknown reason");
+        errorf(err, errlen, "the NVIDIA driver library %s could not be loaded (%s)", library,
+               why ? why : "unknown reason");
         return GPUS_NO_LIBRARY;
     }
     struct link_map *map = NULL;

@@ -25,37 +25,6 @@ void http_global_cleanup(void)
     curl_global_cleanup();
 }
 
-void http_body_free(struct http_body *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct http_body *b = userdata;
-    size_t n = size * nmemb, max = b->max ? b->max : DEFAULT_MAX;
-    if (b->len + n + 1 > max) {
-        b->too_big = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *nd = realloc(b->data, ncap);
-        if (!nd)
-            return 0;
-        b->data = nd;
-        b->cap = ncap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
 struct sink {
     int fd;
     EVP_MD_CTX *sha1, *sha512;
@@ -157,7 +126,7 @@ static int perform(CURL *h, const char *url, const char *curl_err, const char *w
     return 0;
 }
 
-int http_get(const char *url, long timeout_s, const char *agent, struct http_body *b,
+int http_get(const char *url, long timeout_s, const char *agent, struct buffer *b,
              long *status, char *err, size_t errlen)
 {
     *status = 0;
@@ -165,17 +134,17 @@ int http_get(const char *url, long timeout_s, const char *agent, struct http_bod
     CURL *h = handle_for(url, timeout_s, agent, 0, curl_err, err, errlen);
     if (!h)
         return -1;
-    if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect) != CURLE_OK ||
+    if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buffer_curl_write) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK) {
         curl_easy_cleanup(h);
         errorf(err, errlen, "%s: cannot set up libcurl", url);
         return -1;
     }
-    char big[64];
-    snprintf(big, sizeof big, "larger than %zu bytes", b->max ? b->max : DEFAULT_MAX);
+    if (!b->limit)
+        b->limit = DEFAULT_MAX;
     int rc = perform(h, url, curl_err, NULL, status, err, errlen);
-    if (rc < 0 && b->too_big)
-        errorf(err, errlen, "%s: %s", url, big);
+    if (rc < 0 && b->overflow)
+        errorf(err, errlen, "%s: larger than %zu bytes", url, b->limit);
     return rc;
 }
 

@@ -7,22 +7,18 @@
 
 #include <stddef.h>
 
+#include "launcher/sys/buffer.h"
+
 /* libcurl's process-wide set-up, once before the first request (0 or -1), and
  * its release at the end. */
 int http_global_init(void);
 void http_global_cleanup(void);
 
-struct http_body {
-    char *data; /* NUL-terminated; malloc'd, freed with http_body_free */
-    size_t len, cap, max;
-    int too_big;
-};
-void http_body_free(struct http_body *b);
-
-/* GET URL into B (at most MAX bytes, 0 = 1 MiB). 0 on a 2xx answer; 1 on another
- * HTTP status (*STATUS, ERR says it); -1 when no answer came (ERR says why).
+/* GET URL into B (at most B->limit bytes; a limit of 0 becomes 1 MiB). 0 on a
+ * 2xx answer; 1 on another HTTP status (*STATUS, ERR says it); -1 when no answer
+ * came (ERR says why).
  * AGENT names the caller in the User-Agent ("images pin"). */
-int http_get(const char *url, long timeout_s, const char *agent, struct http_body *b,
+int http_get(const char *url, long timeout_s, const char *agent, struct buffer *b,
              long *status, char *err, size_t errlen);
 
 /* What a download wrote. */

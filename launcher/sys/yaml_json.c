@@ -1,5 +1,6 @@
 /* yaml_json.c — libyaml events → jansson values (see yaml_json.h). */
 #include "launcher/sys/yaml_json.h"
+#include "launcher/sys/errmsg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -281,7 +282,7 @@ int yaml_json_parse(const char *buf, size_t len, const char *name, json_t **out,
     struct yaml_reader r = {.name = name, .err = err, .errlen = errlen};
     *out = NULL;
     if (!yaml_parser_initialize(&r.parser)) {
-        snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
+        errorf(err, errlen, "%s: cannot initialise the YAML parser", name);
         return -1;
     }
     yaml_parser_set_input_string(&r.parser, (const unsigned char *)buf, len);
@@ -300,7 +301,7 @@ int yaml_json_parse(const char *buf, size_t len, const char *name, json_t **out,
     }
     if (ev.type != YAML_DOCUMENT_START_EVENT) {
         yaml_event_delete(&ev);
-        snprintf(err, errlen, "%s: expected a YAML document", name);
+        errorf(err, errlen, "%s: expected a YAML document", name);
         goto done;
     }
     yaml_event_delete(&ev);
@@ -329,13 +330,13 @@ int yaml_json_load_file(const char *path, json_t **out, char *err, size_t errlen
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        errorf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = malloc(YAML_JSON_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
+        errorf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     size_t n = fread(buf, 1, YAML_JSON_MAX_FILE + 1, f);
@@ -343,12 +344,12 @@ int yaml_json_load_file(const char *path, json_t **out, char *err, size_t errlen
     fclose(f);
     if (read_error) {
         free(buf);
-        snprintf(err, errlen, "%s: read error", path);
+        errorf(err, errlen, "%s: read error", path);
         return -1;
     }
     if (n > YAML_JSON_MAX_FILE) {
         free(buf);
-        snprintf(err, errlen, "%s: larger than %u bytes", path, YAML_JSON_MAX_FILE);
+        errorf(err, errlen, "%s: larger than %u bytes", path, YAML_JSON_MAX_FILE);
         return -1;
     }
     int rc = yaml_json_parse(buf, n, path, out, err, errlen);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "kernel/connection.h"
-#include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 
 struct fixture {
     char dir[256];

@@ -1,7 +1,7 @@
 /* test_janitor.c — cleanup that outlives the launcher: a janitor started by a forked
  * "launcher" kills the guarded process group and removes the guarded directory when that
  * launcher is SIGKILLed or exits; after janitor_release nothing is touched. Also
- * remove_tree and runtime_argv (kernelspec argv placeholders), the other launcher helpers
+ * remove_tree (launcher/sys/fs.h) and runtime_argv (kernelspec argv placeholders), the other launcher helpers
  * that decide what a runtime leaves behind or runs.
  *
  * Waits are bounded poll loops on process state (no fixed sleeps as assertions). The test
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 #include "launcher/runtime/runtime.h"
 
 #define DEADLINE_MS 20000 /* generous: valgrind runs every process of the test slowly */

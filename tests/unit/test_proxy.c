@@ -35,7 +35,7 @@
 #include "kernel/session.h"
 #include "kernel/signer.h"
 #include "kernel/wire.h"
-#include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 
 #define KEY "proxy-test-key"
 #define CLIENT_ID "client-A"
