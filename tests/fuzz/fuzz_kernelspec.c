@@ -62,14 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
              plan_kernel_name(plan), plan_spark_version(plan), plan_variant(plan),
              plan_runtime(plan));
-    if (render_spark_conf(plan, NULL, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, NULL, NULL, &conf, err, sizeof err) == 0) {
         check_conf(conf, header, 0);
         check_conf(conf, NULL, 1);
         sparkconf_free(conf);
     }
     struct render_pod pod = {"https://10.96.0.1:443", "ns", "spark-k8s-x", "spark-k8s-x.ns.svc",
                                 "10.1.2.3"};
-    if (render_spark_conf(plan, &pod, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, &pod, NULL, &conf, err, sizeof err) == 0) {
         check_conf(conf, header, 1);
         sparkconf_free(conf);
     }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/runtime/janitor.h"
+#include "launcher/sys/fs.h"
 
 static char fuzz_dir[256] __attribute__((unused));
 
