@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/gpus.h"
 
-/* Exit statuses, documented in --help. */
+/* The exit statuses of what the probe found missing, documented in --help: what the
+ * machine lacks, told apart for scripts (errors exit through err_exit_status: 1 for an
+ * unexpected CUDA error, 2 for bad usage). */
 enum {
-    GPUS_EXIT_OK = 0,
-    GPUS_EXIT_ERROR = 1,
-    GPUS_EXIT_USAGE = 2,
     GPUS_EXIT_NO_LIBRARY = 3,
     GPUS_EXIT_NO_DRIVER = 4,
     GPUS_EXIT_NO_DEVICE = 5,
@@ -61,14 +61,16 @@ static void usage(FILE *out)
         GPUS_CUDART_ENV);
 }
 
+/* The exit status of the probe's outcome: 0, a named one for what is missing, or
+ * ERR_RUNTIME's for an unexpected CUDA error. */
 static int exit_status(int status)
 {
     switch (status) {
-    case GPUS_OK: return GPUS_EXIT_OK;
+    case GPUS_OK: return 0;
     case GPUS_NO_LIBRARY: return GPUS_EXIT_NO_LIBRARY;
     case GPUS_NO_DRIVER: return GPUS_EXIT_NO_DRIVER;
     case GPUS_NO_DEVICE: return GPUS_EXIT_NO_DEVICE;
-    default: return GPUS_EXIT_ERROR;
+    default: return err_exit_status(ERR_RUNTIME);
     }
 }
 
@@ -184,7 +186,7 @@ int cmd_gpus(int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             usage(stdout);
-            return GPUS_EXIT_OK;
+            return 0;
         } else if (strcmp(arg, "--json") == 0) {
             format = FORMAT_JSON;
             formats++;
@@ -192,27 +194,21 @@ int cmd_gpus(int argc, char **argv)
             format = FORMAT_SPARK_RESOURCE;
             formats++;
         } else if (strcmp(arg, "--cudart") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "spark-k8s gpus: --cudart needs a path\n");
-                return GPUS_EXIT_USAGE;
-            }
+            if (i + 1 >= argc)
+                return cmd_error("gpus", ERR_USAGE, "--cudart needs a path");
             cudart = argv[++i];
         } else if (strncmp(arg, "--cudart=", 9) == 0) {
             cudart = arg + 9;
         } else {
-            fprintf(stderr, "spark-k8s gpus: unknown argument '%s'\n", arg);
+            int status = cmd_error("gpus", ERR_USAGE, "unknown argument '%s'", arg);
             usage(stderr);
-            return GPUS_EXIT_USAGE;
+            return status;
         }
     }
-    if (cudart && !cudart[0]) {
-        fprintf(stderr, "spark-k8s gpus: --cudart needs a path, not an empty string\n");
-        return GPUS_EXIT_USAGE;
-    }
-    if (formats > 1) {
-        fprintf(stderr, "spark-k8s gpus: --json and --spark-resource cannot be combined\n");
-        return GPUS_EXIT_USAGE;
-    }
+    if (cudart && !cudart[0])
+        return cmd_error("gpus", ERR_USAGE, "--cudart needs a path, not an empty string");
+    if (formats > 1)
+        return cmd_error("gpus", ERR_USAGE, "--json and --spark-resource cannot be combined");
 
     struct gpu_list list;
     char err[1024];
@@ -222,20 +218,18 @@ int cmd_gpus(int argc, char **argv)
         fprintf(stderr, "spark-k8s gpus: %s\n", err);
         if (format == FORMAT_SPARK_RESOURCE && status != GPUS_ERROR) {
             print_spark_resource(&list); /* no devices: "addresses":[] */
-            rc = GPUS_EXIT_OK;
+            rc = 0;
         }
     } else if (format == FORMAT_TABLE) {
         print_table(&list);
     } else if (format == FORMAT_JSON) {
         if (print_json(&list) != 0)
-            rc = GPUS_EXIT_ERROR;
+            rc = err_exit_status(ERR_SYSTEM); /* out of memory */
     } else {
         print_spark_resource(&list);
     }
     gpu_list_free(&list);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "spark-k8s gpus: could not write to stdout\n");
-        return GPUS_EXIT_ERROR;
-    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cmd_error("gpus", ERR_SYSTEM, "could not write to stdout");
     return rc;
 }

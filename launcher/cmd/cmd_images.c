@@ -19,11 +19,13 @@
 #include "launcher/images/image_plan.h"
 #include "launcher/images/matrix.h"
 #include "launcher/images/matrix_pin.h"
+#include "launcher/sys/errmsg.h"
 #include "launcher/sys/spawn.h"
 
 extern char **environ;
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+/* The actions below return the process exit status: 0, or err_exit_status(kind) of a
+ * failure they have said on stderr. */
 enum builder { BUILDER_AUTO, BUILDER_BAKE, BUILDER_DOCKER, BUILDER_BUILDAH };
 
 #define MAX_BUILD_ARGS 32
@@ -269,17 +271,17 @@ static int step(struct argv_buf *a, int dry)
 {
     if (a->oom) {
         fprintf(stderr, "spark-k8s images: out of memory\n");
-        return EXIT_FAIL;
+        return err_exit_status(ERR_SYSTEM);
     }
     print_argv(a->v);
     if (dry)
-        return EXIT_OK;
+        return 0;
     int rc = spawn_run(a->v, NULL, 0, 0);
     if (rc == 0)
-        return EXIT_OK;
+        return 0;
     fprintf(stderr, "spark-k8s images: `%s %s` failed (exit status %d)\n", a->v[0],
             a->n > 1 ? a->v[1] : "", rc);
-    return EXIT_FAIL;
+    return err_exit_status(ERR_RUNTIME);
 }
 
 /* ---- the revision for the OCI label ---- */
@@ -315,13 +317,13 @@ static int write_bake(const struct image_plan *p, const struct options *o)
                 *c = '\0';
                 if (mkdir(dir, 0777) && errno != EEXIST) {
                     fprintf(stderr, "spark-k8s images: cannot create %s: %s\n", dir, strerror(errno));
-                    return EXIT_FAIL;
+                    return err_exit_status(ERR_SYSTEM);
                 }
                 *c = '/';
             }
         if (*dir && mkdir(dir, 0777) && errno != EEXIST) {
             fprintf(stderr, "spark-k8s images: cannot create %s: %s\n", dir, strerror(errno));
-            return EXIT_FAIL;
+            return err_exit_status(ERR_SYSTEM);
         }
     }
     json_t *bake = image_plan_bake_json(p, o->context);
@@ -329,10 +331,10 @@ static int write_bake(const struct image_plan *p, const struct options *o)
     json_decref(bake);
     if (rc) {
         fprintf(stderr, "spark-k8s images: cannot write %s: %s\n", o->bake_file, strerror(errno));
-        return EXIT_FAIL;
+        return err_exit_status(ERR_SYSTEM);
     }
     fprintf(stderr, "spark-k8s images: wrote %s (%zu targets)\n", o->bake_file, p->n_images);
-    return EXIT_OK;
+    return 0;
 }
 
 /* Is a Docker engine there? 0 yes; 127 no client; else the client's exit status,
@@ -374,9 +376,9 @@ static int check_docker(void)
     int rc = docker_state(why, sizeof why);
     if (rc != 0) {
         docker_missing(rc, why);
-        return EXIT_FAIL;
+        return err_exit_status(ERR_SYSTEM);
     }
-    return EXIT_OK;
+    return 0;
 }
 
 static int have_buildx(void)
@@ -461,7 +463,7 @@ static int build_each(const struct image_plan *p, const struct options *o, enum 
         if (rc)
             return rc;
     }
-    return EXIT_OK;
+    return 0;
 }
 
 /* The size of image REF in bytes, as Docker counts it (its layers, uncompressed), or -1. */
@@ -513,7 +515,7 @@ static int size_report(const struct image_plan *p, const struct options *o, enum
                                    "{{.Manifest}}", p->images[i].ref, NULL};
             print_argv(b == BUILDER_BUILDAH ? bargv : dargv);
         }
-        return EXIT_OK;
+        return 0;
     }
     int over = 0, failed = 0;
     printf("\n%-60s %10s %10s  %s\n", "image", "size MB", "budget MB", "status");
@@ -538,7 +540,7 @@ static int size_report(const struct image_plan *p, const struct options *o, enum
     if (over)
         fprintf(stderr, "spark-k8s images: over budget (budgets_mb in %s); not pushing\n",
                 p->matrix_origin);
-    return over || failed ? EXIT_FAIL : EXIT_OK;
+    return over || failed ? err_exit_status(ERR_RUNTIME) : 0;
 }
 
 static int push_all(const struct image_plan *p, const struct options *o, enum builder b)
@@ -556,11 +558,11 @@ static int push_all(const struct image_plan *p, const struct options *o, enum bu
                 return rc;
         }
     }
-    return EXIT_OK;
+    return 0;
 }
 
 /* Which builder: the one asked for, or Docker (bake with buildx) where an engine
- * answers and buildah where none does. EXIT_OK with *OUT set, or a failure said. */
+ * answers and buildah where none does. 0 with *OUT set, or a failure's status, said. */
 static int pick_builder(const struct options *o, enum builder *out)
 {
     *out = o->builder;
@@ -568,9 +570,9 @@ static int pick_builder(const struct options *o, enum builder *out)
         if (!o->dry_run && !have_buildah()) {
             fprintf(stderr, "spark-k8s images: buildah: not found on PATH (or `buildah version` "
                             "fails); Debian: apt-get install buildah\n");
-            return EXIT_FAIL;
+            return err_exit_status(ERR_SYSTEM);
         }
-        return EXIT_OK;
+        return 0;
     }
     if (o->builder == BUILDER_AUTO && !o->dry_run) {
         char why[512];
@@ -580,15 +582,15 @@ static int pick_builder(const struct options *o, enum builder *out)
                 fprintf(stderr, "spark-k8s images: no Docker engine (%s): building with buildah\n",
                         rc == 127 ? "no docker client" : why);
                 *out = BUILDER_BUILDAH;
-                return EXIT_OK;
+                return 0;
             }
             docker_missing(rc, why);
             fprintf(stderr, "spark-k8s images: buildah is not there either (Debian: apt-get "
                             "install buildah)\n");
-            return EXIT_FAIL;
+            return err_exit_status(ERR_SYSTEM);
         }
     } else if (!o->dry_run && check_docker()) {
-        return EXIT_FAIL;
+        return err_exit_status(ERR_SYSTEM);
     }
     /* bake takes no per-build arguments: --builder-arg means one build per image */
     if (*out == BUILDER_AUTO)
@@ -596,9 +598,9 @@ static int pick_builder(const struct options *o, enum builder *out)
     if (*out == BUILDER_BAKE && o->n_builder_args) {
         fprintf(stderr, "spark-k8s images: --builder-arg applies to docker build and buildah "
                         "build, not to bake\n");
-        return EXIT_USAGE;
+        return err_exit_status(ERR_USAGE);
     }
-    return EXIT_OK;
+    return 0;
 }
 
 static int do_build(const struct image_plan *p, const struct options *o)
@@ -609,7 +611,7 @@ static int do_build(const struct image_plan *p, const struct options *o)
         fprintf(stderr,
                 "spark-k8s images: %s not found: run from the repository root or pass --context\n",
                 df);
-        return EXIT_USAGE;
+        return err_exit_status(ERR_USAGE);
     }
     enum builder b;
     int rc = pick_builder(o, &b);
@@ -617,7 +619,7 @@ static int do_build(const struct image_plan *p, const struct options *o)
         return rc;
     if (b == BUILDER_BAKE) {
         rc = write_bake(p, o);
-        if (rc == EXIT_OK)
+        if (rc == 0)
             rc = build_bake(p, o);
     } else {
         if (b == BUILDER_DOCKER && !o->dry_run)
@@ -625,9 +627,9 @@ static int do_build(const struct image_plan *p, const struct options *o)
                             "one image at a time in dependency order\n");
         rc = build_each(p, o, b);
     }
-    if (rc == EXIT_OK)
+    if (rc == 0)
         rc = size_report(p, o, b);
-    if (rc == EXIT_OK && o->push)
+    if (rc == 0 && o->push)
         rc = push_all(p, o, b);
     return rc;
 }
@@ -654,7 +656,7 @@ static int apply_build_args(struct image_plan *p, const struct options *o)
         if ((size_t)(eq - kv) >= sizeof name) {
             fprintf(stderr, "spark-k8s images: --build-arg: '%.*s' is too long a name\n",
                     (int)(eq - kv), kv);
-            return EXIT_USAGE;
+            return err_exit_status(ERR_USAGE);
         }
         snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
         const char *old = NULL;
@@ -666,7 +668,7 @@ static int apply_build_args(struct image_plan *p, const struct options *o)
         if (image_plan_set_arg(p, name, eq + 1, &n, err, sizeof err)) {
             fprintf(stderr, "spark-k8s images: --build-arg: %s\n", err);
             free(was);
-            return EXIT_USAGE;
+            return err_exit_status(ERR_USAGE);
         }
         fprintf(stderr,
                 "spark-k8s images: substituted for this run: %s=%s in %zu image%s (the matrix "
@@ -674,7 +676,7 @@ static int apply_build_args(struct image_plan *p, const struct options *o)
                 name, eq + 1, n, n == 1 ? "" : "s", was && *was ? was : "(empty)");
         free(was);
     }
-    return EXIT_OK;
+    return 0;
 }
 
 int cmd_images(int argc, char **argv)
@@ -682,29 +684,29 @@ int cmd_images(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         usage(stdout);
-        return EXIT_OK;
+        return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "pin") == 0)
         return cmd_images_pin(argc - 1, argv + 1);
     struct options o;
     if (parse_args(argc, argv, &o)) {
         usage(stderr);
-        return EXIT_USAGE;
+        return err_exit_status(ERR_USAGE);
     }
     char err[1024];
     struct matrix *m = NULL;
     if (matrix_load_default(&m, err, sizeof err)) {
         fprintf(stderr, "spark-k8s images: %s\n", err);
-        return EXIT_USAGE;
+        return err_exit_status(ERR_INPUT);
     }
     char *rev = revision();
     struct image_plan_options po = {
         .registry = o.registry, .select = o.select, .revision = rev, .gpu_python = o.gpu_python};
     struct image_plan *p = NULL;
-    int rc = EXIT_OK;
+    int rc = 0;
     if (image_plan_make(m, &po, &p, err, sizeof err)) {
         fprintf(stderr, "spark-k8s images: refused: %s\n", err);
-        rc = EXIT_USAGE;
+        rc = err_exit_status(ERR_INPUT);
         goto out;
     }
     rc = apply_build_args(p, &o);
@@ -722,7 +724,7 @@ int cmd_images(int argc, char **argv)
             json_decref(j);
             if (!text) {
                 fprintf(stderr, "spark-k8s images: out of memory\n");
-                rc = EXIT_FAIL;
+                rc = err_exit_status(ERR_SYSTEM);
                 goto out;
             }
             puts(text);
@@ -742,7 +744,7 @@ int cmd_images(int argc, char **argv)
     if (pins) {
         /* nothing unverified is ever built */
         fprintf(stderr, "spark-k8s images: refusing to build: %s\n", err);
-        rc = EXIT_USAGE;
+        rc = err_exit_status(ERR_INPUT);
         goto out;
     }
     if (strcmp(o.action, "bake") == 0)

@@ -23,7 +23,6 @@
 #include "launcher/images/matrix_pin.h"
 #include "launcher/sys/version.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 enum mode { MODE_VERIFY, MODE_IF_MISSING, MODE_FORCE };
 
 #define MAX_MATRIX ((size_t)16 << 20)
@@ -425,12 +424,12 @@ int cmd_images_pin(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
-        return EXIT_OK;
+        return 0;
     }
     struct pin_options o;
     if (parse_args(argc, argv, &o)) {
         usage(stderr);
-        return EXIT_USAGE;
+        return err_exit_status(ERR_USAGE);
     }
     char err[4096];
     char *text = NULL;
@@ -439,7 +438,7 @@ int cmd_images_pin(int argc, char **argv)
     struct target *t = NULL;
     size_t n = 0;
     json_t *root = NULL, *check = NULL;
-    int rc = EXIT_USAGE, curl_up = 0;
+    int rc = err_exit_status(ERR_INPUT), curl_up = 0; /* until the matrix is read */
     if (read_file(o.matrix, &text, &st, err, sizeof err) ||
         matrix_load_string(text, o.matrix, &m, err, sizeof err))
         goto fail;
@@ -451,7 +450,7 @@ int cmd_images_pin(int argc, char **argv)
     }
     if (targets_of(m, &t, &n, err, sizeof err))
         goto fail;
-    rc = EXIT_FAIL;
+    rc = err_exit_status(ERR_RUNTIME); /* the fetches, the edit, the write */
     size_t fetches = 0;
     for (size_t i = 0; i < n; i++) {
         int pinned = *t[i].sha512 || *t[i].sha1;
@@ -471,7 +470,7 @@ int cmd_images_pin(int argc, char **argv)
     if (fetches == 0) {
         fprintf(stderr, "spark-k8s images pin: every checksum in %s is pinned; nothing fetched\n",
                 o.matrix);
-        rc = EXIT_OK;
+        rc = 0;
         goto out;
     }
     size_t set = 0;
@@ -481,7 +480,7 @@ int cmd_images_pin(int argc, char **argv)
     if (set == 0) {
         fprintf(stderr, "spark-k8s images pin: every checksum in %s matches its publisher's; "
                         "nothing changed\n", o.matrix);
-        rc = EXIT_OK;
+        rc = 0;
         goto out;
     }
     /* the text must say exactly what the edited tree says, and still load */
@@ -505,7 +504,7 @@ int cmd_images_pin(int argc, char **argv)
             set, set == 1 ? "" : "s", o.matrix, o.matrix);
     if (!buildable)
         fprintf(stderr, "spark-k8s images pin: a build would still refuse: %s\n", why);
-    rc = EXIT_OK;
+    rc = 0;
     goto out;
 fail:
     fprintf(stderr, "spark-k8s images pin: refused, %s left unchanged: %s\n", o.matrix, err);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/http.h"
@@ -41,7 +42,8 @@ static const char usage_text[] =
     "                    (also $" REPOSITORY_ENV ")\n"
     "Each jar is verified against the matrix's sha512 or sha1; where the matrix has\n"
     "none, against the repository's <jar>.sha512 or .sha1, and the output says so.\n"
-    "Exit status: 0 every jar present, 1 a jar missing or a fetch failed, 2 bad usage.\n";
+    "Exit status: 0 every jar present, 1 a jar missing or a fetch failed, 2 bad usage or\n"
+    "input (an option's value, the matrix).\n";
 
 struct options {
     const char *python, *dir, *spark, *variant, *repository;
@@ -54,12 +56,6 @@ struct target {
     char dir[4200];
     const struct matrix_spark *line;
 };
-
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "spark-k8s jars: %s\nRun 'spark-k8s jars --help' for the options.\n", what);
-    return 2;
-}
 
 /* The sha512 and sha1 of the file at PATH (hex). 0, or -1. */
 static int file_digests(const char *path, char sha1[41], char sha512[129])
@@ -252,7 +248,7 @@ static int run_target(const struct matrix *m, const struct target *t, const stru
     for (size_t i = 0; i < n; i++) {
         char path[4600], err[2048];
         if ((size_t)snprintf(path, sizeof path, "%s/%s", t->dir, all[i].file) >= sizeof path)
-            return 1;
+            return cmd_error("jars", ERR_INPUT, "%s/%s: too long a path", t->dir, all[i].file);
         int have = present(&all[i], path);
         if (have == 1) {
             printf("present %s (%s, Spark %s)\n", path, all[i].feature, t->line->line);
@@ -262,27 +258,24 @@ static int run_target(const struct matrix *m, const struct target *t, const stru
             printf("%s %s (%s, Spark %s): fetch it with spark-k8s jars fetch\n",
                    have == 0 ? "missing" : "differs from the matrix's checksum:", path,
                    all[i].feature, t->line->line);
-            rc = 1;
+            rc = err_exit_status(ERR_RUNTIME);
             continue;
         }
         if (*unreachable) {
-            rc = 1;
+            rc = err_exit_status(ERR_RUNTIME);
             continue;
         }
-        if (mkdir_p(t->dir) != 0) {
-            fprintf(stderr, "spark-k8s jars: cannot create %s: %s\n", t->dir, strerror(errno));
-            return 1;
-        }
+        if (mkdir_p(t->dir) != 0)
+            return cmd_error("jars", ERR_SYSTEM, "cannot create %s: %s", t->dir, strerror(errno));
         int f = fetch_one(&all[i], t->dir, o->timeout_s, err, sizeof err);
         if (f == -2) {
             fprintf(stderr, "spark-k8s jars: %s; the repository is unreachable from here, so "
                             "the other jars are not tried (give --repository URL for a mirror)\n",
                     err);
             *unreachable = 1;
-            rc = 1;
+            rc = err_exit_status(ERR_RUNTIME);
         } else if (f != 0) {
-            fprintf(stderr, "spark-k8s jars: %s\n", err);
-            rc = 1;
+            rc = cmd_error("jars", ERR_RUNTIME, "%s", err);
         }
     }
     return rc;
@@ -307,27 +300,22 @@ static int parse(int argc, char **argv, struct options *o)
             char *end = NULL;
             o->timeout_s = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
             if (!end || *end || o->timeout_s < 1)
-                return usage_error("--timeout: give a number of seconds, at least 1");
+                return cmd_usage_error("jars", "--timeout: give a number of seconds, at least 1");
             continue;
         } else {
-            char msg[300];
-            snprintf(msg, sizeof msg, "unknown option '%s'", a);
-            return usage_error(msg);
+            return cmd_usage_error("jars", "unknown option '%s'", a);
         }
-        if (i + 1 >= argc || !*argv[i + 1]) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s needs a value", a);
-            return usage_error(msg);
-        }
+        if (i + 1 >= argc || !*argv[i + 1])
+            return cmd_usage_error("jars", "%s needs a value", a);
         *slot = argv[++i];
     }
     if (o->python && o->dir)
-        return usage_error("give --python or --dir, not both");
+        return cmd_usage_error("jars", "give --python or --dir, not both");
     if (o->dir && !o->spark)
-        return usage_error("--dir needs --spark LINE");
+        return cmd_usage_error("jars", "--dir needs --spark LINE");
     if (o->repository && strncmp(o->repository, "https://", 8) != 0 &&
         strncmp(o->repository, "http://", 7) != 0)
-        return usage_error("--repository: give an http(s) URL");
+        return cmd_usage_error("jars", "--repository: give an http(s) URL");
     return 0;
 }
 
@@ -335,14 +323,14 @@ int cmd_jars(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? err_exit_status(ERR_USAGE) : 0;
     }
     struct options o = {0};
     o.timeout_s = DEFAULT_TIMEOUT_S;
     if (strcmp(argv[1], "fetch") == 0)
         o.fetch = 1;
     else if (strcmp(argv[1], "list") != 0)
-        return usage_error("give list or fetch");
+        return cmd_usage_error("jars", "give list or fetch");
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
@@ -350,13 +338,11 @@ int cmd_jars(int argc, char **argv)
         o.repository = getenv(REPOSITORY_ENV);
     char err[2048];
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s jars: %s\n", err);
-        return 1;
-    }
+    if (matrix_load_default(&m, err, sizeof err))
+        return cmd_error("jars", ERR_INPUT, "%s", err);
     if (o.variant && !matrix_variant_valid(m, o.variant)) {
         matrix_free(m);
-        return usage_error("--variant: not a variant of the matrix");
+        return cmd_usage_error("jars", "--variant: not a variant of the matrix");
     }
     struct target targets[8];
     size_t n = 0;
@@ -364,7 +350,7 @@ int cmd_jars(int argc, char **argv)
         targets[0].line = matrix_spark_find(m, o.spark);
         if (!targets[0].line) {
             matrix_free(m);
-            return usage_error("--spark: not a Spark line of the matrix");
+            return cmd_usage_error("jars", "--spark: not a Spark line of the matrix");
         }
         snprintf(targets[0].dir, sizeof targets[0].dir, "%s", o.dir);
         n = 1;
@@ -385,9 +371,8 @@ int cmd_jars(int argc, char **argv)
                 errorf(err, sizeof err, "%s: its pyspark (%s) is not a Spark line of the "
                          "matrix, or it is not an absolute path <env>/bin/NAME",
                          o.python, *p.pyspark ? p.pyspark : "none");
-            fprintf(stderr, "spark-k8s jars: --python %s\n", err);
             matrix_free(m);
-            return 2;
+            return cmd_error("jars", ERR_INPUT, "--python %s", err);
         }
         n = 1;
     } else {
@@ -405,21 +390,23 @@ int cmd_jars(int argc, char **argv)
             targets[n++].line = &m->spark[i];
         }
         if (n == 0) {
-            fprintf(stderr, "spark-k8s jars: no kernel environment is installed beside %s; give "
-                            "--python PATH or --dir DIR --spark LINE\n", self);
+            /* nothing to work on here: a runtime failure, as a missing jar is */
             matrix_free(m);
-            return 1;
+            return cmd_error("jars", ERR_RUNTIME, "no kernel environment is installed beside "
+                             "%s; give --python PATH or --dir DIR --spark LINE", self);
         }
     }
     if (o.fetch && http_global_init() != 0) {
-        fprintf(stderr, "spark-k8s jars: cannot initialise libcurl\n");
         matrix_free(m);
-        return 1;
+        return cmd_error("jars", ERR_SYSTEM, "cannot initialise libcurl");
     }
     int unreachable = 0;
     rc = 0;
-    for (size_t i = 0; i < n; i++)
-        rc |= run_target(m, &targets[i], &o, &unreachable);
+    for (size_t i = 0; i < n; i++) {
+        int one = run_target(m, &targets[i], &o, &unreachable);
+        if (!rc)
+            rc = one; /* the first failure's status */
+    }
     if (o.fetch)
         http_global_cleanup();
     matrix_free(m);

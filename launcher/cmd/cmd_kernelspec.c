@@ -2,7 +2,6 @@
  * launcher/spec/kernelspec.c, with the locations `jupyter kernelspec` uses. */
 #include <dirent.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/errmsg.h"
 #include "launcher/spec/config.h"
@@ -50,7 +50,8 @@ static const char usage_text[] =
     "--spark-connect starts a Spark Connect server in the kernel's driver (Spark 4).\n"
     "Cells show Spark's jobs as they run (--no-progress: not; --progress-interval-ms:\n"
     "how often the display updates, 500 by default).\n"
-    "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or value.\n";
+    "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or input (a value,\n"
+    "the Python environment, the matrix).\n";
 
 /* Interpreters already probed (one per Spark line at most, plus --python). */
 struct probed {
@@ -73,17 +74,6 @@ struct args {
     const char *names[MAX_CONF];
     size_t n_names;
 };
-
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "spark-k8s kernelspec: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nRun 'spark-k8s kernelspec --help' for the options.\n");
-    return 2;
-}
 
 static int set_location(struct args *a, const char *flag, const char *prefix)
 {
@@ -139,11 +129,11 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
         const char *v;
         if (strcmp(arg, "--user") == 0 || strcmp(arg, "--sys-prefix") == 0) {
             if (set_location(a, arg, NULL))
-                return 2;
+                return err_exit_status(ERR_USAGE);
         } else if (matches(arg, "--prefix")) {
             v = option_value("--prefix", argc, argv, &i);
             if (set_location(a, "--prefix", v))
-                return 2;
+                return err_exit_status(ERR_USAGE);
         } else if (strcmp(arg, "--all") == 0) {
             a->all = 1;
         } else if (install && strcmp(arg, "--replace") == 0) {
@@ -156,7 +146,7 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
             a->req.values[SETTING_CONNECT] = "true"; /* a flag; --spark-connect=false also works */
         } else if (install && matches(arg, "--conf")) {
             if (a->req.n_conf == MAX_CONF)
-                return usage_error("too many %s options", "--conf");
+                return cmd_usage_error("kernelspec", "too many %s options", "--conf");
             a->conf[a->req.n_conf++] = option_value("--conf", argc, argv, &i);
         } else if (install && arg[0] == '-') {
             static const struct {
@@ -187,13 +177,13 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
                 }
             }
             if (!known)
-                return usage_error("unknown option '%s'", arg);
+                return cmd_usage_error("kernelspec", "unknown option '%s'", arg);
         } else if (arg[0] == '-') {
-            return usage_error("unknown option '%s'", arg);
+            return cmd_usage_error("kernelspec", "unknown option '%s'", arg);
         } else if (strcmp(verb, "remove") == 0 && a->n_names < MAX_CONF) {
             a->names[a->n_names++] = arg;
         } else {
-            return usage_error("unexpected argument '%s'", arg);
+            return cmd_usage_error("kernelspec", "unexpected argument '%s'", arg);
         }
     }
     a->req.conf = a->conf;
@@ -218,7 +208,7 @@ static const struct probed *probe(struct args *a, const char *path)
 /* The Python of a kernelspec of LINE and VARIANT into R->python: --python, checked;
  * else the environment installed beside the binary (found beside this one when
  * --executable names where the binary will be, as with DESTDIR), checked; else
- * the built-in default, with a warning. 0, or 2 with ERR. */
+ * the built-in default, with a warning. 0, or -1 with ERR. */
 static int choose_python(struct args *a, const struct matrix *m, struct kernelspec_request *r,
                          char *err, size_t errlen)
 {
@@ -230,13 +220,9 @@ static int choose_python(struct args *a, const struct matrix *m, struct kernelsp
     if (r->python) {
         snprintf(option, sizeof option, "--python %s", r->python);
         const struct probed *p = probe(a, r->python);
-        if (!p->ok) {
-            errorf(err, errlen, "--python: %s", p->err);
-            rc = 2;
-        } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
-            rc = 2;
-        }
-        return rc;
+        if (!p->ok)
+            return errorf(err, errlen, "--python: %s", p->err);
+        return kernel_env_check(&p->probe, option, line, r->variant, err, errlen) ? -1 : 0;
     }
     char self[4096], here[4200], there[4200];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -248,12 +234,10 @@ static int choose_python(struct args *a, const struct matrix *m, struct kernelsp
         const char *probed_path = found_there ? there : here;
         snprintf(option, sizeof option, "the kernel environment %s", probed_path);
         const struct probed *p = probe(a, probed_path);
-        if (!p->ok) {
-            errorf(err, errlen, "%s", p->err);
-            rc = 2;
-        } else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen)) {
-            rc = 2;
-        }
+        if (!p->ok)
+            rc = errorf(err, errlen, "%s", p->err);
+        else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen))
+            rc = -1;
         size_t slot = (size_t)(line - m->spark) % 8;
         snprintf(a->pythons[slot], sizeof a->pythons[slot], "%s", there);
         r->python = a->pythons[slot];
@@ -269,42 +253,45 @@ static int choose_python(struct args *a, const struct matrix *m, struct kernelsp
     return rc;
 }
 
-/* choose_python, then kernelspec_build: 0, or 2 with ERR. */
+/* choose_python, then kernelspec_build: 0, or -1 with ERR. */
 static int build_one(struct args *a, const struct matrix *m, struct kernelspec_request *r,
                      char **name, json_t **spec, char *err, size_t errlen)
 {
     if (choose_python(a, m, r, err, errlen))
-        return 2;
-    return kernelspec_build(m, r, name, spec, err, errlen) ? 2 : 0;
+        return -1;
+    return kernelspec_build(m, r, name, spec, err, errlen) ? -1 : 0;
 }
 
 static int install(struct args *a)
 {
     char err[4096];
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s kernelspec: %s\n", err);
-        return 1;
-    }
+    if (matrix_load_default(&m, err, sizeof err))
+        return cmd_error("kernelspec", ERR_INPUT, "%s", err);
     if (!a->all && !a->req.spark) {
         matrix_free(m);
-        return usage_error("%s", "give --spark LINE (and --variant VARIANT), or --all");
+        return cmd_usage_error("kernelspec", "give --spark LINE (and --variant VARIANT), or --all");
     }
     if (a->all && (a->req.name || a->req.display_name)) {
         matrix_free(m);
-        return usage_error("%s", "--name and --display-name name one kernelspec, not --all");
+        return cmd_usage_error("kernelspec",
+                               "--name and --display-name name one kernelspec, not --all");
     }
     /* Build and check every spec first: a bad value installs nothing. */
     size_t cap = m->n_spark * m->n_variants + 1, n = 0;
     char **names = calloc(cap, sizeof *names);
     json_t **specs = calloc(cap, sizeof *specs);
-    int rc = names && specs ? 0 : 1;
+    int rc = 0;
+    if (!names || !specs) {
+        errorf(err, sizeof err, "out of memory");
+        rc = err_exit_status(ERR_SYSTEM);
+    }
     if (!a->all) {
         struct kernelspec_request r = a->req;
         if (!r.variant)
             r.variant = "baseline";
         if (!rc && build_one(a, m, &r, &names[0], &specs[0], err, sizeof err))
-            rc = 2;
+            rc = err_exit_status(ERR_INPUT);
         n = rc ? 0 : 1;
     } else if ((a->req.spark && !matrix_spark_find(m, a->req.spark)) ||
                (a->req.variant && !matrix_variant_valid(m, a->req.variant))) {
@@ -314,7 +301,7 @@ static int install(struct args *a)
             r.spark = m->spark[0].version;
         if (!rc && kernelspec_build(m, &r, &names[0], &specs[0], err, sizeof err) == 0)
             snprintf(err, sizeof err, "bad --spark or --variant");
-        rc = 2;
+        rc = err_exit_status(ERR_INPUT);
     } else {
         const struct matrix_spark *only = a->req.spark ? matrix_spark_find(m, a->req.spark) : NULL;
         for (size_t s = 0; !rc && s < m->n_spark; s++) {
@@ -332,7 +319,7 @@ static int install(struct args *a)
                 if (!matrix_variant_has(r.variant, "gpu"))
                     r.values[SETTING_EXECUTOR_GPUS] = NULL;
                 if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
-                    rc = 2;
+                    rc = err_exit_status(ERR_INPUT);
                 else
                     n++;
             }
@@ -343,8 +330,8 @@ static int install(struct args *a)
         fprintf(stderr, "spark-k8s kernelspec install: %s\n", err);
     for (size_t i = 0; !rc && i < n; i++) {
         if (kernelspec_install(dir, names[i], specs[i], a->replace, err, sizeof err)) {
-            fprintf(stderr, "spark-k8s kernelspec install: %s\n", err);
-            rc = 1;
+            /* there already (without --replace), or the file system refused */
+            rc = cmd_error("kernelspec install", ERR_RUNTIME, "%s", err);
         } else {
             printf("installed %s in %s/%s\n", names[i], dir, names[i]);
         }
@@ -423,10 +410,8 @@ static char **search_dirs(const struct args *a)
 static int list(struct args *a)
 {
     char **dirs = search_dirs(a);
-    if (!dirs) {
-        fprintf(stderr, "spark-k8s kernelspec list: out of memory\n");
-        return 1;
-    }
+    if (!dirs)
+        return cmd_error("kernelspec list", ERR_SYSTEM, "out of memory");
     json_t *found = json_object();
     for (size_t i = 0; dirs[i]; i++) {
         char **names = folder_names(dirs[i]);
@@ -480,13 +465,14 @@ static int list(struct args *a)
     return 0;
 }
 
+/* 0 (removed, or not there), or -1 said on stderr (not ours, or the file system refused). */
 static int remove_in(const char *dir, const char *name, int *removed)
 {
     char err[4096];
     int rc = kernelspec_remove(dir, name, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "spark-k8s kernelspec remove: %s\n", err);
-        return 1;
+        return -1;
     }
     if (rc == 0) {
         printf("removed %s/%s\n", dir, name);
@@ -498,12 +484,12 @@ static int remove_in(const char *dir, const char *name, int *removed)
 static int remove_specs(struct args *a)
 {
     if (!a->all && a->n_names == 0)
-        return usage_error("%s", "remove: give NAME... or --all");
+        return cmd_usage_error("kernelspec", "remove: give NAME... or --all");
     if (a->all && a->n_names)
-        return usage_error("%s", "remove: give NAME... or --all, not both");
+        return cmd_usage_error("kernelspec", "remove: give NAME... or --all, not both");
     char **dirs = search_dirs(a);
     if (!dirs)
-        return 1;
+        return cmd_error("kernelspec remove", ERR_SYSTEM, "out of memory");
     int rc = 0;
     if (a->all) {
         int removed = 0;
@@ -512,8 +498,8 @@ static int remove_specs(struct args *a)
             for (size_t j = 0; names && names[j]; j++) {
                 char dir[4400];
                 snprintf(dir, sizeof dir, "%s/%s", dirs[i], names[j]);
-                if (kernelspec_is_ours(dir))
-                    rc |= remove_in(dirs[i], names[j], &removed);
+                if (kernelspec_is_ours(dir) && remove_in(dirs[i], names[j], &removed))
+                    rc = err_exit_status(ERR_RUNTIME);
                 free(names[j]);
             }
             free(names);
@@ -525,15 +511,13 @@ static int remove_specs(struct args *a)
         int removed = 0;
         for (size_t i = 0; dirs[i] && !removed; i++) {
             if (remove_in(dirs[i], a->names[n], &removed)) {
-                rc = 1;
+                rc = err_exit_status(ERR_RUNTIME);
                 break;
             }
         }
-        if (!removed && !rc) {
-            fprintf(stderr, "spark-k8s kernelspec remove: no kernelspec named '%s'%s%s\n",
-                    a->names[n], a->location ? " in " : "", a->location ? a->location : "");
-            rc = 1;
-        }
+        if (!removed && !rc) /* as `jupyter kernelspec remove`: not found fails the work */
+            rc = cmd_error("kernelspec remove", ERR_RUNTIME, "no kernelspec named '%s'%s%s",
+                           a->names[n], a->location ? " in " : "", a->location ? a->location : "");
     }
     kernelspec_path_free(dirs);
     return rc;
@@ -543,12 +527,13 @@ int cmd_kernelspec(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? err_exit_status(ERR_USAGE) : 0;
     }
     const char *verb = argv[1];
     if (strcmp(verb, "install") != 0 && strcmp(verb, "list") != 0 &&
         strcmp(verb, "remove") != 0)
-        return usage_error("unknown action '%s' (install, list, remove)", verb);
+        return cmd_usage_error("kernelspec",
+                               "unknown action '%s' (install, list, remove)", verb);
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);

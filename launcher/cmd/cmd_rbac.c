@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/errmsg.h"
 #include "launcher/kube/kube_objects.h"
@@ -483,33 +484,27 @@ int cmd_rbac(int argc, char **argv)
             np.egress = 1;
             break;
         case 'p':
-            if (np.n_api_ports == sizeof np.api_ports / sizeof np.api_ports[0]) {
-                fprintf(stderr, "spark-k8s rbac: at most 4 --api-server-port options\n");
-                return 2;
-            }
+            if (np.n_api_ports == sizeof np.api_ports / sizeof np.api_ports[0])
+                return cmd_error("rbac", ERR_USAGE, "at most 4 --api-server-port options");
             if (parse_port("--api-server-port", optarg, 0, &np.api_ports[np.n_api_ports]) < 0 ||
                 np.api_ports[np.n_api_ports] == 0)
-                return 2;
+                return err_exit_status(ERR_USAGE);
             np.n_api_ports++;
             break;
         case 'c':
-            if (!cidr_ok(optarg)) {
-                fprintf(stderr, "spark-k8s rbac: --api-server-cidr '%s' is not an address block "
-                                "such as 10.0.0.1/32\n", optarg);
-                return 2;
-            }
+            if (!cidr_ok(optarg))
+                return cmd_error("rbac", ERR_USAGE, "--api-server-cidr '%s' is not an address "
+                                 "block such as 10.0.0.1/32", optarg);
             np.api_cidr = optarg;
             break;
         case 'k':
             if (parse_port("--spark-connect-port", optarg, 1, &np.connect_port) < 0)
-                return 2;
+                return err_exit_status(ERR_USAGE);
             break;
         case 'd':
-            if (!kube_is_dns_label(optarg)) {
-                fprintf(stderr, "spark-k8s rbac: --dns-namespace '%s' is not a DNS-1123 label\n",
-                        optarg);
-                return 2;
-            }
+            if (!kube_is_dns_label(optarg))
+                return cmd_error("rbac", ERR_USAGE, "--dns-namespace '%s' is not a DNS-1123 label",
+                                 optarg);
             np.dns_namespace = optarg;
             break;
         case 'h':
@@ -517,37 +512,31 @@ int cmd_rbac(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "spark-k8s rbac: unexpected argument '%s'\n", argv[optind]);
+        int status = cmd_error("rbac", ERR_USAGE, "unexpected argument '%s'", argv[optind]);
         usage(stderr);
-        return 2;
+        return status;
     }
     if (!ns) {
-        fprintf(stderr, "spark-k8s rbac: --namespace is required\n");
+        int status = cmd_error("rbac", ERR_USAGE, "--namespace is required");
         usage(stderr);
-        return 2;
+        return status;
     }
-    if (!kube_is_dns_label(ns)) {
-        fprintf(stderr, "spark-k8s rbac: --namespace '%s' is not a DNS-1123 label\n", ns);
-        return 2;
-    }
-    if (!kube_is_dns_label(sa) || strlen(sa) > KUBE_NAME_MAX - 10) {
-        fprintf(stderr, "spark-k8s rbac: --service-account '%s' is not a DNS-1123 label of at "
-                        "most %d characters\n", sa, KUBE_NAME_MAX - 10);
-        return 2;
-    }
+    if (!kube_is_dns_label(ns))
+        return cmd_error("rbac", ERR_USAGE, "--namespace '%s' is not a DNS-1123 label", ns);
+    if (!kube_is_dns_label(sa) || strlen(sa) > KUBE_NAME_MAX - 10)
+        return cmd_error("rbac", ERR_USAGE, "--service-account '%s' is not a DNS-1123 label of "
+                         "at most %d characters", sa, KUBE_NAME_MAX - 10);
     if (np.n_api_ports == 0) {
         np.api_ports[np.n_api_ports++] = 443;
         np.api_ports[np.n_api_ports++] = 6443;
     }
     char err[512];
-    if (parse_selector(selector, &np.jupyter, err, sizeof err) < 0) {
-        fprintf(stderr, "spark-k8s rbac: %s\n", err);
-        return 2;
-    }
+    if (parse_selector(selector, &np.jupyter, err, sizeof err) < 0)
+        return cmd_error("rbac", ERR_USAGE, "%s", err);
     int bad = 0;
     json_t *items = json_array();
     push(items, object("v1", "ServiceAccount", sa, ns, &bad), &bad);
@@ -570,11 +559,9 @@ int cmd_rbac(int argc, char **argv)
     put(list, "items", items, &bad);
     char *text = bad ? NULL : json_dumps(list, JSON_INDENT(2));
     json_decref(list);
-    if (!text) {
-        fprintf(stderr, "spark-k8s rbac: out of memory\n");
-        return 1;
-    }
+    if (!text)
+        return cmd_error("rbac", ERR_SYSTEM, "out of memory");
     puts(text);
     free(text);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return fflush(stdout) == 0 ? 0 : cmd_error("rbac", ERR_SYSTEM, "cannot write to stdout");
 }

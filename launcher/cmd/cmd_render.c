@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/spec/config.h"
 #include "launcher/spec/kernel_env.h"
@@ -130,34 +131,31 @@ int cmd_render(int argc, char **argv)
         } else if (argv[i][0] == '-' || name) {
             fprintf(stderr, "spark-k8s render: unexpected argument '%s'\n%s", argv[i],
                     usage_text);
-            return 2;
+            return err_exit_status(ERR_USAGE);
         } else {
             name = argv[i];
         }
     }
     if (!name) {
         fputs(usage_text, stderr);
-        return 2;
+        return err_exit_status(ERR_USAGE);
     }
     char err[4096], *dir = NULL;
-    if (kernelspec_find(name, &dir, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s render: %s\n", err);
-        return 1;
-    }
+    if (kernelspec_find(name, &dir, err, sizeof err)) /* not found or unreadable: 1 */
+        return cmd_error("render", ERR_RUNTIME, "%s", err);
     struct plan *plan = NULL;
     struct sparkconf *conf = NULL;
     if (plan_load(dir, &plan, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s render: %s\n", err);
         free(dir);
-        return 2;
+        return cmd_error("render", ERR_INPUT, "%s", err);
     }
     if (objects) { /* the Kubernetes objects, and nothing else on stdout */
-        int rc = kube_render_plan(plan, stdout, err, sizeof err);
-        if (rc < 0)
-            fprintf(stderr, "spark-k8s render: %s\n", err);
+        int rc = kube_render_plan(plan, stdout, err, sizeof err) < 0
+                     ? cmd_error("render", ERR_INPUT, "%s", err)
+                     : 0;
         plan_free(plan);
         free(dir);
-        return rc < 0 ? 2 : 0;
+        return rc;
     }
     struct render_pod pod = placeholder_pod(plan);
     int kubernetes = strcmp(plan_runtime(plan), "kubernetes") == 0;
@@ -168,10 +166,9 @@ int cmd_render(int argc, char **argv)
                                            sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
     if (render_spark_conf(plan, kubernetes ? &pod : NULL, &env, &conf, err, sizeof err)) {
-        fprintf(stderr, "spark-k8s render: %s\n", err);
         plan_free(plan);
         free(dir);
-        return 2;
+        return cmd_error("render", ERR_INPUT, "%s", err);
     }
     if (json)
         print_json(plan, dir, conf);

@@ -11,7 +11,9 @@
  * \"x\" cannot create resource \"pods\" ...", a 422's field errors, "exceeded
  * quota: ..."), `reason` its reason ("Forbidden", "Invalid", "AlreadyExists",
  * "Conflict") and `code` the HTTP status. When no answer came (connection, TLS),
- * code is 0 and message says what curl saw.
+ * code is 0 and message says what curl saw. A kube_status is the API call's outcome, a
+ * value callers branch on (404 gone, 409 conflict), not the launcher's error report: the
+ * caller words it into its own (err, errlen) (launcher/sys/errmsg.h).
  *
  * Synchronous calls (create/get/list/delete) block for at most the client's
  * request timeout (default 30 s). Watches never block: see kube_watch_* below. */

@@ -43,6 +43,8 @@ struct gpu_list {
     char library[4096];         /* the loaded library, as the dynamic linker resolved it; or "" */
 };
 
+/* The probe's outcome, a value (the command maps it to an exit status); the error
+ * report itself is (err, errlen), as everywhere (errmsg.h). */
 enum gpus_status {
     GPUS_OK = 0,
     GPUS_NO_LIBRARY, /* no CUDA runtime library could be loaded, or it lacks a needed symbol */
