@@ -526,6 +526,15 @@ def _spark_k8s_install():
 
     # A Spark Connect server must be up before any cell asks for it.
     if "SparkConnectPlugin" in defaults.get("spark.plugins", ""):
+        # PySpark is imported here, on the kernel's main thread, and only the JVM's start
+        # is left to the thread: the same import made from the thread while ipykernel
+        # still started up failed now and then with "No module named 'pyspark'".
+        try:
+            import pyspark.context  # noqa: F401
+            import pyspark.sql  # noqa: F401
+        except ImportError:
+            pass  # the start below says so in the first cell that uses spark
+
         def start_in_background():
             try:
                 session()

@@ -5,8 +5,8 @@ connects to whom can be read off the kernel: every socket of a pod's processes (
 /proc/PID/fd links) is looked up in /proc/net/tcp.  A pod's established socket whose local
 port is not one the pod listens on is a connection it made: to a pod (by the destination
 address), to the API server (the fake's address and port), or elsewhere.  An established
-socket on a listening port whose peer is no pod's socket is a connection from the host: the
-launcher, which in a cluster runs in the Jupyter server's pod.  A connection between two
+socket on a listening port whose peer is no pod's socket, in two samples in a row, is a
+connection from the host: the launcher, which in a cluster runs in the Jupyter server's pod.  A connection between two
 processes of the same pod (PySpark's JVM and Python workers over 127.0.0.1) stays inside the
 pod in a cluster and is left out.
 
@@ -76,6 +76,7 @@ class ConnectionLog(threading.Thread):
         self.fake, self.interval = fake, interval
         self.connections = set()
         self.pods = {}
+        self._host_seen = set()  # (local, remote) of the last sample's connections from the host
         self._halt = threading.Event()
 
     def start(self):
@@ -109,13 +110,19 @@ class ConnectionLog(threading.Thread):
         listeners = {s[0]: owner[i] for i, s in sockets.items() if s[2] == LISTEN and i in owner}
         pod_ends = {s[0] for i, s in sockets.items() if i in owner}
         api = ("127.0.0.1", self.fake.port)
+        host = set()
         for inode, (local, remote, state) in sockets.items():
             if state != ESTABLISHED or inode not in owner:
                 continue
             me = owner[inode]
             if (me, local[1]) in listening:
                 if remote not in pod_ends:  # a process on the host made it: the launcher
-                    self.connections.add((("host",), me, local[1]))
+                    host.add((local, remote))
+                    # ... when two samples in a row say so: a pod's socket made between
+                    # reading its processes' descriptors and the socket table has no owner
+                    # yet in this sample, and would pass for the host's
+                    if (local, remote) in self._host_seen:
+                        self.connections.add((("host",), me, local[1]))
                 continue
             target = listeners.get(remote) or listeners.get(("0.0.0.0", remote[1])) or \
                 listeners.get(("::", remote[1]))
@@ -128,3 +135,4 @@ class ConnectionLog(threading.Thread):
             else:
                 dst = ("ip", remote[0])
             self.connections.add((me, dst, remote[1]))
+        self._host_seen = host

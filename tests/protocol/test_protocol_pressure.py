@@ -509,11 +509,12 @@ def test_ipv6_connection_file(proto_setup):
                              str(proto_setup.spec_dir)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                             start_new_session=True)
-    ctx = zmq.asyncio.Context()
-    ctx.setsockopt(zmq.IPV6, 1)  # jupyter_client does not set it; its sockets take it from here
     kc = None
     try:
-        kc = BlockingKernelClient(connection_file=conn, context=ctx)
+        kc = BlockingKernelClient(connection_file=conn)
+        # jupyter_client does not set IPv6; its sockets take it from the client's own
+        # context (a zmq.asyncio.Context in jupyter_client 7, a zmq.Context in 8)
+        kc.context.setsockopt(zmq.IPV6, 1)
         kc.load_connection_file()
         kc.start_channels()
         h.wait_for_ready(kc)
@@ -528,7 +529,6 @@ def test_ipv6_connection_file(proto_setup):
         except subprocess.TimeoutExpired:
             proc.kill()
             err = proc.communicate()[1]
-        ctx.term()
         os.unlink(conn)
     assert b"cannot bind" not in err, err
 
