@@ -6,7 +6,13 @@
  * (proxy_progress) while it starts, keeps the heartbeat honest
  * (proxy_set_alive), and calls env->exited exactly once when the kernel has
  * ended or cannot start. All waiting is done through the loop (loop_watch_fd,
- * loop_timer, checked: a registration can fail): a runtime never blocks. */
+ * loop_timer, checked: a registration can fail): a runtime waits for nothing
+ * by itself, with one stated exception: the kubernetes runtime's REST calls
+ * (create the kernel's objects, get the pod after a watch ends, delete them)
+ * are synchronous libcurl calls, each bounded by the client's request timeout
+ * (30 s, kube_client.h; 1.5 s for the delete at the end): one per object of
+ * the kernel at its start (pod, Secret, Service, ConfigMap), one at its end. Pod
+ * events come through a watch the loop drives, which never blocks. */
 #ifndef SPARK_K8S_RUNTIME_H
 #define SPARK_K8S_RUNTIME_H
 
