@@ -349,7 +349,7 @@ static int docker_state(char *why, size_t whylen)
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
         text[--len] = '\0';
     char *nl = strrchr(text, '\n');
-    snprintf(why, whylen, "%s", nl ? nl + 1 : text);
+    errorf(why, whylen, "%s", nl ? nl + 1 : text);
     free(out);
     return rc;
 }

@@ -601,7 +601,7 @@ static int create_owned(struct kube_runtime *rt, const char *resource, json_t *o
     struct kube_status st;
     kube_path(path, sizeof path, "v1", rt->launch->namespace, resource, NULL);
     if (kube_objects_set_owner(obj, rt->launch->names.base, uid) < 0) {
-        snprintf(reason, len, "out of memory");
+        errorf(reason, len, "out of memory");
         return -1;
     }
     if (kube_create(rt->client, path, obj, NULL, &st) < 0) {
@@ -629,7 +629,7 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
     if (!in->service_account && owner_sa[0] && kube_is_dns_label(owner_sa))
         in->service_account = owner_sa;
     if (!in->service_account) {
-        snprintf(reason, len,
+        errorf(reason, len,
                  "the kernel pod has no service account: the namespace's default account may not "
                  "start executors. Set kubernetes.service_account (spark-k8s kernelspec install "
                  "--service-account NAME, or SPARK_K8S_SERVICE_ACCOUNT, or the admin config file); "
@@ -645,7 +645,7 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
         kube_build_secret(in, &secret, err, sizeof err) < 0 ||
         kube_build_service(in, &svc, err, sizeof err) < 0 ||
         kube_build_configmap(in, &cm, err, sizeof err) < 0) {
-        snprintf(reason, len, "cannot build the kernel's objects: %s", err);
+        errorf(reason, len, "cannot build the kernel's objects: %s", err);
         goto done;
     }
     struct kube_status st;
@@ -657,7 +657,7 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
     rt->pod_created = 1;
     const char *uid = str_at(created, "metadata", "uid", NULL);
     if (!uid) {
-        snprintf(reason, len, "the API server returned the pod without a uid");
+        errorf(reason, len, "the API server returned the pod without a uid");
         goto done;
     }
     /* If this launcher is killed outright, the janitor deletes the pod at once (this
