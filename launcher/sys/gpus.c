@@ -69,15 +69,29 @@ struct cudart {
     cuda_error_text_fn get_error_name; /* optional */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+int gpus_fill(int count, const char *call, const char *library, gpus_probe_fn *probe,
+              const void *ctx, struct gpu_list *out, char *err, size_t errlen)
 {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
+    if (count < 0 || count > GPUS_MAX_DEVICES) {
+        errorf(err, errlen, "%s in %s reported %d devices, which cannot be right", call, library,
+               count);
+        return GPUS_ERROR;
+    }
+    struct gpu_device *devices = calloc((size_t)count, sizeof *devices);
+    if (!devices) {
+        errorf(err, errlen, "out of memory for %d GPU descriptions", count);
+        return GPUS_ERROR;
+    }
+    for (int i = 0; i < count; i++) {
+        int status = probe(ctx, i, &devices[i], err, errlen);
+        if (status != GPUS_OK) {
+            free(devices);
+            return status;
+        }
+    }
+    out->devices = devices;
+    out->n = (size_t)count;
+    return GPUS_OK;
 }
 
 const char *gpus_status_name(int status)
@@ -130,7 +144,7 @@ static int resolve(struct cudart *rt, const char *symbol, void **out, int requir
     *out = dlsym(rt->handle, symbol);
     if (!*out && required) {
         const char *why = dlerror();
-        set_err(err, errlen, "%s is not a usable CUDA runtime library: symbol %s is missing (%s)",
+        errorf(err, errlen, "%s is not a usable CUDA runtime library: symbol %s is missing (%s)",
                 rt->library, symbol, why ? why : "no such symbol");
         return -1;
     }
@@ -199,7 +213,7 @@ static int cudart_open(struct cudart *rt, const char *override, const char *sour
         rt->handle = cudart_dlopen(override);
         if (!rt->handle) {
             const char *why = dlerror();
-            set_err(err, errlen, "the CUDA runtime library %s%s%s could not be loaded (%s)",
+            errorf(err, errlen, "the CUDA runtime library %s%s%s could not be loaded (%s)",
                     source[0] ? source : "", source[0] ? "=" : "", override, why ? why : "unknown reason");
             return GPUS_NO_LIBRARY;
         }
@@ -211,7 +225,7 @@ static int cudart_open(struct cudart *rt, const char *override, const char *sour
                 cudart_record_path(rt, search[i]);
         }
         if (!rt->handle) {
-            set_err(err, errlen,
+            errorf(err, errlen,
                     "the CUDA runtime library libcudart.so.13/.12/.so was not found; "
                     "install the CUDA runtime or set %s to its path", GPUS_CUDART_ENV);
             return GPUS_NO_LIBRARY;
@@ -242,21 +256,21 @@ static int explain_count_failure(const struct cudart *rt, int rc, int driver_ver
         char have[16], need[16];
         gpus_version_string(driver_version, have, sizeof have);
         gpus_version_string(runtime_version, need, sizeof need);
-        set_err(err, errlen, "the NVIDIA driver supports CUDA %s but the CUDA runtime %s (%s) needs a newer driver (%s)",
+        errorf(err, errlen, "the NVIDIA driver supports CUDA %s but the CUDA runtime %s (%s) needs a newer driver (%s)",
                 have, need, rt->library, why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_INSUFFICIENT_DRIVER || rc == CUDA_ERROR_STUB_LIBRARY) {
-        set_err(err, errlen, "no NVIDIA driver found (%s)", why);
+        errorf(err, errlen, "no NVIDIA driver found (%s)", why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_SYSTEM_DRIVER_MISMATCH) {
-        set_err(err, errlen, "the NVIDIA driver cannot be used (%s)", why);
+        errorf(err, errlen, "the NVIDIA driver cannot be used (%s)", why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_NO_DEVICE)
         return GPUS_NO_DEVICE; /* the caller words it, with the visibility variables */
-    set_err(err, errlen, "cudaGetDeviceCount failed in %s (%s)", rt->library, why);
+    errorf(err, errlen, "cudaGetDeviceCount failed in %s (%s)", rt->library, why);
     return GPUS_ERROR;
 }
 
@@ -277,7 +291,7 @@ static void explain_no_device(const struct cudart *rt, int rc, char *err, size_t
     char why[512] = "the CUDA runtime counted 0 devices";
     if (rc != CUDA_SUCCESS)
         describe_error(rt, rc, why, sizeof why);
-    set_err(err, errlen, "no CUDA device is visible (%s%s; %s)", visible, nvidia, why);
+    errorf(err, errlen, "no CUDA device is visible (%s%s; %s)", visible, nvidia, why);
 }
 
 /* The header calls name "ASCII string identifying device"; anything else (a broken
@@ -306,8 +320,9 @@ static void format_uuid(const unsigned char *bytes, char *out, size_t outlen)
 }
 
 /* Fill dev for CUDA ordinal index. */
-static int probe_device(const struct cudart *rt, int index, struct gpu_device *dev, char *err, size_t errlen)
+static int probe_device(const void *ctx, int index, struct gpu_device *dev, char *err, size_t errlen)
 {
+    const struct cudart *rt = ctx;
     char why[512];
     _Alignas(16) unsigned char prop[PROP_BUFFER_SIZE];
     memset(prop, 0, sizeof prop);
@@ -317,7 +332,7 @@ static int probe_device(const struct cudart *rt, int index, struct gpu_device *d
     int rc = rt->get_device_properties(prop, index);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        set_err(err, errlen, "cudaGetDeviceProperties(device %d) failed in %s (%s)", index, rt->library, why);
+        errorf(err, errlen, "cudaGetDeviceProperties(device %d) failed in %s (%s)", index, rt->library, why);
         return GPUS_ERROR;
     }
     memcpy(dev->name, prop + PROP_NAME_OFFSET, PROP_NAME_SIZE);
@@ -338,7 +353,7 @@ static int probe_device(const struct cudart *rt, int index, struct gpu_device *d
         rc = rt->device_get_attribute(targets[i], attributes[i].attribute, index);
         if (rc != CUDA_SUCCESS) {
             describe_error(rt, rc, why, sizeof why);
-            set_err(err, errlen, "cudaDeviceGetAttribute(%s, device %d) failed in %s (%s)", attributes[i].name,
+            errorf(err, errlen, "cudaDeviceGetAttribute(%s, device %d) failed in %s (%s)", attributes[i].name,
                     index, rt->library, why);
             return GPUS_ERROR;
         }
@@ -349,7 +364,7 @@ static int probe_device(const struct cudart *rt, int index, struct gpu_device *d
     printable(dev->pci_bus_id);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        set_err(err, errlen, "cudaDeviceGetPCIBusId(device %d) failed in %s (%s)", index, rt->library, why);
+        errorf(err, errlen, "cudaDeviceGetPCIBusId(device %d) failed in %s (%s)", index, rt->library, why);
         return GPUS_ERROR;
     }
     return GPUS_OK;
@@ -361,7 +376,7 @@ static int probe_loaded(const struct cudart *rt, struct gpu_list *out, char *err
     int rc = rt->runtime_get_version(&out->runtime_version);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        set_err(err, errlen, "cudaRuntimeGetVersion failed in %s (%s)", rt->library, why);
+        errorf(err, errlen, "cudaRuntimeGetVersion failed in %s (%s)", rt->library, why);
         return GPUS_ERROR;
     }
     /* With no driver installed this succeeds and reports 0. */
@@ -381,27 +396,7 @@ static int probe_loaded(const struct cudart *rt, struct gpu_list *out, char *err
         explain_no_device(rt, rc, err, errlen);
         return GPUS_NO_DEVICE;
     }
-    if (count < 0 || count > GPUS_MAX_DEVICES) {
-        set_err(err, errlen, "cudaGetDeviceCount in %s reported %d devices, which cannot be right", rt->library,
-                count);
-        return GPUS_ERROR;
-    }
-
-    struct gpu_device *devices = calloc((size_t)count, sizeof *devices);
-    if (!devices) {
-        set_err(err, errlen, "out of memory for %d GPU descriptions", count);
-        return GPUS_ERROR;
-    }
-    for (int i = 0; i < count; i++) {
-        int status = probe_device(rt, i, &devices[i], err, errlen);
-        if (status != GPUS_OK) {
-            free(devices);
-            return status;
-        }
-    }
-    out->devices = devices;
-    out->n = (size_t)count;
-    return GPUS_OK;
+    return gpus_fill(count, "cudaGetDeviceCount", rt->library, probe_device, rt, out, err, errlen);
 }
 
 int gpus_probe(const char *library_override, struct gpu_list *out, char *err, size_t errlen)
@@ -418,7 +413,7 @@ int gpus_probe(const char *library_override, struct gpu_list *out, char *err, si
             source = GPUS_CUDART_ENV;
         }
     } else if (!library_override[0]) {
-        set_err(err, errlen, "the CUDA runtime library path given with --cudart is empty");
+        errorf(err, errlen, "the CUDA runtime library path given with --cudart is empty");
         return GPUS_NO_LIBRARY;
     }
 
@@ -432,7 +427,7 @@ int gpus_probe(const char *library_override, struct gpu_list *out, char *err, si
         char why[1024];
         status = gpus_probe_driver(GPUS_LIBCUDA, out, why, sizeof why);
         if (status != GPUS_NO_LIBRARY) {
-            set_err(err, errlen, "%s", why);
+            errorf(err, errlen, "%s", why);
             return status;
         }
         gpu_list_free(out);
@@ -441,7 +436,7 @@ int gpus_probe(const char *library_override, struct gpu_list *out, char *err, si
     struct cudart rt;
     status = cudart_open(&rt, library_override, source, err, errlen);
     if (status == GPUS_NO_LIBRARY && !library_override)
-        set_err(err, errlen,
+        errorf(err, errlen,
                 "neither the NVIDIA driver (%s, which the NVIDIA container toolkit mounts into "
                 "GPU containers) nor a CUDA runtime (libcudart.so.13/.12/.so) was found; on "
                 "Kubernetes, run on a GPU node with NVIDIA_DRIVER_CAPABILITIES including compute; "

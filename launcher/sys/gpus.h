@@ -67,6 +67,14 @@ void gpu_list_free(struct gpu_list *l);
 /* The same through the CUDA driver API in LIBRARY (a path or soname; gpus_driver.c). */
 int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size_t errlen);
 
+/* For the two probes (runtime API here, driver API in gpus_driver.c): COUNT devices,
+ * as CALL in LIBRARY reported them, each described by PROBE(CTX, ordinal, device),
+ * into OUT->devices. GPUS_OK, or the first failing probe's status with ERR. */
+typedef int gpus_probe_fn(const void *ctx, int ordinal, struct gpu_device *dev, char *err,
+                          size_t errlen);
+int gpus_fill(int count, const char *call, const char *library, gpus_probe_fn *probe,
+              const void *ctx, struct gpu_list *out, char *err, size_t errlen);
+
 /* "ok", "no_library", "no_driver", "no_device", "error" (for JSON and logs). */
 const char *gpus_status_name(int status);
 

@@ -118,9 +118,10 @@ static void printable(char *s)
             *s = '?';
 }
 
-static int probe_device(const struct libcuda *cu, int ordinal, struct gpu_device *dev, char *err,
+static int probe_device(const void *ctx, int ordinal, struct gpu_device *dev, char *err,
                         size_t errlen)
 {
+    const struct libcuda *cu = ctx;
     char why[512];
     int device = 0, rc;
     memset(dev, 0, sizeof *dev);
@@ -186,26 +187,7 @@ static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *er
                cu->library, why);
         return no_driver ? GPUS_NO_DRIVER : GPUS_ERROR;
     }
-    if (count < 0 || count > GPUS_MAX_DEVICES) {
-        errorf(err, errlen, "cuDeviceGetCount in %s reported %d devices, which cannot be right",
-               cu->library, count);
-        return GPUS_ERROR;
-    }
-    struct gpu_device *devices = calloc((size_t)count, sizeof *devices);
-    if (!devices) {
-        errorf(err, errlen, "out of memory for %d GPU descriptions", count);
-        return GPUS_ERROR;
-    }
-    for (int i = 0; i < count; i++) {
-        int status = probe_device(cu, i, &devices[i], err, errlen);
-        if (status != GPUS_OK) {
-            free(devices);
-            return status;
-        }
-    }
-    out->devices = devices;
-    out->n = (size_t)count;
-    return GPUS_OK;
+    return gpus_fill(count, "cuDeviceGetCount", cu->library, probe_device, cu, out, err, errlen);
 }
 
 int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size_t errlen)
