@@ -271,9 +271,11 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
         !plan_shared_storage(wh)) {
         errorf(err, errlen,
                "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
-               "runtime the executors are pods and need shared storage: set iceberg.warehouse "
-               "(--iceberg-warehouse) to s3a://BUCKET/PATH (or s3://, gs://, abfs://, hdfs://), "
-               "or use a REST catalog (--iceberg-type rest --iceberg-uri URL)",
+               "runtime the executors are pods and need shared storage: a REST or Hive catalog "
+               "(--iceberg-type rest --iceberg-uri URL) with the tables on s3:// or s3a:// "
+               "(read through Iceberg's S3FileIO, which the images carry), or a hadoop catalog "
+               "whose warehouse (--iceberg-warehouse) is on hdfs://; a hadoop catalog on s3a://, "
+               "gs:// or abfs:// needs Hadoop's connector jars, which the images do not carry",
                v[SETTING_ICEBERG_WAREHOUSE].source, wh);
         return -1;
     }
