@@ -194,7 +194,7 @@ static void check_gpus(struct kernel *k, char *note, size_t len)
 
 /* A kernel whose RAPIDS or Iceberg jar is not in its environment says which jar,
  * and how to fetch it (into NOTE); the runtime leaves that feature out of Spark's
- * properties, so Spark still starts (see sparkconf_render). */
+ * properties, so Spark still starts (see render_spark_conf). */
 static void check_jars(struct kernel *k, char *note, size_t len)
 {
     const char *python = plan_runtime_argv(k->plan)[0];

@@ -50,7 +50,7 @@ struct kube_launch {
 
 /* Build the inputs for PLAN and KERNEL_ID. NAMESPACE: the plan's namespace
  * setting wins; otherwise this one (the client configuration's). USER may be NULL.
- * The spark-defaults.conf is rendered with sparkconf_render for the driver pod
+ * The spark-defaults.conf is rendered with render_spark_conf for the driver pod
  * (bind address 0.0.0.0 until the shim writes the pod's own IP). */
 int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *user,
                     const char *namespace, struct kube_launch **out, char *err, size_t errlen);
