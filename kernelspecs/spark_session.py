@@ -171,7 +171,20 @@ def _spark_k8s_install():
         parts = ['<b>Spark %s</b> <code>%s</code> %s' % (
             html.escape(info["version"]), html.escape(info["master"]),
             html.escape(info["app_id"]))]
-        if info["ui"]:
+        pod = os.environ.get("SPARK_K8S_POD_NAME")
+        if info["ui"] and pod:
+            # in a pod the UI's address is the pod's, which a browser seldom reaches:
+            # say where it is and how to get there instead of a dead link
+            from urllib.parse import urlsplit
+            port = urlsplit(info["ui"]).port or 4040
+            ns = os.environ.get("SPARK_K8S_POD_NAMESPACE", "default")
+            forward = "kubectl port-forward -n %s pod/%s %d" % (ns, pod, port)
+            text += (" — Spark UI: port %d of the kernel's pod %s; to open it: %s, then "
+                     "http://localhost:%d" % (port, pod, forward, port))
+            parts.append("&mdash; Spark UI: port %d of the kernel's pod <code>%s</code>; to open "
+                         "it: <code>%s</code>, then http://localhost:%d"
+                         % (port, html.escape(pod), html.escape(forward), port))
+        elif info["ui"]:
             text += " — Spark UI: %s" % info["ui"]
             parts.append('&mdash; <a href="%s" target="_blank">Spark UI</a>'
                          % html.escape(info["ui"], quote=True))

@@ -84,6 +84,8 @@ class Notebook:
                 continue
             if m["msg_type"] == "stream":
                 text += m["content"]["text"]
+            elif m["msg_type"] == "display_data":  # the session's start, progress
+                text += m["content"]["data"].get("text/plain", "") + "\n"
             elif m["msg_type"] == "error":
                 errors.append("%s: %s" % (m["content"]["ename"], m["content"]["evalue"]))
             elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
@@ -287,6 +289,15 @@ def test_query_on_two_executor_pods_4_1(spark41):
     assert spark41.errors["query"] == []
     assert ANSWER in printed(spark41.outputs["query"]), spark41.outputs["query"]
     assert len(spark41.executors_after_query) == 2, spark41.executors_after_query
+
+
+def test_the_spark_ui_is_told_how_to_reach_not_linked(spark41):
+    """In a pod the UI's address is the pod's: the start message says which pod and port and
+    the kubectl port-forward that reaches it, instead of a link a browser cannot open."""
+    driver = spark41.driver_pod["metadata"]
+    forward = "kubectl port-forward -n %s pod/%s 4040" % (driver["namespace"], driver["name"])
+    assert forward in spark41.outputs["query"], spark41.outputs["query"]
+    assert "Spark UI: http" not in spark41.outputs["query"]
 
 
 def test_executor_pods_are_sparks_own_and_owned_by_the_kernel_pod(spark41):
