@@ -172,9 +172,13 @@ def test_image_pull_failure_reaches_the_notebook(fake, start_kernel):
     pulls.set()
     reply, text, errors = k.collect(msg_id, text)
     assert reply["status"] == "error"
-    assert 'Failed to pull image "spark-k8s-jupyter:4.1' in text
+    assert 'Pulling image "spark-k8s-jupyter:4.1' in text  # the start's story, told as it went
     shown = " ".join(e["evalue"] for e in errors)
+    # the error itself names the reason, the kubelet's message and the image: the pod's
+    # status says it all. (The kubelet's "Failed to pull image" event comes on another
+    # watch, which the pod's status that ends the start may overtake, in a cluster too.)
     assert "ErrImagePull" in shown and "pull access denied for spark-k8s-jupyter" in shown
+    assert "(image spark-k8s-jupyter:4.1-" in shown
     # The pod is gone at once; the launcher stays to tell later requests why.
     fake.wait_no_leftovers(timeout=30)
     reply, _, errors = k.execute("2")
