@@ -48,7 +48,7 @@ def first_result(kernels_dir, name, env):
     km = KernelManager(kernel_name=name,
                        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels_dir)]))
     t0 = time.monotonic()
-    km.start_kernel(env=env)
+    km.start_kernel(env=env, stderr=subprocess.DEVNULL)  # the kernels' logs are not figures
     kc = km.client()
     kc.start_channels()
     try:
@@ -93,7 +93,7 @@ def progress_overhead(prefix, line, env):
     """(median seconds with the progress display, without, the runs of each)."""
     km = KernelManager(kernel_name=f"spark-{line}-baseline", kernel_spec_manager=KernelSpecManager(
         kernel_dirs=[str(prefix / "share/jupyter/kernels")]))
-    km.start_kernel(env=env)
+    km.start_kernel(env=env, stderr=subprocess.DEVNULL)  # the kernels' logs are not figures
     kc = km.client()
     kc.start_channels()
     try:
