@@ -22,7 +22,7 @@ The ways (a round takes the next one in turn):
   interrupt         interrupt a running cell, then shutdown
   launcher-sigterm  SIGTERM to the launcher
   launcher-sigkill  SIGKILL to the launcher (its janitor, or the shim's watchdog, cleans up)
-  runtime-sigterm   SIGTERM to the runtime (the kernel process, or the pod's process)
+  runtime-sigterm   SIGTERM to the runtime (the kernel process, or the pod's PID 1)
   runtime-sigkill   SIGKILL to the runtime
 
 Prints one line per round and a table per runtime; exit status 0 when nothing was left
@@ -99,17 +99,17 @@ class Env:
             self.env["JUPYTER_PATH"] = str(Path(prefix) / "share" / "jupyter")
             return
         import fakekube
-        build = os.environ.get("SPARK_K8S_BUILD", str(Path(prefix) / "bin"))
-        self.fake = fakekube.FakeKube(str(self.base / "fake"),
-                                      path="%s:%s/bin:/usr/local/bin:/usr/bin:/bin" % (build, prefix))
+        import kubecluster
+        # a cluster as the admin guide sets one up: the matrix's images, RBAC applied with
+        # kubectl, the launcher running as the spark-k8s service account
+        images = self.base / "images"  # what the fake images' files are made of
+        images.mkdir()
+        self.fake = fakekube.FakeKube(str(self.base / "fake"), **kubecluster.fake_options(str(images)))
         self.fake.start()
-        kprefix = self.base / "kprefix"
-        subprocess.run([self.launcher, "kernelspec", "install", "--prefix", str(kprefix),
-                        "--spark", "4.1", "--variant", "baseline", "--runtime", "kubernetes",
-                        "--executable", self.launcher, "--python", "/usr/bin/python3",
-                        "--driver-memory", "512m"], check=True, capture_output=True)
-        self.env.update({"JUPYTER_PATH": str(kprefix / "share" / "jupyter"),
-                         "KUBECONFIG": self.fake.kubeconfig, "SPARK_K8S_WATCHDOG": str(WATCHDOG_S)})
+        cluster = kubecluster.Cluster(self.fake, self.base / "cluster")
+        cluster.install("4.1", "baseline", "--driver-memory", "512m")
+        self.env.update(cluster.launcher_env())
+        self.env.update({"SPARK_K8S_CONFIG": str(admin), "SPARK_K8S_WATCHDOG": str(WATCHDOG_S)})
 
     def apply(self):
         for k in [k for k in os.environ if k.startswith("SPARK_K8S_") and
@@ -153,7 +153,17 @@ class Round:
     def runtime(self):
         """The runtime's lead process: the kernel child (local) or the pod's first process."""
         if self.env.fake:
+            # the container's first process, PID 1 of the pod's PID namespace (tini), as
+            # a kubelet stopping the container signals it; not the fake's own helper
             pids = self.env.fake.pod_processes()
+            for pid in sorted(pids):
+                try:
+                    with open("/proc/%d/status" % pid) as f:
+                        ns = next((ln.split()[1:] for ln in f if ln.startswith("NSpid:")), [])
+                except OSError:
+                    continue
+                if len(ns) > 1 and ns[-1] == "1":
+                    return pid
             return min(pids) if pids else None
         kids = [c for c in h.children(h.launcher_pid(self.km))
                 if h.proc_stat(c) and h.proc_stat(c)[3] != c]  # not the janitor (own session)
