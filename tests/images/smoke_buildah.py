@@ -105,6 +105,75 @@ class Container:
         return subprocess.Popen(self.argv(argv, env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, start_new_session=True)
 
+    @staticmethod
+    def processes(server):
+        """pids of the processes that SERVER (a `buildah run`) runs in the container: its
+        descendants whose root is not ours (buildah chroots them into the rootfs)."""
+        children = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(ppid, []).append(int(d))
+        out, todo = [], [server.pid]
+        while todo:
+            for kid in children.get(todo.pop(), []):
+                todo.append(kid)
+                try:
+                    if os.readlink("/proc/%d/root" % kid) != "/":
+                        out.append(kid)
+                except OSError:
+                    pass
+        return out
+
+    def stop(self, server, grace=30):
+        """Stop the command SERVER runs in this container as `docker stop` does: SIGTERM
+        to the container's first process, SIGKILL after GRACE s (buildah run forwards no
+        signal). The pids that were still running then (none, when the image stops well)."""
+        pids = self.processes(server)
+
+        def argv0(pid):
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    return f.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                return ""
+
+        # the walk meets the container's first process (tini) before its descendants;
+        # buildah-chroot-exec, which execs nothing of ours, forwards no signal
+        first = [p for p in pids if not argv0(p).startswith("buildah-chroot")][:1]
+
+        def running(pid):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            except (OSError, IndexError):
+                return False
+
+        def alive():
+            return [p for p in pids if running(p)]
+
+        for pid in first:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = alive()
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        return left if pids else ["no process of the container was found"]
+
     def __enter__(self):
         return self
 
@@ -259,12 +328,9 @@ def smoke_jupyter(ref, kernel, spark_version, matrix):
         try:
             run_server_checks(c, server, health[1:], token, kernel, spark_version, uid)
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            left = c.stop(server)
+            check(not left, "stopped with SIGTERM to its first process (tini), nothing of it is left",
+                  "still running after 30 s: %s" % left)
             log = server.stdout.read() if server.stdout else ""
             if failures:
                 print("--- server log (tail) ---\n%s" % log[-3000:], flush=True)
