@@ -22,7 +22,6 @@ kubectl, the launcher with the spark-k8s account's token) and runs the matrix's 
 
 Environment: SPARK_K8S_PREFIX or SPARK_K8S_BUILD, as k8s_schema.SPARK_K8S.
 """
-import os
 import sys
 import types
 from pathlib import Path
@@ -136,29 +135,14 @@ def proto_setup():
     """The module's fake API server and kubernetes kernelspec; JUPYTER_PATH, KUBECONFIG
     and friends set for this module only. (Named as tests/protocol's fixture, which
     the reused KernelTests class asks for.)"""
-    s = kubeprotocol.Setup()
+    setup = kubeprotocol.module_setup()
+    s = next(setup)
     SparkK8sKernelTestsOnKubernetes.fake = s.fake
-    foreign = s.foreign_settings()
-    keys = [*s.env(), *foreign]
-    saved = {k: os.environ.get(k) for k in keys}
-    problems = []
     try:
-        for k in foreign:
-            del os.environ[k]
-        os.environ.update(s.env())
         yield s
-        problems = s.leftovers()
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        survivors = s.close()
         del SparkK8sKernelTestsOnKubernetes.fake
-    if survivors:
-        problems.append(f"pod processes survived the server's stop: {survivors}")
-    assert problems == [], "; ".join(problems)
+        next(setup, None)  # kubeprotocol's end of the module: its checks raise here
 
 
 @pytest.fixture(scope="module")
