@@ -9,7 +9,10 @@ the notebook:
             kernel (a kernel that never touches Spark never starts a JVM); the
             cell that starts it shows a link to the Spark UI
   sc        its SparkContext, just as lazy
-  spark_k8s this kernel's helper: ui_url, connect_url, conf_dir
+  spark_k8s this kernel's helper: ui_url, connect_url, conf_dir, gpu_plan(df)
+
+On Kubernetes without a shared warehouse the session refuses new managed tables of
+spark_catalog, which the executors would write into their own pods (spark_tables.py).
 
 A session that cannot start (no Java, a bad property) fails the cell with the
 JVM's own last words, not only PySpark's "Java gateway process exited".
@@ -63,6 +66,10 @@ def _spark_k8s_install():
         import spark_progress
     except ImportError:
         spark_progress = None
+    try:
+        import spark_tables
+    except ImportError:
+        spark_tables = None
     conf_dir = os.environ.get("SPARK_CONF_DIR", "")
     # Python workers of local-mode executors run this interpreter, not the first
     # python3 on PATH (which lacks this environment's pandas and pyarrow).
@@ -243,6 +250,8 @@ def _spark_k8s_install():
         if before is not None and signal.getsignal(signal.SIGINT) is not before:
             signal.signal(signal.SIGINT, before)  # should SparkContext have set its own
         watch_cancellations()
+        if defaults.get("spark.k8s.notebook.sharedWarehouse") == "false" and spark_tables:
+            spark_tables.install(lambda: session)
         return session
 
     def session():
@@ -338,11 +347,31 @@ def _spark_k8s_install():
         def progress_interval(self, seconds):
             state["progress_interval"] = max(0.1, float(seconds))
 
+        def gpu_plan(self, df, explain="ALL"):
+            """What the RAPIDS Accelerator would run on a GPU for DF's query, operator by
+            operator ("*Exec <ProjectExec> will run on GPU", "!Exec ... cannot run on GPU
+            because ..."): RAPIDS' own ExplainPlan, which needs no GPU. EXPLAIN: ALL, or
+            NOT_ON_GPU for what stays on the CPU only."""
+            s = session()
+            explain_plan = s._jvm.com.nvidia.spark.rapids.ExplainPlan
+            if not callable(getattr(explain_plan, "explainPotentialGpuPlan", None)):
+                raise RuntimeError("spark-k8s: the RAPIDS Accelerator is not on this kernel's "
+                                   "class path: gpu_plan needs a gpu kernel")
+            return GpuPlan(explain_plan.explainPotentialGpuPlan(df._jdf, explain))
+
         def __repr__(self):
             return "<spark-k8s: conf %s, Spark UI %s, Spark Connect %s, progress %s>" % (
                 conf_dir, self.ui_url or "(not started)",
                 (connect_url() or "off").split("/;", 1)[0],
                 "every %.1f s" % state["progress_interval"] if state["progress_on"] else "off")
+
+    class GpuPlan(str):
+        """RAPIDS' plan explanation, shown as the text it is."""
+
+        __slots__ = ()
+
+        def __repr__(self):
+            return str(self)
 
     lazy_spark = LazySparkSession()
     lazy_sc = LazySparkContext()

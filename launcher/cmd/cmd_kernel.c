@@ -235,7 +235,13 @@ static void notices(struct kernel *k)
     if (strcmp(plan_runtime(k->plan), "local") != 0)
         return;
     char note[8192] = "";
-    if (matrix_variant_has(plan_variant(k->plan), "gpu"))
+    const struct setting *mode = plan_setting(k->plan, SETTING_RAPIDS_MODE);
+    if (matrix_variant_has(plan_variant(k->plan), "gpu") && setting_rapids_explain_only(mode->value))
+        snprintf(note, sizeof note,
+                 "spark-k8s: %s runs RAPIDS in explain-only mode (rapids.mode, %s): queries run "
+                 "on the CPU, and spark_k8s.gpu_plan(df) shows which of their operators would "
+                 "run on a GPU.", plan_display_name(k->plan), mode->source);
+    else if (matrix_variant_has(plan_variant(k->plan), "gpu"))
         check_gpus(k, note, sizeof note);
     check_jars(k, note, sizeof note);
     if (!*note)

@@ -30,6 +30,11 @@ static const char usage_text[] =
     "                                    [--executor-instances N] [--executor-gpus N]\n"
     "                                    [--iceberg-name NAME] [--iceberg-type hadoop|hive|rest]\n"
     "                                    [--iceberg-uri URI] [--iceberg-warehouse URI]\n"
+    "                                    [--s3-endpoint URL] [--s3-region REGION]\n"
+    "                                    [--s3-path-style-access true|false]\n"
+    "                                    [--s3-credentials-secret SECRET]\n"
+    "                                    [--rapids-mode executeOnGPU|explainOnly]\n"
+    "                                    [--spark-warehouse URI] [--spark-warehouse-claim PVC]\n"
     "                                    [--namespace NS] [--service-account SA]\n"
     "                                    [--spark-connect] [--spark-connect-port N]\n"
     "                                    [--no-progress] [--progress-interval-ms MS]\n"
@@ -48,6 +53,15 @@ static const char usage_text[] =
     "an interpreter with ipykernel and the pyspark of the kernel's Spark line\n"
     "(checked by running it; refused, naming what it holds, otherwise).\n"
     "--spark-connect starts a Spark Connect server in the kernel's driver (Spark 4).\n"
+    "Iceberg: a hadoop catalog needs a path or hdfs:// (the kernels carry HDFS's client\n"
+    "only); tables on S3 go through a REST or Hive catalog and Iceberg's S3FileIO\n"
+    "(--s3-endpoint/--s3-region/--s3-path-style-access; credentials from the environment,\n"
+    "the service account, or on Kubernetes the Secret --s3-credentials-secret names, with\n"
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n"
+    "--rapids-mode explainOnly: RAPIDS says what would run on a GPU; none is needed.\n"
+    "--spark-warehouse: where managed tables of spark_catalog go; on Kubernetes hdfs://, or\n"
+    "a path on the ReadWriteMany claim --spark-warehouse-claim that every pod mounts\n"
+    "(without one, the kernel refuses such tables: the executors' files would be lost).\n"
     "Cells show Spark's jobs as they run (--no-progress: not; --progress-interval-ms:\n"
     "how often the display updates, 500 by default).\n"
     "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or input (a value,\n"
@@ -313,11 +327,11 @@ static int install(struct args *a)
                 r.spark = m->spark[s].version;
                 r.variant = m->variants[v];
                 /* with --all, an option of one feature is for the variants that have it */
-                if (!matrix_variant_has(r.variant, "iceberg"))
-                    for (int id = SETTING_ICEBERG_NAME; id <= SETTING_ICEBERG_WAREHOUSE; id++)
+                for (int id = 0; id < SETTING_COUNT; id++) {
+                    const char *feature = kernelspec_setting_feature(id);
+                    if (feature && !matrix_variant_has(r.variant, feature))
                         r.values[id] = NULL;
-                if (!matrix_variant_has(r.variant, "gpu"))
-                    r.values[SETTING_EXECUTOR_GPUS] = NULL;
+                }
                 if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
                     rc = err_exit_status(ERR_INPUT);
                 else

@@ -10,6 +10,7 @@
 #include "launcher/cmd/commands.h"
 #include "launcher/spec/config.h"
 #include "launcher/spec/kernel_env.h"
+#include "launcher/images/matrix.h"
 #include "launcher/spec/kernelspec.h"
 #include "launcher/runtime/kube_launch.h"
 #include "launcher/spec/plan.h"
@@ -161,7 +162,12 @@ int cmd_render(int argc, char **argv)
     int kubernetes = strcmp(plan_runtime(plan), "kubernetes") == 0;
     /* what the kernel would add: its jars folder, a token made at each start */
     char jars_dir[4200];
-    struct render_env env = {NULL, "(a new token at each kernel start)"};
+    struct render_env env = {.connect_token = "(a new token at each kernel start)"};
+    struct matrix *m = NULL;
+    if (kubernetes && matrix_load_default(&m, err, sizeof err) == 0 &&
+        kernel_env_image_jars_dir(m, plan_spark_line(plan), jars_dir, sizeof jars_dir) == 0)
+        env.image_jars_dir = jars_dir;
+    matrix_free(m);
     if (!kubernetes && kernel_env_jars_dir(plan_runtime_argv(plan)[0], jars_dir,
                                            sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;

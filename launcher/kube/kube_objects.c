@@ -273,6 +273,17 @@ static int check_inputs(const struct kube_inputs *in, struct kube_names *names, 
         check_text("service account", in->service_account, 0, err, errlen) < 0 ||
         check_text("image pull policy", in->image_pull_policy, 0, err, errlen) < 0)
         return -1;
+    const char *names_[] = {in->warehouse_claim, in->s3_credentials_secret};
+    for (size_t i = 0; i < 2; i++)
+        if (names_[i] && !kube_is_dns_label(names_[i])) {
+            errorf(err, errlen, "%s: '%s' is not a DNS-1123 name",
+                   i ? "S3 credentials secret" : "warehouse claim", names_[i]);
+            return -1;
+        }
+    if (in->warehouse_claim && (!in->warehouse_path || in->warehouse_path[0] != '/')) {
+        errorf(err, errlen, "warehouse claim: no absolute path to mount it at");
+        return -1;
+    }
     if (in->service_account && in->service_account[0] && !kube_is_dns_label(in->service_account)) {
         errorf(err, errlen, "service account: '%s' is not a DNS-1123 name",
                in->service_account);
@@ -370,6 +381,24 @@ static json_t *env_field(const char *name, const char *field_path, int *bad)
     put(e, "name", str(name), bad);
     put(e, "valueFrom", from, bad);
     return e;
+}
+
+/* The AWS SDK's static credentials, from the admin's Secret: only its name is in the
+ * objects; the kubelet puts the values into the container's environment. */
+static void credentials_env(json_t *env, const char *secret, int *bad)
+{
+    static const char *const keys[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"};
+    for (size_t i = 0; secret && secret[0] && i < 2; i++) {
+        json_t *ref = json_object();
+        put(ref, "name", str(secret), bad);
+        put(ref, "key", str(keys[i]), bad);
+        json_t *from = json_object();
+        put(from, "secretKeyRef", ref, bad);
+        json_t *e = json_object();
+        put(e, "name", str(keys[i]), bad);
+        put(e, "valueFrom", from, bad);
+        push(env, e, bad);
+    }
 }
 
 static json_t *container_port(const char *name, int port, int *bad)
@@ -492,6 +521,7 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     push(env, env_value("SPARK_LOCAL_DIRS", "/tmp/spark-local", bad), bad);
     if (in->driver_gpus > 0)
         push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
+    credentials_env(env, in->s3_credentials_secret, bad);
     put(c, "env", env, bad);
     /* the working directory must be writable (Spark, Derby and notebooks write there) */
     put(c, "workingDir", str("/tmp"), bad);
@@ -515,11 +545,13 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     push(mounts, volume_mount("keys", KUBE_KEYS_DIR, 1, bad), bad);
     push(mounts, volume_mount("conf", KUBE_CONF_DIR, 1, bad), bad);
     push(mounts, volume_mount("tmp", "/tmp", 0, bad), bad);
+    if (in->warehouse_claim && in->warehouse_path)
+        push(mounts, volume_mount(KUBE_WAREHOUSE_VOLUME, in->warehouse_path, 0, bad), bad);
     put(c, "volumeMounts", mounts, bad);
     return c;
 }
 
-static json_t *volumes(const struct kube_names *names, int *bad)
+static json_t *volumes(const struct kube_inputs *in, const struct kube_names *names, int *bad)
 {
     json_t *list = json_array();
     json_t *secret = json_object();
@@ -542,6 +574,15 @@ static json_t *volumes(const struct kube_names *names, int *bad)
     put(tmp, "name", str("tmp"), bad);
     put(tmp, "emptyDir", json_object(), bad);
     push(list, tmp, bad);
+
+    if (in->warehouse_claim && in->warehouse_path) {
+        json_t *claim = json_object();
+        put(claim, "claimName", str(in->warehouse_claim), bad);
+        json_t *wh = json_object();
+        put(wh, "name", str(KUBE_WAREHOUSE_VOLUME), bad);
+        put(wh, "persistentVolumeClaim", claim, bad);
+        push(list, wh, bad);
+    }
     return list;
 }
 
@@ -613,7 +654,7 @@ int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t
     json_t *containers = json_array();
     push(containers, driver_container(in, &names, &bad), &bad);
     put(spec, "containers", containers, &bad);
-    put(spec, "volumes", volumes(&names, &bad), &bad);
+    put(spec, "volumes", volumes(in, &names, &bad), &bad);
     put(pod, "spec", spec, &bad);
     if (bad)
         return finish(pod, bad, out, err, errlen);
@@ -751,7 +792,12 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
     put(pod, "metadata", meta, bad);
     json_t *spec = json_object();
     put(spec, "enableServiceLinks", json_false(), bad);
-    /* executors never call the API server: no token in their pods */
+    /* The kernel pod's account, for what the cloud grants it (IRSA, EKS Pod Identity,
+     * GKE Workload Identity give executors' S3FileIO or GCS their credentials): in
+     * client mode Spark names no account of its own, and the namespace's default
+     * would be used. Executors never call the API server: no token in their pods. */
+    if (in->service_account && in->service_account[0])
+        put(spec, "serviceAccountName", str(in->service_account), bad);
     put(spec, "automountServiceAccountToken", json_false(), bad);
     put(spec, "securityContext", pod_security_context(bad), bad);
     json_t *secrets = pull_secrets(in, bad);
@@ -775,10 +821,15 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
         json_t *r = json_object();
         put(r, "limits", limits, bad);
         put(c, "resources", r, bad);
-        json_t *env = json_array();
-        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
-        put(c, "env", env, bad);
     }
+    json_t *env = json_array();
+    if (in->executor_gpus > 0)
+        push(env, env_value("NVIDIA_DRIVER_CAPABILITIES", KUBE_NVIDIA_CAPABILITIES, bad), bad);
+    credentials_env(env, in->s3_credentials_secret, bad);
+    if (json_array_size(env))
+        put(c, "env", env, bad);
+    else
+        json_decref(env);
     json_t *containers = json_array();
     push(containers, c, bad);
     put(spec, "containers", containers, bad);

@@ -37,6 +37,7 @@
  * discovery reads. */
 #define KUBE_NVIDIA_CAPABILITIES "compute,utility"
 #define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
+#define KUBE_WAREHOUSE_VOLUME "spark-warehouse"          /* the volume of warehouse_claim */
 #define KUBE_NAME_MAX 63
 
 /* Everything the objects are built from. Strings are borrowed; NULL means unset.
@@ -71,6 +72,10 @@ struct kube_inputs {
     int executor_gpus;              /* nvidia.com/gpu limit per executor (template) */
     const json_t *pod_template;     /* admin's template: merge-patched into the driver Pod */
     const json_t *executor_pod_template; /* admin's executor template (merge base) */
+    const char *warehouse_claim;    /* PVC holding Spark's warehouse (every pod mounts it), or NULL */
+    const char *warehouse_path;     /* where: the path of spark.sql.warehouse.dir */
+    const char *s3_credentials_secret; /* Secret whose AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+                                     * reach driver and executors as environment, or NULL */
     const char *owner_pod_name;     /* the launcher's own pod (same namespace), or NULL */
     const char *owner_pod_uid;
     /* Secret material (Z85 text for CURVE keys). NULL values with `redact` set:

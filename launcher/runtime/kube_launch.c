@@ -8,6 +8,7 @@
 
 #include "launcher/spec/config.h"
 #include "launcher/images/matrix.h"
+#include "launcher/spec/kernel_env.h"
 #include "launcher/spec/render.h"
 #include "launcher/spec/sparkconf.h"
 #include "launcher/sys/yaml_json.h"
@@ -85,8 +86,14 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
         .driver_host = l->driver_host,
         .pod_ip = "0.0.0.0",
     };
+    /* the image of the driver pod holds the variant's jars in its kernel environment */
+    char jars_dir[4200];
+    struct render_env env = {0};
+    if (l->kernel_argv && l->kernel_argv[0] &&
+        kernel_env_jars_dir(l->kernel_argv[0], jars_dir, sizeof jars_dir) == 0)
+        env.image_jars_dir = jars_dir;
     struct sparkconf *conf = NULL;
-    if (render_spark_conf(plan, &pod, NULL, &conf, err, errlen) < 0)
+    if (render_spark_conf(plan, &pod, &env, &conf, err, errlen) < 0)
         return -1;
     char *text = NULL;
     size_t len = 0;
@@ -248,7 +255,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(plan, l, err, errlen) < 0 ||
         render_spark_defaults(plan, l, err, errlen) < 0)
         goto fail;
-    if (strstr(plan_variant(plan), "gpu")) {
+    const char *gpus = setting_value(plan, SETTING_EXECUTOR_GPUS);
+    if (gpus && strcmp(gpus, "0") != 0) { /* not in RAPIDS' explain-only mode */
         l->executor_tolerations =
             json_pack("[{s:s, s:s, s:s}]", "key", "nvidia.com/gpu", "operator", "Exists", "effect",
                       "NoSchedule");
@@ -283,6 +291,9 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     if (connect && strcmp(connect, "true") == 0 && connect_port)
         in->connect_port = (int)strtol(connect_port, NULL, 10);
     in->executor_tolerations = l->executor_tolerations;
+    in->warehouse_claim = setting_value(plan, SETTING_SPARK_WAREHOUSE_CLAIM);
+    in->warehouse_path = in->warehouse_claim ? plan_warehouse_mount_path(plan) : NULL;
+    in->s3_credentials_secret = setting_value(plan, SETTING_S3_CREDENTIALS_SECRET);
     in->pod_template = l->pod_template;
     *out = l;
     return 0;

@@ -307,7 +307,7 @@ static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
 static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
 {
     char jars_dir[4200], token[65];
-    struct render_env env = {NULL, NULL};
+    struct render_env env = {0};
     if (kernel_env_jars_dir(plan_runtime_argv(rt->env.plan)[0], jars_dir, sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
     const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);

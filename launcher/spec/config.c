@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "launcher/spec/sparkconf.h"
@@ -61,6 +62,19 @@ static const struct setting_info infos[SETTING_COUNT] = {
                               SETTING_PATH, 0},
     [SETTING_IMAGE_PULL_SECRETS] = {"kubernetes.image_pull_secrets", "SPARK_K8S_IMAGE_PULL_SECRETS",
                                     NULL, SETTING_NAME_LIST, 0},
+    [SETTING_SPARK_WAREHOUSE] = {"spark_warehouse.dir", "SPARK_K8S_SPARK_WAREHOUSE",
+                                 "--spark-warehouse", SETTING_WAREHOUSE, 1},
+    [SETTING_SPARK_WAREHOUSE_CLAIM] = {"spark_warehouse.claim", "SPARK_K8S_SPARK_WAREHOUSE_CLAIM",
+                                       "--spark-warehouse-claim", SETTING_DNS_LABEL, 1},
+    [SETTING_S3_ENDPOINT] = {"s3.endpoint", "SPARK_K8S_S3_ENDPOINT", "--s3-endpoint", SETTING_URL,
+                             1},
+    [SETTING_S3_REGION] = {"s3.region", "SPARK_K8S_S3_REGION", "--s3-region", SETTING_REGION, 1},
+    [SETTING_S3_PATH_STYLE] = {"s3.path_style_access", "SPARK_K8S_S3_PATH_STYLE_ACCESS",
+                               "--s3-path-style-access", SETTING_BOOL, 1},
+    [SETTING_S3_CREDENTIALS_SECRET] = {"s3.credentials_secret", "SPARK_K8S_S3_CREDENTIALS_SECRET",
+                                       "--s3-credentials-secret", SETTING_DNS_LABEL, 1},
+    [SETTING_RAPIDS_MODE] = {"rapids.mode", "SPARK_K8S_RAPIDS_MODE", "--rapids-mode",
+                             SETTING_RAPIDS_MODE_KIND, 1},
 };
 
 const struct setting_info *setting_info(enum setting_id id)
@@ -124,6 +138,50 @@ static int has_control(const char *v)
         if ((unsigned char)*v < 0x20 || *v == 0x7f)
             return 1;
     return 0;
+}
+
+int setting_rapids_explain_only(const char *mode)
+{
+    return mode && strcasecmp(mode, "explainOnly") == 0;
+}
+
+const char *setting_hadoop_unsupported(const char *location)
+{
+    static const struct {
+        const char *scheme, *why;
+    } schemes[] = {
+        {"s3a://", "s3a:// needs Hadoop's S3A connector (hadoop-aws and the AWS SDK bundle)"},
+        {"s3n://", "s3n:// is gone from Hadoop (S3A replaced it)"},
+        {"s3://", "s3:// is none of them (Iceberg's S3FileIO reads it, for a REST or Hive "
+                  "catalog's tables)"},
+        {"gs://", "gs:// needs Google's GCS connector"},
+        {"abfs://", "abfs:// needs Hadoop's Azure connector (hadoop-azure)"},
+        {"abfss://", "abfss:// needs Hadoop's Azure connector (hadoop-azure)"},
+        {"wasb://", "wasb:// needs Hadoop's Azure connector (hadoop-azure)"},
+        {"wasbs://", "wasbs:// needs Hadoop's Azure connector (hadoop-azure)"},
+        {"oss://", "oss:// needs Hadoop's Aliyun connector"},
+    };
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncasecmp(location, schemes[i].scheme, strlen(schemes[i].scheme)) == 0)
+            return schemes[i].why;
+    if (location[0] == '/' || strncmp(location, "file:", 5) == 0 ||
+        strncmp(location, "hdfs://", 7) == 0 || strncmp(location, "viewfs://", 9) == 0)
+        return "";
+    if (strstr(location, "://"))
+        return "that scheme has no Hadoop file system in the kernels (they carry Spark's jars "
+               "and HDFS's client: paths, file:, hdfs:// and viewfs://)";
+    return ""; /* a relative path: the kernel's working directory */
+}
+
+/* http(s)://host[:port][/path], no spaces or control characters. */
+static int url_ok(const char *v)
+{
+    const char *host = strncmp(v, "https://", 8) == 0 ? v + 8
+                       : strncmp(v, "http://", 7) == 0 ? v + 7
+                                                       : NULL;
+    if (!host || !*host || *host == '/' || strlen(v) > 2048 || has_control(v))
+        return 0;
+    return strchr(v, ' ') == NULL;
 }
 
 int setting_check(enum setting_id id, const char *v, const char *origin, char *err,
@@ -193,6 +251,33 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
         if (!name_list_ok(v))
             want = "Secret names (lowercase letters, digits and '-', at most 63 each) separated "
                    "by ',', at most 16";
+        break;
+    case SETTING_WAREHOUSE:
+        if (!*v || has_control(v))
+            want = "a location Spark can write tables to: hdfs://..., viewfs://..., or an "
+                   "absolute path (file:/...) on storage every executor reaches";
+        else if (*setting_hadoop_unsupported(v)) {
+            errorf(err, errlen, "%s: %s has value '%s', but Spark writes its tables through "
+                   "Hadoop's file systems: %s, and the kernels and images carry none but HDFS's "
+                   "client. Use hdfs://, viewfs://, or a path on a volume every pod mounts",
+                   origin, in->path, v, setting_hadoop_unsupported(v));
+            return -1;
+        } else if (v[0] != '/' && !strstr(v, ":"))
+            want = "an absolute location: a relative path would be each process's own";
+        break;
+    case SETTING_URL:
+        if (!url_ok(v))
+            want = "an http:// or https:// URL such as https://s3.eu-west-1.amazonaws.com or "
+                   "http://minio.storage:9000";
+        break;
+    case SETTING_REGION:
+        if (!*v || strlen(v) > 64 || !all_chars_in(v, "-"))
+            want = "a region name such as us-east-1 (letters, digits and '-')";
+        break;
+    case SETTING_RAPIDS_MODE_KIND:
+        if (strcasecmp(v, "executeOnGPU") != 0 && strcasecmp(v, "explainOnly") != 0)
+            want = "'executeOnGPU' (queries run on the GPU) or 'explainOnly' (plans say what "
+                   "would run on a GPU; no GPU needed)";
         break;
     }
     if (!want)
@@ -400,17 +485,18 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
         json_decref(root);
         return -1;
     }
-    static const char *const known[] = {"runtime",   "kubernetes", "image_registry",
-                                        "images",    "resources",  "iceberg",
-                                        "spark_connect", "progress", "spark_conf",
-                                        "_comment"};
+    /* a field is the first part of a setting's path ("resources" of
+     * "resources.driver_memory"), spark_conf, or a comment */
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0]) {
+        int known = strcmp(key, "spark_conf") == 0 || strcmp(key, "_comment") == 0;
+        for (int id = 0; !known && id < SETTING_COUNT; id++) {
+            const char *p = setting_info(id)->path;
+            size_t n = strcspn(p, ".");
+            known = strlen(key) == n && strncmp(p, key, n) == 0;
+        }
+        if (!known) {
             errorf(err, errlen, "config file %s: unknown field '%s'", path, key);
             json_decref(root);
             return -1;

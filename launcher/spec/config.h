@@ -39,6 +39,13 @@ enum setting_id {
     SETTING_PROGRESS_INTERVAL,  /* milliseconds between its updates, at least 100 */
     SETTING_POD_TEMPLATE,       /* admin: a Pod (JSON or YAML file) merged into the kernel's pods */
     SETTING_IMAGE_PULL_SECRETS, /* admin: Secret names, comma-separated */
+    SETTING_SPARK_WAREHOUSE,    /* Spark's own warehouse (managed tables): shared storage */
+    SETTING_SPARK_WAREHOUSE_CLAIM, /* kubernetes: the PersistentVolumeClaim holding it */
+    SETTING_S3_ENDPOINT,        /* S3FileIO's endpoint (MinIO, Ceph, a region's URL) */
+    SETTING_S3_REGION,          /* S3FileIO's region */
+    SETTING_S3_PATH_STYLE,      /* "true" | "false": path-style S3 requests */
+    SETTING_S3_CREDENTIALS_SECRET, /* kubernetes: Secret with AWS_ACCESS_KEY_ID/..._SECRET_... */
+    SETTING_RAPIDS_MODE,        /* "executeOnGPU" | "explainOnly" (RAPIDS' spark.rapids.sql.mode) */
     SETTING_COUNT
 };
 
@@ -57,7 +64,21 @@ enum setting_kind {
     SETTING_PORT,       /* TCP port, 1..65535 */
     SETTING_PATH,       /* an absolute file path */
     SETTING_NAME_LIST,  /* Kubernetes names separated by ',' (at most 16) */
+    SETTING_WAREHOUSE,  /* a Hadoop location Spark can write: /path, file:/, hdfs://, viewfs:// */
+    SETTING_URL,        /* http:// or https:// URL */
+    SETTING_REGION,     /* a cloud region: lowercase letters, digits and '-' */
+    SETTING_RAPIDS_MODE_KIND, /* "executeOnGPU" | "explainOnly" (any case) */
 };
+
+/* 1 if MODE (a rapids.mode value) is RAPIDS' explain-only mode: plans say what would
+ * run on a GPU, nothing runs on one, and no GPU is asked for. */
+int setting_rapids_explain_only(const char *mode);
+
+/* The file systems Spark can write a table through, with the jars the kernel
+ * environments and images carry (Spark's own and HDFS's client): "" when LOCATION is
+ * one of them (a path, file:, hdfs://, viewfs://), else why not (a sentence naming
+ * the connector the scheme needs). */
+const char *setting_hadoop_unsupported(const char *location);
 
 /* How a setting is spelled in each place. PATH is the dotted path inside the
  * kernelspec metadata object and the config file ("resources.driver_memory"); a

@@ -184,3 +184,17 @@ int kernel_env_jars_dir(const char *python, char *buf, size_t len)
         memmove(buf, buf, strlen(buf) + 1); /* "/bin/python": jars in /share/spark-k8s/jars */
     return 0;
 }
+
+int kernel_env_image_jars_dir(const struct matrix *m, const char *line, char *buf, size_t len)
+{
+    const char *python = m->image_python, *at = python ? strstr(python, "{line}") : NULL;
+    char path[4096];
+    if (!python || !*python)
+        return -1;
+    if (at && (size_t)snprintf(path, sizeof path, "%.*s%s%s", (int)(at - python), python, line,
+                               at + 6) >= sizeof path)
+        return -1;
+    if (!at)
+        snprintf(path, sizeof path, "%s", python);
+    return kernel_env_jars_dir(path, buf, len);
+}

@@ -57,4 +57,8 @@ size_t kernel_env_jars(const struct matrix *m, const struct matrix_spark *line,
  * its jars: <env>/share/spark-k8s/jars. 0, or -1 when PYTHON is not such a path. */
 int kernel_env_jars_dir(const char *python, char *buf, size_t len);
 
+/* The same folder inside the images of Spark LINE (the matrix's images.layout.python,
+ * its {line} replaced). 0, or -1 when the matrix has no layout or BUF is too small. */
+int kernel_env_image_jars_dir(const struct matrix *m, const char *line, char *buf, size_t len);
+
 #endif

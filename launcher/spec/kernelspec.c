@@ -23,6 +23,7 @@ extern const unsigned char spark_k8s_logo_64[], spark_k8s_logo_64_end[];
 extern const unsigned char spark_k8s_session_py[], spark_k8s_session_py_end[];
 extern const unsigned char spark_k8s_log4j2[], spark_k8s_log4j2_end[];
 extern const unsigned char spark_k8s_progress_py[], spark_k8s_progress_py_end[];
+extern const unsigned char spark_k8s_tables_py[], spark_k8s_tables_py_end[];
 
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
 {
@@ -36,6 +37,7 @@ const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
         {"spark_session.py", spark_k8s_session_py, spark_k8s_session_py_end},
         {"log4j2.properties", spark_k8s_log4j2, spark_k8s_log4j2_end},
         {"spark_progress.py", spark_k8s_progress_py, spark_k8s_progress_py_end},
+        {"spark_tables.py", spark_k8s_tables_py, spark_k8s_tables_py_end},
     };
     if (i >= sizeof files / sizeof files[0])
         return NULL;
@@ -116,6 +118,26 @@ static json_t *runtime_command(const char *python)
 }
 
 /* The options given, checked one by one so a refusal names the option. */
+const char *kernelspec_setting_feature(enum setting_id id)
+{
+    switch (id) {
+    case SETTING_ICEBERG_NAME:
+    case SETTING_ICEBERG_TYPE:
+    case SETTING_ICEBERG_URI:
+    case SETTING_ICEBERG_WAREHOUSE:
+    case SETTING_S3_ENDPOINT:         /* Iceberg's S3FileIO reads these */
+    case SETTING_S3_REGION:
+    case SETTING_S3_PATH_STYLE:
+    case SETTING_S3_CREDENTIALS_SECRET:
+        return "iceberg";
+    case SETTING_EXECUTOR_GPUS:
+    case SETTING_RAPIDS_MODE:
+        return "gpu";
+    default:
+        return NULL;
+    }
+}
+
 static int check_request(const struct matrix *m, const struct kernelspec_request *req,
                          const struct matrix_spark **line, char *err, size_t errlen)
 {
@@ -174,16 +196,12 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         if (req->values[id] &&
             setting_check(id, req->values[id], setting_info(id)->option, err, errlen))
             return -1;
-    const char *gpus = req->values[SETTING_EXECUTOR_GPUS];
-    if (gpus && strcmp(gpus, "0") != 0 && !matrix_variant_has(req->variant, "gpu")) {
-        errorf(err, errlen, "--executor-gpus: '%s' needs a gpu variant, not '%s'", gpus,
-               req->variant);
-        return -1;
-    }
-    for (int id = SETTING_ICEBERG_NAME; id <= SETTING_ICEBERG_WAREHOUSE; id++) {
-        if (req->values[id] && !matrix_variant_has(req->variant, "iceberg")) {
-            errorf(err, errlen, "%s: '%s' needs an iceberg variant, not '%s'",
-                   setting_info(id)->option, req->values[id], req->variant);
+    for (int id = 0; id < SETTING_COUNT; id++) {
+        const char *v = req->values[id], *feature = kernelspec_setting_feature(id);
+        if (v && feature && !matrix_variant_has(req->variant, feature) &&
+            !(id == SETTING_EXECUTOR_GPUS && strcmp(v, "0") == 0)) {
+            errorf(err, errlen, "%s: '%s' needs %s %s variant, not '%s'", setting_info(id)->option,
+                   v, strcmp(feature, "iceberg") == 0 ? "an" : "a", feature, req->variant);
             return -1;
         }
     }
@@ -285,6 +303,10 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
         /* the default cap follows the executor count wherever that is set (an admin's
          * config too): written only when given */
         if (id == SETTING_EXECUTOR_MAX_INSTANCES && !req->values[id])
+            continue;
+        /* so do executor GPUs (none in RAPIDS' explain-only mode, which an admin may
+         * switch on) and a hadoop catalog's warehouse (a REST or Hive catalog has none) */
+        if ((id == SETTING_EXECUTOR_GPUS || id == SETTING_ICEBERG_WAREHOUSE) && !req->values[id])
             continue;
         json_put(meta, setting_info(id)->path, setting_json(id, v));
     }

@@ -29,6 +29,11 @@ struct kernelspec_request {
 
 #define KERNELSPEC_DEFAULT_PYTHON "/usr/bin/python3"
 
+/* The variant feature ("iceberg", "gpu") whose code alone reads setting ID, or NULL:
+ * a kernelspec of a variant without it refuses the setting (with --all, it is left
+ * to the variants that have the feature). */
+const char *kernelspec_setting_feature(enum setting_id id);
+
 /* Build and check kernel.json for REQ: *NAME_OUT (malloc'd, free it) and *JSON_OUT
  * (json_decref it). Refuses bad values with a message naming the option and value. */
 int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,

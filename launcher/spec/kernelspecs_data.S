@@ -33,6 +33,12 @@ spark_k8s_progress_py:
 spark_k8s_progress_py_end:
     .byte 0
 
+    .global spark_k8s_tables_py, spark_k8s_tables_py_end
+spark_k8s_tables_py:
+    .incbin "kernelspecs/spark_tables.py"
+spark_k8s_tables_py_end:
+    .byte 0
+
     .global spark_k8s_log4j2, spark_k8s_log4j2_end
 spark_k8s_log4j2:
     .incbin "kernelspecs/log4j2.properties"

@@ -160,10 +160,13 @@ static int set_defaults(struct plan *plan, const struct matrix *m, const struct 
         settings_set(st, SETTING_PROGRESS, "true", builtin, err, errlen) ||
         settings_set(st, SETTING_PROGRESS_INTERVAL, "500", builtin, err, errlen))
         return -1;
+    /* the hadoop catalog's default warehouse is set in check_plan, once the catalog's
+     * type is known: a REST or Hive catalog gets none (the catalog has its own) */
     if (matrix_variant_has(plan->variant, "iceberg") &&
         (settings_set(st, SETTING_ICEBERG_NAME, "iceberg", builtin, err, errlen) ||
-         settings_set(st, SETTING_ICEBERG_TYPE, "hadoop", builtin, err, errlen) ||
-         settings_set(st, SETTING_ICEBERG_WAREHOUSE, "iceberg-warehouse", builtin, err, errlen)))
+         settings_set(st, SETTING_ICEBERG_TYPE, "hadoop", builtin, err, errlen)))
+        return -1;
+    if (gpu && settings_set(st, SETTING_RAPIDS_MODE, "executeOnGPU", builtin, err, errlen))
         return -1;
     if (!s)
         return 0;
@@ -205,11 +208,32 @@ static int apply_registry(struct plan *plan, const struct matrix *m,
     return 0;
 }
 
+static int check_spark_warehouse(struct plan *plan, int kubernetes, char *err, size_t errlen);
+
 /* Checks across settings, once every layer is in. */
 static int check_plan(struct plan *plan, char *err, size_t errlen)
 {
     const struct setting *v = plan->settings.values;
+    int kubernetes = strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0;
     if (matrix_variant_has(plan->variant, "gpu") &&
+        setting_rapids_explain_only(v[SETTING_RAPIDS_MODE].value)) {
+        /* explain-only: nothing runs on a GPU, so no executor asks for one */
+        if (strcmp(v[SETTING_EXECUTOR_GPUS].source, builtin) == 0) {
+            char src[4200];
+            snprintf(src, sizeof src, "built-in default: rapids.mode explainOnly (%s)",
+                     v[SETTING_RAPIDS_MODE].source);
+            if (settings_set(&plan->settings, SETTING_EXECUTOR_GPUS, "0", src, err, errlen))
+                return -1;
+        } else if (strcmp(v[SETTING_EXECUTOR_GPUS].value, "0") != 0) {
+            errorf(err, errlen,
+                   "%s: resources.executor_gpus has value '%s', but rapids.mode is explainOnly "
+                   "(%s): RAPIDS then runs nothing on a GPU, so executors ask for none; set "
+                   "rapids.mode to executeOnGPU, or leave resources.executor_gpus unset",
+                   v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value,
+                   v[SETTING_RAPIDS_MODE].source);
+            return -1;
+        }
+    } else if (matrix_variant_has(plan->variant, "gpu") &&
         strcmp(v[SETTING_EXECUTOR_GPUS].value, "1") != 0) {
         errorf(err, errlen,
                "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
@@ -250,25 +274,44 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
                v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
         return -1;
     }
+    if (check_spark_warehouse(plan, kubernetes, err, errlen))
+        return -1;
     if (!matrix_variant_has(plan->variant, "iceberg"))
         return 0;
     const char *type = v[SETTING_ICEBERG_TYPE].value;
+    if (strcmp(type, "hadoop") == 0 && !v[SETTING_ICEBERG_WAREHOUSE].value) {
+        /* the kernel's working directory: the notebook's folder, on the local runtime */
+        char src[4200];
+        snprintf(src, sizeof src, "built-in default for iceberg.type 'hadoop' (%s)",
+                 v[SETTING_ICEBERG_TYPE].source);
+        if (settings_set(&plan->settings, SETTING_ICEBERG_WAREHOUSE, "iceberg-warehouse", src,
+                         err, errlen))
+            return -1;
+    }
     /* a hive catalog without uri uses hive.metastore.uris of hive-site.xml (Iceberg docs) */
     if (strcmp(type, "rest") == 0 && !v[SETTING_ICEBERG_URI].value) {
         errorf(err, errlen, "%s: iceberg.type '%s' needs iceberg.uri (the catalog's address)",
                v[SETTING_ICEBERG_TYPE].source, type);
         return -1;
     }
-    if (strcmp(type, "hadoop") == 0 && !v[SETTING_ICEBERG_WAREHOUSE].value) {
-        errorf(err, errlen, "%s: iceberg.type 'hadoop' needs iceberg.warehouse",
-               v[SETTING_ICEBERG_TYPE].source);
+    const char *wh = v[SETTING_ICEBERG_WAREHOUSE].value;
+    /* A hadoop catalog keeps its tables' metadata through Hadoop's file systems: a
+     * scheme without its connector fails at the first table ("No FileSystem for
+     * scheme"), so it is refused here, at install. */
+    if (strcmp(type, "hadoop") == 0 && *setting_hadoop_unsupported(wh)) {
+        errorf(err, errlen,
+               "%s: iceberg.warehouse has value '%s' for a hadoop catalog, which keeps its "
+               "tables through Hadoop's file systems: %s, and the kernels and images carry none "
+               "but HDFS's client. A hadoop catalog works on hdfs:// (or, on the local runtime, a "
+               "path); for tables on S3 use a REST or Hive catalog (--iceberg-type rest "
+               "--iceberg-uri URL): Iceberg's own S3FileIO, which the iceberg kernels carry, "
+               "reads and writes s3:// there",
+               v[SETTING_ICEBERG_WAREHOUSE].source, wh, setting_hadoop_unsupported(wh));
         return -1;
     }
     /* Executors are pods: a warehouse on a local path would be each pod's own (and the
      * driver's root is read-only). A hadoop catalog needs shared storage there. */
-    const char *wh = v[SETTING_ICEBERG_WAREHOUSE].value;
-    if (strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0 && strcmp(type, "hadoop") == 0 &&
-        !plan_shared_storage(wh)) {
+    if (kubernetes && strcmp(type, "hadoop") == 0 && !plan_shared_storage(wh)) {
         errorf(err, errlen,
                "%s: iceberg.warehouse has value '%s', a path on one machine; with the kubernetes "
                "runtime the executors are pods and need shared storage: a REST or Hive catalog "
@@ -280,6 +323,47 @@ static int check_plan(struct plan *plan, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Spark's own warehouse: on Kubernetes a path must be a volume every pod mounts
+ * (spark_warehouse.claim), and a claim needs a path to mount it at. */
+static int check_spark_warehouse(struct plan *plan, int kubernetes, char *err, size_t errlen)
+{
+    const struct setting *dir = &plan->settings.values[SETTING_SPARK_WAREHOUSE];
+    const struct setting *claim = &plan->settings.values[SETTING_SPARK_WAREHOUSE_CLAIM];
+    if (!kubernetes)
+        return 0; /* one machine: any path is shared; a claim has nothing to do */
+    int is_path = dir->value && (dir->value[0] == '/' || strncmp(dir->value, "file:", 5) == 0);
+    if (claim->value && !is_path) {
+        errorf(err, errlen,
+               "%s: spark_warehouse.claim has value '%s', but %s: a claim is mounted at the "
+               "path spark_warehouse.dir names (--spark-warehouse /mnt/warehouse)",
+               claim->source, claim->value,
+               dir->value ? "spark_warehouse.dir is not a path" : "spark_warehouse.dir is unset");
+        return -1;
+    }
+    if (is_path && !claim->value) {
+        errorf(err, errlen,
+               "%s: spark_warehouse.dir has value '%s', a path: on the kubernetes runtime each "
+               "pod has its own disk, so the executors' files would never reach the driver. Name "
+               "the PersistentVolumeClaim (ReadWriteMany) that every pod mounts there "
+               "(spark_warehouse.claim, --spark-warehouse-claim NAME), or use hdfs://",
+               dir->source, dir->value);
+        return -1;
+    }
+    return 0;
+}
+
+const char *plan_warehouse_mount_path(const struct plan *plan)
+{
+    const char *dir = plan->settings.values[SETTING_SPARK_WAREHOUSE].value;
+    if (!dir || !plan->settings.values[SETTING_SPARK_WAREHOUSE_CLAIM].value)
+        return NULL;
+    if (strncmp(dir, "file://", 7) == 0)
+        return dir + 7;
+    if (strncmp(dir, "file:", 5) == 0)
+        return dir + 5;
+    return dir;
 }
 
 int plan_shared_storage(const char *location)

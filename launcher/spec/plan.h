@@ -48,6 +48,10 @@ const struct settings *plan_settings(const struct plan *plan);
  * for the kernelspec folder (the launcher substitutes both). */
 char *const *plan_runtime_argv(const struct plan *plan);
 
+/* Where every pod mounts the claim of Spark's warehouse (spark_warehouse.claim): the
+ * path of spark_warehouse.dir, without "file:"; NULL without a claim. */
+const char *plan_warehouse_mount_path(const struct plan *plan);
+
 /* 1 if LOCATION is on storage every pod reaches (s3a://, s3://, gs://, abfs://, hdfs://
  * ...), 0 for a local path. */
 int plan_shared_storage(const char *location);

@@ -20,6 +20,7 @@ struct render {
     char *err;
     size_t errlen;
     int failed;
+    char *class_path; /* the variant's jars on the driver's class path (owned), or NULL */
 };
 
 static void put(struct render *r, const char *key, const char *value, const char *source)
@@ -98,6 +99,13 @@ static void render_gpu(struct render *r, int kubernetes)
     snprintf(src, sizeof src, "matrix default (variant %s)", plan_variant(r->plan));
     put(r, "spark.plugins", RENDER_RAPIDS_PLUGIN, src);
     put(r, "spark.rapids.sql.enabled", "true", src);
+    const struct setting *mode = plan_setting(r->plan, SETTING_RAPIDS_MODE);
+    if (mode && setting_rapids_explain_only(mode->value)) {
+        /* RAPIDS plans every query and says what would run on a GPU, runs it on the
+         * CPU, and needs no GPU: no resource is asked for, no pinned memory */
+        put(r, "spark.rapids.sql.mode", "explainOnly", mode->source);
+        return;
+    }
     if (!kubernetes)
         return;
     put_setting(r, "spark.executor.resource.gpu.amount", SETTING_EXECUTOR_GPUS);
@@ -147,38 +155,76 @@ static void render_iceberg(struct render *r)
     put_setting(r, key, SETTING_ICEBERG_TYPE);
     snprintf(key, sizeof key, "spark.sql.catalog.%s.uri", catalog);
     put_setting(r, key, SETTING_ICEBERG_URI);
+    /* a REST or Hive catalog has a warehouse of its own: one is passed only when given
+     * (a REST server takes it as the name of the warehouse to serve) */
     snprintf(key, sizeof key, "spark.sql.catalog.%s.warehouse", catalog);
     put_setting(r, key, SETTING_ICEBERG_WAREHOUSE);
     /* s3:// is not a Hadoop file system, and s3a:// needs hadoop-aws, which the images
      * do not carry: Iceberg's own S3 client (S3FileIO, in the AWS bundle the iceberg
      * images carry; its S3URI takes s3, s3a and s3n) reads and writes the tables */
     const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
+    const struct setting *endpoint = plan_setting(r->plan, SETTING_S3_ENDPOINT);
+    const struct setting *io = NULL;
     if (wh && wh->value && (strncmp(wh->value, "s3://", 5) == 0 || strncmp(wh->value, "s3a://", 6) == 0 ||
-                            strncmp(wh->value, "s3n://", 6) == 0)) {
+                            strncmp(wh->value, "s3n://", 6) == 0))
+        io = wh;
+    else if (endpoint && endpoint->value)
+        io = endpoint;
+    if (io) {
         snprintf(key, sizeof key, "spark.sql.catalog.%s.io-impl", catalog);
-        put(r, key, "org.apache.iceberg.aws.s3.S3FileIO", wh->source);
+        put(r, key, "org.apache.iceberg.aws.s3.S3FileIO", io->source);
+    }
+    /* S3FileIO's own properties (Iceberg's S3FileIOProperties / AwsClientProperties);
+     * the credentials are never among them: the AWS SDK's default chain finds them in
+     * the environment or the service account's identity */
+    static const struct {
+        const char *property;
+        enum setting_id id;
+    } s3[] = {{"s3.endpoint", SETTING_S3_ENDPOINT},
+              {"client.region", SETTING_S3_REGION},
+              {"s3.path-style-access", SETTING_S3_PATH_STYLE}};
+    for (size_t i = 0; i < sizeof s3 / sizeof s3[0]; i++) {
+        snprintf(key, sizeof key, "spark.sql.catalog.%s.%s", catalog, s3[i].property);
+        put_setting(r, key, s3[i].id);
     }
 }
 
-/* Spark's own warehouse (tables of its session catalog): by default "spark-warehouse"
- * in the working directory, which in the driver pod is on its read-only root. On the
- * Iceberg warehouse's storage when Spark can reach it there: the session qualifies the
- * path through Hadoop at its start, and a scheme without its Hadoop connector on the
- * class path (s3a:// needs hadoop-aws, which the images do not carry; s3:// has no
- * Hadoop file system at all) would fail the start. The images carry HDFS's client
- * (hadoop-client-runtime), so hdfs:// and viewfs:// qualify; elsewhere the pod's /tmp. */
-static void render_warehouse(struct render *r, int iceberg)
+/* Spark's own warehouse (tables of its session catalog, spark_catalog): where the
+ * kernelspec puts it (spark_warehouse.dir, on Kubernetes with the claim every pod mounts
+ * there); else, in a driver pod, on the Iceberg warehouse's storage when Spark can
+ * reach it there (the session qualifies the path through Hadoop at its start: the images
+ * carry HDFS's client, so hdfs:// and viewfs:// qualify); else the pod's own /tmp, and
+ * the kernel refuses managed tables there (RENDER_SHARED_WAREHOUSE): executors are pods
+ * of their own, and what they wrote into their /tmp would never reach the table. */
+static void render_warehouse(struct render *r, int kubernetes, int iceberg)
 {
+    const struct setting *dir = plan_setting(r->plan, SETTING_SPARK_WAREHOUSE);
     const struct setting *wh = plan_setting(r->plan, SETTING_ICEBERG_WAREHOUSE);
     char buf[4200];
+    if (dir && dir->value) {
+        put(r, "spark.sql.warehouse.dir", dir->value, dir->source);
+        const char *mount = plan_warehouse_mount_path(r->plan);
+        const struct setting *claim = plan_setting(r->plan, SETTING_SPARK_WAREHOUSE_CLAIM);
+        if (!kubernetes || !mount)
+            return;
+#define VOLUME "spark.kubernetes.executor.volumes.persistentVolumeClaim." RENDER_WAREHOUSE_VOLUME
+        put(r, VOLUME ".options.claimName", claim->value, claim->source);
+        put(r, VOLUME ".mount.path", mount, dir->source);
+        put(r, VOLUME ".mount.readOnly", "false", claim->source);
+#undef VOLUME
+        return;
+    }
+    if (!kubernetes)
+        return;
     if (iceberg && wh && wh->value && plan_shared_storage(wh->value) &&
         (strncmp(wh->value, "hdfs://", 7) == 0 || strncmp(wh->value, "viewfs://", 9) == 0)) {
         snprintf(buf, sizeof buf, "%s%sspark-warehouse", wh->value,
                  wh->value[strlen(wh->value) - 1] == '/' ? "" : "/");
         put(r, "spark.sql.warehouse.dir", buf, wh->source);
     } else {
-        put(r, "spark.sql.warehouse.dir", RENDER_POD_WAREHOUSE,
-            "runtime (the driver pod's root is read-only; /tmp is its own)");
+        static const char why[] = "runtime (no shared warehouse: spark_warehouse.dir is unset)";
+        put(r, "spark.sql.warehouse.dir", RENDER_POD_WAREHOUSE, why);
+        put(r, RENDER_SHARED_WAREHOUSE, "false", why);
     }
 }
 
@@ -217,47 +263,79 @@ static void render_progress(struct render *r)
     put(r, "spark.ui.showConsoleProgress", "false", on->source);
 }
 
-/* Local runtime: which of the variant's jars are in ENV->jars_dir. *GPU and
- * *ICEBERG are cleared when a required jar is missing; the present ones go to
- * spark.jars. */
+/* The variant's jars on the driver's class path: spark.driver.extraClassPath is read
+ * by spark-submit from spark-defaults.conf before the driver's JVM starts, so the
+ * plugin and the catalog classes are there from its first instruction (spark.jars
+ * would load them later, in a child class loader, and have each executor download
+ * them again). Local runtime: the files found in ENV->jars_dir, *GPU and *ICEBERG
+ * cleared when a required one is missing; Kubernetes: the image's folder. */
 static void render_jars(struct render *r, const struct render_env *env, int *gpu,
                         int *iceberg)
 {
-    if (!env || !env->jars_dir || (!*gpu && !*iceberg))
+    if (!env || (!*gpu && !*iceberg))
         return;
-    struct matrix *m = NULL;
-    char err[512];
-    if (matrix_load_default(&m, err, sizeof err)) {
-        snprintf(r->err, r->errlen, "%s", err);
+    if (env->image_jars_dir) {
+        if (asprintf(&r->class_path, "%s/*", env->image_jars_dir) < 0)
+            r->class_path = NULL;
+    } else if (env->jars_dir) {
+        struct matrix *m = NULL;
+        char err[512];
+        if (matrix_load_default(&m, err, sizeof err)) {
+            errorf(r->err, r->errlen, "%s", err);
+            r->failed = 1;
+            return;
+        }
+        const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
+        struct kernel_jar jars[KERNEL_JARS_MAX];
+        size_t n = line ? kernel_env_jars(m, line, plan_variant(r->plan), NULL, jars) : 0;
+        char list[4 * 4200] = "";
+        for (size_t i = 0; i < n; i++) {
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", env->jars_dir, jars[i].file);
+            if (access(path, R_OK) == 0) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s", used ? ":" : "", path);
+            } else if (jars[i].required && strcmp(jars[i].what, "rapids") == 0) {
+                *gpu = 0;
+            } else if (jars[i].required) {
+                *iceberg = 0;
+            }
+        }
+        matrix_free(m);
+        if (*list && !(r->class_path = strdup(list))) {
+            errorf(r->err, r->errlen, "out of memory");
+            r->failed = 1;
+        }
+    }
+    if (r->class_path)
+        put(r, "spark.driver.extraClassPath", r->class_path,
+            env->image_jars_dir ? "runtime (the image's jars)"
+                                : "runtime (the kernel environment's jars)");
+}
+
+/* An extra spark.driver.extraClassPath (spark_conf) comes after the variant's jars,
+ * not instead of them. */
+static void keep_class_path(struct render *r)
+{
+    const char *now = r->class_path ? sparkconf_get(r->conf, "spark.driver.extraClassPath") : NULL;
+    if (!now || strcmp(now, r->class_path) == 0)
+        return;
+    char *both = NULL;
+    if (asprintf(&both, "%s:%s", r->class_path, now) < 0) {
+        errorf(r->err, r->errlen, "out of memory");
         r->failed = 1;
         return;
     }
-    const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
-    struct kernel_jar jars[KERNEL_JARS_MAX];
-    size_t n = line ? kernel_env_jars(m, line, plan_variant(r->plan), NULL, jars) : 0;
-    char list[4 * 4200] = "";
-    for (size_t i = 0; i < n; i++) {
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", env->jars_dir, jars[i].file);
-        if (access(path, R_OK) == 0) {
-            size_t used = strlen(list);
-            snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", path);
-        } else if (jars[i].required && strcmp(jars[i].what, "rapids") == 0) {
-            *gpu = 0;
-        } else if (jars[i].required) {
-            *iceberg = 0;
-        }
-    }
-    matrix_free(m);
-    if (*list)
-        put(r, "spark.jars", list, "runtime (the kernel environment's jars)");
+    put(r, "spark.driver.extraClassPath", both,
+        "runtime (the variant's jars, then spark_conf's spark.driver.extraClassPath)");
+    free(both);
 }
 
 int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
                      const struct render_env *env, struct sparkconf **out, char *err,
                      size_t errlen)
 {
-    struct render r = {sparkconf_new(), plan, err, errlen, 0};
+    struct render r = {sparkconf_new(), plan, err, errlen, 0, NULL};
     if (!r.conf) {
         errorf(err, errlen, "out of memory");
         return -1;
@@ -271,19 +349,19 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
         render_executors(&r);
     const char *variant = plan_variant(plan);
     int gpu = matrix_variant_has(variant, "gpu"), iceberg = matrix_variant_has(variant, "iceberg");
-    if (!pod)
-        render_jars(&r, env, &gpu, &iceberg);
+    render_jars(&r, env, &gpu, &iceberg);
     if (gpu)
         render_gpu(&r, pod != NULL);
     if (iceberg)
         render_iceberg(&r);
-    if (pod)
-        render_warehouse(&r, iceberg);
+    render_warehouse(&r, pod != NULL, iceberg);
     render_connect(&r, pod, env);
     render_progress(&r);
     const struct settings *s = plan_settings(plan);
     for (size_t i = 0; s && i < s->n_extra; i++)
         put(&r, s->extra[i].key, s->extra[i].value, s->extra[i].source);
+    keep_class_path(&r);
+    free(r.class_path);
     if (r.failed) {
         sparkconf_free(r.conf);
         return -1;

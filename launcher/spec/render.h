@@ -30,10 +30,16 @@ struct render_pod {
 
 /* What the runtime adds to a plan when it renders; every field may be NULL. */
 struct render_env {
-    /* Local runtime: the folder of the kernel's extra jars (RAPIDS, Iceberg), which
-     * spark.jars then names; a feature whose jar is not there is left out (the
-     * kernel says so in the notebook). NULL: the jars are on Spark's classpath. */
+    /* The folder of the kernel's extra jars (RAPIDS, Iceberg) on this machine: the
+     * variant's jars found there go on the driver's class path
+     * (spark.driver.extraClassPath, read before the JVM starts); a feature whose jar
+     * is not there is left out (the kernel says so in the notebook). */
     const char *jars_dir;
+    /* Kubernetes: the same folder inside the driver pod's image, which holds exactly
+     * the variant's jars: the whole folder goes on the driver's class path (the
+     * executors' image puts it on theirs: the jars are never shipped, nor loaded
+     * twice). */
+    const char *image_jars_dir;
     /* The pre-shared token clients of the Spark Connect server must present. */
     const char *connect_token;
 };
@@ -52,8 +58,13 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 #define RENDER_RAPIDS_PINNED_MIB "1024"
 /* How long an idle executor that holds shuffle files is kept (dynamic allocation). */
 #define RENDER_SHUFFLE_TRACKING_TIMEOUT "600s"
-/* Spark's warehouse in a driver pod without shared storage: the pod's writable /tmp. */
+/* Spark's warehouse in a driver pod without shared storage: the pod's writable /tmp;
+ * RENDER_SHARED_WAREHOUSE "false" then tells the kernel's session to refuse managed
+ * tables of spark_catalog (the executors would write them into their own pods). */
 #define RENDER_POD_WAREHOUSE "/tmp/spark-warehouse"
+#define RENDER_SHARED_WAREHOUSE "spark.k8s.notebook.sharedWarehouse"
+/* The executors' volume of Spark's warehouse claim (spark_warehouse.claim). */
+#define RENDER_WAREHOUSE_VOLUME "spark-warehouse"
 
 /* Read by the kernel's startup file (kernelspecs/spark_session.py), not by Spark:
  * whether cells show Spark's progress, and how often it updates. */

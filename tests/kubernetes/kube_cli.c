@@ -81,6 +81,9 @@ static int load_inputs(const char *path, struct kube_inputs *in, json_t **doc, j
     in->tolerations = json_object_get(d, "tolerations");
     in->executor_node_selector = json_object_get(d, "executor_node_selector");
     in->executor_tolerations = json_object_get(d, "executor_tolerations");
+    in->warehouse_claim = opt_str(d, "warehouse_claim");
+    in->warehouse_path = opt_str(d, "warehouse_path");
+    in->s3_credentials_secret = opt_str(d, "s3_credentials_secret");
     in->owner_pod_name = opt_str(d, "owner_pod_name");
     in->owner_pod_uid = opt_str(d, "owner_pod_uid");
     in->hmac_key = opt_str(d, "hmac_key");

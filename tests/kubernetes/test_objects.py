@@ -432,12 +432,94 @@ def test_kubernetes_iceberg_install_needs_shared_storage(tmp_path):
     assert refused.returncode == 2 and "'/data/warehouse'" in refused.stderr
     assert install("--spark", "4.1", "--variant", "iceberg", "--iceberg-type", "rest",
                    "--iceberg-uri", "http://catalog:8181").returncode == 0
-    done = install("--all", "--iceberg-warehouse", "s3a://lake/wh")
+    done = install("--all", "--iceberg-type", "rest", "--iceberg-uri", "http://catalog:8181",
+                   "--iceberg-warehouse", "s3://lake/wh", "--s3-endpoint", "http://minio:9000",
+                   "--rapids-mode", "explainOnly")
     assert done.returncode == 0, done.stderr
     specs = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "p").rglob("kernel.json")}
     assert len(specs) == 8
     for name, spec in specs.items():
         meta = spec["metadata"]["spark_k8s"]
         assert ("iceberg" in meta) == ("iceberg" in name)
+        assert ("s3" in meta) == ("iceberg" in name)  # Iceberg's S3FileIO reads them
+        assert ("rapids" in meta) == ("gpu" in name)
         if "iceberg" in name:
-            assert meta["iceberg"]["warehouse"] == "s3a://lake/wh"
+            assert meta["iceberg"]["warehouse"] == "s3://lake/wh"
+
+
+def test_hadoop_catalog_where_the_kernels_have_no_file_system_is_refused(tmp_path):
+    """Defect 6: a hadoop catalog keeps its tables through Hadoop's file systems, and the
+    kernels and images carry HDFS's client only: s3a://, gs://, abfs:// are refused at
+    install on either runtime, naming the connector and the REST catalog instead."""
+    for runtime in ("local", "kubernetes"):
+        for location, connector in (("s3a://lake/wh", "hadoop-aws"), ("gs://lake/wh", "GCS"),
+                                    ("abfs://c@a.dfs.core.windows.net/wh", "hadoop-azure")):
+            proc = subprocess.run([str(SPARK_K8S), "kernelspec", "install", "--prefix", str(tmp_path / "p"),
+                                   "--runtime", runtime, "--spark", "4.1", "--variant", "iceberg",
+                                   "--iceberg-warehouse", location], capture_output=True, text=True)
+            assert proc.returncode == 2, proc
+            assert "'%s'" % location in proc.stderr and connector in proc.stderr
+            assert "--iceberg-type rest" in proc.stderr
+    assert not list(tmp_path.rglob("kernel.json"))
+
+
+def test_executors_run_as_the_kernels_account_with_the_credentials_secret(kube_cli, tmp_path):
+    """Defect 4: executors run as the kernel pod's service account (what IRSA, EKS Pod
+    Identity and GKE Workload Identity key on; still no API token in them), and the
+    admin's S3 credentials Secret reaches driver and executors as environment, by name
+    only: no key in any object."""
+    objs = by_kind(render(kube_cli, tmp_path, dict(BASE, service_account="spark-k8s",
+                                                    s3_credentials_secret="lake-keys")))
+    validate({"apiVersion": "v1", "kind": "List", "items": list(objs.values())})
+    executor = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    validate(executor)
+    assert executor["spec"]["serviceAccountName"] == "spark-k8s"
+    assert executor["spec"]["automountServiceAccountToken"] is False
+    want = [{"name": k, "valueFrom": {"secretKeyRef": {"name": "lake-keys", "key": k}}}
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+    (c,) = executor["spec"]["containers"]
+    assert c["env"] == want
+    driver_env = objs["Pod"]["spec"]["containers"][0]["env"]
+    assert all(e in driver_env for e in want)
+    # without them: the namespace's default account is not named, and no credentials
+    objs = by_kind(render(kube_cli, tmp_path, BASE))
+    executor = json.loads(objs["ConfigMap"]["data"]["executor-pod-template.json"])
+    assert "serviceAccountName" not in executor["spec"]
+    assert "env" not in executor["spec"]["containers"][0]
+    assert render(kube_cli, tmp_path, dict(BASE, s3_credentials_secret="Lake_Keys"),
+                  expect_ok=False).count("'Lake_Keys'") == 1
+
+
+def test_warehouse_claim_is_mounted_in_the_driver_pod(kube_cli, tmp_path):
+    """Defect 2: Spark's warehouse on a ReadWriteMany claim is mounted in the kernel pod at
+    the warehouse's path (Spark mounts it in the executors from its properties)."""
+    objs = by_kind(render(kube_cli, tmp_path, dict(BASE, warehouse_claim="lake",
+                                                    warehouse_path="/mnt/warehouse")))
+    validate({"apiVersion": "v1", "kind": "List", "items": list(objs.values())})
+    spec = objs["Pod"]["spec"]
+    assert {"name": "spark-warehouse", "persistentVolumeClaim": {"claimName": "lake"}} in spec["volumes"]
+    mounts = spec["containers"][0]["volumeMounts"]
+    assert {"name": "spark-warehouse", "mountPath": "/mnt/warehouse"} in mounts
+    assert "no absolute path" in render(kube_cli, tmp_path, dict(BASE, warehouse_claim="lake"),
+                                        expect_ok=False)
+
+
+def test_render_kubernetes_shows_where_managed_tables_go(kernelspecs, tmp_path):
+    """Defects 1 and 2 in what `render` shows: the driver's class path is the image's jars
+    folder (never spark.jars); without a shared warehouse the session is told to refuse
+    managed tables; with one, the executors mount its claim."""
+    objs = by_kind(render_kernel(kernelspecs, "spark-4.1-gpu-iceberg", SPARK_K8S_ICEBERG_TYPE="rest",
+                                 SPARK_K8S_ICEBERG_URI="http://catalog:8181"))
+    conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    assert "\nspark.driver.extraClassPath /usr/local/lib/spark-k8s/envs/spark-4.1/share/spark-k8s/jars/*\n" in conf
+    assert "spark.jars " not in conf
+    assert "\nspark.k8s.notebook.sharedWarehouse false\n" in conf
+    assert "spark.sql.catalog.iceberg.warehouse" not in conf  # defect 3: the REST catalog's own
+    objs = by_kind(render_kernel(kernelspecs, "spark-3.5-baseline", SPARK_K8S_SPARK_WAREHOUSE="/mnt/wh",
+                                 SPARK_K8S_SPARK_WAREHOUSE_CLAIM="lake"))
+    conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    assert "\nspark.sql.warehouse.dir /mnt/wh\n" in conf and "sharedWarehouse" not in conf
+    assert "persistentVolumeClaim.spark-warehouse.options.claimName lake\n" in conf
+    assert "spark.driver.extraClassPath" not in conf  # baseline: no jars
+    assert {"name": "spark-warehouse", "persistentVolumeClaim": {"claimName": "lake"}} in \
+        objs["Pod"]["spec"]["volumes"]

@@ -91,9 +91,14 @@ static void test_build_all(void **state)
             assert_string_equal(json_string_value(json_object_get(meta, "variant")),
                                 m->variants[v]);
             assert_string_equal(json_string_value(json_object_get(meta, "runtime")), "local");
+            /* executor GPUs follow RAPIDS' mode (none when it only explains): the kernel
+             * decides, unless the installer was told a count */
             json_t *res = json_object_get(meta, "resources");
-            assert_int_equal(json_integer_value(json_object_get(res, "executor_gpus")),
-                             matrix_variant_has(m->variants[v], "gpu") ? 1 : 0);
+            assert_null(json_object_get(res, "executor_gpus"));
+            assert_true((json_object_get(meta, "rapids") != NULL) ==
+                        matrix_variant_has(m->variants[v], "gpu"));
+            /* a hadoop catalog's warehouse likewise follows the catalog's type */
+            assert_null(json_object_get(json_object_get(meta, "iceberg"), "warehouse"));
             assert_true((json_object_get(meta, "iceberg") != NULL) ==
                         matrix_variant_has(m->variants[v], "iceberg"));
             char ref[512];
@@ -155,6 +160,23 @@ static void test_refusals(void **state)
     bad = r;
     bad.values[SETTING_ICEBERG_TYPE] = "rest";
     refused(&bad, "--iceberg-type", "iceberg variant");
+    bad = r; /* Iceberg's S3FileIO reads these: an iceberg kernel's */
+    bad.values[SETTING_S3_ENDPOINT] = "http://minio:9000";
+    refused(&bad, "--s3-endpoint", "iceberg variant");
+    bad.values[SETTING_S3_ENDPOINT] = "minio:9000";
+    refused(&bad, "--s3-endpoint", "'minio:9000'");
+    bad = r;
+    bad.variant = "iceberg";
+    bad.values[SETTING_RAPIDS_MODE] = "explainOnly";
+    refused(&bad, "--rapids-mode", "gpu variant");
+    bad = r;
+    bad.values[SETTING_RAPIDS_MODE] = "explainOnly";
+    bad.values[SETTING_EXECUTOR_GPUS] = "1";
+    refused(&bad, "executor_gpus", "explainOnly");
+    bad = r; /* defect 6: a hadoop catalog where the kernels have no file system */
+    bad.variant = "iceberg";
+    bad.values[SETTING_ICEBERG_WAREHOUSE] = "s3a://lake/wh";
+    refused(&bad, "iceberg.warehouse", "hadoop-aws");
     const char *conf_newline[] = {"spark.a=x\nspark.master=yarn"};
     bad = r;
     bad.conf = conf_newline;

@@ -16,6 +16,7 @@
 #include "launcher/spec/config.h"
 #include "launcher/spec/plan.h"
 #include "launcher/spec/render.h"
+#include "launcher/spec/sparkconf.h"
 
 struct fixture {
     char dir[64];      /* a kernelspec folder */
@@ -151,7 +152,7 @@ static void test_precedence(void **state)
 
     setenv("SPARK_K8S_EXECUTOR_MEMORY", "7g", 1);
     setenv("SPARK_K8S_RUNTIME", "kubernetes", 1);
-    setenv("SPARK_K8S_ICEBERG_WAREHOUSE", "s3a://lake/warehouse", 1); /* pods share it */
+    setenv("SPARK_K8S_ICEBERG_WAREHOUSE", "hdfs://nn:8020/lake/warehouse", 1); /* pods share it */
     setenv(CONFIG_SPARK_CONF_ENV, "spark.sql.shuffle.partitions=30; spark.eventLog.enabled=true",
            1);
     p = load_ok(f);
@@ -200,7 +201,7 @@ static void test_refusals(void **state)
                           "\"/data/wh\"}}");
     load_fails(f, (const char *const[]){f->config, "iceberg.warehouse", "'/data/wh'", NULL});
     write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
-                          "\"s3://lake/wh\"}}");
+                          "\"hdfs://nn/lake/wh\"}}");
     plan_free(load_ok(f));
     write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"type\": \"rest\", "
                           "\"uri\": \"http://catalog:8181\"}}");
@@ -350,6 +351,161 @@ static void test_folder_name_cannot_add_a_property(void **state)
     assert_int_equal(rmdir(sub), 0);
 }
 
+/* Defect 6: a hadoop catalog keeps its tables through Hadoop's file systems; the
+ * kernels carry HDFS's client only, so s3a://, s3://, gs://, abfs:// are refused on
+ * either runtime, naming the connector the scheme needs and what works instead. */
+static void test_hadoop_catalog_schemes(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const refused[][2] = {
+        {"s3a://lake/wh", "hadoop-aws"}, {"s3://lake/wh", "S3FileIO"},
+        {"gs://lake/wh", "GCS connector"}, {"abfss://c@a.dfs.core.windows.net/wh", "hadoop-azure"},
+        {"oss://b/wh", "Aliyun"}, {"ftp://b/wh", "no Hadoop file system"},
+    };
+    char text[512], quoted[128];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        for (int k8s = 0; k8s < 2; k8s++) {
+            snprintf(text, sizeof text, "{\"runtime\": \"%s\", \"iceberg\": {\"warehouse\": \"%s\"}}",
+                     k8s ? "kubernetes" : "local", refused[i][0]);
+            write_text(f->config, text);
+            snprintf(quoted, sizeof quoted, "'%s'", refused[i][0]);
+            load_fails(f, (const char *const[]){f->config, "iceberg.warehouse", quoted,
+                                                refused[i][1], "--iceberg-type rest", NULL});
+        }
+    }
+    /* the same locations are fine for a REST catalog (Iceberg's S3FileIO reads s3) */
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"type\": \"rest\", "
+                          "\"uri\": \"http://c:8181\", \"warehouse\": \"s3a://lake/wh\"}}");
+    plan_free(load_ok(f));
+    /* a hadoop catalog on HDFS, or on a path of the local runtime's machine */
+    write_text(f->config, "{\"iceberg\": {\"warehouse\": \"/data/wh\"}}");
+    plan_free(load_ok(f));
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"viewfs://cluster/wh\"}}");
+    plan_free(load_ok(f));
+}
+
+/* Defect 3: only a hadoop catalog gets the default warehouse; a REST or Hive catalog
+ * gets none (a REST server would take "iceberg-warehouse" as a warehouse's name). */
+static void test_rest_catalog_has_no_default_warehouse(void **state)
+{
+    struct fixture *f = *state;
+    struct plan *p = load_ok(f); /* the default: a hadoop catalog */
+    assert_string_equal(plan_setting(p, SETTING_ICEBERG_TYPE)->value, "hadoop");
+    assert_string_equal(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->value, "iceberg-warehouse");
+    assert_non_null(strstr(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->source, "hadoop"));
+    plan_free(p);
+    static const char *const types[] = {
+        "{\"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c:8181\"}}",
+        "{\"iceberg\": {\"type\": \"hive\"}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        write_text(f->config, types[i]);
+        p = load_ok(f);
+        assert_null(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->value);
+        struct sparkconf *c = NULL;
+        char err[1024];
+        assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+        assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.warehouse"));
+        sparkconf_free(c);
+        plan_free(p);
+    }
+    /* given, it is passed as given */
+    write_text(f->config, "{\"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c:8181\", "
+                          "\"warehouse\": \"analytics\"}}");
+    p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->value, "analytics");
+    plan_free(p);
+}
+
+/* Defect 2: Spark's own warehouse on Kubernetes is shared storage or nothing: a path
+ * needs the claim every pod mounts there; a scheme without its Hadoop connector is
+ * refused everywhere. */
+static void test_spark_warehouse(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"hdfs://nn/wh\"}, \"spark_warehouse\": {\"dir\": \"/mnt/warehouse\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark_warehouse.dir", "'/mnt/warehouse'",
+                                        "--spark-warehouse-claim", NULL});
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"hdfs://nn/wh\"}, \"spark_warehouse\": {\"claim\": \"lake\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark_warehouse.claim", "'lake'", "unset", NULL});
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"hdfs://nn/wh\"}, \"spark_warehouse\": {\"dir\": \"hdfs://nn/sw\", "
+                          "\"claim\": \"lake\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark_warehouse.claim", "not a path", NULL});
+    write_text(f->config, "{\"spark_warehouse\": {\"dir\": \"s3a://lake/sw\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark_warehouse.dir", "'s3a://lake/sw'",
+                                        "hadoop-aws", NULL});
+    write_text(f->config, "{\"spark_warehouse\": {\"dir\": \"relative/sw\"}}");
+    load_fails(f, (const char *const[]){f->config, "spark_warehouse.dir", "absolute", NULL});
+    write_text(f->config, "{\"runtime\": \"kubernetes\", \"iceberg\": {\"warehouse\": "
+                          "\"hdfs://nn/wh\"}, \"spark_warehouse\": {\"dir\": \"file:///mnt/wh\", "
+                          "\"claim\": \"lake\"}}");
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_warehouse_mount_path(p), "/mnt/wh");
+    plan_free(p);
+    write_text(f->config, "{\"spark_warehouse\": {\"dir\": \"/data/sw\"}}"); /* one machine */
+    p = load_ok(f);
+    assert_null(plan_warehouse_mount_path(p));
+    plan_free(p);
+}
+
+/* RAPIDS' explain-only mode asks for no GPU: executor GPUs default to 0, and an
+ * explicit count is refused; a bad mode names the two RAPIDS knows. */
+static void test_rapids_mode(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"4.1\", "
+                        "\"variant\": \"gpu\", \"rapids\": {\"mode\": \"explainOnly\"}}}}");
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_GPUS)->value, "0");
+    assert_non_null(strstr(plan_setting(p, SETTING_EXECUTOR_GPUS)->source, "explainOnly"));
+    plan_free(p);
+    setenv("SPARK_K8S_EXECUTOR_GPUS", "1", 1);
+    load_fails(f, (const char *const[]){"SPARK_K8S_EXECUTOR_GPUS", "'1'", "explainOnly", NULL});
+    unsetenv("SPARK_K8S_EXECUTOR_GPUS");
+    setenv("SPARK_K8S_RAPIDS_MODE", "gpu", 1);
+    load_fails(f, (const char *const[]){"SPARK_K8S_RAPIDS_MODE", "'gpu'", "explainOnly",
+                                        "executeOnGPU", NULL});
+    /* an admin switches every gpu kernel to it: the environment wins over the kernelspec */
+    write_text(f->spec, "{\"metadata\": {\"spark_k8s\": {\"spark_version\": \"4.1\", "
+                        "\"variant\": \"gpu\"}}}");
+    setenv("SPARK_K8S_RAPIDS_MODE", "EXPLAINONLY", 1);
+    p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_GPUS)->value, "0");
+    plan_free(p);
+    unsetenv("SPARK_K8S_RAPIDS_MODE");
+    p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_EXECUTOR_GPUS)->value, "1");
+    assert_string_equal(plan_setting(p, SETTING_RAPIDS_MODE)->value, "executeOnGPU");
+    plan_free(p);
+}
+
+/* S3FileIO's endpoint, region and path style: checked where they are read. */
+static void test_s3_settings(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const bad[][3] = {
+        {"{\"s3\": {\"endpoint\": \"minio:9000\"}}", "s3.endpoint", "'minio:9000'"},
+        {"{\"s3\": {\"endpoint\": \"http://\"}}", "s3.endpoint", "'http://'"},
+        {"{\"s3\": {\"region\": \"eu west\"}}", "s3.region", "'eu west'"},
+        {"{\"s3\": {\"path_style_access\": \"yes\"}}", "s3.path_style_access", "'yes'"},
+        {"{\"s3\": {\"credentials_secret\": \"S3_Keys\"}}", "s3.credentials_secret", "'S3_Keys'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(f->config, bad[i][0]);
+        load_fails(f, (const char *const[]){f->config, bad[i][1], bad[i][2], NULL});
+    }
+    write_text(f->config, "{\"s3\": {\"endpoint\": \"http://127.0.0.1:9000\", \"region\": "
+                          "\"us-east-1\", \"path_style_access\": true, \"credentials_secret\": "
+                          "\"s3-keys\"}}");
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_S3_PATH_STYLE)->value, "true");
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +513,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kernelspec_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hadoop_catalog_schemes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rest_catalog_has_no_default_warehouse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spark_warehouse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rapids_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_kubernetes_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
+#include "launcher/spec/kernel_env.h"
 #include "launcher/spec/plan.h"
 #include "launcher/spec/render.h"
 #include "launcher/spec/sparkconf.h"
@@ -262,15 +263,18 @@ static void test_render_kubernetes(void **state)
     sparkconf_free(c);
     plan_free(p);
 
-    /* an s3:// Iceberg warehouse is read by Iceberg's own S3 client */
-    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3://lake/wh\"}");
+    /* an s3:// Iceberg warehouse (of a REST catalog: a hadoop one cannot keep its tables
+     * there) is read by Iceberg's own S3 client */
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c\", "
+                "\"warehouse\": \"s3://lake/wh\"}");
     assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
     sparkconf_free(c);
     plan_free(p);
     /* s3a:// too: Hadoop's S3A needs hadoop-aws, which the images do not carry */
-    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"s3a://lake/wh\"}");
+    p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c\", "
+                "\"warehouse\": \"s3a://lake/wh\"}");
     assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
@@ -283,6 +287,191 @@ static void test_render_kubernetes(void **state)
     plan_free(p);
 }
 
+/* Defect 1: the variant's jars are on the driver's class path, read by spark-submit
+ * before the JVM starts: locally the files found in the kernel environment (a missing
+ * one turns its feature off), in a pod the image's folder; never spark.jars (which
+ * would have every executor download them again). An extra class path of the
+ * kernelspec comes after them. */
+static void test_render_driver_class_path(void **state)
+{
+    (void)state;
+    char err[1024], dir[] = "/tmp/test-jars-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    struct matrix *m = NULL;
+    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    const struct matrix_spark *line = matrix_spark_find(m, "4.1");
+    struct kernel_jar jars[KERNEL_JARS_MAX];
+    size_t n = kernel_env_jars(m, line, "gpu-iceberg", NULL, jars);
+    assert_true(n >= 2);
+    struct render_env env = {.jars_dir = dir};
+    struct render_pod pod = {"10.96.0.1:443", "team", "k", "k.team.svc", "10.1.2.3"};
+
+    /* no jar there: neither feature, and nothing on the class path */
+    struct plan *p = plan_of("4.1", "gpu-iceberg", "");
+    struct sparkconf *c = NULL;
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
+    assert_null(sparkconf_get(c, "spark.plugins"));
+    assert_null(sparkconf_get(c, "spark.sql.extensions"));
+    sparkconf_free(c);
+
+    char want[4096] = "";
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, jars[i].file);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? ":" : "", path);
+    }
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.driver.extraClassPath"), want);
+    assert_null(sparkconf_get(c, "spark.jars"));
+    assert_string_equal(sparkconf_get(c, "spark.plugins"), "com.nvidia.spark.SQLPlugin");
+    assert_non_null(sparkconf_get(c, "spark.sql.extensions"));
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* the kernelspec's own class path follows */
+    p = plan_of("4.1", "iceberg", ", \"spark_conf\": {\"spark.driver.extraClassPath\": \"/opt/x.jar\"}");
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    const char *cp = sparkconf_get(c, "spark.driver.extraClassPath");
+    assert_non_null(cp);
+    assert_non_null(strstr(cp, ":/opt/x.jar"));
+    assert_null(strstr(cp, "rapids")); /* an iceberg kernel has no RAPIDS */
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* a baseline kernel has none of them */
+    p = plan_of("4.1", "baseline", "");
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
+    sparkconf_free(c);
+    plan_free(p);
+
+    /* in a pod: the image's folder, which holds exactly the variant's jars */
+    struct render_env image = {.image_jars_dir = "/usr/local/lib/spark-k8s/envs/spark-4.1/share/spark-k8s/jars"};
+    p = plan_of("4.1", "iceberg", "");
+    assert_int_equal(render_spark_conf(p, &pod, &image, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.driver.extraClassPath"),
+                        "/usr/local/lib/spark-k8s/envs/spark-4.1/share/spark-k8s/jars/*");
+    assert_null(sparkconf_get(c, "spark.jars"));
+    assert_null(sparkconf_get(c, "spark.executor.extraClassPath")); /* the image's entrypoint */
+    sparkconf_free(c);
+    plan_free(p);
+    p = plan_of("4.1", "baseline", "");
+    assert_int_equal(render_spark_conf(p, &pod, &image, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
+    sparkconf_free(c);
+    plan_free(p);
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, jars[i].file);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+    matrix_free(m);
+}
+
+/* RAPIDS' explain-only mode: the plugin plans, nothing asks for a GPU (no resource,
+ * no discovery script, no pinned pool), on either runtime. */
+static void test_render_explain_only(void **state)
+{
+    (void)state;
+    char err[1024];
+    struct render_pod pod = {"10.96.0.1:443", "team", "k", "k.team.svc", "10.1.2.3"};
+    struct plan *p = plan_of("3.5", "gpu-iceberg", ", \"rapids\": {\"mode\": \"explainOnly\"}, "
+                             "\"iceberg\": {\"warehouse\": \"hdfs://nn/wh\"}");
+    for (int k8s = 0; k8s < 2; k8s++) {
+        struct sparkconf *c = NULL;
+        assert_int_equal(render_spark_conf(p, k8s ? &pod : NULL, NULL, &c, err, sizeof err), 0);
+        assert_string_equal(sparkconf_get(c, "spark.plugins"), "com.nvidia.spark.SQLPlugin");
+        assert_string_equal(sparkconf_get(c, "spark.rapids.sql.mode"), "explainOnly");
+        assert_null(sparkconf_get(c, "spark.executor.resource.gpu.amount"));
+        assert_null(sparkconf_get(c, "spark.task.resource.gpu.amount"));
+        assert_null(sparkconf_get(c, "spark.executor.resource.gpu.discoveryScript"));
+        assert_null(sparkconf_get(c, "spark.rapids.memory.pinnedPool.size"));
+        sparkconf_free(c);
+    }
+    plan_free(p);
+    p = plan_of("3.5", "gpu", "");
+    struct sparkconf *c = NULL;
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.rapids.sql.mode")); /* RAPIDS' default: on the GPU */
+    assert_string_equal(sparkconf_get(c, "spark.executor.resource.gpu.amount"), "1");
+    sparkconf_free(c);
+    plan_free(p);
+}
+
+/* S3FileIO's endpoint, region and path style become catalog properties (endpoint
+ * implies S3FileIO); credentials never appear among the properties. */
+static void test_render_s3(void **state)
+{
+    (void)state;
+    char err[1024];
+    struct plan *p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"name\": \"lake\", \"type\": "
+                             "\"rest\", \"uri\": \"http://c:8181\"}, \"s3\": {\"endpoint\": "
+                             "\"http://minio:9000\", \"region\": \"eu-west-1\", "
+                             "\"path_style_access\": true, \"credentials_secret\": \"s3-keys\"}");
+    struct sparkconf *c = NULL;
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.io-impl"),
+                        "org.apache.iceberg.aws.s3.S3FileIO");
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.s3.endpoint"), "http://minio:9000");
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.client.region"), "eu-west-1");
+    assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.s3.path-style-access"), "true");
+    assert_null(sparkconf_get(c, "spark.sql.catalog.lake.warehouse"));
+    for (size_t i = 0; i < sparkconf_count(c); i++)
+        assert_null(strstr(sparkconf_value(c, i), "s3-keys")); /* the pods' env, not Spark's */
+    sparkconf_free(c);
+    plan_free(p);
+}
+
+/* Defect 2: Spark's warehouse on Kubernetes: the kernelspec's, mounted by every
+ * executor from its claim; else the pod's /tmp with managed tables refused by the
+ * session (sharedWarehouse false). Locally: Spark's own default unless given. */
+static void test_render_spark_warehouse(void **state)
+{
+    (void)state;
+    char err[1024];
+    struct render_pod pod = {"10.96.0.1:443", "team", "k", "k.team.svc", "10.1.2.3"};
+    struct plan *p = plan_of("4.1", "baseline", ", \"runtime\": \"kubernetes\", "
+                             "\"spark_warehouse\": {\"dir\": \"file:///mnt/wh\", \"claim\": \"lake\"}");
+    struct sparkconf *c = NULL;
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "file:///mnt/wh");
+    static const char vol[] = "spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-warehouse.";
+    char key[256];
+    snprintf(key, sizeof key, "%soptions.claimName", vol);
+    assert_string_equal(sparkconf_get(c, key), "lake");
+    snprintf(key, sizeof key, "%smount.path", vol);
+    assert_string_equal(sparkconf_get(c, key), "/mnt/wh");
+    snprintf(key, sizeof key, "%smount.readOnly", vol);
+    assert_string_equal(sparkconf_get(c, key), "false");
+    assert_null(sparkconf_get(c, RENDER_SHARED_WAREHOUSE));
+    sparkconf_free(c);
+    plan_free(p);
+
+    p = plan_of("4.1", "baseline", ", \"runtime\": \"kubernetes\", \"spark_warehouse\": "
+                "{\"dir\": \"hdfs://nn/sw\"}");
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "hdfs://nn/sw");
+    snprintf(key, sizeof key, "%soptions.claimName", vol);
+    assert_null(sparkconf_get(c, key));
+    sparkconf_free(c);
+    plan_free(p);
+
+    p = plan_of("3.5", "baseline", "");
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), RENDER_POD_WAREHOUSE);
+    assert_string_equal(sparkconf_get(c, RENDER_SHARED_WAREHOUSE), "false");
+    sparkconf_free(c);
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_null(sparkconf_get(c, "spark.sql.warehouse.dir"));
+    assert_null(sparkconf_get(c, RENDER_SHARED_WAREHOUSE));
+    sparkconf_free(c);
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +480,10 @@ int main(void)
         cmocka_unit_test(test_write),
         cmocka_unit_test(test_render_local_all_variants),
         cmocka_unit_test(test_render_kubernetes),
+        cmocka_unit_test(test_render_driver_class_path),
+        cmocka_unit_test(test_render_explain_only),
+        cmocka_unit_test(test_render_s3),
+        cmocka_unit_test(test_render_spark_warehouse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
