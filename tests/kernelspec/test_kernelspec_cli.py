@@ -57,7 +57,7 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
         files = sorted(os.listdir(s["resource_dir"]))
         assert files == ["kernel.json", "log4j2.properties", "logo-32x32.png",
                          "logo-64x64.png", "logo-svg.svg", "spark_progress.py",
-                         "spark_session.py"]
+                         "spark_session.py", "spark_tables.py"]
         for size in (32, 64):
             png = (prefix / "share/jupyter/kernels" / name / f"logo-{size}x{size}.png").read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
@@ -151,6 +151,9 @@ def test_options_reach_the_spec(tmp_path, env):
          "--executor-cores", "2", "--executor-instances", "3", "--driver-memory", "1g",
          "--iceberg-name", "lake", "--iceberg-type", "rest", "--iceberg-uri",
          "http://catalog:8181", "--iceberg-warehouse", "s3a://bucket/wh", "--namespace", "spark",
+         "--s3-endpoint", "http://minio.storage:9000", "--s3-region", "eu-west-1",
+         "--s3-path-style-access", "true", "--s3-credentials-secret", "lake-keys",
+         "--rapids-mode", "explainOnly", "--spark-warehouse", "hdfs://nn:8020/warehouse",
          "--conf", "spark.sql.shuffle.partitions=64", "--conf", "spark.x.path=C:\\dir",
          "--python", str(env_python("3.5"))], env, check=0)
     spec = json.loads((prefix / "share/jupyter/kernels/team-gpu/kernel.json").read_text())
@@ -161,7 +164,11 @@ def test_options_reach_the_spec(tmp_path, env):
     assert meta["images"]["driver"].startswith("reg.example.com:5000/team/spark-k8s-jupyter:3.5-")
     assert meta["resources"] == {"driver_cores": 1, "driver_memory": "1g", "executor_cores": 2,
                                  "executor_memory": "4096m", "executor_instances": 3,
-                                 "executor_gpus": 1, "driver_gpus": 0}
+                                 "driver_gpus": 0}  # executor GPUs: by RAPIDS' mode
+    assert meta["s3"] == {"endpoint": "http://minio.storage:9000", "region": "eu-west-1",
+                          "path_style_access": True, "credentials_secret": "lake-keys"}
+    assert meta["rapids"] == {"mode": "explainOnly"}
+    assert meta["spark_warehouse"] == {"dir": "hdfs://nn:8020/warehouse"}
     assert meta["iceberg"] == {"name": "lake", "type": "rest", "uri": "http://catalog:8181",
                                "warehouse": "s3a://bucket/wh"}
     assert meta["kubernetes"] == {"namespace": "spark"}

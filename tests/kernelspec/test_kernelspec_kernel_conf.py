@@ -44,7 +44,8 @@ def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path, matrix):
     conf = conf_lines(out)
     assert conf["spark.master"] == "local[*]"
     jars = tmp_path / "env/share/spark-k8s/jars"
-    assert sorted(conf["spark.jars"].split(",")) == sorted(str(p) for p in jars.iterdir())
+    assert sorted(conf["spark.driver.extraClassPath"].split(":")) == sorted(str(p) for p in jars.iterdir())
+    assert "spark.jars" not in conf
     assert conf["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
     assert conf["spark.rapids.sql.enabled"] == "true"
     assert conf["spark.sql.extensions"] == \
@@ -61,7 +62,7 @@ def test_gpu_iceberg_kernel_without_its_jars_has_neither(installed, tmp_path):
     assert reply["status"] == "ok", reply
     conf = conf_lines(out)
     assert "spark.plugins" not in conf and "spark.sql.extensions" not in conf, conf
-    assert "spark.jars" not in conf
+    assert "spark.jars" not in conf and "spark.driver.extraClassPath" not in conf
     assert "RAPIDS is off in this kernel" in err and "Iceberg is off in this kernel" in err
 
 

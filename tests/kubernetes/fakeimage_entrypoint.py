@@ -8,7 +8,8 @@ starts the real executor backend:
 
   executor  ->  exec /usr/bin/tini -s -- $JAVA_HOME/bin/java SPARK_JAVA_OPT_0.. (in numeric
                 order) -Xms$SPARK_EXECUTOR_MEMORY -Xmx$SPARK_EXECUTOR_MEMORY
-                -cp $SPARK_CONF_DIR:$SPARK_CLASSPATH:$SPARK_HOME/jars/*:$SPARK_DIST_CLASSPATH
+                -cp $SPARK_CONF_DIR:$SPARK_CLASSPATH:$SPARK_HOME/jars/*:$SPARK_K8S_ENV/share/spark-k8s/jars/*
+                    :$SPARK_DIST_CLASSPATH
                 org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend
                 --driver-url $SPARK_DRIVER_URL --executor-id $SPARK_EXECUTOR_ID
                 --cores $SPARK_EXECUTOR_CORES --app-id $SPARK_APPLICATION_ID
@@ -36,6 +37,11 @@ def java_opts(env):
 def classpath(env):
     home = env.get("SPARK_HOME", "/opt/spark")
     cp = "%s:%s/jars/*" % (env.get("SPARK_CLASSPATH", ""), home)
+    # the variant's jars (RAPIDS, Iceberg) in the image's kernel environment, as
+    # images/entrypoint.sh puts them on the executors' class path
+    jars = os.path.join(env.get("SPARK_K8S_ENV", ""), "share", "spark-k8s", "jars")
+    if env.get("SPARK_K8S_ENV") and os.path.isdir(jars):
+        cp += ":" + jars + "/*"
     if env.get("SPARK_EXTRA_CLASSPATH"):
         cp += ":" + env["SPARK_EXTRA_CLASSPATH"]
     conf = env.get("SPARK_CONF_DIR") or home + "/conf"

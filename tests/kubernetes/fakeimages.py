@@ -9,7 +9,9 @@ Here each of those paths is a bind mount of what stands in for it on this machin
 environment of the same Spark line (what `make install` puts in PREFIX/lib/spark-k8s/envs),
 the pyspark package inside it (it carries Spark's jars and bin/), the JVM of `java`, the
 spark-k8s binary under test, /usr/bin/tini, and fakeimage_entrypoint.py in place of Spark's
-entrypoint.sh.  The ENV of the Dockerfiles (JAVA_HOME, SPARK_HOME, PATH, PYSPARK_PYTHON ...) is
+entrypoint.sh.  Each variant is an image of its own: its <venv>/share/spark-k8s/jars holds
+that variant's jars only (RAPIDS for gpu, Iceberg and its AWS bundle for iceberg), linked
+from the environment's, as the Dockerfiles put them there.  The ENV of the Dockerfiles (JAVA_HOME, SPARK_HOME, PATH, PYSPARK_PYTHON ...) is
 the image's env.
 
     images(state_dir) -> {image glob: image} for FakeKube(images=...)
@@ -71,11 +73,31 @@ def _passwd(state_dir, uid, home):
     return out
 
 
+# Which of a kernel environment's jars (share/spark-k8s/jars) each variant's images hold.
+VARIANT_JARS = {"gpu": ("rapids-4-spark_",), "iceberg": ("iceberg-spark-runtime-", "iceberg-aws-bundle-")}
+
+
+def variant_jars(state_dir, env_dir, line, variant):
+    """A folder holding (as links) the jars of VARIANT from ENV_DIR's jars folder: what the
+    variant's image has at <venv>/share/spark-k8s/jars, and nothing of the other variants."""
+    source = os.path.join(env_dir, "share", "spark-k8s", "jars")
+    folder = os.path.join(state_dir, "image-jars", "%s-%s" % (line, variant))
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o755)
+    prefixes = tuple(p for feature, ps in VARIANT_JARS.items() if feature in variant.split("-") for p in ps)
+    for name in sorted(os.listdir(source)) if os.path.isdir(source) else []:
+        if name.endswith(".jar") and name.startswith(prefixes) and not os.path.lexists(os.path.join(folder, name)):
+            os.symlink(os.path.realpath(os.path.join(source, name)), os.path.join(folder, name))
+    return folder
+
+
 def images(state_dir):
     m = matrix()
     layout, uid = m["images"]["layout"], m["images"]["uid"]
     out = {}
     tini = shutil.which("tini") or "/usr/bin/tini"
+    # the most specific tag first: the first glob that matches names the image
+    variants = sorted(m["variants"], key=lambda v: -len(v.split("-")))
     for line in m["spark"]:
         env_dir = kernel_env(line["line"])
         layout = {k: v.replace("{line}", line["line"]) for k, v in m["images"]["layout"].items()}
@@ -87,15 +109,28 @@ def images(state_dir):
                  layout["tini"]: tini, layout["entrypoint"]: str(ENTRYPOINT)}
         files.update(_passwd(state_dir, uid, layout["home"]))
         env = {"JAVA_HOME": layout["java_home"], "SPARK_HOME": layout["spark_home"],
+               "SPARK_K8S_ENV": layout["venv"],
                "PATH": "%s/bin:%s/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
                        % (layout["venv"], layout["spark_home"]),
                "PYSPARK_PYTHON": layout["python"], "PYSPARK_DRIVER_PYTHON": layout["python"]}
-        runtime = {"entrypoint": [layout["entrypoint"]], "env": env, "workingDir": layout["work_dir"],
-                   "files": files, "writable": [layout["work_dir"], layout["home"]]}
-        jupyter = {"entrypoint": [layout["tini"], "-g", "--"],
-                   "cmd": ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"],
-                   "env": dict(env, HOME=layout["home"]), "workingDir": layout["home"] + "/work",
-                   "files": files, "writable": [layout["work_dir"], layout["home"], layout["home"] + "/work"]}
-        out["*%s:%s-*" % (m["project"]["runtime_image"], line["line"])] = runtime
-        out["*%s:%s-*" % (m["project"]["jupyter_image"], line["line"])] = jupyter
+        has_jars = os.path.isdir(os.path.join(env_dir, "share", "spark-k8s", "jars"))
+        for variant in variants:
+            vfiles = dict(files)
+            if has_jars:
+                vfiles[layout["venv"] + "/share/spark-k8s/jars"] = variant_jars(state_dir, env_dir, line["line"],
+                                                                                variant)
+            runtime = {"entrypoint": [layout["entrypoint"]], "env": env, "workingDir": layout["work_dir"],
+                       "files": vfiles, "writable": [layout["work_dir"], layout["home"]]}
+            jupyter = {"entrypoint": [layout["tini"], "-g", "--"],
+                       "cmd": ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"],
+                       "env": dict(env, HOME=layout["home"]), "workingDir": layout["home"] + "/work",
+                       "files": vfiles,
+                       "writable": [layout["work_dir"], layout["home"], layout["home"] + "/work"]}
+            for kind, image in ((m["project"]["runtime_image"], runtime), (m["project"]["jupyter_image"], jupyter)):
+                # <line>-<spark version>-<variant>, and the immutable tag after it
+                out["*%s:%s-*-%s" % (kind, line["line"], variant)] = image
+                out["*%s:%s-*-%s-[0-9]*" % (kind, line["line"], variant)] = image
+    for line in m["spark"]:  # any other tag of a line: its baseline image
+        for kind in (m["project"]["runtime_image"], m["project"]["jupyter_image"]):
+            out["*%s:%s-*" % (kind, line["line"])] = out["*%s:%s-*-baseline" % (kind, line["line"])]
     return out

@@ -10,7 +10,7 @@ exit code (Completed/Error/OOMKilled), or restarts with CrashLoopBackOff per res
 The first container runs as a local process: command[0] is resolved through the server's
 `path`, env is built like the kubelet's (value, $(VAR) expansion, fieldRef, resourceFieldRef,
 secretKeyRef, configMapKeyRef, envFrom), and volumes (secret, configMap, downwardAPI, projected,
-emptyDir) are written the way the kubelet's atomic writer does (..data symlink to a timestamped
+emptyDir; a persistentVolumeClaim is one folder per claim that every pod mounting it shares) are written the way the kubelet's atomic writer does (..data symlink to a timestamped
 directory; file modes from defaultMode/items[].mode; fsGroup ownership) and bind-mounted at
 their mountPath in a private mount namespace by fakekube_exec.py.  The process is a process
 group leader; every process of the pod is found by its mount namespace.
@@ -825,7 +825,7 @@ class PodWorker(threading.Thread):
         out = {}
         for v in self.pod["spec"].get("volumes") or []:
             vdir = os.path.join(self.dir, "volumes", v["name"])
-            if os.path.lexists(vdir):
+            if os.path.lexists(vdir) and "persistentVolumeClaim" not in v:
                 shutil.rmtree(vdir)
             if "emptyDir" in v:
                 os.makedirs(vdir)
@@ -847,9 +847,19 @@ class PodWorker(threading.Thread):
                             owner = uid if (kind == "serviceAccountToken" and fsgroup is None) else None
                             files.update(self._source_files(kind, sub, dm, owner))
                 self._write_volume_files(vdir, files, uid, fsgroup)
+            elif "persistentVolumeClaim" in v:
+                # a claim's volume is one folder, shared by every pod that mounts it (as a
+                # ReadWriteMany volume is): kept for the namespace, never under a pod
+                claim = v["persistentVolumeClaim"].get("claimName", "")
+                if self._lookup("persistentvolumeclaims", claim) is None:
+                    raise ConfigError('persistentvolumeclaim "%s" not found' % claim, mount=True)
+                vdir = os.path.join(self.fake.state_dir, "claims", self.namespace, claim)
+                os.makedirs(vdir, exist_ok=True)
+                os.chmod(vdir, 0o777)
             else:
-                raise ConfigError("fakekube supports secret, configMap, downwardAPI, projected and emptyDir "
-                                  "volumes; volume %s is none of them" % v["name"], mount=True)
+                raise ConfigError("fakekube supports secret, configMap, downwardAPI, projected, emptyDir "
+                                  "and persistentVolumeClaim volumes; volume %s is none of them" % v["name"],
+                                  mount=True)
             out[v["name"]] = vdir
         return out
 
@@ -946,7 +956,7 @@ class PodWorker(threading.Thread):
                 source = os.path.join(source, vm["subPath"])
                 if not os.path.lexists(source):
                     os.makedirs(source)
-            ro = vm.get("readOnly", False) or "emptyDir" not in vol
+            ro = vm.get("readOnly", False) or ("emptyDir" not in vol and "persistentVolumeClaim" not in vol)
             mounts.append({"source": os.path.realpath(source), "target": vm["mountPath"], "readOnly": ro})
         if os.path.exists("/etc/hosts") and not any(m["target"] == "/etc/hosts" for m in mounts):
             self.hosts_path = os.path.join(self.dir, "etc-hosts")
