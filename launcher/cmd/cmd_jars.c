@@ -380,7 +380,7 @@ static int choose_rapids(const struct matrix *m, const struct target *t, const s
                 k = have.classifier;
                 *state = JAR_OK;
                 snprintf(got, 65, "%s", sum);
-                snprintf(why, sizeof why, "the one installed; --cuda, --arch or "
+                snprintf(why, sizeof why, "the one present there; --cuda, --arch or "
                          "--rapids-classifier to change it");
             }
         }
