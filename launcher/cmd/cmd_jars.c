@@ -369,8 +369,10 @@ static int choose_rapids(const struct matrix *m, const struct target *t, const s
                           "RAPIDS %s (%s, Spark %s) has no build for %s with CUDA %d%s; it has %s",
                           c->version, c->artifact, t->line->line, arch, cuda,
                           o->arch ? "" : " (this machine's architecture)", list);
-        snprintf(why, sizeof why, "%s%s%s", o->cuda ? "--cuda" : "this machine's architecture",
-                 o->cuda && o->arch ? " and " : "", o->arch ? "--arch" : "");
+        snprintf(why, sizeof why, "%s",
+                 o->cuda && o->arch ? "--cuda and --arch"
+                 : o->cuda          ? "--cuda, on this machine's architecture"
+                                    : "--arch, with the default CUDA major");
     } else {
         struct kernel_jar have;
         if (kernel_env_rapids_present(m, t->line, t->dir, o->repository, &have) == 1) {
@@ -380,7 +382,7 @@ static int choose_rapids(const struct matrix *m, const struct target *t, const s
                 k = have.classifier;
                 *state = JAR_OK;
                 snprintf(got, 65, "%s", sum);
-                snprintf(why, sizeof why, "the one present there; --cuda, --arch or "
+                snprintf(why, sizeof why, "the build already there; --cuda, --arch or "
                          "--rapids-classifier to change it");
             }
         }
