@@ -19,13 +19,13 @@ if [ -z "$sha256" ]; then
 fi
 curl --fail --silent --show-error --location --retry 5 --retry-delay 3 --proto '=https' \
     --tlsv1.2 --output "$dest" "$url"
-if ! printf '%s  %s\n' "$sha256" "$dest" | sha256sum --check --strict --quiet; then
+if ! printf '%s  %s\n' "$sha256" "$dest" | sha256sum --check --strict --quiet >/dev/null 2>&1; then
     got=$(sha256sum "$dest" | cut -d' ' -f1)
     rm -f "$dest"
     echo "fetch-verified: $url: sha256 is $got, the matrix says $sha256; not installed" >&2
     exit 1
 fi
-if [ -n "$sha1" ] && ! printf '%s  %s\n' "$sha1" "$dest" | sha1sum --check --strict --quiet; then
+if [ -n "$sha1" ] && ! printf '%s  %s\n' "$sha1" "$dest" | sha1sum --check --strict --quiet >/dev/null 2>&1; then
     got=$(sha1sum "$dest" | cut -d' ' -f1)
     rm -f "$dest"
     echo "fetch-verified: $url: sha1 is $got, the matrix says $sha1; not installed" >&2
