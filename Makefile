@@ -46,7 +46,7 @@ DEB_TEST  := python3-jupyter-client python3-ipykernel python3-pytest python3-psu
 # for a base image made from Debian's packages; iproute2 for the smoke test's network.
 DEB_IMAGES := buildah debootstrap curl iproute2
 
-.PHONY: all deps deps-run envs locks locks-check test unit unit-san valgrind pytest \
+.PHONY: all deps deps-run envs jars locks locks-check test unit unit-san valgrind pytest \
         pytest-debian kernel-test install uninstall run bench images images-plan images-pin \
         images-deps images-test clean layers
 all: layers $(BUILD)/spark-k8s
@@ -124,7 +124,7 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	@[ -x tests/images/node_modules/.bin/dockerfile-utils ] || \
 	  npm ci --prefix tests/images --no-audit --no-fund --loglevel=error >/dev/null
-	@$(MAKE) --no-print-directory envs
+	@$(MAKE) --no-print-directory envs jars
 deps-run:
 	$(call deb_install,$(DEB_BUILD) $(DEB_ENVS))
 	@$(MAKE) --no-print-directory envs
@@ -134,6 +134,16 @@ deps-run:
 envs:
 	@for e in $(SPARK_ENVS) jupyter; do \
 	  $(PY) $(ENV_LOCKS)/install.py $$e $(ENVS)/$$e || exit 1; done
+# The RAPIDS and Iceberg jars of every Spark line, each verified against the sha256 (and
+# sha1) the matrix pins, in one cache folder that `make install` takes them from (hard
+# links); jars already there and verified are not downloaded again. RAPIDS: this
+# machine's architecture with CUDA 12 unless JARS_ARGS says otherwise (--cuda 13,
+# --rapids-classifier NAME).
+JARS      := $(BUILD)/jars
+JARS_ARGS ?=
+jars: $(BUILD)/spark-k8s
+	$(BUILD)/spark-k8s jars fetch --dir $(JARS) $(JARS_ARGS)
+
 # Re-resolve the locks (maintainers; needs PyPI), and check them against their inputs
 # and the matrix (offline; part of the tests).
 locks:
@@ -163,7 +173,7 @@ valgrind: $(UNIT_BINS) $(TEST_HELPERS)
 TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
 PYTEST_ARGS ?=
 pytest: $(BUILD)/spark-k8s $(BUILD)/spark-k8s-san $(TEST_HELPERS) $(BUILD)/echo-runtime
-	rm -rf $(TEST_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) FETCH_JARS=0 >/dev/null
+	rm -rf $(TEST_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) >/dev/null
 	SPARK_K8S_PREFIX=$(TEST_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) \
 	  $(JPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 pytest-debian: $(BUILD)/spark-k8s
@@ -182,15 +192,19 @@ ROUNDS        ?= 100
 FAULTS_PREFIX := $(CURDIR)/$(BUILD)/faults-prefix
 .PHONY: fault-rounds fault-rounds-short
 fault-rounds fault-rounds-short: $(BUILD)/spark-k8s
-	rm -rf $(FAULTS_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(FAULTS_PREFIX) FETCH_JARS=0 >/dev/null
+	rm -rf $(FAULTS_PREFIX) && $(MAKE) --no-print-directory install PREFIX=$(FAULTS_PREFIX) >/dev/null
 	SPARK_K8S_PREFIX=$(FAULTS_PREFIX) SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(JPY) tests/faults/fault_rounds.py \
 	  --rounds $(if $(filter fault-rounds-short,$@),7,$(ROUNDS))
 
 # ---- install and run --------------------------------------------------------------------
 
 # The binary, the kernel environments (PREFIX/lib/spark-k8s/envs/spark-LINE, copied from
-# build/envs), the eight kernelspecs running them, and, where Maven Central answers,
-# the RAPIDS and Iceberg jars (FETCH_JARS=0 skips that; `spark-k8s jars fetch` later).
+# build/envs), the eight kernelspecs running them, and the RAPIDS and Iceberg jars in
+# each environment (<env>/share/spark-k8s/jars), verified against the matrix's sha256:
+# taken from the cache $(JARS) (hard links on the same file system, else copies),
+# downloaded into it first where it lacks them. A jar that cannot be installed fails
+# the install; FETCH_JARS=0 installs without them (the gpu and iceberg kernels then
+# say so in their first cell; `spark-k8s jars fetch` later).
 FETCH_JARS ?= 1
 ENV_DIR    := lib/spark-k8s/envs
 install: $(BUILD)/spark-k8s envs
@@ -203,8 +217,8 @@ install: $(BUILD)/spark-k8s envs
 	$(DESTDIR)$(PREFIX)/bin/spark-k8s kernelspec install --prefix $(DESTDIR)$(PREFIX) \
 	  --executable $(PREFIX)/bin/spark-k8s --all --replace
 	@if [ "$(FETCH_JARS)" = 1 ]; then \
-	  $(DESTDIR)$(PREFIX)/bin/spark-k8s jars fetch --timeout 20 || \
-	  echo "spark-k8s: the RAPIDS and Iceberg jars are not all there; the gpu and iceberg kernels say so in their first cell (spark-k8s jars fetch, later)"; fi
+	  $(DESTDIR)$(PREFIX)/bin/spark-k8s jars fetch --cache $(CURDIR)/$(JARS) $(JARS_ARGS) || { \
+	  echo "spark-k8s: the RAPIDS and Iceberg jars could not all be installed (above); FETCH_JARS=0 installs without them" >&2; exit 1; }; fi
 
 uninstall:
 	-$(PREFIX)/bin/spark-k8s kernelspec remove --prefix $(DESTDIR)$(PREFIX) --all
@@ -238,7 +252,7 @@ run: deps-run
 # ---- bench, images, fuzz ------------------------------------------------------------------
 
 bench: $(BUILD)/spark-k8s $(BUILD)/echo-runtime $(BUILD)/bench-client envs
-	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix FETCH_JARS=0 >/dev/null
+	rm -rf $(BUILD)/bench-prefix && $(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/bench-prefix >/dev/null
 	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) $(PY) tests/bench/bench.py
 	SPARK_K8S_PREFIX=$(CURDIR)/$(BUILD)/bench-prefix $(JPY) tests/bench/bench_spark.py
 

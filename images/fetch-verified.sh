@@ -1,35 +1,34 @@
 #!/bin/sh
-# fetch-verified.sh — downloads URL to DEST and checks it against the checksum the
-# image matrix pins (SHA-512, else SHA-1, the checksum Maven Central publishes);
-# refuses a download with neither, and removes DEST when it does not match.
-# Usage: fetch-verified.sh URL DEST SHA512 [SHA1]
+# fetch-verified.sh — downloads URL to DEST and checks it against the sha256 the
+# image matrix pins (and against the sha1, Maven's, when one is given); refuses a
+# download without a sha256, and removes DEST when a sum does not match.
+# Usage: fetch-verified.sh URL DEST SHA256 [SHA1]
 set -eu
 
 url="${1:-}"
 dest="${2:-}"
-sha512="${3:-}"
+sha256="${3:-}"
 sha1="${4:-}"
 if [ -z "$url" ] || [ -z "$dest" ]; then
-    echo "fetch-verified: usage: fetch-verified.sh URL DEST SHA512 [SHA1]" >&2
+    echo "fetch-verified: usage: fetch-verified.sh URL DEST SHA256 [SHA1]" >&2
     exit 2
 fi
-if [ -z "$sha512" ] && [ -z "$sha1" ]; then
-    echo "fetch-verified: no checksum for $url in the image matrix: refusing an unverified download" >&2
+if [ -z "$sha256" ]; then
+    echo "fetch-verified: no sha256 for $url in the image matrix (run spark-k8s images pin): refusing an unverified download" >&2
     exit 2
 fi
 curl --fail --silent --show-error --location --retry 5 --retry-delay 3 --proto '=https' \
     --tlsv1.2 --output "$dest" "$url"
-if [ -n "$sha512" ]; then
-    if ! printf '%s  %s\n' "$sha512" "$dest" | sha512sum --check --strict --quiet; then
-        rm -f "$dest"
-        echo "fetch-verified: SHA-512 mismatch for $url" >&2
-        exit 1
-    fi
-else
-    if ! printf '%s  %s\n' "$sha1" "$dest" | sha1sum --check --strict --quiet; then
-        rm -f "$dest"
-        echo "fetch-verified: SHA-1 mismatch for $url" >&2
-        exit 1
-    fi
+if ! printf '%s  %s\n' "$sha256" "$dest" | sha256sum --check --strict --quiet >/dev/null 2>&1; then
+    got=$(sha256sum "$dest" | cut -d' ' -f1)
+    rm -f "$dest"
+    echo "fetch-verified: $url: sha256 is $got, the matrix says $sha256; not installed" >&2
+    exit 1
 fi
-echo "fetch-verified: $dest verified"
+if [ -n "$sha1" ] && ! printf '%s  %s\n' "$sha1" "$dest" | sha1sum --check --strict --quiet >/dev/null 2>&1; then
+    got=$(sha1sum "$dest" | cut -d' ' -f1)
+    rm -f "$dest"
+    echo "fetch-verified: $url: sha1 is $got, the matrix says $sha1; not installed" >&2
+    exit 1
+fi
+echo "fetch-verified: $dest verified (sha256 $sha256)"

@@ -7,7 +7,9 @@
 # tini, the spark-k8s binary, and our own Kubernetes entrypoint (images/entrypoint.sh:
 # `executor` starts Spark's KubernetesExecutorBackend the way Apache's images do).
 # uid 185 like the apache/spark images. gpu adds the RAPIDS jar (it carries its CUDA
-# runtime: the node supplies the driver) with spark-k8s as the GPU discovery script;
+# runtime: the node supplies the driver), the build for the image's architecture and
+# RAPIDS_CUDA (the matrix's default, 12; --build-arg RAPIDS_CLASSIFIER=NAME for
+# another, images/rapids-jar.sh), with spark-k8s as the GPU discovery script;
 # iceberg adds the Iceberg runtime jar and the Iceberg AWS bundle; both go where the
 # kernels look for them (<env>/share/spark-k8s/jars), which the entrypoint puts on
 # the executor's class path.
@@ -21,21 +23,21 @@
 ARG BASE_IMAGE
 ARG BUILDER_IMAGE
 
-# ---- fetch: the variant's jars, each verified against the matrix's checksum ----
+# ---- fetch: the variant's jars, each verified against the matrix's sha256 and sha1 ----
 FROM ${BASE_IMAGE} AS fetch
 ARG DEBIAN_SNAPSHOT
 ARG VARIANT
-ARG RAPIDS_URL=""
-ARG RAPIDS_SHA512=""
-ARG RAPIDS_SHA1=""
+ARG RAPIDS_JARS=""
+ARG RAPIDS_CUDA=""
+ARG RAPIDS_CLASSIFIER=""
 ARG ICEBERG_URL=""
-ARG ICEBERG_SHA512=""
+ARG ICEBERG_SHA256=""
 ARG ICEBERG_SHA1=""
 ARG ICEBERG_AWS_URL=""
-ARG ICEBERG_AWS_SHA512=""
+ARG ICEBERG_AWS_SHA256=""
 ARG ICEBERG_AWS_SHA1=""
 SHELL ["/bin/sh", "-eu", "-c"]
-COPY images/apt-snapshot.sh images/fetch-verified.sh /usr/local/sbin/
+COPY images/apt-snapshot.sh images/fetch-verified.sh images/rapids-jar.sh /usr/local/sbin/
 # baseline needs no jar: no download tool, no request
 RUN mkdir -p /jars \
     && case "-${VARIANT}-" in \
@@ -44,11 +46,11 @@ RUN mkdir -p /jars \
         && rm -rf /var/lib/apt/lists/* ;; \
     esac \
     && case "-${VARIANT}-" in \
-      *-gpu-*) /usr/local/sbin/fetch-verified.sh "${RAPIDS_URL}" "/jars/${RAPIDS_URL##*/}" "${RAPIDS_SHA512}" "${RAPIDS_SHA1}" ;; \
+      *-gpu-*) /usr/local/sbin/rapids-jar.sh /jars "${RAPIDS_JARS}" "${RAPIDS_CUDA}" "${RAPIDS_CLASSIFIER}" ;; \
     esac \
     && case "-${VARIANT}-" in \
-      *-iceberg-*) /usr/local/sbin/fetch-verified.sh "${ICEBERG_URL}" "/jars/${ICEBERG_URL##*/}" "${ICEBERG_SHA512}" "${ICEBERG_SHA1}" \
-        && if [ -n "${ICEBERG_AWS_URL}" ]; then /usr/local/sbin/fetch-verified.sh "${ICEBERG_AWS_URL}" "/jars/${ICEBERG_AWS_URL##*/}" "${ICEBERG_AWS_SHA512}" "${ICEBERG_AWS_SHA1}"; fi ;; \
+      *-iceberg-*) /usr/local/sbin/fetch-verified.sh "${ICEBERG_URL}" "/jars/${ICEBERG_URL##*/}" "${ICEBERG_SHA256}" "${ICEBERG_SHA1}" \
+        && if [ -n "${ICEBERG_AWS_URL}" ]; then /usr/local/sbin/fetch-verified.sh "${ICEBERG_AWS_URL}" "/jars/${ICEBERG_AWS_URL##*/}" "${ICEBERG_AWS_SHA256}" "${ICEBERG_AWS_SHA1}"; fi ;; \
     esac
 
 # ---- spark-k8s: the binary, built from this repository with Debian's toolchain ----

@@ -1,11 +1,13 @@
-/* cmd_images_pin.c — `spark-k8s images pin`: fills the empty checksum fields of the
- * image matrix from the publishers' own checksum files (<url>.sha512, else
- * <url>.sha1, of each jar the variants add, on Maven Central; Spark itself comes
- * hash-locked from PyPI with the kernel environments),
- * fetched with libcurl (http/https only, TLS verified, a timeout), and writes them
- * into the matrix file in place (every other byte kept) with a temp file and a
- * rename. Any HTTP error, malformed file or name mismatch refuses the whole run and
- * changes nothing. */
+/* cmd_images_pin.c — `spark-k8s images pin`: pins every jar the variants download
+ * (the Iceberg runtime and AWS bundle, each RAPIDS classifier; Spark itself comes
+ * hash-locked from PyPI with the kernel environments) by the sha256 of its bytes and
+ * the sha1 its Maven repository publishes. Each jar is downloaded with libcurl
+ * (http/https only, TLS verified, a stall timeout) through the digests only, nothing
+ * written to disk; its sha1 must equal the repository's <jar>.sha1 (and its sha256
+ * the repository's <jar>.sha256 where one is published), else the run is refused.
+ * The values go into the matrix file in place (every other byte kept) through a
+ * temp file and a rename. Any HTTP error, malformed checksum file or mismatch
+ * refuses the whole run and changes nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -33,19 +35,20 @@ struct pin_options {
     long timeout_s;
 };
 
-/* One checksum the matrix needs: a jar's. */
+/* One jar the matrix pins: a component's own, or one classifier of it. */
 struct target {
-    size_t spark;        /* index into spark[] */
-    const char *version; /* the Spark version, for messages (owned by the matrix) */
-    const char *object;  /* "iceberg" | "iceberg_aws_bundle" | "rapids" */
-    const char *sha1, *sha512; /* present values (owned by the matrix; "" if none) */
+    size_t spark;           /* index into spark[] */
+    const char *version;    /* the Spark version, for messages (owned by the matrix) */
+    const char *object;     /* "iceberg" | "iceberg_aws_bundle" | "rapids" */
+    const char *classifier; /* NULL, or the classifier's name (owned by the matrix) */
+    const char *sha256, *sha1; /* present values (owned by the matrix; "" if none) */
     char url[1024];
     char name[256];
     /* what was fetched */
-    const char *algo;    /* "sha512" | "sha1" | NULL when nothing is to be set */
-    char hex[129];
-    char sum_url[1040];
-    int verified;        /* MODE_VERIFY: the present value matched */
+    int fetched;
+    size_t bytes;
+    char got256[65], got1[41];
+    int published256;       /* the repository's .sha256 was there (and matched) */
 };
 
 static void usage(FILE *out)
@@ -53,21 +56,24 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: spark-k8s images pin [--matrix FILE] [--if-missing | --force] [--timeout SECONDS]\n"
         "\n"
-        "Fill the empty checksum fields of the image matrix from the publishers' own checksum\n"
-        "files: <jar url>.sha512, else .sha1, for the RAPIDS, Iceberg runtime and Iceberg AWS\n"
-        "bundle jars of each Spark line. Needs network (http(s) only, TLS verified). The file\n"
-        "is changed in place, only in those fields; review and commit it. (Spark itself is\n"
-        "pyspark from PyPI, hash-locked in kernelspecs/envs.)\n"
+        "Pin every jar the image variants download (the Iceberg runtime and AWS bundle, and\n"
+        "each RAPIDS classifier, of each Spark line): download it (through the digests only,\n"
+        "nothing is written to disk), take the sha256 of its bytes, and check its sha1\n"
+        "against the repository's <jar>.sha1 (and its sha256 against <jar>.sha256 where one\n"
+        "is published); then write sha256 and sha1 into the matrix. Needs network (http(s)\n"
+        "only, TLS verified). The file is changed in place, only in those fields; review and\n"
+        "commit it. (Spark itself is pyspark from PyPI, hash-locked in kernelspecs/envs.)\n"
         "\n"
         "  --matrix FILE   the matrix to pin [SPARK_K8S_MATRIX], default images/matrix.json\n"
-        "  (default)       fill empty fields and check that the filled ones match their\n"
-        "                  publisher's (a mismatch is refused)\n"
-        "  --if-missing    fetch only for empty fields: with everything pinned, no request\n"
-        "  --force         replace every checksum with the publisher's\n"
-        "  --timeout S     seconds per download (default 60)\n"
+        "  (default)       download every jar: fill the empty fields and check the filled\n"
+        "                  ones against the download (a mismatch is refused)\n"
+        "  --if-missing    download only the jars with an empty sha256 or sha1: with\n"
+        "                  everything pinned, no request\n"
+        "  --force         replace every checksum with the download's\n"
+        "  --timeout S     seconds without progress before a download is given up (default 60)\n"
         "\n"
-        "Any HTTP error, malformed checksum file or file-name mismatch refuses the run and\n"
-        "changes nothing. Exit status: 0 ok, 1 refused, 2 bad usage or unreadable matrix.\n");
+        "Any HTTP error, malformed checksum file or mismatch refuses the run and changes\n"
+        "nothing. Exit status: 0 ok, 1 refused, 2 bad usage or unreadable matrix.\n");
 }
 
 static int parse_args(int argc, char **argv, struct pin_options *o)
@@ -221,26 +227,21 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
 
 /* ---- fetching ---- */
 
-/* Fetch <T->url>.EXT and read it: 0 with T->hex, T->sum_url, T->algo set; 1 on
- * HTTP 404 (ERR set); -1 on any other failure (ERR set). */
-static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *err, size_t errlen)
+/* The repository's <T->url>.ALGO ("sha1" | "sha256") read into HEX (HEXLEN digits):
+ * 0; 1 on HTTP 404 (ERR set); -1 on any other failure (ERR set). */
+static int published_sum(const struct target *t, const char *algo, size_t hexlen, long timeout_s,
+                         char *hex, size_t hexsize, char *err, size_t errlen)
 {
-    char url[sizeof t->sum_url];
-    snprintf(url, sizeof url, "%s.%s", t->url, ext);
+    char url[sizeof t->url + 16];
+    snprintf(url, sizeof url, "%s.%s", t->url, algo);
     struct buffer b = {0};
     long status = 0;
     int rc = http_get(url, timeout_s, "images pin", &b, &status, err, errlen);
     if (rc == 0) {
-        size_t hexlen = strcmp(ext, "sha512") == 0 ? 128 : 40;
         char why[512];
-        if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, t->hex,
-                           sizeof t->hex, why, sizeof why)) {
-            errorf(err, errlen, "%s: %s", url, why);
-            rc = -1;
-        } else {
-            snprintf(t->sum_url, sizeof t->sum_url, "%s", url);
-            t->algo = strcmp(ext, "sha512") == 0 ? "sha512" : "sha1";
-        }
+        if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, hex, hexsize, why,
+                           sizeof why))
+            rc = errorf(err, errlen, "%s: %s", url, why);
     } else if (rc == 1 && status != 404) {
         rc = -1;
     }
@@ -248,52 +249,71 @@ static int fetch_sum(struct target *t, const char *ext, long timeout_s, char *er
     return rc;
 }
 
-static void label(const struct target *t, const char *field, char *buf, size_t len)
+/* Download T's jar through the digests and cross-check them with the repository's
+ * checksum files. 0, or -1 with ERR naming the URL and what disagreed. */
+static int fetch_jar(struct target *t, long timeout_s, char *err, size_t errlen)
 {
-    snprintf(buf, len, "spark[%zu] (%s) %s.%s", t->spark, t->version, t->object, field);
+    char sha1[41], sha256[65];
+    int rc = published_sum(t, "sha1", 40, timeout_s, sha1, sizeof sha1, err, errlen);
+    if (rc == 1) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (Maven publishes a .sha1 beside every jar: without it "
+                 "the download cannot be cross-checked)");
+    }
+    if (rc)
+        return -1;
+    rc = published_sum(t, "sha256", 64, timeout_s, sha256, sizeof sha256, err, errlen);
+    if (rc < 0)
+        return -1;
+    t->published256 = rc == 0;
+    fprintf(stderr, "spark-k8s images pin: reading %s (its digests only; nothing is written)\n",
+            t->url);
+    struct http_download d;
+    long status = 0;
+    if (http_download_fd(t->url, -1, timeout_s, "images pin", &d, &status, err, errlen))
+        return -1;
+    if (strcmp(d.sha1, sha1) != 0)
+        return errorf(err, errlen,
+                      "%s: its sha1 is %s, but %s.sha1 says %s: the download is not the file the "
+                      "repository published; nothing pinned",
+                      t->url, d.sha1, t->url, sha1);
+    if (t->published256 && strcmp(d.sha256, sha256) != 0)
+        return errorf(err, errlen,
+                      "%s: its sha256 is %s, but %s.sha256 says %s: the download is not the file "
+                      "the repository published; nothing pinned",
+                      t->url, d.sha256, t->url, sha256);
+    snprintf(t->got256, sizeof t->got256, "%s", d.sha256);
+    snprintf(t->got1, sizeof t->got1, "%s", d.sha1);
+    t->bytes = d.bytes;
+    t->fetched = 1;
+    return 0;
 }
 
-/* What T needs in mode MODE, fetched. 0, or -1 with ERR naming the URL and reason. */
-static int resolve(struct target *t, enum mode mode, long timeout_s, char *err, size_t errlen)
+static void label(const struct target *t, const char *field, char *buf, size_t len)
 {
-    char lab[160];
-    int pinned = *t->sha1 || *t->sha512;
-    if (mode == MODE_IF_MISSING && pinned)
-        return 0;
-    if (mode == MODE_VERIFY && pinned) {
-        const char *ext = *t->sha512 ? "sha512" : "sha1";
-        const char *have = *t->sha512 ? t->sha512 : t->sha1;
-        int rc = fetch_sum(t, ext, timeout_s, err, errlen);
-        if (rc) {
-            if (rc == 1) {
-                size_t n = strlen(err);
-                snprintf(err + n, errlen - n, " (cannot check the pinned %s)", ext);
-            }
-            return -1;
-        }
-        if (strcasecmp(have, t->hex) != 0) {
-            label(t, ext, lab, sizeof lab);
-            errorf(err, errlen,
-                   "%s is '%s', but %s says %s: check the URL and version, or replace it with "
-                   "--force",
-                   lab, have, t->sum_url, t->hex);
-            return -1;
-        }
-        t->verified = 1;
-        t->algo = NULL;
-        return 0;
+    if (t->classifier)
+        snprintf(buf, len, "spark[%zu] (%s) %s.classifiers.%s.%s", t->spark, t->version,
+                 t->object, t->classifier, field);
+    else
+        snprintf(buf, len, "spark[%zu] (%s) %s.%s", t->spark, t->version, t->object, field);
+}
+
+/* Without --force, the filled fields of T must be what the download says. */
+static int check_pinned(const struct target *t, char *err, size_t errlen)
+{
+    const char *have[2] = {t->sha256, t->sha1}, *got[2] = {t->got256, t->got1};
+    const char *field[2] = {"sha256", "sha1"};
+    for (int k = 0; k < 2; k++) {
+        if (!*have[k] || strcasecmp(have[k], got[k]) == 0)
+            continue;
+        char lab[256];
+        label(t, field[k], lab, sizeof lab);
+        return errorf(err, errlen,
+                      "%s is '%s', but the jar at %s has %s: check the URL and version, or "
+                      "replace it with --force",
+                      lab, have[k], t->url, got[k]);
     }
-    int rc = fetch_sum(t, "sha512", timeout_s, err, errlen);
-    if (rc == 1) {
-        char first[1024];
-        snprintf(first, sizeof first, "%.1000s", err);
-        rc = fetch_sum(t, "sha1", timeout_s, err, errlen);
-        if (rc == 1) {
-            size_t n = strlen(err);
-            snprintf(err + n, errlen - n, " (and %s)", first);
-        }
-    }
-    return rc ? -1 : 0;
+    return 0;
 }
 
 /* ---- the targets of a matrix ---- */
@@ -307,26 +327,39 @@ static int variants_use(const struct matrix *m, const char *feature)
 }
 
 static int add_target(struct target *t, const struct matrix *m, size_t i, const char *object,
-                      const struct matrix_component *c, char *err, size_t errlen)
+                      const struct matrix_component *c, const struct matrix_classifier *k,
+                      char *err, size_t errlen)
 {
     const struct matrix_spark *s = &m->spark[i];
     memset(t, 0, sizeof *t);
     t->spark = i;
     t->version = s->version;
     t->object = object;
-    t->sha1 = c->sha1;
-    t->sha512 = c->sha512;
-    if (matrix_component_url(m, c, t->url, sizeof t->url)) {
-        errorf(err, errlen, "%s: spark[%zu] (%s) %s: no download URL (url, or "
-               "images.maven_repository with artifact and version)",
-               m->origin, i, s->version, object);
-        return -1;
-    }
-    if (url_basename(t->url, t->name, sizeof t->name)) {
-        errorf(err, errlen, "%s: spark[%zu] (%s) %s: '%s' names no file", m->origin, i,
-               s->version, object, t->url);
-        return -1;
-    }
+    t->classifier = k ? k->name : NULL;
+    t->sha256 = k ? k->sha256 : c->sha256;
+    t->sha1 = k ? k->sha1 : c->sha1;
+    char lab[256];
+    label(t, "url", lab, sizeof lab);
+    if (matrix_classifier_url(m, c, k, t->url, sizeof t->url))
+        return errorf(err, errlen, "%s: %s: no download URL (url, or images.maven_repository "
+                      "with artifact and version)", m->origin, lab);
+    if (url_basename(t->url, t->name, sizeof t->name))
+        return errorf(err, errlen, "%s: %s: '%s' names no file", m->origin, lab, t->url);
+    return 0;
+}
+
+/* Every jar of component C (each classifier, or its own) onto T at *K. */
+static int add_component(struct target *t, size_t *k, const struct matrix *m, size_t i,
+                         const char *object, const struct matrix_component *c, char *err,
+                         size_t errlen)
+{
+    if (!*c->version)
+        return 0;
+    if (c->n_classifiers == 0)
+        return add_target(&t[(*k)++], m, i, object, c, NULL, err, errlen);
+    for (size_t j = 0; j < c->n_classifiers; j++)
+        if (add_target(&t[(*k)++], m, i, object, c, &c->classifiers[j], err, errlen))
+            return -1;
     return 0;
 }
 
@@ -335,23 +368,21 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
 {
     *out = NULL;
     *n = 0;
-    struct target *t = calloc(m->n_spark * 3 + 1, sizeof *t);
-    if (!t) {
-        errorf(err, errlen, "out of memory");
-        return -1;
-    }
+    size_t cap = 0;
+    for (size_t i = 0; i < m->n_spark; i++)
+        cap += 2 + (m->spark[i].rapids.n_classifiers ? m->spark[i].rapids.n_classifiers : 1) +
+               m->spark[i].iceberg.n_classifiers + m->spark[i].iceberg_aws.n_classifiers;
+    struct target *t = calloc(cap + 1, sizeof *t);
+    if (!t)
+        return errorf(err, errlen, "out of memory");
     size_t k = 0;
     int iceberg = variants_use(m, "iceberg"), gpu = variants_use(m, "gpu");
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
-        int rc = 0;
-        if (iceberg && *s->iceberg.version)
-            rc = add_target(&t[k++], m, i, "iceberg", &s->iceberg, err, errlen);
-        if (!rc && iceberg && *s->iceberg_aws.version)
-            rc = add_target(&t[k++], m, i, "iceberg_aws_bundle", &s->iceberg_aws, err, errlen);
-        if (!rc && gpu && *s->rapids.version)
-            rc = add_target(&t[k++], m, i, "rapids", &s->rapids, err, errlen);
-        if (rc) {
+        if ((iceberg && (add_component(t, &k, m, i, "iceberg", &s->iceberg, err, errlen) ||
+                         add_component(t, &k, m, i, "iceberg_aws_bundle", &s->iceberg_aws, err,
+                                       errlen))) ||
+            (gpu && add_component(t, &k, m, i, "rapids", &s->rapids, err, errlen))) {
             free(t);
             return -1;
         }
@@ -363,23 +394,31 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
 
 /* ---- applying ---- */
 
-/* Set spark[T->spark].<object>.<field> = VALUE in TEXT (replaced) and in ROOT. */
+/* Set FIELD of T's object (or classifier) to VALUE in TEXT (replaced) and in ROOT. */
 static int set_field(char **text, json_t *root, const struct target *t, const char *field,
                      const char *value, char *err, size_t errlen)
 {
     char idx[32];
     snprintf(idx, sizeof idx, "%zu", t->spark);
-    const char *path[4] = {"spark", idx, t->object, field};
+    const char *path[6] = {"spark", idx, t->object, "classifiers", t->classifier, field};
+    size_t depth = 6;
+    if (!t->classifier) {
+        path[3] = field;
+        depth = 4;
+    }
     char *next = NULL;
-    if (json_text_set_string(*text, path, 4, value, &next, err, errlen))
+    if (json_text_set_string(*text, path, depth, value, &next, err, errlen))
         return -1;
     free(*text);
     *text = next;
     json_t *obj = json_object_get(json_array_get(json_object_get(root, "spark"), t->spark),
                                   t->object);
+    if (t->classifier)
+        obj = json_object_get(json_object_get(obj, "classifiers"), t->classifier);
     if (!json_is_object(obj) || json_object_set_new(obj, field, json_string(value))) {
-        errorf(err, errlen, "spark[%zu].%s: not an object", t->spark, t->object);
-        return -1;
+        char lab[256];
+        label(t, field, lab, sizeof lab);
+        return errorf(err, errlen, "%s: not in an object", lab);
     }
     return 0;
 }
@@ -387,34 +426,29 @@ static int set_field(char **text, json_t *root, const struct target *t, const ch
 static int apply(char **text, json_t *root, const struct target *t, size_t n, enum mode mode,
                  size_t *set, char *err, size_t errlen)
 {
-    char lab[160];
+    char lab[256];
     *set = 0;
     for (size_t i = 0; i < n; i++) {
-        if (t[i].verified) {
-            label(&t[i], *t[i].sha512 ? "sha512" : "sha1", lab, sizeof lab);
-            printf("%s = %s (pinned; matches %s)\n", lab, t[i].hex,
-                   t[i].sum_url);
+        if (!t[i].fetched)
             continue;
-        }
-        if (!t[i].algo)
-            continue;
-        const char *have = strcmp(t[i].algo, "sha512") == 0 ? t[i].sha512 : t[i].sha1;
-        if (strcmp(have, t[i].hex) != 0) {
-            if (set_field(text, root, &t[i], t[i].algo, t[i].hex, err, errlen))
+        const char *have[2] = {t[i].sha256, t[i].sha1}, *got[2] = {t[i].got256, t[i].got1};
+        const char *field[2] = {"sha256", "sha1"};
+        for (int k = 0; k < 2; k++) {
+            label(&t[i], field[k], lab, sizeof lab);
+            if (strcmp(have[k], got[k]) == 0) {
+                printf("%s = %s (pinned; matches the download)\n", lab, got[k]);
+                continue;
+            }
+            if (mode != MODE_FORCE && *have[k]) /* check_pinned refused this already */
+                return errorf(err, errlen, "%s: internal error: a mismatch got through", lab);
+            if (set_field(text, root, &t[i], field[k], got[k], err, errlen))
                 return -1;
             (*set)++;
-            label(&t[i], t[i].algo, lab, sizeof lab);
-            printf("%s = %s (from %s)\n", lab, t[i].hex, t[i].sum_url);
-        }
-        /* --force leaves a jar with the publisher's checksum only */
-        const char *other = strcmp(t[i].algo, "sha512") == 0 ? "sha1" : "sha512";
-        const char *other_val = strcmp(other, "sha1") == 0 ? t[i].sha1 : t[i].sha512;
-        if (mode == MODE_FORCE && *other_val) {
-            if (set_field(text, root, &t[i], other, "", err, errlen))
-                return -1;
-            (*set)++;
-            label(&t[i], other, lab, sizeof lab);
-            printf("%s = \"\" (cleared: the publisher's %s replaces it)\n", lab, t[i].algo);
+            if (k == 0)
+                printf("%s = %s (%zu bytes from %s%s)\n", lab, got[k], t[i].bytes, t[i].url,
+                       t[i].published256 ? "; matches its .sha256" : "");
+            else
+                printf("%s = %s (matches %s.sha1)\n", lab, got[k], t[i].url);
         }
     }
     return 0;
@@ -453,7 +487,7 @@ int cmd_images_pin(int argc, char **argv)
     rc = err_exit_status(ERR_RUNTIME); /* the fetches, the edit, the write */
     size_t fetches = 0;
     for (size_t i = 0; i < n; i++) {
-        int pinned = *t[i].sha512 || *t[i].sha1;
+        int pinned = *t[i].sha256 && *t[i].sha1;
         if (o.mode == MODE_IF_MISSING && pinned)
             continue;
         if (!curl_up) {
@@ -464,7 +498,8 @@ int cmd_images_pin(int argc, char **argv)
             curl_up = 1;
         }
         fetches++;
-        if (resolve(&t[i], o.mode, o.timeout_s, err, sizeof err))
+        if (fetch_jar(&t[i], o.timeout_s, err, sizeof err) ||
+            (o.mode != MODE_FORCE && check_pinned(&t[i], err, sizeof err)))
             goto fail;
     }
     if (fetches == 0) {
@@ -478,8 +513,8 @@ int cmd_images_pin(int argc, char **argv)
         goto fail;
     fflush(stdout);
     if (set == 0) {
-        fprintf(stderr, "spark-k8s images pin: every checksum in %s matches its publisher's; "
-                        "nothing changed\n", o.matrix);
+        fprintf(stderr, "spark-k8s images pin: every checksum in %s matches the jars and their "
+                        "repository's; nothing changed\n", o.matrix);
         rc = 0;
         goto out;
     }
@@ -499,8 +534,8 @@ int cmd_images_pin(int argc, char **argv)
     if (write_atomic(o.matrix, text, &st, err, sizeof err))
         goto fail;
     fprintf(stderr,
-            "spark-k8s images pin: wrote %zu checksum field%s into %s, each from its publisher's "
-            "checksum file; review and commit it (git diff -- %s)\n",
+            "spark-k8s images pin: wrote %zu checksum field%s into %s, each from a download "
+            "checked against its repository's .sha1; review and commit it (git diff -- %s)\n",
             set, set == 1 ? "" : "s", o.matrix, o.matrix);
     if (!buildable)
         fprintf(stderr, "spark-k8s images pin: a build would still refuse: %s\n", why);

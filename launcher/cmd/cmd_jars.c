@@ -1,10 +1,13 @@
 /* cmd_jars.c — `spark-k8s jars list|fetch`: the jars the gpu and iceberg kernels need
  * beyond Spark's own (RAPIDS, Iceberg), which outside the images live in the kernel
  * environment (<env>/share/spark-k8s/jars). `fetch` downloads the missing ones from
- * the matrix's Maven repository (or a mirror), each verified against the matrix's
- * checksum, or, where the matrix has none yet, against the repository's own
- * checksum file (said so); a jar is written under a temporary name and renamed into
- * place only once verified, so a failed fetch leaves nothing behind. */
+ * the matrix's Maven repository (or a mirror), or takes them from a cache folder
+ * (hard-linked where it can), each verified against the sha256 (and sha1) the
+ * matrix pins; a jar the matrix pins no sha256 for is refused. A jar is written under
+ * a temporary name and renamed into place only once verified, so a failed fetch
+ * leaves nothing behind. RAPIDS comes in one build per architecture and CUDA major
+ * (a Maven classifier): one is chosen (an option, the one installed, or the
+ * machine's architecture with CUDA 12), said with why, and an environment holds one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -21,32 +24,43 @@
 #include "launcher/sys/http.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/images/matrix.h"
-#include "launcher/images/matrix_pin.h"
 
 #define DEFAULT_TIMEOUT_S 60L
 #define REPOSITORY_ENV "SPARK_K8S_MAVEN_REPOSITORY"
+#define MAX_TARGETS 8
 
 static const char usage_text[] =
-    "usage: spark-k8s jars list  [--python PATH | --dir DIR --spark LINE] [--variant VARIANT]\n"
-    "       spark-k8s jars fetch [--python PATH | --dir DIR --spark LINE] [--variant VARIANT]\n"
-    "                            [--repository URL] [--timeout SECONDS]\n"
+    "usage: spark-k8s jars list  [--python PATH | --dir DIR [--spark LINE]] [--variant VARIANT]\n"
+    "                            [--cuda N] [--arch ARCH | --rapids-classifier NAME]\n"
+    "       spark-k8s jars fetch [same] [--cache DIR] [--repository URL] [--timeout SECONDS]\n"
     "\n"
     "The jars of the gpu (RAPIDS) and iceberg (Iceberg) kernels, which outside the images\n"
     "live in the kernel's Python environment: <env>/share/spark-k8s/jars.\n"
     "  --python PATH     the kernel environment of that interpreter (its pyspark gives the\n"
     "                    Spark line); default: every environment installed beside this\n"
     "                    binary (PREFIX/lib/spark-k8s/envs/spark-LINE)\n"
-    "  --dir DIR         a folder of jars instead, for Spark LINE\n"
+    "  --dir DIR         a folder of jars instead, for Spark LINE (default: every line of\n"
+    "                    the matrix, their jars side by side)\n"
     "  --variant V       only the jars of variant V (default: all variants)\n"
+    "  --cuda N          the RAPIDS build for CUDA major N (12: NVIDIA driver R525+, 13:\n"
+    "                    R580+); default: the one installed, else 12\n"
+    "  --arch ARCH       the RAPIDS build for x86_64 or aarch64; default: this machine's\n"
+    "  --rapids-classifier NAME  the RAPIDS build by its Maven classifier (cuda12-arm64)\n"
+    "  --cache DIR       fetch: take verified jars from DIR (hard links where DIR is on the\n"
+    "                    same file system, else copies) and download the missing ones\n"
+    "                    into DIR first\n"
     "  --repository URL  a Maven repository or mirror instead of the matrix's\n"
     "                    (also $" REPOSITORY_ENV ")\n"
-    "Each jar is verified against the matrix's sha512 or sha1; where the matrix has\n"
-    "none, against the repository's <jar>.sha512 or .sha1, and the output says so.\n"
-    "Exit status: 0 every jar present, 1 a jar missing or a fetch failed, 2 bad usage or\n"
-    "input (an option's value, the matrix).\n";
+    "Each jar is verified against the sha256 the matrix pins (and its sha1); a jar whose\n"
+    "sums differ is not installed, and the matrix must pin one (`spark-k8s images pin`).\n"
+    "An environment holds one RAPIDS build: fetching another replaces it.\n"
+    "Exit status: 0 every jar present, 1 a jar missing, different or not fetched, 2 bad\n"
+    "usage or input (an option's value, the matrix, a RAPIDS build the release lacks).\n";
 
 struct options {
-    const char *python, *dir, *spark, *variant, *repository;
+    const char *python, *dir, *spark, *variant, *repository, *cache;
+    const char *classifier, *arch;
+    int cuda; /* 0: not given */
     long timeout_s;
     int fetch;
 };
@@ -57,157 +71,77 @@ struct target {
     const struct matrix_spark *line;
 };
 
-/* The sha512 and sha1 of the file at PATH (hex). 0, or -1. */
-static int file_digests(const char *path, char sha1[41], char sha512[129])
+/* ---- files ---- */
+
+static void to_hex(const unsigned char *md, unsigned n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < n; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Read IN to its end, into OUT when OUT >= 0, with the sha256 of what was read into
+ * SHA256 (hex). 0, or -1 with errno set. */
+static int digest_fd(int in, int out, char sha256[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : -1;
+    static unsigned char buf[1 << 16];
+    ssize_t n;
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || !EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+            rc = -1;
+            break;
+        }
+        for (ssize_t off = 0; out >= 0 && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                rc = -1;
+                break;
+            }
+            off += w;
+        }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &len))
+        to_hex(md, len, sha256);
+    else
+        rc = -1;
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+static int file_sha256(const char *path, char sha256[65])
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    EVP_MD_CTX *a = EVP_MD_CTX_new(), *b = EVP_MD_CTX_new();
-    int rc = a && b && EVP_DigestInit_ex(a, EVP_sha1(), NULL) &&
-                     EVP_DigestInit_ex(b, EVP_sha512(), NULL)
-                 ? 0
-                 : -1;
-    static unsigned char buf[1 << 16];
-    ssize_t n;
-    while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || !EVP_DigestUpdate(a, buf, (size_t)n) || !EVP_DigestUpdate(b, buf, (size_t)n))
-            rc = -1;
-    }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (rc == 0 && EVP_DigestFinal_ex(a, md, &len))
-        for (unsigned i = 0; i < len; i++)
-            snprintf(sha1 + 2 * i, 3, "%02x", md[i]);
-    if (rc == 0 && EVP_DigestFinal_ex(b, md, &len))
-        for (unsigned i = 0; i < len; i++)
-            snprintf(sha512 + 2 * i, 3, "%02x", md[i]);
-    EVP_MD_CTX_free(a);
-    EVP_MD_CTX_free(b);
+    int rc = digest_fd(fd, -1, sha256);
     close(fd);
     return rc;
 }
 
-/* The checksum a jar must have: the matrix's (sha512 first), else the repository's
- * checksum file next to it. 0 with ALGO and HEX; 1 on HTTP failure, -1 otherwise. */
-static int expected_sum(const struct kernel_jar *j, long timeout_s, const char **algo,
-                        char hex[129], char *from, size_t fromlen, char *err, size_t errlen)
-{
-    const struct matrix_component *c = j->component;
-    if (c->sha512 && *c->sha512) {
-        *algo = "sha512";
-        snprintf(hex, 129, "%s", c->sha512);
-        snprintf(from, fromlen, "the matrix");
-        return 0;
-    }
-    if (c->sha1 && *c->sha1) {
-        *algo = "sha1";
-        snprintf(hex, 129, "%s", c->sha1);
-        snprintf(from, fromlen, "the matrix");
-        return 0;
-    }
-    static const char *const exts[] = {"sha512", "sha1"};
-    int rc = 1;
-    for (size_t i = 0; i < 2 && rc == 1; i++) {
-        char url[1100];
-        snprintf(url, sizeof url, "%s.%s", j->url, exts[i]);
-        struct buffer b = {0};
-        long status = 0;
-        rc = http_get(url, timeout_s, "jars fetch", &b, &status, err, errlen);
-        if (rc == 0) {
-            char why[512];
-            size_t hexlen = i == 0 ? 128 : 40;
-            if (checksum_parse(b.data ? b.data : "", b.len, j->file, hexlen, 1, hex, 129, why,
-                               sizeof why)) {
-                errorf(err, errlen, "%s: %s", url, why);
-                rc = -1;
-            } else {
-                *algo = exts[i];
-                snprintf(from, fromlen, "%s (the matrix has no checksum for it yet: run "
-                         "`spark-k8s images pin` to pin one)", url);
-            }
-        } else if (rc == 1 && status != 404) {
-            rc = -1;
-        }
-        buffer_free(&b);
-    }
-    return rc;
-}
+enum state { JAR_ABSENT, JAR_OK, JAR_DIFFERS, JAR_UNPINNED, JAR_UNREADABLE };
 
-/* Fetch jar J into DIR. 0 fetched; -1 failed (ERR); -2 the repository is unreachable. */
-static int fetch_one(const struct kernel_jar *j, const char *dir, long timeout_s, char *err,
-                     size_t errlen)
+/* What the file at PATH is to jar J; its sha256 into GOT when read. */
+static enum state jar_state(const struct kernel_jar *j, const char *path, char got[65])
 {
-    char tmp[4600], path[4600];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, j->file) >= sizeof path ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, j->file) >= sizeof tmp) {
-        errorf(err, errlen, "%s: path too long", dir);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        errorf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
-        return -1;
-    }
-    struct http_download d;
-    long status = 0;
-    int rc = http_download_fd(j->url, fd, timeout_s, "jars fetch", &d, &status, err, errlen);
-    if (rc != 0) {
-        close(fd);
-        unlink(tmp);
-        return rc < 0 && status == 0 ? -2 : -1;
-    }
-    const char *algo = NULL;
-    char want[129], from[1400];
-    rc = expected_sum(j, timeout_s, &algo, want, from, sizeof from, err, errlen);
-    if (rc == 0) {
-        const char *got = strcmp(algo, "sha512") == 0 ? d.sha512 : d.sha1;
-        if (strcasecmp(got, want) != 0) {
-            errorf(err, errlen, "%s: its %s is %s, but %s says %s; not installed", j->url, algo,
-                     got, from, want);
-            rc = -1;
-        }
-    } else if (rc == 1) {
-        size_t n = strlen(err);
-        snprintf(err + n, errlen - n, " (no checksum to verify %s against; not installed)",
-                 j->file);
-        rc = -1;
-    }
-    if (rc == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0)) {
-        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
-        rc = -1;
-    }
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    printf("fetched %s (%zu bytes, %s verified against %s)\n", path, d.bytes, algo, from);
-    return 0;
-}
-
-/* 1 if the jar at PATH is there and matches the matrix's checksum (or the matrix
- * has none); 0 if absent; -1 if present but different. */
-static int present(const struct kernel_jar *j, const char *path)
-{
-    if (access(path, R_OK) != 0)
-        return 0;
-    const struct matrix_component *c = j->component;
-    int pinned = (c->sha512 && *c->sha512) || (c->sha1 && *c->sha1);
-    if (!pinned)
-        return 1;
-    char sha1[41] = "", sha512[129] = "";
-    if (file_digests(path, sha1, sha512))
-        return -1;
-    if (c->sha512 && *c->sha512)
-        return strcasecmp(sha512, c->sha512) == 0 ? 1 : -1;
-    return strcasecmp(sha1, c->sha1) == 0 ? 1 : -1;
+    got[0] = '\0';
+    if (access(path, F_OK) != 0)
+        return JAR_ABSENT;
+    if (!*j->sha256)
+        return JAR_UNPINNED;
+    if (file_sha256(path, got) != 0)
+        return JAR_UNREADABLE;
+    return strcasecmp(got, j->sha256) == 0 ? JAR_OK : JAR_DIFFERS;
 }
 
 static int mkdir_p(const char *dir)
@@ -226,10 +160,278 @@ static int mkdir_p(const char *dir)
     return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int run_target(const struct matrix *m, const struct target *t, const struct options *o,
-                      int *unreachable)
+/* "<artifact> <version>" and " (classifier K)" for messages */
+static void jar_title(const struct kernel_jar *j, char *buf, size_t len)
 {
-    struct kernel_jar all[KERNEL_JARS_MAX * 4];
+    if (j->classifier)
+        snprintf(buf, len, "%s %s, classifier %s", j->component->artifact, j->component->version,
+                 j->classifier->name);
+    else
+        snprintf(buf, len, "%s %s", j->component->artifact, j->component->version);
+}
+
+/* DIR/.FILE.XXXXXX opened for writing into TMP. The fd, or -1 with ERR. */
+static int temp_in(const char *dir, const char *file, char *tmp, size_t tmplen, char *err,
+                   size_t errlen)
+{
+    if ((size_t)snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, file) >= tmplen)
+        return errorf(err, errlen, "%s: path too long", dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return errorf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
+    return fd;
+}
+
+/* FD (the temp file TMP, closed here) renamed to PATH once flushed. 0, or -1 (ERR,
+ * TMP removed). */
+static int commit(int fd, const char *tmp, const char *path, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
+        rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+/* ---- fetching ---- */
+
+/* Download jar J into DIR. 0 fetched; -1 failed (ERR); -2 the repository is
+ * unreachable. */
+static int download(const struct kernel_jar *j, const char *dir, const char *origin,
+                    long timeout_s, char *err, size_t errlen)
+{
+    char tmp[4600], path[4600], title[512];
+    jar_title(j, title, sizeof title);
+    if (!*j->sha256)
+        return errorf(err, errlen,
+                      "%s: %s pins no sha256 for %s: run `spark-k8s images pin` (or give a "
+                      "matrix that pins it); not installed",
+                      j->file, origin, title);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, j->file) >= sizeof path)
+        return errorf(err, errlen, "%s: path too long", dir);
+    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err, errlen);
+    if (fd < 0)
+        return -1;
+    struct http_download d;
+    long status = 0;
+    int rc = http_download_fd(j->url, fd, timeout_s, "jars fetch", &d, &status, err, errlen);
+    if (rc != 0) {
+        close(fd);
+        unlink(tmp);
+        return rc < 0 && status == 0 ? -2 : -1;
+    }
+    if (strcasecmp(d.sha256, j->sha256) != 0)
+        rc = errorf(err, errlen, "%s: sha256 is %s, the matrix says %s; not installed", j->url,
+                    d.sha256, j->sha256);
+    else if (*j->sha1 && strcasecmp(d.sha1, j->sha1) != 0)
+        rc = errorf(err, errlen, "%s: sha1 is %s, the matrix says %s; not installed", j->url,
+                    d.sha1, j->sha1);
+    if (rc) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (commit(fd, tmp, path, err, errlen))
+        return -1;
+    printf("fetched %s (%zu bytes from %s, sha256 %s verified against the matrix)\n", path,
+           d.bytes, j->url, d.sha256);
+    return 0;
+}
+
+/* 1 if folders A and B are the same one */
+static int same_dir(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Jar J (verified in CACHE) into DIR: a hard link, else a copy whose sha256 is
+ * checked again. 0, or -1 (ERR). */
+static int from_cache(const struct kernel_jar *j, const char *cache, const char *dir, char *err,
+                      size_t errlen)
+{
+    char src[4600], path[4600], tmp[4600];
+    if ((size_t)snprintf(src, sizeof src, "%s/%s", cache, j->file) >= sizeof src ||
+        (size_t)snprintf(path, sizeof path, "%s/%s", dir, j->file) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.link", dir, j->file) >= sizeof tmp)
+        return errorf(err, errlen, "%s: path too long", dir);
+    unlink(tmp); /* left by a run that was killed */
+    if (link(src, tmp) == 0) {
+        if (rename(tmp, path) != 0) {
+            int e = errno;
+            unlink(tmp);
+            return errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
+        }
+        printf("installed %s (a hard link to %s, verified there)\n", path, src);
+        return 0;
+    }
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
+        return errorf(err, errlen, "%s: cannot link %s: %s", path, src, strerror(errno));
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errorf(err, errlen, "%s: %s", src, strerror(errno));
+    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err, errlen);
+    if (fd < 0) {
+        close(in);
+        return -1;
+    }
+    char got[65] = "";
+    int rc = 0;
+    if (digest_fd(in, fd, got) != 0)
+        rc = errorf(err, errlen, "%s: cannot copy %s: %s", path, src, strerror(errno));
+    close(in);
+    if (rc == 0 && strcasecmp(got, j->sha256) != 0)
+        rc = errorf(err, errlen, "%s: sha256 is %s, the matrix says %s; not installed", src, got,
+                    j->sha256);
+    if (rc) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (commit(fd, tmp, path, err, errlen))
+        return -1;
+    printf("installed %s (copied from %s, another file system; sha256 verified)\n", path, src);
+    return 0;
+}
+
+/* ---- choosing the RAPIDS build ---- */
+
+/* What drivers a CUDA major needs, for the hint after a choice. */
+static const char *driver_of(int cuda)
+{
+    switch (cuda) {
+    case 11:
+        return "drivers older than R525";
+    case 12:
+        return "R525+ drivers";
+    case 13:
+        return "R580+ drivers";
+    default:
+        return "its drivers";
+    }
+}
+
+/* " (--cuda 13 for R580+ drivers)" for the other CUDA majors C has for ARCH. */
+static void other_builds(const struct matrix_component *c, const char *arch, int cuda,
+                         char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < c->n_classifiers && used < len; i++) {
+        const struct matrix_classifier *k = &c->classifiers[i];
+        if (strcmp(k->arch, arch) != 0 || k->cuda == cuda)
+            continue;
+        int n = snprintf(buf + used, len - used, "; --cuda %d for %s", k->cuda,
+                         driver_of(k->cuda));
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* The RAPIDS build for target T into J (J holds the default entry on entry). Said on
+ * stdout with why. 0; -1 when the release lacks what was asked for (ERR names what it
+ * has); *STATE and GOT set when the choice verified a present file. */
+static int choose_rapids(const struct matrix *m, const struct target *t, const struct options *o,
+                         struct kernel_jar *j, enum state *state, char got[65], char *err,
+                         size_t errlen)
+{
+    const struct matrix_component *c = &t->line->rapids;
+    *state = JAR_ABSENT;
+    got[0] = '\0';
+    if (c->n_classifiers == 0)
+        return 0;
+    char list[1024], machine[64] = "", why[512], hint[256] = "";
+    matrix_classifiers_text(c, list, sizeof list);
+    kernel_env_machine_arch(machine, sizeof machine);
+    const struct matrix_classifier *d = matrix_classifier_find(c, c->default_classifier);
+    const struct matrix_classifier *k = NULL;
+    if (o->classifier) {
+        k = matrix_classifier_find(c, o->classifier);
+        if (!k)
+            return errorf(err, errlen,
+                          "--rapids-classifier %s: RAPIDS %s (%s, Spark %s) has no such build; "
+                          "it has %s",
+                          o->classifier, c->version, c->artifact, t->line->line, list);
+        snprintf(why, sizeof why, "--rapids-classifier %s", k->name);
+    } else if (o->cuda || o->arch) {
+        const char *arch = o->arch ? o->arch : machine;
+        int cuda = o->cuda ? o->cuda : d ? d->cuda : 12;
+        k = matrix_classifier_pick(c, arch, cuda);
+        if (!k)
+            return errorf(err, errlen,
+                          "RAPIDS %s (%s, Spark %s) has no build for %s with CUDA %d%s; it has %s",
+                          c->version, c->artifact, t->line->line, arch, cuda,
+                          o->arch ? "" : " (this machine's architecture)", list);
+        snprintf(why, sizeof why, "%s",
+                 o->cuda && o->arch ? "--cuda and --arch"
+                 : o->cuda          ? "--cuda, on this machine's architecture"
+                                    : "--arch, with the default CUDA major");
+    } else {
+        struct kernel_jar have;
+        if (kernel_env_rapids_present(m, t->line, t->dir, o->repository, &have) == 1) {
+            char path[4600], sum[65];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", t->dir, have.file) < sizeof path &&
+                have.classifier && jar_state(&have, path, sum) == JAR_OK) {
+                k = have.classifier;
+                *state = JAR_OK;
+                snprintf(got, 65, "%s", sum);
+                snprintf(why, sizeof why, "the build already there; --cuda, --arch or "
+                         "--rapids-classifier to change it");
+            }
+        }
+        if (!k) {
+            int cuda = d ? d->cuda : 12;
+            k = matrix_classifier_pick(c, machine, cuda);
+            if (!k)
+                return errorf(err, errlen,
+                              "RAPIDS %s (%s, Spark %s) has no build for this machine (%s) with "
+                              "CUDA %d; it has %s: give --rapids-classifier NAME or --arch",
+                              c->version, c->artifact, t->line->line, machine, cuda, list);
+            other_builds(c, machine, cuda, hint, sizeof hint);
+            snprintf(why, sizeof why, "the default%s", hint);
+        }
+    }
+    if (kernel_env_jar_set(m, o->repository, j, k))
+        return errorf(err, errlen, "RAPIDS %s, classifier %s: no download URL", c->version,
+                      k->name);
+    printf("RAPIDS for Spark %s: %s (%s, CUDA %d: %s)\n", t->line->line, k->name, k->arch,
+           k->cuda, why);
+    return 0;
+}
+
+/* Remove the RAPIDS jars of T's line in T's folder other than KEEP (an environment
+ * holds one build). */
+static void remove_other_rapids(const struct matrix *m, const struct target *t,
+                                const struct options *o, const struct kernel_jar *keep)
+{
+    const struct matrix_component *c = &t->line->rapids;
+    for (size_t i = 0; i <= c->n_classifiers; i++) {
+        struct kernel_jar other = *keep;
+        const struct matrix_classifier *k = i < c->n_classifiers ? &c->classifiers[i] : NULL;
+        if (kernel_env_jar_set(m, o->repository, &other, k) ||
+            strcmp(other.file, keep->file) == 0)
+            continue;
+        char path[4600];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", t->dir, other.file) < sizeof path &&
+            unlink(path) == 0)
+            printf("removed %s (another RAPIDS build; an environment holds one: %s)\n", path,
+                   keep->file);
+    }
+}
+
+/* ---- one folder ---- */
+
+/* The jars of T (every variant, or o->variant), deduplicated, into ALL. */
+static size_t jars_of(const struct matrix *m, const struct target *t, const struct options *o,
+                      struct kernel_jar *all, size_t cap)
+{
     size_t n = 0;
     for (size_t v = 0; v < m->n_variants; v++) {
         if (o->variant && strcmp(o->variant, m->variants[v]) != 0)
@@ -240,34 +442,98 @@ static int run_target(const struct matrix *m, const struct target *t, const stru
             size_t seen = 0;
             while (seen < n && strcmp(all[seen].file, jars[i].file) != 0)
                 seen++;
-            if (seen == n && n < sizeof all / sizeof all[0])
+            if (seen == n && n < cap)
                 all[n++] = jars[i];
         }
     }
+    return n;
+}
+
+/* Make sure jar J is verified in the cache CACHE (downloading it there if not).
+ * 0, -1 (ERR), -2 unreachable. */
+static int ensure_cached(const struct kernel_jar *j, const char *cache, const char *origin,
+                         long timeout_s, char *err, size_t errlen)
+{
+    char path[4600], got[65];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", cache, j->file) >= sizeof path)
+        return errorf(err, errlen, "%s: path too long", cache);
+    enum state s = jar_state(j, path, got);
+    if (s == JAR_OK)
+        return 0;
+    if (s == JAR_DIFFERS)
+        printf("cache: %s has sha256 %s, the matrix says %s; fetching it again\n", path, got,
+               j->sha256);
+    if (mkdir_p(cache) != 0)
+        return errorf(err, errlen, "cannot create %s: %s", cache, strerror(errno));
+    return download(j, cache, origin, timeout_s, err, errlen);
+}
+
+static int run_target(const struct matrix *m, const struct target *t, const struct options *o,
+                      int *unreachable)
+{
+    struct kernel_jar all[KERNEL_JARS_MAX * 4];
+    size_t n = jars_of(m, t, o, all, sizeof all / sizeof all[0]);
     int rc = 0;
+    char err[2048];
     for (size_t i = 0; i < n; i++) {
-        char path[4600], err[2048];
+        const char *feature = all[i].feature;
+        char path[4600], got[65] = "";
+        enum state have = JAR_ABSENT;
+        int chosen = 0;
+        if (strcmp(all[i].what, "rapids") == 0) {
+            if (choose_rapids(m, t, o, &all[i], &have, got, err, sizeof err) != 0) {
+                int one = cmd_error("jars", ERR_INPUT, "%s", err);
+                if (!rc)
+                    rc = one;
+                continue;
+            }
+            chosen = have == JAR_OK;
+        }
         if ((size_t)snprintf(path, sizeof path, "%s/%s", t->dir, all[i].file) >= sizeof path)
             return cmd_error("jars", ERR_INPUT, "%s/%s: too long a path", t->dir, all[i].file);
-        int have = present(&all[i], path);
-        if (have == 1) {
-            printf("present %s (%s, Spark %s)\n", path, all[i].feature, t->line->line);
+        if (!chosen)
+            have = jar_state(&all[i], path, got);
+        if (have == JAR_OK) {
+            printf("present %s (%s, Spark %s; sha256 verified)\n", path, feature, t->line->line);
+            if (o->fetch && strcmp(all[i].what, "rapids") == 0)
+                remove_other_rapids(m, t, o, &all[i]);
             continue;
         }
         if (!o->fetch) {
-            printf("%s %s (%s, Spark %s): fetch it with spark-k8s jars fetch\n",
-                   have == 0 ? "missing" : "differs from the matrix's checksum:", path,
-                   all[i].feature, t->line->line);
+            if (have == JAR_ABSENT)
+                printf("missing %s (%s, Spark %s): fetch it with spark-k8s jars fetch\n", path,
+                       feature, t->line->line);
+            else if (have == JAR_DIFFERS)
+                printf("differs %s (%s, Spark %s): sha256 is %s, the matrix says %s; fetch it "
+                       "again with spark-k8s jars fetch\n",
+                       path, feature, t->line->line, got, all[i].sha256);
+            else if (have == JAR_UNPINNED)
+                printf("unverified %s (%s, Spark %s): the matrix pins no sha256 for it (run "
+                       "spark-k8s images pin)\n",
+                       path, feature, t->line->line);
+            else
+                printf("unreadable %s (%s, Spark %s): cannot read it to verify it\n", path,
+                       feature, t->line->line);
             rc = err_exit_status(ERR_RUNTIME);
             continue;
         }
+        if (have == JAR_DIFFERS)
+            printf("%s has sha256 %s, the matrix says %s; fetching it again\n", path, got,
+                   all[i].sha256);
         if (*unreachable) {
             rc = err_exit_status(ERR_RUNTIME);
             continue;
         }
         if (mkdir_p(t->dir) != 0)
             return cmd_error("jars", ERR_SYSTEM, "cannot create %s: %s", t->dir, strerror(errno));
-        int f = fetch_one(&all[i], t->dir, o->timeout_s, err, sizeof err);
+        int f;
+        if (o->cache && !same_dir(o->cache, t->dir)) {
+            f = ensure_cached(&all[i], o->cache, m->origin, o->timeout_s, err, sizeof err);
+            if (f == 0)
+                f = from_cache(&all[i], o->cache, t->dir, err, sizeof err);
+        } else {
+            f = download(&all[i], t->dir, m->origin, o->timeout_s, err, sizeof err);
+        }
         if (f == -2) {
             fprintf(stderr, "spark-k8s jars: %s; the repository is unreachable from here, so "
                             "the other jars are not tried (give --repository URL for a mirror)\n",
@@ -275,11 +541,17 @@ static int run_target(const struct matrix *m, const struct target *t, const stru
             *unreachable = 1;
             rc = err_exit_status(ERR_RUNTIME);
         } else if (f != 0) {
-            rc = cmd_error("jars", ERR_RUNTIME, "%s", err);
+            int one = cmd_error("jars", ERR_RUNTIME, "%s", err);
+            if (!rc)
+                rc = one;
+        } else if (strcmp(all[i].what, "rapids") == 0) {
+            remove_other_rapids(m, t, o, &all[i]);
         }
     }
     return rc;
 }
+
+/* ---- the command ---- */
 
 static int parse(int argc, char **argv, struct options *o)
 {
@@ -296,11 +568,25 @@ static int parse(int argc, char **argv, struct options *o)
             slot = &o->variant;
         else if (strcmp(a, "--repository") == 0)
             slot = &o->repository;
-        else if (strcmp(a, "--timeout") == 0) {
+        else if (strcmp(a, "--cache") == 0)
+            slot = &o->cache;
+        else if (strcmp(a, "--rapids-classifier") == 0)
+            slot = &o->classifier;
+        else if (strcmp(a, "--arch") == 0)
+            slot = &o->arch;
+        else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--cuda") == 0) {
             char *end = NULL;
-            o->timeout_s = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
-            if (!end || *end || o->timeout_s < 1)
-                return cmd_usage_error("jars", "--timeout: give a number of seconds, at least 1");
+            errno = 0;
+            long v = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
+            int timeout = a[2] == 't';
+            if (!end || *end || errno || v < 1 || (!timeout && v > 99))
+                return cmd_usage_error("jars", "%s: give %s", a,
+                                       timeout ? "a number of seconds, at least 1"
+                                               : "a CUDA major version, e.g. 12 or 13");
+            if (timeout)
+                o->timeout_s = v;
+            else
+                o->cuda = (int)v;
             continue;
         } else {
             return cmd_usage_error("jars", "unknown option '%s'", a);
@@ -311,12 +597,81 @@ static int parse(int argc, char **argv, struct options *o)
     }
     if (o->python && o->dir)
         return cmd_usage_error("jars", "give --python or --dir, not both");
-    if (o->dir && !o->spark)
-        return cmd_usage_error("jars", "--dir needs --spark LINE");
+    if (o->classifier && (o->cuda || o->arch))
+        return cmd_usage_error("jars", "--rapids-classifier names the build; give it without "
+                                       "--cuda and --arch");
+    if (o->arch && strcmp(o->arch, "x86_64") != 0 && strcmp(o->arch, "aarch64") != 0)
+        return cmd_usage_error("jars", "--arch: '%s' is not x86_64 or aarch64", o->arch);
+    if (o->cache && !o->fetch)
+        return cmd_usage_error("jars", "--cache is for fetch");
     if (o->repository && strncmp(o->repository, "https://", 8) != 0 &&
         strncmp(o->repository, "http://", 7) != 0)
         return cmd_usage_error("jars", "--repository: give an http(s) URL");
     return 0;
+}
+
+/* The folders to work on, into T; how many, or -1 after saying why (*RC set). */
+static int find_targets(const struct matrix *m, struct options *o, struct target *t, int *rc)
+{
+    size_t n = 0;
+    char err[2048];
+    if (o->dir) {
+        for (size_t i = 0; i < m->n_spark && n < MAX_TARGETS; i++) {
+            if (o->spark && matrix_spark_find(m, o->spark) != &m->spark[i])
+                continue;
+            snprintf(t[n].dir, sizeof t[n].dir, "%s", o->dir);
+            t[n++].line = &m->spark[i];
+        }
+        if (n == 0) {
+            *rc = cmd_usage_error("jars", "--spark: not a Spark line of the matrix");
+            return -1;
+        }
+        return (int)n;
+    }
+    if (o->python) {
+        char abs[4200];
+        if (o->python[0] != '/' && strchr(o->python, '/')) { /* relative: from here */
+            char cwd[4096];
+            if (getcwd(cwd, sizeof cwd) &&
+                (size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, o->python) < sizeof abs)
+                o->python = abs;
+        }
+        struct kernel_env_probe p;
+        err[0] = '\0';
+        if (kernel_env_probe(o->python, &p, err, sizeof err) != 0 || !*p.pyspark ||
+            !(t[0].line = matrix_spark_find(m, p.pyspark)) ||
+            kernel_env_jars_dir(o->python, t[0].dir, sizeof t[0].dir) != 0) {
+            if (!*err)
+                errorf(err, sizeof err, "%s: its pyspark (%s) is not a Spark version of the "
+                       "matrix, or it is not an absolute path <env>/bin/NAME",
+                       o->python, *p.pyspark ? p.pyspark : "none");
+            *rc = cmd_error("jars", ERR_INPUT, "--python %s", err);
+            return -1;
+        }
+        return 1;
+    }
+    char self[4096], py[4200];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = '\0';
+    if (o->spark && !matrix_spark_find(m, o->spark)) {
+        *rc = cmd_usage_error("jars", "--spark: not a Spark line of the matrix");
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_spark && n < MAX_TARGETS; i++) {
+        if (o->spark && matrix_spark_find(m, o->spark) != &m->spark[i])
+            continue;
+        if (kernel_env_bundled_python(self, m->spark[i].line, py, sizeof py) != 1 ||
+            kernel_env_jars_dir(py, t[n].dir, sizeof t[n].dir) != 0)
+            continue;
+        t[n++].line = &m->spark[i];
+    }
+    if (n == 0) {
+        /* nothing to work on here: a runtime failure, as a missing jar is */
+        *rc = cmd_error("jars", ERR_RUNTIME, "no kernel environment is installed beside %s; "
+                        "give --python PATH or --dir DIR", self);
+        return -1;
+    }
+    return (int)n;
 }
 
 int cmd_jars(int argc, char **argv)
@@ -344,57 +699,11 @@ int cmd_jars(int argc, char **argv)
         matrix_free(m);
         return cmd_usage_error("jars", "--variant: not a variant of the matrix");
     }
-    struct target targets[8];
-    size_t n = 0;
-    if (o.dir) {
-        targets[0].line = matrix_spark_find(m, o.spark);
-        if (!targets[0].line) {
-            matrix_free(m);
-            return cmd_usage_error("jars", "--spark: not a Spark line of the matrix");
-        }
-        snprintf(targets[0].dir, sizeof targets[0].dir, "%s", o.dir);
-        n = 1;
-    } else if (o.python) {
-        char abs[4200];
-        if (o.python[0] != '/' && strchr(o.python, '/')) { /* relative: from here */
-            char cwd[4096];
-            if (getcwd(cwd, sizeof cwd) &&
-                (size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, o.python) < sizeof abs)
-                o.python = abs;
-        }
-        struct kernel_env_probe p;
-        err[0] = '\0';
-        if (kernel_env_probe(o.python, &p, err, sizeof err) != 0 || !*p.pyspark ||
-            !(targets[0].line = matrix_spark_find(m, p.pyspark)) ||
-            kernel_env_jars_dir(o.python, targets[0].dir, sizeof targets[0].dir) != 0) {
-            if (!*err)
-                errorf(err, sizeof err, "%s: its pyspark (%s) is not a Spark line of the "
-                         "matrix, or it is not an absolute path <env>/bin/NAME",
-                         o.python, *p.pyspark ? p.pyspark : "none");
-            matrix_free(m);
-            return cmd_error("jars", ERR_INPUT, "--python %s", err);
-        }
-        n = 1;
-    } else {
-        char self[4096], py[4200];
-        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[len > 0 ? len : 0] = '\0';
-        for (size_t i = 0; i < m->n_spark && n < 8; i++) {
-            if (o.spark && !matrix_spark_find(m, o.spark))
-                break;
-            if (o.spark && matrix_spark_find(m, o.spark) != &m->spark[i])
-                continue;
-            if (kernel_env_bundled_python(self, m->spark[i].line, py, sizeof py) != 1 ||
-                kernel_env_jars_dir(py, targets[n].dir, sizeof targets[n].dir) != 0)
-                continue;
-            targets[n++].line = &m->spark[i];
-        }
-        if (n == 0) {
-            /* nothing to work on here: a runtime failure, as a missing jar is */
-            matrix_free(m);
-            return cmd_error("jars", ERR_RUNTIME, "no kernel environment is installed beside "
-                             "%s; give --python PATH or --dir DIR --spark LINE", self);
-        }
+    struct target targets[MAX_TARGETS];
+    int n = find_targets(m, &o, targets, &rc);
+    if (n < 0) {
+        matrix_free(m);
+        return rc;
     }
     if (o.fetch && http_global_init() != 0) {
         matrix_free(m);
@@ -402,11 +711,12 @@ int cmd_jars(int argc, char **argv)
     }
     int unreachable = 0;
     rc = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) {
         int one = run_target(m, &targets[i], &o, &unreachable);
         if (!rc)
             rc = one; /* the first failure's status */
     }
+    fflush(stdout);
     if (o.fetch)
         http_global_cleanup();
     matrix_free(m);

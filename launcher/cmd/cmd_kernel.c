@@ -204,8 +204,11 @@ static void check_jars(struct kernel *k, char *note, size_t len)
         return;
     const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(k->plan));
     struct kernel_jar jars[KERNEL_JARS_MAX];
-    size_t n = line ? kernel_env_jars(m, line, plan_variant(k->plan), NULL, jars) : 0;
     int have_dir = kernel_env_jars_dir(python, dir, sizeof dir) == 0;
+    /* RAPIDS: whichever build (classifier) the environment holds */
+    size_t n = line ? kernel_env_jars_in(m, line, plan_variant(k->plan), NULL,
+                                         have_dir ? dir : NULL, jars)
+                    : 0;
     for (size_t i = 0; i < n; i++) {
         char path[4600];
         snprintf(path, sizeof path, "%s/%s", have_dir ? dir : "", jars[i].file);

@@ -161,13 +161,62 @@ static int common_args(const struct matrix *m, const struct matrix_spark *sp, co
     return rc ? -1 : 0;
 }
 
+/* PREFIX_URL, PREFIX_SHA256, PREFIX_SHA1 of component C's jar (its default
+ * classifier's, when it has classifiers). */
+static int jar_args(const struct matrix *m, const struct matrix_component *c, const char *prefix,
+                    struct image_spec *s)
+{
+    const struct matrix_classifier *k = matrix_classifier_find(c, c->default_classifier);
+    char url[1024], name[64];
+    if (matrix_classifier_url(m, c, k, url, sizeof url))
+        return -1;
+    int rc = 0;
+    snprintf(name, sizeof name, "%s_URL", prefix);
+    rc |= add_arg(s, name, url);
+    snprintf(name, sizeof name, "%s_SHA256", prefix);
+    rc |= add_arg(s, name, k ? k->sha256 : c->sha256);
+    snprintf(name, sizeof name, "%s_SHA1", prefix);
+    rc |= add_arg(s, name, k ? k->sha1 : c->sha1);
+    return rc;
+}
+
+/* RAPIDS_JARS: every build of C, one word each, "NAME|ARCH|CUDA|SHA256|SHA1|URL",
+ * space-separated; images/rapids-jar.sh picks the image's (its architecture, CUDA
+ * major or classifier). A component without classifiers is one word named "-" for
+ * any architecture and CUDA. NULL when out of memory or a URL cannot be made. */
+static char *rapids_table(const struct matrix *m, const struct matrix_component *c)
+{
+    size_t n = c->n_classifiers ? c->n_classifiers : 1;
+    size_t cap = n * 1400 + 1, used = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const struct matrix_classifier *k = c->n_classifiers ? &c->classifiers[i] : NULL;
+        char url[1024];
+        if (matrix_classifier_url(m, c, k, url, sizeof url)) {
+            free(buf);
+            return NULL;
+        }
+        int w = snprintf(buf + used, cap - used, "%s%s|%s|%d|%s|%s|%s", i ? " " : "",
+                         k ? k->name : "-", k ? k->arch : "any", k ? k->cuda : 0,
+                         k ? k->sha256 : c->sha256, k ? k->sha1 : c->sha1, url);
+        if (w < 0 || (size_t)w >= cap - used) {
+            free(buf);
+            return NULL;
+        }
+        used += (size_t)w;
+    }
+    return buf;
+}
+
 /* Spark and the Python packages are not build arguments: the Dockerfiles install
  * the locked kernel environment of SPARK_LINE (kernelspecs/envs/spark-LINE.lock). */
 static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, const char *variant,
                         struct image_spec *s)
 {
     int rc = 0;
-    char url[1024];
     rc |= add_arg(s, "BASE_IMAGE", m->base_image);
     rc |= add_arg(s, "BUILDER_IMAGE", m->builder_image);
     rc |= add_arg(s, "DEBIAN_SNAPSHOT", m->debian_snapshot);
@@ -185,25 +234,20 @@ static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, c
     free(python);
     free(tini);
     if (matrix_variant_has(variant, "gpu")) {
-        if (matrix_component_url(m, &sp->rapids, url, sizeof url))
-            return -1;
-        rc |= add_arg(s, "RAPIDS_URL", url);
-        rc |= add_arg(s, "RAPIDS_SHA1", sp->rapids.sha1);
-        rc |= add_arg(s, "RAPIDS_SHA512", sp->rapids.sha512);
+        char *table = rapids_table(m, &sp->rapids);
+        const struct matrix_classifier *d =
+            matrix_classifier_find(&sp->rapids, sp->rapids.default_classifier);
+        char cuda[16];
+        snprintf(cuda, sizeof cuda, "%d", d ? d->cuda : 0);
+        rc |= table ? add_arg(s, "RAPIDS_JARS", table) : -1;
+        rc |= add_arg(s, "RAPIDS_CUDA", d ? cuda : "");
+        rc |= add_arg(s, "RAPIDS_CLASSIFIER", "");
+        free(table);
     }
     if (matrix_variant_has(variant, "iceberg")) {
-        if (matrix_component_url(m, &sp->iceberg, url, sizeof url))
-            return -1;
-        rc |= add_arg(s, "ICEBERG_URL", url);
-        rc |= add_arg(s, "ICEBERG_SHA1", sp->iceberg.sha1);
-        rc |= add_arg(s, "ICEBERG_SHA512", sp->iceberg.sha512);
-        if (*sp->iceberg_aws.version) {
-            if (matrix_component_url(m, &sp->iceberg_aws, url, sizeof url))
-                return -1;
-            rc |= add_arg(s, "ICEBERG_AWS_URL", url);
-            rc |= add_arg(s, "ICEBERG_AWS_SHA1", sp->iceberg_aws.sha1);
-            rc |= add_arg(s, "ICEBERG_AWS_SHA512", sp->iceberg_aws.sha512);
-        }
+        rc |= jar_args(m, &sp->iceberg, "ICEBERG", s);
+        if (*sp->iceberg_aws.version)
+            rc |= jar_args(m, &sp->iceberg_aws, "ICEBERG_AWS", s);
     }
     return rc ? -1 : 0;
 }

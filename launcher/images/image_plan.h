@@ -25,13 +25,13 @@ struct image_spec {
     char *target;        /* "runtime-3_5-gpu": the bake target */
     char *kind;          /* "runtime" | "jupyter" */
     char *line;          /* "3.5" */
-    char *spark_version; /* "3.5.9" */
+    char *spark_version; /* "3.5.5" */
     char *variant;       /* "gpu" */
-    char *ref;           /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.9-gpu": the line's tag */
+    char *ref;           /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.5-gpu": the line's tag */
     char *repository;    /* "[REGISTRY/]spark-k8s-runtime" */
-    char *tag;           /* "3.5-3.5.9-gpu" */
-    char *version_ref;   /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.9-gpu-0.1.0": immutable */
-    char *version_tag;   /* "3.5-3.5.9-gpu-0.1.0" (what kernelspecs name) */
+    char *tag;           /* "3.5-3.5.5-gpu" */
+    char *version_ref;   /* "[REGISTRY/]spark-k8s-runtime:3.5-3.5.5-gpu-0.1.0": immutable */
+    char *version_tag;   /* "3.5-3.5.5-gpu-0.1.0" (what kernelspecs name) */
     char *dockerfile;    /* "images/runtime.Dockerfile" */
     char *base;          /* what the final stage is FROM */
     int depends_on;      /* index in the plan of the image this one is FROM, or -1 */

@@ -41,8 +41,17 @@ static void component_free(struct matrix_component *c)
     free(c->artifact);
     strv_free(c->supported_spark, c->n_supported_spark);
     free(c->url);
+    free(c->sha256);
     free(c->sha1);
-    free(c->sha512);
+    for (size_t i = 0; c->classifiers && i < c->n_classifiers; i++) {
+        free(c->classifiers[i].name);
+        free(c->classifiers[i].arch);
+        free(c->classifiers[i].url);
+        free(c->classifiers[i].sha256);
+        free(c->classifiers[i].sha1);
+    }
+    free(c->classifiers);
+    free(c->default_classifier);
 }
 
 static void releases_free(struct matrix_release *r, size_t n)
@@ -181,6 +190,63 @@ static int get_strv(const struct ctx *c, const json_t *arr, const char *path, in
     return 0;
 }
 
+/* A checksum field the matrix no longer reads: refused, saying what replaced it. */
+static int refuse_sha512(const struct ctx *c, const json_t *o, const char *path)
+{
+    if (!json_object_get(o, "sha512"))
+        return 0;
+    return errorf(c->err, c->errlen,
+                  "%s: %s.sha512: no longer read: the matrix pins each jar's sha256 (of its "
+                  "bytes) and the sha1 Maven publishes; remove it and run `spark-k8s images pin`",
+                  c->origin, path);
+}
+
+/* "classifiers": {"cuda12": {"arch": "x86_64", "cuda": 12, "sha256": "", "sha1": ""}, ...} */
+static int get_classifiers(const struct ctx *c, const json_t *o, const char *path,
+                           struct matrix_component *out)
+{
+    json_t *cls = json_object_get(o, "classifiers");
+    if (!cls)
+        return 0;
+    char sub[192];
+    snprintf(sub, sizeof sub, "%s.classifiers", path);
+    if (!json_is_object(cls))
+        return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, sub);
+    size_t len = json_object_size(cls);
+    if (len == 0)
+        return 0;
+    out->classifiers = calloc(len, sizeof *out->classifiers);
+    if (!out->classifiers)
+        return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
+    const char *name;
+    json_t *v;
+    json_object_foreach(cls, name, v) {
+        if (name[0] == '_')
+            continue; /* "_comment" */
+        struct matrix_classifier *k = &out->classifiers[out->n_classifiers++];
+        char kpath[256];
+        snprintf(kpath, sizeof kpath, "%s.%s", sub, name);
+        k->name = strdup(name);
+        if (!k->name)
+            return errorf(c->err, c->errlen, "%s: out of memory", c->origin);
+        if (!json_is_object(v))
+            return errorf(c->err, c->errlen, "%s: %s: expected an object", c->origin, kpath);
+        if (refuse_sha512(c, v, kpath) || get_str(c, v, kpath, "arch", 1, &k->arch) ||
+            get_str(c, v, kpath, "url", 0, &k->url) ||
+            get_str(c, v, kpath, "sha256", 0, &k->sha256) ||
+            get_str(c, v, kpath, "sha1", 0, &k->sha1))
+            return -1;
+        json_t *cuda = json_object_get(v, "cuda");
+        if (!json_is_integer(cuda) || json_integer_value(cuda) < 1 ||
+            json_integer_value(cuda) > 99)
+            return errorf(c->err, c->errlen,
+                          "%s: %s.cuda: expected the CUDA major as an integer (12)", c->origin,
+                          kpath);
+        k->cuda = (int)json_integer_value(cuda);
+    }
+    return 0;
+}
+
 static int get_component(const struct ctx *c, const json_t *parent, const char *path,
                          const char *key, int required, struct matrix_component *out)
 {
@@ -196,11 +262,14 @@ static int get_component(const struct ctx *c, const json_t *parent, const char *
     else
         json_incref(o);
     int rc = -1;
-    if (get_str(c, o, sub, "version", required, &out->version) == 0 &&
+    if (refuse_sha512(c, o, sub) == 0 &&
+        get_str(c, o, sub, "version", required, &out->version) == 0 &&
         get_str(c, o, sub, "artifact", required, &out->artifact) == 0 &&
         get_str(c, o, sub, "url", 0, &out->url) == 0 &&
+        get_str(c, o, sub, "sha256", 0, &out->sha256) == 0 &&
         get_str(c, o, sub, "sha1", 0, &out->sha1) == 0 &&
-        get_str(c, o, sub, "sha512", 0, &out->sha512) == 0) {
+        get_str(c, o, sub, "default_classifier", 0, &out->default_classifier) == 0 &&
+        get_classifiers(c, o, sub, out) == 0) {
         char apath[160];
         snprintf(apath, sizeof apath, "%s.supported_spark", sub);
         rc = get_strv(c, json_object_get(o, "supported_spark"), apath, 0, &out->supported_spark,
@@ -726,6 +795,62 @@ int matrix_component_url(const struct matrix *m, const struct matrix_component *
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+int matrix_classifier_url(const struct matrix *m, const struct matrix_component *c,
+                          const struct matrix_classifier *k, char *buf, size_t len)
+{
+    if (!k)
+        return matrix_component_url(m, c, buf, len);
+    if (!m || !c || !buf || len == 0)
+        return -1;
+    if (*k->url) {
+        int n = snprintf(buf, len, "%s", k->url);
+        return (n < 0 || (size_t)n >= len) ? -1 : 0;
+    }
+    if (matrix_component_url(m, c, buf, len))
+        return -1;
+    size_t n = strlen(buf);
+    if (n < 4 || strcmp(buf + n - 4, ".jar") != 0 || n + 1 + strlen(k->name) >= len)
+        return -1;
+    snprintf(buf + n - 4, len - (n - 4), "-%s.jar", k->name);
+    return 0;
+}
+
+const struct matrix_classifier *matrix_classifier_find(const struct matrix_component *c,
+                                                       const char *name)
+{
+    for (size_t i = 0; c && name && i < c->n_classifiers; i++)
+        if (strcmp(c->classifiers[i].name, name) == 0)
+            return &c->classifiers[i];
+    return NULL;
+}
+
+const struct matrix_classifier *matrix_classifier_pick(const struct matrix_component *c,
+                                                       const char *arch, int cuda)
+{
+    for (size_t i = 0; c && arch && i < c->n_classifiers; i++)
+        if (strcmp(c->classifiers[i].arch, arch) == 0 && c->classifiers[i].cuda == cuda)
+            return &c->classifiers[i];
+    return NULL;
+}
+
+void matrix_classifiers_text(const struct matrix_component *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; c && i < c->n_classifiers && used < len; i++) {
+        const struct matrix_classifier *k = &c->classifiers[i];
+        int n = snprintf(buf + used, len - used, "%s%s (%s, CUDA %d)", i ? ", " : "", k->name,
+                         k->arch, k->cuda);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (!c || c->n_classifiers == 0)
+        snprintf(buf, len, "none");
+}
+
 /* ---- the compatibility facts ---- */
 
 static int strv_has(char *const *v, size_t n, const char *s)
@@ -899,6 +1024,69 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
     return 0;
 }
 
+static int is_arch(const char *a)
+{
+    return strcmp(a, "x86_64") == 0 || strcmp(a, "aarch64") == 0;
+}
+
+/* A component's classifiers, if it has any: known architectures, a default among
+ * them, one build per architecture and CUDA major, and no jar of its own beside them. */
+static int check_classifiers(const struct matrix *m, const struct matrix_spark *s, size_t i,
+                             const char *key, const struct matrix_component *c, char *err,
+                             size_t errlen)
+{
+    const char *o = m->origin;
+    if (c->n_classifiers == 0) {
+        if (*c->default_classifier)
+            return errorf(err, errlen,
+                          "%s: spark[%zu] (%s) %s.default_classifier: '%s' but the component "
+                          "has no classifiers",
+                          o, i, s->version, key, c->default_classifier);
+        return 0;
+    }
+    const char *own[3] = {c->url, c->sha256, c->sha1};
+    const char *own_name[3] = {"url", "sha256", "sha1"};
+    for (int f = 0; f < 3; f++)
+        if (*own[f])
+            return errorf(err, errlen,
+                          "%s: spark[%zu] (%s) %s.%s: '%s' beside classifiers: each classifier "
+                          "has its own %s; remove this one",
+                          o, i, s->version, key, own_name[f], own[f], own_name[f]);
+    for (size_t k = 0; k < c->n_classifiers; k++) {
+        const struct matrix_classifier *x = &c->classifiers[k];
+        for (const char *p = x->name; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+                return errorf(err, errlen,
+                              "%s: spark[%zu] (%s) %s.classifiers: '%s' is not a Maven "
+                              "classifier (letters, digits, '-', '_', '.')",
+                              o, i, s->version, key, x->name);
+        if (!*x->name)
+            return errorf(err, errlen, "%s: spark[%zu] (%s) %s.classifiers: an empty name", o, i,
+                          s->version, key);
+        if (!is_arch(x->arch))
+            return errorf(err, errlen,
+                          "%s: spark[%zu] (%s) %s.classifiers.%s.arch: '%s' is not x86_64 or "
+                          "aarch64",
+                          o, i, s->version, key, x->name, x->arch);
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(c->classifiers[j].arch, x->arch) == 0 && c->classifiers[j].cuda == x->cuda)
+                return errorf(err, errlen,
+                              "%s: spark[%zu] (%s) %s.classifiers.%s: %s and %s are both the "
+                              "%s build for CUDA %d; keep one",
+                              o, i, s->version, key, x->name, c->classifiers[j].name, x->name,
+                              x->arch, x->cuda);
+    }
+    if (!*c->default_classifier || !matrix_classifier_find(c, c->default_classifier)) {
+        char list[512];
+        matrix_classifiers_text(c, list, sizeof list);
+        return errorf(err, errlen,
+                      "%s: spark[%zu] (%s) %s.default_classifier: '%s' is not one of its "
+                      "classifiers (%s)",
+                      o, i, s->version, key, c->default_classifier, list);
+    }
+    return 0;
+}
+
 int matrix_check(const struct matrix *m, char *err, size_t errlen)
 {
     if (!m)
@@ -946,27 +1134,53 @@ int matrix_check(const struct matrix *m, char *err, size_t errlen)
                         "(compat.spark_java)",
                         o, i, s->version, s->line, list, s->java);
         }
-        if (variants_use(m, "iceberg") && check_iceberg(m, s, i, err, errlen))
+        if (variants_use(m, "iceberg") &&
+            (check_iceberg(m, s, i, err, errlen) ||
+             check_classifiers(m, s, i, "iceberg", &s->iceberg, err, errlen) ||
+             check_classifiers(m, s, i, "iceberg_aws_bundle", &s->iceberg_aws, err, errlen)))
             return -1;
-        if (variants_use(m, "gpu") && check_rapids(m, s, i, err, errlen))
+        if (variants_use(m, "gpu") && (check_rapids(m, s, i, err, errlen) ||
+                                       check_classifiers(m, s, i, "rapids", &s->rapids, err,
+                                                         errlen)))
             return -1;
     }
     return 0;
 }
 
-static int check_sum(const struct matrix *m, const char *field, const char *what, const char *sha1,
-                     const char *sha512, char *err, size_t errlen)
+static int check_sum(const struct matrix *m, const char *field, const char *what,
+                     const char *sha256, const char *sha1, char *err, size_t errlen)
 {
-    if (*sha512 && !is_hex(sha512, 128))
-        return errorf(err, errlen, "%s: %s.sha512: '%s' is not 128 hex digits", m->origin, field,
-                    sha512);
+    if (*sha256 && !is_hex(sha256, 64))
+        return errorf(err, errlen, "%s: %s.sha256: '%s' is not 64 hex digits", m->origin, field,
+                      sha256);
     if (*sha1 && !is_hex(sha1, 40))
-        return errorf(err, errlen, "%s: %s.sha1: '%s' is not 40 hex digits", m->origin, field, sha1);
-    if (!*sha512 && !*sha1)
+        return errorf(err, errlen, "%s: %s.sha1: '%s' is not 40 hex digits", m->origin, field,
+                      sha1);
+    if (!*sha256)
         return errorf(err, errlen,
-                    "%s: %s: no checksum for %s: fill in the published SHA-512 (or Maven SHA-1) "
-                    "before building; an unverified download is refused",
-                    m->origin, field, what);
+                      "%s: %s.sha256: no checksum for %s: run `spark-k8s images pin` (it "
+                      "downloads the jar, takes its sha256 and checks Maven's sha1) before "
+                      "building; an unverified download is refused",
+                      m->origin, field, what);
+    return 0;
+}
+
+/* Every jar of component C (each classifier, or its own). */
+static int check_component_sums(const struct matrix *m, const char *field,
+                                const struct matrix_component *c, char *err, size_t errlen)
+{
+    char what[256], sub[256];
+    if (c->n_classifiers == 0) {
+        snprintf(what, sizeof what, "%s %s", c->artifact, c->version);
+        return check_sum(m, field, what, c->sha256, c->sha1, err, errlen);
+    }
+    for (size_t k = 0; k < c->n_classifiers; k++) {
+        const struct matrix_classifier *x = &c->classifiers[k];
+        snprintf(what, sizeof what, "%s %s (classifier %s)", c->artifact, c->version, x->name);
+        snprintf(sub, sizeof sub, "%s.classifiers.%s", field, x->name);
+        if (check_sum(m, sub, what, x->sha256, x->sha1, err, errlen))
+            return -1;
+    }
     return 0;
 }
 
@@ -1016,25 +1230,20 @@ int matrix_check_pins_for(const struct matrix *m, const char *line, const char *
         const struct matrix_spark *s = &m->spark[i];
         if (line && strcmp(line, s->line) != 0)
             continue;
-        char field[96], what[160];
+        char field[96];
         if (needs(m, variant, "iceberg")) {
             snprintf(field, sizeof field, "spark[%zu] (%s) iceberg", i, s->version);
-            snprintf(what, sizeof what, "%s %s", s->iceberg.artifact, s->iceberg.version);
-            if (check_sum(m, field, what, s->iceberg.sha1, s->iceberg.sha512, err, errlen))
+            if (check_component_sums(m, field, &s->iceberg, err, errlen))
                 return -1;
             if (*s->iceberg_aws.version) {
                 snprintf(field, sizeof field, "spark[%zu] (%s) iceberg_aws_bundle", i, s->version);
-                snprintf(what, sizeof what, "%s %s", s->iceberg_aws.artifact,
-                         s->iceberg_aws.version);
-                if (check_sum(m, field, what, s->iceberg_aws.sha1, s->iceberg_aws.sha512, err,
-                              errlen))
+                if (check_component_sums(m, field, &s->iceberg_aws, err, errlen))
                     return -1;
             }
         }
         if (needs(m, variant, "gpu")) {
             snprintf(field, sizeof field, "spark[%zu] (%s) rapids", i, s->version);
-            snprintf(what, sizeof what, "%s %s", s->rapids.artifact, s->rapids.version);
-            if (check_sum(m, field, what, s->rapids.sha1, s->rapids.sha512, err, errlen))
+            if (check_component_sums(m, field, &s->rapids, err, errlen))
                 return -1;
         }
         snprintf(java_role, sizeof java_role, "java%s", s->java);

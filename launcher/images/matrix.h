@@ -13,15 +13,32 @@
 
 #include <stddef.h>
 
-/* A jar (or other file) pinned by version and checksum. */
+/* One build of a jar published in several (RAPIDS: one per CPU architecture and CUDA
+ * major), named by its Maven classifier: <artifact>-<version>-<name>.jar. */
+struct matrix_classifier {
+    char *name;   /* "cuda12-arm64" */
+    char *arch;   /* "x86_64" | "aarch64" (uname -m; Docker's amd64 | arm64) */
+    int cuda;     /* CUDA major it is built for: 12 */
+    char *url;    /* download URL; "" = derived from the component's, with "-<name>" */
+    char *sha256; /* hex of the jar's bytes, or "" until pinned */
+    char *sha1;   /* hex, the repository's .sha1, or "" until pinned */
+};
+
+/* A jar pinned by version and checksums (sha256 of its bytes, and the sha1 Maven
+ * publishes beside it), or, with classifiers, a set of such jars of which one is
+ * installed (the component's own url/sha256/sha1 are then "": each classifier has
+ * its own). */
 struct matrix_component {
     char *version;          /* "1.6.1" */
     char *artifact;         /* Maven "group:artifact": "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12" */
-    char **supported_spark; /* Iceberg: Spark lines ("3.5"); RAPIDS: exact Spark versions ("3.5.7") */
+    char **supported_spark; /* Iceberg: Spark lines ("3.5"); RAPIDS: exact Spark versions ("3.5.5") */
     size_t n_supported_spark;
     char *url;              /* download URL; "" = derived from maven_repository + artifact + version */
+    char *sha256;           /* hex, or "" */
     char *sha1;             /* hex, or "" */
-    char *sha512;           /* hex, or "" */
+    struct matrix_classifier *classifiers; /* in the file's order; NULL when none */
+    size_t n_classifiers;
+    char *default_classifier; /* "cuda12": its CUDA major is the default one; "" when none */
 };
 
 /* One Spark line: what goes into the runtime and Jupyter images of that line.
@@ -30,7 +47,7 @@ struct matrix_component {
  * PyPI's pyspark at this version carries Spark's jars and scripts. */
 struct matrix_spark {
     char *line;        /* "3.5" */
-    char *version;     /* "3.5.9" */
+    char *version;     /* "3.5.5" */
     char *scala;       /* "2.12" */
     char *java;        /* "17" (major) */
     char *python_min;  /* "3.8" */
@@ -152,7 +169,8 @@ long matrix_budget_mb(const struct matrix *m, const char *kind, const char *vari
 int matrix_check(const struct matrix *m, char *err, size_t errlen);
 
 /* What an image build needs beyond compatibility: every jar the variants download
- * has a URL and a checksum, the base images are pinned. (Spark and the Python
+ * (each classifier of one that has them) has a URL and a sha256 (a sha1, where given,
+ * is 40 hex digits), the base images are pinned. (Spark and the Python
  * packages come from the hash-locked kernel environments.) 0 if so; else -1 naming
  * the field. */
 int matrix_check_pins(const struct matrix *m, char *err, size_t errlen);
@@ -165,6 +183,19 @@ int matrix_check_pins_for(const struct matrix *m, const char *line, const char *
  * repository, artifact and version). 0, or -1 if it has none or BUF is too small. */
 int matrix_component_url(const struct matrix *m, const struct matrix_component *c,
                          char *buf, size_t len);
+/* The same for classifier K of C (K NULL: the component's own jar): K's url, or the
+ * component's URL with "-<name>" before ".jar". */
+int matrix_classifier_url(const struct matrix *m, const struct matrix_component *c,
+                          const struct matrix_classifier *k, char *buf, size_t len);
+
+/* Classifier NAME of C, or NULL. */
+const struct matrix_classifier *matrix_classifier_find(const struct matrix_component *c,
+                                                       const char *name);
+/* The classifier of C built for ARCH ("x86_64" | "aarch64") and CUDA major CUDA, or NULL. */
+const struct matrix_classifier *matrix_classifier_pick(const struct matrix_component *c,
+                                                       const char *arch, int cuda);
+/* C's classifiers as "cuda12 (x86_64, CUDA 12), ..." into BUF ("none" when it has none). */
+void matrix_classifiers_text(const struct matrix_component *c, char *buf, size_t len);
 
 /* The pinned Debian package for ROLE, or NULL. */
 const struct matrix_package *matrix_package_find(const struct matrix *m, const char *role);

@@ -1,5 +1,5 @@
 /* matrix_pin.c — the pure half of `spark-k8s images pin`: reading a publisher's
- * checksum file (Apache's sha512sum and GPG styles, Maven's bare or named hex) into
+ * checksum file (sha256sum/sha1sum and GPG styles, Maven's bare or named hex) into
  * normalised lowercase hex, and setting one string inside a JSON text in place so
  * that everything but that string stays byte for byte as the admin wrote it. No
  * I/O here; launcher/cmd/cmd_images_pin.c fetches and writes. */
@@ -62,7 +62,7 @@ static void lower_copy(const char *hex, size_t n, char *out)
     out[n] = '\0';
 }
 
-/* sha512sum style, one entry a line: "HEX  NAME", "HEX *NAME", or "HEX" (bare). */
+/* sha256sum style, one entry a line: "HEX  NAME", "HEX *NAME", or "HEX" (bare). */
 static int parse_sum_lines(const char *text, size_t len, const char *name, size_t hexlen,
                            int allow_bare, char *out, char *err, size_t errlen)
 {
@@ -159,7 +159,7 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
         nend--;
     if (nend == n0)
         return errorf(err, errlen, "has no file name before ':'");
-    char hex[130];
+    char hex[66];
     size_t n = 0;
     for (size_t i = (size_t)(colon - text) + 1; i < len; i++) {
         char c = text[i];
@@ -187,7 +187,7 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
 int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen, int allow_bare,
                    char *out, size_t outlen, char *err, size_t errlen)
 {
-    if (!text || !name || !*name || !out || outlen <= hexlen || (hexlen != 40 && hexlen != 128))
+    if (!text || !name || !*name || !out || outlen <= hexlen || (hexlen != 40 && hexlen != 64))
         return errorf(err, errlen, "checksum_parse: bad arguments");
     if (len == 0)
         return errorf(err, errlen, "is empty");

@@ -1,8 +1,8 @@
-/* matrix_pin.h — pinning the image matrix's checksums from the publishers' own
- * checksum files: reading those files (Apache's sha512sum and GPG styles, Maven's
- * bare or named hex), and setting one string value inside a JSON text in place,
- * every other byte kept, so that a pinned images/matrix.json differs from the
- * file an admin wrote only in the checksums. `spark-k8s images pin` (launcher/
+/* matrix_pin.h — pinning the image matrix's checksums: reading a publisher's
+ * checksum file (sha256sum/sha1sum and GPG styles, Maven's bare or named hex), and
+ * setting one string value inside a JSON text in place, every other byte kept, so
+ * that a pinned images/matrix.json differs from the file an admin wrote only in the
+ * checksums. `spark-k8s images pin` (launcher/
  * cmd_images_pin.c) is built on these. */
 #ifndef SPARK_K8S_MATRIX_PIN_H
 #define SPARK_K8S_MATRIX_PIN_H
@@ -11,12 +11,11 @@
 
 /* Read a checksum file: TEXT (LEN bytes, need not be NUL-terminated) names the file
  * NAME (compared with the basename of the name in the text) and carries HEXLEN hex
- * digits (40: SHA-1, 128: SHA-512). The forms accepted:
- *   "HEX  NAME" or "HEX *NAME"  (sha512sum/sha1sum; with several lines, the line
+ * digits (40: SHA-1, 64: SHA-256). The forms accepted:
+ *   "HEX  NAME" or "HEX *NAME"  (sha256sum/sha1sum; with several lines, the line
  *                                naming NAME)
  *   "NAME: AAAAAAAA BBBB ..."   (gpg --print-md: hex groups in either case, wrapped
  *                                over several lines)
- *   "SHA512 (NAME) = HEX"       (BSD style)
  *   "HEX"                       (Maven's bare form; only when ALLOW_BARE)
  * On success writes HEXLEN lowercase hex digits and a NUL into OUT (OUTLEN >
  * HEXLEN) and returns 0; else -1 and ERR says what was wrong (the name it found,
@@ -29,8 +28,8 @@ int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen
 int url_basename(const char *url, char *buf, size_t len);
 
 /* TEXT (a valid JSON document) with the string at PATH set to VALUE: PATH is DEPTH
- * object keys or, inside arrays, decimal indices ({"spark", "1", "rapids",
- * "sha512"}). The old value must be a string; it is replaced and every other byte of
+ * object keys or, inside arrays, decimal indices ({"spark", "1", "iceberg",
+ * "sha256"}). The old value must be a string; it is replaced and every other byte of
  * TEXT is kept. When the last key is absent from its object it is added after the
  * object's last member, on a line of its own indented like that member (inline when
  * the member shares a line with the brace). VALUE must need no escaping (no '"',

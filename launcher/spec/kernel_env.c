@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "launcher/sys/errmsg.h"
@@ -136,25 +137,74 @@ int kernel_env_check(const struct kernel_env_probe *p, const char *option,
     return 0;
 }
 
-static void add_jar(const struct matrix *m, const char *repository, struct kernel_jar *j,
-                    const char *feature, const char *what, int required,
-                    const struct matrix_component *c, size_t *n)
+int kernel_env_machine_arch(char *buf, size_t len)
+{
+    struct utsname u;
+    if (uname(&u) != 0)
+        return -1;
+    const char *arch = u.machine;
+    if (strcmp(arch, "arm64") == 0)
+        arch = "aarch64";
+    int n = snprintf(buf, len, "%s", arch);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* C's build for ARCH with the default classifier's CUDA major, or NULL. */
+static const struct matrix_classifier *default_build(const struct matrix_component *c,
+                                                     const char *arch)
+{
+    const struct matrix_classifier *d = matrix_classifier_find(c, c->default_classifier);
+    return d ? matrix_classifier_pick(c, arch, d->cuda) : NULL;
+}
+
+const struct matrix_classifier *kernel_env_rapids_default(const struct matrix_spark *line,
+                                                          const char *arch)
+{
+    return default_build(&line->rapids, arch);
+}
+
+int kernel_env_jar_set(const struct matrix *m, const char *repository, struct kernel_jar *j,
+                       const struct matrix_classifier *k)
+{
+    const struct matrix_component *c = j->component;
+    j->classifier = k;
+    j->sha256 = k ? k->sha256 : c->sha256;
+    j->sha1 = k ? k->sha1 : c->sha1;
+    struct matrix local = *m;
+    if (repository && *repository)
+        local.maven_repository = (char *)repository;
+    /* a jar with its own url keeps it; else repository/group/artifact/version */
+    if (matrix_classifier_url(&local, c, k, j->url, sizeof j->url) ||
+        url_basename(j->url, j->file, sizeof j->file))
+        return -1;
+    return 0;
+}
+
+/* Append the jar of component C to OUT at *N: its build for this machine when it has
+ * classifiers (the matrix's default classifier where this machine has none, so that
+ * the list still names a file). */
+static void add_jar(const struct matrix *m, const char *repository, struct kernel_jar *out,
+                    size_t *n, const char *feature, const char *what, int required,
+                    const struct matrix_component *c)
 {
     if (!c->version || !*c->version)
         return;
+    struct kernel_jar *j = &out[*n];
     memset(j, 0, sizeof *j);
     j->feature = feature;
     j->what = what;
     j->required = required;
     j->component = c;
-    struct matrix local = *m;
-    if (repository && *repository)
-        local.maven_repository = (char *)repository;
-    /* a component with its own url keeps it; else repository/group/artifact/version */
-    if (matrix_component_url(&local, c, j->url, sizeof j->url) ||
-        url_basename(j->url, j->file, sizeof j->file))
-        return;
-    (*n)++;
+    const struct matrix_classifier *k = NULL;
+    if (c->n_classifiers) {
+        char arch[64] = "";
+        kernel_env_machine_arch(arch, sizeof arch);
+        k = default_build(c, arch);
+        if (!k)
+            k = matrix_classifier_find(c, c->default_classifier);
+    }
+    if (kernel_env_jar_set(m, repository, j, k) == 0)
+        (*n)++;
 }
 
 size_t kernel_env_jars(const struct matrix *m, const struct matrix_spark *line,
@@ -163,12 +213,58 @@ size_t kernel_env_jars(const struct matrix *m, const struct matrix_spark *line,
 {
     size_t n = 0;
     if (matrix_variant_has(variant, "gpu"))
-        add_jar(m, repository, &out[n], "RAPIDS", "rapids", 1, &line->rapids, &n);
+        add_jar(m, repository, out, &n, "RAPIDS", "rapids", 1, &line->rapids);
     if (matrix_variant_has(variant, "iceberg")) {
-        add_jar(m, repository, &out[n], "Iceberg", "iceberg", 1, &line->iceberg, &n);
-        add_jar(m, repository, &out[n], "Iceberg AWS bundle", "iceberg_aws_bundle", 0,
-                &line->iceberg_aws, &n);
+        add_jar(m, repository, out, &n, "Iceberg", "iceberg", 1, &line->iceberg);
+        add_jar(m, repository, out, &n, "Iceberg AWS bundle", "iceberg_aws_bundle", 0,
+                &line->iceberg_aws);
     }
+    return n;
+}
+
+/* 1 if DIR/FILE is a readable file */
+static int readable(const char *dir, const char *file)
+{
+    char path[4600];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
+        return 0;
+    return access(path, R_OK) == 0;
+}
+
+int kernel_env_rapids_present(const struct matrix *m, const struct matrix_spark *line,
+                              const char *dir, const char *repository, struct kernel_jar *out)
+{
+    const struct matrix_component *c = &line->rapids;
+    if (!dir || !*c->version)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->feature = "RAPIDS";
+    out->what = "rapids";
+    out->required = 1;
+    out->component = c;
+    if (c->n_classifiers == 0)
+        return kernel_env_jar_set(m, repository, out, NULL) == 0 && readable(dir, out->file);
+    const struct matrix_classifier *d = matrix_classifier_find(c, c->default_classifier);
+    if (d && kernel_env_jar_set(m, repository, out, d) == 0 && readable(dir, out->file))
+        return 1;
+    for (size_t i = 0; i < c->n_classifiers; i++) {
+        const struct matrix_classifier *k = &c->classifiers[i];
+        if (k != d && kernel_env_jar_set(m, repository, out, k) == 0 && readable(dir, out->file))
+            return 1;
+    }
+    return 0;
+}
+
+size_t kernel_env_jars_in(const struct matrix *m, const struct matrix_spark *line,
+                          const char *variant, const char *repository, const char *dir,
+                          struct kernel_jar out[KERNEL_JARS_MAX])
+{
+    size_t n = kernel_env_jars(m, line, variant, repository, out);
+    struct kernel_jar present;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(out[i].what, "rapids") == 0 &&
+            kernel_env_rapids_present(m, line, dir, repository, &present) == 1)
+            out[i] = present;
     return n;
 }
 

@@ -42,16 +42,50 @@ struct kernel_jar {
     const char *what;    /* "rapids", "iceberg", "iceberg_aws_bundle": the matrix object */
     int required;        /* the feature cannot work without it */
     const struct matrix_component *component;
-    char file[256];      /* "rapids-4-spark_2.13-26.10.0.jar" */
+    const struct matrix_classifier *classifier; /* the build (RAPIDS: cuda12, ...), or NULL */
+    const char *sha256;  /* what the matrix pins for this file, "" when nothing */
+    const char *sha1;    /* (both owned by the matrix) */
+    char file[256];      /* "rapids-4-spark_2.13-26.08.1-cuda12.jar" */
     char url[1024];      /* where the matrix says it is published */
 };
 #define KERNEL_JARS_MAX 3
 
 /* The jars VARIANT needs on LINE of M, into OUT; returns how many (0..KERNEL_JARS_MAX).
- * The URL is under REPOSITORY when given, else the matrix's Maven repository. */
+ * The URL is under REPOSITORY when given, else the matrix's Maven repository. RAPIDS,
+ * published per architecture and CUDA major, is listed as this machine's default
+ * build (kernel_env_rapids_default). */
 size_t kernel_env_jars(const struct matrix *m, const struct matrix_spark *line,
                        const char *variant, const char *repository,
                        struct kernel_jar out[KERNEL_JARS_MAX]);
+
+/* The same for the kernel environment whose jars are in DIR: RAPIDS is the build
+ * present there (whichever classifier: an environment holds one), else the default.
+ * What a kernel puts on its driver's class path and checks at its start. */
+size_t kernel_env_jars_in(const struct matrix *m, const struct matrix_spark *line,
+                          const char *variant, const char *repository, const char *dir,
+                          struct kernel_jar out[KERNEL_JARS_MAX]);
+
+/* The RAPIDS jar of LINE present in DIR, of any of its classifiers (the matrix's
+ * default classifier looked at first): 1 with OUT filled, 0 when there is none.
+ * Presence only (a readable file of that name); `spark-k8s jars` verifies sums. */
+int kernel_env_rapids_present(const struct matrix *m, const struct matrix_spark *line,
+                              const char *dir, const char *repository, struct kernel_jar *out);
+
+/* Make J (a jar of COMPONENT) the jar of classifier K (NULL: the component's own):
+ * its file, URL (under REPOSITORY when given) and sums. 0, or -1 when no URL can be
+ * made. */
+int kernel_env_jar_set(const struct matrix *m, const char *repository, struct kernel_jar *j,
+                       const struct matrix_classifier *k);
+
+/* This machine's architecture as the matrix names it: "x86_64", "aarch64" (uname's
+ * arm64 too), else uname's own word, into BUF. 0, or -1 when uname fails. */
+int kernel_env_machine_arch(char *buf, size_t len);
+
+/* The RAPIDS build a machine of ARCH gets unless told otherwise: for ARCH, the CUDA
+ * major of the matrix's default classifier (CUDA 12). NULL when LINE's RAPIDS has no
+ * classifiers or no such build. */
+const struct matrix_classifier *kernel_env_rapids_default(const struct matrix_spark *line,
+                                                          const char *arch);
 
 /* Where the kernel whose Python is PYTHON (an absolute path <env>/bin/NAME) keeps
  * its jars: <env>/share/spark-k8s/jars. 0, or -1 when PYTHON is not such a path. */

@@ -287,7 +287,8 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
         }
         const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
         struct kernel_jar jars[KERNEL_JARS_MAX];
-        size_t n = line ? kernel_env_jars(m, line, plan_variant(r->plan), NULL, jars) : 0;
+        size_t n = line ? kernel_env_jars_in(m, line, plan_variant(r->plan), NULL, env->jars_dir, jars)
+                        : 0;
         char list[4 * 4200] = "";
         for (size_t i = 0; i < n; i++) {
             char path[4400];

@@ -27,7 +27,7 @@ void http_global_cleanup(void)
 
 struct sink {
     int fd;
-    EVP_MD_CTX *sha1, *sha512;
+    EVP_MD_CTX *sha1, *sha256;
     size_t bytes;
     int write_errno;
 };
@@ -36,9 +36,9 @@ static size_t to_file(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct sink *s = userdata;
     size_t n = size * nmemb;
-    if (!EVP_DigestUpdate(s->sha1, ptr, n) || !EVP_DigestUpdate(s->sha512, ptr, n))
+    if (!EVP_DigestUpdate(s->sha1, ptr, n) || !EVP_DigestUpdate(s->sha256, ptr, n))
         return 0;
-    for (size_t off = 0; off < n;) {
+    for (size_t off = 0; s->fd >= 0 && off < n;) { /* fd < 0: digests only */
         ssize_t w = write(s->fd, ptr + off, n - off);
         if (w < 0 && errno == EINTR)
             continue;
@@ -165,8 +165,8 @@ int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
     memset(d, 0, sizeof *d);
     struct sink s = {fd, EVP_MD_CTX_new(), EVP_MD_CTX_new(), 0, 0};
     int rc = -1;
-    if (!s.sha1 || !s.sha512 || !EVP_DigestInit_ex(s.sha1, EVP_sha1(), NULL) ||
-        !EVP_DigestInit_ex(s.sha512, EVP_sha512(), NULL)) {
+    if (!s.sha1 || !s.sha256 || !EVP_DigestInit_ex(s.sha1, EVP_sha1(), NULL) ||
+        !EVP_DigestInit_ex(s.sha256, EVP_sha256(), NULL)) {
         errorf(err, errlen, "%s: cannot set up the digests", url);
         goto out;
     }
@@ -198,12 +198,12 @@ int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
         unsigned n = 0;
         EVP_DigestFinal_ex(s.sha1, md, &n);
         hex(md, n, d->sha1);
-        EVP_DigestFinal_ex(s.sha512, md, &n);
-        hex(md, n, d->sha512);
+        EVP_DigestFinal_ex(s.sha256, md, &n);
+        hex(md, n, d->sha256);
         d->bytes = s.bytes;
     }
 out:
     EVP_MD_CTX_free(s.sha1);
-    EVP_MD_CTX_free(s.sha512);
+    EVP_MD_CTX_free(s.sha256);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* http.h — HTTP(S) GETs with libcurl for the commands that fetch pinned files: a
  * small body into memory (checksum files), or a large one streamed into a file
- * descriptor with its SHA-1 and SHA-512 computed on the way (jars). http and https
+ * descriptor (or only through the digests) with its SHA-1 and SHA-256 computed on
+ * the way (jars). http and https
  * only; TLS 1.2 or later, peers verified; a redirect never downgrades https. */
 #ifndef SPARK_K8S_HTTP_H
 #define SPARK_K8S_HTTP_H
@@ -25,12 +26,12 @@ int http_get(const char *url, long timeout_s, const char *agent, struct buffer *
 struct http_download {
     size_t bytes;
     char sha1[41];   /* lowercase hex */
-    char sha512[129];
+    char sha256[65];
 };
 
-/* GET URL into FD, computing the digests. Same returns as http_get; TIMEOUT_S
- * bounds the connection and a stall (no byte for that long), not the whole
- * transfer. */
+/* GET URL into FD (FD < 0: nowhere, the digests only), computing the digests.
+ * Same returns as http_get; TIMEOUT_S bounds the connection and a stall (no byte
+ * for that long), not the whole transfer. */
 int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
                      struct http_download *d, long *status, char *err, size_t errlen);
 

@@ -17,6 +17,12 @@ time: a multi-stage query timed in one kernel with the display on and off,
 alternating, PROGRESS_RUNS times each (medians; the time is the client's, from
 execute_request to the reply).
 
+Then each variant's session start against the baseline's, per Spark line (the jars' cost
+at start: RAPIDS' plugin and a 0.6-1 GB jar, Iceberg's extensions and catalog): the same
+first-result time, for kernelspecs of each variant installed with the prefix's kernel
+environments, RAPIDS in explain-only mode (no GPU here), the Iceberg catalog a hadoop one
+on a local folder (no server); VARIANT_RUNS runs each, variants alternating.
+
 Environment: SPARK_K8S_PREFIX (an install with the kernel environments). Run with
 the Jupyter environment's Python (jupyter_client 8). Exit status 0 when every run
 gave the right answer, 1 otherwise.
@@ -35,6 +41,8 @@ from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 RUNS = int(os.environ.get("BENCH_SPARK_RUNS", "3"))
+VARIANT_RUNS = int(os.environ.get("BENCH_VARIANT_RUNS", "3"))
+VARIANTS = ("baseline", "gpu", "iceberg", "gpu-iceberg")
 PROGRESS_RUNS = int(os.environ.get("BENCH_PROGRESS_RUNS", "7"))
 JOB = ("spark.range(0, 6 * 10**7, numPartitions=8).selectExpr('id % 13 AS k')"
        ".groupBy('k').count().collect()")
@@ -131,6 +139,46 @@ def direct_kernelspec(prefix, line, folder, conf_dir):
     return d.name
 
 
+def variant_kernelspecs(prefix, folder):
+    """Kernelspecs of every line and variant under FOLDER (a prefix of its own), running the
+    prefix's kernel environments: RAPIDS explains, Iceberg on a local folder."""
+    spark_k8s = str(prefix / "bin/spark-k8s")
+    for variant in VARIANTS:
+        args = ["--rapids-mode", "explainOnly"] if "gpu" in variant else []
+        args += ["--iceberg-warehouse", str(folder / "iceberg")] if "iceberg" in variant else []
+        subprocess.run([spark_k8s, "kernelspec", "install", "--prefix", str(folder), "--all",
+                        "--variant", variant, "--executable", spark_k8s, "--replace", *args],
+                       check=True, capture_output=True)
+    return folder / "share/jupyter/kernels"
+
+
+def variant_starts(prefix, lines, work, env):
+    """Per line, each variant's median first result and its runs; prints as it goes."""
+    kernels = variant_kernelspecs(prefix, work / "variants")
+    ok = True
+    print(f"\nsession start by variant (kernel start to the first result, as above; median of "
+          f"{VARIANT_RUNS} runs,\n  variants alternating; RAPIDS in explain-only mode, Iceberg "
+          f"a hadoop catalog on a folder)")
+    for line in lines:
+        got = {v: [] for v in VARIANTS}
+        for _ in range(VARIANT_RUNS):
+            for variant in VARIANTS:
+                try:
+                    got[variant].append(first_result(kernels, f"spark-{line}-{variant}", env)[1])
+                except Exception as exc:
+                    print(f"  spark-{line}-{variant}: FAILED: {exc}")
+                    ok = False
+        base = statistics.median(got["baseline"]) if got["baseline"] else None
+        for variant in VARIANTS:
+            if not got[variant]:
+                continue
+            med = statistics.median(got[variant])
+            more = f"  {med - base:+.2f} s against baseline" if base and variant != "baseline" else ""
+            print(f"  Spark {line} {variant:<12}{med:>8.2f} s{more:<28}   runs "
+                  + ", ".join(f"{x:.2f}" for x in got[variant]))
+    return ok
+
+
 def main():
     prefix = Path(os.environ["SPARK_K8S_PREFIX"])
     lines = sorted(p.name[len("spark-"):] for p in (prefix / "lib/spark-k8s/envs").iterdir())
@@ -174,6 +222,7 @@ def main():
                 share = med["launcher"] - med["direct"]
                 print(f"  Spark {line}: the launcher's share {share:+.2f} s "
                       f"({100 * share / med['launcher']:+.1f}% of the wait)")
+        ok = variant_starts(prefix, lines, work, base_env) and ok
         print(f"\nthe progress display's cost on a job (one kernel; {JOB};")
         print(f"  updates every 0.5 s; median of {PROGRESS_RUNS} runs, on and off alternating)")
         for line in lines:

@@ -38,12 +38,19 @@ def spark_k8s_version():
     return out.split()[-1]
 
 
+def jar_pins(component):
+    """The objects of COMPONENT that pin a jar: each classifier's, or its own."""
+    return list(component["classifiers"].values()) if component.get("classifiers") else [component]
+
+
 def pinned(matrix):
     """The matrix with every checksum filled (fake values of the right shape)."""
     m = copy.deepcopy(matrix)
     for s in m["spark"]:
         for c in ("iceberg", "iceberg_aws_bundle", "rapids"):
-            s[c]["sha1"] = "cd" * 20
+            for pin in jar_pins(s[c]):
+                pin["sha256"] = "ab" * 32
+                pin["sha1"] = "cd" * 20
     return m
 
 
@@ -124,22 +131,33 @@ def test_plan_has_the_16_images_in_order(tmp):
         if ice:
             assert a["ICEBERG_VERSION"] == s["iceberg"]["version"]
         # Spark and the Python packages come from the locks, never as arguments
-        assert not {"SPARK_URL", "SPARK_SHA512", "PYTHON_PACKAGES"} & set(a)
+        assert not {"SPARK_URL", "SPARK_SHA256", "PYTHON_PACKAGES"} & set(a)
         python = m["images"]["debian_packages"]["python"]
         assert a["PYTHON_PACKAGE"] == "%s=%s" % (python["name"], python["version"])
         assert a["DEBIAN_SNAPSHOT"] == m["images"]["debian_snapshot"]
         if i["kind"] == "runtime":
             assert i["base"] == m["images"]["base"] == a["BASE_IMAGE"]
             assert i["depends_on"] is None
-            assert ("RAPIDS_URL" in a) == gpu
+            assert ("RAPIDS_JARS" in a) == gpu and "RAPIDS_URL" not in a
             assert ("ICEBERG_URL" in a) == ice
             if gpu:
+                # every build of the release, one word each; rapids-jar.sh picks one
                 art = s["rapids"]["artifact"].split(":")[1]
-                assert a["RAPIDS_URL"].endswith("/%s/%s/%s-%s.jar" % (
-                    art, s["rapids"]["version"], art, s["rapids"]["version"]))
+                v = s["rapids"]["version"]
+                words = a["RAPIDS_JARS"].split(" ")
+                assert len(words) == len(s["rapids"]["classifiers"])
+                for word, (name, k) in zip(words, s["rapids"]["classifiers"].items()):
+                    assert word.split("|") == [name, k["arch"], str(k["cuda"]), k["sha256"],
+                                               k["sha1"], word.split("|")[5]]
+                    assert word.split("|")[5].endswith("/%s/%s/%s-%s-%s.jar" % (art, v, art, v, name))
+                default = s["rapids"]["classifiers"][s["rapids"]["default_classifier"]]
+                assert a["RAPIDS_CUDA"] == str(default["cuda"])
+                assert a["RAPIDS_CLASSIFIER"] == ""
             if ice:
                 art = s["iceberg"]["artifact"].split(":")[1]
                 assert a["ICEBERG_URL"].endswith("/%s-%s.jar" % (art, s["iceberg"]["version"]))
+                assert a["ICEBERG_SHA256"] == s["iceberg"]["sha256"]
+                assert a["ICEBERG_AWS_SHA256"] == s["iceberg_aws_bundle"]["sha256"]
             java = m["images"]["debian_packages"]["java" + s["java"]]
             assert a["JAVA_PACKAGE"] == "%s=%s" % (java["name"], java["version"])
         else:
@@ -171,11 +189,12 @@ def test_plan_text_lists_every_image_with_its_base(tmp):
 
 def test_plan_shows_but_build_refuses_while_a_checksum_is_missing(tmp):
     m = pinned(load_matrix())
-    m["spark"][1]["rapids"]["sha1"] = ""
+    m["spark"][1]["rapids"]["classifiers"]["cuda13"]["sha256"] = ""
     r, plan = plan_json(tmp, m)
     assert r.returncode == 0, r.stderr  # a plan is only a plan
     assert plan["buildable"] is False
-    assert "spark[1] (%s) rapids" % m["spark"][1]["version"] in plan["refusal"]
+    assert "spark[1] (%s) rapids.classifiers.cuda13.sha256" % m["spark"][1]["version"] \
+        in plan["refusal"]
     assert "no checksum" in r.stderr and "not buildable yet" in r.stderr
     assert len(plan["images"]) == 16
     b = run_images(["build"], matrix=m, tmp=tmp)
@@ -255,10 +274,19 @@ def test_refuses_iceberg_without_a_spark_module(tmp):
 
 
 def test_refuses_rapids_that_does_not_list_the_spark_version(tmp):
-    def f(m):
-        m["spark"][0]["rapids"]["version"] = "24.10.0"
+    def f(m):  # a 3.5 patch release RAPIDS 25.04.0 has no shim for
+        m["spark"][0]["version"] = "3.5.7"
+        m["spark"][0]["rapids"]["supported_spark"].append("3.5.7")
     err = refusal(tmp, f)
-    assert "RAPIDS 24.10.0 does not support Spark %s" % load_matrix()["spark"][0]["version"] in err
+    assert "RAPIDS %s does not support Spark 3.5.7" % load_matrix()["spark"][0]["rapids"]["version"] \
+        in err
+
+
+def test_refuses_a_rapids_default_classifier_it_lacks(tmp):
+    def f(m):
+        m["spark"][1]["rapids"]["default_classifier"] = "cuda11"
+    err = refusal(tmp, f)
+    assert "rapids.default_classifier: 'cuda11' is not one of its classifiers" in err
 
 
 def test_refuses_fields_the_locks_own(tmp):
@@ -311,10 +339,10 @@ def test_bake_file_matches_the_plan(tmp):
 def test_bake_refuses_unverified_downloads(tmp):
     out = os.path.join(str(tmp), "docker-bake.json")
     m = pinned(load_matrix())
-    m["spark"][0]["rapids"]["sha1"] = ""
+    m["spark"][0]["rapids"]["classifiers"]["cuda12-arm64"]["sha256"] = ""
     r = run_images(["bake", "--bake-file", out], matrix=m, tmp=tmp)
     assert r.returncode == 2
-    assert "rapids" in r.stderr and "no checksum" in r.stderr
+    assert "rapids.classifiers.cuda12-arm64.sha256" in r.stderr and "no checksum" in r.stderr
     assert not os.path.exists(out)
 
 
@@ -682,6 +710,67 @@ def test_fetch_verified_refuses_without_checksum(tmp):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "refusing an unverified download" in r.stderr
     assert not os.path.exists(dest)
+
+
+def test_fetch_verified_wants_a_sha256_not_a_sha1_alone(tmp):
+    script = os.path.join(ROOT, "images", "fetch-verified.sh")
+    dest = os.path.join(str(tmp), "x.jar")
+    r = subprocess.run([script, "https://repo1.maven.org/maven2/x.jar", dest, "", "cd" * 20],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "no sha256" in r.stderr and "images pin" in r.stderr
+    assert not os.path.exists(dest)
+
+
+def rapids_jar(tmp, args, arch="amd64"):
+    script = os.path.join(ROOT, "images", "rapids-jar.sh")
+    env = dict(os.environ, RAPIDS_JAR_DRY_RUN="1", RAPIDS_JAR_ARCH=arch)
+    return subprocess.run([script, os.path.join(str(tmp), "jars")] + args, capture_output=True,
+                          text=True, env=env, timeout=30)
+
+
+def test_rapids_jar_picks_the_image_build(tmp):
+    """rapids-jar.sh takes the plan's RAPIDS_JARS and fetches one build, verified: the
+    image's architecture (Docker's amd64/arm64) with RAPIDS_CUDA, or RAPIDS_CLASSIFIER;
+    a build the release lacks is refused, naming those it has."""
+    m = load_matrix()
+    _, plan = plan_json(tmp, m, env_extra={"IMAGES": "runtime-4.1-gpu"})
+    a = plan["images"][0]["args"]
+    r4 = m["spark"][1]["rapids"]
+    cases = [(["12", ""], "amd64", "cuda12"), (["13", ""], "amd64", "cuda13"),
+             (["12", ""], "arm64", "cuda12-arm64"), (["13", ""], "aarch64", "cuda13-arm64"),
+             (["12", "cuda13-arm64"], "amd64", "cuda13-arm64")]
+    for args, arch, want in cases:
+        r = rapids_jar(tmp, [a["RAPIDS_JARS"]] + args, arch=arch)
+        assert r.returncode == 0, r.stderr
+        k = r4["classifiers"][want]
+        line = [l for l in r.stdout.splitlines() if l.startswith("fetch-verified.sh ")]
+        assert len(line) == 1, r.stdout
+        url, dest, sha256, sha1 = line[0].split()[1:]
+        assert url.endswith("-%s.jar" % want) and dest.endswith("/jars/" + url.rsplit("/", 1)[1])
+        assert (sha256, sha1) == (k["sha256"], k["sha1"])
+        assert r.stdout.startswith("rapids-jar: %s (%s, CUDA %d: " % (want, k["arch"], k["cuda"]))
+    r = rapids_jar(tmp, [a["RAPIDS_JARS"], "11", ""])
+    assert r.returncode == 2 and "no build for x86_64 with CUDA 11" in r.stderr
+    assert "cuda13-arm64 (aarch64, CUDA 13)" in r.stderr
+    r = rapids_jar(tmp, [a["RAPIDS_JARS"], "12", "cuda12-ppc64le"])
+    assert r.returncode == 2 and "no build 'cuda12-ppc64le'" in r.stderr
+    # a build without a sha256 reaches fetch-verified.sh, which refuses it
+    table = a["RAPIDS_JARS"].replace(r4["classifiers"]["cuda12"]["sha256"], "")
+    env = dict(os.environ, RAPIDS_JAR_ARCH="amd64")
+    r = subprocess.run([os.path.join(ROOT, "images", "rapids-jar.sh"),
+                        os.path.join(str(tmp), "jars"), table, "12"], capture_output=True,
+                       text=True, env=env, timeout=30)
+    assert r.returncode == 2 and "refusing an unverified download" in r.stderr
+
+
+def test_rapids_jar_downloads_only_through_fetch_verified():
+    with open(os.path.join(ROOT, "images", "rapids-jar.sh")) as f:
+        code = [l for l in f.read().splitlines() if not l.lstrip().startswith("#")]
+    assert not [l for l in code if re.search(r"\b(curl|wget)\b", l)]
+    assert any("fetch-verified.sh" in l and "$sha256" in l for l in code if "exec" in l)
+    runtime = [t for _, t in dockerfile_lines(DOCKERFILES["runtime"])]
+    assert any('rapids-jar.sh /jars "${RAPIDS_JARS}" "${RAPIDS_CUDA}" "${RAPIDS_CLASSIFIER}"' in t
+               for t in runtime)
 
 
 @pytest.mark.parametrize("kind", ["runtime", "jupyter"])

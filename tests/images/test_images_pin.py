@@ -1,13 +1,16 @@
-"""test_images_pin.py — `spark-k8s images pin` against a local HTTP server (a
-thread on 127.0.0.1 serving checksum files from a private directory) and a copy of
-images/matrix.json whose URLs point at it: the checksums of the jars the variants
-download (Spark itself comes hash-locked from PyPI), in Maven's bare and named
-.sha512/.sha1 forms (with the .sha1 fallback on 404) and Apache's GPG form (a jar
-with its own url, e.g. an Apache mirror), filling only empty fields unless --force,
-byte-identical no-ops, refusals that change nothing (name mismatch, malformed hex,
-HTTP errors, non-http URLs, an https server whose certificate no CA vouches for),
---if-missing making no request when everything is pinned, and `images plan`/
-`images build --dry-run` accepting the pinned matrix."""
+"""test_images_pin.py — `spark-k8s images pin` against a local HTTP server (a thread
+on 127.0.0.1 serving a Maven layout from a private directory: jars with their .sha1,
+and a .sha256 where the test publishes one) and a copy of images/matrix.json whose
+repository is that server: every jar the variants download (Iceberg, the AWS bundle,
+each RAPIDS classifier; Spark itself comes hash-locked from PyPI) is downloaded
+through the digests, its sha1 checked against the repository's .sha1 (bare or
+named) and its sha256 against a published .sha256, and both written into the
+matrix in place; filled fields are checked (a mismatch refused) unless --force;
+byte-identical no-ops; refusals that change nothing (a download whose sha1 or
+sha256 disagrees with the repository's, no .sha1, a malformed one, HTTP errors,
+non-http URLs, an https server whose certificate no CA vouches for, a matrix still
+holding sha512); --if-missing making no request when everything is pinned; and
+`images plan`/`images build --dry-run` accepting the pinned matrix."""
 import hashlib
 import http.server
 import json
@@ -25,10 +28,6 @@ BUILD = os.environ.get("SPARK_K8S_BUILD", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "spark-k8s")
 MATRIX_PATH = os.path.join(ROOT, "images", "matrix.json")
 JARS = ("iceberg", "iceberg_aws_bundle", "rapids")
-
-
-def digest(algo, what):
-    return hashlib.new(algo, what.encode()).hexdigest()
 
 
 class Server:
@@ -63,8 +62,11 @@ class Server:
         assert url.startswith(self.url + "/")
         path = os.path.join(self.root, url[len(self.url) + 1:])
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(content)
+        with open(path, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+
+    def remove(self, url):
+        os.unlink(os.path.join(self.root, url[len(self.url) + 1:]))
 
     def close(self):
         self.httpd.shutdown()
@@ -88,51 +90,94 @@ def env():
             srv.close()
 
 
-def jar_url(m, c):
-    if c.get("url"):
-        return c["url"]
+def jar_url(m, c, classifier=None):
+    k = c["classifiers"][classifier] if classifier else c
+    if k.get("url"):
+        return k["url"]
     group, art = c["artifact"].split(":")
     v = c["version"]
-    return "%s/%s/%s/%s/%s-%s.jar" % (m["images"]["maven_repository"].rstrip("/"),
-                                      group.replace(".", "/"), art, v, art, v)
+    return "%s/%s/%s/%s/%s-%s%s.jar" % (m["images"]["maven_repository"].rstrip("/"),
+                                        group.replace(".", "/"), art, v, art, v,
+                                        "-" + classifier if classifier else "")
 
 
-def write_matrix(env, pins=None):
-    """The repository's matrix, formatting kept, with every checksum emptied (then PINS,
-    {(line index, object, field): hex}, filled) and its URLs on the local server.
-    Returns the parsed copy."""
+def pins(m):
+    """Every jar the matrix M pins: [(line index, object, classifier or None, url)]."""
+    out = []
+    for i, s in enumerate(m["spark"]):
+        for c in JARS:
+            for k in (list(s[c]["classifiers"]) if s[c].get("classifiers") else [None]):
+                out.append((i, c, k, jar_url(m, s[c], k)))
+    return out
+
+
+def label(m, i, obj, k, field):
+    where = "%s.classifiers.%s" % (obj, k) if k else obj
+    return "spark[%d] (%s) %s.%s" % (i, m["spark"][i]["version"], where, field)
+
+
+SUM = re.compile(r'("sha(?:1|256)": )"[0-9a-fA-F]*"')
+
+
+def write_matrix(env, fill=None):
+    """The repository's matrix, formatting kept, with every checksum emptied (then FILL,
+    {(line index, object, classifier or None, field): hex}, filled) and its repository
+    the local server. Returns the parsed copy."""
     with open(MATRIX_PATH) as f:
         text = f.read()
-    text = re.sub(r'("sha(?:1|512)": )"[0-9a-fA-F]*"', r'\1""', text)
+    text = SUM.sub(r'\1""', text)
     m = json.loads(text)
-    url = env["server"].url
-    repl = {m["images"]["maven_repository"]: url + "/maven2"}
-    for s in m["spark"]:
-        for c in JARS:
-            if s[c].get("url"):
-                repl[s[c]["url"]] = url + "/jars/" + s[c]["url"].rsplit("/", 1)[1]
-    for old, new in repl.items():
-        assert json.dumps(old) in text
-        text = text.replace(json.dumps(old), json.dumps(new))
-    for (i, obj, field), value in (pins or {}).items():
-        # the obj's own field: the first such field after the obj's key in line i
-        start = nth_spark_start(text, i)
-        k = text.index('"%s": {' % obj, start)
-        f = text.index('"%s": ""' % field, k)
-        text = text[:f] + '"%s": "%s"' % (field, value) + text[f + len('"%s": ""' % field):]
+    repo = m["images"]["maven_repository"]
+    assert json.dumps(repo) in text
+    text = text.replace(json.dumps(repo), json.dumps(env["server"].url + "/maven2"))
+    m = json.loads(text)
+    for (i, obj, k, field), value in (fill or {}).items():
+        text = set_in_text(text, i, obj, k, field, value)
     with open(env["matrix"], "w") as f:
         f.write(text)
     m = json.loads(text)
-    for (i, obj, field), value in (pins or {}).items():
-        assert m["spark"][i][obj][field] == value
+    for (i, obj, k, field), value in (fill or {}).items():
+        pin = m["spark"][i][obj]["classifiers"][k] if k else m["spark"][i][obj]
+        assert pin[field] == value
     return m
 
 
-def nth_spark_start(text, i):
+def set_in_text(text, i, obj, k, field, value):
+    """TEXT with line I's OBJ (classifier K) FIELD set to VALUE: the first such field
+    after the object's (and the classifier's) key."""
     pos = text.index('"spark": [')
     for _ in range(i + 1):
         pos = text.index('"line": ', pos + 1)
-    return pos
+    pos = text.index('"%s": {' % obj, pos)
+    if k:
+        pos = text.index('"%s": {' % k, pos)
+    f = re.compile(r'"%s": "[0-9a-fA-F]*"' % field).search(text, pos)
+    return text[:f.start()] + '"%s": "%s"' % (field, value) + text[f.end():]
+
+
+def body(url):
+    """The bytes the server has for the jar at URL: small, and different per jar."""
+    return ("jar bytes of %s\n" % url).encode() * 3
+
+
+def serve_all(env, m, sha256_for=("iceberg",), named=("rapids",)):
+    """Publish every jar of M with its .sha1 (named "hex  name" for the objects in
+    NAMED, else Maven's bare hex) and, for the objects in SHA256_FOR, a .sha256.
+    Returns {(i, obj, classifier, field): hex} of what a pin must write."""
+    srv = env["server"]
+    want = {}
+    for i, obj, k, url in pins(m):
+        data = body(url)
+        name = url.rsplit("/", 1)[1]
+        srv.put(url, data)
+        h1 = hashlib.sha1(data).hexdigest()
+        h256 = hashlib.sha256(data).hexdigest()
+        srv.put(url + ".sha1", ("%s  %s\n" % (h1, name)) if obj in named else h1)
+        if obj in sha256_for:
+            srv.put(url + ".sha256", "%s  %s\n" % (h256, name))
+        want[(i, obj, k, "sha256")] = h256
+        want[(i, obj, k, "sha1")] = h1
+    return want
 
 
 def read(path):
@@ -154,44 +199,12 @@ def run(args, env, extra=None, matrix_arg=True):
                           cwd=ROOT, timeout=120)
 
 
-def gpg_style(h, name):
-    """Apache's GPG form: "NAME: AAAA BBBB ..." uppercase, wrapped under the name."""
-    groups = [h[k:k + 8].upper() for k in range(0, 128, 8)]
-    body = name + ": " + " ".join(groups[:6]) + "\n"
-    pad = " " * (len(name) + 2)
-    for k in range(6, 16, 6):
-        body += pad + " ".join(groups[k:k + 6]) + "\n"
-    return body
-
-
-def serve_all(env, m, jar_sha512=("iceberg",), named=("rapids",), gpg=()):
-    """Publish a checksum file for every download of M; returns {(i, obj, field): hex}.
-    Jars in JAR_SHA512 get a .sha512 (named form "hex  name", or Apache's GPG form for
-    those in GPG); the others only a .sha1, named ("hex  name") for those in NAMED,
-    else bare."""
-    srv = env["server"]
-    want = {}
-    for i, s in enumerate(m["spark"]):
-        for c in JARS:
-            url = jar_url(m, s[c])
-            name = url.rsplit("/", 1)[1]
-            if c in jar_sha512:
-                h = digest("sha512", url)
-                srv.put(url + ".sha512", gpg_style(h, name) if c in gpg else "%s  %s\n" % (h, name))
-                want[(i, c, "sha512")] = h
-            else:
-                h = digest("sha1", url)
-                srv.put(url + ".sha1", ("%s  %s\n" % (h, name)) if c in named else h)
-                want[(i, c, "sha1")] = h
-    return want
-
-
 def strip_sums(text):
-    """TEXT without its checksum lines: what pinning must leave alone."""
-    return [l for l in text.splitlines() if not re.match(r'^\s*"sha(1|512)": "[0-9a-f]*",?$', l)]
+    """TEXT with its checksum values emptied: what pinning must leave alone."""
+    return SUM.sub(r'\1""', text)
 
 
-def test_pins_every_empty_field_from_the_publishers_files(env):
+def test_pins_every_jar_from_its_download(env):
     m = write_matrix(env)
     before = read(env["matrix"]).decode()
     want = serve_all(env, m)
@@ -199,35 +212,26 @@ def test_pins_every_empty_field_from_the_publishers_files(env):
     assert r.returncode == 0, r.stderr
     after = read(env["matrix"]).decode()
     got = json.loads(after)
-    for (i, obj, field), h in want.items():
-        assert got["spark"][i][obj][field] == h
-        url = jar_url(m, m["spark"][i][obj])
-        line = "spark[%d] (%s) %s.%s = %s (from %s.%s)" % (
-            i, m["spark"][i]["version"], obj, field, h, url, field)
-        assert line in r.stdout.splitlines(), r.stdout
-    assert len(r.stdout.splitlines()) == len(want) == 6
-    # jars without a .sha512: the .sha512 was asked for first, then the .sha1
-    aws = jar_url(m, m["spark"][0]["iceberg_aws_bundle"])[len(env["server"].url):]
-    assert env["server"].requests.index(aws + ".sha512") < env["server"].requests.index(aws + ".sha1")
-    # everything else kept byte for byte: key order, inline arrays, indentation
-    assert strip_sums(after) == strip_sums(before)
-    expected = json.loads(json.dumps(m))
-    for (i, obj, field), h in want.items():
-        expected["spark"][i][obj][field] = h
-    assert got == expected  # nothing but the checksums changed
+    for i, obj, k, url in pins(m):
+        pin = got["spark"][i][obj]["classifiers"][k] if k else got["spark"][i][obj]
+        h256, h1 = want[(i, obj, k, "sha256")], want[(i, obj, k, "sha1")]
+        assert (pin["sha256"], pin["sha1"]) == (h256, h1)
+        lines = r.stdout.splitlines()
+        assert "%s = %s (%d bytes from %s%s)" % (
+            label(m, i, obj, k, "sha256"), h256, len(body(url)), url,
+            "; matches its .sha256" if obj == "iceberg" else "") in lines, r.stdout
+        assert "%s = %s (matches %s.sha1)" % (label(m, i, obj, k, "sha1"), h1, url) in lines
+    assert len(r.stdout.splitlines()) == len(want) == 2 * len(pins(m))
+    assert len(pins(m)) == 4 + sum(len(s["rapids"]["classifiers"]) for s in m["spark"])
+    # every jar was read whole, after its .sha1 (before a large download) was asked for
+    reqs = env["server"].requests
+    for _, _, _, url in pins(m):
+        path = url[len(env["server"].url):]
+        assert reqs.index(path + ".sha1") < reqs.index(path)
+    # everything else kept byte for byte: key order, inline objects, indentation
+    assert strip_sums(after) == before
     assert "review and commit" in r.stderr and env["matrix"] in r.stderr
-    assert os.listdir(env["dir"]) == ["matrix.json"]  # no temp file left
-
-
-def test_gpg_style_is_normalised_to_lowercase(env):
-    m = write_matrix(env)
-    want = serve_all(env, m, gpg=("iceberg",))
-    r = run(["pin"], env)
-    assert r.returncode == 0, r.stderr
-    got = json.loads(read(env["matrix"]))
-    for i in range(len(m["spark"])):
-        assert got["spark"][i]["iceberg"]["sha512"] == want[(i, "iceberg", "sha512")]
-        assert re.fullmatch("[0-9a-f]{128}", got["spark"][i]["iceberg"]["sha512"])
+    assert os.listdir(env["dir"]) == ["matrix.json"]  # no temp file, no jar on disk
 
 
 def test_noop_runs_leave_the_file_byte_identical(env):
@@ -236,13 +240,15 @@ def test_noop_runs_leave_the_file_byte_identical(env):
     assert run(["pin"], env).returncode == 0
     pinned = read(env["matrix"])
     ino = os.stat(env["matrix"]).st_ino
-    r = run(["pin"], env)  # checks every pin against its publisher, changes nothing
+    r = run(["pin"], env)  # downloads every jar again, checks every pin, changes nothing
     assert r.returncode == 0, r.stderr
-    assert "matches its publisher" in r.stderr and "(pinned; matches" in r.stdout
+    assert "nothing changed" in r.stderr
+    assert r.stdout.count("(pinned; matches the download)") == 2 * len(pins(m))
     assert read(env["matrix"]) == pinned and os.stat(env["matrix"]).st_ino == ino
     env["server"].requests.clear()
     r = run(["pin", "--if-missing"], env)
     assert r.returncode == 0, r.stderr
+    assert "nothing fetched" in r.stderr
     assert read(env["matrix"]) == pinned and os.stat(env["matrix"]).st_ino == ino
     assert env["server"].requests == []
     r = run(["pin", "--force"], env)  # same values: nothing to write either
@@ -250,38 +256,40 @@ def test_noop_runs_leave_the_file_byte_identical(env):
     assert read(env["matrix"]) == pinned and os.stat(env["matrix"]).st_ino == ino
 
 
-def test_only_empty_fields_unless_force(env):
-    other1 = "cd" * 20
-    m = write_matrix(env, pins={(1, "rapids", "sha1"): other1})
-    want = serve_all(env, m)  # rapids: a named .sha1 on the server
+def test_filled_fields_are_checked_unless_force(env):
+    wrong = "ab" * 32
+    m = write_matrix(env, fill={(1, "rapids", "cuda13", "sha256"): wrong})
+    want = serve_all(env, m)
     before = read(env["matrix"])
-    # default: a filled field that disagrees with its publisher is refused
-    r = run(["pin"], env)
-    assert r.returncode == 1
-    assert other1 in r.stderr and want[(1, "rapids", "sha1")] in r.stderr
-    assert "--force" in r.stderr and "left unchanged" in r.stderr
-    assert read(env["matrix"]) == before
-    # --if-missing: the filled one is kept and not even fetched
+    # default and --if-missing (its sha1 is empty, so it is fetched): refused
+    for mode in ([], ["--if-missing"]):
+        r = run(["pin"] + mode, env)
+        assert r.returncode == 1, (mode, r.stderr)
+        assert "%s is '%s', but the jar at %s has %s" % (
+            label(m, 1, "rapids", "cuda13", "sha256"), wrong,
+            jar_url(m, m["spark"][1]["rapids"], "cuda13"), want[(1, "rapids", "cuda13", "sha256")]) \
+            in r.stderr
+        assert "--force" in r.stderr and "left unchanged" in r.stderr
+        assert read(env["matrix"]) == before
+    # --if-missing leaves a jar with both fields filled alone: not even fetched
+    m = write_matrix(env, fill={(1, "rapids", "cuda13", "sha256"): wrong,
+                                (1, "rapids", "cuda13", "sha1"): "cd" * 20})
     env["server"].requests.clear()
     r = run(["pin", "--if-missing"], env)
     assert r.returncode == 0, r.stderr
     got = json.loads(read(env["matrix"]))
-    assert got["spark"][1]["rapids"]["sha1"] == other1
-    assert got["spark"][0]["rapids"]["sha1"] == want[(0, "rapids", "sha1")]
-    rapids1 = jar_url(m, m["spark"][1]["rapids"])[len(env["server"].url):]
-    assert not [p for p in env["server"].requests if p.startswith(rapids1)]
-    assert "rapids.sha1 = " not in "".join(
-        l for l in r.stdout.splitlines() if l.startswith("spark[1]"))
-    # --force: the publisher's values replace them; a jar whose publisher has a
-    # .sha512 keeps only that
-    m = write_matrix(env, pins={(1, "rapids", "sha1"): other1, (0, "iceberg", "sha1"): other1})
+    assert got["spark"][1]["rapids"]["classifiers"]["cuda13"]["sha256"] == wrong
+    assert got["spark"][1]["rapids"]["classifiers"]["cuda12"]["sha256"] == \
+        want[(1, "rapids", "cuda12", "sha256")]
+    cuda13 = jar_url(m, m["spark"][1]["rapids"], "cuda13")[len(env["server"].url):]
+    assert not [p for p in env["server"].requests if p.startswith(cuda13)]
+    # --force: the download's values replace them
     r = run(["pin", "--force"], env)
     assert r.returncode == 0, r.stderr
     got = json.loads(read(env["matrix"]))
-    assert got["spark"][1]["rapids"]["sha1"] == want[(1, "rapids", "sha1")]
-    assert got["spark"][0]["iceberg"]["sha512"] == want[(0, "iceberg", "sha512")]
-    assert got["spark"][0]["iceberg"]["sha1"] == ""
-    assert "spark[0] (%s) iceberg.sha1 = \"\" (cleared" % m["spark"][0]["version"] in r.stdout
+    k = got["spark"][1]["rapids"]["classifiers"]["cuda13"]
+    assert (k["sha256"], k["sha1"]) == (want[(1, "rapids", "cuda13", "sha256")],
+                                        want[(1, "rapids", "cuda13", "sha1")])
 
 
 def refused(env, r, before, *words):
@@ -294,61 +302,64 @@ def refused(env, r, before, *words):
     assert r.stdout == ""
 
 
-def test_name_mismatch_is_refused(env):
+def test_a_download_that_is_not_what_the_repository_published_is_refused(env):
+    """The jar's bytes against the repository's own .sha1 (and .sha256): a mirror or
+    proxy that serves other bytes pins nothing, naming both sums."""
     m = write_matrix(env)
     serve_all(env, m)
-    url = jar_url(m, m["spark"][1]["iceberg"])
-    env["server"].put(url + ".sha512", "%s  iceberg-spark-runtime-9.9_2.13-9.9.9.jar\n" % ("0" * 128))
     before = read(env["matrix"])
-    r = run(["pin"], env)
-    refused(env, r, before, url + ".sha512",
-            "names 'iceberg-spark-runtime-9.9_2.13-9.9.9.jar', not '%s'" % url.rsplit("/", 1)[1])
+    srv = env["server"]
+    url = jar_url(m, m["spark"][1]["rapids"], "cuda12-arm64")
+    other = b"other bytes"
+    srv.put(url, other)
+    refused(env, run(["pin"], env), before,
+            "%s: its sha1 is %s, but %s.sha1 says %s" % (
+                url, hashlib.sha1(other).hexdigest(), url, hashlib.sha1(body(url)).hexdigest()))
+    srv.put(url, body(url))
+    # a published .sha256 that disagrees with the bytes (whose sha1 agrees)
+    ice = jar_url(m, m["spark"][0]["iceberg"])
+    srv.put(ice + ".sha256", "%s  %s\n" % ("0" * 64, ice.rsplit("/", 1)[1]))
+    refused(env, run(["pin"], env), before,
+            "%s: its sha256 is %s, but %s.sha256 says %s" % (
+                ice, hashlib.sha256(body(ice)).hexdigest(), ice, "0" * 64))
 
 
-def test_gpg_name_mismatch_is_refused(env):
+def test_a_jar_without_a_published_sha1_is_refused(env):
     m = write_matrix(env)
     serve_all(env, m)
-    url = jar_url(m, m["spark"][0]["iceberg"])
-    h = digest("sha512", url).upper()
-    env["server"].put(url + ".sha512", "other.jar: " + " ".join(h[k:k + 8] for k in range(0, 128, 8)))
     before = read(env["matrix"])
-    refused(env, run(["pin"], env), before, url + ".sha512", "names 'other.jar'")
+    url = jar_url(m, m["spark"][1]["iceberg_aws_bundle"])
+    env["server"].remove(url + ".sha1")
+    refused(env, run(["pin"], env), before, url + ".sha1: HTTP 404",
+            "cannot be cross-checked")
+    # no large download was started for it
+    assert url[len(env["server"].url):] not in env["server"].requests
 
 
-@pytest.mark.parametrize("which,body,why", [
-    ("sha512", "%s  {name}\n" % ("a" * 127), "127 hex digits, not 128"),
-    ("sha512", "{name}: " + " ".join(["ABCDEF01"] * 15) + " ABCDEFZZ\n", "expected groups of hex"),
-    ("sha512", "{name}: " + " ".join(["ABCDEF01"] * 15) + "\n", "make 120 digits, not 128"),
-    ("sha512", "<!DOCTYPE html>\n<html><body>moved</body></html>\n", "not a checksum file"),
-    ("sha512", "", "is empty"),
-    ("jar", "a" * 41, "41 hex digits, not 40"),
-    ("jar", "%s  {name}\n" % ("g" * 40), "not a checksum file"),
-    ("jar", "%s  {name}\nzz  other.jar\n" % ("a" * 40), "line 2: 'zz' is not a hex checksum"),
-    ("jar", "%s  other.jar\n" % ("a" * 40), "names 'other.jar'"),
+def test_a_missing_jar_is_refused(env):
+    m = write_matrix(env)
+    serve_all(env, m)
+    before = read(env["matrix"])
+    url = jar_url(m, m["spark"][0]["rapids"], "cuda11")
+    env["server"].remove(url)
+    refused(env, run(["pin"], env), before, url + ": HTTP 404")
+
+
+@pytest.mark.parametrize("body_text,why", [
+    ("a" * 41, "41 hex digits, not 40"),
+    ("%s  {name}\n" % ("g" * 40), "not a checksum file"),
+    ("%s  {name}\nzz  other.jar\n" % ("a" * 40), "line 2: 'zz' is not a hex checksum"),
+    ("%s  other.jar\n" % ("a" * 40), "names 'other.jar'"),
+    ("<!DOCTYPE html>\n<html><body>moved</body></html>\n", "not a checksum file"),
+    ("", "is empty"),
 ])
-def test_malformed_files_are_refused(env, which, body, why):
+def test_malformed_sha1_files_are_refused(env, body_text, why):
     m = write_matrix(env)
-    serve_all(env, m, jar_sha512=("iceberg",))
-    url = (jar_url(m, m["spark"][1]["iceberg"]) + ".sha512" if which == "sha512"
-           else jar_url(m, m["spark"][1]["rapids"]) + ".sha1")
-    name = url.rsplit("/", 1)[1].rsplit(".", 1)[0]
-    env["server"].put(url, body.replace("{name}", name))
+    serve_all(env, m)
+    url = jar_url(m, m["spark"][1]["iceberg"]) + ".sha1"
+    env["server"].put(url, body_text.replace("{name}", url.rsplit("/", 1)[1][:-5]))
     before = read(env["matrix"])
     refused(env, run(["pin"], env), before, url, why)
-
-
-def test_404_everywhere_is_refused(env):
-    m = write_matrix(env)
-    before = read(env["matrix"])
-    r = run(["pin"], env)
-    ice = jar_url(m, m["spark"][0]["iceberg"])
-    refused(env, r, before, ice + ".sha1: HTTP 404", ice + ".sha512: HTTP 404")
-    # a jar with neither file: both URLs named
-    serve_all(env, m)
-    rapids = jar_url(m, m["spark"][1]["rapids"])
-    os.unlink(os.path.join(env["server"].root, rapids[len(env["server"].url) + 1:] + ".sha1"))
-    r = run(["pin"], env)
-    refused(env, r, before, rapids + ".sha1: HTTP 404", rapids + ".sha512: HTTP 404")
 
 
 def test_non_http_urls_are_refused(env):
@@ -363,17 +374,28 @@ def test_non_http_urls_are_refused(env):
     assert json.loads(text)["spark"][0]["iceberg"]["url"] == "file:///etc/iceberg.jar"
     before = read(env["matrix"])
     r = run(["pin"], env)
-    refused(env, r, before, "file:///etc/iceberg.jar.sha512: not an http(s) URL")
+    refused(env, r, before, "file:///etc/iceberg.jar.sha1: not an http(s) URL")
     assert env["server"].requests == []
+
+
+def test_a_matrix_with_sha512_is_refused(env):
+    write_matrix(env)
+    text = read(env["matrix"]).decode().replace('"sha256": ""', '"sha512": "", "sha256": ""', 1)
+    with open(env["matrix"], "w") as f:
+        f.write(text)
+    r = run(["pin"], env)
+    assert r.returncode == 2
+    assert "iceberg.sha512: no longer read" in r.stderr and "sha256" in r.stderr
+    assert read(env["matrix"]).decode() == text
 
 
 def test_if_missing_with_everything_pinned_makes_no_request(env):
     m = write_matrix(env)
-    pins = {}
-    for i, s in enumerate(m["spark"]):
-        for c in JARS:
-            pins[(i, c, "sha1")] = "cd" * 20
-    write_matrix(env, pins=pins)
+    fill = {}
+    for i, obj, k, _ in pins(m):
+        fill[(i, obj, k, "sha256")] = "ab" * 32
+        fill[(i, obj, k, "sha1")] = "cd" * 20
+    write_matrix(env, fill=fill)
     before = read(env["matrix"])
     # the matrix named by $SPARK_K8S_MATRIX, as `make images` does
     r = run(["pin", "--if-missing"], env, extra={"SPARK_K8S_MATRIX": env["matrix"]},
@@ -398,7 +420,7 @@ def test_pinned_matrix_is_buildable(env):
     want = serve_all(env, m)
     extra = {"SPARK_K8S_MATRIX": env["matrix"], "PATH": "/usr/bin:/bin"}
     r = run(["plan"], env, extra=extra)
-    assert r.returncode == 0 and "not buildable yet" in r.stderr
+    assert r.returncode == 0 and "not buildable yet" in r.stderr and "sha256" in r.stderr
     r = run(["build", "--dry-run", "--builder", "docker"], env, extra=extra)
     assert r.returncode == 2 and "refusing to build" in r.stderr and "no checksum" in r.stderr
     assert run(["pin"], env).returncode == 0
@@ -410,8 +432,11 @@ def test_pinned_matrix_is_buildable(env):
     assert "refusing to build" not in r.stderr
     builds = [l.split() for l in r.stdout.splitlines() if l.startswith("+ docker build ")]
     assert len(builds) == 16
-    sha = "RAPIDS_SHA1=" + want[(0, "rapids", "sha1")]
-    assert any(sha in b for b in builds)
+    cuda12 = "|".join(["cuda12", "x86_64", "12", want[(0, "rapids", "cuda12", "sha256")],
+                       want[(0, "rapids", "cuda12", "sha1")]])
+    assert any(cuda12 in " ".join(b) for b in builds)
+    ice = "ICEBERG_SHA256=" + want[(1, "iceberg", None, "sha256")]
+    assert any(ice in b for b in builds)
     # without --dry-run it gets past the pins and stops at the missing Docker CLI
     r = run(["build", "--builder", "docker"], env, extra=extra)
     assert r.returncode == 1 and "docker: not found on PATH" in r.stderr
@@ -445,7 +470,7 @@ def self_signed(d):
 
 
 def test_https_certificates_are_verified(env):
-    """A checksum served over https by a certificate no CA vouches for is refused."""
+    """A repository served over https by a certificate no CA vouches for is refused."""
     m = write_matrix(env)
     serve_all(env, m)
     certdir = os.path.join(os.path.dirname(env["dir"]), "tls")

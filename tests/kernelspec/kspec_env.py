@@ -69,11 +69,10 @@ def env_python(line):
     return base / f"spark-{line}" / "bin" / "python"
 
 
-def env_view_with_jars(where, line, matrix):
+def env_view(where, line):
     """A kernel environment at WHERE that is LINE's (bin/python, pyvenv.cfg, a link to
-    lib/) with a share/spark-k8s/jars folder of its own holding a file named like each
-    jar the gpu and iceberg variants need (their contents do not matter to `render`).
-    Returns its bin/python."""
+    lib/) with an empty share/spark-k8s/jars folder of its own: the installed
+    environments hold the jars. Returns its bin/python."""
     import os
     import shutil
     real = env_python(line).parent.parent
@@ -81,10 +80,29 @@ def env_view_with_jars(where, line, matrix):
     os.symlink(os.path.realpath(real / "bin" / "python"), where / "bin" / "python")
     shutil.copy(real / "pyvenv.cfg", where / "pyvenv.cfg")
     os.symlink(real / "lib", where / "lib")
+    (where / "share" / "spark-k8s" / "jars").mkdir(parents=True)
+    return where / "bin" / "python"
+
+
+def rapids_build(rapids):
+    """The RAPIDS classifier this machine gets by default: its architecture, the CUDA
+    major of the matrix's default classifier."""
+    import platform
+    arch = {"arm64": "aarch64"}.get(platform.machine(), platform.machine())
+    cuda = rapids["classifiers"][rapids["default_classifier"]]["cuda"]
+    return next(n for n, k in rapids["classifiers"].items()
+                if k["arch"] == arch and k["cuda"] == cuda)
+
+
+def env_view_with_jars(where, line, matrix):
+    """env_view whose jars folder holds a file named like each jar the gpu and iceberg
+    variants need (RAPIDS: this machine's default build; their contents do not matter
+    to `render`). Returns its bin/python."""
+    python = env_view(where, line)
     jars = where / "share" / "spark-k8s" / "jars"
-    jars.mkdir(parents=True)
     spec = next(s for s in matrix["spark"] if s["line"] == line)
     for name in ("rapids", "iceberg", "iceberg_aws_bundle"):
         artifact = spec[name]["artifact"].split(":")[1]
-        (jars / f"{artifact}-{spec[name]['version']}.jar").write_bytes(b"PK")
-    return where / "bin" / "python"
+        tail = "-" + rapids_build(spec[name]) if name == "rapids" else ""
+        (jars / f"{artifact}-{spec[name]['version']}{tail}.jar").write_bytes(b"PK")
+    return python

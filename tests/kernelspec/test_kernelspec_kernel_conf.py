@@ -1,13 +1,12 @@
 """test_kernelspec_kernel_conf.py — end to end: a spark-4.1-gpu-iceberg kernel whose
 environment holds the RAPIDS and Iceberg jars, started by jupyter_client through
 `spark-k8s kernel`, finds its variant's properties and those jars in
-$SPARK_CONF_DIR/spark-defaults.conf; without the jars (as installed here, where Maven
-Central is out of reach) it finds neither feature; spark-3.5-baseline never does; and
-the notebook gets the startup file's lazy `spark`. No JVM starts here: the jars are
-files named like the real ones."""
+$SPARK_CONF_DIR/spark-defaults.conf; in an environment without the jars it finds
+neither feature; spark-3.5-baseline never does; and the notebook gets the startup
+file's lazy `spark`. No JVM starts here: the jars are files named like the real ones."""
 from jupyter_client.manager import KernelManager
 
-from kspec_env import clean_env, env_view_with_jars, execute, run
+from kspec_env import clean_env, env_view, env_view_with_jars, execute, run
 
 READ_CONF = 'print(open(os.environ["SPARK_CONF_DIR"] + "/spark-defaults.conf").read())'
 
@@ -57,8 +56,14 @@ def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path, matrix):
 
 
 def test_gpu_iceberg_kernel_without_its_jars_has_neither(installed, tmp_path):
+    # the installed environments hold the jars (make install): one that does not
+    python = env_view(tmp_path / "env", "4.1")
+    prefix = tmp_path / "p"
+    run(["kernelspec", "install", "--prefix", str(prefix), "--spark", "4.1", "--variant",
+         "gpu-iceberg", "--python", str(python)], clean_env(tmp_path), check=0)
     (reply, out, err, _), = run_kernel(installed, tmp_path, "spark-4.1-gpu-iceberg",
-                                       ["import os\n" + READ_CONF])
+                                       ["import os\n" + READ_CONF],
+                                       kernels=prefix / "share/jupyter/kernels")
     assert reply["status"] == "ok", reply
     conf = conf_lines(out)
     assert "spark.plugins" not in conf and "spark.sql.extensions" not in conf, conf

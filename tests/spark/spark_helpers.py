@@ -4,7 +4,7 @@ jupyter_client with private directories and no admin settings, cells run with
 everything they sent collected, and the processes a kernel leaves (or must not).
 
 Environment: SPARK_K8S_PREFIX (`make pytest` installs one with the kernel
-environments); without it, a temporary `make install FETCH_JARS=0`.
+environments); without it, a temporary `make install` (with the jars, from build/jars).
 Every wait has a deadline generous enough for a loaded 2-core machine; how long
 things take is measured in `make bench`, never asserted here.
 """
@@ -45,8 +45,8 @@ class Prefix:
         else:
             self._tmp = Path(tempfile.mkdtemp(prefix="sk8s-spark-prefix-"))
             self.path = self._tmp
-            subprocess.run(["make", "--no-print-directory", "install", f"PREFIX={self.path}",
-                            "FETCH_JARS=0"], cwd=ROOT, env=make_env(os.environ), check=True,
+            subprocess.run(["make", "--no-print-directory", "install", f"PREFIX={self.path}"],
+                           cwd=ROOT, env=make_env(os.environ), check=True,
                            stdout=subprocess.DEVNULL)
         self.binary = self.path / "bin" / "spark-k8s"
         self.kernels = self.path / "share" / "jupyter" / "kernels"

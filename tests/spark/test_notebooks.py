@@ -1,7 +1,10 @@
 """test_notebooks.py — the example notebooks in notebooks/ run end to end through our
 kernels with nbclient (as `jupyter nbconvert --execute` would): the first three on
-each Spark line's baseline kernel, the GPU/Iceberg tour on a gpu-iceberg kernel,
-which here has neither a GPU nor the jars and must say so and still run."""
+each Spark line's baseline kernel, the GPU/Iceberg tour on a gpu-iceberg kernel
+whose environment has neither jar (the installed ones have them: a view of one without),
+on a machine without a GPU, which must say so and still run."""
+import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -18,10 +21,10 @@ PLAIN = ["01-first-spark-query.ipynb", "02-dataframes-and-sql.ipynb",
          "03-pandas-api-on-spark.ipynb"]
 
 
-def run_notebook(prefix, home, name, kernel, tmp_path):
+def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    km = KernelManager(kernel_name=kernel,
-                       kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(prefix.kernels)]))
+    km = KernelManager(kernel_name=kernel, kernel_spec_manager=KernelSpecManager(
+        kernel_dirs=[str(kernels or prefix.kernels)]))
     client = NotebookClient(nb, km=km, kernel_name=kernel, timeout=int(h.CELL_S),
                             startup_timeout=int(h.START_S),
                             resources={"metadata": {"path": str(tmp_path)}})
@@ -72,10 +75,25 @@ def test_example_runs(prefix, home, line, name, tmp_path):
         assert "53" in text, text
 
 
+def env_without_jars(prefix, line, where):
+    """A kernel environment at WHERE that is the installed one of LINE with an empty
+    jars folder of its own (bin/python, pyvenv.cfg, a link to lib/)."""
+    real = prefix.python(line).parent.parent
+    (where / "bin").mkdir(parents=True)
+    os.symlink(os.path.realpath(real / "bin" / "python"), where / "bin" / "python")
+    shutil.copy(real / "pyvenv.cfg", where / "pyvenv.cfg")
+    os.symlink(real / "lib", where / "lib")
+    (where / "share" / "spark-k8s" / "jars").mkdir(parents=True)
+    return where / "bin" / "python"
+
+
 def test_gpu_iceberg_tour_runs_and_says_what_is_missing(prefix, home, tmp_path):
     line = sorted(h.LINES)[-1]
+    python = env_without_jars(prefix, line, tmp_path / "env")
+    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu-iceberg", "--name",
+                         f"spark-{line}-gpu-iceberg", "--python", python)
     nb = run_notebook(prefix, home, "04-gpu-and-iceberg.ipynb", f"spark-{line}-gpu-iceberg",
-                      tmp_path)
+                      tmp_path, kernels=home.kernels)
     text = outputs(nb)
     assert "RAPIDS Accelerator: off" in text and "Iceberg catalog:    off" in text, text
     assert "spark-k8s jars fetch" in text, text  # the kernel's first-cell notice

@@ -36,6 +36,36 @@ static struct image_plan *make(const struct matrix *m, const char *registry, con
     return p;
 }
 
+/* RAPIDS_JARS names every classifier of SP's RAPIDS as "NAME|ARCH|CUDA|SHA256|SHA1|URL"
+ * (images/rapids-jar.sh picks one); RAPIDS_CUDA is the default classifier's CUDA
+ * major and RAPIDS_CLASSIFIER is empty (the image's architecture decides). */
+static void check_rapids_args(const struct matrix *m, const struct matrix_spark *sp,
+                              const struct image_spec *s)
+{
+    const char *table = image_spec_arg(s, "RAPIDS_JARS");
+    const struct matrix_component *c = &sp->rapids;
+    assert_true(c->n_classifiers > 1);
+    size_t words = 1;
+    for (const char *p = table; *p; p++)
+        words += *p == ' ';
+    assert_int_equal(words, c->n_classifiers);
+    for (size_t k = 0; k < c->n_classifiers; k++) {
+        const struct matrix_classifier *x = &c->classifiers[k];
+        char url[1024], want[1400];
+        assert_int_equal(matrix_classifier_url(m, c, x, url, sizeof url), 0);
+        snprintf(want, sizeof want, "%s|%s|%d|%s|%s|%s", x->name, x->arch, x->cuda, x->sha256,
+                 x->sha1, url);
+        if (!strstr(table, want))
+            fail_msg("RAPIDS_JARS '%s' lacks '%s'", table, want);
+    }
+    const struct matrix_classifier *d = matrix_classifier_find(c, c->default_classifier);
+    assert_non_null(d);
+    char cuda[8];
+    snprintf(cuda, sizeof cuda, "%d", d->cuda);
+    assert_string_equal(image_spec_arg(s, "RAPIDS_CUDA"), cuda);
+    assert_string_equal(image_spec_arg(s, "RAPIDS_CLASSIFIER"), "");
+}
+
 static void test_sixteen_in_order(void **state)
 {
     (void)state;
@@ -77,8 +107,14 @@ static void test_sixteen_in_order(void **state)
             assert_string_equal(s->dockerfile, "images/runtime.Dockerfile");
             assert_null(image_spec_arg(s, "SPARK_URL"));
             assert_non_null(image_spec_arg(s, "PYTHON_PACKAGE"));
-            assert_int_equal(image_spec_arg(s, "RAPIDS_URL") != NULL, gpu);
+            assert_null(image_spec_arg(s, "RAPIDS_URL")); /* a build per classifier now */
+            assert_int_equal(image_spec_arg(s, "RAPIDS_JARS") != NULL, gpu);
             assert_int_equal(image_spec_arg(s, "ICEBERG_URL") != NULL, ice);
+            assert_int_equal(image_spec_arg(s, "ICEBERG_SHA256") != NULL, ice);
+            if (gpu)
+                check_rapids_args(m, sp, s);
+            if (ice)
+                assert_string_equal(image_spec_arg(s, "ICEBERG_SHA256"), sp->iceberg.sha256);
             assert_null(image_spec_arg(s, "RUNTIME_IMAGE"));
         } else {
             /* FROM the runtime image of the same line and variant, built earlier */

@@ -15,33 +15,31 @@
 
 #include "launcher/images/matrix_pin.h"
 
-#define H128 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
-             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define H40 "0123456789abcdef0123456789abcdef01234567"
 
 static int parse(const char *text, const char *name, size_t hexlen, int bare, char *out,
                  char *err)
 {
-    return checksum_parse(text, strlen(text), name, hexlen, bare, out, 129, err, 512);
+    return checksum_parse(text, strlen(text), name, hexlen, bare, out, 65, err, 512);
 }
 
 static void test_checksum_forms(void **state)
 {
     (void)state;
-    char out[129], err[512];
-    assert_int_equal(parse(H128 "  s.tgz\n", "s.tgz", 128, 0, out, err), 0);
-    assert_string_equal(out, H128);
-    assert_int_equal(parse(H128 " *dir/s.tgz\r\n", "s.tgz", 128, 0, out, err), 0);
-    assert_string_equal(out, H128);
+    char out[65], err[512];
+    assert_int_equal(parse(H64 "  s.tgz\n", "s.tgz", 64, 0, out, err), 0);
+    assert_string_equal(out, H64);
+    assert_int_equal(parse(H64 " *dir/s.tgz\r\n", "s.tgz", 64, 0, out, err), 0);
+    assert_string_equal(out, H64);
     /* several entries: the one naming the file */
-    assert_int_equal(parse(H40 "  a.jar\n" H128 "  s.tgz\n", "s.tgz", 128, 0, out, err), 0);
-    assert_string_equal(out, H128);
+    assert_int_equal(parse(H40 "  a.jar\n" H64 "  s.tgz\n", "s.tgz", 64, 0, out, err), 0);
+    assert_string_equal(out, H64);
     /* gpg --print-md: uppercase groups over lines */
     const char *gpg = "s.tgz: 01234567 89ABCDEF 01234567 89ABCDEF 01234567 89ABCDEF\n"
-                      "       01234567 89ABCDEF 01234567 89ABCDEF 01234567 89ABCDEF\n"
-                      "       01234567 89ABCDEF 01234567 89ABCDEF\n";
-    assert_int_equal(parse(gpg, "s.tgz", 128, 0, out, err), 0);
-    assert_string_equal(out, H128);
+                      "       01234567 89ABCDEF\n";
+    assert_int_equal(parse(gpg, "s.tgz", 64, 0, out, err), 0);
+    assert_string_equal(out, H64);
     /* Maven: bare or named */
     assert_int_equal(parse(H40, "a.jar", 40, 1, out, err), 0);
     assert_string_equal(out, H40);
@@ -55,25 +53,30 @@ static void test_checksum_forms(void **state)
 static void test_checksum_refusals(void **state)
 {
     (void)state;
-    char out[129], err[512];
-    assert_int_equal(parse(H128 "  other.tgz\n", "s.tgz", 128, 0, out, err), -1);
+    char out[65], err[512];
+    assert_int_equal(parse(H64 "  other.tgz\n", "s.tgz", 64, 0, out, err), -1);
     assert_non_null(strstr(err, "names 'other.tgz', not 's.tgz'"));
-    assert_int_equal(parse(H128, "s.tgz", 128, 0, out, err), -1); /* bare, for Apache */
+    assert_int_equal(parse(H64, "s.tgz", 64, 0, out, err), -1); /* bare, for Apache */
     assert_non_null(strstr(err, "without the file name"));
     assert_int_equal(parse(H40 "0  a.jar", "a.jar", 40, 1, out, err), -1);
     assert_non_null(strstr(err, "41 hex digits, not 40"));
     assert_int_equal(parse(H40 "*a.jar", "a.jar", 40, 1, out, err), -1);
     assert_non_null(strstr(err, "is not 'HEX  NAME'"));
     assert_int_equal(parse(H40 "\n" H40 "\n", "a.jar", 40, 1, out, err), -1);
-    assert_int_equal(parse("s.tgz: 0123 XYZ0", "s.tgz", 128, 0, out, err), -1);
+    assert_int_equal(parse("s.tgz: 0123 XYZ0", "s.tgz", 64, 0, out, err), -1);
     assert_non_null(strstr(err, "expected groups of hex digits"));
-    assert_int_equal(parse("<html>\x01</html>", "s.tgz", 128, 0, out, err), -1);
+    assert_int_equal(parse("<html>\x01</html>", "s.tgz", 64, 0, out, err), -1);
     assert_non_null(strstr(err, "it begins '<html>?</html>'"));
-    assert_int_equal(parse(" \n\t", "s.tgz", 128, 0, out, err), -1);
+    assert_int_equal(parse(" \n\t", "s.tgz", 64, 0, out, err), -1);
     assert_non_null(strstr(err, "is empty"));
-    assert_int_equal(checksum_parse("ab\0cd", 5, "a.jar", 40, 1, out, 129, err, 512), -1);
+    assert_int_equal(checksum_parse("ab\0cd", 5, "a.jar", 40, 1, out, 65, err, 512), -1);
     assert_non_null(strstr(err, "NUL byte"));
     assert_int_equal(checksum_parse(H40, 40, "a.jar", 40, 1, out, 40, err, 512), -1);
+    /* SHA-1 and SHA-256 only: nothing publishes SHA-512 for the matrix's jars */
+    assert_int_equal(checksum_parse(H64 H64, 128, "a.jar", 128, 1, out, 65, err, 512), -1);
+    assert_non_null(strstr(err, "bad arguments"));
+    assert_int_equal(parse(H64 "0  s.tgz\n", "s.tgz", 64, 0, out, err), -1);
+    assert_non_null(strstr(err, "65 hex digits, not 64"));
 }
 
 static void test_url_basename(void **state)
@@ -110,11 +113,11 @@ static void test_json_set(void **state)
               "{\n  \"a\": [1, {\"k\": \"x\\\"}\"}],\n  \"s\": [\n    {\n"
               "      \"d\": {\"u\": \"v\", \"sha\": \"ab\"},\n      \"j\": {\n"
               "        \"sha1\": \"\"\n      },\n      \"e\": {}\n    }\n  ]\n}\n");
-    const char *p2[] = {"s", "0", "j", "sha512"};
+    const char *p2[] = {"s", "0", "j", "sha256"};
     check_set(text, p2, 4, "cd",
               "{\n  \"a\": [1, {\"k\": \"x\\\"}\"}],\n  \"s\": [\n    {\n"
               "      \"d\": {\"u\": \"v\", \"sha\": \"\"},\n      \"j\": {\n"
-              "        \"sha1\": \"\",\n        \"sha512\": \"cd\"\n      },\n"
+              "        \"sha1\": \"\",\n        \"sha256\": \"cd\"\n      },\n"
               "      \"e\": {}\n    }\n  ]\n}\n");
     const char *p3[] = {"s", "0", "d", "new"};
     check_set(text, p3, 4, "n",
@@ -126,6 +129,17 @@ static void test_json_set(void **state)
               "{\n  \"a\": [1, {\"k\": \"x\\\"}\"}],\n  \"s\": [\n    {\n"
               "      \"d\": {\"u\": \"v\", \"sha\": \"\"},\n      \"j\": {\n"
               "        \"sha1\": \"\"\n      },\n      \"e\": {\"k\": \"v\"}\n    }\n  ]\n}\n");
+    /* the matrix's shape: a classifier's field inside an inline object, 6 deep */
+    const char *m = "{\"spark\": [{}, {\"rapids\": {\"classifiers\": {\n"
+                    "  \"cuda12\": {\"arch\": \"x86_64\", \"cuda\": 12, \"sha256\": \"\", \"sha1\": \"\"},\n"
+                    "  \"cuda13\": {\"arch\": \"x86_64\", \"cuda\": 13, \"sha256\": \"\", \"sha1\": \"\"}\n"
+                    "}}}]}";
+    const char *p6[] = {"spark", "1", "rapids", "classifiers", "cuda13", "sha256"};
+    check_set(m, p6, 6, H64,
+              "{\"spark\": [{}, {\"rapids\": {\"classifiers\": {\n"
+              "  \"cuda12\": {\"arch\": \"x86_64\", \"cuda\": 12, \"sha256\": \"\", \"sha1\": \"\"},\n"
+              "  \"cuda13\": {\"arch\": \"x86_64\", \"cuda\": 13, \"sha256\": \"" H64 "\", "
+              "\"sha1\": \"\"}\n}}}]}");
     const char *p5[] = {"o", "b"};
     check_set("{\r\n  \"o\": {\r\n    \"a\": 1\r\n  }\r\n}", p5, 2, "x",
               "{\r\n  \"o\": {\r\n    \"a\": 1,\r\n    \"b\": \"x\"\r\n  }\r\n}");
