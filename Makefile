@@ -124,7 +124,7 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	@[ -x tests/images/node_modules/.bin/dockerfile-utils ] || \
 	  npm ci --prefix tests/images --no-audit --no-fund --loglevel=error >/dev/null
-	@$(MAKE) --no-print-directory envs jars
+	@$(MAKE) --no-print-directory envs jars test-jars
 deps-run:
 	$(call deb_install,$(DEB_BUILD) $(DEB_ENVS))
 	@$(MAKE) --no-print-directory envs
@@ -144,6 +144,13 @@ JARS_ARGS ?=
 jars: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s jars fetch --dir $(JARS) $(JARS_ARGS)
 
+# The jars the lakehouse tests run (tests/lakehouse/jars.lock: Iceberg's REST catalog
+# server with its dependencies, each Spark line's Iceberg runtime and AWS bundle), from
+# Maven Central without Maven, each verified against the lock's sha256; a jar already
+# there and verified is not downloaded again. `tests/lakehouse/jars.py lock` re-resolves.
+.PHONY: test-jars
+test-jars:
+	@$(PY) tests/lakehouse/jars.py fetch --dest $(BUILD)/test-jars
 # Re-resolve the locks (maintainers; needs PyPI), and check them against their inputs
 # and the matrix (offline; part of the tests).
 locks:
