@@ -37,6 +37,22 @@ static void put_setting(struct render *r, const char *key, enum setting_id id)
         put(r, key, s->value, s->source);
 }
 
+/* Our JVM options (space-separated) stay in front of whatever spark_conf adds: see
+ * keep_ours. */
+static void add_java_option(struct render *r, const char *key, const char *option,
+                            const char *source)
+{
+    const char *now = sparkconf_get(r->conf, key);
+    char *both = NULL;
+    if (asprintf(&both, "%s%s%s", now ? now : "", now ? " " : "", option) < 0) {
+        errorf(r->err, r->errlen, "out of memory");
+        r->failed = 1;
+        return;
+    }
+    put(r, key, both, source);
+    free(both);
+}
+
 static void render_kubernetes(struct render *r, const struct render_pod *pod)
 {
     static const char runtime[] = "runtime (the driver pod)";
@@ -102,8 +118,18 @@ static void render_gpu(struct render *r, int kubernetes)
     const struct setting *mode = plan_setting(r->plan, SETTING_RAPIDS_MODE);
     if (mode && setting_rapids_explain_only(mode->value)) {
         /* RAPIDS plans every query and says what would run on a GPU, runs it on the
-         * CPU, and needs no GPU: no resource is asked for, no pinned memory */
+         * CPU, and needs no GPU: no resource is asked for, no pinned memory. Its executor
+         * plugin would still look for a GPU at its start (RAPIDS 25.04 does; later ones
+         * skip it in this mode): the architecture check off, and GPU memory set up at
+         * a GPU task's start (a JVM property; none ever runs) rather than the
+         * executor's. */
         put(r, "spark.rapids.sql.mode", "explainOnly", mode->source);
+        put(r, "spark.rapids.skipGpuArchitectureCheck", "true", mode->source);
+        add_java_option(r, "spark.driver.extraJavaOptions", RENDER_RAPIDS_LAZY_GPU_INIT,
+                        mode->source);
+        if (kubernetes)
+            add_java_option(r, "spark.executor.extraJavaOptions", RENDER_RAPIDS_LAZY_GPU_INIT,
+                            mode->source);
         return;
     }
     if (!kubernetes)
@@ -314,22 +340,31 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
                                 : "runtime (the kernel environment's jars)");
 }
 
-/* An extra spark.driver.extraClassPath (spark_conf) comes after the variant's jars,
- * not instead of them. */
-static void keep_class_path(struct render *r)
+/* What spark_conf gives for a property the runtime set too (the driver's class path,
+ * the JVMs' options) comes after the runtime's value, not instead of it: OURS is the
+ * conf before the extra properties went in. */
+static void keep_ours(struct render *r, const struct sparkconf *ours)
 {
-    const char *now = r->class_path ? sparkconf_get(r->conf, "spark.driver.extraClassPath") : NULL;
-    if (!now || strcmp(now, r->class_path) == 0)
-        return;
-    char *both = NULL;
-    if (asprintf(&both, "%s:%s", r->class_path, now) < 0) {
-        errorf(r->err, r->errlen, "out of memory");
-        r->failed = 1;
-        return;
+    static const struct {
+        const char *key, *separator;
+    } joined[] = {{"spark.driver.extraClassPath", ":"},
+                  {"spark.driver.extraJavaOptions", " "},
+                  {"spark.executor.extraJavaOptions", " "}};
+    for (size_t i = 0; i < sizeof joined / sizeof joined[0]; i++) {
+        const char *mine = sparkconf_get(ours, joined[i].key);
+        const char *now = sparkconf_get(r->conf, joined[i].key);
+        if (!mine || !now || strcmp(mine, now) == 0)
+            continue;
+        char *both = NULL, source[256];
+        if (asprintf(&both, "%s%s%s", mine, joined[i].separator, now) < 0) {
+            errorf(r->err, r->errlen, "out of memory");
+            r->failed = 1;
+            return;
+        }
+        snprintf(source, sizeof source, "runtime (its %s, then spark_conf's)", joined[i].key);
+        put(r, joined[i].key, both, source);
+        free(both);
     }
-    put(r, "spark.driver.extraClassPath", both,
-        "runtime (the variant's jars, then spark_conf's spark.driver.extraClassPath)");
-    free(both);
 }
 
 int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
@@ -359,9 +394,20 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
     render_connect(&r, pod, env);
     render_progress(&r);
     const struct settings *s = plan_settings(plan);
+    struct sparkconf *ours = sparkconf_new();
+    for (size_t i = 0; ours && !r.failed && i < sparkconf_count(r.conf); i++)
+        if (sparkconf_set(ours, sparkconf_key(r.conf, i), sparkconf_value(r.conf, i),
+                          sparkconf_source(r.conf, i), err, errlen))
+            r.failed = 1;
+    if (!ours) {
+        errorf(err, errlen, "out of memory");
+        r.failed = 1;
+    }
     for (size_t i = 0; s && i < s->n_extra; i++)
         put(&r, s->extra[i].key, s->extra[i].value, s->extra[i].source);
-    keep_class_path(&r);
+    if (ours && !r.failed)
+        keep_ours(&r, ours);
+    sparkconf_free(ours);
     free(r.class_path);
     if (r.failed) {
         sparkconf_free(r.conf);

@@ -54,6 +54,9 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 /* The Spark Connect server's plugin class (Spark 4). */
 #define RENDER_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
 #define RENDER_RAPIDS_PLUGIN "com.nvidia.spark.SQLPlugin"
+/* A JVM property of RAPIDS: GPU memory set up when a GPU task starts, not when the
+ * executor does (explain-only mode: no GPU, and no GPU task ever). */
+#define RENDER_RAPIDS_LAZY_GPU_INIT "-Dcom.nvidia.spark.rapids.memory.gpu.rmm.init.task=true"
 /* RAPIDS' pinned host memory pool per executor, in MiB (added to the pod's overhead). */
 #define RENDER_RAPIDS_PINNED_MIB "1024"
 /* How long an idle executor that holds shuffle files is kept (dynamic allocation). */

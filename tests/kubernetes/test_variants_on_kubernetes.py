@@ -256,7 +256,7 @@ def test_jars_on_the_class_paths_never_shipped(line_run):
             assert entries.count("/usr/local/lib/spark-k8s/envs/spark-%s/share/spark-k8s/jars/*" % line) == 1, cp
             assert "Fetching spark://" not in log and "Fetching file:" not in log, name
     for variant in ("gpu-iceberg", "gpu"):
-        assert cells.result(run[variant].out["gpu"], "gpu")["jars"] == []
+        assert cells.result(run[variant].out["gpu"], "gpu")["jars"] == ""
 
 
 def test_no_key_in_any_object_kernelspec_or_log(line_run):

@@ -1,8 +1,11 @@
 """test_notebooks.py — the example notebooks in notebooks/ run end to end through our
 kernels with nbclient (as `jupyter nbconvert --execute` would): the first three on
-each Spark line's baseline kernel, the GPU/Iceberg tour on a gpu-iceberg kernel
-whose environment has neither jar (the installed ones have them: a view of one without),
-on a machine without a GPU, which must say so and still run."""
+each Spark line's baseline kernel; the Iceberg tour (04) on each line's gpu-iceberg kernel
+installed for an Iceberg REST catalog on an S3-protocol store (tests/lakehouse) with RAPIDS
+in explain-only mode, which also explains the GPU plan of an Iceberg scan; the RAPIDS tour
+(05) on each line's gpu kernel in explain-only mode; and the RAPIDS tour on a gpu kernel whose
+environment has no jar (the installed ones have them: a view of one without) on a machine
+without a GPU, which must say so and still run."""
 import os
 import shutil
 from pathlib import Path
@@ -15,13 +18,14 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 import spark_helpers as h
+from lakehouse.fixtures import lakehouse_catalog, lakehouse_store  # noqa: F401
 
 NOTEBOOKS = h.ROOT / "notebooks"
 PLAIN = ["01-first-spark-query.ipynb", "02-dataframes-and-sql.ipynb",
          "03-pandas-api-on-spark.ipynb"]
 
 
-def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None):
+def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None, env=None):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     km = KernelManager(kernel_name=kernel, kernel_spec_manager=KernelSpecManager(
         kernel_dirs=[str(kernels or prefix.kernels)]))
@@ -29,7 +33,7 @@ def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None):
                             startup_timeout=int(h.START_S),
                             resources={"metadata": {"path": str(tmp_path)}})
     try:
-        client.execute(env=home.env())
+        client.execute(env=home.env(**(env or {})))
     finally:
         # nbclient leaves a kernel manager it was given running: ours to shut down
         if km.has_kernel:
@@ -56,10 +60,11 @@ def outputs(nb):
 
 def test_the_examples_name_kernels_we_ship():
     names = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-    assert names == sorted(PLAIN + ["04-gpu-and-iceberg.ipynb"]), names
+    assert names == sorted(PLAIN + ["04-iceberg.ipynb", "05-gpu.ipynb"]), names
     for n in names:
         spec = nbformat.read(NOTEBOOKS / n, as_version=4).metadata["kernelspec"]
         assert spec["name"].startswith("spark-"), (n, spec)
+        assert spec["name"].split("-", 2)[2] in ("baseline", "iceberg", "gpu", "gpu-iceberg"), spec
 
 
 @pytest.mark.parametrize("name", PLAIN)
@@ -87,15 +92,58 @@ def env_without_jars(prefix, line, where):
     return where / "bin" / "python"
 
 
-def test_gpu_iceberg_tour_runs_and_says_what_is_missing(prefix, home, tmp_path):
+def no_errors(nb):
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert errors == [], errors
+
+
+def test_iceberg_tour_on_a_rest_catalog_and_s3(prefix, home, line, tmp_path, lakehouse_store,
+                                              lakehouse_catalog):
+    """04: a table written by four tasks, schema evolution, MERGE INTO, time travel, the GPU
+    plan of its scan, DROP ... PURGE, on the REST catalog's S3 store."""
+    name = f"tour-{line}-gpu-iceberg"
+    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu-iceberg", "--name", name,
+                         "--rapids-mode", "explainOnly", "--iceberg-type", "rest",
+                         "--iceberg-uri", lakehouse_catalog.uri, "--s3-endpoint", lakehouse_store.endpoint,
+                         "--s3-region", lakehouse_store.region, "--s3-path-style-access", "true")
+    nb = run_notebook(prefix, home, "04-iceberg.ipynb", name, tmp_path, kernels=home.kernels,
+                      env=lakehouse_store.env())
+    no_errors(nb)
+    text = outputs(nb)
+    for want in (f"Iceberg catalog: iceberg (rest: {lakehouse_catalog.uri})",
+                 "rows: 1000 · sum of ids: 499500", "rows with a score: 2",
+                 "columns: ['id', 'kind', 'score']", "rows: 1005 · merged: 10",
+                 "first snapshot: rows: 1000 · columns: ['id', 'kind']",
+                 "*Exec <HashAggregateExec> will run on GPU", "Exec <BatchScanExec>",
+                 "table exists: False"):
+        assert want in text, (want, text)
+    assert "runs RAPIDS in explain-only mode" in text  # the kernel's first-cell notice
+    assert [k for k in lakehouse_store.keys() if "/demo/" in k] == []  # purged
+
+
+def test_gpu_tour_explains_without_a_gpu(prefix, home, line, tmp_path):
+    """05 on a gpu kernel in explain-only mode: RAPIDS loaded, its plan, the query on the CPU."""
+    name = f"tour-{line}-gpu"
+    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu", "--name", name,
+                         "--rapids-mode", "explainOnly")
+    nb = run_notebook(prefix, home, "05-gpu.ipynb", name, tmp_path, kernels=home.kernels)
+    no_errors(nb)
+    text = outputs(nb)
+    assert "RAPIDS Accelerator: on · mode: explainOnly" in text, text
+    assert "*Exec <HashAggregateExec> will run on GPU" in text, text
+    assert "*Exec <ShuffleExchangeExec> will run on GPU" in text, text
+    assert "runs on the CPU" in text and "no GPU visible" not in text
+
+
+def test_gpu_tour_without_the_jar_or_a_gpu_says_so(prefix, home, tmp_path):
     line = sorted(h.LINES)[-1]
     python = env_without_jars(prefix, line, tmp_path / "env")
-    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu-iceberg", "--name",
-                         f"spark-{line}-gpu-iceberg", "--python", python)
-    nb = run_notebook(prefix, home, "04-gpu-and-iceberg.ipynb", f"spark-{line}-gpu-iceberg",
-                      tmp_path, kernels=home.kernels)
+    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu", "--name",
+                         f"bare-{line}-gpu", "--python", python)
+    nb = run_notebook(prefix, home, "05-gpu.ipynb", f"bare-{line}-gpu", tmp_path, kernels=home.kernels)
+    no_errors(nb)
     text = outputs(nb)
-    assert "RAPIDS Accelerator: off" in text and "Iceberg catalog:    off" in text, text
+    assert "RAPIDS Accelerator: off" in text, text
     assert "spark-k8s jars fetch" in text, text  # the kernel's first-cell notice
+    assert "no GPU is visible here" in text, text
     assert "runs on the CPU" in text
-    assert "Iceberg is off in this kernel" in text

@@ -390,13 +390,31 @@ static void test_render_explain_only(void **state)
         assert_null(sparkconf_get(c, "spark.task.resource.gpu.amount"));
         assert_null(sparkconf_get(c, "spark.executor.resource.gpu.discoveryScript"));
         assert_null(sparkconf_get(c, "spark.rapids.memory.pinnedPool.size"));
+        /* RAPIDS 25.04's executor plugin looks for a GPU at its start unless told not to */
+        assert_string_equal(sparkconf_get(c, "spark.rapids.skipGpuArchitectureCheck"), "true");
+        assert_string_equal(sparkconf_get(c, "spark.driver.extraJavaOptions"),
+                            RENDER_RAPIDS_LAZY_GPU_INIT);
+        if (k8s)
+            assert_string_equal(sparkconf_get(c, "spark.executor.extraJavaOptions"),
+                                RENDER_RAPIDS_LAZY_GPU_INIT);
+        else
+            assert_null(sparkconf_get(c, "spark.executor.extraJavaOptions"));
         sparkconf_free(c);
     }
     plan_free(p);
-    p = plan_of("3.5", "gpu", "");
+    /* the kernelspec's own JVM options come after ours */
+    p = plan_of("4.1", "gpu", ", \"rapids\": {\"mode\": \"explainOnly\"}, \"spark_conf\": "
+                "{\"spark.driver.extraJavaOptions\": \"-Dx=1\"}");
     struct sparkconf *c = NULL;
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_string_equal(sparkconf_get(c, "spark.driver.extraJavaOptions"),
+                        RENDER_RAPIDS_LAZY_GPU_INIT " -Dx=1");
+    sparkconf_free(c);
+    plan_free(p);
+    p = plan_of("3.5", "gpu", "");
     assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
     assert_null(sparkconf_get(c, "spark.rapids.sql.mode")); /* RAPIDS' default: on the GPU */
+    assert_null(sparkconf_get(c, "spark.driver.extraJavaOptions"));
     assert_string_equal(sparkconf_get(c, "spark.executor.resource.gpu.amount"), "1");
     sparkconf_free(c);
     plan_free(p);
