@@ -109,6 +109,14 @@ def check_gpu_plan(r):
     assert [list(x) for x in r["rows"]] == [[0, 499950000], [1, 499960000]], r  # on the CPU
 
 
+def iceberg_scan_on_gpu(plan):
+    """RAPIDS' verdict on the Iceberg scan in PLAN (gpu_plan's text): True (on the GPU),
+    False (kept on the CPU); AssertionError when the plan names no scan."""
+    lines = [ln.strip() for ln in plan.splitlines() if "Exec <BatchScanExec>" in ln]
+    assert lines, plan
+    return all(ln.startswith("*Exec <BatchScanExec> will run on GPU") for ln in lines)
+
+
 def managed_table():
     return f"""
 import json
