@@ -225,9 +225,9 @@ def test_default_search_gives_a_documented_answer():
     """Whatever this machine has (no CUDA, a runtime without driver, real GPUs)."""
     r = run(["gpus"], clean_env(cudart=False))
     assert r.returncode in (EXIT_OK, EXIT_NO_LIBRARY, EXIT_NO_DRIVER, EXIT_NO_DEVICE), r.stderr
-    if r.returncode == EXIT_NO_LIBRARY:
-        assert "libcudart.so.13/.12/.so was not found; install the CUDA runtime or set SPARK_K8S_CUDART" \
-            in r.stderr
+    if r.returncode == EXIT_NO_LIBRARY:  # neither the driver nor a runtime: both named, and how
+        for part in ("libcuda.so.1", "libcudart.so.13/.12/.so", "SPARK_K8S_LIBCUDA", "SPARK_K8S_CUDART"):
+            assert part in r.stderr, r.stderr
     if r.returncode != EXIT_OK:
         assert r.stderr.count("\n") == 1
 

@@ -78,7 +78,7 @@ VARIANT_JARS = {"gpu": ("rapids-4-spark_",), "iceberg": ("iceberg-spark-runtime-
 
 
 def variant_jars(state_dir, env_dir, line, variant):
-    """A folder holding (as links) the jars of VARIANT from ENV_DIR's jars folder: what the
+    """A folder holding (as hard links) the jars of VARIANT from ENV_DIR's jars folder: what the
     variant's image has at <venv>/share/spark-k8s/jars, and nothing of the other variants."""
     source = os.path.join(env_dir, "share", "spark-k8s", "jars")
     folder = os.path.join(state_dir, "image-jars", "%s-%s" % (line, variant))
@@ -86,8 +86,14 @@ def variant_jars(state_dir, env_dir, line, variant):
     os.chmod(folder, 0o755)
     prefixes = tuple(p for feature, ps in VARIANT_JARS.items() if feature in variant.split("-") for p in ps)
     for name in sorted(os.listdir(source)) if os.path.isdir(source) else []:
-        if name.endswith(".jar") and name.startswith(prefixes) and not os.path.lexists(os.path.join(folder, name)):
-            os.symlink(os.path.realpath(os.path.join(source, name)), os.path.join(folder, name))
+        target = os.path.join(folder, name)
+        if name.endswith(".jar") and name.startswith(prefixes) and not os.path.lexists(target):
+            # a hard link: a symbolic one into a build under /tmp would point into the pod's
+            # own /tmp (an emptyDir) and find nothing there
+            try:
+                os.link(os.path.realpath(os.path.join(source, name)), target)
+            except OSError:
+                os.symlink(os.path.realpath(os.path.join(source, name)), target)
     return folder
 
 
