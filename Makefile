@@ -145,7 +145,7 @@ jars: $(BUILD)/spark-k8s
 	$(BUILD)/spark-k8s jars fetch --dir $(JARS) $(JARS_ARGS)
 
 # The jars the lakehouse tests run (tests/lakehouse/jars.lock: Iceberg's REST catalog
-# server with its dependencies, each Spark line's Iceberg runtime and AWS bundle), from
+# server with its dependencies), from
 # Maven Central without Maven, each verified against the lock's sha256; a jar already
 # there and verified is not downloaded again. `tests/lakehouse/jars.py lock` re-resolves.
 .PHONY: test-jars

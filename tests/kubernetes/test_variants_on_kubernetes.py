@@ -13,7 +13,7 @@ ReadWriteMany claim for Spark's warehouse. Then, per line, one kernel of each va
                spark_catalog refused in the cell (defect 2)
   iceberg      the REST catalog on S3 and Spark's warehouse on the claim: the Iceberg
                scenario, and a managed table written by the executors read back exactly
-  gpu          RAPIDS in explain-only mode: its plan
+  gpu          RAPIDS in explain-only mode: its plan (one executor pod)
 
 and what the objects show: executors of the variant's runtime image, running as the kernel
 pod's service account (defect 4) with the S3 keys from the Secret, the jars on the driver's
@@ -40,6 +40,9 @@ LINES = [s["line"] for s in json.load(open(os.path.join(
     os.path.dirname(__file__), "..", "..", "images", "matrix.json")))["spark"]]
 EXECUTORS = ("--executor-instances", "2", "--executor-max-instances", "2", "--executor-cores", "1",
              "--executor-memory", "768m", "--driver-memory", "768m")
+# RAPIDS' plan needs no second executor: one proves its plugin loads there too
+ONE_EXECUTOR = ("--executor-instances", "1", "--executor-max-instances", "1", "--executor-cores", "1",
+                "--executor-memory", "768m", "--driver-memory", "768m")
 WAREHOUSE = "/mnt/warehouse"
 CLAIM = "lake-warehouse"
 SECRET = "lake-keys"
@@ -113,7 +116,7 @@ def scenario(line, tmp, store, catalog):
         cluster.install(line, "gpu-iceberg", *EXECUTORS, *lake, *explain)
         cluster.install(line, "iceberg", *EXECUTORS, *lake, "--spark-warehouse", WAREHOUSE,
                         "--spark-warehouse-claim", CLAIM)
-        cluster.install(line, "gpu", *EXECUTORS, *explain)
+        cluster.install(line, "gpu", *ONE_EXECUTOR, *explain)
         out["gpu-iceberg"] = run_kernel(cluster, tmp, "spark-%s-gpu-iceberg" % line, [
             ("gpu", cells.gpu_plan("iceberg.%s.scan" % ns_a)),
             ("iceberg", cells.iceberg(table_a)),

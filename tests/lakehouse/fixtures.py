@@ -9,9 +9,9 @@ In a suite's conftest.py (tests/conftest.py puts tests/ on sys.path):
     lakehouse_store     an ObjectStore (objectstore.py), started, with bucket "lakehouse"
     lakehouse_catalog   a RestCatalog (restcatalog.py) on that store, started
 
-then catalogs.rest_catalog_properties(lakehouse_catalog) gives the Spark properties of
-catalog `iceberg`, and lakehouse_store.env() the environment variables (test credentials,
-region) of whatever talks to the store: a kernel's, a Spark driver's. Suites share the
+then a kernelspec names lakehouse_catalog.uri and lakehouse_store.endpoint (README.md), and
+lakehouse_store.env() gives the environment variables (test credentials, region) of whatever
+talks to the store: a kernel's, a Spark driver's. Suites share the
 catalog and the bucket: each should keep to namespaces of its own (unique_namespace()).
 
 Each conftest that imports the fixtures gets fixture definitions of its own, and pytest

@@ -127,7 +127,7 @@ def test_servers_die_with_a_killed_parent(tmp_path):
 
 # ---- the jars ------------------------------------------------------------------------
 
-def test_jars_lock_matches_the_pom_and_the_matrix():
+def test_jars_lock_matches_the_pom():
     assert jars.check() == []
 
 

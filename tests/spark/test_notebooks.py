@@ -3,12 +3,8 @@ kernels with nbclient (as `jupyter nbconvert --execute` would): the first three 
 each Spark line's baseline kernel; the Iceberg tour (04) on each line's gpu-iceberg kernel
 installed for an Iceberg REST catalog on an S3-protocol store (tests/lakehouse) with RAPIDS
 in explain-only mode, which also explains the GPU plan of an Iceberg scan; the RAPIDS tour
-(05) on each line's gpu kernel in explain-only mode; and the RAPIDS tour on a gpu kernel whose
-environment has no jar (the installed ones have them: a view of one without) on a machine
-without a GPU, which must say so and still run."""
-import os
-import shutil
-from pathlib import Path
+(05) on each line's gpu kernel in explain-only mode. (A kernel without its jar, or on a machine
+without a GPU, saying so in its first cell: tests/spark/test_jars.py, tests/protocol.)"""
 
 import nbformat
 import psutil
@@ -81,18 +77,6 @@ def test_example_runs(prefix, home, line, name, tmp_path):
         assert "53" in text, text
 
 
-def env_without_jars(prefix, line, where):
-    """A kernel environment at WHERE that is the installed one of LINE with an empty
-    jars folder of its own (bin/python, pyvenv.cfg, a link to lib/)."""
-    real = prefix.python(line).parent.parent
-    (where / "bin").mkdir(parents=True)
-    os.symlink(os.path.realpath(real / "bin" / "python"), where / "bin" / "python")
-    shutil.copy(real / "pyvenv.cfg", where / "pyvenv.cfg")
-    os.symlink(real / "lib", where / "lib")
-    (where / "share" / "spark-k8s" / "jars").mkdir(parents=True)
-    return where / "bin" / "python"
-
-
 def no_errors(nb):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors == [], errors
@@ -137,17 +121,3 @@ def test_gpu_tour_explains_without_a_gpu(prefix, home, line, tmp_path):
     assert "*Exec <HashAggregateExec> will run on GPU" in text, text
     assert "*Exec <ShuffleExchangeExec> will run on GPU" in text, text
     assert "runs on the CPU" in text and "no GPU visible" not in text
-
-
-def test_gpu_tour_without_the_jar_or_a_gpu_says_so(prefix, home, tmp_path):
-    line = sorted(h.LINES)[-1]
-    python = env_without_jars(prefix, line, tmp_path / "env")
-    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu", "--name",
-                         f"bare-{line}-gpu", "--python", python)
-    nb = run_notebook(prefix, home, "05-gpu.ipynb", f"bare-{line}-gpu", tmp_path, kernels=home.kernels)
-    no_errors(nb)
-    text = outputs(nb)
-    assert "RAPIDS Accelerator: off" in text, text
-    assert "spark-k8s jars fetch" in text, text  # the kernel's first-cell notice
-    assert "no GPU is visible here" in text, text
-    assert "runs on the CPU" in text
