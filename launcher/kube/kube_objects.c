@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/kube/kube_json.h"
 #include "launcher/kube/merge_patch.h"
 
 #define KUBE_DEFAULT_DRIVER_PORT 7078
@@ -161,20 +162,6 @@ void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1])
 }
 
 /* ---- small builders ---------------------------------------------------------- */
-
-/* json_object_set_new that remembers a failure in *bad (all failures here mean
- * out of memory; checking once at the end keeps the builders readable). */
-static void put(json_t *obj, const char *key, json_t *value, int *bad)
-{
-    if (!value || !obj || json_object_set_new(obj, key, value) < 0)
-        *bad = 1;
-}
-
-static void push(json_t *array, json_t *value, int *bad)
-{
-    if (!value || !array || json_array_append_new(array, value) < 0)
-        *bad = 1;
-}
 
 static json_t *str(const char *s)
 {
@@ -896,16 +883,12 @@ int kube_render_list(const struct kube_inputs *in, json_t **list_out, char *err,
     int bad = 0;
     json_t *list = NULL;
     if (rc == 0) {
-        list = json_object();
-        put(list, "apiVersion", str("v1"), &bad);
-        put(list, "kind", str("List"), &bad);
         json_t *items = json_array();
         for (size_t i = 0; i < 4; i++) {
             push(items, objects[i], &bad);
             objects[i] = NULL;
         }
-        put(list, "items", items, &bad);
-        put(list, "metadata", json_object(), &bad);
+        list = kube_json_list(items, &bad);
     }
     for (size_t i = 0; i < 4; i++)
         json_decref(objects[i]);
