@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +42,7 @@
 #include "launcher/kube/kube_objects.h"
 #include "launcher/spec/plan.h"
 #include "launcher/runtime/runtime.h"
+#include "launcher/sys/token.h"
 
 #define SHIM_STOP_GRACE_MS 1200
 #define SHIM_MAX_KEY_FILE 4096
@@ -169,18 +169,6 @@ static int api_server_from_env(char *out, size_t len)
     return 0;
 }
 
-/* A fresh Spark Connect token: 32 random bytes, hex. */
-static int connect_token(char out[65])
-{
-    unsigned char raw[32];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        return -1;
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    explicit_bzero(raw, sizeof raw);
-    return 0;
-}
-
 /* DIR/conf/spark-defaults.conf, alone in its folder (it is the kernel's SPARK_CONF_DIR,
  * and Spark copies the other files of that folder into a ConfigMap for the
  * executors): the launcher's properties with this pod's bind address, the API server
@@ -188,7 +176,7 @@ static int connect_token(char out[65])
 static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
                             char *dir_out, size_t dir_len, char *err, size_t errlen)
 {
-    char path[300], master[600], token[65] = "";
+    char path[300], master[600], token[TOKEN_HEX_LEN + 1] = "";
     FILE *in = fopen(conf_path, "r");
     if (!in) {
         errorf(err, errlen, "%s: %s", conf_path, strerror(errno));
@@ -229,9 +217,10 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     if (have_master)
         fprintf(out, "# the API server (KUBERNETES_SERVICE_HOST/PORT)\nspark.master %s\n", master);
     if (connect) {
-        if (connect_token(token) < 0) {
+        struct error terr = {0};
+        if (token_new(token, &terr) < 0) {
             fclose(out);
-            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
+            errorf(err, errlen, "%s", terr.text);
             return -1;
         }
         fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",

@@ -15,6 +15,7 @@
 #include "launcher/runtime/runtime.h"
 #include "launcher/spec/render.h"
 #include "launcher/spec/sparkconf.h"
+#include "launcher/sys/token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -261,17 +261,6 @@ static void exec_child(struct local_runtime *rt, char **argv, int err_w, pid_t p
     _exit(127);
 }
 
-/* A fresh token for the Spark Connect server: 32 random bytes, hex. */
-static int new_token(char out[65])
-{
-    unsigned char raw[32];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        return -1;
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    return 0;
-}
-
 /* Spark's logging configuration from the kernelspec folder (log4j2.properties, which
  * admins may edit), when it has one, into SPARK_CONF_DIR. */
 static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
@@ -306,16 +295,15 @@ static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
  * token for Spark Connect when the plan starts its server. */
 static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
 {
-    char jars_dir[4200], token[65];
+    char jars_dir[4200], token[TOKEN_HEX_LEN + 1] = "";
     struct render_env env = {0};
     if (kernel_env_jars_dir(plan_runtime_argv(rt->env.plan)[0], jars_dir, sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
     const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);
     if (connect && connect->value && strcmp(connect->value, "true") == 0) {
-        if (new_token(token)) {
-            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
-            return -1;
-        }
+        struct error terr = {0};
+        if (token_new(token, &terr) < 0)
+            return errorf(err, errlen, "%s", terr.text);
         env.connect_token = token;
     }
     int rc = render_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err, errlen);
