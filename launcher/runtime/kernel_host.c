@@ -35,10 +35,6 @@ struct kernel {
     struct relay_host host;
     const struct runtime_ops *ops; /* the runtime the kernelspec names */
     char kernel_id[37];
-    int sigfd;
-    int stopping;
-    int runtime_done; /* the runtime ended or never started: nothing left to stop */
-    long long started_ms;
 };
 
 /* ---- hooks from the proxy ---------------------------------------------------- */
@@ -63,40 +59,11 @@ static json_t *kernel_info(void *ctx)
                      banner, "help_links");
 }
 
-static int interrupt(void *ctx)
-{
-    struct kernel *k = ctx;
-    return k->host.rt ? k->ops->interrupt(k->host.rt) : -1;
-}
-
-static void stop_runtime(struct kernel *k)
-{
-    if (k->runtime_done || !k->host.rt) {
-        loop_stop(k->host.loop, 0);
-        return;
-    }
-    if (k->stopping)
-        return;
-    k->stopping = 1;
-    k->ops->stop(k->host.rt, STOP_GRACE_MS);
-}
-
-static void stop_runtime_cb(void *ctx)
-{
-    stop_runtime(ctx);
-}
-
-static void shutdown_early(void *ctx, int restart)
-{
-    (void)restart;
-    stop_runtime(ctx);
-}
-
 static void ready(void *ctx)
 {
     struct kernel *k = ctx;
     log_line("spark-k8s", "kernel %s ready in %lld ms (%s runtime)", k->kernel_id,
-             monotonic_ms() - k->started_ms, plan_runtime(k->plan));
+             monotonic_ms() - k->host.started_ms, plan_runtime(k->plan));
 }
 
 /* ---- from the runtime ------------------------------------------------------------ */
@@ -109,19 +76,12 @@ static void linger_over(void *ctx)
     loop_stop(k->host.loop, 1);
 }
 
-static void drained(void *ctx)
-{
-    struct kernel *k = ctx;
-    loop_stop(k->host.loop, 0);
-}
-
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct kernel *k = ctx;
-    k->runtime_done = 1;
-    if (expected || k->stopping || proxy_shutdown_requested(k->host.proxy)) {
+    if (expected || k->host.stopping || proxy_shutdown_requested(k->host.proxy)) {
         /* Deliver the last replies (shutdown_reply, final iopub) before leaving. */
-        proxy_drain(k->host.proxy, 500, drained, k);
+        relay_host_drain(&k->host, 500, 0);
         return;
     }
     if (!proxy_ready(k->host.proxy)) {
@@ -165,8 +125,9 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
     size_t max_bytes = o->max_message_bytes;
     struct kernel k;
     memset(&k, 0, sizeof k);
-    relay_host_init(&k.host, "spark-k8s kernel", stop_runtime_cb, &k);
-    k.started_ms = monotonic_ms();
+    struct relay_host_owner owner = {.ctx = &k, .kernel_info = kernel_info, .ready = ready,
+                                     .exited = runtime_exited};
+    relay_host_init(&k.host, "spark-k8s kernel", STOP_GRACE_MS, &owner);
     uuid_text(k.kernel_id);
     int status = -1;
     if (connection_read(conn_path, &k.conn, err->text, sizeof err->text) ||
@@ -194,15 +155,8 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
         error_prefix(err, "cannot set up: ");
         goto out;
     }
-    struct proxy_hooks hooks = {
-        .ctx = &k,
-        .interrupt = interrupt,
-        .kernel_info = kernel_info,
-        .shutdown_early = shutdown_early,
-        .ready = ready,
-    };
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
-    if (relay_host_relay(&k.host, &k.conn, &popt, &hooks, err->text, sizeof err->text)) {
+    if (relay_host_relay(&k.host, &k.conn, &popt, err->text, sizeof err->text)) {
         /* connection_read has checked the file (ERR_INPUT): what fails here is the machine */
         error_adopt(err, ERR_SYSTEM);
         error_prefix(err, "%s: ", conn_path);
@@ -214,8 +168,6 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
         .front = &k.conn,
         .kernel_id = k.kernel_id,
         .resource_dir = spec_dir,
-        .exited = runtime_exited,
-        .ctx = &k,
     };
     if (relay_host_start(&k.host, k.ops, &env, err->text, sizeof err->text)) {
         error_adopt(err, ERR_RUNTIME);

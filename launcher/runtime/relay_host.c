@@ -14,13 +14,14 @@
 #include "launcher/sys/fs.h"
 #include "launcher/sys/signals.h"
 
-void relay_host_init(struct relay_host *h, const char *log_name, void (*stop)(void *ctx),
-                     void *ctx)
+void relay_host_init(struct relay_host *h, const char *log_name, long stop_grace_ms,
+                     const struct relay_host_owner *owner)
 {
     memset(h, 0, sizeof *h);
     h->log_name = log_name;
-    h->stop = stop;
-    h->ctx = ctx;
+    h->stop_grace_ms = stop_grace_ms;
+    h->owner = *owner;
+    h->started_ms = monotonic_ms();
     h->sigfd = -1;
     h->janitor.fd = -1;
 }
@@ -60,17 +61,81 @@ static void on_signal(void *ctx, int fd)
             proxy_interrupt(h->proxy);
         } else {
             log_line(h->log_name, "%s: stopping the kernel", strsignal(signo));
-            h->stop(h->ctx);
+            relay_host_stop(h);
         }
     }
 }
 
-int relay_host_relay(struct relay_host *h, const struct connection *front,
-                     const struct proxy_options *opt, const struct proxy_hooks *hooks, char *err,
-                     size_t errlen)
+void relay_host_stop(struct relay_host *h)
 {
+    if (h->runtime_done || !h->rt) {
+        loop_stop(h->loop, h->exit_status);
+        return;
+    }
+    if (h->stopping)
+        return;
+    h->stopping = 1;
+    h->ops->stop(h->rt, h->stop_grace_ms);
+}
+
+static void drained(void *ctx)
+{
+    struct relay_host *h = ctx;
+    loop_stop(h->loop, h->exit_status);
+}
+
+void relay_host_drain(struct relay_host *h, long ms, int status)
+{
+    h->exit_status = status;
+    proxy_drain(h->proxy, ms, drained, h);
+}
+
+/* ---- the proxy's hooks ------------------------------------------------------------ */
+
+static int interrupt(void *ctx)
+{
+    struct relay_host *h = ctx;
+    return h->rt ? h->ops->interrupt(h->rt) : -1;
+}
+
+static json_t *kernel_info(void *ctx)
+{
+    struct relay_host *h = ctx;
+    return h->owner.kernel_info(h->owner.ctx);
+}
+
+static void shutdown_early(void *ctx, int restart)
+{
+    (void)restart;
+    relay_host_stop(ctx);
+}
+
+static void ready(void *ctx)
+{
+    struct relay_host *h = ctx;
+    if (h->owner.ready)
+        h->owner.ready(h->owner.ctx);
+}
+
+static void exited(void *ctx, int expected, const char *reason)
+{
+    struct relay_host *h = ctx;
+    h->runtime_done = 1;
+    h->owner.exited(h->owner.ctx, expected, reason);
+}
+
+int relay_host_relay(struct relay_host *h, const struct connection *front,
+                     const struct proxy_options *opt, char *err, size_t errlen)
+{
+    struct proxy_hooks hooks = {
+        .ctx = h,
+        .interrupt = interrupt,
+        .kernel_info = h->owner.kernel_info ? kernel_info : NULL,
+        .shutdown_early = shutdown_early,
+        .ready = ready,
+    };
     if (loop_new(&h->loop, err, errlen) ||
-        proxy_new(h->loop, front, opt, hooks, &h->proxy, err, errlen))
+        proxy_new(h->loop, front, opt, &hooks, &h->proxy, err, errlen))
         return -1;
     if (loop_watch_fd(h->loop, h->sigfd, LOOP_READABLE, on_signal, h)) {
         errorf(err, errlen, "cannot watch signals: %s", strerror(errno));
@@ -85,6 +150,8 @@ int relay_host_start(struct relay_host *h, const struct runtime_ops *ops,
     env->loop = h->loop;
     env->proxy = h->proxy;
     env->janitor = &h->janitor;
+    env->exited = exited;
+    env->ctx = h;
     h->ops = ops;
     h->rt = ops->start(env, err, errlen);
     return h->rt ? 0 : -1;

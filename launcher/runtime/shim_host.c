@@ -36,10 +36,8 @@ struct shim {
     struct relay_host host; /* host.dir: spark-defaults.conf, kernelspec files */
     struct proxy_curve curve;
     char kernel_id[37];
-    int stopping, orphaned;
-    int exit_code;         /* once the kernel has ended and its last words are out */
+    int orphaned;
     long watchdog_ms;
-    long long started_ms;
     const char *pod_name, *pod_namespace;
 };
 
@@ -263,54 +261,19 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
 
 /* ---- proxy hooks, runtime end, watchdog, signals ------------------------------------- */
 
-static void stop_kernel(struct shim *s)
-{
-    if (s->stopping)
-        return;
-    s->stopping = 1;
-    if (s->host.rt)
-        runtime_local_ops.stop(s->host.rt, SHIM_STOP_GRACE_MS);
-    else
-        loop_stop(s->host.loop, 0);
-}
-
-static void stop_kernel_cb(void *ctx)
-{
-    stop_kernel(ctx);
-}
-
-static int interrupt(void *ctx)
-{
-    struct shim *s = ctx;
-    return s->host.rt ? runtime_local_ops.interrupt(s->host.rt) : -1;
-}
-
-static void shutdown_early(void *ctx, int restart)
-{
-    (void)restart;
-    stop_kernel(ctx);
-}
-
 static void ready(void *ctx)
 {
     struct shim *s = ctx;
-    log_line("spark-k8s shim", "kernel ready in %lld ms", monotonic_ms() - s->started_ms);
-}
-
-static void drained(void *ctx)
-{
-    struct shim *s = ctx;
-    loop_stop(s->host.loop, s->exit_code);
+    log_line("spark-k8s shim", "kernel ready in %lld ms", monotonic_ms() - s->host.started_ms);
 }
 
 static void runtime_exited(void *ctx, int expected, const char *reason)
 {
     struct shim *s = ctx;
-    int ok = expected || s->stopping || proxy_shutdown_requested(s->host.proxy);
+    int ok = expected || s->host.stopping || proxy_shutdown_requested(s->host.proxy);
     if (!ok)
         log_line("spark-k8s shim", "%s", reason);
-    s->exit_code = ok && !s->orphaned ? 0 : 1;
-    proxy_drain(s->host.proxy, 300, drained, s);
+    relay_host_drain(&s->host, 300, ok && !s->orphaned ? 0 : 1);
 }
 
 /* Delete this pod (background): its dependents and executors follow. */
@@ -342,7 +305,7 @@ static void watchdog(void *ctx)
     struct shim *s = ctx;
     long long last = proxy_last_heartbeat(s->host.proxy);
     if (last == 0)
-        last = s->started_ms;
+        last = s->host.started_ms;
     long long silent = monotonic_ms() - last;
     if (silent > s->watchdog_ms && !s->orphaned) {
         s->orphaned = 1;
@@ -350,7 +313,7 @@ static void watchdog(void *ctx)
                  "no word from the launcher for %lld s: stopping the kernel and "
                  "deleting pod %s",
                  silent / 1000, s->pod_name ? s->pod_name : "(unknown)");
-        stop_kernel(s);
+        relay_host_stop(&s->host);
         delete_own_pod(s);
         return;
     }
@@ -359,7 +322,7 @@ static void watchdog(void *ctx)
         /* a shim nobody watches over could outlive its launcher: stop instead */
         log_line("spark-k8s shim", "cannot set the watchdog's timer: stopping the kernel");
         s->orphaned = 1;
-        stop_kernel(s);
+        relay_host_stop(&s->host);
     }
 }
 
@@ -371,8 +334,8 @@ int shim_host_run(const struct shim_options *o, struct error *err)
     long port = o->port, watchdog_s = o->watchdog_s;
     struct shim s;
     memset(&s, 0, sizeof s);
-    relay_host_init(&s.host, "spark-k8s shim", stop_kernel_cb, &s);
-    s.started_ms = monotonic_ms();
+    struct relay_host_owner owner = {.ctx = &s, .ready = ready, .exited = runtime_exited};
+    relay_host_init(&s.host, "spark-k8s shim", SHIM_STOP_GRACE_MS, &owner);
     s.watchdog_ms = watchdog_s * 1000;
     s.pod_name = getenv("SPARK_K8S_POD_NAME");
     s.pod_namespace = getenv("SPARK_K8S_POD_NAMESPACE");
@@ -408,16 +371,10 @@ int shim_host_run(const struct shim_options *o, struct error *err)
         error_adopt(err, ERR_SYSTEM);
         goto out;
     }
-    struct proxy_hooks hooks = {
-        .ctx = &s,
-        .interrupt = interrupt,
-        .shutdown_early = shutdown_early,
-        .ready = ready,
-    };
     /* The launcher's probe waits for the real kernel: the shim never answers for it. */
     struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
                                  .hold_kernel_info = 1};
-    if (relay_host_relay(&s.host, &s.conn, &popt, &hooks, err->text, sizeof err->text)) {
+    if (relay_host_relay(&s.host, &s.conn, &popt, err->text, sizeof err->text)) {
         error_adopt(err, ERR_SYSTEM);
         goto out;
     }
@@ -427,8 +384,6 @@ int shim_host_run(const struct shim_options *o, struct error *err)
         .kernel_id = s.kernel_id,
         .resource_dir = res_dir,
         .spark_conf_dir = conf_dir,
-        .exited = runtime_exited,
-        .ctx = &s,
     };
     if (relay_host_start(&s.host, &runtime_local_ops, &env, err->text, sizeof err->text)) {
         error_adopt(err, ERR_RUNTIME);
