@@ -15,6 +15,9 @@ int cmd_render(int argc, char **argv);     /* launcher/cmd/cmd_render.c */
 int cmd_gpus(int argc, char **argv);       /* launcher/cmd/cmd_gpus.c */
 int cmd_rbac(int argc, char **argv);       /* launcher/cmd/cmd_rbac.c */
 int cmd_images(int argc, char **argv);     /* launcher/cmd/cmd_images.c */
+/* `spark-k8s images pin ...`, ARGV[0] "pin": 0 ok, 1 a download or checksum file was
+ * refused (nothing written), 2 bad usage or an unreadable matrix. */
+int cmd_images_pin(int argc, char **argv); /* launcher/cmd/cmd_images_pin.c */
 int cmd_jars(int argc, char **argv);       /* launcher/cmd/cmd_jars.c */
 
 #endif

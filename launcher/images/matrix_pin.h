@@ -2,8 +2,7 @@
  * checksum file (sha256sum/sha1sum and GPG styles, Maven's bare or named hex), and
  * setting one string value inside a JSON text in place, every other byte kept, so
  * that a pinned images/matrix.json differs from the file an admin wrote only in the
- * checksums. `spark-k8s images pin` (launcher/
- * cmd_images_pin.c) is built on these. */
+ * checksums. `spark-k8s images pin` (launcher/images/image_pin.c) is built on these. */
 #ifndef SPARK_K8S_MATRIX_PIN_H
 #define SPARK_K8S_MATRIX_PIN_H
 
@@ -37,10 +36,5 @@ int url_basename(const char *url, char *buf, size_t len);
  * frees. 0, or -1 with ERR naming the path. */
 int json_text_set_string(const char *text, const char *const *path, size_t depth,
                          const char *value, char **out, char *err, size_t errlen);
-
-/* `spark-k8s images pin [--matrix FILE] [--if-missing | --force] [--timeout S]`;
- * ARGV[0] is "pin". Exit status: 0 ok, 1 a download or checksum file was refused
- * (nothing written), 2 bad usage or an unreadable matrix. */
-int cmd_images_pin(int argc, char **argv);
 
 #endif
