@@ -30,7 +30,7 @@ struct target {
 struct run {
     const struct matrix *m;
     const struct kernel_jars_options *o;
-    kernel_jars_report_fn *report;
+    error_report_fn *report;
     void *ctx;
     struct error *first;
     int unreachable; /* the repository did not answer: the other jars are not tried */
@@ -591,7 +591,7 @@ static int find_targets(struct run *r, struct kernel_jars_options *o, struct tar
     return (int)n;
 }
 
-int kernel_jars_run(const struct kernel_jars_options *opt, kernel_jars_report_fn *report,
+int kernel_jars_run(const struct kernel_jars_options *opt, error_report_fn *report,
                     void *ctx, struct error *err)
 {
     struct kernel_jars_options o = *opt; /* find_targets makes --python absolute */

@@ -30,9 +30,6 @@ struct kernel_jars_options {
     int fetch;              /* 0: list what is there; 1: fetch what is not */
 };
 
-/* Told each failure as it happens (a jar's, or one that ends the run), to say it. */
-typedef void kernel_jars_report_fn(void *ctx, const struct error *e);
-
 /* List or fetch the jars O names with the matrix (matrix_load_default): a line per jar
  * on stdout ("present ...", "missing ...", "fetched ..."), each failure through
  * REPORT. 0 when every jar is there (and verified); else -1 with ERR the first
@@ -40,7 +37,7 @@ typedef void kernel_jars_report_fn(void *ctx, const struct error *e);
  * or a RAPIDS build the release lacks, ERR_RUNTIME for a jar missing, different or
  * not fetched, ERR_SYSTEM for the machine. A jar missing from a listing is said on
  * stdout alone. */
-int kernel_jars_run(const struct kernel_jars_options *o, kernel_jars_report_fn *report,
+int kernel_jars_run(const struct kernel_jars_options *o, error_report_fn *report,
                     void *ctx, struct error *err);
 
 #endif

@@ -61,6 +61,11 @@ int error_prefix(struct error *e, const char *fmt, ...) __attribute__((format(pr
  * give it KIND. Returns -1. */
 int error_adopt(struct error *e, enum err_kind kind);
 
+/* Where work goes on past a failure (a jar of many, a kernelspec of many), each
+ * failure is told to such a function as it happens, to be said; the work returns the
+ * first one. */
+typedef void error_report_fn(void *ctx, const struct error *e);
+
 /* Nothing failed: ERR_NONE, "". */
 void error_clear(struct error *e);
 
