@@ -250,6 +250,12 @@ run: deps-run
 	@names=$$($(RUN_PREFIX)/bin/spark-k8s kernelspec list --prefix $(RUN_PREFIX) --json | \
 	  $(PY) -c 'import json,sys; print(json.dumps(sorted(json.load(sys.stdin)["kernelspecs"])))'); \
 	default=$$(echo "$$names" | $(PY) -c 'import json,sys; print([n for n in json.load(sys.stdin) if n.endswith("-baseline")][-1])'); \
+	gpus=$$($(RUN_PREFIX)/bin/spark-k8s gpus >/dev/null 2>&1 && echo yes); \
+	if [ -z "$$gpus" ] && [ -z "$${SPARK_K8S_RAPIDS_MODE:-}" ]; then \
+	  echo "           No GPU here: the GPU kernels run RAPIDS in explain-only mode (queries on the"; \
+	  echo "           CPU, spark_k8s.gpu_plan(df) shows what would run on a GPU); set"; \
+	  echo "           SPARK_K8S_RAPIDS_MODE=executeOnGPU to override."; \
+	  export SPARK_K8S_RAPIDS_MODE=explainOnly; fi; \
 	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(JPY) -m jupyterlab --no-browser --allow-root \
 	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --ServerApp.root_dir=$(NOTEBOOK_DIR) \
 	  --KernelSpecManager.allowed_kernelspecs="$$names" \

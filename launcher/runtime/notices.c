@@ -18,7 +18,9 @@ static void check_gpus(const struct plan *plan, char *note, size_t len)
     if (gpus_probe(NULL, &gl, err, sizeof err) != GPUS_OK)
         snprintf(note + strlen(note), len - strlen(note),
                  "%sspark-k8s: %s is a GPU kernel, but no GPU is visible here: %s. Spark's RAPIDS "
-                 "plugin needs an NVIDIA GPU; choose a kernel without GPU to run on CPUs.",
+                 "plugin needs an NVIDIA GPU; choose a kernel without GPU to run on CPUs, or run "
+                 "RAPIDS in explain-only mode (rapids.mode explainOnly, SPARK_K8S_RAPIDS_MODE) to see "
+                 "what it would run on a GPU.",
                  *note ? "\n" : "", plan_display_name(plan), err);
     gpu_list_free(&gl);
 }
