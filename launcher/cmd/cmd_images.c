@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/images/image_build.h"
 #include "launcher/sys/errmsg.h"
@@ -187,8 +188,7 @@ int cmd_images(int argc, char **argv)
     }
     struct error err = {0};
     if (image_build_run(&o, &err) < 0) {
-        fprintf(stderr, "spark-k8s images: %s\n", err.text);
-        return error_exit_status(&err);
+        return cmd_fail("images", &err);
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/images/image_pin.h"
 #include "launcher/sys/errmsg.h"
@@ -93,8 +94,7 @@ int cmd_images_pin(int argc, char **argv)
     }
     struct error err = {0};
     if (image_pin_run(&o, &err) < 0) {
-        fprintf(stderr, "spark-k8s images pin: %s\n", err.text);
-        return error_exit_status(&err);
+        return cmd_fail("images pin", &err);
     }
     return 0;
 }

@@ -103,7 +103,7 @@ static void report(void *ctx, const struct error *e)
     if (e->kind == ERR_USAGE)
         cmd_usage_error("jars", "%s", e->text);
     else
-        cmd_error("jars", e->kind, "%s", e->text);
+        cmd_fail("jars", e);
 }
 
 int cmd_jars(int argc, char **argv)

@@ -199,7 +199,7 @@ static int install(const struct args *a)
                                           .replace = a->replace, .req = a->req};
     struct error err = {0};
     if (kernelspecs_install(&o, &err) < 0)
-        return cmd_error("kernelspec install", err.kind, "%s", err.text);
+        return cmd_fail("kernelspec install", &err);
     return 0;
 }
 
@@ -207,7 +207,7 @@ static int install(const struct args *a)
 static void report(void *ctx, const struct error *e)
 {
     (void)ctx;
-    cmd_error("kernelspec remove", e->kind, "%s", e->text);
+    cmd_fail("kernelspec remove", e);
 }
 
 int cmd_kernelspec(int argc, char **argv)
@@ -237,7 +237,7 @@ int cmd_kernelspec(int argc, char **argv)
     struct error err = {0};
     if (strcmp(verb, "list") == 0)
         return kernelspecs_list(a.location, a.json, &err) < 0
-                   ? cmd_error("kernelspec list", err.kind, "%s", err.text)
+                   ? cmd_fail("kernelspec list", &err)
                    : 0;
     if (!a.all && a.n_names == 0)
         return cmd_usage_error("kernelspec", "remove: give NAME... or --all");

@@ -147,13 +147,15 @@ int cmd_rbac(int argc, char **argv)
         return cmd_error("rbac", ERR_USAGE, "--service-account '%s' is not a DNS-1123 label of "
                          "at most %d characters", o.service_account, KUBE_NAME_MAX - 10);
     json_t *list = NULL;
-    char err[512];
-    if (kube_rbac_list(&o, &list, err, sizeof err) < 0)
-        return cmd_error("rbac", ERR_USAGE, "%s", err);
+    struct error err = {0};
+    if (kube_rbac_list(&o, &list, &err) < 0)
+        return cmd_fail("rbac", &err);
     char *text = json_dumps(list, JSON_INDENT(2));
     json_decref(list);
-    if (!text)
-        return cmd_error("rbac", ERR_SYSTEM, "out of memory");
+    if (!text) {
+        error_nomem(&err);
+        return cmd_fail("rbac", &err);
+    }
     puts(text);
     free(text);
     return fflush(stdout) == 0 ? 0 : cmd_error("rbac", ERR_SYSTEM, "cannot write to stdout");

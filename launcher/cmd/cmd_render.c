@@ -52,6 +52,6 @@ int cmd_render(int argc, char **argv)
                                  : json    ? KERNEL_RENDER_JSON
                                            : KERNEL_RENDER_TEXT;
     if (kernel_render(name, what, stdout, &err) < 0)
-        return cmd_error("render", err.kind, "%s", err.text);
+        return cmd_fail("render", &err);
     return 0;
 }

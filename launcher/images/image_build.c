@@ -159,7 +159,7 @@ static int docker_state(char *why, size_t whylen)
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
         text[--len] = '\0';
     char *nl = strrchr(text, '\n');
-    errorf(why, whylen, "%s", nl ? nl + 1 : text);
+    snprintf(why, whylen, "%s", nl ? nl + 1 : text);
     free(out);
     return rc;
 }
@@ -444,13 +444,12 @@ static int do_build(const struct image_plan *p, const struct image_build_options
 }
 
 /* The checksums the selected images need (a baseline image downloads no jar). */
-static int check_plan_pins(const struct image_plan *p, const struct matrix *m, char *err,
-                           size_t errlen)
+static int check_plan_pins(const struct image_plan *p, const struct matrix *m, struct error *err)
 {
     if (p->n_images == 0)
-        return matrix_check_pins(m, err, errlen);
+        return matrix_check_pins(m, err);
     for (size_t i = 0; i < p->n_images; i++)
-        if (matrix_check_pins_for(m, p->images[i].line, p->images[i].variant, err, errlen))
+        if (matrix_check_pins_for(m, p->images[i].line, p->images[i].variant, err))
             return -1;
     return 0;
 }
@@ -472,9 +471,8 @@ static int apply_build_args(struct image_plan *p, const struct image_build_optio
             old = image_spec_arg(&p->images[k], name);
         char *was = old ? strdup(old) : NULL;
         size_t n = 0;
-        if (image_plan_set_arg(p, name, eq + 1, &n, err->text, sizeof err->text)) {
+        if (image_plan_set_arg(p, name, eq + 1, &n, err)) {
             free(was);
-            error_adopt(err, ERR_USAGE);
             return error_prefix(err, "--build-arg: ");
         }
         fprintf(stderr,
@@ -489,30 +487,29 @@ static int apply_build_args(struct image_plan *p, const struct image_build_optio
 int image_build_run(const struct image_build_options *o, struct error *err)
 {
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err->text, sizeof err->text))
-        return error_adopt(err, ERR_INPUT);
+    if (matrix_load_default(&m, err))
+        return -1;
     char *rev = revision();
     struct image_plan_options po = {
         .registry = o->registry, .select = o->select, .revision = rev, .gpu_python = o->gpu_python};
     struct image_plan *p = NULL;
-    char refusal[1024];
+    struct error refusal = {0};
     int rc = -1;
-    if (image_plan_make(m, &po, &p, err->text, sizeof err->text)) {
-        error_adopt(err, ERR_INPUT);
+    if (image_plan_make(m, &po, &p, err)) {
         error_prefix(err, "refused: ");
         goto out;
     }
     if (apply_build_args(p, o, err))
         goto out;
     rc = 0;
-    int pins = check_plan_pins(p, m, refusal, sizeof refusal);
+    int pins = check_plan_pins(p, m, &refusal);
     if (strcmp(o->action, "plan") == 0) {
         if (o->json) {
             json_t *j = image_plan_json(p);
             if (j)
                 json_object_set_new(j, "buildable", json_boolean(pins == 0));
             if (j && pins)
-                json_object_set_new(j, "refusal", json_string(refusal));
+                json_object_set_new(j, "refusal", json_string(refusal.text));
             char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
             json_decref(j);
             if (!text) {
@@ -531,12 +528,13 @@ int image_build_run(const struct image_build_options *o, struct error *err)
     if (pins && strcmp(o->action, "plan") == 0) {
         /* A plan is only a plan: show it, and say what stops a build. */
         fprintf(stderr, "spark-k8s images: not buildable yet (a build would refuse): %s\n",
-                refusal);
+                refusal.text);
         goto out;
     }
     if (pins) {
         /* nothing unverified is ever built */
-        rc = error_set(err, ERR_INPUT, "refusing to build: %s", refusal);
+        *err = refusal; /* the matrix's kind: ERR_INPUT */
+        rc = error_prefix(err, "refusing to build: ");
         goto out;
     }
     if (strcmp(o->action, "bake") == 0)

@@ -38,29 +38,29 @@ struct target {
 
 /* ---- reading and writing the matrix file ---- */
 
-static int read_file(const char *path, char **out, struct stat *st, char *err, size_t errlen)
+static int read_file(const char *path, char **out, struct stat *st, struct error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        errorf(err, errlen, "%s: cannot open the image matrix: %s%s", path, strerror(errno),
-               errno == ENOENT ? " (run from the repository root, or pass --matrix)" : "");
+        error_set(err, ERR_INPUT, "%s: cannot open the image matrix: %s%s", path, strerror(errno),
+                  errno == ENOENT ? " (run from the repository root, or pass --matrix)" : "");
         return -1;
     }
     if (fstat(fileno(f), st)) {
-        errorf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        error_set(err, ERR_INPUT, "%s: cannot stat: %s", path, strerror(errno));
         fclose(f);
         return -1;
     }
     if ((size_t)st->st_size > MAX_MATRIX) {
-        errorf(err, errlen, "%s: larger than 16 MiB: not an image matrix", path);
+        error_set(err, ERR_INPUT, "%s: larger than 16 MiB: not an image matrix", path);
         fclose(f);
         return -1;
     }
     size_t cap = (size_t)st->st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
-        errorf(err, errlen, "%s: out of memory", path);
+        error_nomem(err);
         fclose(f);
         return -1;
     }
@@ -68,13 +68,13 @@ static int read_file(const char *path, char **out, struct stat *st, char *err, s
     int bad = ferror(f) || len != (size_t)st->st_size;
     fclose(f);
     if (bad) {
-        errorf(err, errlen, "%s: read error", path);
+        error_set(err, ERR_INPUT, "%s: read error", path);
         free(buf);
         return -1;
     }
     buf[len] = '\0';
     if (strlen(buf) != len) {
-        errorf(err, errlen, "%s: contains a NUL byte: not an image matrix", path);
+        error_set(err, ERR_INPUT, "%s: contains a NUL byte: not an image matrix", path);
         free(buf);
         return -1;
     }
@@ -84,23 +84,22 @@ static int read_file(const char *path, char **out, struct stat *st, char *err, s
 
 /* TEXT into PATH through a temp file in the same directory and a rename, with the
  * original's mode; refused if the file changed since it was read (BEFORE). */
-static int write_atomic(const char *path, const char *text, const struct stat *before, char *err,
-                        size_t errlen)
+static int write_atomic(const char *path, const char *text, const struct stat *before, struct error *err)
 {
     char real[PATH_MAX];
     if (!realpath(path, real)) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     char tmp[PATH_MAX + 16];
     if (snprintf(tmp, sizeof tmp, "%s.pin-XXXXXX", real) >= (int)sizeof tmp) {
-        errorf(err, errlen, "%s: path too long", path);
+        error_set(err, ERR_SYSTEM, "%s: path too long", path);
         return -1;
     }
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        errorf(err, errlen, "%s: cannot create a temp file next to it: %s", path,
-               strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot create a temp file next to it: %s", path,
+                  strerror(errno));
         return -1;
     }
     size_t len = strlen(text), off = 0;
@@ -126,14 +125,14 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
                now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
                now.st_mtim.tv_nsec != before->st_mtim.tv_nsec || now.st_ino != before->st_ino)) {
         unlink(tmp);
-        errorf(err, errlen, "%s: changed while the checksums were fetched; run again", path);
+        error_set(err, ERR_SYSTEM, "%s: changed while the checksums were fetched; run again", path);
         return -1;
     }
     if (!ok || rename(tmp, real) != 0) {
         if (ok)
             saved = errno;
         unlink(tmp);
-        errorf(err, errlen, "%s: cannot write: %s", path, strerror(saved));
+        error_set(err, ERR_SYSTEM, "%s: cannot write: %s", path, strerror(saved));
         return -1;
     }
     return 0;
@@ -144,19 +143,16 @@ static int write_atomic(const char *path, const char *text, const struct stat *b
 /* The repository's <T->url>.ALGO ("sha1" | "sha256") read into HEX (HEXLEN digits):
  * 0; 1 on HTTP 404 (ERR set); -1 on any other failure (ERR set). */
 static int published_sum(const struct target *t, const char *algo, size_t hexlen, long timeout_s,
-                         char *hex, size_t hexsize, char *err, size_t errlen)
+                         char *hex, size_t hexsize, struct error *err)
 {
     char url[sizeof t->url + 16];
     snprintf(url, sizeof url, "%s.%s", t->url, algo);
     struct buffer b = {0};
     long status = 0;
-    int rc = http_get(url, timeout_s, "images pin", &b, &status, err, errlen);
-    if (rc == 0) {
-        char why[512];
-        if (checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, hex, hexsize, why,
-                           sizeof why))
-            rc = errorf(err, errlen, "%s: %s", url, why);
-    } else if (rc == 1 && status != 404) {
+    int rc = http_get(url, timeout_s, "images pin", &b, &status, err);
+    if (rc == 0 &&
+        checksum_parse(b.data ? b.data : "", b.len, t->name, hexlen, 1, hex, hexsize, err))
+        rc = error_prefix(err, "%s: ", url); else if (rc == 1 && status != 404) {
         rc = -1;
     }
     buffer_free(&b);
@@ -165,18 +161,18 @@ static int published_sum(const struct target *t, const char *algo, size_t hexlen
 
 /* Download T's jar through the digests and cross-check them with the repository's
  * checksum files. 0, or -1 with ERR naming the URL and what disagreed. */
-static int fetch_jar(struct target *t, long timeout_s, char *err, size_t errlen)
+static int fetch_jar(struct target *t, long timeout_s, struct error *err)
 {
     char sha1[41], sha256[65];
-    int rc = published_sum(t, "sha1", 40, timeout_s, sha1, sizeof sha1, err, errlen);
+    int rc = published_sum(t, "sha1", 40, timeout_s, sha1, sizeof sha1, err);
     if (rc == 1) {
-        size_t n = strlen(err);
-        snprintf(err + n, errlen - n, " (Maven publishes a .sha1 beside every jar: without it "
-                 "the download cannot be cross-checked)");
+        struct error missing = *err;
+        error_set(err, missing.kind, "%s (Maven publishes a .sha1 beside every jar: without it "
+                  "the download cannot be cross-checked)", missing.text);
     }
     if (rc)
         return -1;
-    rc = published_sum(t, "sha256", 64, timeout_s, sha256, sizeof sha256, err, errlen);
+    rc = published_sum(t, "sha256", 64, timeout_s, sha256, sizeof sha256, err);
     if (rc < 0)
         return -1;
     t->published256 = rc == 0;
@@ -184,18 +180,18 @@ static int fetch_jar(struct target *t, long timeout_s, char *err, size_t errlen)
             t->url);
     struct http_download d;
     long status = 0;
-    if (http_download_fd(t->url, -1, timeout_s, "images pin", &d, &status, err, errlen))
+    if (http_download_fd(t->url, -1, timeout_s, "images pin", &d, &status, err))
         return -1;
     if (strcmp(d.sha1, sha1) != 0)
-        return errorf(err, errlen,
+        return error_set(err, ERR_RUNTIME,
                       "%s: its sha1 is %s, but %s.sha1 says %s: the download is not the file the "
-                      "repository published; nothing pinned",
-                      t->url, d.sha1, t->url, sha1);
+                         "repository published; nothing pinned",
+                         t->url, d.sha1, t->url, sha1);
     if (t->published256 && strcmp(d.sha256, sha256) != 0)
-        return errorf(err, errlen,
+        return error_set(err, ERR_RUNTIME,
                       "%s: its sha256 is %s, but %s.sha256 says %s: the download is not the file "
-                      "the repository published; nothing pinned",
-                      t->url, d.sha256, t->url, sha256);
+                         "the repository published; nothing pinned",
+                         t->url, d.sha256, t->url, sha256);
     snprintf(t->got256, sizeof t->got256, "%s", d.sha256);
     snprintf(t->got1, sizeof t->got1, "%s", d.sha1);
     t->bytes = d.bytes;
@@ -213,7 +209,7 @@ static void label(const struct target *t, const char *field, char *buf, size_t l
 }
 
 /* Without --force, the filled fields of T must be what the download says. */
-static int check_pinned(const struct target *t, char *err, size_t errlen)
+static int check_pinned(const struct target *t, struct error *err)
 {
     const char *have[2] = {t->sha256, t->sha1}, *got[2] = {t->got256, t->got1};
     const char *field[2] = {"sha256", "sha1"};
@@ -222,10 +218,10 @@ static int check_pinned(const struct target *t, char *err, size_t errlen)
             continue;
         char lab[256];
         label(t, field[k], lab, sizeof lab);
-        return errorf(err, errlen,
-                      "%s is '%s', but the jar at %s has %s: check the URL and version, or "
-                      "replace it with --force",
-                      lab, have[k], t->url, got[k]);
+        return error_set(err, ERR_RUNTIME,
+                         "%s is '%s', but the jar at %s has %s: check the URL and version, or "
+                         "replace it with --force",
+                         lab, have[k], t->url, got[k]);
     }
     return 0;
 }
@@ -242,7 +238,7 @@ static int variants_use(const struct matrix *m, const char *feature)
 
 static int add_target(struct target *t, const struct matrix *m, size_t i, const char *object,
                       const struct matrix_component *c, const struct matrix_classifier *k,
-                      char *err, size_t errlen)
+                      struct error *err)
 {
     const struct matrix_spark *s = &m->spark[i];
     memset(t, 0, sizeof *t);
@@ -255,30 +251,28 @@ static int add_target(struct target *t, const struct matrix *m, size_t i, const 
     char lab[256];
     label(t, "url", lab, sizeof lab);
     if (matrix_classifier_url(m, c, k, t->url, sizeof t->url))
-        return errorf(err, errlen, "%s: %s: no download URL (url, or images.maven_repository "
-                      "with artifact and version)", m->origin, lab);
+        return error_set(err, ERR_INPUT, "%s: %s: no download URL (url, or images.maven_repository "
+                         "with artifact and version)", m->origin, lab);
     if (url_basename(t->url, t->name, sizeof t->name))
-        return errorf(err, errlen, "%s: %s: '%s' names no file", m->origin, lab, t->url);
+        return error_set(err, ERR_INPUT, "%s: %s: '%s' names no file", m->origin, lab, t->url);
     return 0;
 }
 
 /* Every jar of component C (each classifier, or its own) onto T at *K. */
 static int add_component(struct target *t, size_t *k, const struct matrix *m, size_t i,
-                         const char *object, const struct matrix_component *c, char *err,
-                         size_t errlen)
+                         const char *object, const struct matrix_component *c, struct error *err)
 {
     if (!*c->version)
         return 0;
     if (c->n_classifiers == 0)
-        return add_target(&t[(*k)++], m, i, object, c, NULL, err, errlen);
+        return add_target(&t[(*k)++], m, i, object, c, NULL, err);
     for (size_t j = 0; j < c->n_classifiers; j++)
-        if (add_target(&t[(*k)++], m, i, object, c, &c->classifiers[j], err, errlen))
+        if (add_target(&t[(*k)++], m, i, object, c, &c->classifiers[j], err))
             return -1;
     return 0;
 }
 
-static int targets_of(const struct matrix *m, struct target **out, size_t *n, char *err,
-                      size_t errlen)
+static int targets_of(const struct matrix *m, struct target **out, size_t *n, struct error *err)
 {
     *out = NULL;
     *n = 0;
@@ -288,15 +282,14 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
                m->spark[i].iceberg.n_classifiers + m->spark[i].iceberg_aws.n_classifiers;
     struct target *t = calloc(cap + 1, sizeof *t);
     if (!t)
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     size_t k = 0;
     int iceberg = variants_use(m, "iceberg"), gpu = variants_use(m, "gpu");
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
-        if ((iceberg && (add_component(t, &k, m, i, "iceberg", &s->iceberg, err, errlen) ||
-                         add_component(t, &k, m, i, "iceberg_aws_bundle", &s->iceberg_aws, err,
-                                       errlen))) ||
-            (gpu && add_component(t, &k, m, i, "rapids", &s->rapids, err, errlen))) {
+        if ((iceberg && (add_component(t, &k, m, i, "iceberg", &s->iceberg, err) ||
+                         add_component(t, &k, m, i, "iceberg_aws_bundle", &s->iceberg_aws, err))) ||
+            (gpu && add_component(t, &k, m, i, "rapids", &s->rapids, err))) {
             free(t);
             return -1;
         }
@@ -310,7 +303,7 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, ch
 
 /* Set FIELD of T's object (or classifier) to VALUE in TEXT (replaced) and in ROOT. */
 static int set_field(char **text, json_t *root, const struct target *t, const char *field,
-                     const char *value, char *err, size_t errlen)
+                     const char *value, struct error *err)
 {
     char idx[32];
     snprintf(idx, sizeof idx, "%zu", t->spark);
@@ -321,7 +314,7 @@ static int set_field(char **text, json_t *root, const struct target *t, const ch
         depth = 4;
     }
     char *next = NULL;
-    if (json_text_set_string(*text, path, depth, value, &next, err, errlen))
+    if (json_text_set_string(*text, path, depth, value, &next, err))
         return -1;
     free(*text);
     *text = next;
@@ -332,13 +325,13 @@ static int set_field(char **text, json_t *root, const struct target *t, const ch
     if (!json_is_object(obj) || json_object_set_new(obj, field, json_string(value))) {
         char lab[256];
         label(t, field, lab, sizeof lab);
-        return errorf(err, errlen, "%s: not in an object", lab);
+        return error_set(err, ERR_RUNTIME, "%s: not in an object", lab);
     }
     return 0;
 }
 
 static int apply(char **text, json_t *root, const struct target *t, size_t n, enum image_pin_mode mode,
-                 size_t *set, char *err, size_t errlen)
+                 size_t *set, struct error *err)
 {
     char lab[256];
     *set = 0;
@@ -354,8 +347,8 @@ static int apply(char **text, json_t *root, const struct target *t, size_t n, en
                 continue;
             }
             if (mode != IMAGE_PIN_FORCE && *have[k]) /* check_pinned refused this already */
-                return errorf(err, errlen, "%s: internal error: a mismatch got through", lab);
-            if (set_field(text, root, &t[i], field[k], got[k], err, errlen))
+                return error_set(err, ERR_RUNTIME, "%s: internal error: a mismatch got through", lab);
+            if (set_field(text, root, &t[i], field[k], got[k], err))
                 return -1;
             (*set)++;
             if (k == 0)
@@ -376,21 +369,18 @@ int image_pin_run(const struct image_pin_options *o, struct error *err)
     struct target *t = NULL;
     size_t n = 0;
     json_t *root = NULL, *check = NULL;
-    enum err_kind kind = ERR_INPUT; /* until the matrix is read */
     int rc = -1, curl_up = 0;
-    if (read_file(o->matrix, &text, &st, err->text, sizeof err->text) ||
-        matrix_load_string(text, o->matrix, &m, err->text, sizeof err->text))
+    /* the matrix (ERR_INPUT), then the fetches, the edit, the write (the others) */
+    if (read_file(o->matrix, &text, &st, err) || matrix_load_string(text, o->matrix, &m, err))
         goto fail;
     json_error_t jerr;
     root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(err->text, sizeof err->text, "%s: line %d: %s", o->matrix, jerr.line,
-                 jerr.text);
+        error_set(err, ERR_INPUT, "%s: line %d: %s", o->matrix, jerr.line, jerr.text);
         goto fail;
     }
-    if (targets_of(m, &t, &n, err->text, sizeof err->text))
+    if (targets_of(m, &t, &n, err))
         goto fail;
-    kind = ERR_RUNTIME; /* the fetches, the edit, the write */
     size_t fetches = 0;
     for (size_t i = 0; i < n; i++) {
         int pinned = *t[i].sha256 && *t[i].sha1;
@@ -398,14 +388,14 @@ int image_pin_run(const struct image_pin_options *o, struct error *err)
             continue;
         if (!curl_up) {
             if (http_global_init() != 0) {
-                snprintf(err->text, sizeof err->text, "cannot initialise libcurl");
+                error_set(err, ERR_SYSTEM, "cannot initialise libcurl");
                 goto fail;
             }
             curl_up = 1;
         }
         fetches++;
-        if (fetch_jar(&t[i], o->timeout_s, err->text, sizeof err->text) ||
-            (o->mode != IMAGE_PIN_FORCE && check_pinned(&t[i], err->text, sizeof err->text)))
+        if (fetch_jar(&t[i], o->timeout_s, err) ||
+            (o->mode != IMAGE_PIN_FORCE && check_pinned(&t[i], err)))
             goto fail;
     }
     if (fetches == 0) {
@@ -415,7 +405,7 @@ int image_pin_run(const struct image_pin_options *o, struct error *err)
         goto out;
     }
     size_t set = 0;
-    if (apply(&text, root, t, n, o->mode, &set, err->text, sizeof err->text))
+    if (apply(&text, root, t, n, o->mode, &set, err))
         goto fail;
     fflush(stdout);
     if (set == 0) {
@@ -427,28 +417,28 @@ int image_pin_run(const struct image_pin_options *o, struct error *err)
     /* the text must say exactly what the edited tree says, and still load */
     check = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     struct matrix *m2 = NULL;
-    if (!check || !json_equal(check, root) ||
-        matrix_load_string(text, o->matrix, &m2, err->text, sizeof err->text)) {
-        if (!check || !json_equal(check, root))
-            snprintf(err->text, sizeof err->text, "%s: internal error: the edited text does not "
-                     "match the intended change; nothing written", o->matrix);
+    if (!check || !json_equal(check, root) || matrix_load_string(text, o->matrix, &m2, err)) {
+        /* our edit, not the admin's file, is at fault */
+        error_set(err, ERR_RUNTIME, "%s: internal error: the edited text %s; nothing written",
+                  o->matrix, check && json_equal(check, root)
+                  ? "does not load as a matrix"
+                  : "does not match the intended change");
         goto fail;
     }
-    char why[1024];
-    int buildable = matrix_check_pins(m2, why, sizeof why) == 0;
+    struct error why = {0};
+    int buildable = matrix_check_pins(m2, &why) == 0;
     matrix_free(m2);
-    if (write_atomic(o->matrix, text, &st, err->text, sizeof err->text))
+    if (write_atomic(o->matrix, text, &st, err))
         goto fail;
     fprintf(stderr,
             "spark-k8s images pin: wrote %zu checksum field%s into %s, each from a download "
             "checked against its repository's .sha1; review and commit it (git diff -- %s)\n",
             set, set == 1 ? "" : "s", o->matrix, o->matrix);
     if (!buildable)
-        fprintf(stderr, "spark-k8s images pin: a build would still refuse: %s\n", why);
+        fprintf(stderr, "spark-k8s images pin: a build would still refuse: %s\n", why.text);
     rc = 0;
     goto out;
 fail:
-    error_adopt(err, kind);
     error_prefix(err, "refused, %s left unchanged: ", o->matrix);
 out:
     json_decref(check);

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 /* Read a checksum file: TEXT (LEN bytes, need not be NUL-terminated) names the file
  * NAME (compared with the basename of the name in the text) and carries HEXLEN hex
  * digits (40: SHA-1, 64: SHA-256). The forms accepted:
@@ -20,7 +22,7 @@
  * HEXLEN) and returns 0; else -1 and ERR says what was wrong (the name it found,
  * the token that is not hex, ...), quoting the text only as printable ASCII. */
 int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen, int allow_bare,
-                   char *out, size_t outlen, char *err, size_t errlen);
+                   char *out, size_t outlen, struct error *err);
 
 /* The last path component of URL ("https://h/a/b.tgz?x" -> "b.tgz") into BUF.
  * 0, or -1 when it has none or BUF is too small. */
@@ -35,6 +37,6 @@ int url_basename(const char *url, char *buf, size_t len);
  * '\\' or control characters). *OUT is a malloc'd NUL-terminated text the caller
  * frees. 0, or -1 with ERR naming the path. */
 int json_text_set_string(const char *text, const char *const *path, size_t depth,
-                         const char *value, char **out, char *err, size_t errlen);
+                         const char *value, char **out, struct error *err);
 
 #endif

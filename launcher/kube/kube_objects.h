@@ -18,6 +18,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 /* Where the shim finds its files inside the driver container. */
 #define KUBE_KEYS_DIR "/etc/spark-k8s/keys"
 #define KUBE_CONF_DIR "/etc/spark-k8s/conf"
@@ -96,7 +98,7 @@ struct kube_names {
 /* Derive names from KERNEL_ID: lower-cased, anything outside [a-z0-9-] becomes
  * '-', and when that changed or shortened the id, 8 hex digits of its SHA-256 are
  * appended so distinct ids stay distinct. */
-int kube_names_for(const char *kernel_id, struct kube_names *names, char *err, size_t errlen);
+int kube_names_for(const char *kernel_id, struct kube_names *names, struct error *err);
 
 /* TEXT as a label value (≤ 63, [A-Za-z0-9] at both ends, [-A-Za-z0-9_.] inside),
  * with a hash suffix when it had to change; "" stays "". OUT has 64 bytes. */
@@ -105,17 +107,17 @@ void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1]);
 /* 1 if NAME is a DNS-1123 label (≤ 63, [a-z0-9-], alphanumeric at both ends). */
 int kube_is_dns_label(const char *name);
 
-int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
-int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
-int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_pod(const struct kube_inputs *in, json_t **out, struct error *err);
+int kube_build_secret(const struct kube_inputs *in, json_t **out, struct error *err);
+int kube_build_service(const struct kube_inputs *in, json_t **out, struct error *err);
 /* *out is NULL when there is nothing to carry (no spark-defaults, no executor template). */
-int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_configmap(const struct kube_inputs *in, json_t **out, struct error *err);
 
 /* Add an ownerReference to OBJ naming the Pod NAME/UID. */
 int kube_objects_set_owner(json_t *obj, const char *pod_name, const char *pod_uid);
 
 /* All objects as one v1 List, in creation order (Pod, Secret, Service,
  * ConfigMap); secret values redacted when in->redact. For `render`. */
-int kube_render_list(const struct kube_inputs *in, json_t **list_out, char *err, size_t errlen);
+int kube_render_list(const struct kube_inputs *in, json_t **list_out, struct error *err);
 
 #endif

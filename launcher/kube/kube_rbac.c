@@ -66,14 +66,14 @@ static int label_key_ok(const char *key)
 }
 
 /* "k=v[,k=v...]" → matchLabels object. */
-static int parse_selector(const char *text, json_t **out, char *err, size_t errlen)
+static int parse_selector(const char *text, json_t **out, struct error *err)
 {
     json_t *labels = json_object();
     char *copy = strdup(text);
     if (!labels || !copy) {
         json_decref(labels);
         free(copy);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     char *save = NULL;
@@ -81,14 +81,14 @@ static int parse_selector(const char *text, json_t **out, char *err, size_t errl
     for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(pair, '=');
         if (!eq) {
-            errorf(err, errlen, "--jupyter-selector: '%s' is not KEY=VALUE", pair);
+            error_set(err, ERR_INPUT, "--jupyter-selector: '%s' is not KEY=VALUE", pair);
             rc = -1;
             break;
         }
         *eq = '\0';
         const char *value = eq + 1;
         if (!label_key_ok(pair) || (value[0] && !label_name_ok(value, strlen(value)))) {
-            errorf(err, errlen, "--jupyter-selector: '%s=%s' is not a valid label", pair, value);
+            error_set(err, ERR_INPUT, "--jupyter-selector: '%s=%s' is not a valid label", pair, value);
             rc = -1;
             break;
         }
@@ -96,7 +96,7 @@ static int parse_selector(const char *text, json_t **out, char *err, size_t errl
     }
     free(copy);
     if (rc == 0 && json_object_size(labels) == 0) {
-        errorf(err, errlen, "--jupyter-selector: empty");
+        error_set(err, ERR_INPUT, "--jupyter-selector: empty");
         rc = -1;
     }
     if (rc < 0) {
@@ -366,7 +366,7 @@ static json_t *jupyter_policy(const char *name, const char *ns, const struct net
     return policy(name, ns, json_deep_copy(o->jupyter), NULL, egress, bad);
 }
 
-int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, char *err, size_t errlen)
+int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, struct error *err)
 {
     *out = NULL;
     struct netpol_options np = {.egress = o->egress, .connect_port = o->connect_port,
@@ -377,7 +377,7 @@ int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, char *err, s
         np.api_ports[np.n_api_ports++] = 443;
         np.api_ports[np.n_api_ports++] = 6443;
     }
-    if (parse_selector(o->jupyter_selector, &np.jupyter, err, errlen) < 0)
+    if (parse_selector(o->jupyter_selector, &np.jupyter, err) < 0)
         return -1;
     const char *ns = o->namespace, *sa = o->service_account;
     int bad = 0;
@@ -398,7 +398,7 @@ int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, char *err, s
     json_t *list = kube_json_list(items, &bad);
     if (bad) {
         json_decref(list);
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     }
     *out = list;
     return 0;

@@ -23,6 +23,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 #define KUBE_RBAC_DEFAULT_SA "spark-k8s"
 #define KUBE_RBAC_DEFAULT_JUPYTER_SELECTOR "spark-k8s.io/jupyter=true"
 #define KUBE_RBAC_CONNECT_PORT 15002
@@ -42,6 +44,6 @@ struct kube_rbac_options {
 
 /* The v1 List for O into *OUT (the caller's reference). 0, or -1 with ERR: a Jupyter
  * selector that is no set of labels, or out of memory. */
-int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, char *err, size_t errlen);
+int kube_rbac_list(const struct kube_rbac_options *o, json_t **out, struct error *err);
 
 #endif

@@ -130,12 +130,12 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
     relay_host_init(&k.host, "spark-k8s kernel", STOP_GRACE_MS, &owner);
     uuid_text(k.kernel_id);
     int status = -1;
-    if (connection_read(conn_path, &k.conn, err->text, sizeof err->text) ||
-        plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err->text,
-                  sizeof err->text)) {
+    if (connection_read(conn_path, &k.conn, err->text, sizeof err->text)) {
         error_adopt(err, ERR_INPUT);
         goto out;
     }
+    if (plan_load(spec_dir && *spec_dir ? spec_dir : NULL, &k.plan, err))
+        goto out;
     k.ops = pick_runtime(plan_runtime(k.plan));
     if (!k.ops) {
         error_set(err, ERR_INPUT, "%s/kernel.json: runtime '%s' is not available in this build",
@@ -150,15 +150,12 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
     /* The janitor first, so it inherits no socket of ours. If we die with a kernel
      * pod running, it deletes the pod at once (not after the shim's watchdog). */
     k.host.janitor.on_death = runtime_kube_orphaned;
-    if (relay_host_guard(&k.host, err->text, sizeof err->text)) {
-        error_adopt(err, ERR_SYSTEM);
+    if (relay_host_guard(&k.host, err)) {
         error_prefix(err, "cannot set up: ");
         goto out;
     }
     struct proxy_options popt = {.max_message_bytes = max_bytes, .log_name = "spark-k8s"};
-    if (relay_host_relay(&k.host, &k.conn, &popt, err->text, sizeof err->text)) {
-        /* connection_read has checked the file (ERR_INPUT): what fails here is the machine */
-        error_adopt(err, ERR_SYSTEM);
+    if (relay_host_relay(&k.host, &k.conn, &popt, err)) {
         error_prefix(err, "%s: ", conn_path);
         goto out;
     }
@@ -169,8 +166,7 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
         .kernel_id = k.kernel_id,
         .resource_dir = spec_dir,
     };
-    if (relay_host_start(&k.host, k.ops, &env, err->text, sizeof err->text)) {
-        error_adopt(err, ERR_RUNTIME);
+    if (relay_host_start(&k.host, k.ops, &env, err)) {
         error_prefix(err, "cannot start the %s runtime: ", k.ops->name);
         goto out;
     }

@@ -68,7 +68,7 @@ static void print_text(const struct plan *plan, const struct sparkconf *conf, FI
                 short_source(plan, sparkconf_source(conf, i), buf, sizeof buf));
         struct sparkconf *one = sparkconf_new();
         if (one && sparkconf_set(one, sparkconf_key(conf, i), sparkconf_value(conf, i), "",
-                                 buf, sizeof buf) == 0)
+                                 NULL) == 0)
             sparkconf_print(one, out, NULL, 0);
         sparkconf_free(one);
     }
@@ -102,24 +102,19 @@ static void print_json(const struct plan *plan, const char *dir, const struct sp
     json_decref(doc);
 }
 
-int kernel_render(const char *name, enum kernel_render_what what, FILE *out, struct error *error)
+int kernel_render(const char *name, enum kernel_render_what what, FILE *out, struct error *err)
 {
-    char err[4096], *dir = NULL;
-    if (kernelspec_find(name, &dir, err, sizeof err)) /* not found or unreadable: 1 */
-        return error_set(error, ERR_RUNTIME, "%s", err);
+    char *dir = NULL;
+    if (kernelspec_find(name, &dir, err)) /* not found or unreadable: ERR_RUNTIME */
+        return -1;
     struct plan *plan = NULL;
     struct sparkconf *conf = NULL;
-    if (plan_load(dir, &plan, err, sizeof err)) {
-        free(dir);
-        return error_set(error, ERR_INPUT, "%s", err);
-    }
+    int rc = -1;
+    if (plan_load(dir, &plan, err))
+        goto out;
     if (what == KERNEL_RENDER_OBJECTS) { /* the Kubernetes objects, and nothing else */
-        int rc = kube_render_plan(plan, out, err, sizeof err) < 0
-                     ? error_set(error, ERR_INPUT, "%s", err)
-                     : 0;
-        plan_free(plan);
-        free(dir);
-        return rc;
+        rc = kube_render_plan(plan, out, err);
+        goto out;
     }
     struct render_pod pod = placeholder_pod(plan);
     int kubernetes = strcmp(plan_runtime(plan), "kubernetes") == 0;
@@ -127,24 +122,23 @@ int kernel_render(const char *name, enum kernel_render_what what, FILE *out, str
     char jars_dir[4200];
     struct render_env env = {.connect_token = "(a new token at each kernel start)"};
     struct matrix *m = NULL;
-    if (kubernetes && matrix_load_default(&m, err, sizeof err) == 0 &&
+    if (kubernetes && matrix_load_default(&m, NULL) == 0 &&
         kernel_env_image_jars_dir(m, plan_spark_line(plan), jars_dir, sizeof jars_dir) == 0)
         env.image_jars_dir = jars_dir;
     matrix_free(m);
     if (!kubernetes && kernel_env_jars_dir(plan_runtime_argv(plan)[0], jars_dir,
                                            sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
-    if (render_spark_conf(plan, kubernetes ? &pod : NULL, &env, &conf, err, sizeof err)) {
-        plan_free(plan);
-        free(dir);
-        return error_set(error, ERR_INPUT, "%s", err);
-    }
+    if (render_spark_conf(plan, kubernetes ? &pod : NULL, &env, &conf, err))
+        goto out;
     if (what == KERNEL_RENDER_JSON)
         print_json(plan, dir, conf, out);
     else
         print_text(plan, conf, out);
+    rc = 0;
+out:
     sparkconf_free(conf);
     plan_free(plan);
     free(dir);
-    return 0;
+    return rc;
 }

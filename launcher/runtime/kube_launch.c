@@ -67,17 +67,16 @@ static const char *setting_value(const struct plan *plan, enum setting_id id)
     return s && s->value && *s->value ? s->value : NULL;
 }
 
-static int dup_into(char **dst, const char *src, char *err, size_t errlen)
+static int dup_into(char **dst, const char *src, struct error *err)
 {
     *dst = strdup(src);
     if (!*dst)
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
     return *dst ? 0 : -1;
 }
 
 /* The spark-defaults.conf text for the driver pod. */
-static int render_spark_defaults(const struct plan *plan, struct kube_launch *l, char *err,
-                                 size_t errlen)
+static int render_spark_defaults(const struct plan *plan, struct kube_launch *l, struct error *err)
 {
     struct render_pod pod = {
         .api_server = KUBE_IN_CLUSTER_API,
@@ -93,7 +92,7 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
         kernel_env_jars_dir(l->kernel_argv[0], jars_dir, sizeof jars_dir) == 0)
         env.image_jars_dir = jars_dir;
     struct sparkconf *conf = NULL;
-    if (render_spark_conf(plan, &pod, &env, &conf, err, errlen) < 0)
+    if (render_spark_conf(plan, &pod, &env, &conf, err) < 0)
         return -1;
     char *text = NULL;
     size_t len = 0;
@@ -107,7 +106,7 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
     sparkconf_free(conf);
     if (rc < 0) {
         free(text);
-        errorf(err, errlen, "cannot render spark-defaults.conf");
+        error_set(err, ERR_INPUT, "cannot render spark-defaults.conf");
         return -1;
     }
     l->spark_defaults = text;
@@ -138,15 +137,15 @@ static char *with_line(const char *template, const char *line)
 
 /* What the image holds (the matrix's images.layout): the kernel runs the image's
  * Python with the plan's arguments; tini and spark-k8s are where the image has them. */
-static int image_layout(const struct plan *plan, struct kube_launch *l, char *err, size_t errlen)
+static int image_layout(const struct plan *plan, struct kube_launch *l, struct error *err)
 {
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, errlen) < 0)
+    if (matrix_load_default(&m, err) < 0)
         return -1;
     int rc = -1;
     if (!m->image_python[0]) {
-        errorf(err, errlen, "matrix %s: images.layout.python is not set: the kubernetes runtime "
-               "does not know the image's Python", m->origin);
+        error_set(err, ERR_INPUT, "matrix %s: images.layout.python is not set: the kubernetes runtime "
+                  "does not know the image's Python", m->origin);
         goto out;
     }
     char *const *argv = plan_runtime_argv(plan);
@@ -167,32 +166,28 @@ static int image_layout(const struct plan *plan, struct kube_launch *l, char *er
     rc = 0;
     goto out;
 oom:
-    errorf(err, errlen, "out of memory");
+    error_nomem(err);
 out:
     matrix_free(m);
     return rc;
 }
 
 /* The admin's pod template and image pull secrets (config file or environment). */
-static int load_admin_settings(const struct plan *plan, struct kube_launch *l, char *err,
-                               size_t errlen)
+static int load_admin_settings(const struct plan *plan, struct kube_launch *l, struct error *err)
 {
     const struct setting *tmpl = plan_setting(plan, SETTING_POD_TEMPLATE);
     if (tmpl->value && *tmpl->value) {
-        char inner[1024];
-        if (yaml_json_load_file(tmpl->value, &l->pod_template, inner, sizeof inner) < 0) {
-            errorf(err, errlen, "%s: kubernetes.pod_template: %s", tmpl->source, inner);
-            return -1;
-        }
+        if (yaml_json_load_file(tmpl->value, &l->pod_template, err) < 0)
+            return error_prefix(err, "%s: kubernetes.pod_template: ", tmpl->source);
         if (!json_is_object(l->pod_template)) {
-            errorf(err, errlen, "%s: kubernetes.pod_template: %s: expected a Pod object",
-                   tmpl->source, tmpl->value);
+            error_set(err, ERR_INPUT, "%s: kubernetes.pod_template: %s: expected a Pod object",
+                      tmpl->source, tmpl->value);
             return -1;
         }
     }
     l->pull_secrets = calloc(17, sizeof *l->pull_secrets);
     if (!l->pull_secrets) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     /* checked already (setting_check: at most 16 names) */
@@ -200,7 +195,7 @@ static int load_admin_settings(const struct plan *plan, struct kube_launch *l, c
     for (size_t n = 0; secrets && *secrets && n < 16; n++) {
         size_t len = strcspn(secrets, ",");
         if (!(l->pull_secrets[n] = strndup(secrets, len))) {
-            errorf(err, errlen, "out of memory");
+            error_nomem(err);
             return -1;
         }
         secrets += len + (secrets[len] == ',');
@@ -209,12 +204,12 @@ static int load_admin_settings(const struct plan *plan, struct kube_launch *l, c
 }
 
 int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *user,
-                    const char *namespace, struct kube_launch **out, char *err, size_t errlen)
+                    const char *namespace, struct kube_launch **out, struct error *err)
 {
     *out = NULL;
     struct kube_launch *l = calloc(1, sizeof *l);
     if (!l) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     const char *ns = setting_value(plan, SETTING_NAMESPACE);
@@ -222,19 +217,19 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         ns = namespace && *namespace ? namespace : "default";
     const char *image = setting_value(plan, SETTING_DRIVER_IMAGE);
     if (!image) {
-        errorf(err, errlen, "%s: no driver image (images.driver) for the kubernetes runtime",
-               plan_path(plan));
+        error_set(err, ERR_INPUT, "%s: no driver image (images.driver) for the kubernetes runtime",
+                  plan_path(plan));
         goto fail;
     }
-    if (dup_into(&l->kernel_id, kernel_id, err, errlen) < 0 ||
-        dup_into(&l->user, user && *user ? user : "unknown", err, errlen) < 0 ||
-        dup_into(&l->namespace, ns, err, errlen) < 0 ||
-        dup_into(&l->driver_image, image, err, errlen) < 0)
+    if (dup_into(&l->kernel_id, kernel_id, err) < 0 ||
+        dup_into(&l->user, user && *user ? user : "unknown", err) < 0 ||
+        dup_into(&l->namespace, ns, err) < 0 ||
+        dup_into(&l->driver_image, image, err) < 0)
         goto fail;
     const char *sa = setting_value(plan, SETTING_SERVICE_ACCOUNT);
-    if (sa && dup_into(&l->service_account, sa, err, errlen) < 0)
+    if (sa && dup_into(&l->service_account, sa, err) < 0)
         goto fail;
-    if (kube_names_for(kernel_id, &l->names, err, errlen) < 0)
+    if (kube_names_for(kernel_id, &l->names, err) < 0)
         goto fail;
     snprintf(l->driver_host, sizeof l->driver_host, "%s.%s.svc", l->names.base, l->namespace);
 
@@ -243,8 +238,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     const char *memory = setting_value(plan, SETTING_DRIVER_MEMORY);
     long heap = kube_memory_mib(memory ? memory : "1g");
     if (heap < 0) {
-        errorf(err, errlen, "%s: resources.driver_memory '%s' is not a JVM memory size",
-               plan_path(plan), memory);
+        error_set(err, ERR_INPUT, "%s: resources.driver_memory '%s' is not a JVM memory size",
+                  plan_path(plan), memory);
         goto fail;
     }
     long overhead = heap * KUBE_OVERHEAD_PERCENT / 100;
@@ -252,8 +247,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
         overhead = KUBE_MIN_OVERHEAD_MIB;
     snprintf(l->memory, sizeof l->memory, "%ldMi", heap + overhead);
 
-    if (image_layout(plan, l, err, errlen) < 0 || load_admin_settings(plan, l, err, errlen) < 0 ||
-        render_spark_defaults(plan, l, err, errlen) < 0)
+    if (image_layout(plan, l, err) < 0 || load_admin_settings(plan, l, err) < 0 ||
+        render_spark_defaults(plan, l, err) < 0)
         goto fail;
     const char *gpus = setting_value(plan, SETTING_EXECUTOR_GPUS);
     if (gpus && strcmp(gpus, "0") != 0) { /* not in RAPIDS' explain-only mode */
@@ -261,7 +256,7 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
             json_pack("[{s:s, s:s, s:s}]", "key", "nvidia.com/gpu", "operator", "Exists", "effect",
                       "NoSchedule");
         if (!l->executor_tolerations) {
-            errorf(err, errlen, "out of memory");
+            error_nomem(err);
             goto fail;
         }
     }
@@ -302,24 +297,24 @@ fail:
     return -1;
 }
 
-int kube_render_plan(const struct plan *plan, FILE *out, char *err, size_t errlen)
+int kube_render_plan(const struct plan *plan, FILE *out, struct error *err)
 {
     const char *user = getenv("JUPYTERHUB_USER");
     if (!user || !*user)
         user = getenv("USER");
     struct kube_launch *l = NULL;
-    if (kube_launch_new(plan, KUBE_RENDER_KERNEL_ID, user, NULL, &l, err, errlen) < 0)
+    if (kube_launch_new(plan, KUBE_RENDER_KERNEL_ID, user, NULL, &l, err) < 0)
         return -1;
     l->in.redact = 1;
     json_t *list = NULL;
-    int rc = kube_render_list(&l->in, &list, err, errlen);
+    int rc = kube_render_list(&l->in, &list, err);
     kube_launch_free(l);
     if (rc < 0)
         return -1;
     rc = json_dumpf(list, out, JSON_INDENT(2));
     json_decref(list);
     if (rc < 0 || fputc('\n', out) == EOF) {
-        errorf(err, errlen, "cannot write the objects");
+        error_set(err, ERR_INPUT, "cannot write the objects");
         return -1;
     }
     return 0;

@@ -31,6 +31,7 @@
 
 #include "launcher/kube/kube_objects.h"
 #include "launcher/spec/plan.h"
+#include "launcher/sys/errmsg.h"
 
 #define KUBE_IN_CLUSTER_API "https://kubernetes.default.svc"
 
@@ -53,13 +54,13 @@ struct kube_launch {
  * The spark-defaults.conf is rendered with render_spark_conf for the driver pod
  * (bind address 0.0.0.0 until the shim writes the pod's own IP). */
 int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *user,
-                    const char *namespace, struct kube_launch **out, char *err, size_t errlen);
+                    const char *namespace, struct kube_launch **out, struct error *err);
 void kube_launch_free(struct kube_launch *launch);
 
 /* `render --runtime kubernetes`: the objects a kernel of PLAN would create, as one
  * v1 List (secret values redacted) on OUT, for a placeholder kernel id. */
 #define KUBE_RENDER_KERNEL_ID "00000000-0000-0000-0000-000000000000"
-int kube_render_plan(const struct plan *plan, FILE *out, char *err, size_t errlen);
+int kube_render_plan(const struct plan *plan, FILE *out, struct error *err);
 
 /* Spark/JVM memory text ("512m", "4g", "1024" = MiB) → MiB; -1 if malformed. */
 long kube_memory_mib(const char *text);

@@ -14,14 +14,14 @@
 static void check_gpus(const struct plan *plan, char *note, size_t len)
 {
     struct gpu_list gl;
-    char err[1024];
-    if (gpus_probe(NULL, &gl, err, sizeof err) != GPUS_OK)
+    struct error err = {0};
+    if (gpus_probe(NULL, &gl, &err) != GPUS_OK)
         snprintf(note + strlen(note), len - strlen(note),
                  "%sspark-k8s: %s is a GPU kernel, but no GPU is visible here: %s. Spark's RAPIDS "
                  "plugin needs an NVIDIA GPU; choose a kernel without GPU to run on CPUs, or run "
                  "RAPIDS in explain-only mode (rapids.mode explainOnly, SPARK_K8S_RAPIDS_MODE) to see "
                  "what it would run on a GPU.",
-                 *note ? "\n" : "", plan_display_name(plan), err);
+                 *note ? "\n" : "", plan_display_name(plan), err.text);
     gpu_list_free(&gl);
 }
 
@@ -31,9 +31,9 @@ static void check_gpus(const struct plan *plan, char *note, size_t len)
 static void check_jars(const struct plan *plan, char *note, size_t len)
 {
     const char *python = plan_runtime_argv(plan)[0];
-    char dir[4200], err[512];
+    char dir[4200];
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err))
+    if (matrix_load_default(&m, NULL))
         return;
     const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(plan));
     struct kernel_jar jars[KERNEL_JARS_MAX];

@@ -26,24 +26,24 @@ void relay_host_init(struct relay_host *h, const char *log_name, long stop_grace
     h->janitor.fd = -1;
 }
 
-int relay_host_guard(struct relay_host *h, char *err, size_t errlen)
+int relay_host_guard(struct relay_host *h, struct error *err)
 {
     if ((h->sigfd = signals_open()) < 0) {
-        errorf(err, errlen, "cannot block the signals: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot block the signals: %s", strerror(errno));
         return -1;
     }
-    return janitor_start(&h->janitor, err, errlen);
+    return janitor_start(&h->janitor, err);
 }
 
-int relay_host_private_dir(struct relay_host *h, const char *name, char *err, size_t errlen)
+int relay_host_private_dir(struct relay_host *h, const char *name, struct error *err)
 {
     const char *base = getenv("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
     snprintf(h->dir, sizeof h->dir, "%s/spark-k8s-%s-XXXXXX", base, name);
     if (!mkdtemp(h->dir)) {
-        errorf(err, errlen, "cannot create a private directory in %s: %s", base,
-               strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot create a private directory in %s: %s", base,
+                  strerror(errno));
         h->dir[0] = '\0';
         return -1;
     }
@@ -125,7 +125,7 @@ static void exited(void *ctx, int expected, const char *reason)
 }
 
 int relay_host_relay(struct relay_host *h, const struct connection *front,
-                     const struct proxy_options *opt, char *err, size_t errlen)
+                     const struct proxy_options *opt, struct error *err)
 {
     struct proxy_hooks hooks = {
         .ctx = h,
@@ -134,18 +134,19 @@ int relay_host_relay(struct relay_host *h, const struct connection *front,
         .shutdown_early = shutdown_early,
         .ready = ready,
     };
-    if (loop_new(&h->loop, err, errlen) ||
-        proxy_new(h->loop, front, opt, &hooks, &h->proxy, err, errlen))
-        return -1;
+    /* kernel/ keeps its own (err, errlen): what fails here is the machine */
+    if (loop_new(&h->loop, err->text, sizeof err->text) ||
+        proxy_new(h->loop, front, opt, &hooks, &h->proxy, err->text, sizeof err->text))
+        return error_adopt(err, ERR_SYSTEM);
     if (loop_watch_fd(h->loop, h->sigfd, LOOP_READABLE, on_signal, h)) {
-        errorf(err, errlen, "cannot watch signals: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot watch signals: %s", strerror(errno));
         return -1;
     }
     return 0;
 }
 
 int relay_host_start(struct relay_host *h, const struct runtime_ops *ops,
-                     struct runtime_env *env, char *err, size_t errlen)
+                     struct runtime_env *env, struct error *err)
 {
     env->loop = h->loop;
     env->proxy = h->proxy;
@@ -153,7 +154,7 @@ int relay_host_start(struct relay_host *h, const struct runtime_ops *ops,
     env->exited = exited;
     env->ctx = h;
     h->ops = ops;
-    h->rt = ops->start(env, err, errlen);
+    h->rt = ops->start(env, err);
     return h->rt ? 0 : -1;
 }
 

@@ -21,6 +21,7 @@
 #include "kernel/proxy.h"
 #include "launcher/runtime/janitor.h"
 #include "launcher/runtime/runtime.h"
+#include "launcher/sys/errmsg.h"
 
 /* What the command hosting the relay adds to it; every function gets CTX. */
 struct relay_host_owner {
@@ -52,19 +53,19 @@ struct relay_host {
 void relay_host_init(struct relay_host *h, const char *log_name, long stop_grace_ms,
                      const struct relay_host_owner *owner);
 /* The signals and the janitor. 0, or -1 with ERR. */
-int relay_host_guard(struct relay_host *h, char *err, size_t errlen);
+int relay_host_guard(struct relay_host *h, struct error *err);
 /* A private directory under $TMPDIR (or /tmp), "spark-k8s-NAME-XXXXXX", that the
  * janitor removes if the command dies and relay_host_free removes otherwise:
  * h->dir. 0, or -1 with ERR. */
-int relay_host_private_dir(struct relay_host *h, const char *name, char *err, size_t errlen);
+int relay_host_private_dir(struct relay_host *h, const char *name, struct error *err);
 /* The loop and the relay on FRONT (borrowed; it outlives H) with the hooks above,
  * the signals watched. 0, or -1 with ERR. */
 int relay_host_relay(struct relay_host *h, const struct connection *front,
-                     const struct proxy_options *opt, char *err, size_t errlen);
+                     const struct proxy_options *opt, struct error *err);
 /* Start OPS with ENV, its loop, proxy, janitor and exited filled in from H. 0, or -1
  * with ERR. */
 int relay_host_start(struct relay_host *h, const struct runtime_ops *ops,
-                     struct runtime_env *env, char *err, size_t errlen);
+                     struct runtime_env *env, struct error *err);
 /* Stop the runtime (once; within stop_grace_ms; exited follows), or, with none
  * running, end the loop with exit_status. */
 void relay_host_stop(struct relay_host *h);

@@ -23,6 +23,7 @@
 #include "kernel/proxy.h"
 #include "launcher/runtime/janitor.h"
 #include "launcher/spec/plan.h"
+#include "launcher/sys/errmsg.h"
 
 struct runtime_env {
     struct loop *loop;              /* the one event loop (kernel/loop.h) */
@@ -44,7 +45,7 @@ struct runtime_env {
 struct runtime_ops {
     const char *name;
     /* Begin starting the kernel. Returns a runtime object or NULL with ERR. */
-    void *(*start)(const struct runtime_env *env, char *err, size_t errlen);
+    void *(*start)(const struct runtime_env *env, struct error *err);
     /* Interrupt the running kernel: 0 done here, 1 forward the request, -1 failed. */
     int (*interrupt)(void *rt);
     /* Stop the kernel in an orderly way, within GRACE_MS; exited follows. */

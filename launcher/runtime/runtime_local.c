@@ -263,18 +263,18 @@ static void exec_child(struct local_runtime *rt, char **argv, int err_w, pid_t p
 
 /* Spark's logging configuration from the kernelspec folder (log4j2.properties, which
  * admins may edit), when it has one, into SPARK_CONF_DIR. */
-static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
+static int copy_log4j2(struct local_runtime *rt, struct error *err)
 {
     char from[4200], to[200];
     snprintf(from, sizeof from, "%s/log4j2.properties", rt->env.resource_dir);
     snprintf(to, sizeof to, "%s/log4j2.properties", rt->conf_dir);
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return errno == ENOENT ? 0 : errorf(err, errlen, "%s: %s", from, strerror(errno));
+        return errno == ENOENT ? 0 : error_set(err, ERR_SYSTEM, "%s: %s", from, strerror(errno));
     int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         close(in);
-        return errorf(err, errlen, "%s: %s", to, strerror(errno));
+        return error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
     }
     char buf[8192];
     ssize_t n;
@@ -283,17 +283,17 @@ static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 || write(out, buf, (size_t)n) != n)
-            rc = errorf(err, errlen, "%s: cannot copy to %s: %s", from, to, strerror(errno));
+            rc = error_set(err, ERR_SYSTEM, "%s: cannot copy to %s: %s", from, to, strerror(errno));
     }
     close(in);
     if (close(out) != 0 && rc == 0)
-        rc = errorf(err, errlen, "%s: %s", to, strerror(errno));
+        rc = error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
     return rc;
 }
 
 /* conf/spark-defaults.conf: the plan, the jars of the kernel's environment, and a
  * token for Spark Connect when the plan starts its server. */
-static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
+static int write_spark_conf(struct local_runtime *rt, struct error *err)
 {
     char jars_dir[4200], token[TOKEN_HEX_LEN + 1] = "";
     struct render_env env = {0};
@@ -303,17 +303,17 @@ static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
     if (connect && connect->value && strcmp(connect->value, "true") == 0) {
         struct error terr = {0};
         if (token_new(token, &terr) < 0)
-            return errorf(err, errlen, "%s", terr.text);
+            return error_set(err, ERR_SYSTEM, "%s", terr.text);
         env.connect_token = token;
     }
-    int rc = render_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err, errlen);
+    int rc = render_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err);
     explicit_bzero(token, sizeof token);
     if (rc == 0 && rt->env.resource_dir)
-        rc = copy_log4j2(rt, err, errlen);
+        rc = copy_log4j2(rt, err);
     return rc;
 }
 
-static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
+static int prepare_dir(struct local_runtime *rt, struct error *err)
 {
     const char *base = getenv("XDG_RUNTIME_DIR");
     struct stat st;
@@ -323,13 +323,13 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         base = "/tmp";
     int n = snprintf(rt->dir, sizeof rt->dir, "%s/spark-k8s-XXXXXX", base);
     if (n < 0 || (size_t)n + 8 > 100) {
-        errorf(err, errlen, "the path of a private directory in %s is too long for ipc sockets",
-               base);
+        error_set(err, ERR_SYSTEM, "the path of a private directory in %s is too long for ipc sockets",
+                  base);
         rt->dir[0] = '\0';
         return -1;
     }
     if (!mkdtemp(rt->dir)) {
-        errorf(err, errlen, "cannot create a private directory in %s: %s", base, strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot create a private directory in %s: %s", base, strerror(errno));
         rt->dir[0] = '\0';
         return -1;
     }
@@ -344,21 +344,23 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
     snprintf(c.signature_scheme, sizeof c.signature_scheme, "%s", rt->env.front->signature_scheme);
     snprintf(c.kernel_name, sizeof c.kernel_name, "%s", plan_kernel_name(rt->env.plan));
     if (connection_set_key(&c, rt->env.front->key ? rt->env.front->key : "", rt->env.front->key_len)) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     snprintf(rt->connection_file, sizeof rt->connection_file, "%s/connection.json", rt->dir);
-    int rc = connection_write(rt->connection_file, &c, err, errlen);
+    int rc = connection_write(rt->connection_file, &c, err->text, sizeof err->text);
+    if (rc)
+        error_adopt(err, ERR_SYSTEM);
     if (rt->env.spark_conf_dir) {
         snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s", rt->env.spark_conf_dir);
     } else {
         snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
         if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
-            errorf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
+            error_set(err, ERR_SYSTEM, "cannot create %s: %s", rt->conf_dir, strerror(errno));
             rc = -1;
         }
         if (rc == 0)
-            rc = write_spark_conf(rt, err, errlen);
+            rc = write_spark_conf(rt, err);
     }
     if (rc == 0) {
         char *endpoints[CH_COUNT];
@@ -367,7 +369,9 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
             connection_endpoint(&c, ch, buf[ch], sizeof buf[ch]);
             endpoints[ch] = buf[ch];
         }
-        rc = proxy_attach(rt->env.proxy, endpoints, NULL, err, errlen);
+        rc = proxy_attach(rt->env.proxy, endpoints, NULL, err->text, sizeof err->text);
+        if (rc)
+            error_adopt(err, ERR_SYSTEM);
     }
     connection_clear(&c);
     return rc;
@@ -375,11 +379,11 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
 
 static void local_free(void *p);
 
-static void *local_start(const struct runtime_env *env, char *err, size_t errlen)
+static void *local_start(const struct runtime_env *env, struct error *err)
 {
     struct local_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return NULL;
     }
     rt->env = *env;
@@ -388,16 +392,16 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     rt->err_fd = -1;
     char **argv = NULL;
     int errpipe[2] = {-1, -1};
-    if (prepare_dir(rt, err, errlen))
+    if (prepare_dir(rt, err))
         goto fail;
     argv = runtime_argv(plan_runtime_argv(env->plan), rt->connection_file, env->resource_dir);
     if (!argv || pipe2(errpipe, O_CLOEXEC)) {
-        errorf(err, errlen, "cannot prepare the kernel process: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot prepare the kernel process: %s", strerror(errno));
         goto fail;
     }
     /* The child's environment: ours plus its Spark configuration. */
     if (setenv("SPARK_CONF_DIR", rt->conf_dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
-        errorf(err, errlen, "cannot set the kernel's environment");
+        error_set(err, ERR_SYSTEM, "cannot set the kernel's environment");
         goto fail;
     }
     char ppid[24];
@@ -409,7 +413,7 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        errorf(err, errlen, "cannot fork: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0)
@@ -424,12 +428,12 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     rt->err_fd = errpipe[0];
     rt->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (rt->pidfd < 0) {
-        errorf(err, errlen, "pidfd_open: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "pidfd_open: %s", strerror(errno));
         goto fail;
     }
     if (loop_watch_fd(env->loop, rt->err_fd, LOOP_READABLE, on_stderr, rt) ||
         loop_watch_fd(env->loop, rt->pidfd, LOOP_READABLE, on_child_exit, rt)) {
-        errorf(err, errlen, "cannot watch the kernel process: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot watch the kernel process: %s", strerror(errno));
         goto fail;
     }
     proxy_set_alive(env->proxy, 1);

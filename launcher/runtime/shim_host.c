@@ -43,33 +43,32 @@ struct shim {
 
 /* ---- files ---------------------------------------------------------------------- */
 
-static int read_small_file(const char *dir, const char *name, char *out, size_t len, char *err,
-                           size_t errlen)
+static int read_small_file(const char *dir, const char *name, char *out, size_t len, struct error *err)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
         return -1;
     }
     ssize_t n = read(fd, out, len - 1);
     close(fd);
     if (n < 0 || (size_t)n >= len - 1) {
-        errorf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
+        error_set(err, ERR_INPUT, "%s: %s", path, n < 0 ? strerror(errno) : "file too large");
         return -1;
     }
     out[n] = '\0';
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = '\0';
     if (n == 0) {
-        errorf(err, errlen, "%s: empty", path);
+        error_set(err, ERR_INPUT, "%s: empty", path);
         return -1;
     }
     return 0;
 }
 
-static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
+static int read_keys(struct shim *s, const char *dir, struct error *err)
 {
     char hmac[SHIM_MAX_KEY_FILE];
     struct {
@@ -82,22 +81,22 @@ static int read_keys(struct shim *s, const char *dir, char *err, size_t errlen)
     };
     for (size_t i = 0; i < 3; i++) {
         char buf[128];
-        if (read_small_file(dir, curve[i].name, buf, sizeof buf, err, errlen) < 0)
+        if (read_small_file(dir, curve[i].name, buf, sizeof buf, err) < 0)
             return -1;
         if (strlen(buf) != 40) {
-            errorf(err, errlen, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
-                   curve[i].name, strlen(buf));
+            error_set(err, ERR_INPUT, "%s/%s: a CURVE key is 40 Z85 characters, not %zu", dir,
+                      curve[i].name, strlen(buf));
             return -1;
         }
         memcpy(curve[i].dst, buf, 41);
         explicit_bzero(buf, sizeof buf);
     }
-    if (read_small_file(dir, KUBE_SECRET_HMAC_KEY, hmac, sizeof hmac, err, errlen) < 0)
+    if (read_small_file(dir, KUBE_SECRET_HMAC_KEY, hmac, sizeof hmac, err) < 0)
         return -1;
     int rc = connection_set_key(&s->conn, hmac, strlen(hmac));
     explicit_bzero(hmac, sizeof hmac);
     if (rc < 0)
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
     return rc;
 }
 
@@ -137,12 +136,12 @@ static int api_server_from_env(char *out, size_t len)
  * executors): the launcher's properties with this pod's bind address, the API server
  * as this pod reaches it, and a new Spark Connect token when the server is on. */
 static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
-                            char *dir_out, size_t dir_len, char *err, size_t errlen)
+                            char *dir_out, size_t dir_len, struct error *err)
 {
     char path[300], master[600], token[TOKEN_HEX_LEN + 1] = "";
     FILE *in = fopen(conf_path, "r");
     if (!in) {
-        errorf(err, errlen, "%s: %s", conf_path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", conf_path, strerror(errno));
         return -1;
     }
     snprintf(dir_out, dir_len, "%s/conf", s->host.dir);
@@ -150,7 +149,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     int fd = mkdir(dir_out, 0700) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!out) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         fclose(in);
@@ -180,10 +179,8 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
     if (have_master)
         fprintf(out, "# the API server (KUBERNETES_SERVICE_HOST/PORT)\nspark.master %s\n", master);
     if (connect) {
-        struct error terr = {0};
-        if (token_new(token, &terr) < 0) {
+        if (token_new(token, err) < 0) {
             fclose(out);
-            errorf(err, errlen, "%s", terr.text);
             return -1;
         }
         fprintf(out, "# Spark Connect: a token made in this pod\nspark.connect.authenticate.token %s\n",
@@ -191,7 +188,7 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
         explicit_bzero(token, sizeof token);
     }
     if (fclose(out) != 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -199,22 +196,20 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
 
 /* The kernelspec's files (spark_session.py ...) for {resource_dir}: the image's
  * installed kernelspec when it has one, else the copy embedded in this binary. */
-static int resource_dir(struct shim *s, const char *kernel_name, char **out, char *err,
-                        size_t errlen)
+static int resource_dir(struct shim *s, const char *kernel_name, char **out, struct error *err)
 {
     *out = NULL;
-    char inner[512];
-    if (kernel_name && *kernel_name && kernelspec_find(kernel_name, out, inner, sizeof inner) == 0)
+    if (kernel_name && *kernel_name && kernelspec_find(kernel_name, out, NULL) == 0)
         return 0;
     size_t n = strlen(s->host.dir) + 16;
     char *dir = malloc(n);
     if (!dir) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     snprintf(dir, n, "%s/kernelspec", s->host.dir);
     if (mkdir(dir, 0700) < 0) {
-        errorf(err, errlen, "%s: %s", dir, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", dir, strerror(errno));
         free(dir);
         return -1;
     }
@@ -226,7 +221,7 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
         snprintf(path, sizeof path, "%s/%s", dir, name);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-            errorf(err, errlen, "%s: cannot write", path);
+            error_set(err, ERR_SYSTEM, "%s: cannot write", path);
             free(dir);
             return -1;
         }
@@ -237,7 +232,7 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, cha
 
 /* The plan of the local kernel: the launcher's kernel command, run locally. */
 static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const char *kernel_name,
-                     const char *res_dir, char *err, size_t errlen)
+                     const char *res_dir, struct error *err)
 {
     json_t *cmd = json_array();
     for (int i = 0; i < kernel_argc; i++)
@@ -250,11 +245,10 @@ static int make_plan(struct shim *s, char **kernel_argv, int kernel_argc, const 
                              "language", "python", "metadata", "spark_k8s", meta);
     json_decref(cmd);
     if (!root) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
-    int rc = plan_from_json(root, res_dir, "(spark-k8s shim)", PLAN_NO_ADMIN, &s->plan, err,
-                            errlen);
+    int rc = plan_from_json(root, res_dir, "(spark-k8s shim)", PLAN_NO_ADMIN, &s->plan, err);
     json_decref(root);
     return rc;
 }
@@ -283,13 +277,13 @@ static void delete_own_pod(const struct shim *s)
         log_line("spark-k8s shim", "SPARK_K8S_POD_NAME/NAMESPACE unset: cannot delete the pod");
         return;
     }
-    char err[1024], path[512];
+    char path[512];
+    struct error err = {0};
     struct kube_config *cfg = NULL;
     struct kube_client *client = NULL;
-    if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
-        kube_client_new(cfg, &client, err, sizeof err) < 0) {
+    if (kube_config_load_default(&cfg, &err) < 0 || kube_client_new(cfg, &client, &err) < 0) {
         kube_config_free(cfg);
-        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, err);
+        log_line("spark-k8s shim", "cannot delete pod %s: %s", s->pod_name, err.text);
         return;
     }
     kube_client_set_timeout(client, 5000);
@@ -353,31 +347,21 @@ int shim_host_run(const struct shim_options *o, struct error *err)
     for (int ch = 0; ch < CH_COUNT; ch++)
         s.conn.ports[ch] = (int)port + ch;
     strcpy(s.conn.signature_scheme, "hmac-sha256");
-    if (read_keys(&s, o->keys_dir, err->text, sizeof err->text) < 0) {
-        error_adopt(err, ERR_INPUT);
+    if (read_keys(&s, o->keys_dir, err) < 0)
         goto out;
-    }
-    if (relay_host_guard(&s.host, err->text, sizeof err->text) ||
-        relay_host_private_dir(&s.host, "shim", err->text, sizeof err->text)) {
-        error_adopt(err, ERR_SYSTEM);
+    if (relay_host_guard(&s.host, err) || relay_host_private_dir(&s.host, "shim", err)) {
         error_prefix(err, "cannot set up: ");
         goto out;
     }
-    if (write_spark_conf(&s, o->conf_path, pod_ip, conf_dir, sizeof conf_dir, err->text,
-                         sizeof err->text) < 0 ||
-        resource_dir(&s, kernel_name, &res_dir, err->text, sizeof err->text) < 0 ||
-        make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err->text,
-                  sizeof err->text) < 0) {
-        error_adopt(err, ERR_SYSTEM);
+    if (write_spark_conf(&s, o->conf_path, pod_ip, conf_dir, sizeof conf_dir, err) < 0 ||
+        resource_dir(&s, kernel_name, &res_dir, err) < 0 ||
+        make_plan(&s, kernel_argv, kernel_argc, kernel_name, res_dir, err) < 0)
         goto out;
-    }
     /* The launcher's probe waits for the real kernel: the shim never answers for it. */
     struct proxy_options popt = {.curve = &s.curve, .log_name = "spark-k8s shim",
                                  .hold_kernel_info = 1};
-    if (relay_host_relay(&s.host, &s.conn, &popt, err->text, sizeof err->text)) {
-        error_adopt(err, ERR_SYSTEM);
+    if (relay_host_relay(&s.host, &s.conn, &popt, err))
         goto out;
-    }
     struct runtime_env env = {
         .plan = s.plan,
         .front = &s.conn,
@@ -385,8 +369,7 @@ int shim_host_run(const struct shim_options *o, struct error *err)
         .resource_dir = res_dir,
         .spark_conf_dir = conf_dir,
     };
-    if (relay_host_start(&s.host, &runtime_local_ops, &env, err->text, sizeof err->text)) {
-        error_adopt(err, ERR_RUNTIME);
+    if (relay_host_start(&s.host, &runtime_local_ops, &env, err)) {
         error_prefix(err, "cannot start the kernel: ");
         goto out;
     }

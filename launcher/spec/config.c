@@ -184,8 +184,7 @@ static int url_ok(const char *v)
     return strchr(v, ' ') == NULL;
 }
 
-int setting_check(enum setting_id id, const char *v, const char *origin, char *err,
-                  size_t errlen)
+int setting_check(enum setting_id id, const char *v, const char *origin, struct error *err)
 {
     const struct setting_info *in = setting_info(id);
     const char *want = NULL;
@@ -257,10 +256,10 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
             want = "a location Spark can write tables to: hdfs://..., viewfs://..., or an "
                    "absolute path (file:/...) on storage every executor reaches";
         else if (*setting_hadoop_unsupported(v)) {
-            errorf(err, errlen, "%s: %s has value '%s', but Spark writes its tables through "
-                   "Hadoop's file systems: %s, and the kernels and images carry none but HDFS's "
-                   "client. Use hdfs://, viewfs://, or a path on a volume every pod mounts",
-                   origin, in->path, v, setting_hadoop_unsupported(v));
+            error_set(err, ERR_INPUT, "%s: %s has value '%s', but Spark writes its tables through "
+                      "Hadoop's file systems: %s, and the kernels and images carry none but HDFS's "
+                      "client. Use hdfs://, viewfs://, or a path on a volume every pod mounts",
+                      origin, in->path, v, setting_hadoop_unsupported(v));
             return -1;
         } else if (v[0] != '/' && !strstr(v, ":"))
             want = "an absolute location: a relative path would be each process's own";
@@ -282,7 +281,7 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
     }
     if (!want)
         return 0;
-    errorf(err, errlen, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
+    error_set(err, ERR_INPUT, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
     return -1;
 }
 
@@ -304,15 +303,15 @@ void settings_free(struct settings *s)
 }
 
 int settings_set(struct settings *s, enum setting_id id, const char *value, const char *source,
-                 char *err, size_t errlen)
+                 struct error *err)
 {
-    if (setting_check(id, value, source, err, errlen))
+    if (setting_check(id, value, source, err))
         return -1;
     char *v = strdup(value), *src = strdup(source);
     if (!v || !src) {
         free(v);
         free(src);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     free(s->values[id].value);
@@ -323,19 +322,19 @@ int settings_set(struct settings *s, enum setting_id id, const char *value, cons
 }
 
 int settings_add_extra(struct settings *s, const char *key, const char *value,
-                       const char *source, char *err, size_t errlen)
+                       const char *source, struct error *err)
 {
-    if (sparkconf_check_key(key, source, err, errlen) ||
-        sparkconf_check_value(key, value, source, err, errlen))
+    if (sparkconf_check_key(key, source, err) ||
+        sparkconf_check_value(key, value, source, err))
         return -1;
     if (sparkconf_reserved(key)) {
-        errorf(err, errlen, "%s: property '%s' is set by the runtime and cannot be overridden",
-               source, key);
+        error_set(err, ERR_INPUT, "%s: property '%s' is set by the runtime and cannot be overridden",
+                  source, key);
         return -1;
     }
     struct extra_property *grown = realloc(s->extra, (s->n_extra + 1) * sizeof *grown);
     if (!grown) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     s->extra = grown;
@@ -347,7 +346,7 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
         free(e->key);
         free(e->value);
         free(e->source);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     s->n_extra++;
@@ -402,7 +401,7 @@ static int json_to_setting_text(json_t *v, enum setting_kind kind, char *buf, si
 }
 
 int settings_from_json(struct settings *s, json_t *obj, const char *desc, const char *prefix,
-                       int is_metadata, char *err, size_t errlen)
+                       int is_metadata, struct error *err)
 {
     if (!obj)
         return 0;
@@ -412,15 +411,15 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         const char *bad = NULL;
         json_t *v = json_at(obj, in->path, &bad);
         if (bad) {
-            errorf(err, errlen, "%s: field %s%.*s must be an object", desc, prefix,
-                   (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
+            error_set(err, ERR_INPUT, "%s: field %s%.*s must be an object", desc, prefix,
+                      (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
             return -1;
         }
         if (!v || json_is_null(v))
             continue;
         if (is_metadata && !in->in_metadata) {
-            errorf(err, errlen, "%s: field %s%s belongs in the admin config file, not a "
-                   "kernelspec", desc, prefix, in->path);
+            error_set(err, ERR_INPUT, "%s: field %s%s belongs in the admin config file, not a "
+                      "kernelspec", desc, prefix, in->path);
             return -1;
         }
         snprintf(source, sizeof source, "%s (%s%s)", desc, prefix, in->path);
@@ -432,20 +431,20 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
                 want = "a whole number";
             else if (in->kind == SETTING_BOOL)
                 want = "true or false";
-            errorf(err, errlen, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
-                   want, dump ? dump : "?");
+            error_set(err, ERR_INPUT, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
+                      want, dump ? dump : "?");
             free(dump);
             return -1;
         }
-        if (settings_set(s, id, value, source, err, errlen))
+        if (settings_set(s, id, value, source, err))
             return -1;
     }
     json_t *conf = json_object_get(obj, "spark_conf");
     if (!conf || json_is_null(conf))
         return 0;
     if (!json_is_object(conf)) {
-        errorf(err, errlen, "%s: field %sspark_conf must be an object of strings", desc,
-               prefix);
+        error_set(err, ERR_INPUT, "%s: field %sspark_conf must be an object of strings", desc,
+                  prefix);
         return -1;
     }
     const char *key;
@@ -454,18 +453,18 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         snprintf(source, sizeof source, "%s (%sspark_conf)", desc, prefix);
         if (!json_is_string(v)) {
             char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            errorf(err, errlen, "%s: field %sspark_conf.%s must be a string, not %s", desc,
-                   prefix, key, dump ? dump : "?");
+            error_set(err, ERR_INPUT, "%s: field %sspark_conf.%s must be a string, not %s", desc,
+                      prefix, key, dump ? dump : "?");
             free(dump);
             return -1;
         }
-        if (settings_add_extra(s, key, json_string_value(v), source, err, errlen))
+        if (settings_add_extra(s, key, json_string_value(v), source, err))
             return -1;
     }
     return 0;
 }
 
-int settings_from_config_file(struct settings *s, char *err, size_t errlen)
+int settings_from_config_file(struct settings *s, struct error *err)
 {
     const char *path = getenv(CONFIG_PATH_ENV);
     int must_exist = path && *path;
@@ -476,12 +475,12 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        errorf(err, errlen, "config file %s%s: %s (line %d)", path,
-               must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
+        error_set(err, ERR_INPUT, "config file %s%s: %s (line %d)", path,
+                  must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
         return -1;
     }
     if (!json_is_object(root)) {
-        errorf(err, errlen, "config file %s: must hold a JSON object", path);
+        error_set(err, ERR_INPUT, "config file %s: must hold a JSON object", path);
         json_decref(root);
         return -1;
     }
@@ -497,24 +496,24 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
             known = strlen(key) == n && strncmp(p, key, n) == 0;
         }
         if (!known) {
-            errorf(err, errlen, "config file %s: unknown field '%s'", path, key);
+            error_set(err, ERR_INPUT, "config file %s: unknown field '%s'", path, key);
             json_decref(root);
             return -1;
         }
     }
     char desc[4200];
     snprintf(desc, sizeof desc, "config file %s", path);
-    int rc = settings_from_json(s, root, desc, "", 0, err, errlen);
+    int rc = settings_from_json(s, root, desc, "", 0, err);
     json_decref(root);
     return rc;
 }
 
 /* SPARK_K8S_SPARK_CONF: "key=value" items separated by ';' or newlines. */
-static int extra_from_env(struct settings *s, const char *text, char *err, size_t errlen)
+static int extra_from_env(struct settings *s, const char *text, struct error *err)
 {
     char *copy = strdup(text);
     if (!copy) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     int rc = 0;
@@ -527,19 +526,19 @@ static int extra_from_env(struct settings *s, const char *text, char *err, size_
             continue;
         char *eq = strchr(item, '=');
         if (!eq) {
-            errorf(err, errlen, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
-                   item);
+            error_set(err, ERR_INPUT, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
+                      item);
             rc = -1;
             break;
         }
         *eq = '\0';
-        rc = settings_add_extra(s, item, eq + 1, "env " CONFIG_SPARK_CONF_ENV, err, errlen);
+        rc = settings_add_extra(s, item, eq + 1, "env " CONFIG_SPARK_CONF_ENV, err);
     }
     free(copy);
     return rc;
 }
 
-int settings_from_env(struct settings *s, char *err, size_t errlen)
+int settings_from_env(struct settings *s, struct error *err)
 {
     char source[128];
     for (int id = 0; id < SETTING_COUNT; id++) {
@@ -548,11 +547,11 @@ int settings_from_env(struct settings *s, char *err, size_t errlen)
         if (!v || !*v)
             continue;
         snprintf(source, sizeof source, "env %s", in->env);
-        if (settings_set(s, id, v, source, err, errlen))
+        if (settings_set(s, id, v, source, err))
             return -1;
     }
     const char *conf = getenv(CONFIG_SPARK_CONF_ENV);
     if (conf && *conf)
-        return extra_from_env(s, conf, err, errlen);
+        return extra_from_env(s, conf, err);
     return 0;
 }

@@ -154,28 +154,27 @@ static void jar_title(const struct kernel_jar *j, char *buf, size_t len)
 }
 
 /* DIR/.FILE.XXXXXX opened for writing into TMP. The fd, or -1 with ERR. */
-static int temp_in(const char *dir, const char *file, char *tmp, size_t tmplen, char *err,
-                   size_t errlen)
+static int temp_in(const char *dir, const char *file, char *tmp, size_t tmplen, struct error *err)
 {
     if ((size_t)snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, file) >= tmplen)
-        return errorf(err, errlen, "%s: path too long", dir);
+        return error_set(err, ERR_RUNTIME, "%s: path too long", dir);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
-        return errorf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
+        return error_set(err, ERR_RUNTIME, "%s: cannot create a file: %s", dir, strerror(errno));
     return fd;
 }
 
 /* FD (the temp file TMP, closed here) renamed to PATH once flushed. 0, or -1 (ERR,
  * TMP removed). */
-static int commit(int fd, const char *tmp, const char *path, char *err, size_t errlen)
+static int commit(int fd, const char *tmp, const char *path, struct error *err)
 {
     int rc = 0;
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
-        rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+        rc = error_set(err, ERR_RUNTIME, "%s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == 0)
-        rc = errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+        rc = error_set(err, ERR_RUNTIME, "%s: %s", tmp, strerror(errno));
     if (rc == 0 && rename(tmp, path) != 0)
-        rc = errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+        rc = error_set(err, ERR_RUNTIME, "%s: cannot rename into place: %s", path, strerror(errno));
     if (rc)
         unlink(tmp);
     return rc;
@@ -186,40 +185,40 @@ static int commit(int fd, const char *tmp, const char *path, char *err, size_t e
 /* Download jar J into DIR. 0 fetched; -1 failed (ERR); -2 the repository is
  * unreachable. */
 static int download(const struct kernel_jar *j, const char *dir, const char *origin,
-                    long timeout_s, char *err, size_t errlen)
+                    long timeout_s, struct error *err)
 {
     char tmp[4600], path[4600], title[512];
     jar_title(j, title, sizeof title);
     if (!*j->sha256)
-        return errorf(err, errlen,
-                      "%s: %s pins no sha256 for %s: run `spark-k8s images pin` (or give a "
-                      "matrix that pins it); not installed",
-                      j->file, origin, title);
+        return error_set(err, ERR_RUNTIME,
+                         "%s: %s pins no sha256 for %s: run `spark-k8s images pin` (or give a "
+                         "matrix that pins it); not installed",
+                         j->file, origin, title);
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, j->file) >= sizeof path)
-        return errorf(err, errlen, "%s: path too long", dir);
-    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err, errlen);
+        return error_set(err, ERR_RUNTIME, "%s: path too long", dir);
+    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err);
     if (fd < 0)
         return -1;
     struct http_download d;
     long status = 0;
-    int rc = http_download_fd(j->url, fd, timeout_s, "jars fetch", &d, &status, err, errlen);
+    int rc = http_download_fd(j->url, fd, timeout_s, "jars fetch", &d, &status, err);
     if (rc != 0) {
         close(fd);
         unlink(tmp);
         return rc < 0 && status == 0 ? -2 : -1;
     }
     if (strcasecmp(d.sha256, j->sha256) != 0)
-        rc = errorf(err, errlen, "%s: sha256 is %s, the matrix says %s; not installed", j->url,
-                    d.sha256, j->sha256);
+        rc = error_set(err, ERR_RUNTIME, "%s: sha256 is %s, the matrix says %s; not installed", j->url,
+                       d.sha256, j->sha256);
     else if (*j->sha1 && strcasecmp(d.sha1, j->sha1) != 0)
-        rc = errorf(err, errlen, "%s: sha1 is %s, the matrix says %s; not installed", j->url,
-                    d.sha1, j->sha1);
+        rc = error_set(err, ERR_RUNTIME, "%s: sha1 is %s, the matrix says %s; not installed", j->url,
+                       d.sha1, j->sha1);
     if (rc) {
         close(fd);
         unlink(tmp);
         return -1;
     }
-    if (commit(fd, tmp, path, err, errlen))
+    if (commit(fd, tmp, path, err))
         return -1;
     printf("fetched %s (%zu bytes from %s, sha256 %s verified against the matrix)\n", path,
            d.bytes, j->url, d.sha256);
@@ -236,30 +235,29 @@ static int same_dir(const char *a, const char *b)
 
 /* Jar J (verified in CACHE) into DIR: a hard link, else a copy whose sha256 is
  * checked again. 0, or -1 (ERR). */
-static int from_cache(const struct kernel_jar *j, const char *cache, const char *dir, char *err,
-                      size_t errlen)
+static int from_cache(const struct kernel_jar *j, const char *cache, const char *dir, struct error *err)
 {
     char src[4600], path[4600], tmp[4600];
     if ((size_t)snprintf(src, sizeof src, "%s/%s", cache, j->file) >= sizeof src ||
         (size_t)snprintf(path, sizeof path, "%s/%s", dir, j->file) >= sizeof path ||
         (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.link", dir, j->file) >= sizeof tmp)
-        return errorf(err, errlen, "%s: path too long", dir);
+        return error_set(err, ERR_RUNTIME, "%s: path too long", dir);
     unlink(tmp); /* left by a run that was killed */
     if (link(src, tmp) == 0) {
         if (rename(tmp, path) != 0) {
             int e = errno;
             unlink(tmp);
-            return errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
+            return error_set(err, ERR_RUNTIME, "%s: cannot rename into place: %s", path, strerror(e));
         }
         printf("installed %s (a hard link to %s, verified there)\n", path, src);
         return 0;
     }
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EACCES)
-        return errorf(err, errlen, "%s: cannot link %s: %s", path, src, strerror(errno));
+        return error_set(err, ERR_RUNTIME, "%s: cannot link %s: %s", path, src, strerror(errno));
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return errorf(err, errlen, "%s: %s", src, strerror(errno));
-    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err, errlen);
+        return error_set(err, ERR_RUNTIME, "%s: %s", src, strerror(errno));
+    int fd = temp_in(dir, j->file, tmp, sizeof tmp, err);
     if (fd < 0) {
         close(in);
         return -1;
@@ -267,17 +265,17 @@ static int from_cache(const struct kernel_jar *j, const char *cache, const char 
     char got[65] = "";
     int rc = 0;
     if (digest_fd(in, fd, got) != 0)
-        rc = errorf(err, errlen, "%s: cannot copy %s: %s", path, src, strerror(errno));
+        rc = error_set(err, ERR_RUNTIME, "%s: cannot copy %s: %s", path, src, strerror(errno));
     close(in);
     if (rc == 0 && strcasecmp(got, j->sha256) != 0)
-        rc = errorf(err, errlen, "%s: sha256 is %s, the matrix says %s; not installed", src, got,
-                    j->sha256);
+        rc = error_set(err, ERR_RUNTIME, "%s: sha256 is %s, the matrix says %s; not installed", src, got,
+                       j->sha256);
     if (rc) {
         close(fd);
         unlink(tmp);
         return -1;
     }
-    if (commit(fd, tmp, path, err, errlen))
+    if (commit(fd, tmp, path, err))
         return -1;
     printf("installed %s (copied from %s, another file system; sha256 verified)\n", path, src);
     return 0;
@@ -322,8 +320,7 @@ static void other_builds(const struct matrix_component *c, const char *arch, int
  * stdout with why. 0; -1 when the release lacks what was asked for (ERR names what it
  * has); *STATE and GOT set when the choice verified a present file. */
 static int choose_rapids(const struct matrix *m, const struct target *t, const struct kernel_jars_options *o,
-                         struct kernel_jar *j, enum state *state, char got[65], char *err,
-                         size_t errlen)
+                         struct kernel_jar *j, enum state *state, char got[65], struct error *err)
 {
     const struct matrix_component *c = &t->line->rapids;
     *state = JAR_ABSENT;
@@ -338,20 +335,20 @@ static int choose_rapids(const struct matrix *m, const struct target *t, const s
     if (o->classifier) {
         k = matrix_classifier_find(c, o->classifier);
         if (!k)
-            return errorf(err, errlen,
-                          "--rapids-classifier %s: RAPIDS %s (%s, Spark %s) has no such build; "
-                          "it has %s",
-                          o->classifier, c->version, c->artifact, t->line->line, list);
+            return error_set(err, ERR_INPUT,
+                             "--rapids-classifier %s: RAPIDS %s (%s, Spark %s) has no such build; "
+                             "it has %s",
+                             o->classifier, c->version, c->artifact, t->line->line, list);
         snprintf(why, sizeof why, "--rapids-classifier %s", k->name);
     } else if (o->cuda || o->arch) {
         const char *arch = o->arch ? o->arch : machine;
         int cuda = o->cuda ? o->cuda : d ? d->cuda : 12;
         k = matrix_classifier_pick(c, arch, cuda);
         if (!k)
-            return errorf(err, errlen,
+            return error_set(err, ERR_INPUT,
                           "RAPIDS %s (%s, Spark %s) has no build for %s with CUDA %d%s; it has %s",
-                          c->version, c->artifact, t->line->line, arch, cuda,
-                          o->arch ? "" : " (this machine's architecture)", list);
+                             c->version, c->artifact, t->line->line, arch, cuda,
+                             o->arch ? "" : " (this machine's architecture)", list);
         snprintf(why, sizeof why, "%s",
                  o->cuda && o->arch ? "--cuda and --arch"
                  : o->cuda          ? "--cuda, on this machine's architecture"
@@ -373,17 +370,17 @@ static int choose_rapids(const struct matrix *m, const struct target *t, const s
             int cuda = d ? d->cuda : 12;
             k = matrix_classifier_pick(c, machine, cuda);
             if (!k)
-                return errorf(err, errlen,
-                              "RAPIDS %s (%s, Spark %s) has no build for this machine (%s) with "
-                              "CUDA %d; it has %s: give --rapids-classifier NAME or --arch",
-                              c->version, c->artifact, t->line->line, machine, cuda, list);
+                return error_set(err, ERR_INPUT,
+                                 "RAPIDS %s (%s, Spark %s) has no build for this machine (%s) with "
+                                 "CUDA %d; it has %s: give --rapids-classifier NAME or --arch",
+                                 c->version, c->artifact, t->line->line, machine, cuda, list);
             other_builds(c, machine, cuda, hint, sizeof hint);
             snprintf(why, sizeof why, "the default%s", hint);
         }
     }
     if (kernel_env_jar_set(m, o->repository, j, k))
-        return errorf(err, errlen, "RAPIDS %s, classifier %s: no download URL", c->version,
-                      k->name);
+        return error_set(err, ERR_INPUT, "RAPIDS %s, classifier %s: no download URL", c->version,
+                         k->name);
     printf("RAPIDS for Spark %s: %s (%s, CUDA %d: %s)\n", t->line->line, k->name, k->arch,
            k->cuda, why);
     return 0;
@@ -435,11 +432,11 @@ static size_t jars_of(const struct matrix *m, const struct target *t, const stru
 /* Make sure jar J is verified in the cache CACHE (downloading it there if not).
  * 0, -1 (ERR), -2 unreachable. */
 static int ensure_cached(const struct kernel_jar *j, const char *cache, const char *origin,
-                         long timeout_s, char *err, size_t errlen)
+                         long timeout_s, struct error *err)
 {
     char path[4600], got[65];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", cache, j->file) >= sizeof path)
-        return errorf(err, errlen, "%s: path too long", cache);
+        return error_set(err, ERR_SYSTEM, "%s: path too long", cache);
     enum state s = jar_state(j, path, got);
     if (s == JAR_OK)
         return 0;
@@ -447,8 +444,8 @@ static int ensure_cached(const struct kernel_jar *j, const char *cache, const ch
         printf("cache: %s has sha256 %s, the matrix says %s; fetching it again\n", path, got,
                j->sha256);
     if (mkdir_p(cache) != 0)
-        return errorf(err, errlen, "cannot create %s: %s", cache, strerror(errno));
-    return download(j, cache, origin, timeout_s, err, errlen);
+        return error_set(err, ERR_SYSTEM, "cannot create %s: %s", cache, strerror(errno));
+    return download(j, cache, origin, timeout_s, err);
 }
 
 /* The jars of T: each present, listed, or fetched. 0, or -1 after a failure (kept in R). */
@@ -459,15 +456,15 @@ static int run_target(struct run *r, const struct target *t)
     struct kernel_jar all[KERNEL_JARS_MAX * 4];
     size_t n = jars_of(m, t, o, all, sizeof all / sizeof all[0]);
     int rc = 0;
-    char err[2048];
+    struct error err = {0};
     for (size_t i = 0; i < n; i++) {
         const char *feature = all[i].feature;
         char path[4600], got[65] = "";
         enum state have = JAR_ABSENT;
         int chosen = 0;
         if (strcmp(all[i].what, "rapids") == 0) {
-            if (choose_rapids(m, t, o, &all[i], &have, got, err, sizeof err) != 0) {
-                rc = fail(r, ERR_INPUT, 1, "%s", err);
+            if (choose_rapids(m, t, o, &all[i], &have, got, &err) != 0) {
+                rc = fail(r, err.kind, 1, "%s", err.text);
                 continue;
             }
             chosen = have == JAR_OK;
@@ -511,18 +508,18 @@ static int run_target(struct run *r, const struct target *t)
             return fail(r, ERR_SYSTEM, 1, "cannot create %s: %s", t->dir, strerror(errno));
         int f;
         if (o->cache && !same_dir(o->cache, t->dir)) {
-            f = ensure_cached(&all[i], o->cache, m->origin, o->timeout_s, err, sizeof err);
+            f = ensure_cached(&all[i], o->cache, m->origin, o->timeout_s, &err);
             if (f == 0)
-                f = from_cache(&all[i], o->cache, t->dir, err, sizeof err);
+                f = from_cache(&all[i], o->cache, t->dir, &err);
         } else {
-            f = download(&all[i], t->dir, m->origin, o->timeout_s, err, sizeof err);
+            f = download(&all[i], t->dir, m->origin, o->timeout_s, &err);
         }
         if (f == -2) {
             rc = fail(r, ERR_RUNTIME, 1, "%s; the repository is unreachable from here, so the "
-                      "other jars are not tried (give --repository URL for a mirror)", err);
+                      "other jars are not tried (give --repository URL for a mirror)", err.text);
             r->unreachable = 1;
         } else if (f != 0) {
-            rc = fail(r, ERR_RUNTIME, 1, "%s", err);
+            rc = fail(r, err.kind, 1, "%s", err.text);
         } else if (strcmp(all[i].what, "rapids") == 0) {
             remove_other_rapids(m, t, o, &all[i]);
         }
@@ -531,11 +528,10 @@ static int run_target(struct run *r, const struct target *t)
 }
 
 /* The folders to work on, into T; how many, or -1 after saying why (kept in R). */
-static int find_targets(struct run *r, struct kernel_jars_options *o, struct target *t)
+static int find_targets(struct run *r, const struct kernel_jars_options *o, struct target *t)
 {
     const struct matrix *m = r->m;
     size_t n = 0;
-    char err[2048];
     if (o->dir) {
         for (size_t i = 0; i < m->n_spark && n < MAX_TARGETS; i++) {
             if (o->spark && matrix_spark_find(m, o->spark) != &m->spark[i])
@@ -543,38 +539,35 @@ static int find_targets(struct run *r, struct kernel_jars_options *o, struct tar
             snprintf(t[n].dir, sizeof t[n].dir, "%s", o->dir);
             t[n++].line = &m->spark[i];
         }
-        if (n == 0) {
+        if (n == 0)
             return fail(r, ERR_USAGE, 1, "--spark: not a Spark line of the matrix");
-        }
         return (int)n;
     }
     if (o->python) {
+        const char *python = o->python;
         char abs[4200];
-        if (o->python[0] != '/' && strchr(o->python, '/')) { /* relative: from here */
+        if (python[0] != '/' && strchr(python, '/')) { /* relative: from here */
             char cwd[4096];
             if (getcwd(cwd, sizeof cwd) &&
-                (size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, o->python) < sizeof abs)
-                o->python = abs;
+                (size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, python) < sizeof abs)
+                python = abs;
         }
         struct kernel_env_probe p;
-        err[0] = '\0';
-        if (kernel_env_probe(o->python, &p, err, sizeof err) != 0 || !*p.pyspark ||
-            !(t[0].line = matrix_spark_find(m, p.pyspark)) ||
-            kernel_env_jars_dir(o->python, t[0].dir, sizeof t[0].dir) != 0) {
-            if (!*err)
-                errorf(err, sizeof err, "%s: its pyspark (%s) is not a Spark version of the "
-                       "matrix, or it is not an absolute path <env>/bin/NAME",
-                       o->python, *p.pyspark ? p.pyspark : "none");
-            return fail(r, ERR_INPUT, 1, "--python %s", err);
-        }
+        struct error err = {0};
+        if (kernel_env_probe(python, &p, &err) != 0)
+            return fail(r, err.kind, 1, "--python %s", err.text);
+        if (!*p.pyspark || !(t[0].line = matrix_spark_find(m, p.pyspark)) ||
+            kernel_env_jars_dir(python, t[0].dir, sizeof t[0].dir) != 0)
+            return fail(r, ERR_INPUT, 1, "--python %s: its pyspark (%s) is not a Spark version "
+                        "of the matrix, or it is not an absolute path <env>/bin/NAME",
+                        python, *p.pyspark ? p.pyspark : "none");
         return 1;
     }
     char self[4096], py[4200];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     self[len > 0 ? len : 0] = '\0';
-    if (o->spark && !matrix_spark_find(m, o->spark)) {
+    if (o->spark && !matrix_spark_find(m, o->spark))
         return fail(r, ERR_USAGE, 1, "--spark: not a Spark line of the matrix");
-    }
     for (size_t i = 0; i < m->n_spark && n < MAX_TARGETS; i++) {
         if (o->spark && matrix_spark_find(m, o->spark) != &m->spark[i])
             continue;
@@ -594,32 +587,32 @@ static int find_targets(struct run *r, struct kernel_jars_options *o, struct tar
 int kernel_jars_run(const struct kernel_jars_options *opt, error_report_fn *report,
                     void *ctx, struct error *err)
 {
-    struct kernel_jars_options o = *opt; /* find_targets makes --python absolute */
+    const struct kernel_jars_options *o = opt;
     struct error first = {0};
-    struct run r = {.o = &o, .report = report, .ctx = ctx, .first = &first};
+    struct run r = {.o = o, .report = report, .ctx = ctx, .first = &first};
     struct matrix *m = NULL;
-    char text[2048];
-    if (matrix_load_default(&m, text, sizeof text)) {
-        fail(&r, ERR_INPUT, 1, "%s", text);
+    struct error e = {0};
+    if (matrix_load_default(&m, &e)) {
+        fail(&r, e.kind, 1, "%s", e.text);
         goto out;
     }
     r.m = m;
-    if (o.variant && !matrix_variant_valid(m, o.variant)) {
+    if (o->variant && !matrix_variant_valid(m, o->variant)) {
         fail(&r, ERR_USAGE, 1, "--variant: not a variant of the matrix");
         goto out;
     }
     struct target targets[MAX_TARGETS];
-    int n = find_targets(&r, &o, targets);
+    int n = find_targets(&r, o, targets);
     if (n < 0)
         goto out;
-    if (o.fetch && http_global_init() != 0) {
+    if (o->fetch && http_global_init() != 0) {
         fail(&r, ERR_SYSTEM, 1, "cannot initialise libcurl");
         goto out;
     }
     for (int i = 0; i < n; i++)
         run_target(&r, &targets[i]);
     fflush(stdout);
-    if (o.fetch)
+    if (o->fetch)
         http_global_cleanup();
 out:
     matrix_free(m);

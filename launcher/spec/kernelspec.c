@@ -139,7 +139,7 @@ const char *kernelspec_setting_feature(enum setting_id id)
 }
 
 static int check_request(const struct matrix *m, const struct kernelspec_request *req,
-                         const struct matrix_spark **line, char *err, size_t errlen)
+                         const struct matrix_spark **line, struct error *err)
 {
     *line = req->spark ? matrix_spark_find(m, req->spark) : NULL;
     if (!*line) {
@@ -147,8 +147,8 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_spark; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s (%s)",
                      i ? ", " : "", m->spark[i].line, m->spark[i].version);
-        errorf(err, errlen, "--spark: unknown Spark version '%s'; the matrix has %s",
-               req->spark ? req->spark : "", known);
+        error_set(err, ERR_INPUT, "--spark: unknown Spark version '%s'; the matrix has %s",
+                  req->spark ? req->spark : "", known);
         return -1;
     }
     if (!req->variant || !matrix_variant_valid(m, req->variant)) {
@@ -156,69 +156,68 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_variants; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                      i ? ", " : "", m->variants[i]);
-        errorf(err, errlen, "--variant: unknown variant '%s'; expected one of %s",
-               req->variant ? req->variant : "", known);
+        error_set(err, ERR_INPUT, "--variant: unknown variant '%s'; expected one of %s",
+                  req->variant ? req->variant : "", known);
         return -1;
     }
     if (req->name && !name_ok(req->name)) {
-        errorf(err, errlen,
-               "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
-               "(as Jupyter requires), not starting with '.'", req->name);
+        error_set(err, ERR_INPUT,
+                  "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
+                  "(as Jupyter requires), not starting with '.'", req->name);
         return -1;
     }
     if (req->display_name) {
         for (const char *p = req->display_name; *p; p++)
             if ((unsigned char)*p < 0x20) {
-                errorf(err, errlen, "--display-name: '%s' contains a control character",
-                       req->display_name);
+                error_set(err, ERR_INPUT, "--display-name: '%s' contains a control character",
+                          req->display_name);
                 return -1;
             }
     }
     if (req->executable && (req->executable[0] != '/' || strpbrk(req->executable, "\n\r"))) {
-        errorf(err, errlen, "--executable: '%s' must be an absolute path", req->executable);
+        error_set(err, ERR_INPUT, "--executable: '%s' must be an absolute path", req->executable);
         return -1;
     }
     if (req->python && (req->python[0] == '\0' || strpbrk(req->python, "\n\r"))) {
-        errorf(err, errlen, "--python: '%s' is not a usable command", req->python);
+        error_set(err, ERR_INPUT, "--python: '%s' is not a usable command", req->python);
         return -1;
     }
     const char *connect = req->values[SETTING_CONNECT];
     if (connect && strcmp(connect, "true") == 0 && (*line)->line[0] < '4') {
-        errorf(err, errlen, "--spark-connect: Spark %s has no Spark Connect server in its Python "
-               "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
-               (*line)->line);
+        error_set(err, ERR_INPUT, "--spark-connect: Spark %s has no Spark Connect server in its Python "
+                  "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
+                  (*line)->line);
         return -1;
     }
-    if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err,
-                                       errlen))
+    if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err))
         return -1;
     for (int id = 0; id < SETTING_COUNT; id++)
         if (req->values[id] &&
-            setting_check(id, req->values[id], setting_info(id)->option, err, errlen))
+            setting_check(id, req->values[id], setting_info(id)->option, err))
             return -1;
     for (int id = 0; id < SETTING_COUNT; id++) {
         const char *v = req->values[id], *feature = kernelspec_setting_feature(id);
         if (v && feature && !matrix_variant_has(req->variant, feature) &&
             !(id == SETTING_EXECUTOR_GPUS && strcmp(v, "0") == 0)) {
-            errorf(err, errlen, "%s: '%s' needs %s %s variant, not '%s'", setting_info(id)->option,
-                   v, strcmp(feature, "iceberg") == 0 ? "an" : "a", feature, req->variant);
+            error_set(err, ERR_INPUT, "%s: '%s' needs %s %s variant, not '%s'", setting_info(id)->option,
+                      v, strcmp(feature, "iceberg") == 0 ? "an" : "a", feature, req->variant);
             return -1;
         }
     }
     for (size_t i = 0; i < req->n_conf; i++) {
         const char *eq = strchr(req->conf[i], '=');
         if (!eq) {
-            errorf(err, errlen, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
+            error_set(err, ERR_INPUT, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
             return -1;
         }
         char key[300];
         snprintf(key, sizeof key, "%.*s", (int)(eq - req->conf[i]), req->conf[i]);
-        if (sparkconf_check_key(key, "--conf", err, errlen) ||
-            sparkconf_check_value(key, eq + 1, "--conf", err, errlen))
+        if (sparkconf_check_key(key, "--conf", err) ||
+            sparkconf_check_value(key, eq + 1, "--conf", err))
             return -1;
         if (sparkconf_reserved(key)) {
-            errorf(err, errlen, "--conf: property '%s' is set by the runtime and cannot be "
-                   "overridden", key);
+            error_set(err, ERR_INPUT, "--conf: property '%s' is set by the runtime and cannot be "
+                      "overridden", key);
             return -1;
         }
     }
@@ -226,10 +225,10 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
 }
 
 int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
-                     char **name_out, json_t **json_out, char *err, size_t errlen)
+                     char **name_out, json_t **json_out, struct error *err)
 {
     const struct matrix_spark *line;
-    if (check_request(m, req, &line, err, errlen))
+    if (check_request(m, req, &line, err))
         return -1;
     char name[256], display[256], ref[1024], exe[4096];
     if (req->name)
@@ -245,7 +244,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     } else {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n <= 0) {
-            errorf(err, errlen, "/proc/self/exe: %s; give --executable", strerror(errno));
+            error_set(err, ERR_INPUT, "/proc/self/exe: %s; give --executable", strerror(errno));
             return -1;
         }
         exe[n] = '\0';
@@ -257,7 +256,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
                              "display_name", display, "language", "python", "interrupt_mode",
                              "message", "metadata", "spark_k8s", meta);
     if (!root) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     json_object_set_new(meta, "spark_version", json_string(line->version));
@@ -275,8 +274,8 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
         if (!given) {
             if (matrix_image_ref(m, req->registry, images[i].kind, line, req->variant, ref,
                                  sizeof ref)) {
-                errorf(err, errlen, "--registry: '%s' makes no valid image name",
-                       req->registry ? req->registry : "");
+                error_set(err, ERR_INPUT, "--registry: '%s' makes no valid image name",
+                          req->registry ? req->registry : "");
                 json_decref(root);
                 return -1;
             }
@@ -288,8 +287,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     struct plan *defaults = NULL;
     json_t *bare = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "spark_k8s", "spark_version",
                              line->version, "variant", req->variant);
-    int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err,
-                                   errlen)
+    int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err)
                   : -1;
     json_decref(bare);
     if (rc) {
@@ -331,7 +329,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     char path[600];
     snprintf(path, sizeof path, "%s/kernel.json", name);
     struct plan *check = NULL;
-    if (plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err, errlen)) {
+    if (plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
         json_decref(root);
         return -1;
     }
@@ -339,7 +337,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     *name_out = strdup(name);
     if (!*name_out) {
         json_decref(root);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     *json_out = root;
@@ -349,13 +347,13 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
 /* ---- files ---- */
 
 static int write_file(const char *dir, const char *name, const void *data, size_t size,
-                      char *err, size_t errlen)
+                      struct error *err)
 {
     char path[4300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     const unsigned char *p = data;
@@ -364,7 +362,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            errorf(err, errlen, "%s: %s", path, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
@@ -372,17 +370,17 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         size -= (size_t)n;
     }
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static int mkdir_p(const char *dir, char *err, size_t errlen)
+static int mkdir_p(const char *dir, struct error *err)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s", dir) >= sizeof path) {
-        errorf(err, errlen, "%s: path too long", dir);
+        error_set(err, ERR_SYSTEM, "%s: path too long", dir);
         return -1;
     }
     for (char *p = path + 1;; p++) {
@@ -390,7 +388,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
             char c = *p;
             *p = '\0';
             if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-                errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+                error_set(err, ERR_SYSTEM, "%s: cannot create: %s", path, strerror(errno));
                 return -1;
             }
             *p = c;
@@ -400,7 +398,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        errorf(err, errlen, "%s: not a directory", dir);
+        error_set(err, ERR_SYSTEM, "%s: not a directory", dir);
         return -1;
     }
     return 0;
@@ -408,55 +406,54 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
 
 /* Temporary folders are named ".NAME+XXXXXX": '+' is not allowed in a kernel name,
  * so Jupyter never takes a half-written one for a kernelspec. */
-static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t len, char *err,
-                    size_t errlen)
+static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t len, struct error *err)
 {
     if ((size_t)snprintf(buf, len, "%s/.%s+XXXXXX", kernels_dir, name) >= len) {
-        errorf(err, errlen, "%s: path too long", kernels_dir);
+        error_set(err, ERR_SYSTEM, "%s: path too long", kernels_dir);
         return -1;
     }
     if (!mkdtemp(buf)) {
-        errorf(err, errlen, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
         return -1;
     }
     return 0;
 }
 
 int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel_json,
-                       int replace, char *err, size_t errlen)
+                       int replace, struct error *err)
 {
     char target[4096], tmp[4200];
     if (!name_ok(name)) {
-        errorf(err, errlen, "'%s' is not a kernelspec name", name);
+        error_set(err, ERR_RUNTIME, "'%s' is not a kernelspec name", name);
         return -1;
     }
-    if (mkdir_p(kernels_dir, err, errlen))
+    if (mkdir_p(kernels_dir, err))
         return -1;
     snprintf(target, sizeof target, "%s/%s", kernels_dir, name);
     struct stat st;
     int exists = lstat(target, &st) == 0;
     if (exists && !replace) {
-        errorf(err, errlen, "%s already exists; use --replace to replace it", target);
+        error_set(err, ERR_RUNTIME, "%s already exists; use --replace to replace it", target);
         return -1;
     }
-    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
+    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err))
         return -1;
     if (chmod(tmp, 0755) != 0) {
-        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", tmp, strerror(errno));
         goto fail;
     }
     const unsigned char *data;
     size_t size;
     const char *file;
     for (size_t i = 0; (file = kernelspec_file(i, &data, &size)); i++)
-        if (write_file(tmp, file, data, size, err, errlen))
+        if (write_file(tmp, file, data, size, err))
             goto fail;
     char *text = json_dumps(kernel_json, JSON_INDENT(1));
     if (!text) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         goto fail;
     }
-    int rc = write_file(tmp, "kernel.json", text, strlen(text), err, errlen);
+    int rc = write_file(tmp, "kernel.json", text, strlen(text), err);
     free(text);
     if (rc)
         goto fail;
@@ -467,15 +464,15 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
             return 0;
         }
         char old[4200];
-        if (temp_dir(kernels_dir, name, old, sizeof old, err, errlen))
+        if (temp_dir(kernels_dir, name, old, sizeof old, err))
             goto fail;
         if (rename(target, old) != 0) {
-            errorf(err, errlen, "%s: cannot move aside: %s", target, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: cannot move aside: %s", target, strerror(errno));
             rmdir(old);
             goto fail;
         }
         if (rename(tmp, target) != 0) {
-            errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: cannot rename into place: %s", target, strerror(errno));
             rename(old, target);
             goto fail;
         }
@@ -483,7 +480,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         return 0;
     }
     if (rename(tmp, target) != 0) {
-        errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot rename into place: %s", target, strerror(errno));
         goto fail;
     }
     return 0;
@@ -503,7 +500,7 @@ int kernelspec_is_ours(const char *dir)
     return ours;
 }
 
-int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen)
+int kernelspec_remove(const char *kernels_dir, const char *name, struct error *err)
 {
     char target[4096], tmp[4200];
     snprintf(target, sizeof target, "%s/%s", kernels_dir, name);
@@ -511,19 +508,19 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
     if (!name_ok(name) || lstat(target, &st) != 0)
         return 1;
     if (!S_ISDIR(st.st_mode) || !kernelspec_is_ours(target)) {
-        errorf(err, errlen, "%s is not a spark-k8s kernelspec; not removing it", target);
+        error_set(err, ERR_RUNTIME, "%s is not a spark-k8s kernelspec; not removing it", target);
         return -1;
     }
-    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
+    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err))
         return -1;
     if (rename(target, tmp) != 0) {
-        errorf(err, errlen, "%s: cannot remove: %s", target, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot remove: %s", target, strerror(errno));
         rmdir(tmp);
         return -1;
     }
     if (remove_tree(tmp) != 0) {
-        errorf(err, errlen, "%s: removed, but its files remain in %s: %s", target, tmp,
-               strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: removed, but its files remain in %s: %s", target, tmp,
+                  strerror(errno));
         return -1;
     }
     return 0;
@@ -606,7 +603,7 @@ void kernelspec_path_free(char **dirs)
     free(dirs);
 }
 
-int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t errlen)
+int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
 {
     struct stat st;
     if (strchr(name_or_path, '/')) {
@@ -618,7 +615,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
         char file[4200];
         snprintf(file, sizeof file, "%s/kernel.json", dir);
         if (stat(file, &st) != 0) {
-            errorf(err, errlen, "%s: no kernelspec there (%s)", file, strerror(errno));
+            error_set(err, ERR_RUNTIME, "%s: no kernelspec there (%s)", file, strerror(errno));
             return -1;
         }
         *dir_out = strdup(dir);
@@ -626,7 +623,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
     }
     char **dirs = kernelspec_search_path();
     if (!dirs) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     for (size_t i = 0; dirs[i]; i++) {
@@ -639,10 +636,10 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
             return *dir_out ? 0 : -1;
         }
     }
-    errorf(err, errlen, "no kernelspec named '%s' in", name_or_path);
-    size_t used = err && errlen ? strlen(err) : errlen;
-    for (size_t i = 0; dirs[i] && used < errlen; i++)
-        used += (size_t)snprintf(err + used, errlen - used, "%s %s", i ? "," : "", dirs[i]);
+    char where[ERROR_TEXT_MAX] = "";
+    size_t used = 0;
+    for (size_t i = 0; dirs[i] && used < sizeof where; i++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s %s", i ? "," : "", dirs[i]);
     kernelspec_path_free(dirs);
-    return -1;
+    return error_set(err, ERR_RUNTIME, "no kernelspec named '%s' in%s", name_or_path, where);
 }

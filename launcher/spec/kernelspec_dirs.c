@@ -18,7 +18,7 @@ struct probed {
     char path[4200];
     struct kernel_env_probe probe;
     int ok;
-    char err[1200];
+    struct error err; /* why not, when not ok */
 };
 
 /* One install: the interpreters probed so far (one per Spark line at most, plus
@@ -42,7 +42,7 @@ static const struct probed *probe(struct install *a, const char *path)
     struct probed *p = &a->probed[a->n_probed++];
     memset(p, 0, sizeof *p);
     snprintf(p->path, sizeof p->path, "%s", path);
-    p->ok = kernel_env_probe(path, &p->probe, p->err, sizeof p->err) == 0;
+    p->ok = kernel_env_probe(path, &p->probe, &p->err) == 0;
     return p;
 }
 
@@ -51,7 +51,7 @@ static const struct probed *probe(struct install *a, const char *path)
  * --executable names where the binary will be, as with DESTDIR), checked; else
  * the built-in default, with a warning. 0, or -1 with ERR. */
 static int choose_python(struct install *a, const struct matrix *m, struct kernelspec_request *r,
-                         char *err, size_t errlen)
+                         struct error *err)
 {
     const struct matrix_spark *line = r->spark ? matrix_spark_find(m, r->spark) : NULL;
     if (!line || !r->variant) /* kernelspec_build names the bad value */
@@ -61,9 +61,11 @@ static int choose_python(struct install *a, const struct matrix *m, struct kerne
     if (r->python) {
         snprintf(option, sizeof option, "--python %s", r->python);
         const struct probed *p = probe(a, r->python);
-        if (!p->ok)
-            return errorf(err, errlen, "--python: %s", p->err);
-        return kernel_env_check(&p->probe, option, line, r->variant, err, errlen) ? -1 : 0;
+        if (!p->ok) {
+            *err = p->err;
+            return error_prefix(err, "--python: ");
+        }
+        return kernel_env_check(&p->probe, option, line, r->variant, err) ? -1 : 0;
     }
     char self[4096], here[4200], there[4200];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -75,9 +77,10 @@ static int choose_python(struct install *a, const struct matrix *m, struct kerne
         const char *probed_path = found_there ? there : here;
         snprintf(option, sizeof option, "the kernel environment %s", probed_path);
         const struct probed *p = probe(a, probed_path);
-        if (!p->ok)
-            rc = errorf(err, errlen, "%s", p->err);
-        else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen))
+        if (!p->ok) {
+            *err = p->err;
+            rc = -1;
+        } else if (kernel_env_check(&p->probe, option, line, r->variant, err))
             rc = -1;
         size_t slot = (size_t)(line - m->spark) % 8;
         snprintf(a->pythons[slot], sizeof a->pythons[slot], "%s", there);
@@ -96,87 +99,84 @@ static int choose_python(struct install *a, const struct matrix *m, struct kerne
 
 /* choose_python, then kernelspec_build: 0, or -1 with ERR. */
 static int build_one(struct install *a, const struct matrix *m, struct kernelspec_request *r,
-                     char **name, json_t **spec, char *err, size_t errlen)
+                     char **name, json_t **spec, struct error *err)
 {
-    if (choose_python(a, m, r, err, errlen))
+    if (choose_python(a, m, r, err))
         return -1;
-    return kernelspec_build(m, r, name, spec, err, errlen) ? -1 : 0;
+    return kernelspec_build(m, r, name, spec, err) ? -1 : 0;
 }
 
-int kernelspecs_install(const struct kernelspec_install_options *o, struct error *error)
+/* Build and check every kernelspec O asks for (a bad value installs nothing) into
+ * NAMES and SPECS (CAP slots); how many, or -1 with ERR. */
+static int build_all(struct install *a, const struct matrix *m, char **names, json_t **specs,
+                     struct error *err)
 {
-    char err[4096];
-    struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err))
-        return error_set(error, ERR_INPUT, "%s", err);
-    struct install *a = calloc(1, sizeof *a);
-    if (!a) {
-        matrix_free(m);
-        return error_nomem(error);
-    }
-    a->o = o;
-    /* Build and check every spec first: a bad value installs nothing. */
-    size_t cap = m->n_spark * m->n_variants + 1, n = 0;
-    char **names = calloc(cap, sizeof *names);
-    json_t **specs = calloc(cap, sizeof *specs);
-    int rc = 0;
-    enum err_kind kind = ERR_NONE;
-    if (!names || !specs) {
-        errorf(err, sizeof err, "out of memory");
-        rc = -1;
-        kind = ERR_NOMEM;
-    }
+    const struct kernelspec_install_options *o = a->o;
     if (!o->all) {
         struct kernelspec_request r = o->req;
         if (!r.variant)
             r.variant = "baseline";
-        if (!rc && build_one(a, m, &r, &names[0], &specs[0], err, sizeof err))
-            rc = -1;
-        n = rc ? 0 : 1;
-    } else if ((o->req.spark && !matrix_spark_find(m, o->req.spark)) ||
-               (o->req.variant && !matrix_variant_valid(m, o->req.variant))) {
+        return build_one(a, m, &r, &names[0], &specs[0], err) ? -1 : 1;
+    }
+    if ((o->req.spark && !matrix_spark_find(m, o->req.spark)) ||
+        (o->req.variant && !matrix_variant_valid(m, o->req.variant))) {
         /* the same refusal as for one spec, naming the value */
         struct kernelspec_request r = o->req;
         if (!r.spark && m->n_spark)
             r.spark = m->spark[0].version;
-        if (!rc && kernelspec_build(m, &r, &names[0], &specs[0], err, sizeof err) == 0)
-            snprintf(err, sizeof err, "bad --spark or --variant");
-        rc = -1;
-    } else {
-        const struct matrix_spark *only = o->req.spark ? matrix_spark_find(m, o->req.spark)
-                                                       : NULL;
-        for (size_t s = 0; !rc && s < m->n_spark; s++) {
-            for (size_t v = 0; !rc && v < m->n_variants; v++) {
-                if ((only && only != &m->spark[s]) ||
-                    (o->req.variant && strcmp(o->req.variant, m->variants[v]) != 0))
-                    continue;
-                struct kernelspec_request r = o->req;
-                r.spark = m->spark[s].version;
-                r.variant = m->variants[v];
-                /* with --all, an option of one feature is for the variants that have it */
-                for (int id = 0; id < SETTING_COUNT; id++) {
-                    const char *feature = kernelspec_setting_feature(id);
-                    if (feature && !matrix_variant_has(r.variant, feature))
-                        r.values[id] = NULL;
-                }
-                if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
-                    rc = -1;
-                else
-                    n++;
+        if (kernelspec_build(m, &r, &names[0], &specs[0], err) == 0)
+            error_set(err, ERR_INPUT, "bad --spark or --variant");
+        return -1;
+    }
+    const struct matrix_spark *only = o->req.spark ? matrix_spark_find(m, o->req.spark) : NULL;
+    int n = 0;
+    for (size_t s = 0; s < m->n_spark; s++) {
+        for (size_t v = 0; v < m->n_variants; v++) {
+            if ((only && only != &m->spark[s]) ||
+                (o->req.variant && strcmp(o->req.variant, m->variants[v]) != 0))
+                continue;
+            struct kernelspec_request r = o->req;
+            r.spark = m->spark[s].version;
+            r.variant = m->variants[v];
+            /* with --all, an option of one feature is for the variants that have it */
+            for (int id = 0; id < SETTING_COUNT; id++) {
+                const char *feature = kernelspec_setting_feature(id);
+                if (feature && !matrix_variant_has(r.variant, feature))
+                    r.values[id] = NULL;
             }
+            if (build_one(a, m, &r, &names[n], &specs[n], err))
+                return -1;
+            n++;
         }
     }
+    return n;
+}
+
+int kernelspecs_install(const struct kernelspec_install_options *o, struct error *err)
+{
+    struct matrix *m = NULL;
+    if (matrix_load_default(&m, err))
+        return -1;
+    size_t cap = m->n_spark * m->n_variants + 1;
+    struct install *a = calloc(1, sizeof *a);
+    char **names = calloc(cap, sizeof *names);
+    json_t **specs = calloc(cap, sizeof *specs);
+    int rc = -1;
+    if (!a || !names || !specs) {
+        error_nomem(err);
+        goto out;
+    }
+    a->o = o;
+    int n = build_all(a, m, names, specs, err);
     const char *dir = o->location ? o->location : KERNELSPEC_DEFAULT_DIR;
-    if (rc)
-        error_set(error, kind == ERR_NONE ? ERR_INPUT : kind, "%s", err);
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (kernelspec_install(dir, names[i], specs[i], o->replace, err, sizeof err)) {
-            /* there already (without --replace), or the file system refused */
-            rc = error_set(error, ERR_RUNTIME, "%s", err);
-        } else {
-            printf("installed %s in %s/%s\n", names[i], dir, names[i]);
-        }
+    for (int i = 0; i < n; i++) {
+        /* there already (without --replace), or the file system refused */
+        if (kernelspec_install(dir, names[i], specs[i], o->replace, err))
+            goto out;
+        printf("installed %s in %s/%s\n", names[i], dir, names[i]);
     }
+    rc = n < 0 ? -1 : 0;
+out:
     for (size_t i = 0; i < cap && names && specs; i++) {
         free(names[i]);
         json_decref(specs[i]);
@@ -327,11 +327,9 @@ static int removal_failed(struct removal *r, const struct error *e)
 static int remove_in(struct removal *r, const char *dir, const char *name, int *removed)
 {
     struct error e = {0};
-    int rc = kernelspec_remove(dir, name, e.text, sizeof e.text);
-    if (rc < 0) {
-        e.kind = ERR_RUNTIME;
+    int rc = kernelspec_remove(dir, name, &e);
+    if (rc < 0)
         return removal_failed(r, &e);
-    }
     if (rc == 0) {
         printf("removed %s/%s\n", dir, name);
         (*removed)++;

@@ -12,13 +12,14 @@
 #include <stddef.h>
 
 #include "launcher/spec/config.h"
+#include "launcher/sys/errmsg.h"
 
 struct plan;
 
 /* Load the plan for the kernelspec in DIR (the folder holding kernel.json).
  * DIR may be NULL: then a default plan (local runtime, python3 -m ipykernel_launcher).
  * On error returns -1 and writes a message naming the file, the field and the value. */
-int plan_load(const char *kernelspec_dir, struct plan **out, char *err, size_t errlen);
+int plan_load(const char *kernelspec_dir, struct plan **out, struct error *err);
 void plan_free(struct plan *plan);
 
 /* Flags of plan_from_json. */
@@ -28,7 +29,7 @@ void plan_free(struct plan *plan);
  * folder (NULL: none), PATH the file in messages. `kernelspec install` validates
  * what it writes with this (PLAN_NO_ADMIN). */
 int plan_from_json(json_t *kernel_json, const char *dir, const char *path, int flags,
-                   struct plan **out, char *err, size_t errlen);
+                   struct plan **out, struct error *err);
 
 const char *plan_kernel_name(const struct plan *plan);   /* "spark-4.1-baseline" or "" */
 const char *plan_display_name(const struct plan *plan);

@@ -17,15 +17,14 @@
 struct render {
     struct sparkconf *conf;
     const struct plan *plan;
-    char *err;
-    size_t errlen;
+    struct error *err;
     int failed;
     char *class_path; /* the variant's jars on the driver's class path (owned), or NULL */
 };
 
 static void put(struct render *r, const char *key, const char *value, const char *source)
 {
-    if (!r->failed && sparkconf_set(r->conf, key, value, source, r->err, r->errlen))
+    if (!r->failed && sparkconf_set(r->conf, key, value, source, r->err))
         r->failed = 1;
 }
 
@@ -45,7 +44,7 @@ static void add_java_option(struct render *r, const char *key, const char *optio
     const char *now = sparkconf_get(r->conf, key);
     char *both = NULL;
     if (asprintf(&both, "%s%s%s", now ? now : "", now ? " " : "", option) < 0) {
-        errorf(r->err, r->errlen, "out of memory");
+        error_nomem(r->err);
         r->failed = 1;
         return;
     }
@@ -305,9 +304,7 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
             r->class_path = NULL;
     } else if (env->jars_dir) {
         struct matrix *m = NULL;
-        char err[512];
-        if (matrix_load_default(&m, err, sizeof err)) {
-            errorf(r->err, r->errlen, "%s", err);
+        if (matrix_load_default(&m, r->err)) {
             r->failed = 1;
             return;
         }
@@ -330,7 +327,7 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
         }
         matrix_free(m);
         if (*list && !(r->class_path = strdup(list))) {
-            errorf(r->err, r->errlen, "out of memory");
+            error_nomem(r->err);
             r->failed = 1;
         }
     }
@@ -357,7 +354,7 @@ static void keep_ours(struct render *r, const struct sparkconf *ours)
             continue;
         char *both = NULL, source[256];
         if (asprintf(&both, "%s%s%s", mine, joined[i].separator, now) < 0) {
-            errorf(r->err, r->errlen, "out of memory");
+            error_nomem(r->err);
             r->failed = 1;
             return;
         }
@@ -368,12 +365,11 @@ static void keep_ours(struct render *r, const struct sparkconf *ours)
 }
 
 int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
-                     const struct render_env *env, struct sparkconf **out, char *err,
-                     size_t errlen)
+                     const struct render_env *env, struct sparkconf **out, struct error *err)
 {
-    struct render r = {sparkconf_new(), plan, err, errlen, 0, NULL};
+    struct render r = {sparkconf_new(), plan, err, 0, NULL};
     if (!r.conf) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     if (pod)
@@ -397,10 +393,10 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
     struct sparkconf *ours = sparkconf_new();
     for (size_t i = 0; ours && !r.failed && i < sparkconf_count(r.conf); i++)
         if (sparkconf_set(ours, sparkconf_key(r.conf, i), sparkconf_value(r.conf, i),
-                          sparkconf_source(r.conf, i), err, errlen))
+                          sparkconf_source(r.conf, i), err))
             r.failed = 1;
     if (!ours) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         r.failed = 1;
     }
     for (size_t i = 0; s && i < s->n_extra; i++)
@@ -418,17 +414,17 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 }
 
 int render_write_spark_conf(const struct plan *plan, const char *dir,
-                          const struct render_env *env, char *err, size_t errlen)
+                          const struct render_env *env, struct error *err)
 {
     struct sparkconf *conf = NULL;
-    if (render_spark_conf(plan, NULL, env, &conf, err, errlen))
+    if (render_spark_conf(plan, NULL, env, &conf, err))
         return -1;
     char header[512];
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
              plan_kernel_name(plan)[0] ? plan_kernel_name(plan) : "default",
              plan_spark_version(plan)[0] ? plan_spark_version(plan) : "?", plan_variant(plan),
              plan_runtime(plan));
-    int rc = sparkconf_write(conf, dir, header, err, errlen);
+    int rc = sparkconf_write(conf, dir, header, err);
     sparkconf_free(conf);
     return rc;
 }

@@ -110,14 +110,3 @@ const char *err_kind_name(enum err_kind kind)
     }
     return "unknown";
 }
-
-int errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}

@@ -78,8 +78,4 @@ int error_exit_status(const struct error *e);
 /* "usage", "input", "runtime", "system", "out of memory", "none": for logs and tests. */
 const char *err_kind_name(enum err_kind kind);
 
-/* Transitional: the (err, errlen) form of error_set for code not yet moved to struct
- * error; returns -1. */
-int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

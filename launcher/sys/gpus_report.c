@@ -93,7 +93,7 @@ static int print_json(const struct gpu_list *list, FILE *out, struct error *err)
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     if (!text)
-        return error_set(err, ERR_NOMEM, "out of memory writing the JSON document");
+        return error_nomem(err);
     fprintf(out, "%s\n", text);
     free(text);
     return 0;
@@ -111,9 +111,8 @@ static void print_spark_resource(const struct gpu_list *list, FILE *out)
 int gpus_report(const char *cudart, enum gpus_format format, FILE *out, struct error *err)
 {
     struct gpu_list list;
-    int status = gpus_probe(cudart, &list, err->text, sizeof err->text);
+    int status = gpus_probe(cudart, &list, err);
     if (status != GPUS_OK) {
-        error_adopt(err, status == GPUS_ERROR ? ERR_RUNTIME : ERR_SYSTEM);
         if (format == GPUS_FORMAT_SPARK_RESOURCE && status != GPUS_ERROR) {
             print_spark_resource(&list, out); /* no devices: "addresses":[] */
             status = GPUS_OK;

@@ -54,16 +54,16 @@ static size_t to_file(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* A handle set up for URL; NULL with ERR when URL is not http(s) or curl fails. */
 static CURL *handle_for(const char *url, long timeout_s, const char *agent, int stream,
-                        char *curl_err, char *err, size_t errlen)
+                        char *curl_err, struct error *err)
 {
     int https = strncasecmp(url, "https://", 8) == 0;
     if (!https && strncasecmp(url, "http://", 7) != 0) {
-        errorf(err, errlen, "%s: not an http(s) URL; refused", url);
+        error_set(err, ERR_RUNTIME, "%s: not an http(s) URL; refused", url);
         return NULL;
     }
     CURL *h = curl_easy_init();
     if (!h) {
-        errorf(err, errlen, "%s: cannot initialise libcurl", url);
+        error_set(err, ERR_RUNTIME, "%s: cannot initialise libcurl", url);
         return NULL;
     }
     char ua[160];
@@ -96,7 +96,7 @@ static CURL *handle_for(const char *url, long timeout_s, const char *agent, int 
     SETOPT(CURLOPT_USERAGENT, ua);
 #undef SETOPT
     if (rc != CURLE_OK) {
-        errorf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+        error_set(err, ERR_RUNTIME, "%s: %s", url, curl_easy_strerror(rc));
         curl_easy_cleanup(h);
         return NULL;
     }
@@ -105,7 +105,7 @@ static CURL *handle_for(const char *url, long timeout_s, const char *agent, int 
 
 /* Perform H and turn the outcome into http_get's returns. */
 static int perform(CURL *h, const char *url, const char *curl_err, const char *why_failed,
-                   long *status, char *err, size_t errlen)
+                   long *status, struct error *err)
 {
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
@@ -113,38 +113,38 @@ static int perform(CURL *h, const char *url, const char *curl_err, const char *w
     curl_easy_cleanup(h);
     if (rc != CURLE_OK) {
         if (why_failed)
-            errorf(err, errlen, "%s: %s", url, why_failed);
+            error_set(err, ERR_RUNTIME, "%s: %s", url, why_failed);
         else
-            errorf(err, errlen, "%s: %s", url, *curl_err ? curl_err : curl_easy_strerror(rc));
+            error_set(err, ERR_RUNTIME, "%s: %s", url, *curl_err ? curl_err : curl_easy_strerror(rc));
         return -1;
     }
     *status = code;
     if (code < 200 || code > 299) {
-        errorf(err, errlen, "%s: HTTP %ld", url, code);
+        error_set(err, ERR_RUNTIME, "%s: HTTP %ld", url, code);
         return 1;
     }
     return 0;
 }
 
 int http_get(const char *url, long timeout_s, const char *agent, struct buffer *b,
-             long *status, char *err, size_t errlen)
+             long *status, struct error *err)
 {
     *status = 0;
     char curl_err[CURL_ERROR_SIZE] = "";
-    CURL *h = handle_for(url, timeout_s, agent, 0, curl_err, err, errlen);
+    CURL *h = handle_for(url, timeout_s, agent, 0, curl_err, err);
     if (!h)
         return -1;
     if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buffer_curl_write) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK) {
         curl_easy_cleanup(h);
-        errorf(err, errlen, "%s: cannot set up libcurl", url);
+        error_set(err, ERR_RUNTIME, "%s: cannot set up libcurl", url);
         return -1;
     }
     if (!b->limit)
         b->limit = DEFAULT_MAX;
-    int rc = perform(h, url, curl_err, NULL, status, err, errlen);
+    int rc = perform(h, url, curl_err, NULL, status, err);
     if (rc < 0 && b->overflow)
-        errorf(err, errlen, "%s: larger than %zu bytes", url, b->limit);
+        error_set(err, ERR_RUNTIME, "%s: larger than %zu bytes", url, b->limit);
     return rc;
 }
 
@@ -159,7 +159,7 @@ static void hex(const unsigned char *md, unsigned n, char *out)
 }
 
 int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
-                     struct http_download *d, long *status, char *err, size_t errlen)
+                     struct http_download *d, long *status, struct error *err)
 {
     *status = 0;
     memset(d, 0, sizeof *d);
@@ -167,29 +167,29 @@ int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
     int rc = -1;
     if (!s.sha1 || !s.sha256 || !EVP_DigestInit_ex(s.sha1, EVP_sha1(), NULL) ||
         !EVP_DigestInit_ex(s.sha256, EVP_sha256(), NULL)) {
-        errorf(err, errlen, "%s: cannot set up the digests", url);
+        error_set(err, ERR_RUNTIME, "%s: cannot set up the digests", url);
         goto out;
     }
     char curl_err[CURL_ERROR_SIZE] = "";
-    CURL *h = handle_for(url, timeout_s, agent, 1, curl_err, err, errlen);
+    CURL *h = handle_for(url, timeout_s, agent, 1, curl_err, err);
     if (!h)
         goto out;
     if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) != CURLE_OK) {
         curl_easy_cleanup(h);
-        errorf(err, errlen, "%s: cannot set up libcurl", url);
+        error_set(err, ERR_RUNTIME, "%s: cannot set up libcurl", url);
         goto out;
     }
-    rc = perform(h, url, curl_err, NULL, status, err, errlen);
+    rc = perform(h, url, curl_err, NULL, status, err);
     if (rc < 0 && s.write_errno)
-        errorf(err, errlen, "%s: cannot write the download: %s", url, strerror(s.write_errno));
+        error_set(err, ERR_RUNTIME, "%s: cannot write the download: %s", url, strerror(s.write_errno));
     if (rc < 0 && *status == 0) {
         /* FAILONERROR turns an HTTP error into a curl error: keep it an HTTP status */
         long code = 0;
         if (sscanf(curl_err, "The requested URL returned error: %ld", &code) == 1) {
             *status = code;
-            errorf(err, errlen, "%s: HTTP %ld", url, code);
+            error_set(err, ERR_RUNTIME, "%s: HTTP %ld", url, code);
             rc = 1;
         }
     }

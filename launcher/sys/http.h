@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "launcher/sys/buffer.h"
+#include "launcher/sys/errmsg.h"
 
 /* libcurl's process-wide set-up, once before the first request (0 or -1), and
  * its release at the end. */
@@ -20,7 +21,7 @@ void http_global_cleanup(void);
  * came (ERR says why).
  * AGENT names the caller in the User-Agent ("images pin"). */
 int http_get(const char *url, long timeout_s, const char *agent, struct buffer *b,
-             long *status, char *err, size_t errlen);
+             long *status, struct error *err);
 
 /* What a download wrote. */
 struct http_download {
@@ -33,6 +34,6 @@ struct http_download {
  * Same returns as http_get; TIMEOUT_S bounds the connection and a stall (no byte
  * for that long), not the whole transfer. */
 int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
-                     struct http_download *d, long *status, char *err, size_t errlen);
+                     struct http_download *d, long *status, struct error *err);
 
 #endif

@@ -29,8 +29,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char err[512];
-    if (!f || matrix_load_string(matrix_embedded_json(), "<t>", &f->m, err, sizeof err))
+    struct error err = {0};
+    if (!f || matrix_load_string(matrix_embedded_json(), "<t>", &f->m, &err))
         return -1;
     f->line = matrix_spark_find(f->m, "4.1");
     snprintf(f->dir, sizeof f->dir, "/tmp/test_kernel_env_XXXXXX");

@@ -31,9 +31,8 @@ static void test_uuid_kernel_id_kept(void **state)
 {
     (void)state;
     struct kube_names names;
-    char err[256];
-    assert_int_equal(kube_names_for("3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44", &names, err,
-                                    sizeof err),
+    struct error err = {0};
+    assert_int_equal(kube_names_for("3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44", &names, &err),
                      0);
     assert_string_equal(names.base, "spark-k8s-3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44");
     assert_string_equal(names.secret, "spark-k8s-3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44-keys");
@@ -52,9 +51,9 @@ static void test_odd_ids_safe_and_distinct(void **state)
                          "Ünïcode kernel"};
     size_t n = sizeof ids / sizeof ids[0];
     struct kube_names names[10];
-    char err[256];
+    struct error err = {0};
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(kube_names_for(ids[i], &names[i], err, sizeof err), 0);
+        assert_int_equal(kube_names_for(ids[i], &names[i], &err), 0);
         assert_true(kube_is_dns_label(names[i].base));
         assert_true(kube_is_dns_label(names[i].secret));
         assert_true(kube_is_dns_label(names[i].configmap));
@@ -64,7 +63,7 @@ static void test_odd_ids_safe_and_distinct(void **state)
             assert_string_not_equal(names[i].base, names[j].base);
     }
     assert_string_equal(names[1].base, "spark-k8s-abc"); /* unchanged ids get no hash */
-    assert_int_equal(kube_names_for("", &names[0], err, sizeof err), -1);
+    assert_int_equal(kube_names_for("", &names[0], &err), -1);
 }
 
 static void test_label_values(void **state)

@@ -78,30 +78,30 @@ static int teardown(void **state)
 
 static struct plan *load_ok(const struct fixture *f)
 {
-    char err[1024];
+    struct error err = {0};
     struct plan *p = NULL;
-    if (plan_load(f->dir, &p, err, sizeof err))
-        fail_msg("plan_load: %s", err);
+    if (plan_load(f->dir, &p, &err))
+        fail_msg("plan_load: %s", err.text);
     return p;
 }
 
 static void load_fails(const struct fixture *f, const char *const *needles)
 {
-    char err[1024] = "";
+    struct error err = {0};
     struct plan *p = NULL;
-    assert_int_equal(plan_load(f->dir, &p, err, sizeof err), -1);
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
     assert_null(p);
     for (; *needles; needles++)
-        if (!strstr(err, *needles))
-            fail_msg("message '%s' lacks '%s'", err, *needles);
+        if (!strstr(err.text, *needles))
+            fail_msg("message '%s' lacks '%s'", err.text, *needles);
 }
 
 static void test_default_plan(void **state)
 {
     (void)state;
-    char err[256];
+    struct error err = {0};
     struct plan *p = NULL;
-    assert_int_equal(plan_load(NULL, &p, err, sizeof err), 0);
+    assert_int_equal(plan_load(NULL, &p, &err), 0);
     assert_string_equal(plan_runtime(p), "local");
     assert_string_equal(plan_variant(p), "baseline");
     assert_string_equal(plan_spark_version(p), "");
@@ -279,18 +279,18 @@ static void test_admin_kubernetes_settings(void **state)
 static void test_memory_formats(void **state)
 {
     (void)state;
-    char err[512];
+    struct error err = {0};
     const char *good[] = {"512m", "4g", "4096m", "1t", "64k", "2G"};
     const char *bad[] = {"4gb", "4", "g", "-1g", "1.5g", "4 g", "0g", ""};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, good[i], "t", err, sizeof err),
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, good[i], "t", &err),
                          0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, bad[i], "t", err, sizeof err),
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, bad[i], "t", &err),
                          -1);
         char want[32];
         snprintf(want, sizeof want, "'%s'", bad[i]);
-        assert_non_null(strstr(err, want));
+        assert_non_null(strstr(err.text, want));
     }
 }
 
@@ -298,8 +298,9 @@ static void test_write_spark_conf(void **state)
 {
     struct fixture *f = *state;
     struct plan *p = load_ok(f);
-    char err[512], path[160];
-    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    struct error err = {0};
+    char path[160];
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, &err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -322,7 +323,8 @@ static void test_write_spark_conf(void **state)
 static void test_folder_name_cannot_add_a_property(void **state)
 {
     struct fixture *f = *state;
-    char sub[256], spec[300], path[160], err[512];
+    struct error err = {0};
+    char sub[256], spec[300], path[160];
     snprintf(sub, sizeof sub, "%s/evil\nspark.driver.memory 99g\r\x01", f->dir);
     assert_int_equal(mkdir(sub, 0700), 0);
     snprintf(spec, sizeof spec, "%s/kernel.json", sub);
@@ -333,9 +335,9 @@ static void test_folder_name_cannot_add_a_property(void **state)
     fclose(in);
     write_text(spec, text);
     struct plan *p = NULL;
-    if (plan_load(sub, &p, err, sizeof err))
-        fail_msg("plan_load: %s", err);
-    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    if (plan_load(sub, &p, &err))
+        fail_msg("plan_load: %s", err.text);
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, &err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     in = fopen(path, "r");
     n = fread(text, 1, sizeof text - 1, in);
@@ -404,8 +406,8 @@ static void test_rest_catalog_has_no_default_warehouse(void **state)
         p = load_ok(f);
         assert_null(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->value);
         struct sparkconf *c = NULL;
-        char err[1024];
-        assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+        struct error err = {0};
+        assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
         assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.warehouse"));
         sparkconf_free(c);
         plan_free(p);
