@@ -121,11 +121,9 @@ int kernel_render(const char *name, enum kernel_render_what what, FILE *out, str
     /* what the kernel would add: its jars folder, a token made at each start */
     char jars_dir[4200];
     struct render_env env = {.connect_token = "(a new token at each kernel start)"};
-    struct matrix *m = NULL;
-    if (kubernetes && matrix_load_default(&m, NULL) == 0 &&
-        kernel_env_image_jars_dir(m, plan_spark_line(plan), jars_dir, sizeof jars_dir) == 0)
+    if (kubernetes && kernel_env_image_jars_dir(plan_matrix(plan), plan_spark_line(plan), jars_dir,
+                                                sizeof jars_dir) == 0)
         env.image_jars_dir = jars_dir;
-    matrix_free(m);
     if (!kubernetes && kernel_env_jars_dir(plan_runtime_argv(plan)[0], jars_dir,
                                            sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;

@@ -32,10 +32,8 @@ static void check_jars(const struct plan *plan, char *note, size_t len)
 {
     const char *python = plan_runtime_argv(plan)[0];
     char dir[4200];
-    struct matrix *m = NULL;
-    if (matrix_load_default(&m, NULL))
-        return;
-    const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(plan));
+    const struct matrix *m = plan_matrix(plan);
+    const struct matrix_spark *line = plan_matrix_line(plan);
     struct kernel_jar jars[KERNEL_JARS_MAX];
     int have_dir = kernel_env_jars_dir(python, dir, sizeof dir) == 0;
     /* RAPIDS: whichever build (classifier) the environment holds */
@@ -62,7 +60,6 @@ static void check_jars(const struct plan *plan, char *note, size_t len)
                      used ? "\n" : "", plan_display_name(plan), jars[i].file,
                      jars[i].feature, python, jars[i].feature);
     }
-    matrix_free(m);
 }
 
 void kernel_notices(const struct plan *plan, char *note, size_t len)
@@ -71,7 +68,7 @@ void kernel_notices(const struct plan *plan, char *note, size_t len)
     if (strcmp(plan_runtime(plan), "local") != 0)
         return;
     const struct setting *mode = plan_setting(plan, SETTING_RAPIDS_MODE);
-    if (matrix_variant_has(plan_variant(plan), "gpu") && setting_rapids_explain_only(mode->value))
+    if (plan_rapids_explain_only(plan))
         snprintf(note, len,
                  "spark-k8s: %s runs RAPIDS in explain-only mode (rapids.mode, %s): queries run "
                  "on the CPU, and spark_k8s.gpu_plan(df) shows which of their operators would "

@@ -359,7 +359,7 @@ static void on_pod(struct kube_runtime *rt, const char *type, json_t *pod)
     for (size_t i = 0; wreason && fatal[i]; i++) {
         if (strcmp(wreason, fatal[i]) == 0) {
             snprintf(reason, sizeof reason, "the kernel pod cannot start: %s: %s (image %s)",
-                     wreason, wmessage ? wmessage : "", rt->launch->driver_image);
+                     wreason, wmessage ? wmessage : "", rt->launch->in.driver_image);
             finish(rt, 0, reason);
             return;
         }
@@ -585,7 +585,7 @@ static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, cha
     if (!own || !*own)
         own = getenv("HOSTNAME");
     if (!cfg->in_cluster || !own || !*own || !kube_is_dns_label(own) ||
-        strcmp(cfg->namespace, rt->launch->namespace) != 0)
+        strcmp(cfg->namespace, rt->launch->in.namespace) != 0)
         return;
     char path[512];
     json_t *pod = NULL;

@@ -299,8 +299,7 @@ static int write_spark_conf(struct local_runtime *rt, struct error *err)
     struct render_env env = {0};
     if (kernel_env_jars_dir(plan_runtime_argv(rt->env.plan)[0], jars_dir, sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
-    const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);
-    if (connect && connect->value && strcmp(connect->value, "true") == 0) {
+    if (plan_flag(rt->env.plan, SETTING_CONNECT)) {
         struct error terr = {0};
         if (token_new(token, &terr) < 0)
             return error_set(err, ERR_SYSTEM, "%s", terr.text);

@@ -145,6 +145,47 @@ int setting_rapids_explain_only(const char *mode)
     return mode && strcasecmp(mode, "explainOnly") == 0;
 }
 
+long setting_memory_mib(const char *text)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    long long n = strtoll(text, &end, 10);
+    if (end == text || n <= 0)
+        return -1;
+    long long mib;
+    if (*end == '\0' || strcmp(end, "m") == 0 || strcmp(end, "M") == 0)
+        mib = n;
+    else if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0)
+        mib = (n + 1023) / 1024;
+    else if (strcmp(end, "g") == 0 || strcmp(end, "G") == 0)
+        mib = n * 1024;
+    else if (strcmp(end, "t") == 0 || strcmp(end, "T") == 0)
+        mib = n * 1024 * 1024;
+    else
+        return -1;
+    return mib > (1LL << 40) ? -1 : (long)mib;
+}
+
+/* VALUE (checked) of a setting of ID as the number struct setting keeps. */
+static long setting_number(enum setting_id id, const char *v)
+{
+    switch (setting_info(id)->kind) {
+    case SETTING_COUNT_POS:
+    case SETTING_COUNT_ANY:
+    case SETTING_PORT:
+        return strtol(v, NULL, 10);
+    case SETTING_MEMORY:
+        return setting_memory_mib(v);
+    case SETTING_BOOL:
+        return strcmp(v, "true") == 0;
+    case SETTING_RAPIDS_MODE_KIND:
+        return setting_rapids_explain_only(v);
+    default:
+        return 0;
+    }
+}
+
 const char *setting_hadoop_unsupported(const char *location)
 {
     static const struct {
@@ -291,6 +332,7 @@ void settings_free(struct settings *s)
         free(s->values[i].value);
         free(s->values[i].source);
         s->values[i].value = s->values[i].source = NULL;
+        s->values[i].number = 0;
     }
     for (size_t i = 0; i < s->n_extra; i++) {
         free(s->extra[i].key);
@@ -318,6 +360,7 @@ int settings_set(struct settings *s, enum setting_id id, const char *value, cons
     free(s->values[id].source);
     s->values[id].value = v;
     s->values[id].source = src;
+    s->values[id].number = setting_number(id, value);
     return 0;
 }
 

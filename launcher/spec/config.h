@@ -76,6 +76,9 @@ enum setting_kind {
  * run on a GPU, nothing runs on one, and no GPU is asked for. */
 int setting_rapids_explain_only(const char *mode);
 
+/* Spark/JVM memory text ("512m", "4g", "1024" = MiB) in MiB; -1 if malformed. */
+long setting_memory_mib(const char *text);
+
 /* The file systems Spark can write a table through, with the jars the kernel
  * environments and images carry (Spark's own and HDFS's client): "" when LOCATION is
  * one of them (a path, file:, hdfs://, viewfs://), else why not (a sentence naming
@@ -102,6 +105,10 @@ int setting_check(enum setting_id id, const char *value, const char *origin, str
 struct setting {
     char *value;  /* NULL = unset */
     char *source; /* "built-in default", "kernelspec PATH (metadata.spark_k8s.F)", ... */
+    /* The value as a number, parsed once when it is set (settings_set): a count or a
+     * port as such, a memory size in MiB, 1 or 0 for a boolean and for rapids.mode
+     * (explainOnly or not); 0 for the other kinds and when unset. */
+    long number;
 };
 
 struct extra_property {

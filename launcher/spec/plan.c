@@ -20,6 +20,8 @@ struct plan {
     char *path;
     struct settings settings;
     char **runtime_argv; /* NULL-terminated */
+    struct matrix *matrix;            /* loaded once, for the plan and the layers below */
+    const struct matrix_spark *line;  /* the plan's Spark line in it, or NULL */
 };
 
 static const char *const default_argv[] = {
@@ -73,6 +75,7 @@ void plan_free(struct plan *plan)
     free(plan->path);
     settings_free(&plan->settings);
     argv_free(plan->runtime_argv);
+    matrix_free(plan->matrix);
     free(plan);
 }
 
@@ -216,8 +219,7 @@ static int check_plan(struct plan *plan, struct error *err)
 {
     const struct setting *v = plan->settings.values;
     int kubernetes = strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0;
-    if (matrix_variant_has(plan->variant, "gpu") &&
-        setting_rapids_explain_only(v[SETTING_RAPIDS_MODE].value)) {
+    if (plan_rapids_explain_only(plan)) {
         /* explain-only: nothing runs on a GPU, so no executor asks for one */
         if (strcmp(v[SETTING_EXECUTOR_GPUS].source, builtin) == 0) {
             char src[4200];
@@ -225,7 +227,7 @@ static int check_plan(struct plan *plan, struct error *err)
                      v[SETTING_RAPIDS_MODE].source);
             if (settings_set(&plan->settings, SETTING_EXECUTOR_GPUS, "0", src, err))
                 return -1;
-        } else if (strcmp(v[SETTING_EXECUTOR_GPUS].value, "0") != 0) {
+        } else if (v[SETTING_EXECUTOR_GPUS].number != 0) {
             error_set(err, ERR_INPUT,
                       "%s: resources.executor_gpus has value '%s', but rapids.mode is explainOnly "
                       "(%s): RAPIDS then runs nothing on a GPU, so executors ask for none; set "
@@ -234,22 +236,21 @@ static int check_plan(struct plan *plan, struct error *err)
                       v[SETTING_RAPIDS_MODE].source);
             return -1;
         }
-    } else if (matrix_variant_has(plan->variant, "gpu") &&
-        strcmp(v[SETTING_EXECUTOR_GPUS].value, "1") != 0) {
+    } else if (matrix_variant_has(plan->variant, "gpu") && v[SETTING_EXECUTOR_GPUS].number != 1) {
         error_set(err, ERR_INPUT,
                   "%s: resources.executor_gpus has value '%s'; the RAPIDS Accelerator uses "
                   "exactly one GPU per executor, so a %s kernel needs 1",
                   v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
         return -1;
     }
-    if (strtol(v[SETTING_PROGRESS_INTERVAL].value, NULL, 10) < 100) {
+    if (v[SETTING_PROGRESS_INTERVAL].number < 100) {
         error_set(err, ERR_INPUT,
                   "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
                   "updates a second at most)",
                   v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
         return -1;
     }
-    if (strcmp(v[SETTING_CONNECT].value, "true") == 0 && plan->spark_line[0] &&
+    if (v[SETTING_CONNECT].number && plan->spark_line[0] &&
         plan->spark_line[0] < '4') {
         error_set(err, ERR_INPUT,
                   "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
@@ -257,8 +258,8 @@ static int check_plan(struct plan *plan, struct error *err)
                   v[SETTING_CONNECT].source, plan->spark_line);
         return -1;
     }
-    long instances = strtol(v[SETTING_EXECUTOR_INSTANCES].value, NULL, 10);
-    long max = strtol(v[SETTING_EXECUTOR_MAX_INSTANCES].value, NULL, 10);
+    long instances = v[SETTING_EXECUTOR_INSTANCES].number;
+    long max = v[SETTING_EXECUTOR_MAX_INSTANCES].number;
     if (instances > max && strcmp(v[SETTING_EXECUTOR_MAX_INSTANCES].source, builtin) == 0) {
         /* nobody set a cap: the default one never refuses the executors asked for */
         char src[4200];
@@ -466,7 +467,8 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
         goto fail;
     if (apply_registry(plan, m, line, err) || check_plan(plan, err))
         goto fail;
-    matrix_free(m);
+    plan->matrix = m;
+    plan->line = line;
     *out = plan;
     return 0;
 fail:
@@ -513,3 +515,21 @@ const struct setting *plan_setting(const struct plan *plan, enum setting_id id)
     return (unsigned)id < SETTING_COUNT ? &plan->settings.values[id] : NULL;
 }
 const struct settings *plan_settings(const struct plan *plan) { return &plan->settings; }
+
+long plan_number(const struct plan *plan, enum setting_id id)
+{
+    return (unsigned)id < SETTING_COUNT ? plan->settings.values[id].number : 0;
+}
+
+int plan_flag(const struct plan *plan, enum setting_id id)
+{
+    return plan_number(plan, id) != 0;
+}
+
+int plan_rapids_explain_only(const struct plan *plan)
+{
+    return matrix_variant_has(plan->variant, "gpu") && plan_flag(plan, SETTING_RAPIDS_MODE);
+}
+
+const struct matrix *plan_matrix(const struct plan *plan) { return plan->matrix; }
+const struct matrix_spark *plan_matrix_line(const struct plan *plan) { return plan->line; }

@@ -4,13 +4,17 @@
  * (in that order of precedence, the last winning; see kernelspecs/README.md).
  *
  * The kernel command reads a plan; `render` prints one; the runtimes act on one.
- * A plan owns all its strings; plan_free releases it. */
+ * It is the one input of a kernel's start: the matrix is read once, into it, and the
+ * numbers and booleans of its settings are parsed once, when each is set (a bad value
+ * is refused then, naming the setting and where it came from).
+ * A plan owns all its strings and the matrix; plan_free releases them. */
 #ifndef SPARK_K8S_PLAN_H
 #define SPARK_K8S_PLAN_H
 
 #include <jansson.h>
 #include <stddef.h>
 
+#include "launcher/images/matrix.h"
 #include "launcher/spec/config.h"
 #include "launcher/sys/errmsg.h"
 
@@ -43,6 +47,22 @@ const char *plan_path(const struct plan *plan);          /* ".../kernel.json" or
  * extra Spark properties). A value may be NULL (unset). */
 const struct setting *plan_setting(const struct plan *plan, enum setting_id id);
 const struct settings *plan_settings(const struct plan *plan);
+
+/* A setting's value as parsed once, when it was set (struct setting's number): counts
+ * and ports, memory sizes in MiB (resources.driver_memory "2g": 2048); 0 when unset. */
+long plan_number(const struct plan *plan, enum setting_id id);
+/* A boolean setting (spark_connect.enabled, progress.enabled, s3.path_style_access):
+ * 1 or 0; 0 when unset. */
+int plan_flag(const struct plan *plan, enum setting_id id);
+/* 1 for a gpu variant whose rapids.mode is explainOnly (no GPU is used). */
+int plan_rapids_explain_only(const struct plan *plan);
+
+/* The image matrix the plan was made from, loaded once by plan_load / plan_from_json
+ * and owned by the plan: what the layers below read (images, layout, jars), never
+ * loading it again. */
+const struct matrix *plan_matrix(const struct plan *plan);
+/* The plan's Spark line in that matrix; NULL for a plan without spark_version. */
+const struct matrix_spark *plan_matrix_line(const struct plan *plan);
 
 /* The runtime command as a NULL-terminated argv; "{connection_file}" in an
  * element stands for the runtime's private connection file and "{resource_dir}"

@@ -34,12 +34,12 @@ void proxy_progress(struct proxy *p, const char *text)
     fuzz_check(text != NULL, "progress has text");
 }
 int proxy_attach(struct proxy *p, char *const endpoints[CH_COUNT], const struct proxy_curve *curve,
-                 char *err.text, size_t errlen)
+                 char *err, size_t errlen)
 {
     (void)p;
     (void)endpoints;
     (void)curve;
-    snprintf(err.text, errlen, "not in the fuzzer");
+    snprintf(err, errlen, "not in the fuzzer");
     return -1;
 }
 
@@ -61,7 +61,7 @@ void fuzz_kube_pod(int kind, const uint8_t *data, size_t size)
         if (kube_names_for("0f0e0d0c-0b0a-0908-0706-050403020100", &launch.names, &err))
             abort();
         snprintf(launch.memory, sizeof launch.memory, "4608Mi");
-        launch.driver_image = "spark-k8s-jupyter:4.1-4.1.1-baseline";
+        launch.in.driver_image = "spark-k8s-jupyter:4.1-4.1.1-baseline";
         init = 1;
     }
     json_t *obj = json_loadb((const char *)data, size, 0, NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "launcher/runtime/kube_launch.h"
+#include "launcher/spec/config.h"
 #include "launcher/kube/kube_objects.h"
 
 static int label_ok(const char *v)
@@ -111,16 +112,16 @@ static void test_owner_reference(void **state)
 static void test_memory_sizes(void **state)
 {
     (void)state;
-    assert_int_equal(kube_memory_mib("512m"), 512);
-    assert_int_equal(kube_memory_mib("4g"), 4096);
-    assert_int_equal(kube_memory_mib("2G"), 2048);
-    assert_int_equal(kube_memory_mib("1024"), 1024);
-    assert_int_equal(kube_memory_mib("2048k"), 2);
-    assert_int_equal(kube_memory_mib("1t"), 1024 * 1024);
-    assert_int_equal(kube_memory_mib("4 g"), -1);
-    assert_int_equal(kube_memory_mib("4Gi"), -1);
-    assert_int_equal(kube_memory_mib("-1g"), -1);
-    assert_int_equal(kube_memory_mib(""), -1);
+    assert_int_equal(setting_memory_mib("512m"), 512);
+    assert_int_equal(setting_memory_mib("4g"), 4096);
+    assert_int_equal(setting_memory_mib("2G"), 2048);
+    assert_int_equal(setting_memory_mib("1024"), 1024);
+    assert_int_equal(setting_memory_mib("2048k"), 2);
+    assert_int_equal(setting_memory_mib("1t"), 1024 * 1024);
+    assert_int_equal(setting_memory_mib("4 g"), -1);
+    assert_int_equal(setting_memory_mib("4Gi"), -1);
+    assert_int_equal(setting_memory_mib("-1g"), -1);
+    assert_int_equal(setting_memory_mib(""), -1);
 }
 
 int main(void)

@@ -508,6 +508,68 @@ static void test_s3_settings(void **state)
     plan_free(p);
 }
 
+/* The numbers and booleans of the settings are parsed once, when each is set: the plan
+ * hands them out typed (memory in MiB), and every layer reads these, not the text. */
+static void test_typed_numbers(void **state)
+{
+    struct fixture *f = *state;
+    setenv("SPARK_K8S_EXECUTOR_INSTANCES", "3", 1);
+    write_text(f->config, "{\"spark_connect\": {\"port\": 15010}, \"progress\": "
+                          "{\"enabled\": false}}"); /* Spark 3.5: no Connect server */
+    struct plan *p = load_ok(f);
+    assert_int_equal(plan_number(p, SETTING_DRIVER_MEMORY), 3 * 1024);   /* "3g" */
+    assert_int_equal(plan_number(p, SETTING_EXECUTOR_MEMORY), 5 * 1024); /* "5g" */
+    assert_int_equal(plan_number(p, SETTING_EXECUTOR_INSTANCES), 3);
+    assert_int_equal(plan_number(p, SETTING_CONNECT_PORT), 15010);
+    assert_int_equal(plan_flag(p, SETTING_CONNECT), 0);
+    assert_int_equal(plan_flag(p, SETTING_PROGRESS), 0);
+    assert_int_equal(plan_number(p, SETTING_PROGRESS_INTERVAL), 500); /* built-in default */
+    assert_int_equal(plan_number(p, SETTING_NAMESPACE), 0);           /* text, and unset */
+    assert_int_equal(plan_rapids_explain_only(p), 0);                 /* not a gpu variant */
+    plan_free(p);
+    unsetenv("SPARK_K8S_EXECUTOR_INSTANCES");
+}
+
+/* A number that is none is refused when it is set, naming the setting, where it came
+ * from and the value; its kind is the input's. */
+static void test_bad_number_names_the_setting(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"resources\": {\"executor_instances\": \"lots\"}}");
+    struct error err = {0};
+    struct plan *p = NULL;
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
+    assert_null(p);
+    assert_int_equal(err.kind, ERR_INPUT);
+    assert_non_null(strstr(err.text, "resources.executor_instances"));
+    assert_non_null(strstr(err.text, f->config));
+    assert_non_null(strstr(err.text, "'lots'"));
+    setenv("SPARK_K8S_SPARK_CONNECT_PORT", "70000", 1);
+    write_text(f->config, "{}");
+    error_clear(&err);
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
+    assert_non_null(strstr(err.text, "SPARK_K8S_SPARK_CONNECT_PORT"));
+    assert_non_null(strstr(err.text, "spark_connect.port"));
+    unsetenv("SPARK_K8S_SPARK_CONNECT_PORT");
+}
+
+/* The plan holds the matrix it was made from: the layers below read it there. */
+static void test_plan_holds_the_matrix(void **state)
+{
+    struct fixture *f = *state;
+    struct plan *p = load_ok(f);
+    assert_non_null(plan_matrix(p));
+    assert_non_null(plan_matrix_line(p));
+    assert_string_equal(plan_matrix_line(p)->line, plan_spark_line(p));
+    assert_string_equal(plan_matrix_line(p)->version, plan_spark_version(p));
+    plan_free(p);
+    struct error err = {0};
+    assert_int_equal(plan_load(NULL, &p, &err), 0); /* the default plan: no Spark line */
+    assert_non_null(plan_matrix(p));
+    assert_null(plan_matrix_line(p));
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +586,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_name_cannot_add_a_property, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typed_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_number_names_the_setting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_holds_the_matrix, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
