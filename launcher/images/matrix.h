@@ -1,7 +1,10 @@
 /* matrix.h — the image matrix (images/matrix.json) as a C struct: the Spark lines,
  * their pinned components, the variants, the image names, the budgets and the
  * compatibility facts. The one place a version number lives is that file; the
- * image build, the kernelspecs and the docs read it through this API.
+ * image build, the kernelspecs and the docs read it through this API, which three
+ * files implement: matrix.c loads and frees it, matrix_images.c answers questions
+ * (lines, variants, image names, budgets, jar URLs and builds), matrix_check.c holds
+ * it to its compatibility facts and to the pins a build needs.
  *
  * The file is embedded in the binary at build time (launcher/images/matrix_data.S);
  * $SPARK_K8S_MATRIX names another file to use instead.
