@@ -1,6 +1,7 @@
 /* cmd_images.c — `spark-k8s images plan|bake|build|pin`: the command line over
  * launcher/images/image_build.c (plan, bake, build) and, for `images pin`,
  * launcher/cmd/cmd_images_pin.c. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,92 @@ static const char *env_or_null(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* --build-arg, --builder-arg and --builder with their value V: 0, or -1 said. */
+static int list_option(struct image_build_options *o, const char *a, const char *v)
+{
+    if (strcmp(a, "--build-arg") == 0) {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v) {
+            fprintf(stderr, "spark-k8s images: --build-arg: '%s' is not NAME=VALUE\n", v);
+            return -1;
+        }
+        if (o->n_build_args == IMAGE_BUILD_MAX_ARGS) {
+            fprintf(stderr, "spark-k8s images: more than %d --build-arg\n", IMAGE_BUILD_MAX_ARGS);
+            return -1;
+        }
+        o->build_args[o->n_build_args++] = v;
+        return 0;
+    }
+    if (strcmp(a, "--builder-arg") == 0) {
+        if (o->n_builder_args == IMAGE_BUILD_MAX_ARGS) {
+            fprintf(stderr, "spark-k8s images: more than %d --builder-arg\n",
+                    IMAGE_BUILD_MAX_ARGS);
+            return -1;
+        }
+        o->builder_args[o->n_builder_args++] = v;
+        return 0;
+    }
+    static const char *const builders[] = {[IMAGE_BUILDER_AUTO] = "auto",
+                                           [IMAGE_BUILDER_BAKE] = "bake",
+                                           [IMAGE_BUILDER_DOCKER] = "docker",
+                                           [IMAGE_BUILDER_BUILDAH] = "buildah"};
+    for (size_t b = 0; b < sizeof builders / sizeof builders[0]; b++)
+        if (strcmp(v, builders[b]) == 0) {
+            o->builder = (enum image_builder)b;
+            return 0;
+        }
+    fprintf(stderr, "spark-k8s images: --builder: '%s' is not auto, bake, docker or buildah\n", v);
+    return -1;
+}
+
+/* One option at ARGV[*I] (its value, when it takes one, at *I + 1): 0, or -1 said. */
+static int option(struct image_build_options *o, int argc, char **argv, int *i)
+{
+    static const struct {
+        const char *name;
+        size_t offset; /* of an int set to 1 */
+    } flags[] = {
+        {"--json", offsetof(struct image_build_options, json)},
+        {"--markdown", offsetof(struct image_build_options, markdown)},
+        {"--push", offsetof(struct image_build_options, push)},
+        {"--dry-run", offsetof(struct image_build_options, dry_run)},
+        {"--gpu-python", offsetof(struct image_build_options, gpu_python)},
+    };
+    static const struct {
+        const char *name;
+        size_t offset; /* of a const char * set to the value; 0: list_option's */
+    } values[] = {
+        {"--registry", offsetof(struct image_build_options, registry)},
+        {"--images", offsetof(struct image_build_options, select)},
+        {"--context", offsetof(struct image_build_options, context)},
+        {"--bake-file", offsetof(struct image_build_options, bake_file)},
+        {"--build-arg", 0},
+        {"--builder-arg", 0},
+        {"--builder", 0},
+    };
+    const char *a = argv[*i];
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (strcmp(a, flags[k].name) == 0) {
+            *(int *)((char *)o + flags[k].offset) = 1;
+            return 0;
+        }
+    for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
+        if (strcmp(a, values[k].name) != 0)
+            continue;
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "spark-k8s images: %s needs a value\n", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (!values[k].offset)
+            return list_option(o, a, v);
+        *(const char **)((char *)o + values[k].offset) = v;
+        return 0;
+    }
+    fprintf(stderr, "spark-k8s images: unknown option '%s'\n", a);
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, struct image_build_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -83,80 +170,9 @@ static int parse_args(int argc, char **argv, struct image_build_options *o)
     if (strcmp(o->action, "plan") != 0 && strcmp(o->action, "bake") != 0 &&
         strcmp(o->action, "build") != 0)
         return -1;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-#define VALUE(dst)                                                                 \
-    do {                                                                           \
-        if (!next) {                                                               \
-            fprintf(stderr, "spark-k8s images: %s needs a value\n", a);            \
-            return -1;                                                             \
-        }                                                                          \
-        dst = next;                                                                \
-        i++;                                                                       \
-    } while (0)
-        if (strcmp(a, "--json") == 0)
-            o->json = 1;
-        else if (strcmp(a, "--markdown") == 0)
-            o->markdown = 1;
-        else if (strcmp(a, "--push") == 0)
-            o->push = 1;
-        else if (strcmp(a, "--dry-run") == 0)
-            o->dry_run = 1;
-        else if (strcmp(a, "--gpu-python") == 0)
-            o->gpu_python = 1;
-        else if (strcmp(a, "--registry") == 0)
-            VALUE(o->registry);
-        else if (strcmp(a, "--images") == 0)
-            VALUE(o->select);
-        else if (strcmp(a, "--context") == 0)
-            VALUE(o->context);
-        else if (strcmp(a, "--bake-file") == 0)
-            VALUE(o->bake_file);
-        else if (strcmp(a, "--build-arg") == 0) {
-            const char *kv = NULL;
-            VALUE(kv);
-            const char *eq = strchr(kv, '=');
-            if (!eq || eq == kv) {
-                fprintf(stderr, "spark-k8s images: --build-arg: '%s' is not NAME=VALUE\n", kv);
-                return -1;
-            }
-            if (o->n_build_args == IMAGE_BUILD_MAX_ARGS) {
-                fprintf(stderr, "spark-k8s images: more than %d --build-arg\n", IMAGE_BUILD_MAX_ARGS);
-                return -1;
-            }
-            o->build_args[o->n_build_args++] = kv;
-        } else if (strcmp(a, "--builder-arg") == 0) {
-            const char *arg = NULL;
-            VALUE(arg);
-            if (o->n_builder_args == IMAGE_BUILD_MAX_ARGS) {
-                fprintf(stderr, "spark-k8s images: more than %d --builder-arg\n", IMAGE_BUILD_MAX_ARGS);
-                return -1;
-            }
-            o->builder_args[o->n_builder_args++] = arg;
-        } else if (strcmp(a, "--builder") == 0) {
-            const char *b = NULL;
-            VALUE(b);
-            if (strcmp(b, "auto") == 0)
-                o->builder = IMAGE_BUILDER_AUTO;
-            else if (strcmp(b, "bake") == 0)
-                o->builder = IMAGE_BUILDER_BAKE;
-            else if (strcmp(b, "docker") == 0)
-                o->builder = IMAGE_BUILDER_DOCKER;
-            else if (strcmp(b, "buildah") == 0)
-                o->builder = IMAGE_BUILDER_BUILDAH;
-            else {
-                fprintf(stderr,
-                        "spark-k8s images: --builder: '%s' is not auto, bake, docker or buildah\n",
-                        b);
-                return -1;
-            }
-        } else {
-            fprintf(stderr, "spark-k8s images: unknown option '%s'\n", a);
+    for (int i = 2; i < argc; i++)
+        if (option(o, argc, argv, &i))
             return -1;
-        }
-#undef VALUE
-    }
     if (o->json && o->markdown) {
         fprintf(stderr, "spark-k8s images: --json and --markdown exclude each other\n");
         return -1;

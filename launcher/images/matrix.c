@@ -378,105 +378,85 @@ static int parse_budgets(const struct ctx *c, const json_t *o, struct matrix *m)
     return 0;
 }
 
-static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
+/* images.debian_packages: ROLE -> {name, version} (a "_comment" member is skipped). */
+static int parse_debian_packages(const struct ctx *c, const json_t *img, struct matrix *m)
 {
-    json_t *empty = json_object();
-    if (!empty)
-        return error_nomem(c->err);
-    if (o && !json_is_object(o)) {
-        json_decref(empty);
-        return error_set(c->err, ERR_INPUT, "%s: images: expected an object", c->origin);
-    }
-    const json_t *img = o ? o : empty;
-    int rc = -1;
-    if (get_str(c, img, "images", "base", 0, &m->base_image) ||
-        get_str(c, img, "images", "builder", 0, &m->builder_image) ||
-        get_str(c, img, "images", "debian_snapshot", 0, &m->debian_snapshot) ||
-        get_str(c, img, "images", "maven_repository", 0, &m->maven_repository) ||
-        get_str(c, img, "images", "uid", 0, &m->uid))
-        goto out;
-    json_t *layout = json_object_get(img, "layout");
-    if (layout && !json_is_object(layout)) {
-        error_set(c->err, ERR_INPUT, "%s: images.layout: expected an object", c->origin);
-        goto out;
-    }
-    if (get_str(c, layout ? layout : empty, "images.layout", "python", 0, &m->image_python) ||
-        get_str(c, layout ? layout : empty, "images.layout", "tini", 0, &m->image_tini) ||
-        get_str(c, layout ? layout : empty, "images.layout", "spark_k8s", 0, &m->image_spark_k8s))
-        goto out;
-
     json_t *pk = json_object_get(img, "debian_packages");
-    if (pk && !json_is_object(pk)) {
-        error_set(c->err, ERR_INPUT, "%s: images.debian_packages: expected an object", c->origin);
-        goto out;
+    if (pk && !json_is_object(pk))
+        return error_set(c->err, ERR_INPUT, "%s: images.debian_packages: expected an object",
+                         c->origin);
+    if (!pk || !json_object_size(pk))
+        return 0;
+    m->packages = calloc(json_object_size(pk), sizeof *m->packages);
+    if (!m->packages)
+        return error_nomem(c->err);
+    const char *role;
+    json_t *p;
+    json_object_foreach(pk, role, p) {
+        if (role[0] == '_')
+            continue; /* "_comment" */
+        char path[128];
+        snprintf(path, sizeof path, "images.debian_packages.%s", role);
+        struct matrix_package *d = &m->packages[m->n_packages++];
+        if (!(d->role = strdup(role)))
+            return error_nomem(c->err);
+        if (!json_is_object(p))
+            return error_set(c->err, ERR_INPUT, "%s: %s: expected an object", c->origin, path);
+        if (get_str(c, p, path, "name", 1, &d->name) ||
+            get_str(c, p, path, "version", 1, &d->version))
+            return -1;
     }
-    if (pk && json_object_size(pk)) {
-        m->packages = calloc(json_object_size(pk), sizeof *m->packages);
-        if (!m->packages) {
-            error_nomem(c->err);
-            goto out;
-        }
-        const char *role;
-        json_t *p;
-        json_object_foreach(pk, role, p) {
-            if (role[0] == '_')
-                continue; /* "_comment" */
-            char path[128];
-            snprintf(path, sizeof path, "images.debian_packages.%s", role);
-            struct matrix_package *d = &m->packages[m->n_packages++];
-            d->role = strdup(role);
-            if (!d->role) {
-                error_nomem(c->err);
-                goto out;
-            }
-            if (!json_is_object(p)) {
-                error_set(c->err, ERR_INPUT, "%s: %s: expected an object", c->origin, path);
-                goto out;
-            }
-            if (get_str(c, p, path, "name", 1, &d->name) ||
-                get_str(c, p, path, "version", 1, &d->version))
-                goto out;
-        }
-    }
+    return 0;
+}
 
-    json_t *py = json_object_get(img, "python_packages");
-    if (py && !json_is_object(py)) {
-        error_set(c->err, ERR_INPUT, "%s: images.python_packages: expected an object", c->origin);
-        goto out;
-    }
-    size_t total = 0;
+/* The scopes of images.python_packages: jupyter_gpu only (the runtime and jupyter
+ * scopes went to the locked environments). How many packages they hold into *TOTAL. */
+static int check_python_scopes(const struct ctx *c, const json_t *py, size_t *total)
+{
     const char *scope;
     json_t *pkgs;
-    json_object_foreach(py, scope, pkgs) {
+    *total = 0;
+    json_object_foreach((json_t *)py, scope, pkgs) {
         if (scope[0] == '_')
             continue; /* "_comment" */
-        if (strcmp(scope, "runtime") == 0 || strcmp(scope, "jupyter") == 0) {
-            error_set(c->err, ERR_INPUT,
-                      "%s: images.python_packages.%s: no longer part of the matrix: the images "
-                      "install the locked environments (kernelspecs/envs/spark-LINE.lock, "
-                      "jupyter.lock); remove it",
-                      c->origin, scope);
-            goto out;
-        }
-        if (strcmp(scope, "jupyter_gpu") != 0) {
-            error_set(c->err, ERR_INPUT,
-                 "%s: images.python_packages.%s: unknown scope (jupyter_gpu)", c->origin, scope);
-            goto out;
-        }
-        if (!json_is_object(pkgs)) {
-            error_set(c->err, ERR_INPUT, "%s: images.python_packages.%s: expected an object", c->origin,
-                      scope);
-            goto out;
-        }
-        total += json_object_size(pkgs);
+        if (strcmp(scope, "runtime") == 0 || strcmp(scope, "jupyter") == 0)
+            return error_set(c->err, ERR_INPUT,
+                             "%s: images.python_packages.%s: no longer part of the matrix: the "
+                             "images install the locked environments "
+                             "(kernelspecs/envs/spark-LINE.lock, jupyter.lock); remove it",
+                             c->origin, scope);
+        if (strcmp(scope, "jupyter_gpu") != 0)
+            return error_set(c->err, ERR_INPUT,
+                             "%s: images.python_packages.%s: unknown scope (jupyter_gpu)",
+                             c->origin, scope);
+        if (!json_is_object(pkgs))
+            return error_set(c->err, ERR_INPUT,
+                             "%s: images.python_packages.%s: expected an object", c->origin,
+                             scope);
+        *total += json_object_size(pkgs);
     }
-    if (total) {
-        m->pypackages = calloc(total, sizeof *m->pypackages);
-        if (!m->pypackages) {
-            error_nomem(c->err);
-            goto out;
-        }
-    }
+    return 0;
+}
+
+/* images.python_packages: SCOPE -> {NAME: VERSION}. */
+static int parse_python_packages(const struct ctx *c, const json_t *img, struct matrix *m)
+{
+    json_t *py = json_object_get(img, "python_packages");
+    if (py && !json_is_object(py))
+        return error_set(c->err, ERR_INPUT, "%s: images.python_packages: expected an object",
+                         c->origin);
+    if (!py)
+        return 0;
+    size_t total = 0;
+    if (check_python_scopes(c, py, &total))
+        return -1;
+    if (!total)
+        return 0;
+    m->pypackages = calloc(total, sizeof *m->pypackages);
+    if (!m->pypackages)
+        return error_nomem(c->err);
+    const char *scope;
+    json_t *pkgs;
     json_object_foreach(py, scope, pkgs) {
         if (scope[0] == '_')
             continue;
@@ -484,29 +464,37 @@ static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
         json_t *ver;
         json_object_foreach(pkgs, name, ver) {
             struct matrix_pypackage *d = &m->pypackages[m->n_pypackages++];
-            d->scope = strdup(scope);
-            d->name = strdup(name);
-            if (!d->scope || !d->name) {
-                error_nomem(c->err);
-                goto out;
-            }
-            if (!json_is_string(ver) || json_string_length(ver) == 0) {
-                error_set(c->err, ERR_INPUT,
-                          "%s: images.python_packages.%s.%s: expected a version string", c->origin,
-                          scope, name);
-                goto out;
-            }
-            d->version = strdup(json_string_value(ver));
-            if (!d->version) {
-                error_nomem(c->err);
-                goto out;
-            }
+            if (!(d->scope = strdup(scope)) || !(d->name = strdup(name)))
+                return error_nomem(c->err);
+            if (!json_is_string(ver) || json_string_length(ver) == 0)
+                return error_set(c->err, ERR_INPUT,
+                                 "%s: images.python_packages.%s.%s: expected a version string",
+                                 c->origin, scope, name);
+            if (!(d->version = strdup(json_string_value(ver))))
+                return error_nomem(c->err);
         }
     }
-    rc = 0;
-out:
-    json_decref(empty);
-    return rc;
+    return 0;
+}
+
+/* The "images" section: build inputs, the layout inside the images, pinned packages. */
+static int parse_images(const struct ctx *c, const json_t *o, struct matrix *m)
+{
+    if (o && !json_is_object(o))
+        return error_set(c->err, ERR_INPUT, "%s: images: expected an object", c->origin);
+    json_t *layout = json_object_get(o, "layout"); /* NULL o: absent, every field "" */
+    if (layout && !json_is_object(layout))
+        return error_set(c->err, ERR_INPUT, "%s: images.layout: expected an object", c->origin);
+    if (get_str(c, o, "images", "base", 0, &m->base_image) ||
+        get_str(c, o, "images", "builder", 0, &m->builder_image) ||
+        get_str(c, o, "images", "debian_snapshot", 0, &m->debian_snapshot) ||
+        get_str(c, o, "images", "maven_repository", 0, &m->maven_repository) ||
+        get_str(c, o, "images", "uid", 0, &m->uid) ||
+        get_str(c, layout, "images.layout", "python", 0, &m->image_python) ||
+        get_str(c, layout, "images.layout", "tini", 0, &m->image_tini) ||
+        get_str(c, layout, "images.layout", "spark_k8s", 0, &m->image_spark_k8s))
+        return -1;
+    return parse_debian_packages(c, o, m) || parse_python_packages(c, o, m) ? -1 : 0;
 }
 
 static int parse(const struct ctx *c, const json_t *root, struct matrix *m)

@@ -281,99 +281,67 @@ static void strip_trailing_slash(char *s)
         s[--n] = '\0';
 }
 
-static int parse_kubeconfig(const char *path, json_t *doc, const char *context_name,
-                            struct kube_config *cfg, struct error *err)
+/* The context CONTEXT_NAME (NULL: current-context): its cluster and user names and its
+ * namespace (default "default") into CFG. */
+static int parse_context(const char *path, json_t *doc, const char *context_name,
+                         const char **cluster_name, const char **user_name,
+                         struct kube_config *cfg, struct error *err)
 {
-    if (!json_is_object(doc)) {
-        error_set(err, ERR_INPUT, "%s: not a kubeconfig (expected a mapping)", path);
-        return -1;
-    }
     if (!context_name) {
         if (opt_string(doc, "current-context", &context_name, path, "top level", err) < 0)
             return -1;
-        if (!context_name || !context_name[0]) {
-            error_set(err, ERR_INPUT, "%s: no current-context set", path);
-            return -1;
-        }
+        if (!context_name || !context_name[0])
+            return error_set(err, ERR_INPUT, "%s: no current-context set", path);
     }
     if (copy_string(&cfg->context, context_name, err) < 0)
         return -1;
     json_t *context = named_entry(doc, "contexts", context_name, "context");
-    if (!json_is_object(context)) {
-        error_set(err, ERR_INPUT, "%s: context '%s' not found", path, context_name);
-        return -1;
-    }
+    if (!json_is_object(context))
+        return error_set(err, ERR_INPUT, "%s: context '%s' not found", path, context_name);
     char where[300];
     snprintf(where, sizeof where, "context '%s'", context_name);
-    const char *cluster_name = NULL, *user_name = NULL, *ns = NULL;
-    if (opt_string(context, "cluster", &cluster_name, path, where, err) < 0 ||
-        opt_string(context, "user", &user_name, path, where, err) < 0 ||
+    const char *ns = NULL;
+    if (opt_string(context, "cluster", cluster_name, path, where, err) < 0 ||
+        opt_string(context, "user", user_name, path, where, err) < 0 ||
         opt_string(context, "namespace", &ns, path, where, err) < 0)
         return -1;
-    if (!cluster_name || !cluster_name[0]) {
-        error_set(err, ERR_INPUT, "%s: %s: field 'cluster' is missing", path, where);
-        return -1;
-    }
-    if (copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err) < 0)
-        return -1;
+    if (!*cluster_name || !(*cluster_name)[0])
+        return error_set(err, ERR_INPUT, "%s: %s: field 'cluster' is missing", path, where);
+    return copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err);
+}
 
+/* The cluster CLUSTER_NAME: its server (a plain https URL) and CA into CFG. */
+static int parse_cluster(const char *path, json_t *doc, const char *cluster_name,
+                         struct kube_config *cfg, struct error *err)
+{
     json_t *cluster = named_entry(doc, "clusters", cluster_name, "cluster");
+    char where[300];
     snprintf(where, sizeof where, "cluster '%s'", cluster_name);
-    if (!json_is_object(cluster)) {
-        error_set(err, ERR_INPUT, "%s: %s not found", path, where);
-        return -1;
-    }
+    if (!json_is_object(cluster))
+        return error_set(err, ERR_INPUT, "%s: %s not found", path, where);
     const char *server = NULL;
     if (opt_string(cluster, "server", &server, path, where, err) < 0)
         return -1;
-    if (!server || !server[0]) {
-        error_set(err, ERR_INPUT, "%s: %s: field 'server' is missing", path, where);
-        return -1;
-    }
+    if (!server || !server[0])
+        return error_set(err, ERR_INPUT, "%s: %s: field 'server' is missing", path, where);
     if (check_server(server, path, where, err) < 0)
         return -1;
-    if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"))) {
-        error_set(err, ERR_INPUT,
-                  "%s: %s: insecure-skip-tls-verify is not supported (TLS is always verified); "
-                  "set certificate-authority or certificate-authority-data",
-                  path, where);
-        return -1;
-    }
+    if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify")))
+        return error_set(err, ERR_INPUT,
+                         "%s: %s: insecure-skip-tls-verify is not supported (TLS is always "
+                         "verified); set certificate-authority or certificate-authority-data",
+                         path, where);
     if (copy_string(&cfg->server, server, err) < 0)
         return -1;
     strip_trailing_slash(cfg->server);
-    if (load_pem(cluster, "certificate-authority", "certificate-authority-data", path, where,
-                 &cfg->ca, err) < 0)
-        return -1;
+    return load_pem(cluster, "certificate-authority", "certificate-authority-data", path, where,
+                    &cfg->ca, err);
+}
 
-    if (!user_name || !user_name[0]) /* no credentials: anonymous, allowed */
-        return 0;
-    if (copy_string(&cfg->user, user_name, err) < 0)
-        return -1;
-    json_t *user = named_entry(doc, "users", user_name, "user");
-    snprintf(where, sizeof where, "user '%s'", user_name);
-    if (!user) {
-        error_set(err, ERR_INPUT, "%s: %s not found", path, where);
-        return -1;
-    }
-    if (json_is_null(user))
-        return 0;
-    if (!json_is_object(user)) {
-        error_set(err, ERR_INPUT, "%s: %s: expected a mapping", path, where);
-        return -1;
-    }
-    static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
-                                              NULL};
-    for (size_t i = 0; unsupported[i]; i++) {
-        json_t *v = json_object_get(user, unsupported[i]);
-        if (v && !json_is_null(v)) {
-            error_set(err, ERR_INPUT,
-                      "unsupported auth method '%s' in kubeconfig %s user %s "
-                      "(use a token, tokenFile or client certificate)",
-                      unsupported[i], path, user_name);
-            return -1;
-        }
-    }
+/* The user's token, or token file (read once to check it), into CFG. */
+static int parse_token(const char *path, const char *where, json_t *user,
+                       struct kube_config *cfg, struct error *err)
+{
     const char *token = NULL, *token_file = NULL;
     if (opt_string(user, "token", &token, path, where, err) < 0 ||
         opt_string(user, "tokenFile", &token_file, path, where, err) < 0)
@@ -381,37 +349,74 @@ static int parse_kubeconfig(const char *path, json_t *doc, const char *context_n
     if (token && token[0]) {
         /* It goes into an HTTP header: a space, CR or LF would end or split it. */
         for (const char *p = token; *p; p++)
-            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-                error_set(err, ERR_INPUT,
-                          "%s: %s: field 'token' contains whitespace or control characters",
-                          path, where);
-                return -1;
-            }
-        if (copy_string(&cfg->token, token, err) < 0)
-            return -1;
-    } else if (token_file && token_file[0]) {
-        cfg->token_file = resolve_path(path, token_file);
-        if (!cfg->token_file) {
-            error_nomem(err);
-            return -1;
-        }
-        char *probe = NULL;
-        if (read_token(cfg->token_file, &probe, err) < 0)
-            return error_prefix(err, "%s: %s: field 'tokenFile': ", path, where);
-        explicit_bzero(probe, strlen(probe));
-        free(probe);
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+                return error_set(err, ERR_INPUT,
+                                 "%s: %s: field 'token' contains whitespace or control "
+                                 "characters", path, where);
+        return copy_string(&cfg->token, token, err);
     }
-    if (load_pem(user, "client-certificate", "client-certificate-data", path, where,
+    if (!token_file || !token_file[0])
+        return 0;
+    cfg->token_file = resolve_path(path, token_file);
+    if (!cfg->token_file)
+        return error_nomem(err);
+    char *probe = NULL;
+    if (read_token(cfg->token_file, &probe, err) < 0)
+        return error_prefix(err, "%s: %s: field 'tokenFile': ", path, where);
+    explicit_bzero(probe, strlen(probe));
+    free(probe);
+    return 0;
+}
+
+/* The user USER_NAME: a token or token file, or a client certificate and key. */
+static int parse_user(const char *path, json_t *doc, const char *user_name,
+                      struct kube_config *cfg, struct error *err)
+{
+    if (copy_string(&cfg->user, user_name, err) < 0)
+        return -1;
+    json_t *user = named_entry(doc, "users", user_name, "user");
+    char where[300];
+    snprintf(where, sizeof where, "user '%s'", user_name);
+    if (!user)
+        return error_set(err, ERR_INPUT, "%s: %s not found", path, where);
+    if (json_is_null(user))
+        return 0;
+    if (!json_is_object(user))
+        return error_set(err, ERR_INPUT, "%s: %s: expected a mapping", path, where);
+    static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
+                                              NULL};
+    for (size_t i = 0; unsupported[i]; i++) {
+        json_t *v = json_object_get(user, unsupported[i]);
+        if (v && !json_is_null(v))
+            return error_set(err, ERR_INPUT,
+                             "unsupported auth method '%s' in kubeconfig %s user %s "
+                             "(use a token, tokenFile or client certificate)",
+                             unsupported[i], path, user_name);
+    }
+    if (parse_token(path, where, user, cfg, err) < 0 ||
+        load_pem(user, "client-certificate", "client-certificate-data", path, where,
                  &cfg->client_cert, err) < 0 ||
         load_pem(user, "client-key", "client-key-data", path, where, &cfg->client_key, err) < 0)
         return -1;
-    if (!cfg->client_cert.data != !cfg->client_key.data) {
-        error_set(err, ERR_INPUT, "%s: %s: %s is set without %s", path, where,
-                  cfg->client_cert.data ? "client-certificate" : "client-key",
-                  cfg->client_cert.data ? "client-key" : "client-certificate");
-        return -1;
-    }
+    if (!cfg->client_cert.data != !cfg->client_key.data)
+        return error_set(err, ERR_INPUT, "%s: %s: %s is set without %s", path, where,
+                         cfg->client_cert.data ? "client-certificate" : "client-key",
+                         cfg->client_cert.data ? "client-key" : "client-certificate");
     return 0;
+}
+
+static int parse_kubeconfig(const char *path, json_t *doc, const char *context_name,
+                            struct kube_config *cfg, struct error *err)
+{
+    if (!json_is_object(doc))
+        return error_set(err, ERR_INPUT, "%s: not a kubeconfig (expected a mapping)", path);
+    const char *cluster_name = NULL, *user_name = NULL;
+    if (parse_context(path, doc, context_name, &cluster_name, &user_name, cfg, err) < 0 ||
+        parse_cluster(path, doc, cluster_name, cfg, err) < 0)
+        return -1;
+    if (!user_name || !user_name[0]) /* no credentials: anonymous, allowed */
+        return 0;
+    return parse_user(path, doc, user_name, cfg, err);
 }
 
 int kube_config_load_kubeconfig(const char *path, const char *context, struct kube_config **out,

@@ -224,76 +224,66 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
     return 0;
 }
 
-int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
-                     char **name_out, json_t **json_out, struct error *err)
+/* The kernelspec's folder name, display name and argv[0] (the spark-k8s binary). */
+static int names_of(const struct kernelspec_request *req, const struct matrix_spark *line,
+                    char name[256], char display[256], char exe[4096], struct error *err)
 {
-    const struct matrix_spark *line;
-    if (check_request(m, req, &line, err))
-        return -1;
-    char name[256], display[256], ref[1024], exe[4096];
     if (req->name)
-        snprintf(name, sizeof name, "%s", req->name);
+        snprintf(name, 256, "%s", req->name);
     else
-        snprintf(name, sizeof name, "spark-%s-%s", line->line, req->variant);
+        snprintf(name, 256, "spark-%s-%s", line->line, req->variant);
     if (req->display_name)
-        snprintf(display, sizeof display, "%s", req->display_name);
+        snprintf(display, 256, "%s", req->display_name);
     else
-        display_name(line->line, req->variant, display, sizeof display);
+        display_name(line->line, req->variant, display, 256);
     if (req->executable) {
-        snprintf(exe, sizeof exe, "%s", req->executable);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) {
-            error_set(err, ERR_INPUT, "/proc/self/exe: %s; give --executable", strerror(errno));
-            return -1;
-        }
-        exe[n] = '\0';
+        snprintf(exe, 4096, "%s", req->executable);
+        return 0;
     }
+    ssize_t n = readlink("/proc/self/exe", exe, 4095);
+    if (n <= 0)
+        return error_set(err, ERR_INPUT, "/proc/self/exe: %s; give --executable",
+                         strerror(errno));
+    exe[n] = '\0';
+    return 0;
+}
 
-    json_t *meta = json_object();
-    json_t *root = json_pack("{s:[s s s s s s], s:s, s:s, s:s, s:{s:o}}", "argv", exe, "kernel",
-                             "-f", "{connection_file}", "--kernelspec", "{resource_dir}",
-                             "display_name", display, "language", "python", "interrupt_mode",
-                             "message", "metadata", "spark_k8s", meta);
-    if (!root) {
-        error_nomem(err);
-        return -1;
-    }
-    json_object_set_new(meta, "spark_version", json_string(line->version));
-    json_object_set_new(meta, "variant", json_string(req->variant));
-    json_object_set_new(meta, "runtime", json_string(req->values[SETTING_RUNTIME]
-                                                         ? req->values[SETTING_RUNTIME]
-                                                         : "local"));
-    /* Images: the matrix's names under --registry, unless given outright. */
+/* Images into META: the matrix's names under --registry, unless given outright. */
+static int put_images(const struct matrix *m, const struct kernelspec_request *req,
+                      const struct matrix_spark *line, json_t *meta, struct error *err)
+{
     static const struct {
         enum setting_id id;
         const char *kind;
     } images[] = {{SETTING_DRIVER_IMAGE, "jupyter"}, {SETTING_EXECUTOR_IMAGE, "runtime"}};
+    char ref[1024];
     for (size_t i = 0; i < 2; i++) {
         const char *given = req->values[images[i].id];
         if (!given) {
             if (matrix_image_ref(m, req->registry, images[i].kind, line, req->variant, ref,
-                                 sizeof ref)) {
-                error_set(err, ERR_INPUT, "--registry: '%s' makes no valid image name",
-                          req->registry ? req->registry : "");
-                json_decref(root);
-                return -1;
-            }
+                                 sizeof ref))
+                return error_set(err, ERR_INPUT, "--registry: '%s' makes no valid image name",
+                                 req->registry ? req->registry : "");
             given = ref;
         }
         json_put(meta, setting_info(images[i].id)->path, json_string(given));
     }
-    /* Resources and the catalog: given values, else the defaults a plan would have. */
+    return 0;
+}
+
+/* Resources and the catalog into META: given values, else the defaults a plan would
+ * have; then the namespace and account, the extra properties and the runtime command. */
+static int put_settings(const struct kernelspec_request *req, const struct matrix_spark *line,
+                        json_t *meta, struct error *err)
+{
     struct plan *defaults = NULL;
     json_t *bare = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "spark_k8s", "spark_version",
                              line->version, "variant", req->variant);
     int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err)
-                  : -1;
+                  : error_nomem(err);
     json_decref(bare);
-    if (rc) {
-        json_decref(root);
+    if (rc)
         return -1;
-    }
     for (int id = SETTING_DRIVER_CORES; id < SETTING_COUNT; id++) {
         const char *v = req->values[id] ? req->values[id] : plan_setting(defaults, id)->value;
         if (!v || !setting_info(id)->in_metadata)
@@ -324,12 +314,34 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     }
     json_object_set_new(meta, "runtime_command",
                         runtime_command(req->python ? req->python : KERNELSPEC_DEFAULT_PYTHON));
+    return 0;
+}
 
+int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
+                     char **name_out, json_t **json_out, struct error *err)
+{
+    const struct matrix_spark *line;
+    char name[256], display[256], exe[4096];
+    if (check_request(m, req, &line, err) || names_of(req, line, name, display, exe, err))
+        return -1;
+    json_t *meta = json_object();
+    json_t *root = json_pack("{s:[s s s s s s], s:s, s:s, s:s, s:{s:o}}", "argv", exe, "kernel",
+                             "-f", "{connection_file}", "--kernelspec", "{resource_dir}",
+                             "display_name", display, "language", "python", "interrupt_mode",
+                             "message", "metadata", "spark_k8s", meta);
+    if (!root)
+        return error_nomem(err);
+    json_object_set_new(meta, "spark_version", json_string(line->version));
+    json_object_set_new(meta, "variant", json_string(req->variant));
+    json_object_set_new(meta, "runtime", json_string(req->values[SETTING_RUNTIME]
+                                                         ? req->values[SETTING_RUNTIME]
+                                                         : "local"));
     /* The same reader the kernel uses must accept what we write. */
     char path[600];
     snprintf(path, sizeof path, "%s/kernel.json", name);
     struct plan *check = NULL;
-    if (plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
+    if (put_images(m, req, line, meta, err) || put_settings(req, line, meta, err) ||
+        plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
         json_decref(root);
         return -1;
     }
@@ -337,8 +349,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     *name_out = strdup(name);
     if (!*name_out) {
         json_decref(root);
-        error_nomem(err);
-        return -1;
+        return error_nomem(err);
     }
     *json_out = root;
     return 0;

@@ -214,11 +214,10 @@ static int apply_registry(struct plan *plan, const struct matrix *m,
 
 static int check_spark_warehouse(struct plan *plan, int kubernetes, struct error *err);
 
-/* Checks across settings, once every layer is in. */
-static int check_plan(struct plan *plan, struct error *err)
+/* GPUs per executor: exactly one for RAPIDS, none in its explain-only mode. */
+static int check_gpus(struct plan *plan, struct error *err)
 {
     const struct setting *v = plan->settings.values;
-    int kubernetes = strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0;
     if (plan_rapids_explain_only(plan)) {
         /* explain-only: nothing runs on a GPU, so no executor asks for one */
         if (strcmp(v[SETTING_EXECUTOR_GPUS].source, builtin) == 0) {
@@ -243,21 +242,13 @@ static int check_plan(struct plan *plan, struct error *err)
                   v[SETTING_EXECUTOR_GPUS].source, v[SETTING_EXECUTOR_GPUS].value, plan->variant);
         return -1;
     }
-    if (v[SETTING_PROGRESS_INTERVAL].number < 100) {
-        error_set(err, ERR_INPUT,
-                  "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
-                  "updates a second at most)",
-                  v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
-        return -1;
-    }
-    if (v[SETTING_CONNECT].number && plan->spark_line[0] &&
-        plan->spark_line[0] < '4') {
-        error_set(err, ERR_INPUT,
-                  "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
-                  "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
-                  v[SETTING_CONNECT].source, plan->spark_line);
-        return -1;
-    }
+    return 0;
+}
+
+/* The executors asked for fit under the cap (the default cap follows them). */
+static int check_executors(struct plan *plan, struct error *err)
+{
+    const struct setting *v = plan->settings.values;
     long instances = v[SETTING_EXECUTOR_INSTANCES].number;
     long max = v[SETTING_EXECUTOR_MAX_INSTANCES].number;
     if (instances > max && strcmp(v[SETTING_EXECUTOR_MAX_INSTANCES].source, builtin) == 0) {
@@ -276,8 +267,14 @@ static int check_plan(struct plan *plan, struct error *err)
                v[SETTING_EXECUTOR_MAX_INSTANCES].value, v[SETTING_EXECUTOR_MAX_INSTANCES].source);
         return -1;
     }
-    if (check_spark_warehouse(plan, kubernetes, err))
-        return -1;
+    return 0;
+}
+
+/* The Iceberg catalog: a hadoop catalog's default warehouse, a REST catalog's uri, and a
+ * warehouse the catalog's file systems and the runtime can reach. */
+static int check_iceberg(struct plan *plan, int kubernetes, struct error *err)
+{
+    const struct setting *v = plan->settings.values;
     if (!matrix_variant_has(plan->variant, "iceberg"))
         return 0;
     const char *type = v[SETTING_ICEBERG_TYPE].value;
@@ -325,6 +322,32 @@ static int check_plan(struct plan *plan, struct error *err)
         return -1;
     }
     return 0;
+}
+
+/* Checks across settings, once every layer is in. */
+static int check_plan(struct plan *plan, struct error *err)
+{
+    const struct setting *v = plan->settings.values;
+    int kubernetes = strcmp(v[SETTING_RUNTIME].value, "kubernetes") == 0;
+    if (check_gpus(plan, err))
+        return -1;
+    if (v[SETTING_PROGRESS_INTERVAL].number < 100) {
+        error_set(err, ERR_INPUT,
+                  "%s: progress.interval_ms has value '%s'; expected at least 100 (a few "
+                  "updates a second at most)",
+                  v[SETTING_PROGRESS_INTERVAL].source, v[SETTING_PROGRESS_INTERVAL].value);
+        return -1;
+    }
+    if (v[SETTING_CONNECT].number && plan->spark_line[0] && plan->spark_line[0] < '4') {
+        error_set(err, ERR_INPUT,
+                  "%s: spark_connect.enabled is true, but Spark %s has no Spark Connect server in "
+                  "its Python package (pyspark 4 carries it); use a Spark 4 kernel",
+                  v[SETTING_CONNECT].source, plan->spark_line);
+        return -1;
+    }
+    if (check_executors(plan, err) || check_spark_warehouse(plan, kubernetes, err))
+        return -1;
+    return check_iceberg(plan, kubernetes, err);
 }
 
 /* Spark's own warehouse: on Kubernetes a path must be a volume every pod mounts
