@@ -228,14 +228,6 @@ static int check_pinned(const struct target *t, struct error *err)
 
 /* ---- the targets of a matrix ---- */
 
-static int variants_use(const struct matrix *m, const char *feature)
-{
-    for (size_t i = 0; i < m->n_variants; i++)
-        if (matrix_variant_has(m->variants[i], feature))
-            return 1;
-    return 0;
-}
-
 static int add_target(struct target *t, const struct matrix *m, size_t i, const char *object,
                       const struct matrix_component *c, const struct matrix_classifier *k,
                       struct error *err)
@@ -284,7 +276,7 @@ static int targets_of(const struct matrix *m, struct target **out, size_t *n, st
     if (!t)
         return error_nomem(err);
     size_t k = 0;
-    int iceberg = variants_use(m, "iceberg"), gpu = variants_use(m, "gpu");
+    int iceberg = matrix_variants_use(m, "iceberg"), gpu = matrix_variants_use(m, "gpu");
     for (size_t i = 0; i < m->n_spark; i++) {
         const struct matrix_spark *s = &m->spark[i];
         if ((iceberg && (add_component(t, &k, m, i, "iceberg", &s->iceberg, err) ||

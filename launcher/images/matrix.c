@@ -24,7 +24,7 @@ const char *matrix_embedded_json(void)
 
 /* ---- freeing ---- */
 
-static void strv_free(char **v, size_t n)
+static void strings_free(char **v, size_t n)
 {
     if (!v)
         return;
@@ -37,7 +37,7 @@ static void component_free(struct matrix_component *c)
 {
     free(c->version);
     free(c->artifact);
-    strv_free(c->supported_spark, c->n_supported_spark);
+    strings_free(c->supported_spark, c->n_supported_spark);
     free(c->url);
     free(c->sha256);
     free(c->sha1);
@@ -58,7 +58,7 @@ static void releases_free(struct matrix_release *r, size_t n)
         return;
     for (size_t i = 0; i < n; i++) {
         free(r[i].version);
-        strv_free(r[i].items, r[i].n_items);
+        strings_free(r[i].items, r[i].n_items);
     }
     free(r);
 }
@@ -72,7 +72,7 @@ void matrix_free(struct matrix *m)
     free(m->source);
     free(m->runtime_image);
     free(m->jupyter_image);
-    strv_free(m->variants, m->n_variants);
+    strings_free(m->variants, m->n_variants);
     for (size_t i = 0; m->spark && i < m->n_spark; i++) {
         struct matrix_spark *s = &m->spark[i];
         free(s->line);
@@ -172,13 +172,13 @@ static int get_strv(const struct ctx *c, const json_t *arr, const char *path, in
         json_t *e = json_array_get(arr, i);
         if (!json_is_string(e) || json_string_length(e) == 0 ||
             strlen(json_string_value(e)) != json_string_length(e)) {
-            strv_free(v, i);
+            strings_free(v, i);
             return error_set(c->err, ERR_INPUT, "%s: %s[%zu]: expected a non-empty string", c->origin,
                              path, i);
         }
         v[i] = strdup(json_string_value(e));
         if (!v[i]) {
-            strv_free(v, i);
+            strings_free(v, i);
             return error_nomem(c->err);
         }
     }

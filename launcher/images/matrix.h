@@ -143,6 +143,8 @@ const struct matrix_spark *matrix_spark_find(const struct matrix *m, const char 
 int matrix_variant_valid(const struct matrix *m, const char *variant);
 /* 1 if VARIANT ("gpu-iceberg") has FEATURE ("gpu" | "iceberg"): its '-' separated words. */
 int matrix_variant_has(const char *variant, const char *feature);
+/* 1 if any variant of M has FEATURE: the matrix builds images that need its jars. */
+int matrix_variants_use(const struct matrix *m, const char *feature);
 
 /* Image names. Every image has two tags:
  *   "<line>-<spark version>-<variant>"                     4.1-4.1.3-gpu-iceberg

@@ -2,6 +2,7 @@
  * matrix.h: matrix_check) and the pins an image build needs (matrix_check_pins): each
  * refusal names the line, the field, the value and why. */
 #include "launcher/images/matrix.h"
+#include "launcher/sys/strv.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -15,16 +16,10 @@ static int strv_has(char *const *v, size_t n, const char *s)
     return 0;
 }
 
-static void strv_join(char *const *v, size_t n, char *buf, size_t len)
+/* V's N strings as "a, b, c", or "none". */
+static void list_text(char *const *v, size_t n, char *buf, size_t len)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && used < len; i++) {
-        int k = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", v[i]);
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
+    strv_join((const char *const *)v, n, ", ", buf, len);
     if (n == 0)
         snprintf(buf, len, "none");
 }
@@ -61,14 +56,6 @@ static int is_hex(const char *s, size_t want)
     return 1;
 }
 
-static int variants_use(const struct matrix *m, const char *feature)
-{
-    for (size_t i = 0; i < m->n_variants; i++)
-        if (matrix_variant_has(m->variants[i], feature))
-            return 1;
-    return 0;
-}
-
 static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, size_t i, struct error *err)
 {
     const char *o = m->origin;
@@ -96,7 +83,7 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
                          want);
     }
     if (c->n_supported_spark && !strv_has(c->supported_spark, c->n_supported_spark, s->line)) {
-        strv_join(c->supported_spark, c->n_supported_spark, list, sizeof list);
+        list_text(c->supported_spark, c->n_supported_spark, list, sizeof list);
         return error_set(err, ERR_INPUT,
                     "%s: spark[%zu] (%s) iceberg.supported_spark: Iceberg %s is listed for Spark "
                          "%s, not %s",
@@ -110,7 +97,7 @@ static int check_iceberg(const struct matrix *m, const struct matrix_spark *s, s
                          "compat.iceberg_spark_modules (add the Spark modules that release ships)",
                          o, i, s->version, c->version);
     if (!strv_has(r->items, r->n_items, mine)) {
-        strv_join(r->items, r->n_items, list, sizeof list);
+        list_text(r->items, r->n_items, list, sizeof list);
         return error_set(err, ERR_INPUT,
                     "%s: spark[%zu] (%s) iceberg.version: Iceberg %s has no Spark %s module for "
                          "Scala %s (it ships %s), so %s does not exist",
@@ -153,7 +140,7 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
                          "refuses others): pick a Spark version that RAPIDS %s supports",
                          o, i, s->version, s->version, c->version);
     if (!strv_has(c->supported_spark, c->n_supported_spark, s->version)) {
-        strv_join(c->supported_spark, c->n_supported_spark, list, sizeof list);
+        list_text(c->supported_spark, c->n_supported_spark, list, sizeof list);
         return error_set(err, ERR_INPUT,
                     "%s: spark[%zu] (%s) rapids.supported_spark: RAPIDS %s supports Spark %s, not "
                          "%s (RAPIDS matches the Spark version exactly)",
@@ -167,7 +154,7 @@ static int check_rapids(const struct matrix *m, const struct matrix_spark *s, si
                     "compat.rapids_spark_versions (add the Spark versions that release supports)",
                          o, i, s->version, c->version);
     if (!strv_has(r->items, r->n_items, s->version)) {
-        strv_join(r->items, r->n_items, list, sizeof list);
+        list_text(r->items, r->n_items, list, sizeof list);
         return error_set(err, ERR_INPUT,
                     "%s: spark[%zu] (%s) rapids.version: RAPIDS %s does not support Spark %s (it "
                          "supports %s; its shim loader refuses any other version)",
@@ -279,18 +266,18 @@ int matrix_check(const struct matrix *m, struct error *err)
         const struct matrix_release *jv = release_find(m->spark_java, m->n_spark_java, s->line);
         if (jv && !strv_has(jv->items, jv->n_items, s->java)) {
             char list[256];
-            strv_join(jv->items, jv->n_items, list, sizeof list);
+            list_text(jv->items, jv->n_items, list, sizeof list);
             return error_set(err, ERR_INPUT,
                              "%s: spark[%zu] (%s) java: Spark %s runs on Java %s, not %s "
                              "(compat.spark_java)",
                              o, i, s->version, s->line, list, s->java);
         }
-        if (variants_use(m, "iceberg") &&
+        if (matrix_variants_use(m, "iceberg") &&
             (check_iceberg(m, s, i, err) ||
              check_classifiers(m, s, i, "iceberg", &s->iceberg, err) ||
              check_classifiers(m, s, i, "iceberg_aws_bundle", &s->iceberg_aws, err)))
             return -1;
-        if (variants_use(m, "gpu") && (check_rapids(m, s, i, err) ||
+        if (matrix_variants_use(m, "gpu") && (check_rapids(m, s, i, err) ||
                                        check_classifiers(m, s, i, "rapids", &s->rapids, err)))
             return -1;
     }
@@ -342,7 +329,7 @@ int matrix_check_pins(const struct matrix *m, struct error *err)
 /* Does a build of VARIANT (NULL: every variant of M) need FEATURE's jars? */
 static int needs(const struct matrix *m, const char *variant, const char *feature)
 {
-    return variant ? matrix_variant_has(variant, feature) : variants_use(m, feature);
+    return variant ? matrix_variant_has(variant, feature) : matrix_variants_use(m, feature);
 }
 
 int matrix_check_pins_for(const struct matrix *m, const char *line, const char *variant,

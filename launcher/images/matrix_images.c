@@ -29,6 +29,14 @@ int matrix_variant_valid(const struct matrix *m, const char *variant)
     return 0;
 }
 
+int matrix_variants_use(const struct matrix *m, const char *feature)
+{
+    for (size_t i = 0; i < m->n_variants; i++)
+        if (matrix_variant_has(m->variants[i], feature))
+            return 1;
+    return 0;
+}
+
 int matrix_variant_has(const char *variant, const char *feature)
 {
     if (!variant || !feature || !*feature)

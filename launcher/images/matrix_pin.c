@@ -5,6 +5,7 @@
  * I/O here; launcher/cmd/cmd_images_pin.c fetches and writes. */
 #include "launcher/images/matrix_pin.h"
 #include "launcher/sys/errmsg.h"
+#include "launcher/sys/strv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -329,18 +330,6 @@ static int skip_value(struct scan *sc)
     return sc->pos > start ? 0 : -1;
 }
 
-static void path_text(const char *const *path, size_t depth, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < depth && used < len; i++) {
-        int k = snprintf(buf + used, len - used, "%s%s", i ? "." : "", path[i]);
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
-}
-
 /* The value at PATH (DEPTH components left) under the value at SC's position. */
 static int locate(struct scan *sc, const char *const *path, size_t depth, struct spot *w)
 {
@@ -441,7 +430,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
     char where[256];
     if (!text || !path || depth == 0 || !value)
         return error_set(err, ERR_RUNTIME, "json_text_set_string: bad arguments");
-    path_text(path, depth, where, sizeof where);
+    strv_join(path, depth, ".", where, sizeof where);
     for (const char *v = value; *v; v++)
         if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
             return error_set(err, ERR_RUNTIME, "%s: the new value needs escaping; refused", where);

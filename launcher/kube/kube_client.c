@@ -1,6 +1,7 @@
 /* kube_client.c — Kubernetes REST calls and resumable watches over libcurl
  * (see kube_client.h). */
 #include "launcher/kube/kube_client.h"
+#include "launcher/sys/http.h"
 #include "launcher/sys/errmsg.h"
 
 #include <curl/curl.h>
@@ -268,40 +269,34 @@ static int request_init(struct kube_client *client, struct request *req, const c
     }
     CURL *h = req->easy;
     CURLcode rc = CURLE_OK;
-#define SETOPT(opt, val)                                                                         \
-    do {                                                                                         \
-        if (rc == CURLE_OK)                                                                      \
-            rc = curl_easy_setopt(h, opt, val);                                                  \
-    } while (0)
-    SETOPT(CURLOPT_URL, req->url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "https");
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_ERRORBUFFER, req->errbuf);
-    SETOPT(CURLOPT_USERAGENT, "spark-k8s/" SPARK_K8S_VERSION);
-    SETOPT(CURLOPT_HTTPHEADER, req->headers);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_URL, req->url);
+    HTTP_SETOPT(rc, h, CURLOPT_PROTOCOLS_STR, "https");
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYPEER, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYHOST, 2L);
+    HTTP_SETOPT(rc, h, CURLOPT_NOSIGNAL, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_ERRORBUFFER, req->errbuf);
+    HTTP_SETOPT(rc, h, CURLOPT_USERAGENT, "spark-k8s/" SPARK_K8S_VERSION);
+    HTTP_SETOPT(rc, h, CURLOPT_HTTPHEADER, req->headers);
+    HTTP_SETOPT(rc, h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    HTTP_SETOPT(rc, h, CURLOPT_TCP_KEEPALIVE, 1L);
     if (cfg->ca.data) {
         struct curl_blob blob = {cfg->ca.data, cfg->ca.len, CURL_BLOB_COPY};
-        SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+        HTTP_SETOPT(rc, h, CURLOPT_CAINFO_BLOB, &blob);
     }
     if (cfg->client_cert.data) {
         struct curl_blob cert = {cfg->client_cert.data, cfg->client_cert.len, CURL_BLOB_COPY};
         struct curl_blob key = {cfg->client_key.data, cfg->client_key.len, CURL_BLOB_COPY};
-        SETOPT(CURLOPT_SSLCERT_BLOB, &cert);
-        SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
-        SETOPT(CURLOPT_SSLKEY_BLOB, &key);
-        SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+        HTTP_SETOPT(rc, h, CURLOPT_SSLCERT_BLOB, &cert);
+        HTTP_SETOPT(rc, h, CURLOPT_SSLCERTTYPE, "PEM");
+        HTTP_SETOPT(rc, h, CURLOPT_SSLKEY_BLOB, &key);
+        HTTP_SETOPT(rc, h, CURLOPT_SSLKEYTYPE, "PEM");
     }
     if (strcmp(method, "GET") != 0)
-        SETOPT(CURLOPT_CUSTOMREQUEST, method);
+        HTTP_SETOPT(rc, h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
-        SETOPT(CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        SETOPT(CURLOPT_COPYPOSTFIELDS, body);
+        HTTP_SETOPT(rc, h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        HTTP_SETOPT(rc, h, CURLOPT_COPYPOSTFIELDS, body);
     }
-#undef SETOPT
     if (rc != CURLE_OK) {
         status_set(st, 0, "", "%s %s: cannot set up the request: %s", method, req->url,
                    curl_easy_strerror(rc));

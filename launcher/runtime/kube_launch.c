@@ -14,17 +14,11 @@
 #include "launcher/spec/render.h"
 #include "launcher/spec/sparkconf.h"
 #include "launcher/sys/yaml_json.h"
+#include "launcher/sys/strv.h"
 
 #define KUBE_MIN_OVERHEAD_MIB 384
 #define KUBE_OVERHEAD_PERCENT 40
 #define KUBE_MAX_PULL_SECRETS 16 /* setting_check allows no more */
-
-static void strv_free(const char *const *v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free((char *)v[i]);
-    free((void *)v);
-}
 
 void kube_launch_free(struct kube_launch *l)
 {
@@ -39,8 +33,8 @@ void kube_launch_free(struct kube_launch *l)
     free((char *)in->spark_defaults);
     free((char *)in->init);
     free((char *)in->shim);
-    strv_free(in->kernel_argv);
-    strv_free(in->image_pull_secrets);
+    strv_free((char **)in->kernel_argv);
+    strv_free((char **)in->image_pull_secrets);
     json_decref((json_t *)in->pod_template);
     json_decref((json_t *)in->executor_tolerations);
     free(l);

@@ -57,8 +57,7 @@ struct runtime_ops {
 extern const struct runtime_ops runtime_local_ops;
 
 /* Substitute {connection_file} and {resource_dir} in ARGV; a new NULL-terminated
- * argv owned by the caller (runtime_argv_free). */
+ * argv owned by the caller (strv_free, launcher/sys/strv.h). */
 char **runtime_argv(char *const *argv, const char *connection_file, const char *resource_dir);
-void runtime_argv_free(char **argv);
 
 #endif

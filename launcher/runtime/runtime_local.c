@@ -16,6 +16,7 @@
 #include "launcher/spec/render.h"
 #include "launcher/spec/sparkconf.h"
 #include "launcher/sys/token.h"
+#include "launcher/sys/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +77,7 @@ char **runtime_argv(char *const *argv, const char *connection_file, const char *
         const char *a = argv[i];
         out[i] = malloc(expanded_len(a, strlen(connection_file), strlen(dir)) + 1);
         if (!out[i]) {
-            runtime_argv_free(out);
+            strv_free(out);
             return NULL;
         }
         char *d = out[i];
@@ -94,15 +95,6 @@ char **runtime_argv(char *const *argv, const char *connection_file, const char *
         *d = '\0';
     }
     return out;
-}
-
-void runtime_argv_free(char **argv)
-{
-    if (!argv)
-        return;
-    for (size_t i = 0; argv[i]; i++)
-        free(argv[i]);
-    free(argv);
 }
 
 /* Remember the end of the child's stderr; it explains a failed start. */
@@ -436,14 +428,14 @@ static void *local_start(const struct runtime_env *env, struct error *err)
         goto fail;
     }
     proxy_set_alive(env->proxy, 1);
-    runtime_argv_free(argv);
+    strv_free(argv);
     return rt;
 fail:
     if (errpipe[1] >= 0)
         close(errpipe[1]);
     if (errpipe[0] >= 0 && rt->err_fd != errpipe[0])
         close(errpipe[0]);
-    runtime_argv_free(argv);
+    strv_free(argv);
     local_free(rt);
     return NULL;
 }

@@ -17,6 +17,7 @@
 #include "launcher/sys/http.h"
 #include "launcher/spec/kernel_env.h"
 #include "launcher/images/matrix.h"
+#include "launcher/sys/hex.h"
 
 #define MAX_TARGETS 8
 
@@ -56,16 +57,6 @@ __attribute__((format(printf, 4, 5))) static int fail(struct run *r, enum err_ki
 
 /* ---- files ---- */
 
-static void to_hex(const unsigned char *md, unsigned n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Read IN to its end, into OUT when OUT >= 0, with the sha256 of what was read into
  * SHA256 (hex). 0, or -1 with errno set. */
 static int digest_fd(int in, int out, char sha256[65])
@@ -95,7 +86,7 @@ static int digest_fd(int in, int out, char sha256[65])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &len))
-        to_hex(md, len, sha256);
+        hex_encode(md, len, sha256);
     else
         rc = -1;
     EVP_MD_CTX_free(ctx);
@@ -164,10 +155,15 @@ static int temp_in(const char *dir, const char *file, char *tmp, size_t tmplen, 
     return fd;
 }
 
-/* FD (the temp file TMP, closed here) renamed to PATH once flushed. 0, or -1 (ERR,
- * TMP removed). */
-static int commit(int fd, const char *tmp, const char *path, struct error *err)
+/* FD (the temp file TMP, closed here) renamed to PATH once flushed; unless the write
+ * FAILED already (ERR set): then TMP is removed. 0, or -1 (ERR, TMP removed). */
+static int commit(int fd, const char *tmp, const char *path, int failed, struct error *err)
 {
+    if (failed) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
     int rc = 0;
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
         rc = error_set(err, ERR_RUNTIME, "%s: %s", tmp, strerror(errno));
@@ -213,12 +209,7 @@ static int download(const struct kernel_jar *j, const char *dir, const char *ori
     else if (*j->sha1 && strcasecmp(d.sha1, j->sha1) != 0)
         rc = error_set(err, ERR_RUNTIME, "%s: sha1 is %s, the matrix says %s; not installed", j->url,
                        d.sha1, j->sha1);
-    if (rc) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (commit(fd, tmp, path, err))
+    if (commit(fd, tmp, path, rc, err))
         return -1;
     printf("fetched %s (%zu bytes from %s, sha256 %s verified against the matrix)\n", path,
            d.bytes, j->url, d.sha256);
@@ -270,12 +261,7 @@ static int from_cache(const struct kernel_jar *j, const char *cache, const char 
     if (rc == 0 && strcasecmp(got, j->sha256) != 0)
         rc = error_set(err, ERR_RUNTIME, "%s: sha256 is %s, the matrix says %s; not installed", src, got,
                        j->sha256);
-    if (rc) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (commit(fd, tmp, path, err))
+    if (commit(fd, tmp, path, rc, err))
         return -1;
     printf("installed %s (copied from %s, another file system; sha256 verified)\n", path, src);
     return 0;

@@ -16,6 +16,7 @@
 #include "launcher/spec/plan.h"
 #include "launcher/spec/sparkconf.h"
 #include "launcher/sys/fs.h"
+#include "launcher/sys/strv.h"
 
 extern const unsigned char spark_k8s_logo_svg[], spark_k8s_logo_svg_end[];
 extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
@@ -599,19 +600,10 @@ char **kernelspec_search_path(void)
     if (!rc)
         rc = path_add(&dirs, &n, "/usr/share/jupyter/kernels");
     if (rc) {
-        kernelspec_path_free(dirs);
+        strv_free(dirs);
         return NULL;
     }
     return dirs;
-}
-
-void kernelspec_path_free(char **dirs)
-{
-    if (!dirs)
-        return;
-    for (size_t i = 0; dirs[i]; i++)
-        free(dirs[i]);
-    free(dirs);
 }
 
 int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
@@ -643,7 +635,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
         if (stat(file, &st) == 0) {
             file[strlen(file) - 12] = '\0';
             *dir_out = strdup(file);
-            kernelspec_path_free(dirs);
+            strv_free(dirs);
             return *dir_out ? 0 : -1;
         }
     }
@@ -651,6 +643,6 @@ int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
     size_t used = 0;
     for (size_t i = 0; dirs[i] && used < sizeof where; i++)
         used += (size_t)snprintf(where + used, sizeof where - used, "%s %s", i ? "," : "", dirs[i]);
-    kernelspec_path_free(dirs);
+    strv_free(dirs);
     return error_set(err, ERR_RUNTIME, "no kernelspec named '%s' in%s", name_or_path, where);
 }

@@ -60,9 +60,8 @@ int kernelspec_user_dir(char *buf, size_t len);
 
 /* Where Jupyter looks, in its order: each $JUPYTER_PATH entry, the user folder,
  * /usr/local/share/jupyter, /usr/share/jupyter (each + "/kernels"), without
- * duplicates. Returns a NULL-terminated array; kernelspec_path_free frees it. */
+ * duplicates. Returns a NULL-terminated array; strv_free (launcher/sys/strv.h) frees it. */
 char **kernelspec_search_path(void);
-void kernelspec_path_free(char **dirs);
 
 /* The folder of kernelspec NAME_OR_PATH: a path (containing '/') to a kernelspec
  * folder or its kernel.json, else the first NAME on the search path. Malloc'd. */

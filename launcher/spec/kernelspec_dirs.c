@@ -12,6 +12,7 @@
 #include "launcher/images/matrix.h"
 #include "launcher/spec/config.h"
 #include "launcher/spec/kernel_env.h"
+#include "launcher/sys/strv.h"
 
 /* Interpreters already probed (one per Spark line at most, plus --python). */
 struct probed {
@@ -281,7 +282,7 @@ int kernelspecs_list(const char *location, int json, struct error *err)
         }
         free(names);
     }
-    kernelspec_path_free(dirs);
+    strv_free(dirs);
     if (json) {
         json_t *out = json_pack("{s:O}", "kernelspecs", found);
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -376,7 +377,7 @@ int kernelspecs_remove(const char *location, int all, const char *const *names, 
             rc = removal_failed(&r, &e);
         }
     }
-    kernelspec_path_free(dirs);
+    strv_free(dirs);
     return rc;
 }
 

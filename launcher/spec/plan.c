@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "launcher/images/matrix.h"
+#include "launcher/sys/strv.h"
 
 struct plan {
     char *kernel_name;
@@ -34,35 +35,6 @@ static const char builtin[] = "built-in default";
  * GPUs, on gpu variants) unless the kernelspec or an admin says otherwise. */
 #define PLAN_DEFAULT_MAX_EXECUTORS "4"
 
-static char **argv_copy(const char *const *src)
-{
-    size_t n = 0;
-    while (src[n])
-        n++;
-    char **dst = calloc(n + 1, sizeof *dst);
-    if (!dst)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        dst[i] = strdup(src[i]);
-        if (!dst[i]) {
-            for (size_t j = 0; j < i; j++)
-                free(dst[j]);
-            free(dst);
-            return NULL;
-        }
-    }
-    return dst;
-}
-
-static void argv_free(char **argv)
-{
-    if (!argv)
-        return;
-    for (size_t i = 0; argv[i]; i++)
-        free(argv[i]);
-    free(argv);
-}
-
 void plan_free(struct plan *plan)
 {
     if (!plan)
@@ -74,7 +46,7 @@ void plan_free(struct plan *plan)
     free(plan->variant);
     free(plan->path);
     settings_free(&plan->settings);
-    argv_free(plan->runtime_argv);
+    strv_free(plan->runtime_argv);
     matrix_free(plan->matrix);
     free(plan);
 }
@@ -110,7 +82,7 @@ static int take_argv(json_t *meta, const char *path, struct plan *plan, struct e
 {
     json_t *cmd = meta ? json_object_get(meta, "runtime_command") : NULL;
     if (!cmd) {
-        plan->runtime_argv = argv_copy(default_argv);
+        plan->runtime_argv = strv_copy(default_argv);
         return plan->runtime_argv ? 0 : error_nomem(err);
     }
     size_t n = json_is_array(cmd) ? json_array_size(cmd) : 0;

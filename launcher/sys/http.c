@@ -12,6 +12,7 @@
 
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/version.h"
+#include "launcher/sys/hex.h"
 
 #define DEFAULT_MAX ((size_t)1 << 20)
 
@@ -69,32 +70,26 @@ static CURL *handle_for(const char *url, long timeout_s, const char *agent, int 
     char ua[160];
     snprintf(ua, sizeof ua, "spark-k8s/%s (%s)", SPARK_K8S_VERSION, agent ? agent : "fetch");
     CURLcode rc = CURLE_OK;
-#define SETOPT(opt, val)                                                                         \
-    do {                                                                                         \
-        if (rc == CURLE_OK)                                                                      \
-            rc = curl_easy_setopt(h, opt, val);                                                  \
-    } while (0)
-    SETOPT(CURLOPT_URL, url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    HTTP_SETOPT(rc, h, CURLOPT_URL, url);
+    HTTP_SETOPT(rc, h, CURLOPT_PROTOCOLS_STR, "http,https");
     /* a redirect never downgrades an https download */
-    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
-    SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
-    SETOPT(CURLOPT_MAXREDIRS, 5L);
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_CONNECTTIMEOUT, timeout_s < 20 ? timeout_s : 20L);
+    HTTP_SETOPT(rc, h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+    HTTP_SETOPT(rc, h, CURLOPT_FOLLOWLOCATION, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_MAXREDIRS, 5L);
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYPEER, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYHOST, 2L);
+    HTTP_SETOPT(rc, h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    HTTP_SETOPT(rc, h, CURLOPT_NOSIGNAL, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_CONNECTTIMEOUT, timeout_s < 20 ? timeout_s : 20L);
     if (stream) {
         /* a large file: give up on a stall, not on a slow but moving transfer */
-        SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
-        SETOPT(CURLOPT_LOW_SPEED_TIME, timeout_s);
+        HTTP_SETOPT(rc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        HTTP_SETOPT(rc, h, CURLOPT_LOW_SPEED_TIME, timeout_s);
     } else {
-        SETOPT(CURLOPT_TIMEOUT, timeout_s);
+        HTTP_SETOPT(rc, h, CURLOPT_TIMEOUT, timeout_s);
     }
-    SETOPT(CURLOPT_ERRORBUFFER, curl_err);
-    SETOPT(CURLOPT_USERAGENT, ua);
-#undef SETOPT
+    HTTP_SETOPT(rc, h, CURLOPT_ERRORBUFFER, curl_err);
+    HTTP_SETOPT(rc, h, CURLOPT_USERAGENT, ua);
     if (rc != CURLE_OK) {
         error_set(err, ERR_RUNTIME, "%s: %s", url, curl_easy_strerror(rc));
         curl_easy_cleanup(h);
@@ -148,16 +143,6 @@ int http_get(const char *url, long timeout_s, const char *agent, struct buffer *
     return rc;
 }
 
-static void hex(const unsigned char *md, unsigned n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
                      struct http_download *d, long *status, struct error *err)
 {
@@ -197,9 +182,9 @@ int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned n = 0;
         EVP_DigestFinal_ex(s.sha1, md, &n);
-        hex(md, n, d->sha1);
+        hex_encode(md, n, d->sha1);
         EVP_DigestFinal_ex(s.sha256, md, &n);
-        hex(md, n, d->sha256);
+        hex_encode(md, n, d->sha256);
         d->bytes = s.bytes;
     }
 out:

@@ -6,10 +6,16 @@
 #ifndef SPARK_K8S_HTTP_H
 #define SPARK_K8S_HTTP_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 
 #include "launcher/sys/buffer.h"
 #include "launcher/sys/errmsg.h"
+
+/* curl_easy_setopt(H, OPT, VAL) unless RC holds a failure already; RC gets its result:
+ * a run of options checked once at the end (the Kubernetes client uses it too). */
+#define HTTP_SETOPT(rc, h, opt, val) \
+    ((rc) = (rc) != CURLE_OK ? (rc) : curl_easy_setopt((h), (opt), (val)))
 
 /* libcurl's process-wide set-up, once before the first request (0 or -1), and
  * its release at the end. */

@@ -1,5 +1,6 @@
 /* token.c — a Spark Connect token from getrandom, its random bytes wiped (see token.h). */
 #include "launcher/sys/token.h"
+#include "launcher/sys/hex.h"
 
 #include <errno.h>
 #include <string.h>
@@ -7,12 +8,7 @@
 
 void token_hex_wipe(unsigned char *raw, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[raw[i] >> 4];
-        out[2 * i + 1] = digits[raw[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
+    hex_encode(raw, n, out);
     explicit_bzero(raw, n);
 }
 

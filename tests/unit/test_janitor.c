@@ -28,6 +28,7 @@
 #include "launcher/runtime/janitor.h"
 #include "launcher/sys/fs.h"
 #include "launcher/runtime/runtime.h"
+#include "launcher/sys/strv.h"
 
 #define DEADLINE_MS 20000 /* generous: valgrind runs every process of the test slowly */
 
@@ -510,7 +511,7 @@ static void argv_is(char *const *in, const char *cf, const char *rd, const char 
         assert_ptr_not_equal(out[i], in[i]); /* copies */
     }
     assert_null(out[i]);
-    runtime_argv_free(out);
+    strv_free(out);
 }
 
 static void test_runtime_argv(void **state)
@@ -555,7 +556,7 @@ static void test_runtime_argv(void **state)
     snprintf(want, sizeof want, "%s=%s", big, big);
     char *const longer[] = {"{connection_file}={connection_file}", NULL};
     argv_is(longer, big, "/r", (const char *const[]){want, NULL});
-    runtime_argv_free(NULL);
+    strv_free(NULL);
 }
 
 int main(void)

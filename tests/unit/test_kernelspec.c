@@ -19,6 +19,7 @@
 
 #include "launcher/spec/kernelspec.h"
 #include "launcher/images/matrix.h"
+#include "launcher/sys/strv.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -296,7 +297,7 @@ static void test_search_path(void **state)
     assert_string_equal(dirs[3], "/usr/local/share/jupyter/kernels");
     assert_string_equal(dirs[4], "/usr/share/jupyter/kernels");
     assert_null(dirs[5]);
-    kernelspec_path_free(dirs);
+    strv_free(dirs);
     unsetenv("JUPYTER_DATA_DIR");
     setenv("XDG_DATA_HOME", "/x", 1);
     char buf[256];
