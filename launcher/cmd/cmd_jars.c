@@ -1,5 +1,5 @@
 /* cmd_jars.c — `spark-k8s jars list|fetch`: the command line over
- * launcher/spec/kernel_jars.c, which lists, fetches and verifies the RAPIDS and Iceberg
+ * launcher/plan/kernel_jars.c, which lists, fetches and verifies the RAPIDS and Iceberg
  * jars of the kernel environments. */
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
-#include "launcher/spec/kernel_jars.h"
+#include "launcher/plan/kernel_jars.h"
 #include "launcher/sys/errmsg.h"
 
 static const char usage_text[] =

@@ -1,5 +1,5 @@
 /* cmd_kernelspec.c — `spark-k8s kernelspec install|list|remove`: the command line over
- * launcher/spec/kernelspec_dirs.c, with the locations `jupyter kernelspec` uses. */
+ * launcher/plan/kernelspec_dirs.c, with the locations `jupyter kernelspec` uses. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,9 +9,9 @@
 #include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/errmsg.h"
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernelspec.h"
-#include "launcher/spec/kernelspec_dirs.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernelspec.h"
+#include "launcher/plan/kernelspec_dirs.h"
 
 #define MAX_CONF 256
 

@@ -19,7 +19,7 @@
 #include "launcher/sys/errmsg.h"
 #include "launcher/runtime/notices.h"
 #include "launcher/runtime/relay_host.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/runtime/runtime_kube.h"
 #include "launcher/sys/version.h"

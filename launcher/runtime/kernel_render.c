@@ -8,12 +8,12 @@
 
 #include "launcher/images/matrix.h"
 #include "launcher/runtime/kube_launch.h"
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernel_env.h"
-#include "launcher/spec/kernelspec.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernel_env.h"
+#include "launcher/plan/kernelspec.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 
 /* Placeholders for what the Kubernetes runtime learns when the driver pod exists. */
 static struct render_pod placeholder_pod(const struct plan *plan)

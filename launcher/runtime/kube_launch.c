@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/images/matrix.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/kernel_env.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/kernel_env.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/yaml_json.h"
 #include "launcher/sys/strv.h"
 

@@ -31,7 +31,7 @@
 #include <stdio.h>
 
 #include "launcher/kube/kube_objects.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 #include "launcher/sys/errmsg.h"
 
 #define KUBE_IN_CLUSTER_API "https://kubernetes.default.svc"

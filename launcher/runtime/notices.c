@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/sys/gpus.h"
 
 /* A GPU kernel on a machine where no GPU is visible says so (into NOTE), before

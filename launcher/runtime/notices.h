@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 
 /* The notice for PLAN into NOTE (LEN bytes), one line per fact; "" when there is none. */
 void kernel_notices(const struct plan *plan, char *note, size_t len);

@@ -22,7 +22,7 @@
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "launcher/runtime/janitor.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 #include "launcher/sys/errmsg.h"
 
 struct runtime_env {

@@ -11,10 +11,10 @@
 #include "kernel/proxy.h"
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/fs.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/runtime/runtime.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/token.h"
 #include "launcher/sys/strv.h"
 

@@ -20,10 +20,10 @@
 #include "kernel/proxy.h"
 #include "kernel/session.h"
 #include "launcher/runtime/relay_host.h"
-#include "launcher/spec/kernelspec.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/sys/token.h"
 

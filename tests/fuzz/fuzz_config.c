@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "launcher/spec/config.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/sparkconf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,9 +14,9 @@
 
 #include "launcher/runtime/kube_launch.h"
 #include "launcher/kube/kube_objects.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static void check_conf(const struct sparkconf *conf, const char *header, int with_sources)

@@ -1,4 +1,4 @@
-/* test_kernel_env.c — the jars of a kernel environment (launcher/spec/kernel_env.c):
+/* test_kernel_env.c — the jars of a kernel environment (launcher/plan/kernel_env.c):
  * which files a variant needs, RAPIDS as this machine's default build (its
  * architecture, the default classifier's CUDA major) or as whichever build an
  * environment's folder holds, the folder of an interpreter, and this machine's
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 
 struct fixture {
     struct matrix *m;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "launcher/runtime/kube_launch.h"
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/kube/kube_objects.h"
 
 static int label_ok(const char *v)

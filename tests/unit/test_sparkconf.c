@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/kernel_env.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/kernel_env.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 
 static char *read_all(const char *path)
 {

@@ -1,6 +1,6 @@
 /* render.c — a launch plan rendered into Spark properties: the local runtime's
  * or Kubernetes client mode inside the driver pod (see render.h). */
-#include "launcher/spec/render.h"
+#include "launcher/plan/render.h"
 #include "launcher/sys/errmsg.h"
 
 #include <stdio.h>
@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/images/matrix.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/sparkconf.h"
 
 struct render {
     struct sparkconf *conf;

@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/sys/errmsg.h"
 
 struct plan;

@@ -1,6 +1,6 @@
 /* config.c — kernel settings by layer: kernelspec metadata, the admin config file and
  * SPARK_K8S_* environment variables, each value checked and kept with its source. */
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/sparkconf.h"
 
 static const struct setting_info infos[SETTING_COUNT] = {
     [SETTING_RUNTIME] = {"runtime", "SPARK_K8S_RUNTIME", "--runtime", SETTING_RUNTIME_NAME, 1},

@@ -1,6 +1,6 @@
 /* kernel_jars.c — the jars of a kernel environment, listed, fetched and verified
  * (see kernel_jars.h). */
-#include "launcher/spec/kernel_jars.h"
+#include "launcher/plan/kernel_jars.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/http.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/images/matrix.h"
 #include "launcher/sys/hex.h"
 

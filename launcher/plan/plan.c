@@ -1,7 +1,7 @@
 /* plan.c — reads a kernelspec's metadata into a launch plan (see plan.h): the matrix
  * and built-in defaults, then the metadata, then the admin config file and the
  * environment, then the checks that need all of them together. */
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
 #include "launcher/sys/errmsg.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* kernelspec_dirs.c — installing, listing and removing spark-k8s kernelspecs in
  * Jupyter's folders (see kernelspec_dirs.h). */
-#include "launcher/spec/kernelspec_dirs.h"
+#include "launcher/plan/kernelspec_dirs.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/sys/strv.h"
 
 /* Interpreters already probed (one per Spark line at most, plus --python). */

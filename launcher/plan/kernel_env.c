@@ -1,5 +1,5 @@
 /* kernel_env.c — a kernel's Python environment and jars (see kernel_env.h). */
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/sys/errmsg.h"
 
 struct matrix;

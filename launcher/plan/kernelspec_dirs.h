@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "launcher/spec/kernelspec.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/sys/errmsg.h"
 
 #define KERNELSPEC_DEFAULT_DIR "/usr/local/share/jupyter/kernels"

@@ -1,7 +1,7 @@
 /* sparkconf.c — Spark properties with provenance: the list, its checks, and
  * writing it as spark-defaults.conf (see sparkconf.h). A leaf: it knows nothing
  * of plans (rendering a plan into properties is render.c). */
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /* kernelspec.c — builds, installs, removes and finds spark-k8s kernelspecs (see kernelspec.h). */
-#include "launcher/spec/kernelspec.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/fs.h"
 #include "launcher/sys/strv.h"
 
