@@ -1,7 +1,7 @@
 /* image_plan.h — the image build plan: which images to build from the matrix, in
  * which order, FROM which base, with which build arguments, under which budget;
  * and its renderings (text, JSON, Markdown, docker-bake JSON). Pure: no Docker,
- * no files; `spark-k8s images` (cmd_images.c) acts on a plan.
+ * no files; `spark-k8s images` (image_build.c) acts on a plan.
  *
  * A plan owns its strings; image_plan_free releases it. It does not own or keep
  * the matrix it was made from. */

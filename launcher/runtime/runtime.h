@@ -1,6 +1,6 @@
 /* runtime.h — where the real kernel runs: a local process, or a pod.
  *
- * The kernel command (cmd_kernel.c) owns the proxy and picks a runtime from
+ * The kernel's host (kernel_host.c) owns the proxy and picks a runtime from
  * the plan. A runtime starts the kernel, tells the proxy where to connect
  * (proxy_attach) when the kernel's channels are reachable, reports progress
  * (proxy_progress) while it starts, keeps the heartbeat honest
