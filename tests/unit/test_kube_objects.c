@@ -10,6 +10,7 @@
 
 #include "launcher/runtime/kube_launch.h"
 #include "launcher/plan/config.h"
+#include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"
 
 static int label_ok(const char *v)
@@ -124,6 +125,34 @@ static void test_memory_sizes(void **state)
     assert_int_equal(setting_memory_mib(""), -1);
 }
 
+/* An API call's outcome becomes the launcher's error in one place, with a kind: no
+ * answer is the machine's, an invalid object the input's, a refusal the work's. */
+static void test_status_to_error(void **state)
+{
+    (void)state;
+    struct kube_status st = {.code = 403, .reason = "Forbidden",
+                             .message = "pods is forbidden: User \"x\" cannot create"};
+    struct error e = {0};
+    assert_int_equal(kube_status_error(&st, "create the kernel pod", &e), -1);
+    assert_int_equal(e.kind, ERR_RUNTIME);
+    assert_string_equal(e.text, "cannot create the kernel pod: forbidden: pods is forbidden: "
+                                "User \"x\" cannot create");
+    st.code = 422;
+    kube_status_error(&st, "create the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_INPUT);
+    assert_non_null(strstr(e.text, "the object is invalid"));
+    st.code = 0;
+    kube_status_error(&st, "watch the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_SYSTEM);
+    st.nomem = 1;
+    kube_status_error(&st, "watch the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_NOMEM);
+    assert_string_equal(e.text, "cannot watch the kernel pod: out of memory");
+    st = (struct kube_status){.code = 500, .reason = "InternalError", .message = "etcd"};
+    kube_status_error(&st, "get the pod", &e);
+    assert_string_equal(e.text, "cannot get the pod: etcd (HTTP 500 InternalError)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_label_values),
         cmocka_unit_test(test_owner_reference),
         cmocka_unit_test(test_memory_sizes),
+        cmocka_unit_test(test_status_to_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
