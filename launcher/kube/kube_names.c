@@ -48,6 +48,17 @@ static void trim_end(char *s, size_t max, int (*ok_end)(int))
         s[--n] = '\0';
 }
 
+/* BUF (SIZE bytes), cut to leave room, with "-" and 8 hex digits of TEXT's SHA-256
+ * appended, MAX characters at most: the text had to change, and stays distinct. */
+static void add_hash(char *buf, size_t size, size_t max, const char *text, int (*ok_end)(int))
+{
+    char hash[9];
+    hash8(text, hash);
+    trim_end(buf, max - 9, ok_end);
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, "%s%s", len ? "-" : "", hash);
+}
+
 int kube_names_for(const char *kernel_id, struct kube_names *names, struct error *err)
 {
     static const char prefix[] = "spark-k8s-";
@@ -82,13 +93,8 @@ int kube_names_for(const char *kernel_id, struct kube_names *names, struct error
         changed = 1;
     if (strlen(id) > id_max)
         changed = 1;
-    if (changed) {
-        char hash[9];
-        hash8(kernel_id, hash);
-        trim_end(id, id_max - 9, is_lower_alnum);
-        size_t len = strlen(id);
-        snprintf(id + len, sizeof id - len, "%s%s", len ? "-" : "", hash);
-    }
+    if (changed)
+        add_hash(id, sizeof id, id_max, kernel_id, is_lower_alnum);
     trim_end(id, id_max, is_lower_alnum);
     snprintf(names->base, sizeof names->base, "%s%.48s", prefix, id);
     snprintf(names->secret, sizeof names->secret, "%.58s-keys", names->base);
@@ -135,13 +141,8 @@ void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1])
     trim_end(buf, KUBE_NAME_MAX, label_end);
     if (strlen(buf) != before)
         changed = 1;
-    if (changed) {
-        char hash[9];
-        hash8(text, hash);
-        trim_end(buf, KUBE_NAME_MAX - 9, label_end);
-        size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%s%s", len ? "-" : "", hash);
-    }
+    if (changed)
+        add_hash(buf, sizeof buf, KUBE_NAME_MAX, text, label_end);
     memcpy(out, buf, strlen(buf) + 1);
 }
 
