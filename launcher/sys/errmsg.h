@@ -12,8 +12,10 @@
  *   ERR_NOMEM    out of memory: error_nomem is the one place that says so
  *
  * A function that can fail takes `struct error *err` last and returns -1 (or its own
- * non-zero status) with ERR set by error_set / error_nomem; ERR may be NULL when the
- * caller wants no report. Callers branch on err->kind, never on err->text. A command
+ * non-zero status) with ERR set by error_set / error_nomem (the setters take a NULL
+ * ERR: no report wanted, where a function's header allows it). Callers branch on
+ * err->kind, never on err->text. Work that goes on past a failure (many jars, many
+ * kernelspecs) tells each one to an error_report_fn and returns the first. A command
  * says err->text and exits with error_exit_status(err): 2 for USAGE and INPUT, 1 for
  * the others (0 is success, never an error), so the exit statuses of docs and tests
  * stay one table.
