@@ -5,14 +5,14 @@ Dependencies point one way:
 
     launcher/cmd      commands: argv in, exit status out
       -> launcher/runtime   the local and Kubernetes runtimes, the janitor
-        -> launcher/spec    kernelspec metadata, settings, the launch plan, Spark properties
+        -> launcher/plan    kernelspec metadata, settings, the launch plan, Spark properties
         -> launcher/kube    the Kubernetes client and the objects of a kernel
           -> launcher/images  the image matrix, its pins and the image plan
             -> launcher/sys   system helpers: errors, spawn, signals, HTTP, YAML, GPUs
     kernel/           the Jupyter protocol and the relay: includes nothing of launcher/;
                       only cmd and runtime include it
 
-A file may include headers of its own folder and of the folders below it; spec and kube
+A file may include headers of its own folder and of the folders below it; plan and kube
 are side by side and include neither each other. Within a folder, modules (x.c with x.h)
 must not include each other in a circle. Exit status 1 with one line per violation
 (file:line, what it includes, the rule), 0 when the tree keeps the rule.
@@ -29,9 +29,9 @@ ALLOWED = {
     "launcher/sys": set(),
     "launcher/images": {"launcher/sys"},
     "launcher/kube": {"launcher/images", "launcher/sys"},
-    "launcher/spec": {"launcher/images", "launcher/sys"},
-    "launcher/runtime": {"kernel", "launcher/spec", "launcher/kube", "launcher/images", "launcher/sys"},
-    "launcher/cmd": {"kernel", "launcher/runtime", "launcher/spec", "launcher/kube",
+    "launcher/plan": {"launcher/images", "launcher/sys"},
+    "launcher/runtime": {"kernel", "launcher/plan", "launcher/kube", "launcher/images", "launcher/sys"},
+    "launcher/cmd": {"kernel", "launcher/runtime", "launcher/plan", "launcher/kube",
                      "launcher/images", "launcher/sys"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -21,6 +21,11 @@ int cmd_error(const char *cmd, enum err_kind kind, const char *fmt, ...)
     return err_exit_status(kind);
 }
 
+int cmd_fail(const char *cmd, const struct error *e)
+{
+    return cmd_error(cmd, e->kind, "%s", e->text);
+}
+
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -1,6 +1,6 @@
-/* cmd_gpus.c — `spark-k8s gpus`: prints the GPUs gpus_probe finds as a table,
- * as JSON, or as Spark's resource discovery JSON (the discovery-script mode). */
-#include <jansson.h>
+/* cmd_gpus.c — `spark-k8s gpus`: the command line over launcher/sys/gpus_report.c
+ * (the GPUs gpus_probe finds as a table, as JSON, or as Spark's resource discovery
+ * JSON, the discovery-script mode), and the exit status of what the probe found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/gpus.h"
+#include "launcher/sys/gpus_report.h"
 
 /* The exit statuses of what the probe found missing, documented in --help: what the
  * machine lacks, told apart for scripts (errors exit through err_exit_status: 1 for an
@@ -17,8 +18,6 @@ enum {
     GPUS_EXIT_NO_DRIVER = 4,
     GPUS_EXIT_NO_DEVICE = 5,
 };
-
-enum gpus_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_SPARK_RESOURCE };
 
 static void usage(FILE *out)
 {
@@ -74,112 +73,13 @@ static int exit_status(int status)
     }
 }
 
-static size_t memory_mib(const struct gpu_device *dev)
-{
-    return dev->memory_bytes / (1024u * 1024u);
-}
-
-static void print_table(const struct gpu_list *list)
-{
-    int name_width = 4;
-    for (size_t i = 0; i < list->n; i++) {
-        int len = (int)strlen(list->devices[i].name);
-        if (len > name_width)
-            name_width = len;
-    }
-    printf("%-5s  %-*s  %10s  %-4s  %s\n", "INDEX", name_width, "NAME", "MEMORY", "CC", "PCI BUS ID");
-    for (size_t i = 0; i < list->n; i++) {
-        const struct gpu_device *dev = &list->devices[i];
-        char memory[32], cc[16];
-        snprintf(memory, sizeof memory, "%zu MiB", memory_mib(dev));
-        snprintf(cc, sizeof cc, "%d.%d", dev->cc_major, dev->cc_minor);
-        printf("%-5d  %-*s  %10s  %-4s  %s\n", dev->index, name_width, dev->name, memory, cc, dev->pci_bus_id);
-    }
-    char runtime[16], driver[16];
-    gpus_version_string(list->runtime_version, runtime, sizeof runtime);
-    gpus_version_string(list->driver_version, driver, sizeof driver);
-    printf("CUDA runtime %s, driver %s (%s)\n", runtime[0] ? runtime : "?", driver[0] ? driver : "?",
-           list->library);
-}
-
-/* Adds value to obj; a NULL value (allocation failure) fails the whole document. */
-static int put(json_t *obj, const char *key, json_t *value)
-{
-    return value ? json_object_set_new(obj, key, value) : -1;
-}
-
-static json_t *device_json(const struct gpu_device *dev)
-{
-    char cc[16];
-    snprintf(cc, sizeof cc, "%d.%d", dev->cc_major, dev->cc_minor);
-    json_t *d = json_object();
-    if (!d)
-        return NULL;
-    if (put(d, "index", json_integer(dev->index)) != 0 || put(d, "name", json_string(dev->name)) != 0 ||
-        put(d, "memory_bytes", json_integer((json_int_t)dev->memory_bytes)) != 0 ||
-        put(d, "memory_mib", json_integer((json_int_t)memory_mib(dev))) != 0 ||
-        put(d, "compute_capability", json_string(cc)) != 0 ||
-        put(d, "pci_bus_id", json_string(dev->pci_bus_id)) != 0 || put(d, "uuid", json_string(dev->uuid)) != 0) {
-        json_decref(d);
-        return NULL;
-    }
-    return d;
-}
-
-static json_t *list_json(const struct gpu_list *list)
-{
-    char runtime[16], driver[16];
-    gpus_version_string(list->runtime_version, runtime, sizeof runtime);
-    gpus_version_string(list->driver_version, driver, sizeof driver);
-    json_t *root = json_object();
-    if (!root)
-        return NULL;
-    json_t *devices = json_array();
-    if (put(root, "library", json_string(list->library)) != 0 || put(root, "runtime", json_string(runtime)) != 0 ||
-        put(root, "runtime_version", json_integer(list->runtime_version)) != 0 ||
-        put(root, "driver", json_string(driver)) != 0 ||
-        put(root, "driver_version", json_integer(list->driver_version)) != 0 || put(root, "devices", devices) != 0) {
-        json_decref(root);
-        return NULL;
-    }
-    for (size_t i = 0; i < list->n; i++) {
-        if (json_array_append_new(devices, device_json(&list->devices[i])) != 0) {
-            json_decref(root);
-            return NULL;
-        }
-    }
-    return root;
-}
-
-static int print_json(const struct gpu_list *list)
-{
-    json_t *root = list_json(list);
-    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(root);
-    if (!text) {
-        fprintf(stderr, "spark-k8s gpus: out of memory writing the JSON document\n");
-        return -1;
-    }
-    printf("%s\n", text);
-    free(text);
-    return 0;
-}
-
-/* Exactly what Spark's ResourceInformation.parseJson reads: name and addresses. */
-static void print_spark_resource(const struct gpu_list *list)
-{
-    printf("{\"name\":\"gpu\",\"addresses\":[");
-    for (size_t i = 0; i < list->n; i++)
-        printf("%s\"%d\"", i ? "," : "", list->devices[i].index);
-    printf("]}\n");
-}
-
 int cmd_gpus(int argc, char **argv)
 {
     /* main.c passes the whole argv when invoked as spark-k8s-gpu-discovery. */
     const char *self = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
-    int discovery = argc > 0 && argv[0] && strcmp(self ? self + 1 : argv[0], GPUS_DISCOVERY_NAME) == 0;
-    enum gpus_format format = discovery ? FORMAT_SPARK_RESOURCE : FORMAT_TABLE;
+    int discovery =
+        argc > 0 && argv[0] && strcmp(self ? self + 1 : argv[0], GPUS_DISCOVERY_NAME) == 0;
+    enum gpus_format format = discovery ? GPUS_FORMAT_SPARK_RESOURCE : GPUS_FORMAT_TABLE;
     const char *cudart = NULL;
     int formats = 0;
     for (int i = 1; i < argc; i++) {
@@ -188,10 +88,10 @@ int cmd_gpus(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (strcmp(arg, "--json") == 0) {
-            format = FORMAT_JSON;
+            format = GPUS_FORMAT_JSON;
             formats++;
         } else if (strcmp(arg, "--spark-resource") == 0) {
-            format = FORMAT_SPARK_RESOURCE;
+            format = GPUS_FORMAT_SPARK_RESOURCE;
             formats++;
         } else if (strcmp(arg, "--cudart") == 0) {
             if (i + 1 >= argc)
@@ -210,25 +110,11 @@ int cmd_gpus(int argc, char **argv)
     if (formats > 1)
         return cmd_error("gpus", ERR_USAGE, "--json and --spark-resource cannot be combined");
 
-    struct gpu_list list;
-    char err[1024];
-    int status = gpus_probe(cudart, &list, err, sizeof err);
-    int rc = exit_status(status);
-    if (status != GPUS_OK) {
-        fprintf(stderr, "spark-k8s gpus: %s\n", err);
-        if (format == FORMAT_SPARK_RESOURCE && status != GPUS_ERROR) {
-            print_spark_resource(&list); /* no devices: "addresses":[] */
-            rc = 0;
-        }
-    } else if (format == FORMAT_TABLE) {
-        print_table(&list);
-    } else if (format == FORMAT_JSON) {
-        if (print_json(&list) != 0)
-            rc = err_exit_status(ERR_SYSTEM); /* out of memory */
-    } else {
-        print_spark_resource(&list);
-    }
-    gpu_list_free(&list);
+    struct error err = {0};
+    int status = gpus_report(cudart, format, stdout, &err);
+    int rc = err.kind == ERR_NOMEM ? error_exit_status(&err) : exit_status(status);
+    if (err.kind != ERR_NONE)
+        fprintf(stderr, "spark-k8s gpus: %s\n", err.text);
     if (fflush(stdout) != 0 || ferror(stdout))
         return cmd_error("gpus", ERR_SYSTEM, "could not write to stdout");
     return rc;

@@ -1,21 +1,17 @@
 /* cmd_kernelspec.c — `spark-k8s kernelspec install|list|remove`: the command line over
- * launcher/spec/kernelspec.c, with the locations `jupyter kernelspec` uses. */
-#include <dirent.h>
+ * launcher/plan/kernelspec_dirs.c, with the locations `jupyter kernelspec` uses. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "launcher/cmd/cmd_common.h"
 #include "launcher/cmd/commands.h"
 #include "launcher/sys/errmsg.h"
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernel_env.h"
-#include "launcher/spec/kernelspec.h"
-#include "launcher/images/matrix.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernelspec.h"
+#include "launcher/plan/kernelspec_dirs.h"
 
 #define MAX_CONF 256
 
@@ -67,20 +63,8 @@ static const char usage_text[] =
     "Exit status: 0 done, 1 failed (file system, not found), 2 bad usage or input (a value,\n"
     "the Python environment, the matrix).\n";
 
-/* Interpreters already probed (one per Spark line at most, plus --python). */
-struct probed {
-    char path[4200];
-    struct kernel_env_probe probe;
-    int ok;
-    char err[1200];
-};
-
 struct args {
     const char *location;
-    struct probed probed[8];
-    size_t n_probed;
-    char pythons[8][4200]; /* kernel.json paths of the bundled environments */
-    int warned[8];         /* per Spark line: told that it has no environment */
     char location_buf[4096];
     int all, replace, json;
     struct kernelspec_request req;
@@ -204,337 +188,26 @@ static int parse(struct args *a, int argc, char **argv, const char *verb)
     return 0;
 }
 
-/* Probe PATH once; the result stays in A. */
-static const struct probed *probe(struct args *a, const char *path)
+static int install(const struct args *a)
 {
-    for (size_t i = 0; i < a->n_probed; i++)
-        if (strcmp(a->probed[i].path, path) == 0)
-            return &a->probed[i];
-    if (a->n_probed == sizeof a->probed / sizeof a->probed[0])
-        a->n_probed--; /* reuse the last slot */
-    struct probed *p = &a->probed[a->n_probed++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    p->ok = kernel_env_probe(path, &p->probe, p->err, sizeof p->err) == 0;
-    return p;
-}
-
-/* The Python of a kernelspec of LINE and VARIANT into R->python: --python, checked;
- * else the environment installed beside the binary (found beside this one when
- * --executable names where the binary will be, as with DESTDIR), checked; else
- * the built-in default, with a warning. 0, or -1 with ERR. */
-static int choose_python(struct args *a, const struct matrix *m, struct kernelspec_request *r,
-                         char *err, size_t errlen)
-{
-    const struct matrix_spark *line = r->spark ? matrix_spark_find(m, r->spark) : NULL;
-    if (!line || !r->variant) /* kernelspec_build names the bad value */
-        return 0;
-    int rc = 0;
-    char option[4300];
-    if (r->python) {
-        snprintf(option, sizeof option, "--python %s", r->python);
-        const struct probed *p = probe(a, r->python);
-        if (!p->ok)
-            return errorf(err, errlen, "--python: %s", p->err);
-        return kernel_env_check(&p->probe, option, line, r->variant, err, errlen) ? -1 : 0;
-    }
-    char self[4096], here[4200], there[4200];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[n > 0 ? n : 0] = '\0';
-    const char *exe = r->executable ? r->executable : self;
-    int found_there = kernel_env_bundled_python(exe, line->line, there, sizeof there) == 1;
-    int found_here = kernel_env_bundled_python(self, line->line, here, sizeof here) == 1;
-    if (found_there || found_here) {
-        const char *probed_path = found_there ? there : here;
-        snprintf(option, sizeof option, "the kernel environment %s", probed_path);
-        const struct probed *p = probe(a, probed_path);
-        if (!p->ok)
-            rc = errorf(err, errlen, "%s", p->err);
-        else if (kernel_env_check(&p->probe, option, line, r->variant, err, errlen))
-            rc = -1;
-        size_t slot = (size_t)(line - m->spark) % 8;
-        snprintf(a->pythons[slot], sizeof a->pythons[slot], "%s", there);
-        r->python = a->pythons[slot];
-    } else {
-        size_t slot = (size_t)(line - m->spark) % 8;
-        if (!a->warned[slot]++)
-            fprintf(stderr,
-                    "spark-k8s kernelspec install: no Spark %s environment at %s (`make install` "
-                    "puts one there); the Spark %s kernels will run %s, which needs ipykernel "
-                    "and pyspark %s: give --python PATH for another\n",
-                    line->line, there, line->line, KERNELSPEC_DEFAULT_PYTHON, line->version);
-    }
-    return rc;
-}
-
-/* choose_python, then kernelspec_build: 0, or -1 with ERR. */
-static int build_one(struct args *a, const struct matrix *m, struct kernelspec_request *r,
-                     char **name, json_t **spec, char *err, size_t errlen)
-{
-    if (choose_python(a, m, r, err, errlen))
-        return -1;
-    return kernelspec_build(m, r, name, spec, err, errlen) ? -1 : 0;
-}
-
-static int install(struct args *a)
-{
-    char err[4096];
-    struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err))
-        return cmd_error("kernelspec", ERR_INPUT, "%s", err);
-    if (!a->all && !a->req.spark) {
-        matrix_free(m);
+    if (!a->all && !a->req.spark)
         return cmd_usage_error("kernelspec", "give --spark LINE (and --variant VARIANT), or --all");
-    }
-    if (a->all && (a->req.name || a->req.display_name)) {
-        matrix_free(m);
+    if (a->all && (a->req.name || a->req.display_name))
         return cmd_usage_error("kernelspec",
                                "--name and --display-name name one kernelspec, not --all");
-    }
-    /* Build and check every spec first: a bad value installs nothing. */
-    size_t cap = m->n_spark * m->n_variants + 1, n = 0;
-    char **names = calloc(cap, sizeof *names);
-    json_t **specs = calloc(cap, sizeof *specs);
-    int rc = 0;
-    if (!names || !specs) {
-        errorf(err, sizeof err, "out of memory");
-        rc = err_exit_status(ERR_SYSTEM);
-    }
-    if (!a->all) {
-        struct kernelspec_request r = a->req;
-        if (!r.variant)
-            r.variant = "baseline";
-        if (!rc && build_one(a, m, &r, &names[0], &specs[0], err, sizeof err))
-            rc = err_exit_status(ERR_INPUT);
-        n = rc ? 0 : 1;
-    } else if ((a->req.spark && !matrix_spark_find(m, a->req.spark)) ||
-               (a->req.variant && !matrix_variant_valid(m, a->req.variant))) {
-        /* the same refusal as for one spec, naming the value */
-        struct kernelspec_request r = a->req;
-        if (!r.spark && m->n_spark)
-            r.spark = m->spark[0].version;
-        if (!rc && kernelspec_build(m, &r, &names[0], &specs[0], err, sizeof err) == 0)
-            snprintf(err, sizeof err, "bad --spark or --variant");
-        rc = err_exit_status(ERR_INPUT);
-    } else {
-        const struct matrix_spark *only = a->req.spark ? matrix_spark_find(m, a->req.spark) : NULL;
-        for (size_t s = 0; !rc && s < m->n_spark; s++) {
-            for (size_t v = 0; !rc && v < m->n_variants; v++) {
-                if ((only && only != &m->spark[s]) ||
-                    (a->req.variant && strcmp(a->req.variant, m->variants[v]) != 0))
-                    continue;
-                struct kernelspec_request r = a->req;
-                r.spark = m->spark[s].version;
-                r.variant = m->variants[v];
-                /* with --all, an option of one feature is for the variants that have it */
-                for (int id = 0; id < SETTING_COUNT; id++) {
-                    const char *feature = kernelspec_setting_feature(id);
-                    if (feature && !matrix_variant_has(r.variant, feature))
-                        r.values[id] = NULL;
-                }
-                if (build_one(a, m, &r, &names[n], &specs[n], err, sizeof err))
-                    rc = err_exit_status(ERR_INPUT);
-                else
-                    n++;
-            }
-        }
-    }
-    const char *dir = a->location ? a->location : "/usr/local/share/jupyter/kernels";
-    if (rc)
-        fprintf(stderr, "spark-k8s kernelspec install: %s\n", err);
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (kernelspec_install(dir, names[i], specs[i], a->replace, err, sizeof err)) {
-            /* there already (without --replace), or the file system refused */
-            rc = cmd_error("kernelspec install", ERR_RUNTIME, "%s", err);
-        } else {
-            printf("installed %s in %s/%s\n", names[i], dir, names[i]);
-        }
-    }
-    for (size_t i = 0; i < cap && names && specs; i++) {
-        free(names[i]);
-        json_decref(specs[i]);
-    }
-    free(names);
-    free(specs);
-    matrix_free(m);
-    return rc;
-}
-
-static int compare_names(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* The kernelspec folder names in DIR, sorted; NULL-terminated, or NULL if none readable. */
-static char **folder_names(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return NULL;
-    size_t n = 0;
-    char **names = calloc(1, sizeof *names);
-    struct dirent *e;
-    while (names && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char **grown = realloc(names, (n + 2) * sizeof *grown);
-        if (!grown)
-            break;
-        names = grown;
-        names[n] = strdup(e->d_name);
-        if (!names[n])
-            break;
-        names[++n] = NULL;
-    }
-    closedir(d);
-    if (names)
-        qsort(names, n, sizeof *names, compare_names);
-    return names;
-}
-
-static const char *meta_string(json_t *meta, const char *field)
-{
-    const char *s = json_string_value(json_object_get(meta, field));
-    return s ? s : "";
-}
-
-/* Pad to WIDTH columns counting UTF-8 characters, not bytes ("·" is two bytes). */
-static void print_column(const char *s, int width)
-{
-    int cols = 0;
-    for (const char *p = s; *p; p++)
-        if (((unsigned char)*p & 0xc0) != 0x80)
-            cols++;
-    printf("%s%*s", s, width > cols ? width - cols : 0, "");
-}
-
-/* The folders list and remove look in: the one location given, or Jupyter's path. */
-static char **search_dirs(const struct args *a)
-{
-    if (!a->location)
-        return kernelspec_search_path();
-    char **dirs = calloc(2, sizeof *dirs);
-    if (dirs && !(dirs[0] = strdup(a->location))) {
-        free(dirs);
-        dirs = NULL;
-    }
-    return dirs;
-}
-
-static int list(struct args *a)
-{
-    char **dirs = search_dirs(a);
-    if (!dirs)
-        return cmd_error("kernelspec list", ERR_SYSTEM, "out of memory");
-    json_t *found = json_object();
-    for (size_t i = 0; dirs[i]; i++) {
-        char **names = folder_names(dirs[i]);
-        for (size_t j = 0; names && names[j]; j++) {
-            if (json_object_get(found, names[j]))
-                continue; /* shadowed, as in Jupyter: the first folder wins */
-            char dir[4400], file[4500];
-            snprintf(dir, sizeof dir, "%s/%s", dirs[i], names[j]);
-            snprintf(file, sizeof file, "%s/kernel.json", dir);
-            json_t *root = json_load_file(file, 0, NULL);
-            json_t *md = root ? json_object_get(root, "metadata") : NULL;
-            json_t *meta = md ? json_object_get(md, "spark_k8s") : NULL;
-            if (json_is_object(meta))
-                json_object_set_new(
-                    found, names[j],
-                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "resource_dir", dir, "display_name",
-                              json_string_value(json_object_get(root, "display_name"))
-                                  ? json_string_value(json_object_get(root, "display_name"))
-                                  : "",
-                              "runtime", meta_string(meta, "runtime"), "spark_version",
-                              meta_string(meta, "spark_version"), "variant",
-                              meta_string(meta, "variant")));
-            json_decref(root);
-            free(names[j]);
-        }
-        free(names);
-    }
-    kernelspec_path_free(dirs);
-    if (a->json) {
-        json_t *out = json_pack("{s:O}", "kernelspecs", found);
-        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-        putchar('\n');
-        json_decref(out);
-    } else if (json_object_size(found) == 0) {
-        printf("No spark-k8s kernelspecs found.\n");
-    } else {
-        print_column("NAME", 26);
-        print_column("DISPLAY NAME", 28);
-        print_column("RUNTIME", 12);
-        printf("LOCATION\n");
-        const char *name;
-        json_t *k;
-        json_object_foreach(found, name, k) {
-            print_column(name, 26);
-            print_column(json_string_value(json_object_get(k, "display_name")), 28);
-            print_column(json_string_value(json_object_get(k, "runtime")), 12);
-            printf("%s\n", json_string_value(json_object_get(k, "resource_dir")));
-        }
-    }
-    json_decref(found);
+    struct kernelspec_install_options o = {.location = a->location, .all = a->all,
+                                          .replace = a->replace, .req = a->req};
+    struct error err = {0};
+    if (kernelspecs_install(&o, &err) < 0)
+        return cmd_fail("kernelspec install", &err);
     return 0;
 }
 
-/* 0 (removed, or not there), or -1 said on stderr (not ours, or the file system refused). */
-static int remove_in(const char *dir, const char *name, int *removed)
+/* A kernelspec that could not be removed, said as it happens. */
+static void report(void *ctx, const struct error *e)
 {
-    char err[4096];
-    int rc = kernelspec_remove(dir, name, err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "spark-k8s kernelspec remove: %s\n", err);
-        return -1;
-    }
-    if (rc == 0) {
-        printf("removed %s/%s\n", dir, name);
-        (*removed)++;
-    }
-    return 0;
-}
-
-static int remove_specs(struct args *a)
-{
-    if (!a->all && a->n_names == 0)
-        return cmd_usage_error("kernelspec", "remove: give NAME... or --all");
-    if (a->all && a->n_names)
-        return cmd_usage_error("kernelspec", "remove: give NAME... or --all, not both");
-    char **dirs = search_dirs(a);
-    if (!dirs)
-        return cmd_error("kernelspec remove", ERR_SYSTEM, "out of memory");
-    int rc = 0;
-    if (a->all) {
-        int removed = 0;
-        for (size_t i = 0; dirs[i]; i++) {
-            char **names = folder_names(dirs[i]);
-            for (size_t j = 0; names && names[j]; j++) {
-                char dir[4400];
-                snprintf(dir, sizeof dir, "%s/%s", dirs[i], names[j]);
-                if (kernelspec_is_ours(dir) && remove_in(dirs[i], names[j], &removed))
-                    rc = err_exit_status(ERR_RUNTIME);
-                free(names[j]);
-            }
-            free(names);
-        }
-        if (!removed && !rc)
-            printf("No spark-k8s kernelspecs to remove.\n");
-    }
-    for (size_t n = 0; n < a->n_names; n++) {
-        int removed = 0;
-        for (size_t i = 0; dirs[i] && !removed; i++) {
-            if (remove_in(dirs[i], a->names[n], &removed)) {
-                rc = err_exit_status(ERR_RUNTIME);
-                break;
-            }
-        }
-        if (!removed && !rc) /* as `jupyter kernelspec remove`: not found fails the work */
-            rc = cmd_error("kernelspec remove", ERR_RUNTIME, "no kernelspec named '%s'%s%s",
-                           a->names[n], a->location ? " in " : "", a->location ? a->location : "");
-    }
-    kernelspec_path_free(dirs);
-    return rc;
+    (void)ctx;
+    cmd_fail("kernelspec remove", e);
 }
 
 int cmd_kernelspec(int argc, char **argv)
@@ -561,7 +234,16 @@ int cmd_kernelspec(int argc, char **argv)
         return rc;
     if (strcmp(verb, "install") == 0)
         return install(&a);
+    struct error err = {0};
     if (strcmp(verb, "list") == 0)
-        return list(&a);
-    return remove_specs(&a);
+        return kernelspecs_list(a.location, a.json, &err) < 0
+                   ? cmd_fail("kernelspec list", &err)
+                   : 0;
+    if (!a.all && a.n_names == 0)
+        return cmd_usage_error("kernelspec", "remove: give NAME... or --all");
+    if (a.all && a.n_names)
+        return cmd_usage_error("kernelspec", "remove: give NAME... or --all, not both");
+    return kernelspecs_remove(a.location, a.all, a.names, a.n_names, report, NULL, &err) < 0
+               ? error_exit_status(&err)
+               : 0;
 }

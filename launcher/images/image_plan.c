@@ -66,13 +66,13 @@ const char *image_spec_arg(const struct image_spec *s, const char *name)
 }
 
 int image_plan_set_arg(struct image_plan *p, const char *name, const char *value, size_t *n_images,
-                       char *err, size_t errlen)
+                       struct error *err)
 {
     *n_images = 0;
     for (const char *c = value; *c; c++)
         if ((unsigned char)*c < ' ' || *c == 0x7f)
-            return errorf(err, errlen, "build argument %s: the value has a control character",
-                          name);
+            return error_set(err, ERR_INPUT, "build argument %s: the value has a control character",
+                             name);
     for (size_t i = 0; i < p->n_images; i++) {
         struct image_spec *s = &p->images[i];
         for (size_t a = 0; a < s->n_args; a++) {
@@ -80,7 +80,7 @@ int image_plan_set_arg(struct image_plan *p, const char *name, const char *value
                 continue;
             char *copy = strdup(value);
             if (!copy)
-                return errorf(err, errlen, "out of memory");
+                return error_nomem(err);
             free(s->args[a].value);
             s->args[a].value = copy;
             (*n_images)++;
@@ -89,17 +89,17 @@ int image_plan_set_arg(struct image_plan *p, const char *name, const char *value
                 (strcmp(name, "RUNTIME_IMAGE") == 0 && strcmp(s->kind, "jupyter") == 0)) {
                 char *base = strdup(value);
                 if (!base)
-                    return errorf(err, errlen, "out of memory");
+                    return error_nomem(err);
                 free(s->base);
                 s->base = base;
             }
         }
     }
     if (*n_images == 0)
-        return errorf(err, errlen,
-                      "build argument %s: no image of the plan takes it (`spark-k8s images "
-                      "plan` lists each image's arguments)",
-                      name);
+        return error_set(err, ERR_INPUT,
+                         "build argument %s: no image of the plan takes it (`spark-k8s images "
+                         "plan` lists each image's arguments)",
+                         name);
     return 0;
 }
 
@@ -273,7 +273,7 @@ static int jupyter_args(const struct matrix *m, const char *variant, const char 
 
 static int fill_spec(const struct matrix *m, const struct image_plan_options *opt, const char *kind,
                      const struct matrix_spark *sp, const char *variant, int order,
-                     const char *runtime_ref, struct image_spec *s, char *err, size_t errlen)
+                     const char *runtime_ref, struct image_spec *s, struct error *err)
 {
     char buf[512];
     s->order = order;
@@ -288,13 +288,13 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
         if (*p == '.')
             *p = '_';
     if (matrix_image_line_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
-        return errorf(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
+        return error_set(err, ERR_INPUT, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
     s->ref = strdup(buf);
     char *colon = s->ref ? strrchr(s->ref, ':') : NULL;
     s->repository = colon ? strndup(s->ref, (size_t)(colon - s->ref)) : NULL;
     s->tag = colon ? strdup(colon + 1) : NULL;
     if (matrix_image_ref(m, opt->registry, kind, sp, variant, buf, sizeof buf))
-        return errorf(err, errlen, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
+        return error_set(err, ERR_INPUT, "image reference for %s-%s-%s is too long", kind, sp->line, variant);
     s->version_ref = strdup(buf);
     colon = s->version_ref ? strrchr(s->version_ref, ':') : NULL;
     s->version_tag = colon ? strdup(colon + 1) : NULL;
@@ -304,14 +304,14 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
     if (!s->kind || !s->line || !s->spark_version || !s->variant || !s->name || !s->target ||
         !s->ref || !s->repository || !s->tag || !s->version_ref || !s->version_tag ||
         !s->dockerfile || !s->base)
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     int rc = runtime_ref ? jupyter_args(m, variant, runtime_ref, opt->gpu_python, s)
                          : runtime_args(m, sp, variant, s);
     if (rc == 0)
         rc = common_args(m, sp, variant, opt->revision, s);
     if (rc)
-        return errorf(err, errlen, "%s: cannot make the build arguments of %s (download URL?)",
-                    m->origin, s->name);
+        return error_set(err, ERR_INPUT, "%s: cannot make the build arguments of %s (download URL?)",
+                         m->origin, s->name);
     return 0;
 }
 
@@ -323,7 +323,7 @@ static int word_selects(const char *word, const struct image_spec *s)
            fnmatch(word, s->name, 0) == 0 || fnmatch(word, s->target, 0) == 0;
 }
 
-static int apply_selection(struct image_plan *p, const char *select, char *err, size_t errlen)
+static int apply_selection(struct image_plan *p, const char *select, struct error *err)
 {
     if (!select)
         return 0;
@@ -332,7 +332,7 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
     if (!copy || !keep) {
         free(copy);
         free(keep);
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     }
     int rc = 0, words = 0;
     for (char *save = NULL, *w = strtok_r(copy, ", \t\n", &save); w;
@@ -345,11 +345,11 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
                 hit = 1;
             }
         if (!hit) {
-            rc = errorf(err, errlen,
-                      "IMAGES: '%s' selects no image (names look like runtime-4.1-gpu or "
-                      "jupyter-3.5-gpu-iceberg; globs like 'jupyter-4.1-*' work; "
-                      "`spark-k8s images plan` lists them)",
-                      w);
+            rc = error_set(err, ERR_INPUT,
+                           "IMAGES: '%s' selects no image (names look like runtime-4.1-gpu or "
+                           "jupyter-3.5-gpu-iceberg; globs like 'jupyter-4.1-*' work; "
+                           "`spark-k8s images plan` lists them)",
+                           w);
             break;
         }
     }
@@ -367,7 +367,7 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
         size_t n = 0;
         int *newidx = calloc(p->n_images, sizeof *newidx);
         if (!newidx)
-            rc = errorf(err, errlen, "out of memory");
+            rc = error_nomem(err);
         for (size_t i = 0; rc == 0 && i < p->n_images; i++) {
             if (!keep[i]) {
                 spec_free(&p->images[i]);
@@ -390,29 +390,29 @@ static int apply_selection(struct image_plan *p, const char *select, char *err, 
 }
 
 int image_plan_make(const struct matrix *m, const struct image_plan_options *opt,
-                    struct image_plan **out, char *err, size_t errlen)
+                    struct image_plan **out, struct error *err)
 {
     *out = NULL;
     static const struct image_plan_options none = {0};
     if (!opt)
         opt = &none;
-    if (matrix_check(m, err, errlen))
+    if (matrix_check(m, err))
         return -1;
     if (opt->registry)
         for (const char *c = opt->registry; *c; c++)
             if ((unsigned char)*c <= ' ' || *c == 0x7f)
-                return errorf(err, errlen, "REGISTRY: '%s' contains a space or control character",
-                            opt->registry);
+                return error_set(err, ERR_INPUT, "REGISTRY: '%s' contains a space or control character",
+                                 opt->registry);
     struct image_plan *p = calloc(1, sizeof *p);
     if (!p)
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     size_t total = 2 * m->n_spark * m->n_variants;
     p->images = calloc(total ? total : 1, sizeof *p->images);
     p->matrix_origin = strdup(m->origin);
     p->registry = strdup(opt->registry ? opt->registry : "");
     if (!p->images || !p->matrix_origin || !p->registry) {
         image_plan_free(p);
-        return errorf(err, errlen, "out of memory");
+        return error_nomem(err);
     }
     /* runtime images first, then the jupyter image of each, FROM it */
     size_t half = m->n_spark * m->n_variants;
@@ -424,14 +424,14 @@ int image_plan_make(const struct matrix *m, const struct image_plan_options *opt
                 p->n_images = idx + 1;
                 const char *runtime_ref = pass ? p->images[idx - half].ref : NULL;
                 if (fill_spec(m, opt, pass ? "jupyter" : "runtime", &m->spark[i], m->variants[v],
-                              (int)idx + 1, runtime_ref, s, err, errlen)) {
+                              (int)idx + 1, runtime_ref, s, err)) {
                     image_plan_free(p);
                     return -1;
                 }
                 if (pass)
                     s->depends_on = (int)(idx - half);
             }
-    if (apply_selection(p, opt->select, err, errlen)) {
+    if (apply_selection(p, opt->select, err)) {
         image_plan_free(p);
         return -1;
     }

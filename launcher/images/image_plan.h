@@ -1,7 +1,7 @@
 /* image_plan.h — the image build plan: which images to build from the matrix, in
  * which order, FROM which base, with which build arguments, under which budget;
  * and its renderings (text, JSON, Markdown, docker-bake JSON). Pure: no Docker,
- * no files; `spark-k8s images` (cmd_images.c) acts on a plan.
+ * no files; `spark-k8s images` (image_build.c) acts on a plan.
  *
  * A plan owns its strings; image_plan_free releases it. It does not own or keep
  * the matrix it was made from. */
@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "launcher/images/matrix.h"
+#include "launcher/sys/errmsg.h"
 
 struct image_arg {
     char *name;
@@ -58,7 +59,7 @@ struct image_plan {
  * word that selects nothing, a registry with spaces. Selecting a jupyter image
  * selects the runtime image it is FROM. Pins (checksums) are not checked here. */
 int image_plan_make(const struct matrix *m, const struct image_plan_options *opt,
-                    struct image_plan **out, char *err, size_t errlen);
+                    struct image_plan **out, struct error *err);
 void image_plan_free(struct image_plan *p);
 
 const char *image_spec_arg(const struct image_spec *s, const char *name); /* NULL if absent */
@@ -68,7 +69,7 @@ const char *image_spec_arg(const struct image_spec *s, const char *name); /* NUL
  * pulled). 0 and *N_IMAGES set; -1 (ERR) when no image takes NAME or VALUE has a
  * control character. */
 int image_plan_set_arg(struct image_plan *p, const char *name, const char *value, size_t *n_images,
-                       char *err, size_t errlen);
+                       struct error *err);
 
 void image_plan_write_text(const struct image_plan *p, FILE *out);
 /* New JSON object (caller json_decref's): {"matrix", "spark_k8s_version", "registry", "images": [...]} */

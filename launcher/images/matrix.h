@@ -1,7 +1,10 @@
 /* matrix.h — the image matrix (images/matrix.json) as a C struct: the Spark lines,
  * their pinned components, the variants, the image names, the budgets and the
  * compatibility facts. The one place a version number lives is that file; the
- * image build, the kernelspecs and the docs read it through this API.
+ * image build, the kernelspecs and the docs read it through this API, which three
+ * files implement: matrix.c loads and frees it, matrix_images.c answers questions
+ * (lines, variants, image names, budgets, jar URLs and builds), matrix_check.c holds
+ * it to its compatibility facts and to the pins a build needs.
  *
  * The file is embedded in the binary at build time (launcher/images/matrix_data.S);
  * $SPARK_K8S_MATRIX names another file to use instead.
@@ -12,6 +15,8 @@
 #define SPARK_K8S_MATRIX_H
 
 #include <stddef.h>
+
+#include "launcher/sys/errmsg.h"
 
 /* One build of a jar published in several (RAPIDS: one per CPU architecture and CUDA
  * major), named by its Maven classifier: <artifact>-<version>-<name>.jar. */
@@ -122,11 +127,11 @@ struct matrix {
 };
 
 /* $SPARK_K8S_MATRIX if set and non-empty, else the copy embedded at build time. */
-int matrix_load_default(struct matrix **out, char *err, size_t errlen);
-int matrix_load_file(const char *path, struct matrix **out, char *err, size_t errlen);
+int matrix_load_default(struct matrix **out, struct error *err);
+int matrix_load_file(const char *path, struct matrix **out, struct error *err);
 /* ORIGIN names the text in messages (a path, or "<test>"). */
 int matrix_load_string(const char *json, const char *origin, struct matrix **out,
-                       char *err, size_t errlen);
+                       struct error *err);
 void matrix_free(struct matrix *m);
 
 /* The text embedded in the binary (NUL-terminated). */
@@ -138,6 +143,8 @@ const struct matrix_spark *matrix_spark_find(const struct matrix *m, const char 
 int matrix_variant_valid(const struct matrix *m, const char *variant);
 /* 1 if VARIANT ("gpu-iceberg") has FEATURE ("gpu" | "iceberg"): its '-' separated words. */
 int matrix_variant_has(const char *variant, const char *feature);
+/* 1 if any variant of M has FEATURE: the matrix builds images that need its jars. */
+int matrix_variants_use(const struct matrix *m, const char *feature);
 
 /* Image names. Every image has two tags:
  *   "<line>-<spark version>-<variant>"                     4.1-4.1.3-gpu-iceberg
@@ -166,18 +173,18 @@ long matrix_budget_mb(const struct matrix *m, const char *kind, const char *vari
 /* The compatibility facts: 0 if every Spark line, with every variant's components,
  * is a combination the facts allow; else -1 and ERR says which line, which field,
  * which value, and why. Loading does not check; callers that build call this. */
-int matrix_check(const struct matrix *m, char *err, size_t errlen);
+int matrix_check(const struct matrix *m, struct error *err);
 
 /* What an image build needs beyond compatibility: every jar the variants download
  * (each classifier of one that has them) has a URL and a sha256 (a sha1, where given,
  * is 40 hex digits), the base images are pinned. (Spark and the Python
  * packages come from the hash-locked kernel environments.) 0 if so; else -1 naming
  * the field. */
-int matrix_check_pins(const struct matrix *m, char *err, size_t errlen);
+int matrix_check_pins(const struct matrix *m, struct error *err);
 /* The same for the images of one LINE and VARIANT only (a baseline image downloads no
  * jar, so it needs no checksum); NULL for either means all. */
 int matrix_check_pins_for(const struct matrix *m, const char *line, const char *variant,
-                          char *err, size_t errlen);
+                          struct error *err);
 
 /* The download URL of a component into BUF (its url, or derived from the Maven
  * repository, artifact and version). 0, or -1 if it has none or BUF is too small. */

@@ -5,6 +5,7 @@
  * I/O here; launcher/cmd/cmd_images_pin.c fetches and writes. */
 #include "launcher/images/matrix_pin.h"
 #include "launcher/sys/errmsg.h"
+#include "launcher/sys/strv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -64,7 +65,7 @@ static void lower_copy(const char *hex, size_t n, char *out)
 
 /* sha256sum style, one entry a line: "HEX  NAME", "HEX *NAME", or "HEX" (bare). */
 static int parse_sum_lines(const char *text, size_t len, const char *name, size_t hexlen,
-                           int allow_bare, char *out, char *err, size_t errlen)
+                           int allow_bare, char *out, struct error *err)
 {
     char q[80], q2[80];
     size_t entries = 0, bare = 0;
@@ -93,7 +94,7 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
         size_t hlen = i - h0;
         if (!all_hex(hex, hlen)) {
             excerpt(hex, hlen, q, sizeof q);
-            return errorf(err, errlen, "line %zu: '%s' is not a hex checksum", lineno, q);
+            return error_set(err, ERR_RUNTIME, "line %zu: '%s' is not a hex checksum", lineno, q);
         }
         entries++;
         if (i == llen) {
@@ -110,7 +111,7 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
             i++;
         if (!had_ws || i == llen) { /* "HEX*NAME", "HEX *": not 'HEX  NAME' */
             excerpt(line, llen, q, sizeof q);
-            return errorf(err, errlen, "line %zu: '%s' is not 'HEX  NAME'", lineno, q);
+            return error_set(err, ERR_RUNTIME, "line %zu: '%s' is not 'HEX  NAME'", lineno, q);
         }
         const char *fname = line + i;
         size_t flen = llen - i;
@@ -120,26 +121,26 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
         }
         if (name_matches(fname, flen, name)) {
             if (match)
-                return errorf(err, errlen, "names '%s' more than once", name);
+                return error_set(err, ERR_RUNTIME, "names '%s' more than once", name);
             match = hex;
             match_len = hlen;
         }
     }
     if (bare) {
         if (!allow_bare)
-            return errorf(err, errlen,
+            return error_set(err, ERR_RUNTIME,
                         "gives a bare checksum without the file name (expected 'HEX  %s')", name);
         if (entries != 1)
-            return errorf(err, errlen, "has %zu entries, one of them without a file name", entries);
+            return error_set(err, ERR_RUNTIME, "has %zu entries, one of them without a file name", entries);
         match = bare_hex;
         match_len = bare_len;
     } else if (!match) {
         excerpt(first_name, first_name_len, q, sizeof q);
-        return errorf(err, errlen, "names '%s', not '%s'", q, name);
+        return error_set(err, ERR_RUNTIME, "names '%s', not '%s'", q, name);
     }
     if (match_len != hexlen) {
         excerpt(match, match_len, q2, sizeof q2);
-        return errorf(err, errlen, "'%s' is %zu hex digits, not %zu", q2, match_len, hexlen);
+        return error_set(err, ERR_RUNTIME, "'%s' is %zu hex digits, not %zu", q2, match_len, hexlen);
     }
     lower_copy(match, hexlen, out);
     return 0;
@@ -147,7 +148,7 @@ static int parse_sum_lines(const char *text, size_t len, const char *name, size_
 
 /* gpg --print-md style: "NAME: AAAAAAAA BBBBBBBB ..." wrapped over several lines. */
 static int parse_gpg(const char *text, size_t len, const char *name, size_t hexlen, char *out,
-                     char *err, size_t errlen)
+                     struct error *err)
 {
     char q[80];
     const char *colon = memchr(text, ':', len);
@@ -158,7 +159,7 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
     while (nend > n0 && is_space(text[nend - 1]))
         nend--;
     if (nend == n0)
-        return errorf(err, errlen, "has no file name before ':'");
+        return error_set(err, ERR_RUNTIME, "has no file name before ':'");
     char hex[66];
     size_t n = 0;
     for (size_t i = (size_t)(colon - text) + 1; i < len; i++) {
@@ -167,51 +168,51 @@ static int parse_gpg(const char *text, size_t len, const char *name, size_t hexl
             continue;
         if (!isxdigit((unsigned char)c)) {
             excerpt(text + i, len - i, q, sizeof q);
-            return errorf(err, errlen, "after '%.*s:' expected groups of hex digits, found '%s'",
-                        (int)(nend - n0 > 60 ? 60 : nend - n0), text + n0, q);
+            return error_set(err, ERR_RUNTIME, "after '%.*s:' expected groups of hex digits, found '%s'",
+                             (int)(nend - n0 > 60 ? 60 : nend - n0), text + n0, q);
         }
         if (n < sizeof hex)
             hex[n] = c;
         n++;
     }
     if (n != hexlen)
-        return errorf(err, errlen, "its hex groups make %zu digits, not %zu", n, hexlen);
+        return error_set(err, ERR_RUNTIME, "its hex groups make %zu digits, not %zu", n, hexlen);
     if (!name_matches(text + n0, nend - n0, name)) {
         excerpt(text + n0, nend - n0, q, sizeof q);
-        return errorf(err, errlen, "names '%s', not '%s'", q, name);
+        return error_set(err, ERR_RUNTIME, "names '%s', not '%s'", q, name);
     }
     lower_copy(hex, hexlen, out);
     return 0;
 }
 
 int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen, int allow_bare,
-                   char *out, size_t outlen, char *err, size_t errlen)
+                   char *out, size_t outlen, struct error *err)
 {
     if (!text || !name || !*name || !out || outlen <= hexlen || (hexlen != 40 && hexlen != 64))
-        return errorf(err, errlen, "checksum_parse: bad arguments");
+        return error_set(err, ERR_RUNTIME, "checksum_parse: bad arguments");
     if (len == 0)
-        return errorf(err, errlen, "is empty");
+        return error_set(err, ERR_RUNTIME, "is empty");
     if (memchr(text, '\0', len))
-        return errorf(err, errlen, "contains a NUL byte: not a checksum file");
+        return error_set(err, ERR_RUNTIME, "contains a NUL byte: not a checksum file");
     size_t pos = 0;
     while (pos < len && is_space(text[pos]))
         pos++;
     if (pos == len)
-        return errorf(err, errlen, "is empty");
+        return error_set(err, ERR_RUNTIME, "is empty");
     size_t tend = pos;
     while (tend < len && !is_space(text[tend]) && text[tend] != '*')
         tend++;
     if (all_hex(text + pos, tend - pos))
-        return parse_sum_lines(text, len, name, hexlen, allow_bare, out, err, errlen);
+        return parse_sum_lines(text, len, name, hexlen, allow_bare, out, err);
     const char *nl = memchr(text + pos, '\n', len - pos);
     size_t first_len = nl ? (size_t)(nl - text) : len;
     if (memchr(text + pos, ':', first_len - pos))
-        return parse_gpg(text, len, name, hexlen, out, err, errlen);
+        return parse_gpg(text, len, name, hexlen, out, err);
     char q[80];
     excerpt(text + pos, first_len - pos, q, sizeof q);
-    return errorf(err, errlen,
+    return error_set(err, ERR_RUNTIME,
                 "is not a checksum file (expected 'HEX  %s' or '%s: HEX GROUPS'%s); it begins '%s'",
-                name, name, allow_bare ? " or a bare HEX" : "", q);
+                     name, name, allow_bare ? " or a bare HEX" : "", q);
 }
 
 int url_basename(const char *url, char *buf, size_t len)
@@ -329,18 +330,6 @@ static int skip_value(struct scan *sc)
     return sc->pos > start ? 0 : -1;
 }
 
-static void path_text(const char *const *path, size_t depth, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < depth && used < len; i++) {
-        int k = snprintf(buf + used, len - used, "%s%s", i ? "." : "", path[i]);
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
-}
-
 /* The value at PATH (DEPTH components left) under the value at SC's position. */
 static int locate(struct scan *sc, const char *const *path, size_t depth, struct spot *w)
 {
@@ -435,30 +424,30 @@ static int locate(struct scan *sc, const char *const *path, size_t depth, struct
 }
 
 int json_text_set_string(const char *text, const char *const *path, size_t depth,
-                         const char *value, char **out, char *err, size_t errlen)
+                         const char *value, char **out, struct error *err)
 {
     *out = NULL;
     char where[256];
     if (!text || !path || depth == 0 || !value)
-        return errorf(err, errlen, "json_text_set_string: bad arguments");
-    path_text(path, depth, where, sizeof where);
+        return error_set(err, ERR_RUNTIME, "json_text_set_string: bad arguments");
+    strv_join(path, depth, ".", where, sizeof where);
     for (const char *v = value; *v; v++)
         if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
-            return errorf(err, errlen, "%s: the new value needs escaping; refused", where);
+            return error_set(err, ERR_RUNTIME, "%s: the new value needs escaping; refused", where);
     struct scan sc = {text, strlen(text), 0, 0};
     struct spot w;
     memset(&w, 0, sizeof w);
     int rc = locate(&sc, path, depth, &w);
     if (rc == -2)
-        return errorf(err, errlen, "%s: the present value is not a string", where);
+        return error_set(err, ERR_RUNTIME, "%s: the present value is not a string", where);
     if (rc == -3)
-        return errorf(err, errlen, "%s: not in the file (a key or element above it is missing)",
-                    where);
+        return error_set(err, ERR_RUNTIME, "%s: not in the file (a key or element above it is missing)",
+                         where);
     if (rc == -4)
-        return errorf(err, errlen, "%s: the file's structure differs (object/array mismatch)",
-                    where);
+        return error_set(err, ERR_RUNTIME, "%s: the file's structure differs (object/array mismatch)",
+                         where);
     if (rc)
-        return errorf(err, errlen, "%s: the text is not valid JSON near byte %zu", where, sc.pos);
+        return error_set(err, ERR_RUNTIME, "%s: the text is not valid JSON near byte %zu", where, sc.pos);
     size_t vlen = strlen(value);
     size_t total;
     char *buf;
@@ -466,7 +455,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         total = w.start + vlen + 2 + (sc.len - w.end);
         buf = malloc(total + 1);
         if (!buf)
-            return errorf(err, errlen, "out of memory");
+            return error_nomem(err);
         memcpy(buf, text, w.start);
         buf[w.start] = '"';
         memcpy(buf + w.start + 1, value, vlen);
@@ -483,7 +472,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         total = sc.len + ins_len;
         buf = malloc(total + 1);
         if (!buf)
-            return errorf(err, errlen, "out of memory");
+            return error_nomem(err);
         size_t k = 0;
         memcpy(buf, text, w.insert_at);
         k = w.insert_at;
@@ -502,7 +491,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         int n = snprintf(buf + k, total + 1 - k, "\"%s\": \"%s\"", key, value);
         if (n < 0 || (size_t)n != strlen(key) + vlen + 6) {
             free(buf);
-            return errorf(err, errlen, "%s: internal error composing the new member", where);
+            return error_set(err, ERR_RUNTIME, "%s: internal error composing the new member", where);
         }
         k += (size_t)n;
         memcpy(buf + k, text + w.insert_at, sc.len - w.insert_at);
@@ -510,7 +499,7 @@ int json_text_set_string(const char *text, const char *const *path, size_t depth
         buf[k] = '\0';
         if (k != total) {
             free(buf);
-            return errorf(err, errlen, "%s: internal error composing the new member", where);
+            return error_set(err, ERR_RUNTIME, "%s: internal error composing the new member", where);
         }
     }
     *out = buf;

@@ -2,12 +2,13 @@
  * checksum file (sha256sum/sha1sum and GPG styles, Maven's bare or named hex), and
  * setting one string value inside a JSON text in place, every other byte kept, so
  * that a pinned images/matrix.json differs from the file an admin wrote only in the
- * checksums. `spark-k8s images pin` (launcher/
- * cmd_images_pin.c) is built on these. */
+ * checksums. `spark-k8s images pin` (launcher/images/image_pin.c) is built on these. */
 #ifndef SPARK_K8S_MATRIX_PIN_H
 #define SPARK_K8S_MATRIX_PIN_H
 
 #include <stddef.h>
+
+#include "launcher/sys/errmsg.h"
 
 /* Read a checksum file: TEXT (LEN bytes, need not be NUL-terminated) names the file
  * NAME (compared with the basename of the name in the text) and carries HEXLEN hex
@@ -21,7 +22,7 @@
  * HEXLEN) and returns 0; else -1 and ERR says what was wrong (the name it found,
  * the token that is not hex, ...), quoting the text only as printable ASCII. */
 int checksum_parse(const char *text, size_t len, const char *name, size_t hexlen, int allow_bare,
-                   char *out, size_t outlen, char *err, size_t errlen);
+                   char *out, size_t outlen, struct error *err);
 
 /* The last path component of URL ("https://h/a/b.tgz?x" -> "b.tgz") into BUF.
  * 0, or -1 when it has none or BUF is too small. */
@@ -36,11 +37,6 @@ int url_basename(const char *url, char *buf, size_t len);
  * '\\' or control characters). *OUT is a malloc'd NUL-terminated text the caller
  * frees. 0, or -1 with ERR naming the path. */
 int json_text_set_string(const char *text, const char *const *path, size_t depth,
-                         const char *value, char **out, char *err, size_t errlen);
-
-/* `spark-k8s images pin [--matrix FILE] [--if-missing | --force] [--timeout S]`;
- * ARGV[0] is "pin". Exit status: 0 ok, 1 a download or checksum file was refused
- * (nothing written), 2 bad usage or an unreadable matrix. */
-int cmd_images_pin(int argc, char **argv);
+                         const char *value, char **out, struct error *err);
 
 #endif

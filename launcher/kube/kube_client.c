@@ -1,6 +1,7 @@
 /* kube_client.c — Kubernetes REST calls and resumable watches over libcurl
  * (see kube_client.h). */
 #include "launcher/kube/kube_client.h"
+#include "launcher/sys/http.h"
 #include "launcher/sys/errmsg.h"
 
 #include <curl/curl.h>
@@ -30,6 +31,7 @@ static void status_set(struct kube_status *st, long code, const char *reason, co
 static void status_set(struct kube_status *st, long code, const char *reason, const char *fmt, ...)
 {
     st->code = code;
+    st->nomem = 0;
     snprintf(st->reason, sizeof st->reason, "%s", reason);
     va_list ap;
     va_start(ap, fmt);
@@ -37,9 +39,35 @@ static void status_set(struct kube_status *st, long code, const char *reason, co
     va_end(ap);
 }
 
+static void status_nomem(struct kube_status *st)
+{
+    status_set(st, 0, "", "out of memory");
+    st->nomem = 1;
+}
+
+int kube_status_error(const struct kube_status *st, const char *what, struct error *err)
+{
+    if (st->nomem) {
+        error_nomem(err);
+        return error_prefix(err, "cannot %s: ", what);
+    }
+    if (st->code == 0)
+        return error_set(err, ERR_SYSTEM, "cannot %s: %s", what, st->message);
+    if (st->code == 422)
+        return error_set(err, ERR_INPUT, "cannot %s: the object is invalid: %s", what,
+                         st->message);
+    if (strstr(st->message, "exceeded quota")) /* the API's words: no reason tells quota */
+        return error_set(err, ERR_RUNTIME, "cannot %s: quota exceeded: %s", what, st->message);
+    if (st->code == 403)
+        return error_set(err, ERR_RUNTIME, "cannot %s: forbidden: %s", what, st->message);
+    return error_set(err, ERR_RUNTIME, "cannot %s: %s (HTTP %ld%s%s)", what, st->message,
+                     st->code, st->reason[0] ? " " : "", st->reason);
+}
+
 static void status_clear(struct kube_status *st)
 {
     st->code = 0;
+    st->nomem = 0;
     st->reason[0] = '\0';
     st->message[0] = '\0';
 }
@@ -72,21 +100,21 @@ static void status_from_body(struct kube_status *st, long code, const char *body
     json_decref(obj);
 }
 
-int kube_client_new(struct kube_config *cfg, struct kube_client **out, char *err, size_t errlen)
+int kube_client_new(struct kube_config *cfg, struct kube_client **out, struct error *err)
 {
     *out = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        errorf(err, errlen, "cannot initialise libcurl");
+        error_set(err, ERR_RUNTIME, "cannot initialise libcurl");
         return -1;
     }
     curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
     if (!(info->features & CURL_VERSION_SSL)) {
-        errorf(err, errlen, "libcurl %s has no TLS support", info->version);
+        error_set(err, ERR_RUNTIME, "libcurl %s has no TLS support", info->version);
         return -1;
     }
     struct kube_client *client = calloc(1, sizeof *client);
     if (!client) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     client->cfg = cfg;
@@ -204,16 +232,16 @@ static int request_init(struct kube_client *client, struct request *req, const c
     req->easy = curl_easy_init();
     if (!req->url || !req->easy) {
         request_free(req);
-        status_set(st, 0, "", "out of memory");
+        status_nomem(st);
         return -1;
     }
     snprintf(req->url, url_len, "%s%s", cfg->server, path_and_query);
-    char token_err[512] = "";
+    struct error token_err = {0};
     int failed = 0;
-    char *token = kube_config_token(cfg, &failed, token_err, sizeof token_err);
+    char *token = kube_config_token(cfg, &failed, &token_err);
     if (failed) {
         request_free(req);
-        status_set(st, 0, "", "%s: %s", cfg->source, token_err);
+        status_set(st, 0, "", "%s: %s", cfg->source, token_err.text);
         return -1;
     }
     int bad = 0;
@@ -236,45 +264,39 @@ static int request_init(struct kube_client *client, struct request *req, const c
         bad |= add_header(req, "Content-Type: application/json");
     if (bad) {
         request_free(req);
-        status_set(st, 0, "", "out of memory");
+        status_nomem(st);
         return -1;
     }
     CURL *h = req->easy;
     CURLcode rc = CURLE_OK;
-#define SETOPT(opt, val)                                                                         \
-    do {                                                                                         \
-        if (rc == CURLE_OK)                                                                      \
-            rc = curl_easy_setopt(h, opt, val);                                                  \
-    } while (0)
-    SETOPT(CURLOPT_URL, req->url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "https");
-    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_ERRORBUFFER, req->errbuf);
-    SETOPT(CURLOPT_USERAGENT, "spark-k8s/" SPARK_K8S_VERSION);
-    SETOPT(CURLOPT_HTTPHEADER, req->headers);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_URL, req->url);
+    HTTP_SETOPT(rc, h, CURLOPT_PROTOCOLS_STR, "https");
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYPEER, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_SSL_VERIFYHOST, 2L);
+    HTTP_SETOPT(rc, h, CURLOPT_NOSIGNAL, 1L);
+    HTTP_SETOPT(rc, h, CURLOPT_ERRORBUFFER, req->errbuf);
+    HTTP_SETOPT(rc, h, CURLOPT_USERAGENT, "spark-k8s/" SPARK_K8S_VERSION);
+    HTTP_SETOPT(rc, h, CURLOPT_HTTPHEADER, req->headers);
+    HTTP_SETOPT(rc, h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    HTTP_SETOPT(rc, h, CURLOPT_TCP_KEEPALIVE, 1L);
     if (cfg->ca.data) {
         struct curl_blob blob = {cfg->ca.data, cfg->ca.len, CURL_BLOB_COPY};
-        SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+        HTTP_SETOPT(rc, h, CURLOPT_CAINFO_BLOB, &blob);
     }
     if (cfg->client_cert.data) {
         struct curl_blob cert = {cfg->client_cert.data, cfg->client_cert.len, CURL_BLOB_COPY};
         struct curl_blob key = {cfg->client_key.data, cfg->client_key.len, CURL_BLOB_COPY};
-        SETOPT(CURLOPT_SSLCERT_BLOB, &cert);
-        SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
-        SETOPT(CURLOPT_SSLKEY_BLOB, &key);
-        SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+        HTTP_SETOPT(rc, h, CURLOPT_SSLCERT_BLOB, &cert);
+        HTTP_SETOPT(rc, h, CURLOPT_SSLCERTTYPE, "PEM");
+        HTTP_SETOPT(rc, h, CURLOPT_SSLKEY_BLOB, &key);
+        HTTP_SETOPT(rc, h, CURLOPT_SSLKEYTYPE, "PEM");
     }
     if (strcmp(method, "GET") != 0)
-        SETOPT(CURLOPT_CUSTOMREQUEST, method);
+        HTTP_SETOPT(rc, h, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
-        SETOPT(CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        SETOPT(CURLOPT_COPYPOSTFIELDS, body);
+        HTTP_SETOPT(rc, h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        HTTP_SETOPT(rc, h, CURLOPT_COPYPOSTFIELDS, body);
     }
-#undef SETOPT
     if (rc != CURLE_OK) {
         status_set(st, 0, "", "%s %s: cannot set up the request: %s", method, req->url,
                    curl_easy_strerror(rc));
@@ -385,7 +407,7 @@ int kube_list(struct kube_client *client, const char *collection_path, const cha
     const char *pairs[] = {"labelSelector", label_selector, "fieldSelector", field_selector};
     char *path = path_with_query(collection_path, pairs, 2);
     if (!path) {
-        status_set(status, 0, "", "out of memory");
+        status_nomem(status);
         return -1;
     }
     int rc = request_run(client, "GET", path, NULL, list, status);
@@ -415,7 +437,7 @@ int kube_delete_uid(struct kube_client *client, const char *path, const char *ui
         options = NULL;
     }
     if (!options) {
-        status_set(status, 0, "", "out of memory");
+        status_nomem(status);
         return -1;
     }
     int rc = request_run(client, "DELETE", path, options, NULL, status);
@@ -601,7 +623,7 @@ static int stream_start(struct kube_watch *w, struct kube_status *st)
                            "fieldSelector",  w->field_selector};
     char *path = path_with_query(w->collection_path, pairs, 6);
     if (!path) {
-        status_set(st, 0, "", "out of memory");
+        status_nomem(st);
         return -1;
     }
     int rc = request_init(w->client, &w->req, "GET", path, NULL, st);
@@ -707,7 +729,7 @@ int kube_watch_open(struct kube_client *client, const char *collection_path,
     status_clear(status);
     struct kube_watch *w = calloc(1, sizeof *w);
     if (!w) {
-        status_set(status, 0, "", "out of memory");
+        status_nomem(status);
         return -1;
     }
     w->client = client;
@@ -720,7 +742,7 @@ int kube_watch_open(struct kube_client *client, const char *collection_path,
         set_string(&w->label_selector, label_selector) ||
         set_string(&w->field_selector, field_selector)) {
         kube_watch_free(w);
-        status_set(status, 0, "", "out of memory");
+        status_nomem(status);
         return -1;
     }
     curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, watch_socket);

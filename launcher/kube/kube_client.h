@@ -12,8 +12,8 @@
  * quota: ..."), `reason` its reason ("Forbidden", "Invalid", "AlreadyExists",
  * "Conflict") and `code` the HTTP status. When no answer came (connection, TLS),
  * code is 0 and message says what curl saw. A kube_status is the API call's outcome, a
- * value callers branch on (404 gone, 409 conflict), not the launcher's error report: the
- * caller words it into its own (err, errlen) (launcher/sys/errmsg.h).
+ * value callers branch on (404 gone, 409 conflict); kube_status_error turns it into the
+ * launcher's error (launcher/sys/errmsg.h), the one place that does.
  *
  * Synchronous calls (create/get/list/delete) block for at most the client's
  * request timeout (default 30 s). Watches never block: see kube_watch_* below. */
@@ -24,18 +24,32 @@
 #include <stddef.h>
 
 #include "launcher/kube/kube_config.h"
+#include "launcher/sys/errmsg.h"
 
 struct kube_status {
     long code;           /* HTTP status; 0 when no response arrived */
     char reason[64];     /* Status.reason, e.g. "Forbidden"; "" when none */
     char message[2048];  /* Status.message verbatim, or a description of the failure */
+    int nomem;           /* no answer because the client ran out of memory (code 0) */
 };
 
 struct kube_client;
 
+/* ST as the launcher's error, in a person's words: "cannot WHAT: forbidden: ...",
+ * "... the object is invalid: ...", "... quota exceeded: ...", else the API's message
+ * with its HTTP status. Its kind: ERR_SYSTEM when no answer came (code 0), ERR_INPUT
+ * for an invalid object (422), ERR_RUNTIME for any other refusal. Returns -1. */
+int kube_status_error(const struct kube_status *st, const char *what, struct error *err);
+
+/* ST as the launcher's error, in a person's words: "cannot WHAT: forbidden: ...",
+ * "... the object is invalid: ...", "... quota exceeded: ...", else the API's message
+ * with its HTTP status. Its kind: ERR_SYSTEM when no answer came (code 0), ERR_INPUT
+ * for an invalid object (422), ERR_RUNTIME for any other refusal. Returns -1. */
+int kube_status_error(const struct kube_status *st, const char *what, struct error *err);
+
 /* A client for CFG. On success the client owns CFG (kube_client_free frees it);
  * on failure the caller still owns it. */
-int kube_client_new(struct kube_config *cfg, struct kube_client **out, char *err, size_t errlen);
+int kube_client_new(struct kube_config *cfg, struct kube_client **out, struct error *err);
 void kube_client_free(struct kube_client *client);
 
 const struct kube_config *kube_client_config(const struct kube_client *client);

@@ -38,19 +38,19 @@ void kube_config_free(struct kube_config *cfg)
 }
 
 /* Read a whole file (≤ 1 MiB) into a NUL-terminated buffer. */
-static int read_file(const char *path, struct kube_blob *out, char *err, size_t errlen)
+static int read_file(const char *path, struct kube_blob *out, struct error *err)
 {
     out->data = NULL;
     out->len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = malloc(KUBE_CONFIG_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
-        errorf(err, errlen, "%s: out of memory", path);
+        error_nomem(err);
         return -1;
     }
     size_t n = fread(buf, 1, KUBE_CONFIG_MAX_FILE + 1, f);
@@ -58,7 +58,7 @@ static int read_file(const char *path, struct kube_blob *out, char *err, size_t 
     fclose(f);
     if (bad || n > KUBE_CONFIG_MAX_FILE) {
         free(buf);
-        errorf(err, errlen, "%s: %s", path, bad ? "read error" : "file too large");
+        error_set(err, ERR_INPUT, "%s: %s", path, bad ? "read error" : "file too large");
         return -1;
     }
     buf[n] = '\0';
@@ -75,34 +75,34 @@ static void trim_right(char *s)
         s[--n] = '\0';
 }
 
-static int read_token(const char *path, char **out, char *err, size_t errlen)
+static int read_token(const char *path, char **out, struct error *err)
 {
     struct kube_blob blob;
-    if (read_file(path, &blob, err, errlen) < 0)
+    if (read_file(path, &blob, err) < 0)
         return -1;
     trim_right(blob.data);
     if (blob.data[0] == '\0') {
         free(blob.data);
-        errorf(err, errlen, "%s: token is empty", path);
+        error_set(err, ERR_INPUT, "%s: token is empty", path);
         return -1;
     }
     for (const char *p = blob.data; *p; p++)
         if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
             explicit_bzero(blob.data, blob.len);
             free(blob.data);
-            errorf(err, errlen, "%s: token contains whitespace or control characters", path);
+            error_set(err, ERR_INPUT, "%s: token contains whitespace or control characters", path);
             return -1;
         }
     *out = blob.data;
     return 0;
 }
 
-char *kube_config_token(const struct kube_config *cfg, int *failed, char *err, size_t errlen)
+char *kube_config_token(const struct kube_config *cfg, int *failed, struct error *err)
 {
     *failed = 0;
     if (cfg->token_file) {
         char *token = NULL;
-        if (read_token(cfg->token_file, &token, err, errlen) < 0) {
+        if (read_token(cfg->token_file, &token, err) < 0) {
             *failed = 1;
             return NULL;
         }
@@ -112,7 +112,7 @@ char *kube_config_token(const struct kube_config *cfg, int *failed, char *err, s
         char *copy = strdup(cfg->token);
         if (!copy) {
             *failed = 1;
-            errorf(err, errlen, "out of memory");
+            error_nomem(err);
         }
         return copy;
     }
@@ -173,11 +173,11 @@ static int base64_decode(const char *text, struct kube_blob *out)
     return 0;
 }
 
-static int copy_string(char **dst, const char *src, char *err, size_t errlen)
+static int copy_string(char **dst, const char *src, struct error *err)
 {
     *dst = strdup(src);
     if (!*dst) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     return 0;
@@ -214,14 +214,14 @@ static json_t *named_entry(json_t *doc, const char *list, const char *name, cons
 
 /* An optional string field: NULL when absent; -1 when present with another type. */
 static int opt_string(json_t *obj, const char *field, const char **out, const char *path,
-                      const char *where, char *err, size_t errlen)
+                      const char *where, struct error *err)
 {
     json_t *v = json_object_get(obj, field);
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        errorf(err, errlen, "%s: %s: field '%s' must be a string", path, where, field);
+        error_set(err, ERR_INPUT, "%s: %s: field '%s' must be a string", path, where, field);
         return -1;
     }
     *out = json_string_value(v);
@@ -230,16 +230,16 @@ static int opt_string(json_t *obj, const char *field, const char **out, const ch
 
 /* A PEM blob from FILE_FIELD (path) or DATA_FIELD (base64). Neither → {NULL,0}. */
 static int load_pem(json_t *obj, const char *file_field, const char *data_field, const char *path,
-                    const char *where, struct kube_blob *out, char *err, size_t errlen)
+                    const char *where, struct kube_blob *out, struct error *err)
 {
     const char *file = NULL, *data = NULL;
-    if (opt_string(obj, file_field, &file, path, where, err, errlen) < 0 ||
-        opt_string(obj, data_field, &data, path, where, err, errlen) < 0)
+    if (opt_string(obj, file_field, &file, path, where, err) < 0 ||
+        opt_string(obj, data_field, &data, path, where, err) < 0)
         return -1;
     if (data && data[0]) {
         if (base64_decode(data, out) < 0 || out->len == 0) {
-            errorf(err, errlen, "%s: %s: field '%s' is not valid base64", path, where,
-                   data_field);
+            error_set(err, ERR_INPUT, "%s: %s: field '%s' is not valid base64", path, where,
+                      data_field);
             return -1;
         }
         return 0;
@@ -247,30 +247,28 @@ static int load_pem(json_t *obj, const char *file_field, const char *data_field,
     if (file && file[0]) {
         char *full = resolve_path(path, file);
         if (!full) {
-            errorf(err, errlen, "out of memory");
+            error_nomem(err);
             return -1;
         }
-        char inner[512];
-        int rc = read_file(full, out, inner, sizeof inner);
+        int rc = read_file(full, out, err);
         if (rc < 0)
-            errorf(err, errlen, "%s: %s: field '%s': %s", path, where, file_field, inner);
+            error_prefix(err, "%s: %s: field '%s': ", path, where, file_field);
         free(full);
         return rc;
     }
     return 0;
 }
 
-static int check_server(const char *server, const char *path, const char *where, char *err,
-                        size_t errlen)
+static int check_server(const char *server, const char *path, const char *where, struct error *err)
 {
     if (strncmp(server, "https://", 8) != 0 || server[8] == '\0') {
-        errorf(err, errlen, "%s: %s: server '%s' must be an https:// URL (TLS is required)",
-               path, where, server);
+        error_set(err, ERR_INPUT, "%s: %s: server '%s' must be an https:// URL (TLS is required)",
+                  path, where, server);
         return -1;
     }
     for (const char *p = server; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#') {
-            errorf(err, errlen, "%s: %s: server '%s' is not a plain URL", path, where, server);
+            error_set(err, ERR_INPUT, "%s: %s: server '%s' is not a plain URL", path, where, server);
             return -1;
         }
     return 0;
@@ -283,159 +281,160 @@ static void strip_trailing_slash(char *s)
         s[--n] = '\0';
 }
 
-static int parse_kubeconfig(const char *path, json_t *doc, const char *context_name,
-                            struct kube_config *cfg, char *err, size_t errlen)
+/* The context CONTEXT_NAME (NULL: current-context): its cluster and user names and its
+ * namespace (default "default") into CFG. */
+static int parse_context(const char *path, json_t *doc, const char *context_name,
+                         const char **cluster_name, const char **user_name,
+                         struct kube_config *cfg, struct error *err)
 {
-    if (!json_is_object(doc)) {
-        errorf(err, errlen, "%s: not a kubeconfig (expected a mapping)", path);
-        return -1;
-    }
     if (!context_name) {
-        if (opt_string(doc, "current-context", &context_name, path, "top level", err, errlen) < 0)
+        if (opt_string(doc, "current-context", &context_name, path, "top level", err) < 0)
             return -1;
-        if (!context_name || !context_name[0]) {
-            errorf(err, errlen, "%s: no current-context set", path);
-            return -1;
-        }
+        if (!context_name || !context_name[0])
+            return error_set(err, ERR_INPUT, "%s: no current-context set", path);
     }
-    if (copy_string(&cfg->context, context_name, err, errlen) < 0)
+    if (copy_string(&cfg->context, context_name, err) < 0)
         return -1;
     json_t *context = named_entry(doc, "contexts", context_name, "context");
-    if (!json_is_object(context)) {
-        errorf(err, errlen, "%s: context '%s' not found", path, context_name);
-        return -1;
-    }
+    if (!json_is_object(context))
+        return error_set(err, ERR_INPUT, "%s: context '%s' not found", path, context_name);
     char where[300];
     snprintf(where, sizeof where, "context '%s'", context_name);
-    const char *cluster_name = NULL, *user_name = NULL, *ns = NULL;
-    if (opt_string(context, "cluster", &cluster_name, path, where, err, errlen) < 0 ||
-        opt_string(context, "user", &user_name, path, where, err, errlen) < 0 ||
-        opt_string(context, "namespace", &ns, path, where, err, errlen) < 0)
+    const char *ns = NULL;
+    if (opt_string(context, "cluster", cluster_name, path, where, err) < 0 ||
+        opt_string(context, "user", user_name, path, where, err) < 0 ||
+        opt_string(context, "namespace", &ns, path, where, err) < 0)
         return -1;
-    if (!cluster_name || !cluster_name[0]) {
-        errorf(err, errlen, "%s: %s: field 'cluster' is missing", path, where);
-        return -1;
-    }
-    if (copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err, errlen) < 0)
-        return -1;
+    if (!*cluster_name || !(*cluster_name)[0])
+        return error_set(err, ERR_INPUT, "%s: %s: field 'cluster' is missing", path, where);
+    return copy_string(&cfg->namespace, ns && ns[0] ? ns : "default", err);
+}
 
+/* The cluster CLUSTER_NAME: its server (a plain https URL) and CA into CFG. */
+static int parse_cluster(const char *path, json_t *doc, const char *cluster_name,
+                         struct kube_config *cfg, struct error *err)
+{
     json_t *cluster = named_entry(doc, "clusters", cluster_name, "cluster");
+    char where[300];
     snprintf(where, sizeof where, "cluster '%s'", cluster_name);
-    if (!json_is_object(cluster)) {
-        errorf(err, errlen, "%s: %s not found", path, where);
-        return -1;
-    }
+    if (!json_is_object(cluster))
+        return error_set(err, ERR_INPUT, "%s: %s not found", path, where);
     const char *server = NULL;
-    if (opt_string(cluster, "server", &server, path, where, err, errlen) < 0)
+    if (opt_string(cluster, "server", &server, path, where, err) < 0)
         return -1;
-    if (!server || !server[0]) {
-        errorf(err, errlen, "%s: %s: field 'server' is missing", path, where);
+    if (!server || !server[0])
+        return error_set(err, ERR_INPUT, "%s: %s: field 'server' is missing", path, where);
+    if (check_server(server, path, where, err) < 0)
         return -1;
-    }
-    if (check_server(server, path, where, err, errlen) < 0)
-        return -1;
-    if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"))) {
-        errorf(err, errlen,
-               "%s: %s: insecure-skip-tls-verify is not supported (TLS is always verified); "
-               "set certificate-authority or certificate-authority-data",
-               path, where);
-        return -1;
-    }
-    if (copy_string(&cfg->server, server, err, errlen) < 0)
+    if (json_is_true(json_object_get(cluster, "insecure-skip-tls-verify")))
+        return error_set(err, ERR_INPUT,
+                         "%s: %s: insecure-skip-tls-verify is not supported (TLS is always "
+                         "verified); set certificate-authority or certificate-authority-data",
+                         path, where);
+    if (copy_string(&cfg->server, server, err) < 0)
         return -1;
     strip_trailing_slash(cfg->server);
-    if (load_pem(cluster, "certificate-authority", "certificate-authority-data", path, where,
-                 &cfg->ca, err, errlen) < 0)
-        return -1;
+    return load_pem(cluster, "certificate-authority", "certificate-authority-data", path, where,
+                    &cfg->ca, err);
+}
 
-    if (!user_name || !user_name[0]) /* no credentials: anonymous, allowed */
-        return 0;
-    if (copy_string(&cfg->user, user_name, err, errlen) < 0)
-        return -1;
-    json_t *user = named_entry(doc, "users", user_name, "user");
-    snprintf(where, sizeof where, "user '%s'", user_name);
-    if (!user) {
-        errorf(err, errlen, "%s: %s not found", path, where);
-        return -1;
-    }
-    if (json_is_null(user))
-        return 0;
-    if (!json_is_object(user)) {
-        errorf(err, errlen, "%s: %s: expected a mapping", path, where);
-        return -1;
-    }
-    static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
-                                              NULL};
-    for (size_t i = 0; unsupported[i]; i++) {
-        json_t *v = json_object_get(user, unsupported[i]);
-        if (v && !json_is_null(v)) {
-            errorf(err, errlen,
-                   "unsupported auth method '%s' in kubeconfig %s user %s "
-                   "(use a token, tokenFile or client certificate)",
-                   unsupported[i], path, user_name);
-            return -1;
-        }
-    }
+/* The user's token, or token file (read once to check it), into CFG. */
+static int parse_token(const char *path, const char *where, json_t *user,
+                       struct kube_config *cfg, struct error *err)
+{
     const char *token = NULL, *token_file = NULL;
-    if (opt_string(user, "token", &token, path, where, err, errlen) < 0 ||
-        opt_string(user, "tokenFile", &token_file, path, where, err, errlen) < 0)
+    if (opt_string(user, "token", &token, path, where, err) < 0 ||
+        opt_string(user, "tokenFile", &token_file, path, where, err) < 0)
         return -1;
     if (token && token[0]) {
         /* It goes into an HTTP header: a space, CR or LF would end or split it. */
         for (const char *p = token; *p; p++)
-            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-                errorf(err, errlen,
-                       "%s: %s: field 'token' contains whitespace or control characters",
-                       path, where);
-                return -1;
-            }
-        if (copy_string(&cfg->token, token, err, errlen) < 0)
-            return -1;
-    } else if (token_file && token_file[0]) {
-        cfg->token_file = resolve_path(path, token_file);
-        if (!cfg->token_file) {
-            errorf(err, errlen, "out of memory");
-            return -1;
-        }
-        char *probe = NULL;
-        char inner[512];
-        if (read_token(cfg->token_file, &probe, inner, sizeof inner) < 0) {
-            errorf(err, errlen, "%s: %s: field 'tokenFile': %s", path, where, inner);
-            return -1;
-        }
-        explicit_bzero(probe, strlen(probe));
-        free(probe);
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+                return error_set(err, ERR_INPUT,
+                                 "%s: %s: field 'token' contains whitespace or control "
+                                 "characters", path, where);
+        return copy_string(&cfg->token, token, err);
     }
-    if (load_pem(user, "client-certificate", "client-certificate-data", path, where,
-                 &cfg->client_cert, err, errlen) < 0 ||
-        load_pem(user, "client-key", "client-key-data", path, where, &cfg->client_key, err,
-                 errlen) < 0)
-        return -1;
-    if (!cfg->client_cert.data != !cfg->client_key.data) {
-        errorf(err, errlen, "%s: %s: %s is set without %s", path, where,
-               cfg->client_cert.data ? "client-certificate" : "client-key",
-               cfg->client_cert.data ? "client-key" : "client-certificate");
-        return -1;
-    }
+    if (!token_file || !token_file[0])
+        return 0;
+    cfg->token_file = resolve_path(path, token_file);
+    if (!cfg->token_file)
+        return error_nomem(err);
+    char *probe = NULL;
+    if (read_token(cfg->token_file, &probe, err) < 0)
+        return error_prefix(err, "%s: %s: field 'tokenFile': ", path, where);
+    explicit_bzero(probe, strlen(probe));
+    free(probe);
     return 0;
 }
 
+/* The user USER_NAME: a token or token file, or a client certificate and key. */
+static int parse_user(const char *path, json_t *doc, const char *user_name,
+                      struct kube_config *cfg, struct error *err)
+{
+    if (copy_string(&cfg->user, user_name, err) < 0)
+        return -1;
+    json_t *user = named_entry(doc, "users", user_name, "user");
+    char where[300];
+    snprintf(where, sizeof where, "user '%s'", user_name);
+    if (!user)
+        return error_set(err, ERR_INPUT, "%s: %s not found", path, where);
+    if (json_is_null(user))
+        return 0;
+    if (!json_is_object(user))
+        return error_set(err, ERR_INPUT, "%s: %s: expected a mapping", path, where);
+    static const char *const unsupported[] = {"exec", "auth-provider", "username", "password",
+                                              NULL};
+    for (size_t i = 0; unsupported[i]; i++) {
+        json_t *v = json_object_get(user, unsupported[i]);
+        if (v && !json_is_null(v))
+            return error_set(err, ERR_INPUT,
+                             "unsupported auth method '%s' in kubeconfig %s user %s "
+                             "(use a token, tokenFile or client certificate)",
+                             unsupported[i], path, user_name);
+    }
+    if (parse_token(path, where, user, cfg, err) < 0 ||
+        load_pem(user, "client-certificate", "client-certificate-data", path, where,
+                 &cfg->client_cert, err) < 0 ||
+        load_pem(user, "client-key", "client-key-data", path, where, &cfg->client_key, err) < 0)
+        return -1;
+    if (!cfg->client_cert.data != !cfg->client_key.data)
+        return error_set(err, ERR_INPUT, "%s: %s: %s is set without %s", path, where,
+                         cfg->client_cert.data ? "client-certificate" : "client-key",
+                         cfg->client_cert.data ? "client-key" : "client-certificate");
+    return 0;
+}
+
+static int parse_kubeconfig(const char *path, json_t *doc, const char *context_name,
+                            struct kube_config *cfg, struct error *err)
+{
+    if (!json_is_object(doc))
+        return error_set(err, ERR_INPUT, "%s: not a kubeconfig (expected a mapping)", path);
+    const char *cluster_name = NULL, *user_name = NULL;
+    if (parse_context(path, doc, context_name, &cluster_name, &user_name, cfg, err) < 0 ||
+        parse_cluster(path, doc, cluster_name, cfg, err) < 0)
+        return -1;
+    if (!user_name || !user_name[0]) /* no credentials: anonymous, allowed */
+        return 0;
+    return parse_user(path, doc, user_name, cfg, err);
+}
+
 int kube_config_load_kubeconfig(const char *path, const char *context, struct kube_config **out,
-                                char *err, size_t errlen)
+                                struct error *err)
 {
     *out = NULL;
     json_t *doc = NULL;
-    if (yaml_json_load_file(path, &doc, err, errlen) < 0)
+    if (yaml_json_load_file(path, &doc, err) < 0)
         return -1;
     struct kube_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
         json_decref(doc);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
-    int rc = copy_string(&cfg->source, path, err, errlen);
+    int rc = copy_string(&cfg->source, path, err);
     if (rc == 0)
-        rc = parse_kubeconfig(path, doc, context, cfg, err, errlen);
+        rc = parse_kubeconfig(path, doc, context, cfg, err);
     json_decref(doc);
     if (rc < 0) {
         kube_config_free(cfg);
@@ -455,28 +454,28 @@ static char *join_path(const char *dir, const char *name)
 }
 
 int kube_config_load_incluster(const char *host, const char *port, const char *sa_dir,
-                               struct kube_config **out, char *err, size_t errlen)
+                               struct kube_config **out, struct error *err)
 {
     *out = NULL;
     if (!host || !host[0]) {
-        errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
+        error_set(err, ERR_INPUT, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
         return -1;
     }
     if (!port || !port[0])
         port = "443";
     for (const char *p = port; *p; p++)
         if (*p < '0' || *p > '9') {
-            errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT '%s' is not a number", port);
+            error_set(err, ERR_INPUT, "in-cluster: KUBERNETES_SERVICE_PORT '%s' is not a number", port);
             return -1;
         }
     for (const char *p = host; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == '/' || *p == '@' || *p == '?' || *p == '#') {
-            errorf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST '%s' is not a host", host);
+            error_set(err, ERR_INPUT, "in-cluster: KUBERNETES_SERVICE_HOST '%s' is not a host", host);
             return -1;
         }
     struct kube_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     cfg->in_cluster = 1;
@@ -489,7 +488,7 @@ int kube_config_load_incluster(const char *host, const char *port, const char *s
     char *ns_path = join_path(sa_dir, "namespace");
     int rc = -1;
     if (!cfg->source || !cfg->server || !cfg->token_file || !ca_path || !ns_path) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         goto done;
     }
     snprintf(cfg->source, n, "in-cluster (%s)", sa_dir);
@@ -499,22 +498,21 @@ int kube_config_load_incluster(const char *host, const char *port, const char *s
     else
         snprintf(cfg->server, server_len, "https://%s:%s", host, port);
     char *probe = NULL;
-    if (read_token(cfg->token_file, &probe, err, errlen) < 0)
+    if (read_token(cfg->token_file, &probe, err) < 0)
         goto done;
     explicit_bzero(probe, strlen(probe));
     free(probe);
-    if (read_file(ca_path, &cfg->ca, err, errlen) < 0)
+    if (read_file(ca_path, &cfg->ca, err) < 0)
         goto done;
     struct kube_blob ns = {0};
-    char ignored[256];
-    if (read_file(ns_path, &ns, ignored, sizeof ignored) == 0) {
+    if (read_file(ns_path, &ns, NULL) == 0) {
         trim_right(ns.data);
         if (ns.data[0])
             cfg->namespace = ns.data;
         else
             free(ns.data);
     }
-    if (!cfg->namespace && copy_string(&cfg->namespace, "default", err, errlen) < 0)
+    if (!cfg->namespace && copy_string(&cfg->namespace, "default", err) < 0)
         goto done;
     rc = 0;
 done:
@@ -533,57 +531,56 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-int kube_config_load_default(struct kube_config **out, char *err, size_t errlen)
+int kube_config_load_default(struct kube_config **out, struct error *err)
 {
     *out = NULL;
     const char *kubeconfig = getenv("KUBECONFIG");
     if (kubeconfig && kubeconfig[0]) {
         char *list = strdup(kubeconfig);
         if (!list) {
-            errorf(err, errlen, "out of memory");
+            error_nomem(err);
             return -1;
         }
         char *save = NULL;
         for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
             if (file_exists(p)) {
-                int rc = kube_config_load_kubeconfig(p, NULL, out, err, errlen);
+                int rc = kube_config_load_kubeconfig(p, NULL, out, err);
                 free(list);
                 return rc;
             }
         }
         free(list);
-        errorf(err, errlen, "KUBECONFIG '%s': no such file", kubeconfig);
+        error_set(err, ERR_INPUT, "KUBECONFIG '%s': no such file", kubeconfig);
         return -1;
     }
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     if (host && host[0]) {
         const char *sa_dir = getenv("SPARK_K8S_SA_DIR");
         return kube_config_load_incluster(host, getenv("KUBERNETES_SERVICE_PORT"),
-                                          sa_dir && sa_dir[0] ? sa_dir : KUBE_SA_DIR, out, err,
-                                          errlen);
+                                          sa_dir && sa_dir[0] ? sa_dir : KUBE_SA_DIR, out, err);
     }
     const char *home = getenv("HOME");
     if (!home || !home[0]) {
-        errorf(err, errlen,
+        error_set(err, ERR_INPUT,
                "no Kubernetes configuration: KUBECONFIG, KUBERNETES_SERVICE_HOST and HOME are unset");
         return -1;
     }
     size_t n = strlen(home) + 32;
     char *path = malloc(n);
     if (!path) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     snprintf(path, n, "%s/.kube/config", home);
     if (!file_exists(path)) {
-        errorf(err, errlen,
-               "no Kubernetes configuration: %s does not exist, and KUBECONFIG and "
-               "KUBERNETES_SERVICE_HOST are unset",
-               path);
+        error_set(err, ERR_INPUT,
+                  "no Kubernetes configuration: %s does not exist, and KUBECONFIG and "
+                  "KUBERNETES_SERVICE_HOST are unset",
+                  path);
         free(path);
         return -1;
     }
-    int rc = kube_config_load_kubeconfig(path, NULL, out, err, errlen);
+    int rc = kube_config_load_kubeconfig(path, NULL, out, err);
     free(path);
     return rc;
 }

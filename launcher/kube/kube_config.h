@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 struct kube_blob {      /* PEM bytes, either read from a file or decoded from *-data */
     char *data;
     size_t len;
@@ -36,22 +38,22 @@ struct kube_config {
 
 /* Kubeconfig at PATH. CONTEXT NULL → current-context. */
 int kube_config_load_kubeconfig(const char *path, const char *context, struct kube_config **out,
-                                char *err, size_t errlen);
+                                struct error *err);
 
 /* In-cluster: HOST and PORT as in KUBERNETES_SERVICE_HOST/PORT, SA_DIR the service
  * account directory (token required, ca.crt required, namespace optional). */
 int kube_config_load_incluster(const char *host, const char *port, const char *sa_dir,
-                               struct kube_config **out, char *err, size_t errlen);
+                               struct kube_config **out, struct error *err);
 
 /* The process's configuration: KUBECONFIG if set, else in-cluster if
  * KUBERNETES_SERVICE_HOST is set, else ~/.kube/config. */
-int kube_config_load_default(struct kube_config **out, char *err, size_t errlen);
+int kube_config_load_default(struct kube_config **out, struct error *err);
 
 void kube_config_free(struct kube_config *cfg);
 
 /* The bearer token to send now (re-reads token_file); NULL when none.
  * Returns a new string the caller frees, or NULL with err set on a read error
  * (then *failed is 1). */
-char *kube_config_token(const struct kube_config *cfg, int *failed, char *err, size_t errlen);
+char *kube_config_token(const struct kube_config *cfg, int *failed, struct error *err);
 
 #endif

@@ -4,11 +4,11 @@
 #include "launcher/sys/errmsg.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/kube/kube_json.h"
 #include "launcher/kube/merge_patch.h"
 
 #define KUBE_DEFAULT_DRIVER_PORT 7078
@@ -21,160 +21,7 @@
 static const char *const kube_shim_port_names[KUBE_SHIM_PORTS] = {
     "shim-shell", "shim-iopub", "shim-stdin", "shim-control", "shim-hb"};
 
-static int is_lower_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_alnum(int c)
-{
-    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
-}
-
-int kube_is_dns_label(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > KUBE_NAME_MAX)
-        return 0;
-    if (!is_lower_alnum((unsigned char)name[0]) || !is_lower_alnum((unsigned char)name[n - 1]))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_lower_alnum((unsigned char)name[i]) && name[i] != '-')
-            return 0;
-    return 1;
-}
-
-static void hash8(const char *text, char out[9])
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)text, strlen(text), digest);
-    for (int i = 0; i < 4; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-/* Cut S to at most MAX characters and then drop trailing characters that may
- * not end a name or label. */
-static void trim_end(char *s, size_t max, int (*ok_end)(int))
-{
-    if (strlen(s) > max)
-        s[max] = '\0';
-    size_t n = strlen(s);
-    while (n > 0 && !ok_end((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-}
-
-int kube_names_for(const char *kernel_id, struct kube_names *names, char *err, size_t errlen)
-{
-    static const char prefix[] = "spark-k8s-";
-    /* base + "-keys" must stay a valid 63-character label too */
-    const size_t id_max = KUBE_NAME_MAX - 5 - (sizeof prefix - 1);
-    memset(names, 0, sizeof *names);
-    if (!kernel_id || !kernel_id[0]) {
-        errorf(err, errlen, "kernel id: empty");
-        return -1;
-    }
-    char id[KUBE_NAME_MAX + 1];
-    size_t n = 0;
-    int changed = 0;
-    const char *p = kernel_id;
-    for (; *p && n < sizeof id - 1; p++) {
-        int c = (unsigned char)*p;
-        if (c >= 'A' && c <= 'Z') {
-            c = c - 'A' + 'a';
-            changed = 1;
-        } else if (!is_lower_alnum(c) && c != '-') {
-            c = '-';
-            changed = 1;
-        }
-        if (n == 0 && c == '-') { /* a name starts with a letter or digit */
-            changed = 1;
-            continue;
-        }
-        id[n++] = (char)c;
-    }
-    id[n] = '\0';
-    if (*p)
-        changed = 1;
-    if (strlen(id) > id_max)
-        changed = 1;
-    if (changed) {
-        char hash[9];
-        hash8(kernel_id, hash);
-        trim_end(id, id_max - 9, is_lower_alnum);
-        size_t len = strlen(id);
-        snprintf(id + len, sizeof id - len, "%s%s", len ? "-" : "", hash);
-    }
-    trim_end(id, id_max, is_lower_alnum);
-    snprintf(names->base, sizeof names->base, "%s%.48s", prefix, id);
-    snprintf(names->secret, sizeof names->secret, "%.58s-keys", names->base);
-    snprintf(names->configmap, sizeof names->configmap, "%.58s-conf", names->base);
-    kube_label_value(kernel_id, names->kernel_label);
-    return 0;
-}
-
-static int label_char(int c)
-{
-    return is_alnum(c) || c == '-' || c == '_' || c == '.';
-}
-
-static int label_end(int c)
-{
-    return is_alnum(c);
-}
-
-void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1])
-{
-    out[0] = '\0';
-    if (!text || !text[0])
-        return;
-    char buf[KUBE_NAME_MAX + 1];
-    size_t n = 0;
-    int changed = 0;
-    const char *p = text;
-    while (*p && !label_end((unsigned char)*p)) {
-        p++;
-        changed = 1;
-    }
-    for (; *p && n < KUBE_NAME_MAX; p++) {
-        int c = (unsigned char)*p;
-        if (!label_char(c)) {
-            c = '-';
-            changed = 1;
-        }
-        buf[n++] = (char)c;
-    }
-    buf[n] = '\0';
-    if (*p)
-        changed = 1;
-    size_t before = strlen(buf);
-    trim_end(buf, KUBE_NAME_MAX, label_end);
-    if (strlen(buf) != before)
-        changed = 1;
-    if (changed) {
-        char hash[9];
-        hash8(text, hash);
-        trim_end(buf, KUBE_NAME_MAX - 9, label_end);
-        size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%s%s", len ? "-" : "", hash);
-    }
-    memcpy(out, buf, strlen(buf) + 1);
-}
-
 /* ---- small builders ---------------------------------------------------------- */
-
-/* json_object_set_new that remembers a failure in *bad (all failures here mean
- * out of memory; checking once at the end keeps the builders readable). */
-static void put(json_t *obj, const char *key, json_t *value, int *bad)
-{
-    if (!value || !obj || json_object_set_new(obj, key, value) < 0)
-        *bad = 1;
-}
-
-static void push(json_t *array, json_t *value, int *bad)
-{
-    if (!value || !array || json_array_append_new(array, value) < 0)
-        *bad = 1;
-}
 
 static json_t *str(const char *s)
 {
@@ -219,7 +66,7 @@ static int port_or(int port, int fallback)
     return port > 0 ? port : fallback;
 }
 
-static int check_quantity(const char *what, const char *q, char *err, size_t errlen)
+static int check_quantity(const char *what, const char *q, struct error *err)
 {
     if (!q)
         return 0;
@@ -235,96 +82,95 @@ static int check_quantity(const char *what, const char *q, char *err, size_t err
         if (strcmp(q + i, suffixes[s]) == 0)
             suffix_ok = 1;
     if (!digits || !suffix_ok) {
-        errorf(err, errlen, "%s: '%s' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)", what,
-               q);
+        error_set(err, ERR_INPUT, "%s: '%s' is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)", what,
+                  q);
         return -1;
     }
     return 0;
 }
 
-static int check_text(const char *what, const char *value, int required, char *err, size_t errlen)
+static int check_text(const char *what, const char *value, int required, struct error *err)
 {
     if (!value || !value[0]) {
         if (!required)
             return 0;
-        errorf(err, errlen, "%s: required", what);
+        error_set(err, ERR_INPUT, "%s: required", what);
         return -1;
     }
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            errorf(err, errlen, "%s: '%s' contains whitespace or control characters", what,
-                   value);
+            error_set(err, ERR_INPUT, "%s: '%s' contains whitespace or control characters", what,
+                      value);
             return -1;
         }
     return 0;
 }
 
-static int check_inputs(const struct kube_inputs *in, struct kube_names *names, char *err,
-                        size_t errlen)
+static int check_inputs(const struct kube_inputs *in, struct kube_names *names, struct error *err)
 {
-    if (kube_names_for(in->kernel_id, names, err, errlen) < 0)
+    if (kube_names_for(in->kernel_id, names, err) < 0)
         return -1;
     if (!in->namespace || !kube_is_dns_label(in->namespace)) {
-        errorf(err, errlen, "namespace: '%s' is not a DNS-1123 label",
-               in->namespace ? in->namespace : "");
+        error_set(err, ERR_INPUT, "namespace: '%s' is not a DNS-1123 label",
+                  in->namespace ? in->namespace : "");
         return -1;
     }
-    if (check_text("driver image", in->driver_image, 1, err, errlen) < 0 ||
-        check_text("service account", in->service_account, 0, err, errlen) < 0 ||
-        check_text("image pull policy", in->image_pull_policy, 0, err, errlen) < 0)
+    if (check_text("driver image", in->driver_image, 1, err) < 0 ||
+        check_text("service account", in->service_account, 0, err) < 0 ||
+        check_text("image pull policy", in->image_pull_policy, 0, err) < 0)
         return -1;
     const char *names_[] = {in->warehouse_claim, in->s3_credentials_secret};
     for (size_t i = 0; i < 2; i++)
         if (names_[i] && !kube_is_dns_label(names_[i])) {
-            errorf(err, errlen, "%s: '%s' is not a DNS-1123 name",
-                   i ? "S3 credentials secret" : "warehouse claim", names_[i]);
+            error_set(err, ERR_INPUT, "%s: '%s' is not a DNS-1123 name",
+                      i ? "S3 credentials secret" : "warehouse claim", names_[i]);
             return -1;
         }
     if (in->warehouse_claim && (!in->warehouse_path || in->warehouse_path[0] != '/')) {
-        errorf(err, errlen, "warehouse claim: no absolute path to mount it at");
+        error_set(err, ERR_INPUT, "warehouse claim: no absolute path to mount it at");
         return -1;
     }
     if (in->service_account && in->service_account[0] && !kube_is_dns_label(in->service_account)) {
-        errorf(err, errlen, "service account: '%s' is not a DNS-1123 name",
-               in->service_account);
+        error_set(err, ERR_INPUT, "service account: '%s' is not a DNS-1123 name",
+                  in->service_account);
         return -1;
     }
     if (in->image_pull_policy && strcmp(in->image_pull_policy, "Always") != 0 &&
         strcmp(in->image_pull_policy, "IfNotPresent") != 0 &&
         strcmp(in->image_pull_policy, "Never") != 0) {
-        errorf(err, errlen, "image pull policy: '%s' is not Always, IfNotPresent or Never",
-               in->image_pull_policy);
+        error_set(err, ERR_INPUT, "image pull policy: '%s' is not Always, IfNotPresent or Never",
+                  in->image_pull_policy);
         return -1;
     }
     for (size_t i = 0; in->image_pull_secrets && in->image_pull_secrets[i]; i++)
         if (!kube_is_dns_label(in->image_pull_secrets[i]) &&
-            check_text("image pull secret", in->image_pull_secrets[i], 1, err, errlen) < 0)
+            check_text("image pull secret", in->image_pull_secrets[i], 1, err) < 0)
             return -1;
-    if (check_quantity("cpu request", in->cpu_request, err, errlen) < 0 ||
-        check_quantity("cpu limit", in->cpu_limit, err, errlen) < 0 ||
-        check_quantity("memory request", in->memory_request, err, errlen) < 0 ||
-        check_quantity("memory limit", in->memory_limit, err, errlen) < 0)
+    if (check_quantity("cpu request", in->cpu_request, err) < 0 ||
+        check_quantity("cpu limit", in->cpu_limit, err) < 0 ||
+        check_quantity("memory request", in->memory_request, err) < 0 ||
+        check_quantity("memory limit", in->memory_limit, err) < 0)
         return -1;
     if (in->node_selector && !json_is_object(in->node_selector)) {
-        errorf(err, errlen, "node selector: must be an object of label → value");
+        error_set(err, ERR_INPUT, "node selector: must be an object of label → value");
         return -1;
     }
     if (in->executor_node_selector && !json_is_object(in->executor_node_selector)) {
-        errorf(err, errlen, "executor node selector: must be an object of label → value");
+        error_set(err, ERR_INPUT, "executor node selector: must be an object of label → value");
         return -1;
     }
     if ((in->tolerations && !json_is_array(in->tolerations)) ||
         (in->executor_tolerations && !json_is_array(in->executor_tolerations))) {
-        errorf(err, errlen, "tolerations: must be a list");
+        error_set(err, ERR_INPUT, "tolerations: must be a list");
         return -1;
     }
     if ((in->pod_template && !json_is_object(in->pod_template)) ||
         (in->executor_pod_template && !json_is_object(in->executor_pod_template))) {
-        errorf(err, errlen, "pod template: must be an object (a Pod)");
+        error_set(err, ERR_INPUT, "pod template: must be an object (a Pod)");
         return -1;
     }
     if ((in->owner_pod_name != NULL) != (in->owner_pod_uid != NULL)) {
-        errorf(err, errlen, "owner pod: name and uid go together");
+        error_set(err, ERR_INPUT, "owner pod: name and uid go together");
         return -1;
     }
     return 0;
@@ -611,22 +457,22 @@ int kube_objects_set_owner(json_t *obj, const char *pod_name, const char *pod_ui
     return bad ? -1 : 0;
 }
 
-static int finish(json_t *obj, int bad, json_t **out, char *err, size_t errlen)
+static int finish(json_t *obj, int bad, json_t **out, struct error *err)
 {
     if (bad || !obj) {
         json_decref(obj);
-        errorf(err, errlen, "out of memory building the Kubernetes objects");
+        error_nomem(err);
         return -1;
     }
     *out = obj;
     return 0;
 }
 
-int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t errlen)
+int kube_build_pod(const struct kube_inputs *in, json_t **out, struct error *err)
 {
     *out = NULL;
     struct kube_names names;
-    if (check_inputs(in, &names, err, errlen) < 0)
+    if (check_inputs(in, &names, err) < 0)
         return -1;
     int bad = 0;
     json_t *pod = json_object();
@@ -657,10 +503,10 @@ int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t
     put(spec, "volumes", volumes(in, &names, &bad), &bad);
     put(pod, "spec", spec, &bad);
     if (bad)
-        return finish(pod, bad, out, err, errlen);
+        return finish(pod, bad, out, err);
     if (in->pod_template) {
         if (merge_patch_apply(&pod, in->pod_template) < 0 || !json_is_object(pod))
-            return finish(pod, 1, out, err, errlen);
+            return finish(pod, 1, out, err);
         /* The template may add to the Pod but not rename, move or relabel it. */
         json_t *meta = json_object_get(pod, "metadata");
         if (!json_is_object(meta)) {
@@ -685,7 +531,7 @@ int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t
         if (kube_objects_set_owner(pod, in->owner_pod_name, in->owner_pod_uid) < 0)
             bad = 1;
     }
-    return finish(pod, bad, out, err, errlen);
+    return finish(pod, bad, out, err);
 }
 
 static json_t *base64(const char *text)
@@ -700,11 +546,11 @@ static json_t *base64(const char *text)
     return s;
 }
 
-int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, size_t errlen)
+int kube_build_secret(const struct kube_inputs *in, json_t **out, struct error *err)
 {
     *out = NULL;
     struct kube_names names;
-    if (check_inputs(in, &names, err, errlen) < 0)
+    if (check_inputs(in, &names, err) < 0)
         return -1;
     const char *keys[] = {KUBE_SECRET_HMAC_KEY, KUBE_SECRET_SERVER_SECRET,
                           KUBE_SECRET_SERVER_PUBLIC, KUBE_SECRET_CLIENT_PUBLIC};
@@ -712,7 +558,7 @@ int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, siz
                             in->client_public_key};
     for (size_t i = 0; i < 4 && !in->redact; i++)
         if (!values[i] || !values[i][0]) {
-            errorf(err, errlen, "secret: %s is missing", keys[i]);
+            error_set(err, ERR_INPUT, "secret: %s is missing", keys[i]);
             return -1;
         }
     int bad = 0;
@@ -727,7 +573,7 @@ int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, siz
         put(data, keys[i], in->redact ? str(KUBE_REDACTED) : base64(values[i]), &bad);
     /* stringData shows the redaction as text; data carries the real bytes */
     put(secret, in->redact ? "stringData" : "data", data, &bad);
-    return finish(secret, bad, out, err, errlen);
+    return finish(secret, bad, out, err);
 }
 
 static json_t *service_port(const char *name, int port, int *bad)
@@ -740,11 +586,11 @@ static json_t *service_port(const char *name, int port, int *bad)
     return p;
 }
 
-int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, size_t errlen)
+int kube_build_service(const struct kube_inputs *in, json_t **out, struct error *err)
 {
     *out = NULL;
     struct kube_names names;
-    if (check_inputs(in, &names, err, errlen) < 0)
+    if (check_inputs(in, &names, err) < 0)
         return -1;
     int bad = 0;
     json_t *svc = json_object();
@@ -775,7 +621,7 @@ int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, si
         push(ports, service_port("spark-connect", in->connect_port, &bad), &bad);
     put(spec, "ports", ports, &bad);
     put(svc, "spec", spec, &bad);
-    return finish(svc, bad, out, err, errlen);
+    return finish(svc, bad, out, err);
 }
 
 /* The executor pod template Spark reads (spark.kubernetes.executor.podTemplateFile):
@@ -840,18 +686,18 @@ static json_t *executor_template(const struct kube_inputs *in, const struct kube
     return pod;
 }
 
-int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, size_t errlen)
+int kube_build_configmap(const struct kube_inputs *in, json_t **out, struct error *err)
 {
     *out = NULL;
     struct kube_names names;
-    if (check_inputs(in, &names, err, errlen) < 0)
+    if (check_inputs(in, &names, err) < 0)
         return -1;
     int bad = 0;
     json_t *tmpl = executor_template(in, &names, &bad);
     char *tmpl_text = bad ? NULL : json_dumps(tmpl, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(tmpl);
     if (!tmpl_text) {
-        errorf(err, errlen, "out of memory building the executor pod template");
+        error_nomem(err);
         return -1;
     }
     /* Spark must be told where the template is; appended last so it wins. */
@@ -863,7 +709,7 @@ int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, 
     char *conf = malloc(size);
     if (!conf) {
         free(tmpl_text);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     snprintf(conf, size, "%s%s%s", defaults, dlen && defaults[dlen - 1] != '\n' ? "\n" : "",
@@ -879,37 +725,33 @@ int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, 
     put(cm, "data", data, &bad);
     free(conf);
     free(tmpl_text);
-    return finish(cm, bad, out, err, errlen);
+    return finish(cm, bad, out, err);
 }
 
-int kube_render_list(const struct kube_inputs *in, json_t **list_out, char *err, size_t errlen)
+int kube_render_list(const struct kube_inputs *in, json_t **list_out, struct error *err)
 {
     *list_out = NULL;
     json_t *objects[4] = {NULL, NULL, NULL, NULL};
-    int rc = kube_build_pod(in, &objects[0], err, errlen);
+    int rc = kube_build_pod(in, &objects[0], err);
     if (rc == 0)
-        rc = kube_build_secret(in, &objects[1], err, errlen);
+        rc = kube_build_secret(in, &objects[1], err);
     if (rc == 0)
-        rc = kube_build_service(in, &objects[2], err, errlen);
+        rc = kube_build_service(in, &objects[2], err);
     if (rc == 0)
-        rc = kube_build_configmap(in, &objects[3], err, errlen);
+        rc = kube_build_configmap(in, &objects[3], err);
     int bad = 0;
     json_t *list = NULL;
     if (rc == 0) {
-        list = json_object();
-        put(list, "apiVersion", str("v1"), &bad);
-        put(list, "kind", str("List"), &bad);
         json_t *items = json_array();
         for (size_t i = 0; i < 4; i++) {
             push(items, objects[i], &bad);
             objects[i] = NULL;
         }
-        put(list, "items", items, &bad);
-        put(list, "metadata", json_object(), &bad);
+        list = kube_json_list(items, &bad);
     }
     for (size_t i = 0; i < 4; i++)
         json_decref(objects[i]);
     if (rc < 0)
         return -1;
-    return finish(list, bad, list_out, err, errlen);
+    return finish(list, bad, list_out, err);
 }

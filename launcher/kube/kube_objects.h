@@ -4,9 +4,9 @@
  * headless Service for the driver, and an optional ConfigMap carrying
  * spark-defaults.conf and the executor pod template.
  *
- * Names derive from the kernel id ("spark-k8s-<id>", ≤ 63 characters, DNS-1123
- * and DNS-1035 safe); labels are app.kubernetes.io/{name,component,managed-by,
- * instance} plus spark-k8s.io/kernel-id and spark-k8s.io/user.
+ * Names derive from the kernel id (kube_names.h); labels are
+ * app.kubernetes.io/{name,component,managed-by,instance} plus spark-k8s.io/kernel-id
+ * and spark-k8s.io/user.
  *
  * Order of creation: the Pod first, then the Secret, Service and ConfigMap with
  * an ownerReference to the Pod (kube_objects_set_owner, once the Pod's uid is
@@ -17,6 +17,9 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "launcher/kube/kube_names.h"
+#include "launcher/sys/errmsg.h"
 
 /* Where the shim finds its files inside the driver container. */
 #define KUBE_KEYS_DIR "/etc/spark-k8s/keys"
@@ -38,7 +41,6 @@
 #define KUBE_NVIDIA_CAPABILITIES "compute,utility"
 #define KUBE_SPARK_UID 185                               /* the spark user of Spark's images */
 #define KUBE_WAREHOUSE_VOLUME "spark-warehouse"          /* the volume of warehouse_claim */
-#define KUBE_NAME_MAX 63
 
 /* Everything the objects are built from. Strings are borrowed; NULL means unset.
  * JSON values are borrowed and only read. */
@@ -85,37 +87,17 @@ struct kube_inputs {
     int redact;
 };
 
-/* The names of a kernel's objects. */
-struct kube_names {
-    char base[KUBE_NAME_MAX + 1];      /* pod and service: "spark-k8s-<id>" */
-    char secret[KUBE_NAME_MAX + 1];    /* base + "-keys" (Secret names may be 253) */
-    char configmap[KUBE_NAME_MAX + 1]; /* base + "-conf" */
-    char kernel_label[KUBE_NAME_MAX + 1]; /* the id as a label value */
-};
-
-/* Derive names from KERNEL_ID: lower-cased, anything outside [a-z0-9-] becomes
- * '-', and when that changed or shortened the id, 8 hex digits of its SHA-256 are
- * appended so distinct ids stay distinct. */
-int kube_names_for(const char *kernel_id, struct kube_names *names, char *err, size_t errlen);
-
-/* TEXT as a label value (≤ 63, [A-Za-z0-9] at both ends, [-A-Za-z0-9_.] inside),
- * with a hash suffix when it had to change; "" stays "". OUT has 64 bytes. */
-void kube_label_value(const char *text, char out[KUBE_NAME_MAX + 1]);
-
-/* 1 if NAME is a DNS-1123 label (≤ 63, [a-z0-9-], alphanumeric at both ends). */
-int kube_is_dns_label(const char *name);
-
-int kube_build_pod(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
-int kube_build_secret(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
-int kube_build_service(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_pod(const struct kube_inputs *in, json_t **out, struct error *err);
+int kube_build_secret(const struct kube_inputs *in, json_t **out, struct error *err);
+int kube_build_service(const struct kube_inputs *in, json_t **out, struct error *err);
 /* *out is NULL when there is nothing to carry (no spark-defaults, no executor template). */
-int kube_build_configmap(const struct kube_inputs *in, json_t **out, char *err, size_t errlen);
+int kube_build_configmap(const struct kube_inputs *in, json_t **out, struct error *err);
 
 /* Add an ownerReference to OBJ naming the Pod NAME/UID. */
 int kube_objects_set_owner(json_t *obj, const char *pod_name, const char *pod_uid);
 
 /* All objects as one v1 List, in creation order (Pod, Secret, Service,
  * ConfigMap); secret values redacted when in->redact. For `render`. */
-int kube_render_list(const struct kube_inputs *in, json_t **list_out, char *err, size_t errlen);
+int kube_render_list(const struct kube_inputs *in, json_t **list_out, struct error *err);
 
 #endif

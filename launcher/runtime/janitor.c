@@ -80,24 +80,24 @@ static void janitor_main(int fd, void (*on_death)(const char *value))
     _exit(0);
 }
 
-int janitor_start(struct janitor *j, char *err, size_t errlen)
+int janitor_start(struct janitor *j, struct error *err)
 {
     int fds[2], sync[2];
     j->pid = -1;
     j->fd = -1;
     if (pipe2(fds, O_CLOEXEC)) {
-        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot create a pipe: %s", strerror(errno));
         return -1;
     }
     if (pipe2(sync, O_CLOEXEC)) {
-        errorf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot create a pipe: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        errorf(err, errlen, "cannot fork: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
         close(sync[0]);
@@ -145,7 +145,7 @@ int janitor_start(struct janitor *j, char *err, size_t errlen)
     j->pid = pid;
     j->fd = fds[1];
     if (n != 1) {
-        errorf(err, errlen, "the janitor process did not start");
+        error_set(err, ERR_SYSTEM, "the janitor process did not start");
         janitor_release(j);
         return -1;
     }

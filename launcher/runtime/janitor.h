@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "launcher/sys/errmsg.h"
+
 struct janitor {
     pid_t pid;
     int fd; /* write end of the pipe; -1 when not running */
@@ -21,7 +23,7 @@ struct janitor {
     void (*on_death)(const char *value);
 };
 
-int janitor_start(struct janitor *j, char *err, size_t errlen);
+int janitor_start(struct janitor *j, struct error *err);
 /* Kill this process group (SIGKILL) if the launcher dies. */
 int janitor_guard_group(struct janitor *j, pid_t pgid);
 /* The group has been reaped: forget it (its id may be reused). */

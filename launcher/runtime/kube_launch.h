@@ -19,9 +19,10 @@
  * matrix: the images' ipykernel and pyspark live in their environment), with the
  * arguments of the plan's runtime command; the shim runs under the image's tini.
  *
- * A kube_launch owns every string its kube_inputs points to, except the kernel
- * name, which stays the plan's (the plan must outlive it); kube_launch_free
- * releases it. */
+ * A kube_launch owns the strings its kube_inputs points to, each held there alone (no
+ * second pointer to it), except those that stay the plan's: the kernel name, the
+ * warehouse claim and path, the credentials Secret (the plan must outlive the
+ * launch); kube_launch_free releases them. */
 #ifndef SPARK_K8S_KUBE_LAUNCH_H
 #define SPARK_K8S_KUBE_LAUNCH_H
 
@@ -30,21 +31,19 @@
 #include <stdio.h>
 
 #include "launcher/kube/kube_objects.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
+#include "launcher/sys/errmsg.h"
 
 #define KUBE_IN_CLUSTER_API "https://kubernetes.default.svc"
 
 struct kube_launch {
+    /* What the objects are built from. Owned here: kernel_id, user, namespace,
+     * driver_image, service_account, spark_defaults, init, shim, kernel_argv,
+     * image_pull_secrets, pod_template, executor_tolerations; cpu and memory point at
+     * the arrays below. */
     struct kube_inputs in;
     struct kube_names names;
-    char *kernel_id, *user, *namespace, *driver_image, *service_account;
     char cpu[32], memory[32];
-    char *spark_defaults;
-    json_t *pod_template;          /* kubernetes.pod_template, or NULL */
-    json_t *executor_tolerations;  /* GPU variants: tolerate nvidia.com/gpu taints */
-    char **pull_secrets;           /* NULL-terminated */
-    char **kernel_argv;            /* the kernel in the pod: the image's Python + the plan's args */
-    char *init, *shim;             /* tini and spark-k8s in the image (the matrix's layout) */
     char driver_host[KUBE_NAME_MAX * 2 + 8];  /* "<service>.<namespace>.svc" */
 };
 
@@ -53,15 +52,12 @@ struct kube_launch {
  * The spark-defaults.conf is rendered with render_spark_conf for the driver pod
  * (bind address 0.0.0.0 until the shim writes the pod's own IP). */
 int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *user,
-                    const char *namespace, struct kube_launch **out, char *err, size_t errlen);
+                    const char *namespace, struct kube_launch **out, struct error *err);
 void kube_launch_free(struct kube_launch *launch);
 
 /* `render --runtime kubernetes`: the objects a kernel of PLAN would create, as one
  * v1 List (secret values redacted) on OUT, for a placeholder kernel id. */
 #define KUBE_RENDER_KERNEL_ID "00000000-0000-0000-0000-000000000000"
-int kube_render_plan(const struct plan *plan, FILE *out, char *err, size_t errlen);
-
-/* Spark/JVM memory text ("512m", "4g", "1024" = MiB) → MiB; -1 if malformed. */
-long kube_memory_mib(const char *text);
+int kube_render_plan(const struct plan *plan, FILE *out, struct error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* runtime.h — where the real kernel runs: a local process, or a pod.
  *
- * The kernel command (cmd_kernel.c) owns the proxy and picks a runtime from
+ * The kernel's host (kernel_host.c) owns the proxy and picks a runtime from
  * the plan. A runtime starts the kernel, tells the proxy where to connect
  * (proxy_attach) when the kernel's channels are reachable, reports progress
  * (proxy_progress) while it starts, keeps the heartbeat honest
@@ -22,7 +22,8 @@
 #include "kernel/loop.h"
 #include "kernel/proxy.h"
 #include "launcher/runtime/janitor.h"
-#include "launcher/spec/plan.h"
+#include "launcher/plan/plan.h"
+#include "launcher/sys/errmsg.h"
 
 struct runtime_env {
     struct loop *loop;              /* the one event loop (kernel/loop.h) */
@@ -44,7 +45,7 @@ struct runtime_env {
 struct runtime_ops {
     const char *name;
     /* Begin starting the kernel. Returns a runtime object or NULL with ERR. */
-    void *(*start)(const struct runtime_env *env, char *err, size_t errlen);
+    void *(*start)(const struct runtime_env *env, struct error *err);
     /* Interrupt the running kernel: 0 done here, 1 forward the request, -1 failed. */
     int (*interrupt)(void *rt);
     /* Stop the kernel in an orderly way, within GRACE_MS; exited follows. */
@@ -56,8 +57,7 @@ struct runtime_ops {
 extern const struct runtime_ops runtime_local_ops;
 
 /* Substitute {connection_file} and {resource_dir} in ARGV; a new NULL-terminated
- * argv owned by the caller (runtime_argv_free). */
+ * argv owned by the caller (strv_free, launcher/sys/strv.h). */
 char **runtime_argv(char *const *argv, const char *connection_file, const char *resource_dir);
-void runtime_argv_free(char **argv);
 
 #endif

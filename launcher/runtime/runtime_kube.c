@@ -46,7 +46,7 @@ struct kube_runtime {
     char pod_ip[64];
     json_t *seen_events;             /* event uid → count already shown */
     char last_status[1024];          /* the last progress line, for the timeout message */
-    char fail_reason[KUBE_REASON_MAX];
+    struct error fail;               /* a failure found while starting, told from the loop */
     long long started_ms;
     long launch_timeout_ms;
 };
@@ -71,15 +71,14 @@ static void delete_pod(struct kube_runtime *rt)
 
 void runtime_kube_orphaned(const char *value)
 {
-    char path[600], err[1024];
+    char path[600];
     const char *space = strrchr(value, ' ');
     if (!space || (size_t)(space - value) >= sizeof path)
         return;
     snprintf(path, sizeof path, "%.*s", (int)(space - value), value);
     struct kube_config *cfg = NULL;
     struct kube_client *client = NULL;
-    if (kube_config_load_default(&cfg, err, sizeof err) < 0 ||
-        kube_client_new(cfg, &client, err, sizeof err) < 0) {
+    if (kube_config_load_default(&cfg, NULL) < 0 || kube_client_new(cfg, &client, NULL) < 0) {
         kube_config_free(cfg);
         return; /* the shim's watchdog deletes the pod later */
     }
@@ -104,19 +103,28 @@ static void fail_later_cb(void *ctx)
 {
     struct kube_runtime *rt = ctx;
     rt->fail_timer = 0;
-    finish(rt, 0, rt->fail_reason);
+    finish(rt, 0, rt->fail.text);
 }
 
 /* Failures found while starting are reported from the loop, never from start(). */
-static void fail_later(struct kube_runtime *rt, const char *reason)
+static void fail_later(struct kube_runtime *rt, const struct error *e)
 {
-    snprintf(rt->fail_reason, sizeof rt->fail_reason, "%s", reason);
+    rt->fail = *e;
     if (!rt->fail_timer)
         rt->fail_timer = loop_timer(rt->env.loop, 0, fail_later_cb, rt);
     if (rt->fail_timer < 0) { /* no memory for a timer: report now rather than never */
         rt->fail_timer = 0;
-        finish(rt, 0, rt->fail_reason);
+        finish(rt, 0, rt->fail.text);
     }
+}
+
+/* Out of memory for what the runtime needs to look after the kernel (WHAT): it fails. */
+static void fail_nomem(struct kube_runtime *rt, const char *what)
+{
+    struct error e;
+    error_nomem(&e);
+    error_prefix(&e, "%s: ", what);
+    fail_later(rt, &e);
 }
 
 /* A timer the runtime needs to look after the kernel; without one it fails. */
@@ -124,7 +132,7 @@ static int need_timer(struct kube_runtime *rt, long ms, loop_timer_fn *cb)
 {
     int id = loop_timer(rt->env.loop, ms, cb, rt);
     if (id < 0)
-        fail_later(rt, "out of memory: cannot set a timer");
+        fail_nomem(rt, "cannot set a timer");
     return id > 0 ? id : 0;
 }
 
@@ -144,22 +152,6 @@ static void progress(struct kube_runtime *rt, const char *fmt, ...)
         log_line("spark-k8s", "%s", line);
 }
 
-/* "forbidden: pods is forbidden: ..." — the API's words, with what failed. */
-static void api_failure(const char *what, const struct kube_status *st, char *out, size_t len)
-{
-    if (st->code == 0)
-        snprintf(out, len, "cannot %s: %s", what, st->message);
-    else if (st->code == 422)
-        snprintf(out, len, "cannot %s: the object is invalid: %s", what, st->message);
-    else if (strstr(st->message, "exceeded quota"))
-        snprintf(out, len, "cannot %s: quota exceeded: %s", what, st->message);
-    else if (st->code == 403)
-        snprintf(out, len, "cannot %s: forbidden: %s", what, st->message);
-    else
-        snprintf(out, len, "cannot %s: %s (HTTP %ld%s%s)", what, st->message, st->code,
-                 st->reason[0] ? " " : "", st->reason);
-}
-
 /* ---- the heartbeat pinger -------------------------------------------------------- */
 
 static void ping_cb(void *ctx)
@@ -175,7 +167,7 @@ static void ping_cb(void *ctx)
     rt->ping_timer = need_timer(rt, rt->ping_ms, ping_cb);
 }
 
-static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err, size_t errlen)
+static int start_pinger(struct kube_runtime *rt, const char *endpoint, struct error *err)
 {
     rt->zmq = zmq_ctx_new();
     rt->ping = rt->zmq ? zmq_socket(rt->zmq, ZMQ_DEALER) : NULL;
@@ -187,8 +179,8 @@ static int start_pinger(struct kube_runtime *rt, const char *endpoint, char *err
         zmq_setsockopt(rt->ping, ZMQ_CURVE_PUBLICKEY, rt->curve.public_key, 40) ||
         zmq_setsockopt(rt->ping, ZMQ_CURVE_SECRETKEY, rt->curve.secret_key, 40) ||
         zmq_connect(rt->ping, endpoint)) {
-        errorf(err, errlen, "cannot connect the heartbeat to %s: %s", endpoint,
-               zmq_strerror(errno));
+        error_set(err, ERR_RUNTIME, "cannot connect the heartbeat to %s: %s", endpoint,
+                  zmq_strerror(errno));
         return -1;
     }
     ping_cb(rt);
@@ -223,11 +215,14 @@ static void attach(struct kube_runtime *rt, const char *ip)
                  ip, port + ch);
         endpoints[ch] = endpoints_buf[ch];
     }
-    char err[1024], reason[KUBE_REASON_MAX];
-    if (proxy_attach(rt->env.proxy, endpoints, &rt->curve, err, sizeof err) < 0 ||
-        start_pinger(rt, endpoints[CH_HB], err, sizeof err) < 0) {
-        snprintf(reason, sizeof reason, "cannot connect to the kernel pod at %s: %s", ip, err);
-        fail_later(rt, reason);
+    struct error e = {0};
+    if (proxy_attach(rt->env.proxy, endpoints, &rt->curve, e.text, sizeof e.text) < 0)
+        error_adopt(&e, ERR_SYSTEM); /* kernel/'s own (err, errlen) */
+    else
+        start_pinger(rt, endpoints[CH_HB], &e);
+    if (e.kind != ERR_NONE) {
+        error_prefix(&e, "cannot connect to the kernel pod at %s: ", ip);
+        fail_later(rt, &e);
         return;
     }
     rt->attached = 1;
@@ -266,8 +261,17 @@ static void last_lines(const char *text, int n, char *out, size_t len)
                                  starts[i]);
 }
 
-/* Why a pod that stopped running stopped, in a person's words, on one line. */
-static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t len)
+/* How a pod that stopped running stopped. */
+enum pod_end {
+    POD_EVICTED,
+    POD_OOM_KILLED,
+    POD_KILLED,     /* by a signal */
+    POD_ENDED,      /* its container terminated, or only its phase says it ended */
+};
+
+/* Why a pod that stopped running stopped, in a person's words, on one line into OUT;
+ * which kind of end it was. */
+static enum pod_end describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t len)
 {
     const char *phase = str_at(pod, "status", "phase", NULL);
     const char *reason = str_at(pod, "status", "reason", NULL);
@@ -279,26 +283,33 @@ static void describe_end(struct kube_runtime *rt, json_t *pod, char *out, size_t
     last_lines(json_string_value(json_object_get(term, "message")), 3, tail, sizeof tail);
     const char *term_message = tail[0] ? tail : NULL;
     long long code = json_integer_value(json_object_get(term, "exitCode"));
-    if (reason && strcmp(reason, "Evicted") == 0)
+    if (reason && strcmp(reason, "Evicted") == 0) {
         snprintf(out, len, "the kernel pod %s was evicted: %s", rt->launch->names.base,
                  message ? message : "(no message)");
-    else if (term_reason && strcmp(term_reason, "OOMKilled") == 0)
+        return POD_EVICTED;
+    }
+    if (term_reason && strcmp(term_reason, "OOMKilled") == 0) {
         snprintf(out, len,
                  "the kernel pod %s was OOM-killed: the kernel used more than its memory limit "
                  "(%s); choose a kernel with more driver memory",
                  rt->launch->names.base, rt->launch->memory);
-    else if (term && code > 128 && code < 128 + 65)
+        return POD_OOM_KILLED;
+    }
+    if (term && code > 128 && code < 128 + 65) {
         /* the container's first process was killed: exit status 128 + the signal */
         snprintf(out, len, "the kernel pod %s was killed by signal %lld (%s, exit code %lld)%s%s",
                  rt->launch->names.base, code - 128, term_reason ? term_reason : "terminated", code,
                  term_message ? ": " : "", term_message ? term_message : "");
-    else if (term)
+        return POD_KILLED;
+    }
+    if (term)
         snprintf(out, len, "the kernel pod %s ended (%s, exit code %lld)%s%s",
                  rt->launch->names.base, term_reason ? term_reason : "terminated", code,
                  term_message ? ": " : "", term_message ? term_message : "");
     else
         snprintf(out, len, "the kernel pod %s ended (phase %s)%s%s", rt->launch->names.base,
                  phase ? phase : "unknown", message ? ": " : "", message ? message : "");
+    return POD_ENDED;
 }
 
 static void on_pod(struct kube_runtime *rt, const char *type, json_t *pod)
@@ -307,14 +318,11 @@ static void on_pod(struct kube_runtime *rt, const char *type, json_t *pod)
     if (strcmp(type, "DELETED") == 0) {
         rt->pod_deleted = 1;
         if (!rt->stopping && !proxy_shutdown_requested(rt->env.proxy)) {
-            describe_end(rt, pod, reason, sizeof reason);
-            if (!strstr(reason, "ended ("))
-                finish(rt, 0, reason);
-            else {
+            /* a cause (eviction, OOM, a signal) says more than the deletion */
+            if (describe_end(rt, pod, reason, sizeof reason) == POD_ENDED)
                 snprintf(reason, sizeof reason, "the kernel pod %s was deleted",
                          rt->launch->names.base);
-                finish(rt, 0, reason);
-            }
+            finish(rt, 0, reason);
         } else {
             finish(rt, 1, "the kernel pod was deleted");
         }
@@ -351,7 +359,7 @@ static void on_pod(struct kube_runtime *rt, const char *type, json_t *pod)
     for (size_t i = 0; wreason && fatal[i]; i++) {
         if (strcmp(wreason, fatal[i]) == 0) {
             snprintf(reason, sizeof reason, "the kernel pod cannot start: %s: %s (image %s)",
-                     wreason, wmessage ? wmessage : "", rt->launch->driver_image);
+                     wreason, wmessage ? wmessage : "", rt->launch->in.driver_image);
             finish(rt, 0, reason);
             return;
         }
@@ -463,7 +471,7 @@ static void sync_fds(struct kube_runtime *rt)
         int events = ((want_events[j] & POLLIN) ? LOOP_READABLE : 0) |
                      ((want_events[j] & POLLOUT) ? LOOP_WRITABLE : 0);
         if (loop_watch_fd(rt->env.loop, want[j], events, on_watch_fd, rt) != 0)
-            fail_later(rt, "out of memory: cannot watch the connection to the API server");
+            fail_nomem(rt, "cannot watch the connection to the API server");
         else if (!have)
             rt->fds[rt->nfds++] = want[j];
     }
@@ -480,7 +488,7 @@ static void drive_watches(struct kube_runtime *rt)
         return;
     rt->driving = 1;
     struct kube_status st;
-    char type[16], reason[KUBE_REASON_MAX];
+    char type[16];
     json_t *obj;
     if (rt->event_watch) {
         if (kube_watch_process(rt->event_watch, &st) < 0) {
@@ -498,10 +506,11 @@ static void drive_watches(struct kube_runtime *rt)
     }
     if (rt->pod_watch) {
         if (kube_watch_process(rt->pod_watch, &st) < 0) {
-            api_failure("watch the kernel pod", &st, reason, sizeof reason);
+            struct error e;
+            kube_status_error(&st, "watch the kernel pod", &e);
             kube_watch_free(rt->pod_watch);
             rt->pod_watch = NULL;
-            finish(rt, 0, reason);
+            finish(rt, 0, e.text);
         }
         while (!rt->finished && rt->pod_watch && kube_watch_next(rt->pod_watch, type, &obj) == 1) {
             on_pod(rt, type, obj);
@@ -576,7 +585,7 @@ static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, cha
     if (!own || !*own)
         own = getenv("HOSTNAME");
     if (!cfg->in_cluster || !own || !*own || !kube_is_dns_label(own) ||
-        strcmp(cfg->namespace, rt->launch->namespace) != 0)
+        strcmp(cfg->namespace, rt->launch->in.namespace) != 0)
         return;
     char path[512];
     json_t *pod = NULL;
@@ -595,69 +604,62 @@ static void find_owner(struct kube_runtime *rt, char *name, size_t name_len, cha
 }
 
 static int create_owned(struct kube_runtime *rt, const char *resource, json_t *obj,
-                        const char *uid, char *reason, size_t len)
+                        const char *uid, struct error *err)
 {
     char path[512], what[128];
     struct kube_status st;
-    kube_path(path, sizeof path, "v1", rt->launch->namespace, resource, NULL);
-    if (kube_objects_set_owner(obj, rt->launch->names.base, uid) < 0) {
-        errorf(reason, len, "out of memory");
-        return -1;
-    }
+    kube_path(path, sizeof path, "v1", rt->launch->in.namespace, resource, NULL);
+    if (kube_objects_set_owner(obj, rt->launch->names.base, uid) < 0)
+        return error_nomem(err);
     if (kube_create(rt->client, path, obj, NULL, &st) < 0) {
         snprintf(what, sizeof what, "create the kernel's %s", resource);
-        api_failure(what, &st, reason, len);
-        return -1;
+        return kube_status_error(&st, what, err);
     }
     return 0;
 }
 
-/* Create the objects; a failure becomes REASON (the API's message). */
-static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
+/* Create the objects; a failure (the API's message) into ERR. */
+static int create_objects(struct kube_runtime *rt, struct error *err)
 {
-    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], owner_sa[KUBE_NAME_MAX + 1], err[1024];
+    char owner_name[KUBE_NAME_MAX + 1], owner_uid[128], owner_sa[KUBE_NAME_MAX + 1];
     find_owner(rt, owner_name, sizeof owner_name, owner_uid, sizeof owner_uid, owner_sa,
                sizeof owner_sa);
-    struct kube_inputs *in = &rt->launch->in;
+    /* the launch's inputs and what only this start knows (its owner), for these calls */
+    struct kube_inputs in = rt->launch->in;
     if (owner_name[0]) {
-        in->owner_pod_name = owner_name;
-        in->owner_pod_uid = owner_uid;
+        in.owner_pod_name = owner_name;
+        in.owner_pod_uid = owner_uid;
     }
     /* The kernel pod's Spark driver calls the API server with the pod's account: the
      * namespace's default account has no Role. Without a setting, the launcher's own
      * account (it already holds the Role the kernel needs), else a refusal. */
-    if (!in->service_account && owner_sa[0] && kube_is_dns_label(owner_sa))
-        in->service_account = owner_sa;
-    if (!in->service_account) {
-        errorf(reason, len,
+    if (!in.service_account && owner_sa[0] && kube_is_dns_label(owner_sa))
+        in.service_account = owner_sa;
+    if (!in.service_account)
+        return error_set(err, ERR_INPUT,
                  "the kernel pod has no service account: the namespace's default account may not "
                  "start executors. Set kubernetes.service_account (spark-k8s kernelspec install "
                  "--service-account NAME, or SPARK_K8S_SERVICE_ACCOUNT, or the admin config file); "
-                 "`spark-k8s rbac --namespace %s | kubectl apply -f -` creates the account "
-                 "spark-k8s with the Role a kernel needs",
-                 in->namespace);
-        in->owner_pod_name = in->owner_pod_uid = NULL;
-        return -1;
-    }
+                         "`spark-k8s rbac --namespace %s | kubectl apply -f -` creates the account "
+                         "spark-k8s with the Role a kernel needs",
+                         in.namespace);
     json_t *pod = NULL, *secret = NULL, *svc = NULL, *cm = NULL, *created = NULL;
     int rc = -1;
-    if (kube_build_pod(in, &pod, err, sizeof err) < 0 ||
-        kube_build_secret(in, &secret, err, sizeof err) < 0 ||
-        kube_build_service(in, &svc, err, sizeof err) < 0 ||
-        kube_build_configmap(in, &cm, err, sizeof err) < 0) {
-        errorf(reason, len, "cannot build the kernel's objects: %s", err);
+    if (kube_build_pod(&in, &pod, err) < 0 || kube_build_secret(&in, &secret, err) < 0 ||
+        kube_build_service(&in, &svc, err) < 0 || kube_build_configmap(&in, &cm, err) < 0) {
+        error_prefix(err, "cannot build the kernel's objects: ");
         goto done;
     }
     struct kube_status st;
-    progress(rt, "creating pod %s in namespace %s", rt->launch->names.base, in->namespace);
+    progress(rt, "creating pod %s in namespace %s", rt->launch->names.base, in.namespace);
     if (kube_create(rt->client, rt->pods_path, pod, &created, &st) < 0) {
-        api_failure("create the kernel pod", &st, reason, len);
+        kube_status_error(&st, "create the kernel pod", err);
         goto done;
     }
     rt->pod_created = 1;
     const char *uid = str_at(created, "metadata", "uid", NULL);
     if (!uid) {
-        errorf(reason, len, "the API server returned the pod without a uid");
+        error_set(err, ERR_RUNTIME, "the API server returned the pod without a uid");
         goto done;
     }
     /* If this launcher is killed outright, the janitor deletes the pod at once (this
@@ -665,15 +667,12 @@ static int create_objects(struct kube_runtime *rt, char *reason, size_t len)
     snprintf(rt->janitor_value, sizeof rt->janitor_value, "%s %s", rt->pod_path, uid);
     if (rt->env.janitor && janitor_guard_value(rt->env.janitor, rt->janitor_value) < 0)
         rt->janitor_value[0] = '\0';
-    if (create_owned(rt, "secrets", secret, uid, reason, len) < 0 ||
-        create_owned(rt, "services", svc, uid, reason, len) < 0 ||
-        create_owned(rt, "configmaps", cm, uid, reason, len) < 0)
+    if (create_owned(rt, "secrets", secret, uid, err) < 0 ||
+        create_owned(rt, "services", svc, uid, err) < 0 ||
+        create_owned(rt, "configmaps", cm, uid, err) < 0)
         goto done;
     rc = 0;
 done:
-    in->owner_pod_name = in->owner_pod_uid = NULL;
-    if (in->service_account == owner_sa)
-        in->service_account = NULL;
     json_decref(pod);
     json_decref(secret);
     json_decref(svc);
@@ -682,16 +681,14 @@ done:
     return rc;
 }
 
-static int open_watches(struct kube_runtime *rt, char *reason, size_t len)
+static int open_watches(struct kube_runtime *rt, struct error *err)
 {
     char selector[256], events_path[512];
     struct kube_status st;
     snprintf(selector, sizeof selector, "metadata.name=%s", rt->launch->names.base);
-    if (kube_watch_open(rt->client, rt->pods_path, NULL, selector, &rt->pod_watch, &st) < 0) {
-        api_failure("watch the kernel pod", &st, reason, len);
-        return -1;
-    }
-    kube_path(events_path, sizeof events_path, "v1", rt->launch->namespace, "events", NULL);
+    if (kube_watch_open(rt->client, rt->pods_path, NULL, selector, &rt->pod_watch, &st) < 0)
+        return kube_status_error(&st, "watch the kernel pod", err);
+    kube_path(events_path, sizeof events_path, "v1", rt->launch->in.namespace, "events", NULL);
     snprintf(selector, sizeof selector, "involvedObject.kind=Pod,involvedObject.name=%s",
              rt->launch->names.base);
     if (kube_watch_open(rt->client, events_path, NULL, selector, &rt->event_watch, &st) < 0) {
@@ -701,34 +698,39 @@ static int open_watches(struct kube_runtime *rt, char *reason, size_t len)
     return 0;
 }
 
-static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
+static void *kube_start(const struct runtime_env *env, struct error *err)
 {
     struct kube_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return NULL;
     }
     rt->env = *env;
+    /* what goes wrong from here is told from the loop, as any failure to start is */
+    struct error why = {0};
     rt->started_ms = monotonic_ms();
     rt->launch_timeout_ms = env_seconds("SPARK_K8S_LAUNCH_TIMEOUT", KUBE_DEFAULT_LAUNCH_TIMEOUT_S) * 1000;
     rt->seen_events = json_object();
     struct kube_config *cfg = NULL;
     char server_public[41];
-    if (!rt->seen_events || kube_config_load_default(&cfg, err, errlen) < 0)
+    if (!rt->seen_events) {
+        error_nomem(&why);
         goto fail_later_out;
-    if (kube_client_new(cfg, &rt->client, err, errlen) < 0) {
+    }
+    if (kube_config_load_default(&cfg, &why) < 0)
+        goto fail_later_out;
+    if (kube_client_new(cfg, &rt->client, &why) < 0) {
         kube_config_free(cfg);
         goto fail_later_out;
     }
     const char *user = getenv("JUPYTERHUB_USER");
     if (!user || !*user)
         user = getenv("USER");
-    if (kube_launch_new(env->plan, env->kernel_id, user, cfg->namespace, &rt->launch, err,
-                        errlen) < 0)
+    if (kube_launch_new(env->plan, env->kernel_id, user, cfg->namespace, &rt->launch, &why) < 0)
         goto fail_later_out;
     if (zmq_curve_keypair(rt->curve.public_key, rt->curve.secret_key) ||
         zmq_curve_keypair(server_public, rt->server_secret)) {
-        errorf(err, errlen, "cannot make CURVE keys (libzmq without CURVE support?)");
+        error_set(&why, ERR_RUNTIME, "cannot make CURVE keys (libzmq without CURVE support?)");
         goto fail_later_out;
     }
     snprintf(rt->curve.peer_public_key, sizeof rt->curve.peer_public_key, "%s", server_public);
@@ -744,16 +746,16 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
     if (rt->ping_ms < 250)
         rt->ping_ms = 250;
     if (!in->hmac_key[0]) {
-        errorf(err, errlen, "the connection file has no key: the kubernetes runtime needs one");
+        error_set(&why, ERR_INPUT,
+                  "the connection file has no key: the kubernetes runtime needs one");
         goto fail_later_out;
     }
     kube_path(rt->pods_path, sizeof rt->pods_path, "v1", in->namespace, "pods", NULL);
     kube_path(rt->pod_path, sizeof rt->pod_path, "v1", in->namespace, "pods",
               rt->launch->names.base);
 
-    char reason[KUBE_REASON_MAX];
-    if (create_objects(rt, reason, sizeof reason) < 0 || open_watches(rt, reason, sizeof reason) < 0) {
-        fail_later(rt, reason);
+    if (create_objects(rt, &why) < 0 || open_watches(rt, &why) < 0) {
+        fail_later(rt, &why);
         return rt;
     }
     rt->launch_timer = need_timer(rt, rt->launch_timeout_ms, on_launch_timeout);
@@ -767,7 +769,7 @@ static void *kube_start(const struct runtime_env *env, char *err, size_t errlen)
 fail_later_out:
     /* no cluster configuration, a bad plan: told to the waiting requests like any
      * other failure to start */
-    fail_later(rt, err);
+    fail_later(rt, &why);
     return rt;
 }
 

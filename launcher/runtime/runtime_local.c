@@ -11,10 +11,12 @@
 #include "kernel/proxy.h"
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/fs.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/runtime/runtime.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
+#include "launcher/sys/token.h"
+#include "launcher/sys/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,7 +77,7 @@ char **runtime_argv(char *const *argv, const char *connection_file, const char *
         const char *a = argv[i];
         out[i] = malloc(expanded_len(a, strlen(connection_file), strlen(dir)) + 1);
         if (!out[i]) {
-            runtime_argv_free(out);
+            strv_free(out);
             return NULL;
         }
         char *d = out[i];
@@ -94,15 +95,6 @@ char **runtime_argv(char *const *argv, const char *connection_file, const char *
         *d = '\0';
     }
     return out;
-}
-
-void runtime_argv_free(char **argv)
-{
-    if (!argv)
-        return;
-    for (size_t i = 0; argv[i]; i++)
-        free(argv[i]);
-    free(argv);
 }
 
 /* Remember the end of the child's stderr; it explains a failed start. */
@@ -261,31 +253,20 @@ static void exec_child(struct local_runtime *rt, char **argv, int err_w, pid_t p
     _exit(127);
 }
 
-/* A fresh token for the Spark Connect server: 32 random bytes, hex. */
-static int new_token(char out[65])
-{
-    unsigned char raw[32];
-    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-        return -1;
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    return 0;
-}
-
 /* Spark's logging configuration from the kernelspec folder (log4j2.properties, which
  * admins may edit), when it has one, into SPARK_CONF_DIR. */
-static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
+static int copy_log4j2(struct local_runtime *rt, struct error *err)
 {
     char from[4200], to[200];
     snprintf(from, sizeof from, "%s/log4j2.properties", rt->env.resource_dir);
     snprintf(to, sizeof to, "%s/log4j2.properties", rt->conf_dir);
     int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return errno == ENOENT ? 0 : errorf(err, errlen, "%s: %s", from, strerror(errno));
+        return errno == ENOENT ? 0 : error_set(err, ERR_SYSTEM, "%s: %s", from, strerror(errno));
     int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         close(in);
-        return errorf(err, errlen, "%s: %s", to, strerror(errno));
+        return error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
     }
     char buf[8192];
     ssize_t n;
@@ -294,38 +275,36 @@ static int copy_log4j2(struct local_runtime *rt, char *err, size_t errlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 || write(out, buf, (size_t)n) != n)
-            rc = errorf(err, errlen, "%s: cannot copy to %s: %s", from, to, strerror(errno));
+            rc = error_set(err, ERR_SYSTEM, "%s: cannot copy to %s: %s", from, to, strerror(errno));
     }
     close(in);
     if (close(out) != 0 && rc == 0)
-        rc = errorf(err, errlen, "%s: %s", to, strerror(errno));
+        rc = error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
     return rc;
 }
 
 /* conf/spark-defaults.conf: the plan, the jars of the kernel's environment, and a
  * token for Spark Connect when the plan starts its server. */
-static int write_spark_conf(struct local_runtime *rt, char *err, size_t errlen)
+static int write_spark_conf(struct local_runtime *rt, struct error *err)
 {
-    char jars_dir[4200], token[65];
+    char jars_dir[4200], token[TOKEN_HEX_LEN + 1] = "";
     struct render_env env = {0};
     if (kernel_env_jars_dir(plan_runtime_argv(rt->env.plan)[0], jars_dir, sizeof jars_dir) == 0)
         env.jars_dir = jars_dir;
-    const struct setting *connect = plan_setting(rt->env.plan, SETTING_CONNECT);
-    if (connect && connect->value && strcmp(connect->value, "true") == 0) {
-        if (new_token(token)) {
-            errorf(err, errlen, "cannot make a Spark Connect token: %s", strerror(errno));
-            return -1;
-        }
+    if (plan_flag(rt->env.plan, SETTING_CONNECT)) {
+        struct error terr = {0};
+        if (token_new(token, &terr) < 0)
+            return error_set(err, ERR_SYSTEM, "%s", terr.text);
         env.connect_token = token;
     }
-    int rc = render_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err, errlen);
+    int rc = render_write_spark_conf(rt->env.plan, rt->conf_dir, &env, err);
     explicit_bzero(token, sizeof token);
     if (rc == 0 && rt->env.resource_dir)
-        rc = copy_log4j2(rt, err, errlen);
+        rc = copy_log4j2(rt, err);
     return rc;
 }
 
-static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
+static int prepare_dir(struct local_runtime *rt, struct error *err)
 {
     const char *base = getenv("XDG_RUNTIME_DIR");
     struct stat st;
@@ -335,13 +314,13 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
         base = "/tmp";
     int n = snprintf(rt->dir, sizeof rt->dir, "%s/spark-k8s-XXXXXX", base);
     if (n < 0 || (size_t)n + 8 > 100) {
-        errorf(err, errlen, "the path of a private directory in %s is too long for ipc sockets",
-               base);
+        error_set(err, ERR_SYSTEM, "the path of a private directory in %s is too long for ipc sockets",
+                  base);
         rt->dir[0] = '\0';
         return -1;
     }
     if (!mkdtemp(rt->dir)) {
-        errorf(err, errlen, "cannot create a private directory in %s: %s", base, strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot create a private directory in %s: %s", base, strerror(errno));
         rt->dir[0] = '\0';
         return -1;
     }
@@ -356,21 +335,23 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
     snprintf(c.signature_scheme, sizeof c.signature_scheme, "%s", rt->env.front->signature_scheme);
     snprintf(c.kernel_name, sizeof c.kernel_name, "%s", plan_kernel_name(rt->env.plan));
     if (connection_set_key(&c, rt->env.front->key ? rt->env.front->key : "", rt->env.front->key_len)) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     snprintf(rt->connection_file, sizeof rt->connection_file, "%s/connection.json", rt->dir);
-    int rc = connection_write(rt->connection_file, &c, err, errlen);
+    int rc = connection_write(rt->connection_file, &c, err->text, sizeof err->text);
+    if (rc)
+        error_adopt(err, ERR_SYSTEM);
     if (rt->env.spark_conf_dir) {
         snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s", rt->env.spark_conf_dir);
     } else {
         snprintf(rt->conf_dir, sizeof rt->conf_dir, "%s/conf", rt->dir);
         if (rc == 0 && mkdir(rt->conf_dir, 0700) != 0) {
-            errorf(err, errlen, "cannot create %s: %s", rt->conf_dir, strerror(errno));
+            error_set(err, ERR_SYSTEM, "cannot create %s: %s", rt->conf_dir, strerror(errno));
             rc = -1;
         }
         if (rc == 0)
-            rc = write_spark_conf(rt, err, errlen);
+            rc = write_spark_conf(rt, err);
     }
     if (rc == 0) {
         char *endpoints[CH_COUNT];
@@ -379,7 +360,9 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
             connection_endpoint(&c, ch, buf[ch], sizeof buf[ch]);
             endpoints[ch] = buf[ch];
         }
-        rc = proxy_attach(rt->env.proxy, endpoints, NULL, err, errlen);
+        rc = proxy_attach(rt->env.proxy, endpoints, NULL, err->text, sizeof err->text);
+        if (rc)
+            error_adopt(err, ERR_SYSTEM);
     }
     connection_clear(&c);
     return rc;
@@ -387,11 +370,11 @@ static int prepare_dir(struct local_runtime *rt, char *err, size_t errlen)
 
 static void local_free(void *p);
 
-static void *local_start(const struct runtime_env *env, char *err, size_t errlen)
+static void *local_start(const struct runtime_env *env, struct error *err)
 {
     struct local_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return NULL;
     }
     rt->env = *env;
@@ -400,16 +383,16 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     rt->err_fd = -1;
     char **argv = NULL;
     int errpipe[2] = {-1, -1};
-    if (prepare_dir(rt, err, errlen))
+    if (prepare_dir(rt, err))
         goto fail;
     argv = runtime_argv(plan_runtime_argv(env->plan), rt->connection_file, env->resource_dir);
     if (!argv || pipe2(errpipe, O_CLOEXEC)) {
-        errorf(err, errlen, "cannot prepare the kernel process: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot prepare the kernel process: %s", strerror(errno));
         goto fail;
     }
     /* The child's environment: ours plus its Spark configuration. */
     if (setenv("SPARK_CONF_DIR", rt->conf_dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
-        errorf(err, errlen, "cannot set the kernel's environment");
+        error_set(err, ERR_SYSTEM, "cannot set the kernel's environment");
         goto fail;
     }
     char ppid[24];
@@ -421,7 +404,7 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        errorf(err, errlen, "cannot fork: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot fork: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0)
@@ -436,23 +419,23 @@ static void *local_start(const struct runtime_env *env, char *err, size_t errlen
     rt->err_fd = errpipe[0];
     rt->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (rt->pidfd < 0) {
-        errorf(err, errlen, "pidfd_open: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "pidfd_open: %s", strerror(errno));
         goto fail;
     }
     if (loop_watch_fd(env->loop, rt->err_fd, LOOP_READABLE, on_stderr, rt) ||
         loop_watch_fd(env->loop, rt->pidfd, LOOP_READABLE, on_child_exit, rt)) {
-        errorf(err, errlen, "cannot watch the kernel process: %s", strerror(errno));
+        error_set(err, ERR_SYSTEM, "cannot watch the kernel process: %s", strerror(errno));
         goto fail;
     }
     proxy_set_alive(env->proxy, 1);
-    runtime_argv_free(argv);
+    strv_free(argv);
     return rt;
 fail:
     if (errpipe[1] >= 0)
         close(errpipe[1]);
     if (errpipe[0] >= 0 && rt->err_fd != errpipe[0])
         close(errpipe[0]);
-    runtime_argv_free(argv);
+    strv_free(argv);
     local_free(rt);
     return NULL;
 }

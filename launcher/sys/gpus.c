@@ -70,20 +70,20 @@ struct cudart {
 };
 
 int gpus_fill(int count, const char *call, const char *library, gpus_probe_fn *probe,
-              const void *ctx, struct gpu_list *out, char *err, size_t errlen)
+              const void *ctx, struct gpu_list *out, struct error *err)
 {
     if (count < 0 || count > GPUS_MAX_DEVICES) {
-        errorf(err, errlen, "%s in %s reported %d devices, which cannot be right", call, library,
-               count);
+        error_set(err, ERR_RUNTIME, "%s in %s reported %d devices, which cannot be right", call, library,
+                  count);
         return GPUS_ERROR;
     }
     struct gpu_device *devices = calloc((size_t)count, sizeof *devices);
     if (!devices) {
-        errorf(err, errlen, "out of memory for %d GPU descriptions", count);
+        error_nomem(err);
         return GPUS_ERROR;
     }
     for (int i = 0; i < count; i++) {
-        int status = probe(ctx, i, &devices[i], err, errlen);
+        int status = probe(ctx, i, &devices[i], err);
         if (status != GPUS_OK) {
             free(devices);
             return status;
@@ -138,49 +138,49 @@ static void describe_error(const struct cudart *rt, int rc, char *buf, size_t bu
 }
 
 /* Resolve one symbol; a missing required one makes the library unusable. */
-static int resolve(struct cudart *rt, const char *symbol, void **out, int required, char *err, size_t errlen)
+static int resolve(struct cudart *rt, const char *symbol, void **out, int required, struct error *err)
 {
     dlerror();
     *out = dlsym(rt->handle, symbol);
     if (!*out && required) {
         const char *why = dlerror();
-        errorf(err, errlen, "%s is not a usable CUDA runtime library: symbol %s is missing (%s)",
-                rt->library, symbol, why ? why : "no such symbol");
+        error_set(err, ERR_SYSTEM, "%s is not a usable CUDA runtime library: symbol %s is missing (%s)",
+                  rt->library, symbol, why ? why : "no such symbol");
         return -1;
     }
     return 0;
 }
 
-static int cudart_resolve_all(struct cudart *rt, char *err, size_t errlen)
+static int cudart_resolve_all(struct cudart *rt, struct error *err)
 {
     void *sym;
-    if (resolve(rt, "cudaGetDeviceCount", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaGetDeviceCount", &sym, 1, err) != 0)
         return -1;
     rt->get_device_count = (cuda_int_out_fn)sym;
-    if (resolve(rt, "cudaRuntimeGetVersion", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaRuntimeGetVersion", &sym, 1, err) != 0)
         return -1;
     rt->runtime_get_version = (cuda_int_out_fn)sym;
-    if (resolve(rt, "cudaDriverGetVersion", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaDriverGetVersion", &sym, 1, err) != 0)
         return -1;
     rt->driver_get_version = (cuda_int_out_fn)sym;
-    if (resolve(rt, "cudaDeviceGetAttribute", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaDeviceGetAttribute", &sym, 1, err) != 0)
         return -1;
     rt->device_get_attribute = (cuda_attribute_fn)sym;
     /* CUDA 12 exports the current struct as cudaGetDeviceProperties_v2 and keeps
      * cudaGetDeviceProperties for binaries built against CUDA 11's struct; CUDA 13
      * has only cudaGetDeviceProperties. Either fills the stable head read here. */
-    if (resolve(rt, "cudaGetDeviceProperties_v2", &sym, 0, err, errlen) != 0)
+    if (resolve(rt, "cudaGetDeviceProperties_v2", &sym, 0, err) != 0)
         return -1;
-    if (!sym && resolve(rt, "cudaGetDeviceProperties", &sym, 1, err, errlen) != 0)
+    if (!sym && resolve(rt, "cudaGetDeviceProperties", &sym, 1, err) != 0)
         return -1;
     rt->get_device_properties = (cuda_properties_fn)sym;
-    if (resolve(rt, "cudaDeviceGetPCIBusId", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaDeviceGetPCIBusId", &sym, 1, err) != 0)
         return -1;
     rt->device_get_pci_bus_id = (cuda_pci_bus_id_fn)sym;
-    if (resolve(rt, "cudaGetErrorString", &sym, 1, err, errlen) != 0)
+    if (resolve(rt, "cudaGetErrorString", &sym, 1, err) != 0)
         return -1;
     rt->get_error_string = (cuda_error_text_fn)sym;
-    if (resolve(rt, "cudaGetErrorName", &sym, 0, err, errlen) != 0)
+    if (resolve(rt, "cudaGetErrorName", &sym, 0, err) != 0)
         return -1;
     rt->get_error_name = (cuda_error_text_fn)sym;
     return 0;
@@ -205,7 +205,7 @@ static void *cudart_dlopen(const char *name)
 }
 
 /* source: "" for the --cudart argument, GPUS_CUDART_ENV when it came from there. */
-static int cudart_open(struct cudart *rt, const char *override, const char *source, char *err, size_t errlen)
+static int cudart_open(struct cudart *rt, const char *override, const char *source, struct error *err)
 {
     static const char *const search[] = {"libcudart.so.13", "libcudart.so.12", "libcudart.so"};
     memset(rt, 0, sizeof *rt);
@@ -213,7 +213,7 @@ static int cudart_open(struct cudart *rt, const char *override, const char *sour
         rt->handle = cudart_dlopen(override);
         if (!rt->handle) {
             const char *why = dlerror();
-            errorf(err, errlen, "the CUDA runtime library %s%s%s could not be loaded (%s)",
+            error_set(err, ERR_SYSTEM, "the CUDA runtime library %s%s%s could not be loaded (%s)",
                     source[0] ? source : "", source[0] ? "=" : "", override, why ? why : "unknown reason");
             return GPUS_NO_LIBRARY;
         }
@@ -225,13 +225,13 @@ static int cudart_open(struct cudart *rt, const char *override, const char *sour
                 cudart_record_path(rt, search[i]);
         }
         if (!rt->handle) {
-            errorf(err, errlen,
-                    "the CUDA runtime library libcudart.so.13/.12/.so was not found; "
-                    "install the CUDA runtime or set %s to its path", GPUS_CUDART_ENV);
+            error_set(err, ERR_SYSTEM,
+                      "the CUDA runtime library libcudart.so.13/.12/.so was not found; "
+                      "install the CUDA runtime or set %s to its path", GPUS_CUDART_ENV);
             return GPUS_NO_LIBRARY;
         }
     }
-    if (cudart_resolve_all(rt, err, errlen) != 0) {
+    if (cudart_resolve_all(rt, err) != 0) {
         dlclose(rt->handle);
         rt->handle = NULL;
         return GPUS_NO_LIBRARY;
@@ -248,7 +248,7 @@ static void cudart_close(struct cudart *rt)
 
 /* The one-line explanation for a failed cudaGetDeviceCount. */
 static int explain_count_failure(const struct cudart *rt, int rc, int driver_version, int runtime_version,
-                                 char *err, size_t errlen)
+                                 struct error *err)
 {
     char why[512];
     describe_error(rt, rc, why, sizeof why);
@@ -256,27 +256,27 @@ static int explain_count_failure(const struct cudart *rt, int rc, int driver_ver
         char have[16], need[16];
         gpus_version_string(driver_version, have, sizeof have);
         gpus_version_string(runtime_version, need, sizeof need);
-        errorf(err, errlen, "the NVIDIA driver supports CUDA %s but the CUDA runtime %s (%s) needs a newer driver (%s)",
-                have, need, rt->library, why);
+        error_set(err, ERR_SYSTEM, "the NVIDIA driver supports CUDA %s but the CUDA runtime %s (%s) needs a newer driver (%s)",
+                  have, need, rt->library, why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_INSUFFICIENT_DRIVER || rc == CUDA_ERROR_STUB_LIBRARY) {
-        errorf(err, errlen, "no NVIDIA driver found (%s)", why);
+        error_set(err, ERR_SYSTEM, "no NVIDIA driver found (%s)", why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_SYSTEM_DRIVER_MISMATCH) {
-        errorf(err, errlen, "the NVIDIA driver cannot be used (%s)", why);
+        error_set(err, ERR_SYSTEM, "the NVIDIA driver cannot be used (%s)", why);
         return GPUS_NO_DRIVER;
     }
     if (rc == CUDA_ERROR_NO_DEVICE)
         return GPUS_NO_DEVICE; /* the caller words it, with the visibility variables */
-    errorf(err, errlen, "cudaGetDeviceCount failed in %s (%s)", rt->library, why);
+    error_set(err, ERR_RUNTIME, "cudaGetDeviceCount failed in %s (%s)", rt->library, why);
     return GPUS_ERROR;
 }
 
 /* "no CUDA device is visible (CUDA_VISIBLE_DEVICES=...)": the variables that hide
  * devices are the first thing to check, so they are always named. */
-static void explain_no_device(const struct cudart *rt, int rc, char *err, size_t errlen)
+static void explain_no_device(const struct cudart *rt, int rc, struct error *err)
 {
     const char *cuda_visible = getenv("CUDA_VISIBLE_DEVICES");
     const char *nvidia_visible = getenv("NVIDIA_VISIBLE_DEVICES");
@@ -291,7 +291,7 @@ static void explain_no_device(const struct cudart *rt, int rc, char *err, size_t
     char why[512] = "the CUDA runtime counted 0 devices";
     if (rc != CUDA_SUCCESS)
         describe_error(rt, rc, why, sizeof why);
-    errorf(err, errlen, "no CUDA device is visible (%s%s; %s)", visible, nvidia, why);
+    error_set(err, ERR_SYSTEM, "no CUDA device is visible (%s%s; %s)", visible, nvidia, why);
 }
 
 /* The header calls name "ASCII string identifying device"; anything else (a broken
@@ -320,7 +320,7 @@ static void format_uuid(const unsigned char *bytes, char *out, size_t outlen)
 }
 
 /* Fill dev for CUDA ordinal index. */
-static int probe_device(const void *ctx, int index, struct gpu_device *dev, char *err, size_t errlen)
+static int probe_device(const void *ctx, int index, struct gpu_device *dev, struct error *err)
 {
     const struct cudart *rt = ctx;
     char why[512];
@@ -332,7 +332,7 @@ static int probe_device(const void *ctx, int index, struct gpu_device *dev, char
     int rc = rt->get_device_properties(prop, index);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        errorf(err, errlen, "cudaGetDeviceProperties(device %d) failed in %s (%s)", index, rt->library, why);
+        error_set(err, ERR_RUNTIME, "cudaGetDeviceProperties(device %d) failed in %s (%s)", index, rt->library, why);
         return GPUS_ERROR;
     }
     memcpy(dev->name, prop + PROP_NAME_OFFSET, PROP_NAME_SIZE);
@@ -353,8 +353,8 @@ static int probe_device(const void *ctx, int index, struct gpu_device *dev, char
         rc = rt->device_get_attribute(targets[i], attributes[i].attribute, index);
         if (rc != CUDA_SUCCESS) {
             describe_error(rt, rc, why, sizeof why);
-            errorf(err, errlen, "cudaDeviceGetAttribute(%s, device %d) failed in %s (%s)", attributes[i].name,
-                    index, rt->library, why);
+            error_set(err, ERR_RUNTIME, "cudaDeviceGetAttribute(%s, device %d) failed in %s (%s)", attributes[i].name,
+                      index, rt->library, why);
             return GPUS_ERROR;
         }
     }
@@ -364,19 +364,19 @@ static int probe_device(const void *ctx, int index, struct gpu_device *dev, char
     printable(dev->pci_bus_id);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        errorf(err, errlen, "cudaDeviceGetPCIBusId(device %d) failed in %s (%s)", index, rt->library, why);
+        error_set(err, ERR_RUNTIME, "cudaDeviceGetPCIBusId(device %d) failed in %s (%s)", index, rt->library, why);
         return GPUS_ERROR;
     }
     return GPUS_OK;
 }
 
-static int probe_loaded(const struct cudart *rt, struct gpu_list *out, char *err, size_t errlen)
+static int probe_loaded(const struct cudart *rt, struct gpu_list *out, struct error *err)
 {
     char why[512];
     int rc = rt->runtime_get_version(&out->runtime_version);
     if (rc != CUDA_SUCCESS) {
         describe_error(rt, rc, why, sizeof why);
-        errorf(err, errlen, "cudaRuntimeGetVersion failed in %s (%s)", rt->library, why);
+        error_set(err, ERR_RUNTIME, "cudaRuntimeGetVersion failed in %s (%s)", rt->library, why);
         return GPUS_ERROR;
     }
     /* With no driver installed this succeeds and reports 0. */
@@ -387,23 +387,22 @@ static int probe_loaded(const struct cudart *rt, struct gpu_list *out, char *err
     int count = 0;
     rc = rt->get_device_count(&count);
     if (rc != CUDA_SUCCESS) {
-        int status = explain_count_failure(rt, rc, out->driver_version, out->runtime_version, err, errlen);
+        int status = explain_count_failure(rt, rc, out->driver_version, out->runtime_version, err);
         if (status == GPUS_NO_DEVICE)
-            explain_no_device(rt, rc, err, errlen);
+            explain_no_device(rt, rc, err);
         return status;
     }
     if (count == 0) {
-        explain_no_device(rt, rc, err, errlen);
+        explain_no_device(rt, rc, err);
         return GPUS_NO_DEVICE;
     }
-    return gpus_fill(count, "cudaGetDeviceCount", rt->library, probe_device, rt, out, err, errlen);
+    return gpus_fill(count, "cudaGetDeviceCount", rt->library, probe_device, rt, out, err);
 }
 
-int gpus_probe(const char *library_override, struct gpu_list *out, char *err, size_t errlen)
+int gpus_probe(const char *library_override, struct gpu_list *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
-    if (err && errlen)
-        err[0] = '\0';
+    error_clear(err);
 
     const char *source = "";
     if (!library_override) {
@@ -413,39 +412,37 @@ int gpus_probe(const char *library_override, struct gpu_list *out, char *err, si
             source = GPUS_CUDART_ENV;
         }
     } else if (!library_override[0]) {
-        errorf(err, errlen, "the CUDA runtime library path given with --cudart is empty");
+        error_set(err, ERR_SYSTEM, "the CUDA runtime library path given with --cudart is empty");
         return GPUS_NO_LIBRARY;
     }
 
     const char *libcuda = getenv(GPUS_LIBCUDA_ENV);
     if (!library_override && libcuda && libcuda[0])
-        return gpus_probe_driver(libcuda, out, err, errlen);
+        return gpus_probe_driver(libcuda, out, err);
     int status;
     if (!library_override) {
         /* the driver first: what the NVIDIA container toolkit mounts, and on a host it
          * comes with every usable GPU; then a CUDA runtime, where one is installed */
-        char why[1024];
-        status = gpus_probe_driver(GPUS_LIBCUDA, out, why, sizeof why);
-        if (status != GPUS_NO_LIBRARY) {
-            errorf(err, errlen, "%s", why);
+        status = gpus_probe_driver(GPUS_LIBCUDA, out, err);
+        if (status != GPUS_NO_LIBRARY)
             return status;
-        }
+        error_clear(err);
         gpu_list_free(out);
         memset(out, 0, sizeof *out);
     }
     struct cudart rt;
-    status = cudart_open(&rt, library_override, source, err, errlen);
+    status = cudart_open(&rt, library_override, source, err);
     if (status == GPUS_NO_LIBRARY && !library_override)
-        errorf(err, errlen,
-                "neither the NVIDIA driver (%s, which the NVIDIA container toolkit mounts into "
-                "GPU containers) nor a CUDA runtime (libcudart.so.13/.12/.so) was found; on "
+        error_set(err, ERR_SYSTEM,
+                  "neither the NVIDIA driver (%s, which the NVIDIA container toolkit mounts into "
+                  "GPU containers) nor a CUDA runtime (libcudart.so.13/.12/.so) was found; on "
                 "Kubernetes, run on a GPU node with NVIDIA_DRIVER_CAPABILITIES including compute; "
-                "elsewhere install the NVIDIA driver, or set %s or %s",
-                GPUS_LIBCUDA, GPUS_LIBCUDA_ENV, GPUS_CUDART_ENV);
+                  "elsewhere install the NVIDIA driver, or set %s or %s",
+                  GPUS_LIBCUDA, GPUS_LIBCUDA_ENV, GPUS_CUDART_ENV);
     if (status != GPUS_OK)
         return status;
     snprintf(out->library, sizeof out->library, "%s", rt.library);
-    status = probe_loaded(&rt, out, err, errlen);
+    status = probe_loaded(&rt, out, err);
     cudart_close(&rt);
     return status;
 }

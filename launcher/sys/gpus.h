@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 /* The environment variables naming the CUDA runtime, or the driver library, to load. */
 #define GPUS_CUDART_ENV "SPARK_K8S_CUDART"
 #define GPUS_LIBCUDA_ENV "SPARK_K8S_LIBCUDA"
@@ -44,7 +46,7 @@ struct gpu_list {
 };
 
 /* The probe's outcome, a value (the command maps it to an exit status); the error
- * report itself is (err, errlen), as everywhere (errmsg.h). */
+ * report itself is (err), as everywhere (errmsg.h). */
 enum gpus_status {
     GPUS_OK = 0,
     GPUS_NO_LIBRARY, /* no CUDA runtime library could be loaded, or it lacks a needed symbol */
@@ -61,19 +63,18 @@ enum gpus_status {
  * filled as far as the probe got, devices only on GPUS_OK); call gpu_list_free in
  * every case. On anything but GPUS_OK, err holds one line a notebook user can act on,
  * e.g. "no NVIDIA driver found (cudaErrorInsufficientDriver: ...)". */
-int gpus_probe(const char *library_override, struct gpu_list *out, char *err, size_t errlen);
+int gpus_probe(const char *library_override, struct gpu_list *out, struct error *err);
 void gpu_list_free(struct gpu_list *l);
 
 /* The same through the CUDA driver API in LIBRARY (a path or soname; gpus_driver.c). */
-int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size_t errlen);
+int gpus_probe_driver(const char *library, struct gpu_list *out, struct error *err);
 
 /* For the two probes (runtime API here, driver API in gpus_driver.c): COUNT devices,
  * as CALL in LIBRARY reported them, each described by PROBE(CTX, ordinal, device),
  * into OUT->devices. GPUS_OK, or the first failing probe's status with ERR. */
-typedef int gpus_probe_fn(const void *ctx, int ordinal, struct gpu_device *dev, char *err,
-                          size_t errlen);
+typedef int gpus_probe_fn(const void *ctx, int ordinal, struct gpu_device *dev, struct error *err);
 int gpus_fill(int count, const char *call, const char *library, gpus_probe_fn *probe,
-              const void *ctx, struct gpu_list *out, char *err, size_t errlen);
+              const void *ctx, struct gpu_list *out, struct error *err);
 
 /* "ok", "no_library", "no_driver", "no_device", "error" (for JSON and logs). */
 const char *gpus_status_name(int status);

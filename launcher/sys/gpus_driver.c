@@ -66,34 +66,34 @@ static void describe(const struct libcuda *cu, int rc, char *buf, size_t len)
         snprintf(buf, len, "CUresult %d", rc);
 }
 
-static void *symbol(struct libcuda *cu, const char *name, int required, char *err, size_t errlen)
+static void *symbol(struct libcuda *cu, const char *name, int required, struct error *err)
 {
     dlerror();
     void *sym = dlsym(cu->handle, name);
     if (!sym && required)
-        errorf(err, errlen, "%s is not a usable NVIDIA driver library: symbol %s is missing",
-               cu->library, name);
+        error_set(err, ERR_SYSTEM, "%s is not a usable NVIDIA driver library: symbol %s is missing",
+                  cu->library, name);
     return sym;
 }
 
-static int resolve_all(struct libcuda *cu, char *err, size_t errlen)
+static int resolve_all(struct libcuda *cu, struct error *err)
 {
     /* Casts through void * are the dlsym idiom (POSIX guarantees they work). */
-    if (!(cu->init = (cu_init_fn)symbol(cu, "cuInit", 1, err, errlen)) ||
-        !(cu->driver_get_version = (cu_int_out_fn)symbol(cu, "cuDriverGetVersion", 1, err, errlen)) ||
-        !(cu->device_get_count = (cu_int_out_fn)symbol(cu, "cuDeviceGetCount", 1, err, errlen)) ||
-        !(cu->device_get = (cu_device_get_fn)symbol(cu, "cuDeviceGet", 1, err, errlen)) ||
-        !(cu->device_get_name = (cu_name_fn)symbol(cu, "cuDeviceGetName", 1, err, errlen)) ||
-        !(cu->device_total_mem = (cu_total_mem_fn)symbol(cu, "cuDeviceTotalMem_v2", 1, err, errlen)) ||
+    if (!(cu->init = (cu_init_fn)symbol(cu, "cuInit", 1, err)) ||
+        !(cu->driver_get_version = (cu_int_out_fn)symbol(cu, "cuDriverGetVersion", 1, err)) ||
+        !(cu->device_get_count = (cu_int_out_fn)symbol(cu, "cuDeviceGetCount", 1, err)) ||
+        !(cu->device_get = (cu_device_get_fn)symbol(cu, "cuDeviceGet", 1, err)) ||
+        !(cu->device_get_name = (cu_name_fn)symbol(cu, "cuDeviceGetName", 1, err)) ||
+        !(cu->device_total_mem = (cu_total_mem_fn)symbol(cu, "cuDeviceTotalMem_v2", 1, err)) ||
         !(cu->device_get_attribute =
-              (cu_attribute_fn)symbol(cu, "cuDeviceGetAttribute", 1, err, errlen)) ||
-        !(cu->device_get_pci_bus_id = (cu_name_fn)symbol(cu, "cuDeviceGetPCIBusId", 1, err, errlen)))
+              (cu_attribute_fn)symbol(cu, "cuDeviceGetAttribute", 1, err)) ||
+        !(cu->device_get_pci_bus_id = (cu_name_fn)symbol(cu, "cuDeviceGetPCIBusId", 1, err)))
         return -1;
-    cu->device_get_uuid = (cu_uuid_fn)symbol(cu, "cuDeviceGetUuid_v2", 0, err, errlen);
+    cu->device_get_uuid = (cu_uuid_fn)symbol(cu, "cuDeviceGetUuid_v2", 0, err);
     if (!cu->device_get_uuid)
-        cu->device_get_uuid = (cu_uuid_fn)symbol(cu, "cuDeviceGetUuid", 0, err, errlen);
-    cu->get_error_name = (cu_error_text_fn)symbol(cu, "cuGetErrorName", 0, err, errlen);
-    cu->get_error_string = (cu_error_text_fn)symbol(cu, "cuGetErrorString", 0, err, errlen);
+        cu->device_get_uuid = (cu_uuid_fn)symbol(cu, "cuDeviceGetUuid", 0, err);
+    cu->get_error_name = (cu_error_text_fn)symbol(cu, "cuGetErrorName", 0, err);
+    cu->get_error_string = (cu_error_text_fn)symbol(cu, "cuGetErrorString", 0, err);
     return 0;
 }
 
@@ -118,8 +118,7 @@ static void printable(char *s)
             *s = '?';
 }
 
-static int probe_device(const void *ctx, int ordinal, struct gpu_device *dev, char *err,
-                        size_t errlen)
+static int probe_device(const void *ctx, int ordinal, struct gpu_device *dev, struct error *err)
 {
     const struct libcuda *cu = ctx;
     char why[512];
@@ -153,11 +152,11 @@ static int probe_device(const void *ctx, int ordinal, struct gpu_device *dev, ch
     return GPUS_OK;
 fail:
     describe(cu, rc, why, sizeof why);
-    errorf(err, errlen, "%s(device %d) failed in %s (%s)", call, ordinal, cu->library, why);
+    error_set(err, ERR_RUNTIME, "%s(device %d) failed in %s (%s)", call, ordinal, cu->library, why);
     return GPUS_ERROR;
 }
 
-static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *err, size_t errlen)
+static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, struct error *err)
 {
     char why[512];
     int rc = cu->init(0);
@@ -173,8 +172,8 @@ static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *er
                      : snprintf(visible, sizeof visible, "CUDA_VISIBLE_DEVICES is not set");
         if (nvidia && n > 0 && (size_t)n < sizeof visible)
             snprintf(visible + n, sizeof visible - (size_t)n, ", NVIDIA_VISIBLE_DEVICES=%s", nvidia);
-        errorf(err, errlen, "no CUDA device is visible (%s; the NVIDIA driver %s counted none)",
-               visible, cu->library);
+        error_set(err, ERR_SYSTEM, "no CUDA device is visible (%s; the NVIDIA driver %s counted none)",
+                  visible, cu->library);
         return GPUS_NO_DEVICE;
     }
     if (rc != CU_SUCCESS) {
@@ -182,15 +181,15 @@ static int probe_loaded(const struct libcuda *cu, struct gpu_list *out, char *er
         int no_driver = rc == CU_ERROR_STUB_LIBRARY || rc == CU_ERROR_NOT_INITIALIZED ||
                         rc == CU_ERROR_SYSTEM_DRIVER_MISMATCH ||
                         rc == CU_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE;
-        errorf(err, errlen, "%s in %s (%s)",
-               no_driver ? "the NVIDIA driver cannot be used" : "cuInit/cuDeviceGetCount failed",
-               cu->library, why);
+        error_set(err, no_driver ? ERR_SYSTEM : ERR_RUNTIME, "%s in %s (%s)",
+                  no_driver ? "the NVIDIA driver cannot be used" : "cuInit/cuDeviceGetCount failed",
+                  cu->library, why);
         return no_driver ? GPUS_NO_DRIVER : GPUS_ERROR;
     }
-    return gpus_fill(count, "cuDeviceGetCount", cu->library, probe_device, cu, out, err, errlen);
+    return gpus_fill(count, "cuDeviceGetCount", cu->library, probe_device, cu, out, err);
 }
 
-int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size_t errlen)
+int gpus_probe_driver(const char *library, struct gpu_list *out, struct error *err)
 {
     struct libcuda cu;
     memset(&cu, 0, sizeof cu);
@@ -198,8 +197,8 @@ int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size
     cu.handle = dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!cu.handle) {
         const char *why = dlerror();
-        errorf(err, errlen, "the NVIDIA driver library %s could not be loaded (%s)", library,
-               why ? why : "unknown reason");
+        error_set(err, ERR_SYSTEM, "the NVIDIA driver library %s could not be loaded (%s)", library,
+                  why ? why : "unknown reason");
         return GPUS_NO_LIBRARY;
     }
     struct link_map *map = NULL;
@@ -208,7 +207,7 @@ int gpus_probe_driver(const char *library, struct gpu_list *out, char *err, size
                  ? map->l_name
                  : library);
     snprintf(out->library, sizeof out->library, "%s", cu.library);
-    int status = resolve_all(&cu, err, errlen) < 0 ? GPUS_NO_LIBRARY : probe_loaded(&cu, out, err, errlen);
+    int status = resolve_all(&cu, err) < 0 ? GPUS_NO_LIBRARY : probe_loaded(&cu, out, err);
     dlclose(cu.handle);
     return status;
 }

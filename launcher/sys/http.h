@@ -6,9 +6,16 @@
 #ifndef SPARK_K8S_HTTP_H
 #define SPARK_K8S_HTTP_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 
 #include "launcher/sys/buffer.h"
+#include "launcher/sys/errmsg.h"
+
+/* curl_easy_setopt(H, OPT, VAL) unless RC holds a failure already; RC gets its result:
+ * a run of options checked once at the end (the Kubernetes client uses it too). */
+#define HTTP_SETOPT(rc, h, opt, val) \
+    ((rc) = (rc) != CURLE_OK ? (rc) : curl_easy_setopt((h), (opt), (val)))
 
 /* libcurl's process-wide set-up, once before the first request (0 or -1), and
  * its release at the end. */
@@ -20,7 +27,7 @@ void http_global_cleanup(void);
  * came (ERR says why).
  * AGENT names the caller in the User-Agent ("images pin"). */
 int http_get(const char *url, long timeout_s, const char *agent, struct buffer *b,
-             long *status, char *err, size_t errlen);
+             long *status, struct error *err);
 
 /* What a download wrote. */
 struct http_download {
@@ -33,6 +40,6 @@ struct http_download {
  * Same returns as http_get; TIMEOUT_S bounds the connection and a stall (no byte
  * for that long), not the whole transfer. */
 int http_download_fd(const char *url, int fd, long timeout_s, const char *agent,
-                     struct http_download *d, long *status, char *err, size_t errlen);
+                     struct http_download *d, long *status, struct error *err);
 
 #endif

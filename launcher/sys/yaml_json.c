@@ -14,16 +14,15 @@
 struct yaml_reader {
     yaml_parser_t parser;
     const char *name;
-    char *err;
-    size_t errlen;
+    struct error *err;
 };
 
 static int next_event(struct yaml_reader *r, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&r->parser, ev)) {
-        snprintf(r->err, r->errlen, "%s: line %zu: %s", r->name,
-                 (size_t)r->parser.problem_mark.line + 1,
-                 r->parser.problem ? r->parser.problem : "invalid YAML");
+        error_set(r->err, ERR_INPUT, "%s: line %zu: %s", r->name,
+                  (size_t)r->parser.problem_mark.line + 1,
+                  r->parser.problem ? r->parser.problem : "invalid YAML");
         return -1;
     }
     return 0;
@@ -136,8 +135,8 @@ static int refuse_anchor(struct yaml_reader *r, const yaml_event_t *ev, const ya
 {
     if (!anchor)
         return 0;
-    snprintf(r->err, r->errlen, "%s: line %zu: anchors and aliases are not supported", r->name,
-             (size_t)ev->start_mark.line + 1);
+    error_set(r->err, ERR_INPUT, "%s: line %zu: anchors and aliases are not supported", r->name,
+              (size_t)ev->start_mark.line + 1);
     return -1;
 }
 
@@ -145,7 +144,7 @@ static int parse_sequence(struct yaml_reader *r, int depth, json_t **out)
 {
     json_t *array = json_array();
     if (!array) {
-        snprintf(r->err, r->errlen, "%s: out of memory", r->name);
+        error_nomem(r->err);
         return -1;
     }
     for (;;) {
@@ -172,7 +171,7 @@ static int parse_mapping(struct yaml_reader *r, int depth, json_t **out)
 {
     json_t *object = json_object();
     if (!object) {
-        snprintf(r->err, r->errlen, "%s: out of memory", r->name);
+        error_nomem(r->err);
         return -1;
     }
     for (;;) {
@@ -185,8 +184,8 @@ static int parse_mapping(struct yaml_reader *r, int depth, json_t **out)
             return 0;
         }
         if (key.type != YAML_SCALAR_EVENT) {
-            snprintf(r->err, r->errlen, "%s: line %zu: mapping keys must be plain strings",
-                     r->name, (size_t)key.start_mark.line + 1);
+            error_set(r->err, ERR_INPUT, "%s: line %zu: mapping keys must be plain strings",
+                      r->name, (size_t)key.start_mark.line + 1);
             yaml_event_delete(&key);
             goto fail;
         }
@@ -198,11 +197,11 @@ static int parse_mapping(struct yaml_reader *r, int depth, json_t **out)
         char *name = strndup((const char *)key.data.scalar.value, key.data.scalar.length);
         yaml_event_delete(&key);
         if (!name) {
-            snprintf(r->err, r->errlen, "%s: out of memory", r->name);
+            error_nomem(r->err);
             goto fail;
         }
         if (json_object_get(object, name)) {
-            snprintf(r->err, r->errlen, "%s: line %zu: duplicate key '%s'", r->name, line, name);
+            error_set(r->err, ERR_INPUT, "%s: line %zu: duplicate key '%s'", r->name, line, name);
             free(name);
             goto fail;
         }
@@ -228,8 +227,8 @@ fail:
 static int parse_node(struct yaml_reader *r, yaml_event_t *ev, int depth, json_t **out)
 {
     if (depth > YAML_JSON_MAX_DEPTH) {
-        snprintf(r->err, r->errlen, "%s: line %zu: nested deeper than %d levels", r->name,
-                 (size_t)ev->start_mark.line + 1, YAML_JSON_MAX_DEPTH);
+        error_set(r->err, ERR_INPUT, "%s: line %zu: nested deeper than %d levels", r->name,
+                  (size_t)ev->start_mark.line + 1, YAML_JSON_MAX_DEPTH);
         return -1;
     }
     switch (ev->type) {
@@ -238,8 +237,8 @@ static int parse_node(struct yaml_reader *r, yaml_event_t *ev, int depth, json_t
             return -1;
         *out = scalar_value(ev);
         if (!*out) {
-            snprintf(r->err, r->errlen, "%s: line %zu: value is not valid UTF-8", r->name,
-                     (size_t)ev->start_mark.line + 1);
+            error_set(r->err, ERR_INPUT, "%s: line %zu: value is not valid UTF-8", r->name,
+                      (size_t)ev->start_mark.line + 1);
             return -1;
         }
         return 0;
@@ -254,8 +253,8 @@ static int parse_node(struct yaml_reader *r, yaml_event_t *ev, int depth, json_t
     case YAML_ALIAS_EVENT:
         return refuse_anchor(r, ev, ev->data.alias.anchor);
     default:
-        snprintf(r->err, r->errlen, "%s: line %zu: unexpected YAML event", r->name,
-                 (size_t)ev->start_mark.line + 1);
+        error_set(r->err, ERR_INPUT, "%s: line %zu: unexpected YAML event", r->name,
+                  (size_t)ev->start_mark.line + 1);
         return -1;
     }
 }
@@ -270,19 +269,19 @@ static int expect(struct yaml_reader *r, yaml_event_type_t type, const char *wha
     size_t line = (size_t)ev.start_mark.line + 1;
     yaml_event_delete(&ev);
     if (!ok) {
-        snprintf(r->err, r->errlen, "%s: line %zu: %s", r->name, line, what);
+        error_set(r->err, ERR_INPUT, "%s: line %zu: %s", r->name, line, what);
         return -1;
     }
     return 0;
 }
 
 int yaml_json_parse(const char *buf, size_t len, const char *name, json_t **out,
-                    char *err, size_t errlen)
+                    struct error *err)
 {
-    struct yaml_reader r = {.name = name, .err = err, .errlen = errlen};
+    struct yaml_reader r = {.name = name, .err = err};
     *out = NULL;
     if (!yaml_parser_initialize(&r.parser)) {
-        errorf(err, errlen, "%s: cannot initialise the YAML parser", name);
+        error_set(err, ERR_INPUT, "%s: cannot initialise the YAML parser", name);
         return -1;
     }
     yaml_parser_set_input_string(&r.parser, (const unsigned char *)buf, len);
@@ -301,7 +300,7 @@ int yaml_json_parse(const char *buf, size_t len, const char *name, json_t **out,
     }
     if (ev.type != YAML_DOCUMENT_START_EVENT) {
         yaml_event_delete(&ev);
-        errorf(err, errlen, "%s: expected a YAML document", name);
+        error_set(err, ERR_INPUT, "%s: expected a YAML document", name);
         goto done;
     }
     yaml_event_delete(&ev);
@@ -325,18 +324,18 @@ done:
     return rc;
 }
 
-int yaml_json_load_file(const char *path, json_t **out, char *err, size_t errlen)
+int yaml_json_load_file(const char *path, json_t **out, struct error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
         return -1;
     }
     char *buf = malloc(YAML_JSON_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
-        errorf(err, errlen, "%s: out of memory", path);
+        error_nomem(err);
         return -1;
     }
     size_t n = fread(buf, 1, YAML_JSON_MAX_FILE + 1, f);
@@ -344,15 +343,15 @@ int yaml_json_load_file(const char *path, json_t **out, char *err, size_t errlen
     fclose(f);
     if (read_error) {
         free(buf);
-        errorf(err, errlen, "%s: read error", path);
+        error_set(err, ERR_INPUT, "%s: read error", path);
         return -1;
     }
     if (n > YAML_JSON_MAX_FILE) {
         free(buf);
-        errorf(err, errlen, "%s: larger than %u bytes", path, YAML_JSON_MAX_FILE);
+        error_set(err, ERR_INPUT, "%s: larger than %u bytes", path, YAML_JSON_MAX_FILE);
         return -1;
     }
-    int rc = yaml_json_parse(buf, n, path, out, err, errlen);
+    int rc = yaml_json_parse(buf, n, path, out, err);
     free(buf);
     return rc;
 }

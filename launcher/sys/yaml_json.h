@@ -12,12 +12,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 /* Parse BUF (LEN bytes) as one YAML document. NAME is used in messages only.
  * An empty document yields JSON null. On success *out is a new reference. */
 int yaml_json_parse(const char *buf, size_t len, const char *name, json_t **out,
-                    char *err, size_t errlen);
+                    struct error *err);
 
 /* Read and parse the file at PATH (at most 4 MiB). */
-int yaml_json_load_file(const char *path, json_t **out, char *err, size_t errlen);
+int yaml_json_load_file(const char *path, json_t **out, struct error *err);
 
 #endif

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "launcher/spec/config.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/sparkconf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,15 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct settings s;
     memset(&s, 0, sizeof s);
-    char err[4096];
-    int rc = settings_from_json(&s, root, "config file /etc/spark-k8s/config.json", "", 0, err,
-                                sizeof err);
+    struct error err = {0};
+    int rc = settings_from_json(&s, root, "config file /etc/spark-k8s/config.json", "", 0, &err);
     if (rc != 0) {
-        fuzz_check(err[0] != '\0', "a refusal says why");
+        fuzz_check(err.text[0] != '\0', "a refusal says why");
     } else {
         for (int id = 0; id < SETTING_COUNT; id++)
             if (s.values[id].value)
-                fuzz_check(setting_check(id, s.values[id].value, "fuzz", err, sizeof err) == 0,
+                fuzz_check(setting_check(id, s.values[id].value, "fuzz", &err) == 0,
                            "an accepted setting passes its check");
         struct sparkconf *conf = sparkconf_new();
         if (!conf)
@@ -37,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < s.n_extra; i++) {
             fuzz_check(!sparkconf_reserved(s.extra[i].key), "no reserved key");
             fuzz_check(sparkconf_set(conf, s.extra[i].key, s.extra[i].value, s.extra[i].source,
-                                     err, sizeof err) == 0,
+                                     &err) == 0,
                        "an accepted property can be set");
         }
         char *text = NULL;

@@ -14,9 +14,9 @@
 
 #include "launcher/runtime/kube_launch.h"
 #include "launcher/kube/kube_objects.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static void check_conf(const struct sparkconf *conf, const char *header, int with_sources)
@@ -48,11 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *root = json_loadb((const char *)data, size, 0, NULL);
     if (!root)
         return 0;
-    char path[700], err[4096];
+    struct error err = {0};
+    char path[700];
     snprintf(path, sizeof path, "%s/kernel.json", dir);
     struct plan *plan = NULL;
-    if (plan_from_json(root, dir, path, PLAN_NO_ADMIN, &plan, err, sizeof err) != 0) {
-        fuzz_check(err[0] != '\0', "a refusal says why");
+    if (plan_from_json(root, dir, path, PLAN_NO_ADMIN, &plan, &err) != 0) {
+        fuzz_check(err.text[0] != '\0', "a refusal says why");
         json_decref(root);
         return 0;
     }
@@ -62,26 +63,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
              plan_kernel_name(plan), plan_spark_version(plan), plan_variant(plan),
              plan_runtime(plan));
-    if (render_spark_conf(plan, NULL, NULL, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, NULL, NULL, &conf, &err) == 0) {
         check_conf(conf, header, 0);
         check_conf(conf, NULL, 1);
         sparkconf_free(conf);
     }
     struct render_pod pod = {"https://10.96.0.1:443", "ns", "spark-k8s-x", "spark-k8s-x.ns.svc",
                                 "10.1.2.3"};
-    if (render_spark_conf(plan, &pod, NULL, &conf, err, sizeof err) == 0) {
+    if (render_spark_conf(plan, &pod, NULL, &conf, &err) == 0) {
         check_conf(conf, header, 1);
         sparkconf_free(conf);
     }
     struct kube_launch *launch = NULL;
     if (kube_launch_new(plan, "0f0e0d0c-0b0a-0908-0706-050403020100", "fuzz", "default", &launch,
-                        err, sizeof err) == 0) {
+                        &err) == 0) {
         json_t *obj = NULL;
-        if (kube_build_pod(&launch->in, &obj, err, sizeof err) == 0)
+        if (kube_build_pod(&launch->in, &obj, &err) == 0)
             fuzz_check(json_is_object(obj), "a pod");
         json_decref(obj);
         obj = NULL;
-        if (kube_build_configmap(&launch->in, &obj, err, sizeof err) == 0 && obj)
+        if (kube_build_configmap(&launch->in, &obj, &err) == 0 && obj)
             fuzz_check(json_is_object(obj), "a configmap");
         json_decref(obj);
         kube_launch_free(launch);

@@ -57,11 +57,11 @@ void fuzz_kube_pod(int kind, const uint8_t *data, size_t size)
     static struct kube_launch launch;
     static int init;
     if (!init) {
-        char err[256];
-        if (kube_names_for("0f0e0d0c-0b0a-0908-0706-050403020100", &launch.names, err, sizeof err))
+        struct error err = {0};
+        if (kube_names_for("0f0e0d0c-0b0a-0908-0706-050403020100", &launch.names, &err))
             abort();
         snprintf(launch.memory, sizeof launch.memory, "4608Mi");
-        launch.driver_image = "spark-k8s-jupyter:4.1-4.1.1-baseline";
+        launch.in.driver_image = "spark-k8s-jupyter:4.1-4.1.1-baseline";
         init = 1;
     }
     json_t *obj = json_loadb((const char *)data, size, 0, NULL);

@@ -20,18 +20,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *doc = NULL;
-    char err[4096];
-    if (yaml_json_parse((const char *)data, size, path, &doc, err, sizeof err) != 0) {
-        fuzz_check(err[0] != '\0', "a refusal says why");
+    struct error err = {0};
+    if (yaml_json_parse((const char *)data, size, path, &doc, &err) != 0) {
+        fuzz_check(err.text[0] != '\0', "a refusal says why");
         return 0;
     }
     struct kube_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg || copy_string(&cfg->source, path, err, sizeof err))
+    if (!cfg || copy_string(&cfg->source, path, &err))
         abort();
-    int rc = parse_kubeconfig(path, doc, NULL, cfg, err, sizeof err);
+    int rc = parse_kubeconfig(path, doc, NULL, cfg, &err);
     json_decref(doc);
     if (rc != 0) {
-        fuzz_check(err[0] != '\0', "a refusal says why");
+        fuzz_check(err.text[0] != '\0', "a refusal says why");
         kube_config_free(cfg);
         return 0;
     }
@@ -42,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check(!cfg->client_cert.data == !cfg->client_key.data, "a certificate with its key");
     fuzz_check(!cfg->in_cluster && cfg->source && strcmp(cfg->source, path) == 0, "the source");
     int failed = 0;
-    char *token = kube_config_token(cfg, &failed, err, sizeof err);
+    char *token = kube_config_token(cfg, &failed, &err);
     if (token)
         fuzz_check(token[0] != '\0' && !strpbrk(token, " \t\r\n"), "a token is one word");
     else if (failed)
-        fuzz_check(err[0] != '\0', "a token that cannot be read says why");
+        fuzz_check(err.text[0] != '\0', "a token that cannot be read says why");
     free(token);
     kube_config_free(cfg);
     return 0;

@@ -25,11 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *nul = memchr(data, 0, size);
     size_t first = nul ? (size_t)(nul - data) : size;
     json_t *tmpl = NULL, *exec_tmpl = NULL;
-    char err[4096];
-    if (yaml_json_parse((const char *)data, first, "template", &tmpl, err, sizeof err) != 0)
+    struct error err = {0};
+    if (yaml_json_parse((const char *)data, first, "template", &tmpl, &err) != 0)
         return 0;
     if (nul && yaml_json_parse((const char *)nul + 1, size - first - 1, "executor template",
-                               &exec_tmpl, err, sizeof err) != 0) {
+                               &exec_tmpl, &err) != 0) {
         json_decref(tmpl);
         return 0;
     }
@@ -49,10 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .client_public_key = "c",
     };
     struct kube_names names;
-    if (kube_names_for(in.kernel_id, &names, err, sizeof err))
+    if (kube_names_for(in.kernel_id, &names, &err))
         abort();
     json_t *pod = NULL, *cm = NULL;
-    if (kube_build_pod(&in, &pod, err, sizeof err) == 0) {
+    if (kube_build_pod(&in, &pod, &err) == 0) {
         fuzz_check(json_is_object(pod), "a pod");
         fuzz_check(strcmp(json_string_value(json_object_get(pod, "kind")), "Pod") == 0, "kind");
         fuzz_check(strcmp(json_string_value(json_object_get(pod, "apiVersion")), "v1") == 0,
@@ -64,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *id = json_string_value(json_object_get(labels, "spark-k8s.io/kernel-id"));
         fuzz_check(id && strcmp(id, names.kernel_label) == 0, "the kernel's label kept");
     } else {
-        fuzz_check(err[0] != '\0', "a refusal says why");
+        fuzz_check(err.text[0] != '\0', "a refusal says why");
     }
-    if (kube_build_configmap(&in, &cm, err, sizeof err) == 0 && cm) {
+    if (kube_build_configmap(&in, &cm, &err) == 0 && cm) {
         const char *conf = str_at(cm, "data", "spark-defaults.conf");
         fuzz_check(conf && strstr(conf, "spark.kubernetes.executor.podTemplateFile"),
                    "the template is named");

@@ -54,10 +54,10 @@ static int opt_int(json_t *obj, const char *key)
 static int load_inputs(const char *path, struct kube_inputs *in, json_t **doc, json_t **tmpl,
                        const char **secrets)
 {
-    char err[512];
+    struct error err = {0};
     *tmpl = NULL;
-    if (yaml_json_load_file(path, doc, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
+    if (yaml_json_load_file(path, doc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.text);
         return -1;
     }
     json_t *d = *doc;
@@ -101,8 +101,8 @@ static int load_inputs(const char *path, struct kube_inputs *in, json_t **doc, j
     in->image_pull_secrets = n ? secrets : NULL;
     const char *tmpl_path = opt_str(d, "pod_template_file");
     if (tmpl_path) {
-        if (yaml_json_load_file(tmpl_path, tmpl, err, sizeof err) < 0) {
-            fprintf(stderr, "%s\n", err);
+        if (yaml_json_load_file(tmpl_path, tmpl, &err) < 0) {
+            fprintf(stderr, "%s\n", err.text);
             json_decref(*doc);
             return -1;
         }
@@ -118,12 +118,12 @@ static int cmd_render(const char *path)
     const char *secrets[8];
     if (load_inputs(path, &in, &doc, &tmpl, secrets) < 0)
         return 2;
-    char err[512];
-    int rc = kube_render_list(&in, &list, err, sizeof err);
+    struct error err = {0};
+    int rc = kube_render_list(&in, &list, &err);
     if (rc == 0)
         print_json(list);
     else
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", err.text);
     json_decref(list);
     json_decref(doc);
     json_decref(tmpl);
@@ -153,15 +153,15 @@ static int cmd_apply_kernel(struct kube_client *client, const char *path)
     const char *secrets[8];
     if (load_inputs(path, &in, &doc, &tmpl, secrets) < 0)
         return 2;
-    char err[512];
+    struct error err = {0};
     json_t *pod = NULL, *secret = NULL, *svc = NULL, *cm = NULL, *created = NULL;
     json_t *sent = json_array();
     int rc = 1;
-    if (kube_build_pod(&in, &pod, err, sizeof err) < 0 ||
-        kube_build_secret(&in, &secret, err, sizeof err) < 0 ||
-        kube_build_service(&in, &svc, err, sizeof err) < 0 ||
-        kube_build_configmap(&in, &cm, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
+    if (kube_build_pod(&in, &pod, &err) < 0 ||
+        kube_build_secret(&in, &secret, &err) < 0 ||
+        kube_build_service(&in, &svc, &err) < 0 ||
+        kube_build_configmap(&in, &cm, &err) < 0) {
+        fprintf(stderr, "%s\n", err.text);
         rc = 2;
         goto done;
     }
@@ -256,16 +256,16 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "render") == 0)
         return cmd_render(argv[2]);
-    char err[1024];
+    struct error err = {0};
     struct kube_config *cfg = NULL;
-    if (kube_config_load_default(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
+    if (kube_config_load_default(&cfg, &err) < 0) {
+        fprintf(stderr, "%s\n", err.text);
         return 2;
     }
     struct kube_client *client = NULL;
-    if (kube_client_new(cfg, &client, err, sizeof err) < 0) {
+    if (kube_client_new(cfg, &client, &err) < 0) {
         kube_config_free(cfg);
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", err.text);
         return 2;
     }
     struct kube_status st;
@@ -286,8 +286,8 @@ int main(int argc, char **argv)
             printf("%s\n", d == 1 ? "gone" : "deleted");
     } else if (strcmp(cmd, "create") == 0 && argc > 3) {
         json_t *body = NULL;
-        if (yaml_json_load_file(argv[3], &body, err, sizeof err) < 0) {
-            fprintf(stderr, "%s\n", err);
+        if (yaml_json_load_file(argv[3], &body, &err) < 0) {
+            fprintf(stderr, "%s\n", err.text);
             rc = 2;
         } else {
             rc = kube_create(client, argv[2], body, &obj, &st) < 0 ? fail_status(&st) : 0;

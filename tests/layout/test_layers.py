@@ -34,10 +34,10 @@ def test_the_tree_keeps_the_rule():
 
 def test_an_include_upward_is_caught(tmp_path):
     root = tree(tmp_path)
-    add_include(root / "launcher/sys/spawn.c", "launcher/spec/plan.h")
+    add_include(root / "launcher/sys/spawn.c", "launcher/plan/plan.h")
     r = run(root)
     assert r.returncode == 1
-    assert 'launcher/sys/spawn.c:' in r.stderr and '"launcher/spec/plan.h"' in r.stderr
+    assert 'launcher/sys/spawn.c:' in r.stderr and '"launcher/plan/plan.h"' in r.stderr
     assert "launcher/sys may include only launcher/sys" in r.stderr
 
 
@@ -48,16 +48,16 @@ def test_the_kernel_includes_nothing_of_the_launcher(tmp_path):
     assert r.returncode == 1 and "kernel/proxy.c:" in r.stderr
 
 
-def test_spec_and_kube_stay_apart(tmp_path):
+def test_plan_and_kube_stay_apart(tmp_path):
     root = tree(tmp_path)
-    add_include(root / "launcher/spec/render.c", "launcher/kube/kube_objects.h")
+    add_include(root / "launcher/plan/render.c", "launcher/kube/kube_objects.h")
     r = run(root)
-    assert r.returncode == 1 and "launcher/spec/render.c:" in r.stderr
+    assert r.returncode == 1 and "launcher/plan/render.c:" in r.stderr
 
 
 def test_a_circle_in_a_folder_is_caught(tmp_path):
     root = tree(tmp_path)
-    add_include(root / "launcher/spec/sparkconf.c", "launcher/spec/plan.h")
+    add_include(root / "launcher/plan/sparkconf.c", "launcher/plan/plan.h")
     r = run(root)
     assert r.returncode == 1
-    assert "include circle:" in r.stderr and "launcher/spec/sparkconf.[ch]" in r.stderr
+    assert "include circle:" in r.stderr and "launcher/plan/sparkconf.[ch]" in r.stderr

@@ -32,9 +32,9 @@ static int reset_env(void **state)
 }
 
 /* Probe the fake library with the current environment. */
-static int probe_fake(struct gpu_list *list, char *err, size_t errlen)
+static int probe_fake(struct gpu_list *list, struct error *err)
 {
-    return gpus_probe(fake_path, list, err, errlen);
+    return gpus_probe(fake_path, list, err);
 }
 
 static void test_two_devices(void **state)
@@ -48,9 +48,9 @@ static void test_two_devices(void **state)
     setenv("FAKE_CUDART_RUNTIME_VERSION", "12040", 1);
     setenv("FAKE_CUDART_DRIVER_VERSION", "12080", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_OK);
-    assert_string_equal(err, "");
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_OK);
+    assert_string_equal(err.text, "");
     assert_int_equal(list.n, 2);
     assert_int_equal(list.runtime_version, 12040);
     assert_int_equal(list.driver_version, 12080);
@@ -81,8 +81,8 @@ static void test_defaults_of_fake(void **state)
     (void)state;
     setenv("FAKE_CUDART_DEVICES", "1", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_OK);
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_OK);
     assert_int_equal(list.n, 1);
     assert_string_equal(list.devices[0].name, "Fake GPU 0");
     assert_int_equal(list.devices[0].memory_bytes, (size_t)16384 * 1024 * 1024);
@@ -98,8 +98,8 @@ static void test_env_override(void **state)
     setenv(GPUS_CUDART_ENV, fake_path, 1);
     setenv("FAKE_CUDART_DEVICES", "3", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_OK);
+    struct error err = {0};
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_OK);
     assert_int_equal(list.n, 3);
     assert_non_null(strstr(list.library, "libcudart-fake.so"));
     gpu_list_free(&list);
@@ -110,10 +110,10 @@ static void test_env_override_missing(void **state)
     (void)state;
     setenv(GPUS_CUDART_ENV, "/nonexistent/libcudart.so.13", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "SPARK_K8S_CUDART=/nonexistent/libcudart.so.13"));
-    assert_non_null(strstr(err, "could not be loaded"));
+    struct error err = {0};
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "SPARK_K8S_CUDART=/nonexistent/libcudart.so.13"));
+    assert_non_null(strstr(err.text, "could not be loaded"));
     assert_null(list.devices);
     assert_int_equal(list.n, 0);
     assert_string_equal(list.library, "");
@@ -126,8 +126,8 @@ static void test_argument_beats_env(void **state)
     setenv(GPUS_CUDART_ENV, "/nonexistent/libcudart.so.13", 1);
     setenv("FAKE_CUDART_DEVICES", "1", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_OK);
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_OK);
     assert_int_equal(list.n, 1);
     gpu_list_free(&list);
 }
@@ -136,10 +136,10 @@ static void test_missing_library(void **state)
 {
     (void)state;
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe("/nonexistent/dir/libcudart.so.12", &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "/nonexistent/dir/libcudart.so.12"));
-    assert_null(strstr(err, "SPARK_K8S_CUDART="));
+    struct error err = {0};
+    assert_int_equal(gpus_probe("/nonexistent/dir/libcudart.so.12", &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "/nonexistent/dir/libcudart.so.12"));
+    assert_null(strstr(err.text, "SPARK_K8S_CUDART="));
     gpu_list_free(&list);
 }
 
@@ -147,9 +147,9 @@ static void test_empty_override(void **state)
 {
     (void)state;
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe("", &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "empty"));
+    struct error err = {0};
+    assert_int_equal(gpus_probe("", &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "empty"));
     gpu_list_free(&list);
 }
 
@@ -157,10 +157,10 @@ static void test_not_a_cuda_runtime(void **state)
 {
     (void)state;
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe("libm.so.6", &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "is not a usable CUDA runtime library"));
-    assert_non_null(strstr(err, "cudaGetDeviceCount"));
+    struct error err = {0};
+    assert_int_equal(gpus_probe("libm.so.6", &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "is not a usable CUDA runtime library"));
+    assert_non_null(strstr(err.text, "cudaGetDeviceCount"));
     gpu_list_free(&list);
 }
 
@@ -170,9 +170,9 @@ static void test_no_driver(void **state)
     setenv("FAKE_CUDART_DEVICES", "2", 1);
     setenv("FAKE_CUDART_ERROR", "insufficient_driver", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_string_equal(err, "no NVIDIA driver found (cudaErrorInsufficientDriver: "
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DRIVER);
+    assert_string_equal(err.text, "no NVIDIA driver found (cudaErrorInsufficientDriver: "
                              "CUDA driver version is insufficient for CUDA runtime version)");
     /* What the probe learnt before failing stays for the caller to show. */
     assert_int_equal(list.runtime_version, 13000);
@@ -188,10 +188,10 @@ static void test_old_driver(void **state)
     setenv("FAKE_CUDART_DEVICES", "1", 1);
     setenv("FAKE_CUDART_ERROR", "old_driver", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_non_null(strstr(err, "the NVIDIA driver supports CUDA 12.2 but the CUDA runtime 13.0"));
-    assert_non_null(strstr(err, "cudaErrorInsufficientDriver"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DRIVER);
+    assert_non_null(strstr(err.text, "the NVIDIA driver supports CUDA 12.2 but the CUDA runtime 13.0"));
+    assert_non_null(strstr(err.text, "cudaErrorInsufficientDriver"));
     assert_int_equal(list.driver_version, 12020);
     gpu_list_free(&list);
 }
@@ -201,9 +201,9 @@ static void test_stub_driver(void **state)
     (void)state;
     setenv("FAKE_CUDART_ERROR", "stub_library", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_non_null(strstr(err, "no NVIDIA driver found (cudaErrorStubLibrary"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DRIVER);
+    assert_non_null(strstr(err.text, "no NVIDIA driver found (cudaErrorStubLibrary"));
     gpu_list_free(&list);
 }
 
@@ -212,9 +212,9 @@ static void test_driver_mismatch(void **state)
     (void)state;
     setenv("FAKE_CUDART_ERROR", "system_driver_mismatch", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_non_null(strstr(err, "cudaErrorSystemDriverMismatch"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DRIVER);
+    assert_non_null(strstr(err.text, "cudaErrorSystemDriverMismatch"));
     gpu_list_free(&list);
 }
 
@@ -224,10 +224,10 @@ static void test_no_device(void **state)
     setenv("FAKE_CUDART_ERROR", "no_device", 1);
     setenv("CUDA_VISIBLE_DEVICES", "3", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DEVICE);
-    assert_non_null(strstr(err, "no CUDA device is visible (CUDA_VISIBLE_DEVICES=3;"));
-    assert_non_null(strstr(err, "cudaErrorNoDevice: no CUDA-capable device is detected"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DEVICE);
+    assert_non_null(strstr(err.text, "no CUDA device is visible (CUDA_VISIBLE_DEVICES=3;"));
+    assert_non_null(strstr(err.text, "cudaErrorNoDevice: no CUDA-capable device is detected"));
     gpu_list_free(&list);
 }
 
@@ -236,10 +236,10 @@ static void test_no_device_unset_visible(void **state)
     (void)state;
     setenv("NVIDIA_VISIBLE_DEVICES", "void", 1);
     struct gpu_list list;
-    char err[512];
+    struct error err = {0};
     /* FAKE_CUDART_DEVICES unset: zero devices, cudaErrorNoDevice like the real runtime. */
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DEVICE);
-    assert_non_null(strstr(err, "CUDA_VISIBLE_DEVICES is not set, NVIDIA_VISIBLE_DEVICES=void"));
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DEVICE);
+    assert_non_null(strstr(err.text, "CUDA_VISIBLE_DEVICES is not set, NVIDIA_VISIBLE_DEVICES=void"));
     gpu_list_free(&list);
 }
 
@@ -248,9 +248,9 @@ static void test_zero_devices_success(void **state)
     (void)state;
     setenv("FAKE_CUDART_ZERO_OK", "1", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DEVICE);
-    assert_non_null(strstr(err, "the CUDA runtime counted 0 devices"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DEVICE);
+    assert_non_null(strstr(err.text, "the CUDA runtime counted 0 devices"));
     gpu_list_free(&list);
 }
 
@@ -259,10 +259,10 @@ static void test_unknown_error(void **state)
     (void)state;
     setenv("FAKE_CUDART_ERROR", "unknown", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_ERROR);
-    assert_non_null(strstr(err, "cudaGetDeviceCount failed in "));
-    assert_non_null(strstr(err, "cudaErrorUnknown"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_ERROR);
+    assert_non_null(strstr(err.text, "cudaGetDeviceCount failed in "));
+    assert_non_null(strstr(err.text, "cudaErrorUnknown"));
     gpu_list_free(&list);
 }
 
@@ -271,10 +271,10 @@ static void expect_device_failure(const char *fail, const char *call_text)
     setenv("FAKE_CUDART_DEVICES", "2", 1);
     setenv("FAKE_CUDART_FAIL", fail, 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_ERROR);
-    assert_non_null(strstr(err, call_text));
-    assert_non_null(strstr(err, "cudaErrorUnknown"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_ERROR);
+    assert_non_null(strstr(err.text, call_text));
+    assert_non_null(strstr(err.text, "cudaErrorUnknown"));
     assert_null(list.devices); /* the half-filled array is freed, not handed out */
     assert_int_equal(list.n, 0);
     gpu_list_free(&list);
@@ -303,9 +303,9 @@ static void test_absurd_count(void **state)
     (void)state;
     setenv("FAKE_CUDART_COUNT", "100000", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_ERROR);
-    assert_non_null(strstr(err, "reported 100000 devices"));
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_ERROR);
+    assert_non_null(strstr(err.text, "reported 100000 devices"));
     gpu_list_free(&list);
 }
 
@@ -320,23 +320,25 @@ static void test_name_is_sanitised_and_bounded(void **state)
     setenv("FAKE_CUDART_DEVICES", "1", 1);
     setenv("FAKE_CUDART_NAMES", name, 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_OK);
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_OK);
     assert_int_equal(strlen(list.devices[0].name), 255);
     assert_memory_equal(list.devices[0].name, "xxx??xx", 7);
     gpu_list_free(&list);
 }
 
-static void test_small_err_buffer(void **state)
+/* The kind of a missing driver is the machine's; no error wanted is fine too. */
+static void test_error_kind_and_no_error_wanted(void **state)
 {
     (void)state;
     setenv("FAKE_CUDART_ERROR", "insufficient_driver", 1);
     struct gpu_list list;
-    char err[8];
-    assert_int_equal(probe_fake(&list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_string_equal(err, "no NVID");
+    struct error err = {0};
+    assert_int_equal(probe_fake(&list, &err), GPUS_NO_DRIVER);
+    assert_int_equal(err.kind, ERR_SYSTEM);
+    assert_memory_equal(err.text, "no NVIDIA driver found", 22);
     gpu_list_free(&list);
-    assert_int_equal(probe_fake(&list, NULL, 0), GPUS_NO_DRIVER);
+    assert_int_equal(probe_fake(&list, NULL), GPUS_NO_DRIVER);
     gpu_list_free(&list);
 }
 
@@ -371,8 +373,8 @@ static void test_driver_api(void **state)
     setenv("FAKE_CUDART_PCI", "0000:1A:00.0;0000:2B:00.0", 1);
     setenv("FAKE_CUDART_DRIVER_VERSION", "13000", 1);
     struct gpu_list list;
-    char err[512];
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_OK);
+    struct error err = {0};
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_OK);
     assert_int_equal(list.n, 2);
     assert_non_null(strstr(list.library, "libcuda-fake.so"));
     assert_int_equal(list.runtime_version, 0);
@@ -385,7 +387,7 @@ static void test_driver_api(void **state)
     assert_string_equal(list.devices[0].uuid, "GPU-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
     gpu_list_free(&list);
     /* the runtime's override still wins over the driver's */
-    assert_int_equal(gpus_probe(fake_path, &list, err, sizeof err), GPUS_OK);
+    assert_int_equal(gpus_probe(fake_path, &list, &err), GPUS_OK);
     assert_non_null(strstr(list.library, "libcudart-fake.so"));
     gpu_list_free(&list);
 }
@@ -395,30 +397,30 @@ static void test_driver_api_failures(void **state)
     (void)state;
     setenv(GPUS_LIBCUDA_ENV, fake_driver, 1);
     struct gpu_list list;
-    char err[512];
+    struct error err = {0};
     setenv("CUDA_VISIBLE_DEVICES", "", 1);
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_DEVICE);
-    assert_non_null(strstr(err, "no CUDA device is visible (CUDA_VISIBLE_DEVICES="));
-    assert_non_null(strstr(err, "libcuda-fake.so"));
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_NO_DEVICE);
+    assert_non_null(strstr(err.text, "no CUDA device is visible (CUDA_VISIBLE_DEVICES="));
+    assert_non_null(strstr(err.text, "libcuda-fake.so"));
     gpu_list_free(&list);
     setenv("FAKE_CUDART_DEVICES", "1", 1);
     setenv("FAKE_CUDART_ERROR", "stub_library", 1);
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_DRIVER);
-    assert_non_null(strstr(err, "CUDA_ERROR_STUB_LIBRARY"));
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_NO_DRIVER);
+    assert_non_null(strstr(err.text, "CUDA_ERROR_STUB_LIBRARY"));
     gpu_list_free(&list);
     unsetenv("FAKE_CUDART_ERROR");
     setenv("FAKE_CUDART_FAIL", "pci:0", 1);
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_ERROR);
-    assert_non_null(strstr(err, "cuDeviceGetPCIBusId(device 0)"));
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_ERROR);
+    assert_non_null(strstr(err.text, "cuDeviceGetPCIBusId(device 0)"));
     gpu_list_free(&list);
     unsetenv("FAKE_CUDART_FAIL");
     setenv(GPUS_LIBCUDA_ENV, "/nonexistent/libcuda.so.1", 1);
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "/nonexistent/libcuda.so.1"));
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "/nonexistent/libcuda.so.1"));
     gpu_list_free(&list);
     setenv(GPUS_LIBCUDA_ENV, fake_path, 1); /* a runtime, not a driver */
-    assert_int_equal(gpus_probe(NULL, &list, err, sizeof err), GPUS_NO_LIBRARY);
-    assert_non_null(strstr(err, "symbol cuInit is missing"));
+    assert_int_equal(gpus_probe(NULL, &list, &err), GPUS_NO_LIBRARY);
+    assert_non_null(strstr(err.text, "symbol cuInit is missing"));
     gpu_list_free(&list);
 }
 
@@ -461,7 +463,7 @@ int main(void)
         cmocka_unit_test_setup(test_pci_failure, reset_env),
         cmocka_unit_test_setup(test_absurd_count, reset_env),
         cmocka_unit_test_setup(test_name_is_sanitised_and_bounded, reset_env),
-        cmocka_unit_test_setup(test_small_err_buffer, reset_env),
+        cmocka_unit_test_setup(test_error_kind_and_no_error_wanted, reset_env),
         cmocka_unit_test_setup(test_helpers, reset_env),
         cmocka_unit_test_setup(test_driver_api, reset_env),
         cmocka_unit_test_setup(test_driver_api_failures, reset_env),

@@ -20,9 +20,9 @@
 static struct matrix *embedded(void)
 {
     struct matrix *m = NULL;
-    char err[512] = "";
-    if (matrix_load_string(matrix_embedded_json(), "<embedded>", &m, err, sizeof err))
-        fail_msg("%s", err);
+    struct error err = {0};
+    if (matrix_load_string(matrix_embedded_json(), "<embedded>", &m, &err))
+        fail_msg("%s", err.text);
     return m;
 }
 
@@ -30,9 +30,9 @@ static struct image_plan *make(const struct matrix *m, const char *registry, con
 {
     struct image_plan_options o = {.registry = registry, .select = select, .revision = "r1"};
     struct image_plan *p = NULL;
-    char err[512] = "";
-    if (image_plan_make(m, &o, &p, err, sizeof err))
-        fail_msg("image_plan_make: %s", err);
+    struct error err = {0};
+    if (image_plan_make(m, &o, &p, &err))
+        fail_msg("image_plan_make: %s", err.text);
     return p;
 }
 
@@ -183,14 +183,14 @@ static void test_selection_and_registry(void **state)
     image_plan_free(p);
 
     struct image_plan_options o = {.select = "runtime-3.5-tpu"};
-    char err[512] = "";
-    assert_int_equal(image_plan_make(m, &o, &p, err, sizeof err), -1);
+    struct error err = {0};
+    assert_int_equal(image_plan_make(m, &o, &p, &err), -1);
     assert_null(p);
-    assert_non_null(strstr(err, "'runtime-3.5-tpu' selects no image"));
+    assert_non_null(strstr(err.text, "'runtime-3.5-tpu' selects no image"));
 
     struct image_plan_options bad = {.registry = "reg example"};
-    assert_int_equal(image_plan_make(m, &bad, &p, err, sizeof err), -1);
-    assert_non_null(strstr(err, "REGISTRY"));
+    assert_int_equal(image_plan_make(m, &bad, &p, &err), -1);
+    assert_non_null(strstr(err.text, "REGISTRY"));
     matrix_free(m);
 }
 
@@ -203,13 +203,13 @@ static void test_refused_matrix_makes_no_plan(void **state)
     char *text = json_dumps(root, 0);
     json_decref(root);
     struct matrix *m = NULL;
-    char err[512] = "";
-    assert_int_equal(matrix_load_string(text, "<t>", &m, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(matrix_load_string(text, "<t>", &m, &err), 0);
     free(text);
     struct image_plan *p = NULL;
-    assert_int_equal(image_plan_make(m, NULL, &p, err, sizeof err), -1);
+    assert_int_equal(image_plan_make(m, NULL, &p, &err), -1);
     assert_null(p);
-    assert_non_null(strstr(err, "Iceberg 1.10.0 has no Spark 4.1 module"));
+    assert_non_null(strstr(err.text, "Iceberg 1.10.0 has no Spark 4.1 module"));
     matrix_free(m);
 }
 
@@ -218,22 +218,22 @@ static void test_set_arg(void **state)
     (void)state;
     struct matrix *m = embedded();
     struct image_plan *p = make(m, NULL, "jupyter-4.1-baseline");
-    char err[512] = "";
+    struct error err = {0};
     size_t n = 0;
     /* every image that takes it, and the base the plan shows follows */
-    assert_int_equal(image_plan_set_arg(p, "DEBIAN_SNAPSHOT", "", &n, err, sizeof err), 0);
+    assert_int_equal(image_plan_set_arg(p, "DEBIAN_SNAPSHOT", "", &n, &err), 0);
     assert_int_equal(n, 2);
     assert_string_equal(image_spec_arg(&p->images[0], "DEBIAN_SNAPSHOT"), "");
     assert_string_equal(image_spec_arg(&p->images[1], "DEBIAN_SNAPSHOT"), "");
-    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "localhost/base:1", &n, err, sizeof err), 0);
+    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "localhost/base:1", &n, &err), 0);
     assert_int_equal(n, 1);
     assert_string_equal(p->images[0].base, "localhost/base:1");
     assert_string_equal(p->images[1].base, p->images[0].ref); /* the Jupyter image keeps its FROM */
     /* refused: a name no image takes, a control character */
-    assert_int_equal(image_plan_set_arg(p, "NO_SUCH_ARG", "x", &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "NO_SUCH_ARG: no image of the plan takes it"));
-    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "a\nb", &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "control character"));
+    assert_int_equal(image_plan_set_arg(p, "NO_SUCH_ARG", "x", &n, &err), -1);
+    assert_non_null(strstr(err.text, "NO_SUCH_ARG: no image of the plan takes it"));
+    assert_int_equal(image_plan_set_arg(p, "BASE_IMAGE", "a\nb", &n, &err), -1);
+    assert_non_null(strstr(err.text, "control character"));
     assert_string_equal(p->images[0].base, "localhost/base:1");
     image_plan_free(p);
     matrix_free(m);

@@ -28,6 +28,7 @@
 #include "launcher/runtime/janitor.h"
 #include "launcher/sys/fs.h"
 #include "launcher/runtime/runtime.h"
+#include "launcher/sys/strv.h"
 
 #define DEADLINE_MS 20000 /* generous: valgrind runs every process of the test slowly */
 
@@ -202,8 +203,8 @@ static void start_owner(struct fixture *fx, int forget, enum owner_end end)
         close(report[0]);
         setpgid(0, 0); /* its own group, as Jupyter's kernel process is */
         struct janitor j;
-        char err[256];
-        if (janitor_start(&j, err, sizeof err) || janitor_guard_group(&j, fx->group) ||
+        struct error err = {0};
+        if (janitor_start(&j, &err) || janitor_guard_group(&j, fx->group) ||
             janitor_guard_dir(&j, fx->dir) || (forget && janitor_forget_group(&j, fx->group)))
             _exit(3);
         /* No wait here: janitor_start returns with the janitor out of our session, so a
@@ -350,9 +351,9 @@ static void test_start_returns_in_own_session(void **state)
     enum { TRIES = 40 };
     for (int i = 0; i < TRIES; i++) {
         struct janitor j;
-        char err[256] = "";
-        if (janitor_start(&j, err, sizeof err))
-            fail_msg("janitor_start: %s", err);
+        struct error err = {0};
+        if (janitor_start(&j, &err))
+            fail_msg("janitor_start: %s", err.text);
         pid_t pid = j.pid, sid = getsid(pid);
         janitor_release(&j);
         if (sid != pid)
@@ -387,8 +388,8 @@ static void test_values_on_death(void **state)
     if (fx->owner == 0) {
         close(report[0]);
         struct janitor j = {.on_death = record_value};
-        char err[256];
-        if (janitor_start(&j, err, sizeof err) ||
+        struct error err = {0};
+        if (janitor_start(&j, &err) ||
             janitor_guard_value(&j, "/api/v1/namespaces/ns/pods/a uid-a") ||
             janitor_guard_value(&j, "/api/v1/namespaces/ns/pods/b uid-b") ||
             janitor_forget_value(&j, "/api/v1/namespaces/ns/pods/b uid-b") ||
@@ -424,9 +425,9 @@ static void test_release_touches_nothing(void **state)
     struct fixture *fx = *state;
     fx->group = spawn_group();
     struct janitor j;
-    char err[256] = "";
-    if (janitor_start(&j, err, sizeof err))
-        fail_msg("janitor_start: %s", err);
+    struct error err = {0};
+    if (janitor_start(&j, &err))
+        fail_msg("janitor_start: %s", err.text);
     fx->janitor = j.pid;
     assert_true(j.pid > 0);
     assert_true(j.fd >= 0);
@@ -451,9 +452,9 @@ static void test_guard_dir_refuses_newline(void **state)
 {
     struct fixture *fx = *state;
     struct janitor j;
-    char err[256] = "";
-    if (janitor_start(&j, err, sizeof err))
-        fail_msg("janitor_start: %s", err);
+    struct error err = {0};
+    if (janitor_start(&j, &err))
+        fail_msg("janitor_start: %s", err.text);
     fx->janitor = j.pid;
     /* A newline would end the command early: "D /tmp/x" then an "R" (release). */
     assert_int_equal(janitor_guard_dir(&j, "/tmp/x\nR"), -1);
@@ -510,7 +511,7 @@ static void argv_is(char *const *in, const char *cf, const char *rd, const char 
         assert_ptr_not_equal(out[i], in[i]); /* copies */
     }
     assert_null(out[i]);
-    runtime_argv_free(out);
+    strv_free(out);
 }
 
 static void test_runtime_argv(void **state)
@@ -555,7 +556,7 @@ static void test_runtime_argv(void **state)
     snprintf(want, sizeof want, "%s=%s", big, big);
     char *const longer[] = {"{connection_file}={connection_file}", NULL};
     argv_is(longer, big, "/r", (const char *const[]){want, NULL});
-    runtime_argv_free(NULL);
+    strv_free(NULL);
 }
 
 int main(void)

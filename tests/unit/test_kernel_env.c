@@ -1,4 +1,4 @@
-/* test_kernel_env.c — the jars of a kernel environment (launcher/spec/kernel_env.c):
+/* test_kernel_env.c — the jars of a kernel environment (launcher/plan/kernel_env.c):
  * which files a variant needs, RAPIDS as this machine's default build (its
  * architecture, the default classifier's CUDA major) or as whichever build an
  * environment's folder holds, the folder of an interpreter, and this machine's
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 
 struct fixture {
     struct matrix *m;
@@ -29,8 +29,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char err[512];
-    if (!f || matrix_load_string(matrix_embedded_json(), "<t>", &f->m, err, sizeof err))
+    struct error err = {0};
+    if (!f || matrix_load_string(matrix_embedded_json(), "<t>", &f->m, &err))
         return -1;
     f->line = matrix_spark_find(f->m, "4.1");
     snprintf(f->dir, sizeof f->dir, "/tmp/test_kernel_env_XXXXXX");

@@ -17,8 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/spec/kernelspec.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/images/matrix.h"
+#include "launcher/sys/strv.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -30,10 +31,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static struct matrix *load_matrix(void)
 {
-    char err[512];
+    struct error err = {0};
     struct matrix *m = NULL;
-    if (matrix_load_default(&m, err, sizeof err))
-        fail_msg("matrix: %s", err);
+    if (matrix_load_default(&m, &err))
+        fail_msg("matrix: %s", err.text);
     return m;
 }
 
@@ -56,7 +57,7 @@ static void test_build_all(void **state)
 {
     (void)state;
     struct matrix *m = load_matrix();
-    char err[1024];
+    struct error err = {0};
     for (size_t s = 0; s < m->n_spark; s++) {
         for (size_t v = 0; v < m->n_variants; v++) {
             struct kernelspec_request r = {.spark = m->spark[s].line,
@@ -64,8 +65,8 @@ static void test_build_all(void **state)
                                            .executable = "/opt/bin/spark-k8s"};
             char *name = NULL;
             json_t *spec = NULL;
-            if (kernelspec_build(m, &r, &name, &spec, err, sizeof err))
-                fail_msg("build: %s", err);
+            if (kernelspec_build(m, &r, &name, &spec, &err))
+                fail_msg("build: %s", err.text);
             char want[128];
             snprintf(want, sizeof want, "spark-%s-%s", m->spark[s].line, m->variants[v]);
             assert_string_equal(name, want);
@@ -119,13 +120,14 @@ static void test_build_all(void **state)
 static void refused(const struct kernelspec_request *r, const char *option, const char *value)
 {
     struct matrix *m = load_matrix();
-    char err[1024] = "", *name = NULL;
+    struct error err = {0};
+    char *name = NULL;
     json_t *spec = NULL;
-    assert_int_equal(kernelspec_build(m, r, &name, &spec, err, sizeof err), -1);
+    assert_int_equal(kernelspec_build(m, r, &name, &spec, &err), -1);
     assert_null(name);
     assert_null(spec);
-    if (!strstr(err, option) || !strstr(err, value))
-        fail_msg("message '%s' should name %s and %s", err, option, value);
+    if (!strstr(err.text, option) || !strstr(err.text, value))
+        fail_msg("message '%s' should name %s and %s", err.text, option, value);
     matrix_free(m);
 }
 
@@ -228,15 +230,16 @@ static void test_embedded_files(void **state)
 static void test_install_replace_remove(void **state)
 {
     (void)state;
-    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256], err[1024];
+    struct error err = {0};
+    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256];
     assert_non_null(mkdtemp(root));
     snprintf(kernels, sizeof kernels, "%s/share/jupyter/kernels", root);
     struct matrix *m = load_matrix();
     struct kernelspec_request r = {.spark = "3.5", .variant = "iceberg", .executable = "/x/sk"};
     char *name = NULL;
     json_t *spec = NULL;
-    assert_int_equal(kernelspec_build(m, &r, &name, &spec, err, sizeof err), 0);
-    assert_int_equal(kernelspec_install(kernels, name, spec, 0, err, sizeof err), 0);
+    assert_int_equal(kernelspec_build(m, &r, &name, &spec, &err), 0);
+    assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), 0);
     const char *files[] = {"kernel.json", "logo-svg.svg", "logo-32x32.png", "logo-64x64.png",
                            "spark_session.py"};
     for (size_t i = 0; i < 5; i++) {
@@ -248,12 +251,12 @@ static void test_install_replace_remove(void **state)
     snprintf(path, sizeof path, "%s/%s", kernels, name);
     assert_true(kernelspec_is_ours(path));
     /* a second install without replace is refused and changes nothing */
-    assert_int_equal(kernelspec_install(kernels, name, spec, 0, err, sizeof err), -1);
-    assert_non_null(strstr(err, "--replace"));
+    assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), -1);
+    assert_non_null(strstr(err.text, "--replace"));
     assert_int_equal(count_entries(kernels, 0), 1);
     /* replace swaps in the new spec */
     json_object_set_new(spec, "display_name", json_string("Replaced"));
-    assert_int_equal(kernelspec_install(kernels, name, spec, 1, err, sizeof err), 0);
+    assert_int_equal(kernelspec_install(kernels, name, spec, 1, &err), 0);
     snprintf(path, sizeof path, "%s/%s/kernel.json", kernels, name);
     json_t *back = json_load_file(path, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(back, "display_name")), "Replaced");
@@ -261,7 +264,7 @@ static void test_install_replace_remove(void **state)
     assert_int_equal(count_entries(kernels, 0), 1);
     assert_int_equal(count_entries(kernels, 1), 0); /* no temporary folder left */
     /* a failing install (target folder unwritable) leaves nothing behind */
-    assert_int_equal(kernelspec_install("/proc/no-such/kernels", name, spec, 0, err, sizeof err),
+    assert_int_equal(kernelspec_install("/proc/no-such/kernels", name, spec, 0, &err),
                      -1);
     /* remove: refuses a foreign kernelspec, removes ours */
     snprintf(path, sizeof path, "%s/python3", kernels);
@@ -270,10 +273,10 @@ static void test_install_replace_remove(void **state)
     FILE *f = fopen(path, "w");
     fputs("{\"argv\": [\"python3\"], \"display_name\": \"Python 3\", \"language\": \"python\"}", f);
     fclose(f);
-    assert_int_equal(kernelspec_remove(kernels, "python3", err, sizeof err), -1);
-    assert_non_null(strstr(err, "not a spark-k8s kernelspec"));
-    assert_int_equal(kernelspec_remove(kernels, name, err, sizeof err), 0);
-    assert_int_equal(kernelspec_remove(kernels, name, err, sizeof err), 1);
+    assert_int_equal(kernelspec_remove(kernels, "python3", &err), -1);
+    assert_non_null(strstr(err.text, "not a spark-k8s kernelspec"));
+    assert_int_equal(kernelspec_remove(kernels, name, &err), 0);
+    assert_int_equal(kernelspec_remove(kernels, name, &err), 1);
     assert_int_equal(count_entries(kernels, 0), 1); /* python3 only */
     free(name);
     json_decref(spec);
@@ -294,7 +297,7 @@ static void test_search_path(void **state)
     assert_string_equal(dirs[3], "/usr/local/share/jupyter/kernels");
     assert_string_equal(dirs[4], "/usr/share/jupyter/kernels");
     assert_null(dirs[5]);
-    kernelspec_path_free(dirs);
+    strv_free(dirs);
     unsetenv("JUPYTER_DATA_DIR");
     setenv("XDG_DATA_HOME", "/x", 1);
     char buf[256];
@@ -305,10 +308,11 @@ static void test_search_path(void **state)
     assert_int_equal(kernelspec_user_dir(buf, sizeof buf), 0);
     assert_string_equal(buf, "/home/v/.local/share/jupyter/kernels");
     unsetenv("JUPYTER_PATH");
-    char *dir = NULL, err[1024];
-    assert_int_equal(kernelspec_find("no-such-kernel-xyz", &dir, err, sizeof err), -1);
-    assert_non_null(strstr(err, "no-such-kernel-xyz"));
-    assert_non_null(strstr(err, "/usr/share/jupyter/kernels"));
+    struct error err = {0};
+    char *dir = NULL;
+    assert_int_equal(kernelspec_find("no-such-kernel-xyz", &dir, &err), -1);
+    assert_non_null(strstr(err.text, "no-such-kernel-xyz"));
+    assert_non_null(strstr(err.text, "/usr/share/jupyter/kernels"));
 }
 
 int main(void)

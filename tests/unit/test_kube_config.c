@@ -84,10 +84,10 @@ static struct kube_config *load_ok(struct fixture *f, const char *users)
     snprintf(text, sizeof text, "%susers:\n%s", cluster_part, users);
     char *path = write_file(f, "config", text);
     struct kube_config *cfg = NULL;
-    char err[512] = "";
-    int rc = kube_config_load_kubeconfig(path, NULL, &cfg, err, sizeof err);
+    struct error err = {0};
+    int rc = kube_config_load_kubeconfig(path, NULL, &cfg, &err);
     if (rc != 0)
-        fail_msg("load failed: %s", err);
+        fail_msg("load failed: %s", err.text);
     return cfg;
 }
 
@@ -97,11 +97,11 @@ static void load_fails(struct fixture *f, const char *text, const char *want_in_
     char saved[256];
     snprintf(saved, sizeof saved, "%s", path);
     struct kube_config *cfg = NULL;
-    char err[512] = "";
-    assert_int_equal(kube_config_load_kubeconfig(saved, NULL, &cfg, err, sizeof err), -1);
+    struct error err = {0};
+    assert_int_equal(kube_config_load_kubeconfig(saved, NULL, &cfg, &err), -1);
     assert_null(cfg);
-    if (!strstr(err, want_in_err))
-        fail_msg("error '%s' lacks '%s'", err, want_in_err);
+    if (!strstr(err.text, want_in_err))
+        fail_msg("error '%s' lacks '%s'", err.text, want_in_err);
 }
 
 static void test_token_user(void **state)
@@ -118,8 +118,8 @@ static void test_token_user(void **state)
     assert_memory_equal(cfg->ca.data, "-----BEGIN CERTIFICATE-----\nCA\n", cfg->ca.len);
     assert_null(cfg->client_cert.data);
     int failed = 0;
-    char err[256];
-    char *token = kube_config_token(cfg, &failed, err, sizeof err);
+    struct error err = {0};
+    char *token = kube_config_token(cfg, &failed, &err);
     assert_string_equal(token, "abc.def-123");
     free(token);
     assert_int_equal(cfg->in_cluster, 0);
@@ -147,12 +147,12 @@ static void test_token_file_relative_and_reread(void **state)
     struct kube_config *cfg = load_ok(f, "- name: u1\n  user:\n    tokenFile: tok\n");
     assert_non_null(cfg->token_file);
     int failed = 0;
-    char err[256];
-    char *token = kube_config_token(cfg, &failed, err, sizeof err);
+    struct error err = {0};
+    char *token = kube_config_token(cfg, &failed, &err);
     assert_string_equal(token, "first-token");
     free(token);
     write_file(f, "tok", "rotated-token");
-    token = kube_config_token(cfg, &failed, err, sizeof err);
+    token = kube_config_token(cfg, &failed, &err);
     assert_string_equal(token, "rotated-token");
     free(token);
     kube_config_free(cfg);
@@ -242,8 +242,8 @@ static void test_default_namespace_and_explicit_context(void **state)
     snprintf(text, sizeof text, "%susers:\n- name: nobody\n  user: {}\n", cluster_part);
     char *path = write_file(f, "config", text);
     struct kube_config *cfg = NULL;
-    char err[512];
-    assert_int_equal(kube_config_load_kubeconfig(path, "other", &cfg, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(kube_config_load_kubeconfig(path, "other", &cfg, &err), 0);
     assert_string_equal(cfg->namespace, "default");
     assert_string_equal(cfg->user, "nobody");
     assert_null(cfg->token);
@@ -257,20 +257,20 @@ static void test_incluster(void **state)
     write_file(f, "ca.crt", "CA-PEM\n");
     write_file(f, "namespace", "team-a\n");
     struct kube_config *cfg = NULL;
-    char err[512] = "";
-    assert_int_equal(kube_config_load_incluster("10.0.0.1", "443", f->dir, &cfg, err, sizeof err),
+    struct error err = {0};
+    assert_int_equal(kube_config_load_incluster("10.0.0.1", "443", f->dir, &cfg, &err),
                      0);
     assert_string_equal(cfg->server, "https://10.0.0.1:443");
     assert_string_equal(cfg->namespace, "team-a");
     assert_int_equal(cfg->in_cluster, 1);
     assert_memory_equal(cfg->ca.data, "CA-PEM\n", 7);
     int failed = 0;
-    char *token = kube_config_token(cfg, &failed, err, sizeof err);
+    char *token = kube_config_token(cfg, &failed, &err);
     assert_string_equal(token, "sa-token");
     free(token);
     kube_config_free(cfg);
 
-    assert_int_equal(kube_config_load_incluster("fd00::1", "6443", f->dir, &cfg, err, sizeof err),
+    assert_int_equal(kube_config_load_incluster("fd00::1", "6443", f->dir, &cfg, &err),
                      0);
     assert_string_equal(cfg->server, "https://[fd00::1]:6443");
     kube_config_free(cfg);
@@ -278,9 +278,9 @@ static void test_incluster(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/token", f->dir);
     unlink(path);
-    assert_int_equal(kube_config_load_incluster("10.0.0.1", "443", f->dir, &cfg, err, sizeof err),
+    assert_int_equal(kube_config_load_incluster("10.0.0.1", "443", f->dir, &cfg, &err),
                      -1);
-    assert_non_null(strstr(err, "/token"));
+    assert_non_null(strstr(err.text, "/token"));
 }
 
 static void test_yaml_typing(void **state)
@@ -289,8 +289,8 @@ static void test_yaml_typing(void **state)
     const char *text = "a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: hello world\ng: [x, 'y']\n"
                        "h: !!str 42\ni: 0x1F\nj: |\n  line\n";
     json_t *doc = NULL;
-    char err[256];
-    assert_int_equal(yaml_json_parse(text, strlen(text), "t", &doc, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(yaml_json_parse(text, strlen(text), "t", &doc, &err), 0);
     json_error_t jerr;
     json_t *want = json_loads("{\"a\":1,\"b\":\"1\",\"c\":true,\"d\":null,\"e\":1.5,"
                               "\"f\":\"hello world\",\"g\":[\"x\",\"y\"],\"h\":\"42\",\"i\":31,"
@@ -301,16 +301,16 @@ static void test_yaml_typing(void **state)
     json_decref(want);
 
     const char *alias = "a: &x 1\nb: *x\n";
-    assert_int_equal(yaml_json_parse(alias, strlen(alias), "t", &doc, err, sizeof err), -1);
-    assert_non_null(strstr(err, "anchors and aliases"));
+    assert_int_equal(yaml_json_parse(alias, strlen(alias), "t", &doc, &err), -1);
+    assert_non_null(strstr(err.text, "anchors and aliases"));
     const char *two = "a: 1\n---\nb: 2\n";
-    assert_int_equal(yaml_json_parse(two, strlen(two), "t", &doc, err, sizeof err), -1);
-    assert_non_null(strstr(err, "more than one YAML document"));
+    assert_int_equal(yaml_json_parse(two, strlen(two), "t", &doc, &err), -1);
+    assert_non_null(strstr(err.text, "more than one YAML document"));
     const char *dup = "a: 1\na: 2\n";
-    assert_int_equal(yaml_json_parse(dup, strlen(dup), "t", &doc, err, sizeof err), -1);
-    assert_non_null(strstr(err, "duplicate key 'a'"));
+    assert_int_equal(yaml_json_parse(dup, strlen(dup), "t", &doc, &err), -1);
+    assert_non_null(strstr(err.text, "duplicate key 'a'"));
     const char *json = "{\"x\": {\"y\": [1, null, \"z\"]}}";
-    assert_int_equal(yaml_json_parse(json, strlen(json), "t", &doc, err, sizeof err), 0);
+    assert_int_equal(yaml_json_parse(json, strlen(json), "t", &doc, &err), 0);
     want = json_loads(json, 0, &jerr);
     assert_true(json_equal(doc, want));
     json_decref(doc);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "launcher/runtime/kube_launch.h"
+#include "launcher/plan/config.h"
+#include "launcher/kube/kube_client.h"
 #include "launcher/kube/kube_objects.h"
 
 static int label_ok(const char *v)
@@ -31,9 +33,8 @@ static void test_uuid_kernel_id_kept(void **state)
 {
     (void)state;
     struct kube_names names;
-    char err[256];
-    assert_int_equal(kube_names_for("3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44", &names, err,
-                                    sizeof err),
+    struct error err = {0};
+    assert_int_equal(kube_names_for("3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44", &names, &err),
                      0);
     assert_string_equal(names.base, "spark-k8s-3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44");
     assert_string_equal(names.secret, "spark-k8s-3f1c2b9e-6a7d-4e21-9c55-0d8f2a1b7c44-keys");
@@ -52,9 +53,9 @@ static void test_odd_ids_safe_and_distinct(void **state)
                          "Ünïcode kernel"};
     size_t n = sizeof ids / sizeof ids[0];
     struct kube_names names[10];
-    char err[256];
+    struct error err = {0};
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(kube_names_for(ids[i], &names[i], err, sizeof err), 0);
+        assert_int_equal(kube_names_for(ids[i], &names[i], &err), 0);
         assert_true(kube_is_dns_label(names[i].base));
         assert_true(kube_is_dns_label(names[i].secret));
         assert_true(kube_is_dns_label(names[i].configmap));
@@ -64,7 +65,7 @@ static void test_odd_ids_safe_and_distinct(void **state)
             assert_string_not_equal(names[i].base, names[j].base);
     }
     assert_string_equal(names[1].base, "spark-k8s-abc"); /* unchanged ids get no hash */
-    assert_int_equal(kube_names_for("", &names[0], err, sizeof err), -1);
+    assert_int_equal(kube_names_for("", &names[0], &err), -1);
 }
 
 static void test_label_values(void **state)
@@ -112,16 +113,44 @@ static void test_owner_reference(void **state)
 static void test_memory_sizes(void **state)
 {
     (void)state;
-    assert_int_equal(kube_memory_mib("512m"), 512);
-    assert_int_equal(kube_memory_mib("4g"), 4096);
-    assert_int_equal(kube_memory_mib("2G"), 2048);
-    assert_int_equal(kube_memory_mib("1024"), 1024);
-    assert_int_equal(kube_memory_mib("2048k"), 2);
-    assert_int_equal(kube_memory_mib("1t"), 1024 * 1024);
-    assert_int_equal(kube_memory_mib("4 g"), -1);
-    assert_int_equal(kube_memory_mib("4Gi"), -1);
-    assert_int_equal(kube_memory_mib("-1g"), -1);
-    assert_int_equal(kube_memory_mib(""), -1);
+    assert_int_equal(setting_memory_mib("512m"), 512);
+    assert_int_equal(setting_memory_mib("4g"), 4096);
+    assert_int_equal(setting_memory_mib("2G"), 2048);
+    assert_int_equal(setting_memory_mib("1024"), 1024);
+    assert_int_equal(setting_memory_mib("2048k"), 2);
+    assert_int_equal(setting_memory_mib("1t"), 1024 * 1024);
+    assert_int_equal(setting_memory_mib("4 g"), -1);
+    assert_int_equal(setting_memory_mib("4Gi"), -1);
+    assert_int_equal(setting_memory_mib("-1g"), -1);
+    assert_int_equal(setting_memory_mib(""), -1);
+}
+
+/* An API call's outcome becomes the launcher's error in one place, with a kind: no
+ * answer is the machine's, an invalid object the input's, a refusal the work's. */
+static void test_status_to_error(void **state)
+{
+    (void)state;
+    struct kube_status st = {.code = 403, .reason = "Forbidden",
+                             .message = "pods is forbidden: User \"x\" cannot create"};
+    struct error e = {0};
+    assert_int_equal(kube_status_error(&st, "create the kernel pod", &e), -1);
+    assert_int_equal(e.kind, ERR_RUNTIME);
+    assert_string_equal(e.text, "cannot create the kernel pod: forbidden: pods is forbidden: "
+                                "User \"x\" cannot create");
+    st.code = 422;
+    kube_status_error(&st, "create the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_INPUT);
+    assert_non_null(strstr(e.text, "the object is invalid"));
+    st.code = 0;
+    kube_status_error(&st, "watch the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_SYSTEM);
+    st.nomem = 1;
+    kube_status_error(&st, "watch the kernel pod", &e);
+    assert_int_equal(e.kind, ERR_NOMEM);
+    assert_string_equal(e.text, "cannot watch the kernel pod: out of memory");
+    st = (struct kube_status){.code = 500, .reason = "InternalError", .message = "etcd"};
+    kube_status_error(&st, "get the pod", &e);
+    assert_string_equal(e.text, "cannot get the pod: etcd (HTTP 500 InternalError)");
 }
 
 int main(void)
@@ -132,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_label_values),
         cmocka_unit_test(test_owner_reference),
         cmocka_unit_test(test_memory_sizes),
+        cmocka_unit_test(test_status_to_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

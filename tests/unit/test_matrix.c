@@ -89,15 +89,15 @@ static void expect_text_refused(char *text, const char *what, const char *needle
                                 const char *needle2)
 {
     struct matrix *m = NULL;
-    char err[1024] = "";
-    if (matrix_load_string(text, "<test>", &m, err, sizeof err) != 0)
-        fail_msg("%s: did not load: %s", what, err);
+    struct error err = {0};
+    if (matrix_load_string(text, "<test>", &m, &err) != 0)
+        fail_msg("%s: did not load: %s", what, err.text);
     free(text);
-    if (matrix_check(m, err, sizeof err) != -1)
+    if (matrix_check(m, &err) != -1)
         fail_msg("%s was not refused", what);
     matrix_free(m);
-    if (!strstr(err, needle1) || (needle2 && !strstr(err, needle2)))
-        fail_msg("message '%s' lacks '%s' / '%s'", err, needle1, needle2 ? needle2 : "");
+    if (!strstr(err.text, needle1) || (needle2 && !strstr(err.text, needle2)))
+        fail_msg("message '%s' lacks '%s' / '%s'", err.text, needle1, needle2 ? needle2 : "");
 }
 
 /* The embedded matrix with PATH set to VALUE must be refused by matrix_check. */
@@ -111,12 +111,12 @@ static void expect_load_error(const char *path, const char *value, const char *n
 {
     char *text = mutated(path, value);
     struct matrix *m = NULL;
-    char err[1024] = "";
-    assert_int_equal(matrix_load_string(text, "<test>", &m, err, sizeof err), -1);
+    struct error err = {0};
+    assert_int_equal(matrix_load_string(text, "<test>", &m, &err), -1);
     free(text);
     assert_null(m);
-    if (!strstr(err, needle))
-        fail_msg("message '%s' lacks '%s'", err, needle);
+    if (!strstr(err.text, needle))
+        fail_msg("message '%s' lacks '%s'", err.text, needle);
 }
 
 static void test_embedded_loads_and_checks(void **state)
@@ -124,8 +124,8 @@ static void test_embedded_loads_and_checks(void **state)
     (void)state;
     unsetenv("SPARK_K8S_MATRIX");
     struct matrix *m = NULL;
-    char err[512] = "";
-    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(matrix_load_default(&m, &err), 0);
     assert_string_equal(m->origin, "<embedded images/matrix.json>");
     assert_int_equal(m->n_spark, 2);
     assert_int_equal(m->n_variants, 4);
@@ -133,8 +133,8 @@ static void test_embedded_loads_and_checks(void **state)
     assert_string_equal(m->variants[3], "gpu-iceberg");
     assert_string_equal(m->runtime_image, "spark-k8s-runtime");
     assert_string_equal(m->jupyter_image, "spark-k8s-jupyter");
-    if (matrix_check(m, err, sizeof err) != 0)
-        fail_msg("the shipped matrix fails its own facts: %s", err);
+    if (matrix_check(m, &err) != 0)
+        fail_msg("the shipped matrix fails its own facts: %s", err.text);
 
     const struct matrix_spark *a = matrix_spark_find(m, "3.5");
     const struct matrix_spark *b = matrix_spark_find(m, "4.1.3");
@@ -155,8 +155,8 @@ static void test_embedded_loads_and_checks(void **state)
     assert_string_equal(b->rapids.sha256, "");
     assert_string_equal(b->rapids.default_classifier, "cuda12");
     assert_true(b->rapids.n_classifiers >= 2 && a->rapids.n_classifiers >= 2);
-    if (matrix_check_pins(m, err, sizeof err) != 0)
-        fail_msg("the shipped matrix is not pinned: %s", err);
+    if (matrix_check_pins(m, &err) != 0)
+        fail_msg("the shipped matrix is not pinned: %s", err.text);
     const struct matrix_classifier *k = matrix_classifier_find(&b->rapids, "cuda12-arm64");
     assert_non_null(k);
     assert_string_equal(k->arch, "aarch64");
@@ -200,8 +200,8 @@ static void test_variants(void **state)
     assert_false(matrix_variant_has(NULL, "gpu"));
 
     struct matrix *m = NULL;
-    char err[256];
-    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, &err), 0);
     assert_true(matrix_variant_valid(m, "baseline"));
     assert_true(matrix_variant_valid(m, "gpu-iceberg"));
     assert_false(matrix_variant_valid(m, "iceberg-gpu"));
@@ -214,8 +214,9 @@ static void test_image_refs(void **state)
 {
     (void)state;
     struct matrix *m = NULL;
-    char err[256], buf[256], want[256];
-    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    struct error err = {0};
+    char buf[256], want[256];
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, &err), 0);
     const struct matrix_spark *s = matrix_spark_find(m, "4.1");
 
     /* what kernelspecs name: the immutable tag, with spark-k8s's version */
@@ -261,8 +262,9 @@ static void test_budgets_and_urls(void **state)
 {
     (void)state;
     struct matrix *m = NULL;
-    char err[256], buf[512];
-    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, err, sizeof err), 0);
+    struct error err = {0};
+    char buf[512];
+    assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, &err), 0);
     assert_int_equal(matrix_budget_mb(m, "runtime", "baseline"), 1400);
     assert_int_equal(matrix_budget_mb(m, "runtime", "gpu"), 2200);
     assert_int_equal(matrix_budget_mb(m, "jupyter", "baseline"), 2000);
@@ -296,7 +298,7 @@ static void test_budgets_and_urls(void **state)
     matrix_free(m);
     char *text = mutated("spark[0].rapids.classifiers.cuda12.url",
                          "\"https://mirror.example/r-cuda12.jar\"");
-    assert_int_equal(matrix_load_string(text, "<t>", &m, err, sizeof err), 0);
+    assert_int_equal(matrix_load_string(text, "<t>", &m, &err), 0);
     free(text);
     s = matrix_spark_find(m, "3.5");
     k = matrix_classifier_find(&s->rapids, "cuda12");
@@ -323,8 +325,8 @@ static void test_env_override(void **state)
 
     setenv("SPARK_K8S_MATRIX", path, 1);
     struct matrix *m = NULL;
-    char err[512] = "";
-    int rc = matrix_load_default(&m, err, sizeof err);
+    struct error err = {0};
+    int rc = matrix_load_default(&m, &err);
     unlink(path);
     unsetenv("SPARK_K8S_MATRIX");
     assert_int_equal(rc, 0);
@@ -333,23 +335,23 @@ static void test_env_override(void **state)
     matrix_free(m);
 
     setenv("SPARK_K8S_MATRIX", "/nonexistent/matrix.json", 1);
-    rc = matrix_load_default(&m, err, sizeof err);
+    rc = matrix_load_default(&m, &err);
     unsetenv("SPARK_K8S_MATRIX");
     assert_int_equal(rc, -1);
     assert_null(m);
-    assert_non_null(strstr(err, "/nonexistent/matrix.json"));
+    assert_non_null(strstr(err.text, "/nonexistent/matrix.json"));
 }
 
 static void test_load_errors(void **state)
 {
     (void)state;
     struct matrix *m = NULL;
-    char err[512] = "";
-    assert_int_equal(matrix_load_string("{\"schema\": 1,", "<bad>", &m, err, sizeof err), -1);
+    struct error err = {0};
+    assert_int_equal(matrix_load_string("{\"schema\": 1,", "<bad>", &m, &err), -1);
     assert_null(m);
-    assert_non_null(strstr(err, "<bad>"));
-    assert_non_null(strstr(err, "invalid JSON"));
-    assert_int_equal(matrix_load_string("[]", "<arr>", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err.text, "<bad>"));
+    assert_non_null(strstr(err.text, "invalid JSON"));
+    assert_int_equal(matrix_load_string("[]", "<arr>", &m, &err), -1);
 
     expect_load_error("schema", "2", "schema");
     expect_load_error("spark[1].scala", NULL, "spark[1].scala: missing");
@@ -455,22 +457,22 @@ static void test_refusals(void **state)
     text = json_dumps(root, 0);
     json_decref(root);
     struct matrix *m = NULL;
-    char err[512] = "";
-    assert_int_equal(matrix_load_string(text, "<t>", &m, err, sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(matrix_load_string(text, "<t>", &m, &err), 0);
     free(text);
-    assert_int_equal(matrix_check(m, err, sizeof err), 0);
+    assert_int_equal(matrix_check(m, &err), 0);
     matrix_free(m);
 }
 
 /* Load TEXT (freed here) and return matrix_check_pins_for(LINE, VARIANT), its
  * message into ERR. */
-static int pins_of(char *text, const char *line, const char *variant, char *err, size_t errlen)
+static int pins_of(char *text, const char *line, const char *variant, struct error *err)
 {
     struct matrix *m = NULL;
-    if (matrix_load_string(text, "<t>", &m, err, errlen) != 0)
-        fail_msg("did not load: %s", err);
+    if (matrix_load_string(text, "<t>", &m, err) != 0)
+        fail_msg("did not load: %s", err->text);
     free(text);
-    int rc = matrix_check_pins_for(m, line, variant, err, errlen);
+    int rc = matrix_check_pins_for(m, line, variant, err);
     matrix_free(m);
     return rc;
 }
@@ -478,50 +480,46 @@ static int pins_of(char *text, const char *line, const char *variant, char *err,
 static void test_pins(void **state)
 {
     (void)state;
-    char err[1024] = "";
+    struct error err = {0};
     /* the shipped matrix: every jar pinned */
-    assert_int_equal(pins_of(mutated("schema", "1"), NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(pins_of(mutated("schema", "1"), NULL, NULL, &err), 0);
 
     /* a classifier without its sha256 is refused, naming the line, the classifier and
      * the field; images that do not download RAPIDS do not need it */
     const char *cls = "spark[1].rapids.classifiers.cuda13-arm64.sha256";
-    assert_int_equal(pins_of(mutated(cls, "\"\""), NULL, NULL, err, sizeof err), -1);
-    assert_non_null(strstr(err, "spark[1] (4.1.3) rapids.classifiers.cuda13-arm64.sha256"));
-    assert_non_null(strstr(err, "no checksum"));
-    assert_non_null(strstr(err, "spark-k8s images pin"));
-    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "gpu-iceberg", err, sizeof err), -1);
-    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "iceberg", err, sizeof err), 0);
-    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "baseline", err, sizeof err), 0);
-    assert_int_equal(pins_of(mutated(cls, "\"\""), "3.5", "gpu", err, sizeof err), 0);
+    assert_int_equal(pins_of(mutated(cls, "\"\""), NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.text, "spark[1] (4.1.3) rapids.classifiers.cuda13-arm64.sha256"));
+    assert_non_null(strstr(err.text, "no checksum"));
+    assert_non_null(strstr(err.text, "spark-k8s images pin"));
+    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "gpu-iceberg", &err), -1);
+    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "iceberg", &err), 0);
+    assert_int_equal(pins_of(mutated(cls, "\"\""), "4.1", "baseline", &err), 0);
+    assert_int_equal(pins_of(mutated(cls, "\"\""), "3.5", "gpu", &err), 0);
     /* a sha1 alone is no pin: the sha256 is what a download is checked against */
-    assert_int_equal(pins_of(mutated("spark[0].iceberg.sha256", "\"\""), "3.5", "iceberg", err,
-                             sizeof err),
+    assert_int_equal(pins_of(mutated("spark[0].iceberg.sha256", "\"\""), "3.5", "iceberg", &err),
                      -1);
-    assert_non_null(strstr(err, "spark[0] (3.5.5) iceberg.sha256: no checksum"));
+    assert_non_null(strstr(err.text, "spark[0] (3.5.5) iceberg.sha256: no checksum"));
     /* a sha256 alone is (not every repository publishes a sha1) */
-    assert_int_equal(pins_of(mutated("spark[0].iceberg.sha1", "\"\""), "3.5", "iceberg", err,
-                             sizeof err),
+    assert_int_equal(pins_of(mutated("spark[0].iceberg.sha1", "\"\""), "3.5", "iceberg", &err),
                      0);
 
     /* malformed sums */
-    assert_int_equal(pins_of(mutated(cls, "\"abc\""), NULL, NULL, err, sizeof err), -1);
-    assert_non_null(strstr(err, "cuda13-arm64.sha256: 'abc' is not 64 hex digits"));
+    assert_int_equal(pins_of(mutated(cls, "\"abc\""), NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.text, "cuda13-arm64.sha256: 'abc' is not 64 hex digits"));
     assert_int_equal(pins_of(mutated("spark[1].iceberg_aws_bundle.sha1", "\"xyz\""), NULL, NULL,
-                             err, sizeof err),
+                             &err),
                      -1);
-    assert_non_null(strstr(err, "iceberg_aws_bundle.sha1: 'xyz' is not 40 hex digits"));
+    assert_non_null(strstr(err.text, "iceberg_aws_bundle.sha1: 'xyz' is not 40 hex digits"));
 
     /* an unpinned base image, which a baseline image needs too */
-    assert_int_equal(pins_of(mutated("images.base", "\"debian:latest\""), NULL, NULL, err,
-                             sizeof err),
+    assert_int_equal(pins_of(mutated("images.base", "\"debian:latest\""), NULL, NULL, &err),
                      -1);
-    assert_non_null(strstr(err, "images.base: 'debian:latest' is not pinned"));
-    assert_int_equal(pins_of(mutated("images.base", "\"debian:latest\""), "4.1", "baseline", err,
-                             sizeof err),
+    assert_non_null(strstr(err.text, "images.base: 'debian:latest' is not pinned"));
+    assert_int_equal(pins_of(mutated("images.base", "\"debian:latest\""), "4.1", "baseline", &err),
                      -1);
-    assert_int_equal(pins_of(mutated("images.base", "\"debian\""), NULL, NULL, err, sizeof err),
+    assert_int_equal(pins_of(mutated("images.base", "\"debian\""), NULL, NULL, &err),
                      -1);
-    assert_non_null(strstr(err, "is not pinned"));
+    assert_non_null(strstr(err.text, "is not pinned"));
 }
 
 int main(void)

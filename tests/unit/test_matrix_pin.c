@@ -19,64 +19,66 @@
 #define H40 "0123456789abcdef0123456789abcdef01234567"
 
 static int parse(const char *text, const char *name, size_t hexlen, int bare, char *out,
-                 char *err)
+                 struct error *err)
 {
-    return checksum_parse(text, strlen(text), name, hexlen, bare, out, 65, err, 512);
+    return checksum_parse(text, strlen(text), name, hexlen, bare, out, 65, err);
 }
 
 static void test_checksum_forms(void **state)
 {
     (void)state;
-    char out[65], err[512];
-    assert_int_equal(parse(H64 "  s.tgz\n", "s.tgz", 64, 0, out, err), 0);
+    struct error err = {0};
+    char out[65];
+    assert_int_equal(parse(H64 "  s.tgz\n", "s.tgz", 64, 0, out, &err), 0);
     assert_string_equal(out, H64);
-    assert_int_equal(parse(H64 " *dir/s.tgz\r\n", "s.tgz", 64, 0, out, err), 0);
+    assert_int_equal(parse(H64 " *dir/s.tgz\r\n", "s.tgz", 64, 0, out, &err), 0);
     assert_string_equal(out, H64);
     /* several entries: the one naming the file */
-    assert_int_equal(parse(H40 "  a.jar\n" H64 "  s.tgz\n", "s.tgz", 64, 0, out, err), 0);
+    assert_int_equal(parse(H40 "  a.jar\n" H64 "  s.tgz\n", "s.tgz", 64, 0, out, &err), 0);
     assert_string_equal(out, H64);
     /* gpg --print-md: uppercase groups over lines */
     const char *gpg = "s.tgz: 01234567 89ABCDEF 01234567 89ABCDEF 01234567 89ABCDEF\n"
                       "       01234567 89ABCDEF\n";
-    assert_int_equal(parse(gpg, "s.tgz", 64, 0, out, err), 0);
+    assert_int_equal(parse(gpg, "s.tgz", 64, 0, out, &err), 0);
     assert_string_equal(out, H64);
     /* Maven: bare or named */
-    assert_int_equal(parse(H40, "a.jar", 40, 1, out, err), 0);
+    assert_int_equal(parse(H40, "a.jar", 40, 1, out, &err), 0);
     assert_string_equal(out, H40);
-    assert_int_equal(parse("0123456789ABCDEF0123456789ABCDEF01234567\n", "a.jar", 40, 1, out, err),
+    assert_int_equal(parse("0123456789ABCDEF0123456789ABCDEF01234567\n", "a.jar", 40, 1, out, &err),
                      0);
     assert_string_equal(out, H40);
-    assert_int_equal(parse(H40 "  /build/x/a.jar\n", "a.jar", 40, 1, out, err), 0);
+    assert_int_equal(parse(H40 "  /build/x/a.jar\n", "a.jar", 40, 1, out, &err), 0);
     assert_string_equal(out, H40);
 }
 
 static void test_checksum_refusals(void **state)
 {
     (void)state;
-    char out[65], err[512];
-    assert_int_equal(parse(H64 "  other.tgz\n", "s.tgz", 64, 0, out, err), -1);
-    assert_non_null(strstr(err, "names 'other.tgz', not 's.tgz'"));
-    assert_int_equal(parse(H64, "s.tgz", 64, 0, out, err), -1); /* bare, for Apache */
-    assert_non_null(strstr(err, "without the file name"));
-    assert_int_equal(parse(H40 "0  a.jar", "a.jar", 40, 1, out, err), -1);
-    assert_non_null(strstr(err, "41 hex digits, not 40"));
-    assert_int_equal(parse(H40 "*a.jar", "a.jar", 40, 1, out, err), -1);
-    assert_non_null(strstr(err, "is not 'HEX  NAME'"));
-    assert_int_equal(parse(H40 "\n" H40 "\n", "a.jar", 40, 1, out, err), -1);
-    assert_int_equal(parse("s.tgz: 0123 XYZ0", "s.tgz", 64, 0, out, err), -1);
-    assert_non_null(strstr(err, "expected groups of hex digits"));
-    assert_int_equal(parse("<html>\x01</html>", "s.tgz", 64, 0, out, err), -1);
-    assert_non_null(strstr(err, "it begins '<html>?</html>'"));
-    assert_int_equal(parse(" \n\t", "s.tgz", 64, 0, out, err), -1);
-    assert_non_null(strstr(err, "is empty"));
-    assert_int_equal(checksum_parse("ab\0cd", 5, "a.jar", 40, 1, out, 65, err, 512), -1);
-    assert_non_null(strstr(err, "NUL byte"));
-    assert_int_equal(checksum_parse(H40, 40, "a.jar", 40, 1, out, 40, err, 512), -1);
+    struct error err = {0};
+    char out[65];
+    assert_int_equal(parse(H64 "  other.tgz\n", "s.tgz", 64, 0, out, &err), -1);
+    assert_non_null(strstr(err.text, "names 'other.tgz', not 's.tgz'"));
+    assert_int_equal(parse(H64, "s.tgz", 64, 0, out, &err), -1); /* bare, for Apache */
+    assert_non_null(strstr(err.text, "without the file name"));
+    assert_int_equal(parse(H40 "0  a.jar", "a.jar", 40, 1, out, &err), -1);
+    assert_non_null(strstr(err.text, "41 hex digits, not 40"));
+    assert_int_equal(parse(H40 "*a.jar", "a.jar", 40, 1, out, &err), -1);
+    assert_non_null(strstr(err.text, "is not 'HEX  NAME'"));
+    assert_int_equal(parse(H40 "\n" H40 "\n", "a.jar", 40, 1, out, &err), -1);
+    assert_int_equal(parse("s.tgz: 0123 XYZ0", "s.tgz", 64, 0, out, &err), -1);
+    assert_non_null(strstr(err.text, "expected groups of hex digits"));
+    assert_int_equal(parse("<html>\x01</html>", "s.tgz", 64, 0, out, &err), -1);
+    assert_non_null(strstr(err.text, "it begins '<html>?</html>'"));
+    assert_int_equal(parse(" \n\t", "s.tgz", 64, 0, out, &err), -1);
+    assert_non_null(strstr(err.text, "is empty"));
+    assert_int_equal(checksum_parse("ab\0cd", 5, "a.jar", 40, 1, out, 65, &err), -1);
+    assert_non_null(strstr(err.text, "NUL byte"));
+    assert_int_equal(checksum_parse(H40, 40, "a.jar", 40, 1, out, 40, &err), -1);
     /* SHA-1 and SHA-256 only: nothing publishes SHA-512 for the matrix's jars */
-    assert_int_equal(checksum_parse(H64 H64, 128, "a.jar", 128, 1, out, 65, err, 512), -1);
-    assert_non_null(strstr(err, "bad arguments"));
-    assert_int_equal(parse(H64 "0  s.tgz\n", "s.tgz", 64, 0, out, err), -1);
-    assert_non_null(strstr(err, "65 hex digits, not 64"));
+    assert_int_equal(checksum_parse(H64 H64, 128, "a.jar", 128, 1, out, 65, &err), -1);
+    assert_non_null(strstr(err.text, "bad arguments"));
+    assert_int_equal(parse(H64 "0  s.tgz\n", "s.tgz", 64, 0, out, &err), -1);
+    assert_non_null(strstr(err.text, "65 hex digits, not 64"));
 }
 
 static void test_url_basename(void **state)
@@ -93,8 +95,9 @@ static void test_url_basename(void **state)
 static void check_set(const char *text, const char *const *path, size_t depth, const char *value,
                       const char *want)
 {
-    char *out = NULL, err[512];
-    assert_int_equal(json_text_set_string(text, path, depth, value, &out, err, sizeof err), 0);
+    struct error err = {0};
+    char *out = NULL;
+    assert_int_equal(json_text_set_string(text, path, depth, value, &out, &err), 0);
     assert_string_equal(out, want);
     json_t *j = json_loads(out, JSON_REJECT_DUPLICATES, NULL);
     assert_non_null(j);
@@ -149,24 +152,25 @@ static void test_json_set_refusals(void **state)
 {
     (void)state;
     const char *text = "{\"s\": [{\"d\": {\"n\": 1}}], \"t\": \"x\"}";
-    char *out = NULL, err[512];
+    struct error err = {0};
+    char *out = NULL;
     const char *p1[] = {"s", "1", "d", "sha"};
-    assert_int_equal(json_text_set_string(text, p1, 4, "v", &out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "s.1.d.sha: not in the file"));
+    assert_int_equal(json_text_set_string(text, p1, 4, "v", &out, &err), -1);
+    assert_non_null(strstr(err.text, "s.1.d.sha: not in the file"));
     const char *p2[] = {"s", "0", "x", "sha"};
-    assert_int_equal(json_text_set_string(text, p2, 4, "v", &out, err, sizeof err), -1);
+    assert_int_equal(json_text_set_string(text, p2, 4, "v", &out, &err), -1);
     const char *p3[] = {"s", "0", "d", "n"};
-    assert_int_equal(json_text_set_string(text, p3, 4, "v", &out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not a string"));
+    assert_int_equal(json_text_set_string(text, p3, 4, "v", &out, &err), -1);
+    assert_non_null(strstr(err.text, "not a string"));
     const char *p4[] = {"s", "k"};
-    assert_int_equal(json_text_set_string(text, p4, 2, "v", &out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "structure differs"));
+    assert_int_equal(json_text_set_string(text, p4, 2, "v", &out, &err), -1);
+    assert_non_null(strstr(err.text, "structure differs"));
     const char *p5[] = {"t", "u"};
-    assert_int_equal(json_text_set_string(text, p5, 2, "v", &out, err, sizeof err), -1);
+    assert_int_equal(json_text_set_string(text, p5, 2, "v", &out, &err), -1);
     const char *p6[] = {"t"};
-    assert_int_equal(json_text_set_string(text, p6, 1, "a\"b", &out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "needs escaping"));
-    assert_int_equal(json_text_set_string("{\"t\": \"x", p6, 1, "v", &out, err, sizeof err), -1);
+    assert_int_equal(json_text_set_string(text, p6, 1, "a\"b", &out, &err), -1);
+    assert_non_null(strstr(err.text, "needs escaping"));
+    assert_int_equal(json_text_set_string("{\"t\": \"x", p6, 1, "v", &out, &err), -1);
     assert_null(out);
 }
 

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launcher/spec/config.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 
 struct fixture {
     char dir[64];      /* a kernelspec folder */
@@ -78,30 +78,30 @@ static int teardown(void **state)
 
 static struct plan *load_ok(const struct fixture *f)
 {
-    char err[1024];
+    struct error err = {0};
     struct plan *p = NULL;
-    if (plan_load(f->dir, &p, err, sizeof err))
-        fail_msg("plan_load: %s", err);
+    if (plan_load(f->dir, &p, &err))
+        fail_msg("plan_load: %s", err.text);
     return p;
 }
 
 static void load_fails(const struct fixture *f, const char *const *needles)
 {
-    char err[1024] = "";
+    struct error err = {0};
     struct plan *p = NULL;
-    assert_int_equal(plan_load(f->dir, &p, err, sizeof err), -1);
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
     assert_null(p);
     for (; *needles; needles++)
-        if (!strstr(err, *needles))
-            fail_msg("message '%s' lacks '%s'", err, *needles);
+        if (!strstr(err.text, *needles))
+            fail_msg("message '%s' lacks '%s'", err.text, *needles);
 }
 
 static void test_default_plan(void **state)
 {
     (void)state;
-    char err[256];
+    struct error err = {0};
     struct plan *p = NULL;
-    assert_int_equal(plan_load(NULL, &p, err, sizeof err), 0);
+    assert_int_equal(plan_load(NULL, &p, &err), 0);
     assert_string_equal(plan_runtime(p), "local");
     assert_string_equal(plan_variant(p), "baseline");
     assert_string_equal(plan_spark_version(p), "");
@@ -279,18 +279,18 @@ static void test_admin_kubernetes_settings(void **state)
 static void test_memory_formats(void **state)
 {
     (void)state;
-    char err[512];
+    struct error err = {0};
     const char *good[] = {"512m", "4g", "4096m", "1t", "64k", "2G"};
     const char *bad[] = {"4gb", "4", "g", "-1g", "1.5g", "4 g", "0g", ""};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, good[i], "t", err, sizeof err),
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, good[i], "t", &err),
                          0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, bad[i], "t", err, sizeof err),
+        assert_int_equal(setting_check(SETTING_EXECUTOR_MEMORY, bad[i], "t", &err),
                          -1);
         char want[32];
         snprintf(want, sizeof want, "'%s'", bad[i]);
-        assert_non_null(strstr(err, want));
+        assert_non_null(strstr(err.text, want));
     }
 }
 
@@ -298,8 +298,9 @@ static void test_write_spark_conf(void **state)
 {
     struct fixture *f = *state;
     struct plan *p = load_ok(f);
-    char err[512], path[160];
-    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    struct error err = {0};
+    char path[160];
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, &err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -322,7 +323,8 @@ static void test_write_spark_conf(void **state)
 static void test_folder_name_cannot_add_a_property(void **state)
 {
     struct fixture *f = *state;
-    char sub[256], spec[300], path[160], err[512];
+    struct error err = {0};
+    char sub[256], spec[300], path[160];
     snprintf(sub, sizeof sub, "%s/evil\nspark.driver.memory 99g\r\x01", f->dir);
     assert_int_equal(mkdir(sub, 0700), 0);
     snprintf(spec, sizeof spec, "%s/kernel.json", sub);
@@ -333,9 +335,9 @@ static void test_folder_name_cannot_add_a_property(void **state)
     fclose(in);
     write_text(spec, text);
     struct plan *p = NULL;
-    if (plan_load(sub, &p, err, sizeof err))
-        fail_msg("plan_load: %s", err);
-    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, err, sizeof err), 0);
+    if (plan_load(sub, &p, &err))
+        fail_msg("plan_load: %s", err.text);
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, &err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
     in = fopen(path, "r");
     n = fread(text, 1, sizeof text - 1, in);
@@ -404,8 +406,8 @@ static void test_rest_catalog_has_no_default_warehouse(void **state)
         p = load_ok(f);
         assert_null(plan_setting(p, SETTING_ICEBERG_WAREHOUSE)->value);
         struct sparkconf *c = NULL;
-        char err[1024];
-        assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+        struct error err = {0};
+        assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
         assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.warehouse"));
         sparkconf_free(c);
         plan_free(p);
@@ -506,6 +508,68 @@ static void test_s3_settings(void **state)
     plan_free(p);
 }
 
+/* The numbers and booleans of the settings are parsed once, when each is set: the plan
+ * hands them out typed (memory in MiB), and every layer reads these, not the text. */
+static void test_typed_numbers(void **state)
+{
+    struct fixture *f = *state;
+    setenv("SPARK_K8S_EXECUTOR_INSTANCES", "3", 1);
+    write_text(f->config, "{\"spark_connect\": {\"port\": 15010}, \"progress\": "
+                          "{\"enabled\": false}}"); /* Spark 3.5: no Connect server */
+    struct plan *p = load_ok(f);
+    assert_int_equal(plan_number(p, SETTING_DRIVER_MEMORY), 3 * 1024);   /* "3g" */
+    assert_int_equal(plan_number(p, SETTING_EXECUTOR_MEMORY), 5 * 1024); /* "5g" */
+    assert_int_equal(plan_number(p, SETTING_EXECUTOR_INSTANCES), 3);
+    assert_int_equal(plan_number(p, SETTING_CONNECT_PORT), 15010);
+    assert_int_equal(plan_flag(p, SETTING_CONNECT), 0);
+    assert_int_equal(plan_flag(p, SETTING_PROGRESS), 0);
+    assert_int_equal(plan_number(p, SETTING_PROGRESS_INTERVAL), 500); /* built-in default */
+    assert_int_equal(plan_number(p, SETTING_NAMESPACE), 0);           /* text, and unset */
+    assert_int_equal(plan_rapids_explain_only(p), 0);                 /* not a gpu variant */
+    plan_free(p);
+    unsetenv("SPARK_K8S_EXECUTOR_INSTANCES");
+}
+
+/* A number that is none is refused when it is set, naming the setting, where it came
+ * from and the value; its kind is the input's. */
+static void test_bad_number_names_the_setting(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"resources\": {\"executor_instances\": \"lots\"}}");
+    struct error err = {0};
+    struct plan *p = NULL;
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
+    assert_null(p);
+    assert_int_equal(err.kind, ERR_INPUT);
+    assert_non_null(strstr(err.text, "resources.executor_instances"));
+    assert_non_null(strstr(err.text, f->config));
+    assert_non_null(strstr(err.text, "'lots'"));
+    setenv("SPARK_K8S_SPARK_CONNECT_PORT", "70000", 1);
+    write_text(f->config, "{}");
+    error_clear(&err);
+    assert_int_equal(plan_load(f->dir, &p, &err), -1);
+    assert_non_null(strstr(err.text, "SPARK_K8S_SPARK_CONNECT_PORT"));
+    assert_non_null(strstr(err.text, "spark_connect.port"));
+    unsetenv("SPARK_K8S_SPARK_CONNECT_PORT");
+}
+
+/* The plan holds the matrix it was made from: the layers below read it there. */
+static void test_plan_holds_the_matrix(void **state)
+{
+    struct fixture *f = *state;
+    struct plan *p = load_ok(f);
+    assert_non_null(plan_matrix(p));
+    assert_non_null(plan_matrix_line(p));
+    assert_string_equal(plan_matrix_line(p)->line, plan_spark_line(p));
+    assert_string_equal(plan_matrix_line(p)->version, plan_spark_version(p));
+    plan_free(p);
+    struct error err = {0};
+    assert_int_equal(plan_load(NULL, &p, &err), 0); /* the default plan: no Spark line */
+    assert_non_null(plan_matrix(p));
+    assert_null(plan_matrix_line(p));
+    plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +586,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_name_cannot_add_a_property, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typed_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_number_names_the_setting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_holds_the_matrix, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,7 +171,7 @@ static void test_ratelog_burst_then_count(void **state)
 {
     (void)state;
     struct loop *l = NULL;
-    char err[64];
+    char err[512];
     assert_int_equal(loop_new(&l, err, sizeof err), 0);
     struct ratelog r;
     ratelog_init(&r, l, "test", 200, 3);

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/kernel_env.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/render.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/kernel_env.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/render.h"
+#include "launcher/plan/sparkconf.h"
 
 static char *read_all(const char *path)
 {
@@ -34,24 +34,22 @@ static char *read_all(const char *path)
 static void test_keys_and_values(void **state)
 {
     (void)state;
-    char err[512];
-    assert_int_equal(sparkconf_check_key("spark.sql.catalog.ice.type", "t", err, sizeof err), 0);
-    assert_int_equal(sparkconf_check_key("spark.executor.resource.gpu.amount", "t", err,
-                                         sizeof err), 0);
+    struct error err = {0};
+    assert_int_equal(sparkconf_check_key("spark.sql.catalog.ice.type", "t", &err), 0);
+    assert_int_equal(sparkconf_check_key("spark.executor.resource.gpu.amount", "t", &err), 0);
     const char *bad_keys[] = {"", "spark.", "sql.shuffle", "spark.a b", "spark.a=b",
                               "spark.a\nspark.master", "spark.a:b", "spark.a\\b"};
     for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
-        err[0] = '\0';
-        assert_int_equal(sparkconf_check_key(bad_keys[i], "origin-x", err, sizeof err), -1);
-        assert_non_null(strstr(err, "origin-x"));
+        err.text[0] = '\0';
+        assert_int_equal(sparkconf_check_key(bad_keys[i], "origin-x", &err), -1);
+        assert_non_null(strstr(err.text, "origin-x"));
     }
-    assert_int_equal(sparkconf_check_value("spark.k", "a=b:c \\d", "t", err, sizeof err), 0);
+    assert_int_equal(sparkconf_check_value("spark.k", "a=b:c \\d", "t", &err), 0);
     const char *bad_values[] = {"a\nspark.master=x", "a\rb", "tab\there", "nul\x7f"};
     for (size_t i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++) {
-        assert_int_equal(sparkconf_check_value("spark.k", bad_values[i], "origin-y", err,
-                                               sizeof err), -1);
-        assert_non_null(strstr(err, "spark.k"));
-        assert_non_null(strstr(err, "origin-y"));
+        assert_int_equal(sparkconf_check_value("spark.k", bad_values[i], "origin-y", &err), -1);
+        assert_non_null(strstr(err.text, "spark.k"));
+        assert_non_null(strstr(err.text, "origin-y"));
     }
     assert_true(sparkconf_reserved("spark.master"));
     assert_true(sparkconf_reserved("spark.driver.host"));
@@ -61,19 +59,19 @@ static void test_keys_and_values(void **state)
 static void test_order_and_provenance(void **state)
 {
     (void)state;
-    char err[512];
+    struct error err = {0};
     struct sparkconf *c = sparkconf_new();
     assert_non_null(c);
-    assert_int_equal(sparkconf_set(c, "spark.a", "1", "first", err, sizeof err), 0);
-    assert_int_equal(sparkconf_set(c, "spark.b", "2", "second", err, sizeof err), 0);
-    assert_int_equal(sparkconf_set(c, "spark.a", "3", "third", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.a", "1", "first", &err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.b", "2", "second", &err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.a", "3", "third", &err), 0);
     assert_int_equal(sparkconf_count(c), 2);
     assert_string_equal(sparkconf_key(c, 0), "spark.a");
     assert_string_equal(sparkconf_value(c, 0), "3");
     assert_string_equal(sparkconf_source(c, 0), "third");
     assert_string_equal(sparkconf_get(c, "spark.b"), "2");
     assert_null(sparkconf_get(c, "spark.c"));
-    assert_int_equal(sparkconf_set(c, "spark.c", "x\ny", "bad", err, sizeof err), -1);
+    assert_int_equal(sparkconf_set(c, "spark.c", "x\ny", "bad", &err), -1);
     assert_int_equal(sparkconf_count(c), 2);
     sparkconf_free(c);
 }
@@ -81,13 +79,14 @@ static void test_order_and_provenance(void **state)
 static void test_write(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test-sparkconf-XXXXXX", err[512], path[128];
+    struct error err = {0};
+    char dir[] = "/tmp/test-sparkconf-XXXXXX", path[128];
     assert_non_null(mkdtemp(dir));
     struct sparkconf *c = sparkconf_new();
-    assert_int_equal(sparkconf_set(c, "spark.master", "local[*]", "s", err, sizeof err), 0);
-    assert_int_equal(sparkconf_set(c, "spark.x", "C:\\dir", "s", err, sizeof err), 0);
-    assert_int_equal(sparkconf_set(c, "spark.y", "=starts", "s", err, sizeof err), 0);
-    assert_int_equal(sparkconf_write(c, dir, "header", err, sizeof err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.master", "local[*]", "s", &err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.x", "C:\\dir", "s", &err), 0);
+    assert_int_equal(sparkconf_set(c, "spark.y", "=starts", "s", &err), 0);
+    assert_int_equal(sparkconf_write(c, dir, "header", &err), 0);
     snprintf(path, sizeof path, "%s/spark-defaults.conf", dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -96,15 +95,16 @@ static void test_write(void **state)
     assert_string_equal(read_all(path), "# header\nspark.master local[*]\nspark.x C:\\\\dir\n"
                                         "spark.y \\=starts\n");
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(sparkconf_write(c, "/nonexistent-dir", NULL, err, sizeof err), -1);
-    assert_non_null(strstr(err, "/nonexistent-dir"));
+    assert_int_equal(sparkconf_write(c, "/nonexistent-dir", NULL, &err), -1);
+    assert_non_null(strstr(err.text, "/nonexistent-dir"));
     sparkconf_free(c);
     assert_int_equal(rmdir(dir), 0); /* nothing else was left behind */
 }
 
 static struct plan *plan_of(const char *spark, const char *variant, const char *extra_meta)
 {
-    char text[2048], err[1024];
+    struct error err = {0};
+    char text[2048];
     snprintf(text, sizeof text,
              "{\"display_name\": \"t\", \"metadata\": {\"spark_k8s\": {\"spark_version\": \"%s\","
              " \"variant\": \"%s\"%s}}}", spark, variant, extra_meta);
@@ -113,8 +113,8 @@ static struct plan *plan_of(const char *spark, const char *variant, const char *
     assert_non_null(root);
     struct plan *p = NULL;
     if (plan_from_json(root, "/x/spark-test", "/x/spark-test/kernel.json", PLAN_NO_ADMIN, &p,
-                       err, sizeof err))
-        fail_msg("plan: %s", err);
+                       &err))
+        fail_msg("plan: %s", err.text);
     json_decref(root);
     return p;
 }
@@ -122,16 +122,16 @@ static struct plan *plan_of(const char *spark, const char *variant, const char *
 static void test_render_local_all_variants(void **state)
 {
     (void)state;
-    char err[1024];
+    struct error err = {0};
     struct matrix *m = NULL;
-    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    assert_int_equal(matrix_load_default(&m, &err), 0);
     for (size_t s = 0; s < m->n_spark; s++) {
         for (size_t v = 0; v < m->n_variants; v++) {
             const char *variant = m->variants[v];
             struct plan *p = plan_of(m->spark[s].line, variant, "");
             assert_string_equal(plan_spark_version(p), m->spark[s].version);
             struct sparkconf *c = NULL;
-            assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+            assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
             assert_string_equal(sparkconf_get(c, "spark.master"), "local[*]");
             assert_string_equal(sparkconf_get(c, "spark.driver.memory"), "2g");
             int gpu = matrix_variant_has(variant, "gpu");
@@ -169,7 +169,7 @@ static void test_render_local_all_variants(void **state)
 static void test_render_kubernetes(void **state)
 {
     (void)state;
-    char err[1024];
+    struct error err = {0};
     struct plan *p = plan_of("4.1", "gpu-iceberg",
                              ", \"resources\": {\"executor_cores\": 3, \"executor_memory\": "
                              "\"6g\", \"executor_instances\": 5}, \"iceberg\": {\"name\": "
@@ -179,7 +179,7 @@ static void test_render_kubernetes(void **state)
     struct render_pod pod = {"10.96.0.1:443", "team", "kernel-abc", "kernel-abc.team.svc",
                                 "10.1.2.3"};
     struct sparkconf *c = NULL;
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     static const char *const want[][2] = {
         {"spark.master", "k8s://https://10.96.0.1:443"},
         {"spark.submit.deployMode", "client"},
@@ -233,13 +233,13 @@ static void test_render_kubernetes(void **state)
 
     /* one core per executor: the task takes the whole GPU */
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 1}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "1");
     assert_null(sparkconf_get(c, "spark.sql.extensions"));
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("3.5", "gpu", ", \"resources\": {\"executor_cores\": 8, \"executor_memory\": \"2g\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.task.resource.gpu.amount"), "0.125");
     /* small executors: Spark's own overhead floor, 384 MiB, plus the pinned pool */
     assert_string_equal(sparkconf_get(c, "spark.executor.memoryOverhead"), "1408m");
@@ -248,14 +248,14 @@ static void test_render_kubernetes(void **state)
 
     /* an Iceberg warehouse on HDFS (whose client Spark carries) holds Spark's too */
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"hdfs://nn:8020/w/\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "hdfs://nn:8020/w/spark-warehouse");
     sparkconf_free(c);
     plan_free(p);
 
     /* baseline: the default cap, Spark's warehouse in the pod's /tmp, no RAPIDS */
     p = plan_of("4.1", "baseline", ", \"resources\": {\"executor_memory\": \"512m\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.dynamicAllocation.maxExecutors"), "4");
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "/tmp/spark-warehouse");
     assert_null(sparkconf_get(c, "spark.executor.memoryOverhead"));
@@ -267,7 +267,7 @@ static void test_render_kubernetes(void **state)
      * there) is read by Iceberg's own S3 client */
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c\", "
                 "\"warehouse\": \"s3://lake/wh\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
     sparkconf_free(c);
@@ -275,13 +275,13 @@ static void test_render_kubernetes(void **state)
     /* s3a:// too: Hadoop's S3A needs hadoop-aws, which the images do not carry */
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"type\": \"rest\", \"uri\": \"http://c\", "
                 "\"warehouse\": \"s3a://lake/wh\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"warehouse\": \"hdfs://nn/wh\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.sql.catalog.iceberg.io-impl")); /* HDFS: Hadoop's */
     sparkconf_free(c);
     plan_free(p);
@@ -295,10 +295,11 @@ static void test_render_kubernetes(void **state)
 static void test_render_driver_class_path(void **state)
 {
     (void)state;
-    char err[1024], dir[] = "/tmp/test-jars-XXXXXX", path[256];
+    struct error err = {0};
+    char dir[] = "/tmp/test-jars-XXXXXX", path[256];
     assert_non_null(mkdtemp(dir));
     struct matrix *m = NULL;
-    assert_int_equal(matrix_load_default(&m, err, sizeof err), 0);
+    assert_int_equal(matrix_load_default(&m, &err), 0);
     const struct matrix_spark *line = matrix_spark_find(m, "4.1");
     struct kernel_jar jars[KERNEL_JARS_MAX];
     size_t n = kernel_env_jars(m, line, "gpu-iceberg", NULL, jars);
@@ -309,7 +310,7 @@ static void test_render_driver_class_path(void **state)
     /* no jar there: neither feature, and nothing on the class path */
     struct plan *p = plan_of("4.1", "gpu-iceberg", "");
     struct sparkconf *c = NULL;
-    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
     assert_null(sparkconf_get(c, "spark.plugins"));
     assert_null(sparkconf_get(c, "spark.sql.extensions"));
@@ -323,7 +324,7 @@ static void test_render_driver_class_path(void **state)
         fclose(f);
         snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? ":" : "", path);
     }
-    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.driver.extraClassPath"), want);
     assert_null(sparkconf_get(c, "spark.jars"));
     assert_string_equal(sparkconf_get(c, "spark.plugins"), "com.nvidia.spark.SQLPlugin");
@@ -333,7 +334,7 @@ static void test_render_driver_class_path(void **state)
 
     /* the kernelspec's own class path follows */
     p = plan_of("4.1", "iceberg", ", \"spark_conf\": {\"spark.driver.extraClassPath\": \"/opt/x.jar\"}");
-    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, &err), 0);
     const char *cp = sparkconf_get(c, "spark.driver.extraClassPath");
     assert_non_null(cp);
     assert_non_null(strstr(cp, ":/opt/x.jar"));
@@ -343,7 +344,7 @@ static void test_render_driver_class_path(void **state)
 
     /* a baseline kernel has none of them */
     p = plan_of("4.1", "baseline", "");
-    assert_int_equal(render_spark_conf(p, NULL, &env, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, &env, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
     sparkconf_free(c);
     plan_free(p);
@@ -351,7 +352,7 @@ static void test_render_driver_class_path(void **state)
     /* in a pod: the image's folder, which holds exactly the variant's jars */
     struct render_env image = {.image_jars_dir = "/usr/local/lib/spark-k8s/envs/spark-4.1/share/spark-k8s/jars"};
     p = plan_of("4.1", "iceberg", "");
-    assert_int_equal(render_spark_conf(p, &pod, &image, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, &image, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.driver.extraClassPath"),
                         "/usr/local/lib/spark-k8s/envs/spark-4.1/share/spark-k8s/jars/*");
     assert_null(sparkconf_get(c, "spark.jars"));
@@ -359,7 +360,7 @@ static void test_render_driver_class_path(void **state)
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("4.1", "baseline", "");
-    assert_int_equal(render_spark_conf(p, &pod, &image, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, &image, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.driver.extraClassPath"));
     sparkconf_free(c);
     plan_free(p);
@@ -377,13 +378,13 @@ static void test_render_driver_class_path(void **state)
 static void test_render_explain_only(void **state)
 {
     (void)state;
-    char err[1024];
+    struct error err = {0};
     struct render_pod pod = {"10.96.0.1:443", "team", "k", "k.team.svc", "10.1.2.3"};
     struct plan *p = plan_of("3.5", "gpu-iceberg", ", \"rapids\": {\"mode\": \"explainOnly\"}, "
                              "\"iceberg\": {\"warehouse\": \"hdfs://nn/wh\"}");
     for (int k8s = 0; k8s < 2; k8s++) {
         struct sparkconf *c = NULL;
-        assert_int_equal(render_spark_conf(p, k8s ? &pod : NULL, NULL, &c, err, sizeof err), 0);
+        assert_int_equal(render_spark_conf(p, k8s ? &pod : NULL, NULL, &c, &err), 0);
         assert_string_equal(sparkconf_get(c, "spark.plugins"), "com.nvidia.spark.SQLPlugin");
         assert_string_equal(sparkconf_get(c, "spark.rapids.sql.mode"), "explainOnly");
         assert_null(sparkconf_get(c, "spark.executor.resource.gpu.amount"));
@@ -406,13 +407,13 @@ static void test_render_explain_only(void **state)
     p = plan_of("4.1", "gpu", ", \"rapids\": {\"mode\": \"explainOnly\"}, \"spark_conf\": "
                 "{\"spark.driver.extraJavaOptions\": \"-Dx=1\"}");
     struct sparkconf *c = NULL;
-    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.driver.extraJavaOptions"),
                         RENDER_RAPIDS_LAZY_GPU_INIT " -Dx=1");
     sparkconf_free(c);
     plan_free(p);
     p = plan_of("3.5", "gpu", "");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.rapids.sql.mode")); /* RAPIDS' default: on the GPU */
     assert_null(sparkconf_get(c, "spark.driver.extraJavaOptions"));
     assert_string_equal(sparkconf_get(c, "spark.executor.resource.gpu.amount"), "1");
@@ -425,13 +426,13 @@ static void test_render_explain_only(void **state)
 static void test_render_s3(void **state)
 {
     (void)state;
-    char err[1024];
+    struct error err = {0};
     struct plan *p = plan_of("4.1", "iceberg", ", \"iceberg\": {\"name\": \"lake\", \"type\": "
                              "\"rest\", \"uri\": \"http://c:8181\"}, \"s3\": {\"endpoint\": "
                              "\"http://minio:9000\", \"region\": \"eu-west-1\", "
                              "\"path_style_access\": true, \"credentials_secret\": \"s3-keys\"}");
     struct sparkconf *c = NULL;
-    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.io-impl"),
                         "org.apache.iceberg.aws.s3.S3FileIO");
     assert_string_equal(sparkconf_get(c, "spark.sql.catalog.lake.s3.endpoint"), "http://minio:9000");
@@ -450,12 +451,12 @@ static void test_render_s3(void **state)
 static void test_render_spark_warehouse(void **state)
 {
     (void)state;
-    char err[1024];
+    struct error err = {0};
     struct render_pod pod = {"10.96.0.1:443", "team", "k", "k.team.svc", "10.1.2.3"};
     struct plan *p = plan_of("4.1", "baseline", ", \"runtime\": \"kubernetes\", "
                              "\"spark_warehouse\": {\"dir\": \"file:///mnt/wh\", \"claim\": \"lake\"}");
     struct sparkconf *c = NULL;
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "file:///mnt/wh");
     static const char vol[] = "spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-warehouse.";
     char key[256];
@@ -471,7 +472,7 @@ static void test_render_spark_warehouse(void **state)
 
     p = plan_of("4.1", "baseline", ", \"runtime\": \"kubernetes\", \"spark_warehouse\": "
                 "{\"dir\": \"hdfs://nn/sw\"}");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), "hdfs://nn/sw");
     snprintf(key, sizeof key, "%soptions.claimName", vol);
     assert_null(sparkconf_get(c, key));
@@ -479,11 +480,11 @@ static void test_render_spark_warehouse(void **state)
     plan_free(p);
 
     p = plan_of("3.5", "baseline", "");
-    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, &pod, NULL, &c, &err), 0);
     assert_string_equal(sparkconf_get(c, "spark.sql.warehouse.dir"), RENDER_POD_WAREHOUSE);
     assert_string_equal(sparkconf_get(c, RENDER_SHARED_WAREHOUSE), "false");
     sparkconf_free(c);
-    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(render_spark_conf(p, NULL, NULL, &c, &err), 0);
     assert_null(sparkconf_get(c, "spark.sql.warehouse.dir"));
     assert_null(sparkconf_get(c, RENDER_SHARED_WAREHOUSE));
     sparkconf_free(c);

@@ -1,6 +1,6 @@
 /* render.c — a launch plan rendered into Spark properties: the local runtime's
  * or Kubernetes client mode inside the driver pod (see render.h). */
-#include "launcher/spec/render.h"
+#include "launcher/plan/render.h"
 #include "launcher/sys/errmsg.h"
 
 #include <stdio.h>
@@ -8,24 +8,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/spec/config.h"
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/config.h"
+#include "launcher/plan/kernel_env.h"
 #include "launcher/images/matrix.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/sparkconf.h"
 
 struct render {
     struct sparkconf *conf;
     const struct plan *plan;
-    char *err;
-    size_t errlen;
+    struct error *err;
     int failed;
     char *class_path; /* the variant's jars on the driver's class path (owned), or NULL */
 };
 
 static void put(struct render *r, const char *key, const char *value, const char *source)
 {
-    if (!r->failed && sparkconf_set(r->conf, key, value, source, r->err, r->errlen))
+    if (!r->failed && sparkconf_set(r->conf, key, value, source, r->err))
         r->failed = 1;
 }
 
@@ -45,7 +44,7 @@ static void add_java_option(struct render *r, const char *key, const char *optio
     const char *now = sparkconf_get(r->conf, key);
     char *both = NULL;
     if (asprintf(&both, "%s%s%s", now ? now : "", now ? " " : "", option) < 0) {
-        errorf(r->err, r->errlen, "out of memory");
+        error_nomem(r->err);
         r->failed = 1;
         return;
     }
@@ -91,22 +90,6 @@ static void render_executors(struct render *r)
     put_setting(r, "spark.dynamicAllocation.maxExecutors", SETTING_EXECUTOR_MAX_INSTANCES);
 }
 
-/* A Spark size ("512m", "4g") in MiB; -1 when malformed. */
-static long size_mib(const char *text)
-{
-    char *end = NULL;
-    long long n = text ? strtoll(text, &end, 10) : -1;
-    if (!text || end == text || n <= 0)
-        return -1;
-    switch (*end) {
-    case 'k': case 'K': return (long)((n + 1023) / 1024);
-    case 'm': case 'M': case '\0': return (long)n;
-    case 'g': case 'G': return (long)(n * 1024);
-    case 't': case 'T': return (long)(n * 1024 * 1024);
-    default: return -1;
-    }
-}
-
 /* RAPIDS: the plugin everywhere; GPU scheduling only where executors are pods (in
  * local mode Spark cannot schedule GPUs, and RAPIDS asks for no resource requests). */
 static void render_gpu(struct render *r, int kubernetes)
@@ -116,7 +99,7 @@ static void render_gpu(struct render *r, int kubernetes)
     put(r, "spark.plugins", RENDER_RAPIDS_PLUGIN, src);
     put(r, "spark.rapids.sql.enabled", "true", src);
     const struct setting *mode = plan_setting(r->plan, SETTING_RAPIDS_MODE);
-    if (mode && setting_rapids_explain_only(mode->value)) {
+    if (plan_rapids_explain_only(r->plan)) {
         /* RAPIDS plans every query and says what would run on a GPU, runs it on the
          * CPU, and needs no GPU: no resource is asked for, no pinned memory. Its executor
          * plugin would still look for a GPU at its start (RAPIDS 25.04 does; later ones
@@ -140,7 +123,7 @@ static void render_gpu(struct render *r, int kubernetes)
     /* Every task slot of an executor shares its one GPU: 1/cores, cut (never rounded up)
      * to six decimals so that Spark's floor(1/amount) gives back exactly the cores. */
     const struct setting *cores = plan_setting(r->plan, SETTING_EXECUTOR_CORES);
-    long n = cores && cores->value ? strtol(cores->value, NULL, 10) : 1;
+    long n = cores && cores->value ? plan_number(r->plan, SETTING_EXECUTOR_CORES) : 1;
     if (n <= 1) {
         snprintf(buf, sizeof buf, "1");
     } else {
@@ -157,7 +140,7 @@ static void render_gpu(struct render *r, int kubernetes)
      * least 384 MiB), or the kernel OOM-kills the executor (RAPIDS tuning guide). */
     put(r, "spark.rapids.memory.pinnedPool.size", RENDER_RAPIDS_PINNED_MIB "m", src);
     const struct setting *mem = plan_setting(r->plan, SETTING_EXECUTOR_MEMORY);
-    long heap = size_mib(mem ? mem->value : NULL);
+    long heap = mem && mem->value ? plan_number(r->plan, SETTING_EXECUTOR_MEMORY) : -1;
     if (heap > 0) {
         long overhead = heap / 10 < 384 ? 384 : heap / 10;
         snprintf(buf, sizeof buf, "%ldm", overhead + strtol(RENDER_RAPIDS_PINNED_MIB, NULL, 10));
@@ -260,7 +243,7 @@ static void render_connect(struct render *r, const struct render_pod *pod,
                            const struct render_env *env)
 {
     const struct setting *on = plan_setting(r->plan, SETTING_CONNECT);
-    if (!on || !on->value || strcmp(on->value, "true") != 0)
+    if (!plan_flag(r->plan, SETTING_CONNECT))
         return;
     const char *plugins = sparkconf_get(r->conf, "spark.plugins");
     char buf[512];
@@ -281,7 +264,7 @@ static void render_connect(struct render *r, const struct render_pod *pod,
 static void render_progress(struct render *r)
 {
     const struct setting *on = plan_setting(r->plan, SETTING_PROGRESS);
-    int enabled = on && on->value && strcmp(on->value, "true") == 0;
+    int enabled = plan_flag(r->plan, SETTING_PROGRESS);
     put(r, RENDER_PROGRESS, enabled ? "true" : "false", on ? on->source : "built-in default");
     if (!enabled)
         return;
@@ -304,14 +287,8 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
         if (asprintf(&r->class_path, "%s/*", env->image_jars_dir) < 0)
             r->class_path = NULL;
     } else if (env->jars_dir) {
-        struct matrix *m = NULL;
-        char err[512];
-        if (matrix_load_default(&m, err, sizeof err)) {
-            errorf(r->err, r->errlen, "%s", err);
-            r->failed = 1;
-            return;
-        }
-        const struct matrix_spark *line = matrix_spark_find(m, plan_spark_version(r->plan));
+        const struct matrix *m = plan_matrix(r->plan);
+        const struct matrix_spark *line = plan_matrix_line(r->plan);
         struct kernel_jar jars[KERNEL_JARS_MAX];
         size_t n = line ? kernel_env_jars_in(m, line, plan_variant(r->plan), NULL, env->jars_dir, jars)
                         : 0;
@@ -328,9 +305,8 @@ static void render_jars(struct render *r, const struct render_env *env, int *gpu
                 *iceberg = 0;
             }
         }
-        matrix_free(m);
         if (*list && !(r->class_path = strdup(list))) {
-            errorf(r->err, r->errlen, "out of memory");
+            error_nomem(r->err);
             r->failed = 1;
         }
     }
@@ -357,7 +333,7 @@ static void keep_ours(struct render *r, const struct sparkconf *ours)
             continue;
         char *both = NULL, source[256];
         if (asprintf(&both, "%s%s%s", mine, joined[i].separator, now) < 0) {
-            errorf(r->err, r->errlen, "out of memory");
+            error_nomem(r->err);
             r->failed = 1;
             return;
         }
@@ -368,12 +344,11 @@ static void keep_ours(struct render *r, const struct sparkconf *ours)
 }
 
 int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
-                     const struct render_env *env, struct sparkconf **out, char *err,
-                     size_t errlen)
+                     const struct render_env *env, struct sparkconf **out, struct error *err)
 {
-    struct render r = {sparkconf_new(), plan, err, errlen, 0, NULL};
+    struct render r = {sparkconf_new(), plan, err, 0, NULL};
     if (!r.conf) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     if (pod)
@@ -397,10 +372,10 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
     struct sparkconf *ours = sparkconf_new();
     for (size_t i = 0; ours && !r.failed && i < sparkconf_count(r.conf); i++)
         if (sparkconf_set(ours, sparkconf_key(r.conf, i), sparkconf_value(r.conf, i),
-                          sparkconf_source(r.conf, i), err, errlen))
+                          sparkconf_source(r.conf, i), err))
             r.failed = 1;
     if (!ours) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         r.failed = 1;
     }
     for (size_t i = 0; s && i < s->n_extra; i++)
@@ -418,17 +393,17 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 }
 
 int render_write_spark_conf(const struct plan *plan, const char *dir,
-                          const struct render_env *env, char *err, size_t errlen)
+                          const struct render_env *env, struct error *err)
 {
     struct sparkconf *conf = NULL;
-    if (render_spark_conf(plan, NULL, env, &conf, err, errlen))
+    if (render_spark_conf(plan, NULL, env, &conf, err))
         return -1;
     char header[512];
     snprintf(header, sizeof header, "spark-k8s: %s (Spark %s, %s, %s runtime)",
              plan_kernel_name(plan)[0] ? plan_kernel_name(plan) : "default",
              plan_spark_version(plan)[0] ? plan_spark_version(plan) : "?", plan_variant(plan),
              plan_runtime(plan));
-    int rc = sparkconf_write(conf, dir, header, err, errlen);
+    int rc = sparkconf_write(conf, dir, header, err);
     sparkconf_free(conf);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* kernelspecs_data.S — embeds the files every kernelspec folder gets (logos, the
  * IPython startup file, Spark's logging configuration) in the binary, each as SYM .. SYM_end followed by a NUL,
- * read by launcher/spec/kernelspec.c. The Makefile rebuilds this object when they change. */
+ * read by launcher/plan/kernelspec.c. The Makefile rebuilds this object when they change. */
     .section .rodata
 
     .global spark_k8s_logo_svg, spark_k8s_logo_svg_end

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "launcher/images/matrix.h"
+#include "launcher/sys/errmsg.h"
 
 #define KERNEL_ENV_PROBE_TIMEOUT_MS 60000L
 
@@ -27,14 +28,13 @@ struct kernel_env_probe {
 int kernel_env_bundled_python(const char *exe, const char *line, char *buf, size_t len);
 
 /* Run PYTHON and read what it holds. 0, or -1 with ERR naming PYTHON and why. */
-int kernel_env_probe(const char *python, struct kernel_env_probe *out, char *err, size_t errlen);
+int kernel_env_probe(const char *python, struct kernel_env_probe *out, struct error *err);
 
 /* 0 if P suits a kernel of LINE: ipykernel installed, pyspark of that Spark line,
  * and for a gpu VARIANT a Spark version RAPIDS supports. Else -1 and ERR says what
  * was found, naming OPTION (e.g. "--python /x/bin/python"). */
 int kernel_env_check(const struct kernel_env_probe *p, const char *option,
-                     const struct matrix_spark *line, const char *variant, char *err,
-                     size_t errlen);
+                     const struct matrix_spark *line, const char *variant, struct error *err);
 
 /* A jar a variant needs beyond Spark's own. */
 struct kernel_jar {

@@ -1,6 +1,6 @@
 /* config.c — kernel settings by layer: kernelspec metadata, the admin config file and
  * SPARK_K8S_* environment variables, each value checked and kept with its source. */
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/sparkconf.h"
 
 static const struct setting_info infos[SETTING_COUNT] = {
     [SETTING_RUNTIME] = {"runtime", "SPARK_K8S_RUNTIME", "--runtime", SETTING_RUNTIME_NAME, 1},
@@ -145,6 +145,47 @@ int setting_rapids_explain_only(const char *mode)
     return mode && strcasecmp(mode, "explainOnly") == 0;
 }
 
+long setting_memory_mib(const char *text)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    long long n = strtoll(text, &end, 10);
+    if (end == text || n <= 0)
+        return -1;
+    long long mib;
+    if (*end == '\0' || strcmp(end, "m") == 0 || strcmp(end, "M") == 0)
+        mib = n;
+    else if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0)
+        mib = (n + 1023) / 1024;
+    else if (strcmp(end, "g") == 0 || strcmp(end, "G") == 0)
+        mib = n * 1024;
+    else if (strcmp(end, "t") == 0 || strcmp(end, "T") == 0)
+        mib = n * 1024 * 1024;
+    else
+        return -1;
+    return mib > (1LL << 40) ? -1 : (long)mib;
+}
+
+/* VALUE (checked) of a setting of ID as the number struct setting keeps. */
+static long setting_number(enum setting_id id, const char *v)
+{
+    switch (setting_info(id)->kind) {
+    case SETTING_COUNT_POS:
+    case SETTING_COUNT_ANY:
+    case SETTING_PORT:
+        return strtol(v, NULL, 10);
+    case SETTING_MEMORY:
+        return setting_memory_mib(v);
+    case SETTING_BOOL:
+        return strcmp(v, "true") == 0;
+    case SETTING_RAPIDS_MODE_KIND:
+        return setting_rapids_explain_only(v);
+    default:
+        return 0;
+    }
+}
+
 const char *setting_hadoop_unsupported(const char *location)
 {
     static const struct {
@@ -184,8 +225,7 @@ static int url_ok(const char *v)
     return strchr(v, ' ') == NULL;
 }
 
-int setting_check(enum setting_id id, const char *v, const char *origin, char *err,
-                  size_t errlen)
+int setting_check(enum setting_id id, const char *v, const char *origin, struct error *err)
 {
     const struct setting_info *in = setting_info(id);
     const char *want = NULL;
@@ -257,10 +297,10 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
             want = "a location Spark can write tables to: hdfs://..., viewfs://..., or an "
                    "absolute path (file:/...) on storage every executor reaches";
         else if (*setting_hadoop_unsupported(v)) {
-            errorf(err, errlen, "%s: %s has value '%s', but Spark writes its tables through "
-                   "Hadoop's file systems: %s, and the kernels and images carry none but HDFS's "
-                   "client. Use hdfs://, viewfs://, or a path on a volume every pod mounts",
-                   origin, in->path, v, setting_hadoop_unsupported(v));
+            error_set(err, ERR_INPUT, "%s: %s has value '%s', but Spark writes its tables through "
+                      "Hadoop's file systems: %s, and the kernels and images carry none but HDFS's "
+                      "client. Use hdfs://, viewfs://, or a path on a volume every pod mounts",
+                      origin, in->path, v, setting_hadoop_unsupported(v));
             return -1;
         } else if (v[0] != '/' && !strstr(v, ":"))
             want = "an absolute location: a relative path would be each process's own";
@@ -282,7 +322,7 @@ int setting_check(enum setting_id id, const char *v, const char *origin, char *e
     }
     if (!want)
         return 0;
-    errorf(err, errlen, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
+    error_set(err, ERR_INPUT, "%s: %s has value '%s'; expected %s", origin, in->path, v, want);
     return -1;
 }
 
@@ -292,6 +332,7 @@ void settings_free(struct settings *s)
         free(s->values[i].value);
         free(s->values[i].source);
         s->values[i].value = s->values[i].source = NULL;
+        s->values[i].number = 0;
     }
     for (size_t i = 0; i < s->n_extra; i++) {
         free(s->extra[i].key);
@@ -304,38 +345,39 @@ void settings_free(struct settings *s)
 }
 
 int settings_set(struct settings *s, enum setting_id id, const char *value, const char *source,
-                 char *err, size_t errlen)
+                 struct error *err)
 {
-    if (setting_check(id, value, source, err, errlen))
+    if (setting_check(id, value, source, err))
         return -1;
     char *v = strdup(value), *src = strdup(source);
     if (!v || !src) {
         free(v);
         free(src);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     free(s->values[id].value);
     free(s->values[id].source);
     s->values[id].value = v;
     s->values[id].source = src;
+    s->values[id].number = setting_number(id, value);
     return 0;
 }
 
 int settings_add_extra(struct settings *s, const char *key, const char *value,
-                       const char *source, char *err, size_t errlen)
+                       const char *source, struct error *err)
 {
-    if (sparkconf_check_key(key, source, err, errlen) ||
-        sparkconf_check_value(key, value, source, err, errlen))
+    if (sparkconf_check_key(key, source, err) ||
+        sparkconf_check_value(key, value, source, err))
         return -1;
     if (sparkconf_reserved(key)) {
-        errorf(err, errlen, "%s: property '%s' is set by the runtime and cannot be overridden",
-               source, key);
+        error_set(err, ERR_INPUT, "%s: property '%s' is set by the runtime and cannot be overridden",
+                  source, key);
         return -1;
     }
     struct extra_property *grown = realloc(s->extra, (s->n_extra + 1) * sizeof *grown);
     if (!grown) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     s->extra = grown;
@@ -347,7 +389,7 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
         free(e->key);
         free(e->value);
         free(e->source);
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     s->n_extra++;
@@ -402,7 +444,7 @@ static int json_to_setting_text(json_t *v, enum setting_kind kind, char *buf, si
 }
 
 int settings_from_json(struct settings *s, json_t *obj, const char *desc, const char *prefix,
-                       int is_metadata, char *err, size_t errlen)
+                       int is_metadata, struct error *err)
 {
     if (!obj)
         return 0;
@@ -412,15 +454,15 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         const char *bad = NULL;
         json_t *v = json_at(obj, in->path, &bad);
         if (bad) {
-            errorf(err, errlen, "%s: field %s%.*s must be an object", desc, prefix,
-                   (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
+            error_set(err, ERR_INPUT, "%s: field %s%.*s must be an object", desc, prefix,
+                      (int)(strcspn(bad, ".") + (size_t)(bad - in->path)), in->path);
             return -1;
         }
         if (!v || json_is_null(v))
             continue;
         if (is_metadata && !in->in_metadata) {
-            errorf(err, errlen, "%s: field %s%s belongs in the admin config file, not a "
-                   "kernelspec", desc, prefix, in->path);
+            error_set(err, ERR_INPUT, "%s: field %s%s belongs in the admin config file, not a "
+                      "kernelspec", desc, prefix, in->path);
             return -1;
         }
         snprintf(source, sizeof source, "%s (%s%s)", desc, prefix, in->path);
@@ -432,20 +474,20 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
                 want = "a whole number";
             else if (in->kind == SETTING_BOOL)
                 want = "true or false";
-            errorf(err, errlen, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
-                   want, dump ? dump : "?");
+            error_set(err, ERR_INPUT, "%s: field %s%s must be %s, not %s", desc, prefix, in->path,
+                      want, dump ? dump : "?");
             free(dump);
             return -1;
         }
-        if (settings_set(s, id, value, source, err, errlen))
+        if (settings_set(s, id, value, source, err))
             return -1;
     }
     json_t *conf = json_object_get(obj, "spark_conf");
     if (!conf || json_is_null(conf))
         return 0;
     if (!json_is_object(conf)) {
-        errorf(err, errlen, "%s: field %sspark_conf must be an object of strings", desc,
-               prefix);
+        error_set(err, ERR_INPUT, "%s: field %sspark_conf must be an object of strings", desc,
+                  prefix);
         return -1;
     }
     const char *key;
@@ -454,18 +496,18 @@ int settings_from_json(struct settings *s, json_t *obj, const char *desc, const 
         snprintf(source, sizeof source, "%s (%sspark_conf)", desc, prefix);
         if (!json_is_string(v)) {
             char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            errorf(err, errlen, "%s: field %sspark_conf.%s must be a string, not %s", desc,
-                   prefix, key, dump ? dump : "?");
+            error_set(err, ERR_INPUT, "%s: field %sspark_conf.%s must be a string, not %s", desc,
+                      prefix, key, dump ? dump : "?");
             free(dump);
             return -1;
         }
-        if (settings_add_extra(s, key, json_string_value(v), source, err, errlen))
+        if (settings_add_extra(s, key, json_string_value(v), source, err))
             return -1;
     }
     return 0;
 }
 
-int settings_from_config_file(struct settings *s, char *err, size_t errlen)
+int settings_from_config_file(struct settings *s, struct error *err)
 {
     const char *path = getenv(CONFIG_PATH_ENV);
     int must_exist = path && *path;
@@ -476,12 +518,12 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        errorf(err, errlen, "config file %s%s: %s (line %d)", path,
-               must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
+        error_set(err, ERR_INPUT, "config file %s%s: %s (line %d)", path,
+                  must_exist ? " (from " CONFIG_PATH_ENV ")" : "", jerr.text, jerr.line);
         return -1;
     }
     if (!json_is_object(root)) {
-        errorf(err, errlen, "config file %s: must hold a JSON object", path);
+        error_set(err, ERR_INPUT, "config file %s: must hold a JSON object", path);
         json_decref(root);
         return -1;
     }
@@ -497,24 +539,24 @@ int settings_from_config_file(struct settings *s, char *err, size_t errlen)
             known = strlen(key) == n && strncmp(p, key, n) == 0;
         }
         if (!known) {
-            errorf(err, errlen, "config file %s: unknown field '%s'", path, key);
+            error_set(err, ERR_INPUT, "config file %s: unknown field '%s'", path, key);
             json_decref(root);
             return -1;
         }
     }
     char desc[4200];
     snprintf(desc, sizeof desc, "config file %s", path);
-    int rc = settings_from_json(s, root, desc, "", 0, err, errlen);
+    int rc = settings_from_json(s, root, desc, "", 0, err);
     json_decref(root);
     return rc;
 }
 
 /* SPARK_K8S_SPARK_CONF: "key=value" items separated by ';' or newlines. */
-static int extra_from_env(struct settings *s, const char *text, char *err, size_t errlen)
+static int extra_from_env(struct settings *s, const char *text, struct error *err)
 {
     char *copy = strdup(text);
     if (!copy) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     int rc = 0;
@@ -527,19 +569,19 @@ static int extra_from_env(struct settings *s, const char *text, char *err, size_
             continue;
         char *eq = strchr(item, '=');
         if (!eq) {
-            errorf(err, errlen, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
-                   item);
+            error_set(err, ERR_INPUT, "env %s: item '%s' is not KEY=VALUE", CONFIG_SPARK_CONF_ENV,
+                      item);
             rc = -1;
             break;
         }
         *eq = '\0';
-        rc = settings_add_extra(s, item, eq + 1, "env " CONFIG_SPARK_CONF_ENV, err, errlen);
+        rc = settings_add_extra(s, item, eq + 1, "env " CONFIG_SPARK_CONF_ENV, err);
     }
     free(copy);
     return rc;
 }
 
-int settings_from_env(struct settings *s, char *err, size_t errlen)
+int settings_from_env(struct settings *s, struct error *err)
 {
     char source[128];
     for (int id = 0; id < SETTING_COUNT; id++) {
@@ -548,11 +590,11 @@ int settings_from_env(struct settings *s, char *err, size_t errlen)
         if (!v || !*v)
             continue;
         snprintf(source, sizeof source, "env %s", in->env);
-        if (settings_set(s, id, v, source, err, errlen))
+        if (settings_set(s, id, v, source, err))
             return -1;
     }
     const char *conf = getenv(CONFIG_SPARK_CONF_ENV);
     if (conf && *conf)
-        return extra_from_env(s, conf, err, errlen);
+        return extra_from_env(s, conf, err);
     return 0;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "launcher/sys/errmsg.h"
+
 struct sparkconf;
 
 struct sparkconf *sparkconf_new(void); /* NULL when out of memory */
@@ -19,9 +21,8 @@ void sparkconf_free(struct sparkconf *conf);
 /* A key must start with "spark." and use only letters, digits and ". _ - [ ]";
  * a value must be free of control characters (newlines above all). ORIGIN names
  * where the text came from in the message. 0 if acceptable, else -1. */
-int sparkconf_check_key(const char *key, const char *origin, char *err, size_t errlen);
-int sparkconf_check_value(const char *key, const char *value, const char *origin, char *err,
-                          size_t errlen);
+int sparkconf_check_key(const char *key, const char *origin, struct error *err);
+int sparkconf_check_value(const char *key, const char *value, const char *origin, struct error *err);
 /* 1 if KEY belongs to the runtime (spark.master, driver host and ports, ...):
  * extra properties may not set it. */
 int sparkconf_reserved(const char *key);
@@ -29,7 +30,7 @@ int sparkconf_reserved(const char *key);
 /* Set KEY to VALUE (both checked); an existing key keeps its place and takes the
  * new value and SOURCE. */
 int sparkconf_set(struct sparkconf *conf, const char *key, const char *value,
-                  const char *source, char *err, size_t errlen);
+                  const char *source, struct error *err);
 
 const char *sparkconf_get(const struct sparkconf *conf, const char *key); /* NULL if unset */
 size_t sparkconf_count(const struct sparkconf *conf);
@@ -46,6 +47,6 @@ int sparkconf_print(const struct sparkconf *conf, FILE *out, const char *header,
 
 /* Write DIR/spark-defaults.conf, mode 0600, through a temporary file renamed into place. */
 int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *header,
-                    char *err, size_t errlen);
+                    struct error *err);
 
 #endif

@@ -1,5 +1,5 @@
 /* kernel_env.c — a kernel's Python environment and jars (see kernel_env.h). */
-#include "launcher/spec/kernel_env.h"
+#include "launcher/plan/kernel_env.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static void copy_field(json_t *root, const char *key, char *buf, size_t len)
     snprintf(buf, len, "%s", s ? s : "");
 }
 
-int kernel_env_probe(const char *python, struct kernel_env_probe *out, char *err, size_t errlen)
+int kernel_env_probe(const char *python, struct kernel_env_probe *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
     char *argv[] = {(char *)python, "-c", (char *)probe_code, NULL};
@@ -68,19 +68,19 @@ int kernel_env_probe(const char *python, struct kernel_env_probe *out, char *err
     int rc = spawn_run(argv, &text, SPAWN_QUIET, KERNEL_ENV_PROBE_TIMEOUT_MS);
     if (rc != 0) {
         if (rc == 127)
-            errorf(err, errlen, "%s: cannot be run (not found or not executable)", python);
+            error_set(err, ERR_INPUT, "%s: cannot be run (not found or not executable)", python);
         else if (rc == 124)
-            errorf(err, errlen, "%s: did not answer within %ld s", python,
-                     KERNEL_ENV_PROBE_TIMEOUT_MS / 1000);
+            error_set(err, ERR_INPUT, "%s: did not answer within %ld s", python,
+                      KERNEL_ENV_PROBE_TIMEOUT_MS / 1000);
         else
-            errorf(err, errlen, "%s: is not a Python 3 that runs (exit status %d)", python, rc);
+            error_set(err, ERR_INPUT, "%s: is not a Python 3 that runs (exit status %d)", python, rc);
         free(text);
         return -1;
     }
     json_t *root = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
     free(text);
     if (!json_is_object(root)) {
-        errorf(err, errlen, "%s: is not a Python 3 that runs (no answer to the probe)", python);
+        error_set(err, ERR_INPUT, "%s: is not a Python 3 that runs (no answer to the probe)", python);
         json_decref(root);
         return -1;
     }
@@ -100,26 +100,25 @@ static int of_line(const char *version, const char *line)
 }
 
 int kernel_env_check(const struct kernel_env_probe *p, const char *option,
-                     const struct matrix_spark *line, const char *variant, char *err,
-                     size_t errlen)
+                     const struct matrix_spark *line, const char *variant, struct error *err)
 {
     char found[256];
     snprintf(found, sizeof found, "found Python %s, ipykernel %s, pyspark %s", p->python,
              *p->ipykernel ? p->ipykernel : "(none)", *p->pyspark ? p->pyspark : "(none)");
     if (!*p->ipykernel) {
-        errorf(err, errlen, "%s: ipykernel is not installed there (%s); a kernel needs it",
-                 option, found);
+        error_set(err, ERR_INPUT, "%s: ipykernel is not installed there (%s); a kernel needs it",
+                  option, found);
         return -1;
     }
     if (!*p->pyspark) {
-        errorf(err, errlen, "%s: pyspark is not installed there (%s); Spark %s kernels need "
-                 "pyspark %s", option, found, line->line, line->version);
+        error_set(err, ERR_INPUT, "%s: pyspark is not installed there (%s); Spark %s kernels need "
+                  "pyspark %s", option, found, line->line, line->version);
         return -1;
     }
     if (!of_line(p->pyspark, line->line)) {
-        errorf(err, errlen, "%s: its pyspark is %s, not of Spark %s (%s); Spark %s kernels "
-                 "need pyspark %s", option, p->pyspark, line->line, found, line->line,
-                 line->version);
+        error_set(err, ERR_INPUT, "%s: its pyspark is %s, not of Spark %s (%s); Spark %s kernels "
+                  "need pyspark %s", option, p->pyspark, line->line, found, line->line,
+                  line->version);
         return -1;
     }
     if (matrix_variant_has(variant, "gpu")) {
@@ -128,9 +127,9 @@ int kernel_env_check(const struct kernel_env_probe *p, const char *option,
         while (i < r->n_supported_spark && strcmp(r->supported_spark[i], p->pyspark) != 0)
             i++;
         if (r->n_supported_spark && i == r->n_supported_spark) {
-            errorf(err, errlen, "%s: its pyspark is %s, which RAPIDS %s does not support (it "
-                     "runs only on the Spark versions it was built for; the matrix's is %s)",
-                     option, p->pyspark, r->version, line->version);
+            error_set(err, ERR_INPUT, "%s: its pyspark is %s, which RAPIDS %s does not support (it "
+                      "runs only on the Spark versions it was built for; the matrix's is %s)",
+                      option, p->pyspark, r->version, line->version);
             return -1;
         }
     }

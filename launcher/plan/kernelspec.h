@@ -9,7 +9,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "launcher/spec/config.h"
+#include "launcher/plan/config.h"
+#include "launcher/sys/errmsg.h"
 
 struct matrix;
 
@@ -37,18 +38,18 @@ const char *kernelspec_setting_feature(enum setting_id id);
 /* Build and check kernel.json for REQ: *NAME_OUT (malloc'd, free it) and *JSON_OUT
  * (json_decref it). Refuses bad values with a message naming the option and value. */
 int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
-                     char **name_out, json_t **json_out, char *err, size_t errlen);
+                     char **name_out, json_t **json_out, struct error *err);
 
 /* Install KERNEL_JSON and the embedded files as KERNELS_DIR/NAME (created if needed):
  * written in a temporary folder beside it and renamed into place, so a reader sees
  * the old spec or the new one, never part of one. An existing NAME is an error
  * unless REPLACE. */
 int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel_json,
-                       int replace, char *err, size_t errlen);
+                       int replace, struct error *err);
 
 /* Remove KERNELS_DIR/NAME, which must be a spark-k8s kernelspec. 1 if there was
  * none, 0 removed, -1 error. */
-int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen);
+int kernelspec_remove(const char *kernels_dir, const char *name, struct error *err);
 
 /* 1 if DIR holds a kernel.json with a metadata.spark_k8s object. */
 int kernelspec_is_ours(const char *dir);
@@ -59,13 +60,12 @@ int kernelspec_user_dir(char *buf, size_t len);
 
 /* Where Jupyter looks, in its order: each $JUPYTER_PATH entry, the user folder,
  * /usr/local/share/jupyter, /usr/share/jupyter (each + "/kernels"), without
- * duplicates. Returns a NULL-terminated array; kernelspec_path_free frees it. */
+ * duplicates. Returns a NULL-terminated array; strv_free (launcher/sys/strv.h) frees it. */
 char **kernelspec_search_path(void);
-void kernelspec_path_free(char **dirs);
 
 /* The folder of kernelspec NAME_OR_PATH: a path (containing '/') to a kernelspec
  * folder or its kernel.json, else the first NAME on the search path. Malloc'd. */
-int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t errlen);
+int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err);
 
 /* The embedded files of a kernelspec folder: NAME, bytes and size, by index
  * (0..n-1); NULL name past the end. */

@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/spark-k8s/config.json"
 #define CONFIG_PATH_ENV "SPARK_K8S_CONFIG"
 #define CONFIG_SPARK_CONF_ENV "SPARK_K8S_SPARK_CONF"
@@ -74,6 +76,9 @@ enum setting_kind {
  * run on a GPU, nothing runs on one, and no GPU is asked for. */
 int setting_rapids_explain_only(const char *mode);
 
+/* Spark/JVM memory text ("512m", "4g", "1024" = MiB) in MiB; -1 if malformed. */
+long setting_memory_mib(const char *text);
+
 /* The file systems Spark can write a table through, with the jars the kernel
  * environments and images carry (Spark's own and HDFS's client): "" when LOCATION is
  * one of them (a path, file:, hdfs://, viewfs://), else why not (a sentence naming
@@ -95,12 +100,15 @@ const struct setting_info *setting_info(enum setting_id id);
 
 /* 0 if VALUE is acceptable for ID; else -1 and a message naming ORIGIN (a file and
  * field, or a variable), the field and the value. */
-int setting_check(enum setting_id id, const char *value, const char *origin, char *err,
-                  size_t errlen);
+int setting_check(enum setting_id id, const char *value, const char *origin, struct error *err);
 
 struct setting {
     char *value;  /* NULL = unset */
     char *source; /* "built-in default", "kernelspec PATH (metadata.spark_k8s.F)", ... */
+    /* The value as a number, parsed once when it is set (settings_set): a count or a
+     * port as such, a memory size in MiB, 1 or 0 for a boolean and for rapids.mode
+     * (explainOnly or not); 0 for the other kinds and when unset. */
+    long number;
 };
 
 struct extra_property {
@@ -117,10 +125,10 @@ void settings_free(struct settings *s); /* frees the contents, not S itself */
 
 /* Set one value with its source (both copied); checks VALUE. */
 int settings_set(struct settings *s, enum setting_id id, const char *value, const char *source,
-                 char *err, size_t errlen);
+                 struct error *err);
 /* Add an extra Spark property (checked: key, value, not reserved by the runtime). */
 int settings_add_extra(struct settings *s, const char *key, const char *value,
-                       const char *source, char *err, size_t errlen);
+                       const char *source, struct error *err);
 
 /* Read the settings in OBJ, a metadata or config object: every known path, plus
  * "spark_conf" (object of strings). DESC names the layer in sources and messages
@@ -128,13 +136,13 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
  * is the path of OBJ inside its file ("metadata.spark_k8s." or ""). Admin-only
  * settings are refused in metadata and metadata-only fields are ignored. */
 int settings_from_json(struct settings *s, json_t *obj, const char *desc, const char *prefix,
-                       int is_metadata, char *err, size_t errlen);
+                       int is_metadata, struct error *err);
 
 /* The admin config file: $SPARK_K8S_CONFIG if set (then it must exist), else
  * /etc/spark-k8s/config.json if it exists. No file is not an error. */
-int settings_from_config_file(struct settings *s, char *err, size_t errlen);
+int settings_from_config_file(struct settings *s, struct error *err);
 
 /* SPARK_K8S_* variables, and SPARK_K8S_SPARK_CONF="k=v;k=v" (';' or newline separated). */
-int settings_from_env(struct settings *s, char *err, size_t errlen);
+int settings_from_env(struct settings *s, struct error *err);
 
 #endif

@@ -1,7 +1,7 @@
 /* sparkconf.c — Spark properties with provenance: the list, its checks, and
  * writing it as spark-defaults.conf (see sparkconf.h). A leaf: it knows nothing
  * of plans (rendering a plan into properties is render.c). */
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
@@ -48,34 +48,33 @@ void sparkconf_free(struct sparkconf *conf)
     free(conf);
 }
 
-int sparkconf_check_key(const char *key, const char *origin, char *err, size_t errlen)
+int sparkconf_check_key(const char *key, const char *origin, struct error *err)
 {
     int ok = strncmp(key, "spark.", 6) == 0 && key[6] != '\0' && strlen(key) < 256;
     for (const char *p = key; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || strchr("._-[]", *p);
     if (ok)
         return 0;
-    errorf(err, errlen,
-           "%s: Spark property name '%s' is not acceptable: it must start with 'spark.' and "
-           "use only letters, digits and . _ - [ ]", origin, key);
+    error_set(err, ERR_INPUT,
+              "%s: Spark property name '%s' is not acceptable: it must start with 'spark.' and "
+              "use only letters, digits and . _ - [ ]", origin, key);
     return -1;
 }
 
-int sparkconf_check_value(const char *key, const char *value, const char *origin, char *err,
-                          size_t errlen)
+int sparkconf_check_value(const char *key, const char *value, const char *origin, struct error *err)
 {
     for (const char *p = value; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            errorf(err, errlen,
-                   "%s: the value of Spark property '%s' contains a control character "
-                   "(newline, tab, ...) at offset %zu; it would corrupt spark-defaults.conf",
-                   origin, key, (size_t)(p - value));
+            error_set(err, ERR_INPUT,
+                      "%s: the value of Spark property '%s' contains a control character "
+                      "(newline, tab, ...) at offset %zu; it would corrupt spark-defaults.conf",
+                      origin, key, (size_t)(p - value));
             return -1;
         }
     }
     if (strlen(value) > 8192) {
-        errorf(err, errlen, "%s: the value of Spark property '%s' is longer than 8192 bytes",
-               origin, key);
+        error_set(err, ERR_INPUT, "%s: the value of Spark property '%s' is longer than 8192 bytes",
+                  origin, key);
         return -1;
     }
     return 0;
@@ -90,10 +89,10 @@ int sparkconf_reserved(const char *key)
 }
 
 int sparkconf_set(struct sparkconf *conf, const char *key, const char *value,
-                  const char *source, char *err, size_t errlen)
+                  const char *source, struct error *err)
 {
-    if (sparkconf_check_key(key, source, err, errlen) ||
-        sparkconf_check_value(key, value, source, err, errlen))
+    if (sparkconf_check_key(key, source, err) ||
+        sparkconf_check_value(key, value, source, err))
         return -1;
     char *v = strdup(value), *s = strdup(source);
     if (!v || !s)
@@ -123,7 +122,7 @@ int sparkconf_set(struct sparkconf *conf, const char *key, const char *value,
 oom:
     free(v);
     free(s);
-    errorf(err, errlen, "out of memory");
+    error_nomem(err);
     return -1;
 }
 
@@ -194,22 +193,22 @@ int sparkconf_print(const struct sparkconf *conf, FILE *out, const char *header,
 }
 
 int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *header,
-                    char *err, size_t errlen)
+                    struct error *err)
 {
     char path[4096], tmp[4200];
     if ((size_t)snprintf(path, sizeof path, "%s/spark-defaults.conf", dir) >= sizeof path) {
-        errorf(err, errlen, "%s: directory name too long", dir);
+        error_set(err, ERR_SYSTEM, "%s: directory name too long", dir);
         return -1;
     }
     snprintf(tmp, sizeof tmp, "%s/.spark-defaults.conf.XXXXXX", dir);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        errorf(err, errlen, "%s: cannot create a file: %s", dir, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot create a file: %s", dir, strerror(errno));
         return -1;
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
-        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
@@ -218,12 +217,12 @@ int sparkconf_write(const struct sparkconf *conf, const char *dir, const char *h
     rc |= sparkconf_print(conf, f, header, 0);
     rc |= fflush(f) != 0 || fsync(fd) != 0;
     if (fclose(f) != 0 || rc != 0) {
-        errorf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
-        errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }

@@ -1,5 +1,5 @@
 /* kernelspec.c — builds, installs, removes and finds spark-k8s kernelspecs (see kernelspec.h). */
-#include "launcher/spec/kernelspec.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/sys/errmsg.h"
 
 #include <ctype.h>
@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "launcher/images/matrix.h"
-#include "launcher/spec/plan.h"
-#include "launcher/spec/sparkconf.h"
+#include "launcher/plan/plan.h"
+#include "launcher/plan/sparkconf.h"
 #include "launcher/sys/fs.h"
+#include "launcher/sys/strv.h"
 
 extern const unsigned char spark_k8s_logo_svg[], spark_k8s_logo_svg_end[];
 extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
@@ -139,7 +140,7 @@ const char *kernelspec_setting_feature(enum setting_id id)
 }
 
 static int check_request(const struct matrix *m, const struct kernelspec_request *req,
-                         const struct matrix_spark **line, char *err, size_t errlen)
+                         const struct matrix_spark **line, struct error *err)
 {
     *line = req->spark ? matrix_spark_find(m, req->spark) : NULL;
     if (!*line) {
@@ -147,8 +148,8 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_spark; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s (%s)",
                      i ? ", " : "", m->spark[i].line, m->spark[i].version);
-        errorf(err, errlen, "--spark: unknown Spark version '%s'; the matrix has %s",
-               req->spark ? req->spark : "", known);
+        error_set(err, ERR_INPUT, "--spark: unknown Spark version '%s'; the matrix has %s",
+                  req->spark ? req->spark : "", known);
         return -1;
     }
     if (!req->variant || !matrix_variant_valid(m, req->variant)) {
@@ -156,146 +157,134 @@ static int check_request(const struct matrix *m, const struct kernelspec_request
         for (size_t i = 0; i < m->n_variants; i++)
             snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                      i ? ", " : "", m->variants[i]);
-        errorf(err, errlen, "--variant: unknown variant '%s'; expected one of %s",
-               req->variant ? req->variant : "", known);
+        error_set(err, ERR_INPUT, "--variant: unknown variant '%s'; expected one of %s",
+                  req->variant ? req->variant : "", known);
         return -1;
     }
     if (req->name && !name_ok(req->name)) {
-        errorf(err, errlen,
-               "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
-               "(as Jupyter requires), not starting with '.'", req->name);
+        error_set(err, ERR_INPUT,
+                  "--name: '%s' is not a kernelspec name: lowercase letters, digits and . _ - "
+                  "(as Jupyter requires), not starting with '.'", req->name);
         return -1;
     }
     if (req->display_name) {
         for (const char *p = req->display_name; *p; p++)
             if ((unsigned char)*p < 0x20) {
-                errorf(err, errlen, "--display-name: '%s' contains a control character",
-                       req->display_name);
+                error_set(err, ERR_INPUT, "--display-name: '%s' contains a control character",
+                          req->display_name);
                 return -1;
             }
     }
     if (req->executable && (req->executable[0] != '/' || strpbrk(req->executable, "\n\r"))) {
-        errorf(err, errlen, "--executable: '%s' must be an absolute path", req->executable);
+        error_set(err, ERR_INPUT, "--executable: '%s' must be an absolute path", req->executable);
         return -1;
     }
     if (req->python && (req->python[0] == '\0' || strpbrk(req->python, "\n\r"))) {
-        errorf(err, errlen, "--python: '%s' is not a usable command", req->python);
+        error_set(err, ERR_INPUT, "--python: '%s' is not a usable command", req->python);
         return -1;
     }
     const char *connect = req->values[SETTING_CONNECT];
     if (connect && strcmp(connect, "true") == 0 && (*line)->line[0] < '4') {
-        errorf(err, errlen, "--spark-connect: Spark %s has no Spark Connect server in its Python "
-               "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
-               (*line)->line);
+        error_set(err, ERR_INPUT, "--spark-connect: Spark %s has no Spark Connect server in its Python "
+                  "package (pyspark 4 carries it); install it for a Spark 4 line (--spark 4.1)",
+                  (*line)->line);
         return -1;
     }
-    if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err,
-                                       errlen))
+    if (req->registry && setting_check(SETTING_IMAGE_REGISTRY, req->registry, "--registry", err))
         return -1;
     for (int id = 0; id < SETTING_COUNT; id++)
         if (req->values[id] &&
-            setting_check(id, req->values[id], setting_info(id)->option, err, errlen))
+            setting_check(id, req->values[id], setting_info(id)->option, err))
             return -1;
     for (int id = 0; id < SETTING_COUNT; id++) {
         const char *v = req->values[id], *feature = kernelspec_setting_feature(id);
         if (v && feature && !matrix_variant_has(req->variant, feature) &&
             !(id == SETTING_EXECUTOR_GPUS && strcmp(v, "0") == 0)) {
-            errorf(err, errlen, "%s: '%s' needs %s %s variant, not '%s'", setting_info(id)->option,
-                   v, strcmp(feature, "iceberg") == 0 ? "an" : "a", feature, req->variant);
+            error_set(err, ERR_INPUT, "%s: '%s' needs %s %s variant, not '%s'", setting_info(id)->option,
+                      v, strcmp(feature, "iceberg") == 0 ? "an" : "a", feature, req->variant);
             return -1;
         }
     }
     for (size_t i = 0; i < req->n_conf; i++) {
         const char *eq = strchr(req->conf[i], '=');
         if (!eq) {
-            errorf(err, errlen, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
+            error_set(err, ERR_INPUT, "--conf: '%s' is not KEY=VALUE", req->conf[i]);
             return -1;
         }
         char key[300];
         snprintf(key, sizeof key, "%.*s", (int)(eq - req->conf[i]), req->conf[i]);
-        if (sparkconf_check_key(key, "--conf", err, errlen) ||
-            sparkconf_check_value(key, eq + 1, "--conf", err, errlen))
+        if (sparkconf_check_key(key, "--conf", err) ||
+            sparkconf_check_value(key, eq + 1, "--conf", err))
             return -1;
         if (sparkconf_reserved(key)) {
-            errorf(err, errlen, "--conf: property '%s' is set by the runtime and cannot be "
-                   "overridden", key);
+            error_set(err, ERR_INPUT, "--conf: property '%s' is set by the runtime and cannot be "
+                      "overridden", key);
             return -1;
         }
     }
     return 0;
 }
 
-int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
-                     char **name_out, json_t **json_out, char *err, size_t errlen)
+/* The kernelspec's folder name, display name and argv[0] (the spark-k8s binary). */
+static int names_of(const struct kernelspec_request *req, const struct matrix_spark *line,
+                    char name[256], char display[256], char exe[4096], struct error *err)
 {
-    const struct matrix_spark *line;
-    if (check_request(m, req, &line, err, errlen))
-        return -1;
-    char name[256], display[256], ref[1024], exe[4096];
     if (req->name)
-        snprintf(name, sizeof name, "%s", req->name);
+        snprintf(name, 256, "%s", req->name);
     else
-        snprintf(name, sizeof name, "spark-%s-%s", line->line, req->variant);
+        snprintf(name, 256, "spark-%s-%s", line->line, req->variant);
     if (req->display_name)
-        snprintf(display, sizeof display, "%s", req->display_name);
+        snprintf(display, 256, "%s", req->display_name);
     else
-        display_name(line->line, req->variant, display, sizeof display);
+        display_name(line->line, req->variant, display, 256);
     if (req->executable) {
-        snprintf(exe, sizeof exe, "%s", req->executable);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) {
-            errorf(err, errlen, "/proc/self/exe: %s; give --executable", strerror(errno));
-            return -1;
-        }
-        exe[n] = '\0';
+        snprintf(exe, 4096, "%s", req->executable);
+        return 0;
     }
+    ssize_t n = readlink("/proc/self/exe", exe, 4095);
+    if (n <= 0)
+        return error_set(err, ERR_INPUT, "/proc/self/exe: %s; give --executable",
+                         strerror(errno));
+    exe[n] = '\0';
+    return 0;
+}
 
-    json_t *meta = json_object();
-    json_t *root = json_pack("{s:[s s s s s s], s:s, s:s, s:s, s:{s:o}}", "argv", exe, "kernel",
-                             "-f", "{connection_file}", "--kernelspec", "{resource_dir}",
-                             "display_name", display, "language", "python", "interrupt_mode",
-                             "message", "metadata", "spark_k8s", meta);
-    if (!root) {
-        errorf(err, errlen, "out of memory");
-        return -1;
-    }
-    json_object_set_new(meta, "spark_version", json_string(line->version));
-    json_object_set_new(meta, "variant", json_string(req->variant));
-    json_object_set_new(meta, "runtime", json_string(req->values[SETTING_RUNTIME]
-                                                         ? req->values[SETTING_RUNTIME]
-                                                         : "local"));
-    /* Images: the matrix's names under --registry, unless given outright. */
+/* Images into META: the matrix's names under --registry, unless given outright. */
+static int put_images(const struct matrix *m, const struct kernelspec_request *req,
+                      const struct matrix_spark *line, json_t *meta, struct error *err)
+{
     static const struct {
         enum setting_id id;
         const char *kind;
     } images[] = {{SETTING_DRIVER_IMAGE, "jupyter"}, {SETTING_EXECUTOR_IMAGE, "runtime"}};
+    char ref[1024];
     for (size_t i = 0; i < 2; i++) {
         const char *given = req->values[images[i].id];
         if (!given) {
             if (matrix_image_ref(m, req->registry, images[i].kind, line, req->variant, ref,
-                                 sizeof ref)) {
-                errorf(err, errlen, "--registry: '%s' makes no valid image name",
-                       req->registry ? req->registry : "");
-                json_decref(root);
-                return -1;
-            }
+                                 sizeof ref))
+                return error_set(err, ERR_INPUT, "--registry: '%s' makes no valid image name",
+                                 req->registry ? req->registry : "");
             given = ref;
         }
         json_put(meta, setting_info(images[i].id)->path, json_string(given));
     }
-    /* Resources and the catalog: given values, else the defaults a plan would have. */
+    return 0;
+}
+
+/* Resources and the catalog into META: given values, else the defaults a plan would
+ * have; then the namespace and account, the extra properties and the runtime command. */
+static int put_settings(const struct kernelspec_request *req, const struct matrix_spark *line,
+                        json_t *meta, struct error *err)
+{
     struct plan *defaults = NULL;
     json_t *bare = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "spark_k8s", "spark_version",
                              line->version, "variant", req->variant);
-    int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err,
-                                   errlen)
-                  : -1;
+    int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err)
+                  : error_nomem(err);
     json_decref(bare);
-    if (rc) {
-        json_decref(root);
+    if (rc)
         return -1;
-    }
     for (int id = SETTING_DRIVER_CORES; id < SETTING_COUNT; id++) {
         const char *v = req->values[id] ? req->values[id] : plan_setting(defaults, id)->value;
         if (!v || !setting_info(id)->in_metadata)
@@ -326,12 +315,34 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     }
     json_object_set_new(meta, "runtime_command",
                         runtime_command(req->python ? req->python : KERNELSPEC_DEFAULT_PYTHON));
+    return 0;
+}
 
+int kernelspec_build(const struct matrix *m, const struct kernelspec_request *req,
+                     char **name_out, json_t **json_out, struct error *err)
+{
+    const struct matrix_spark *line;
+    char name[256], display[256], exe[4096];
+    if (check_request(m, req, &line, err) || names_of(req, line, name, display, exe, err))
+        return -1;
+    json_t *meta = json_object();
+    json_t *root = json_pack("{s:[s s s s s s], s:s, s:s, s:s, s:{s:o}}", "argv", exe, "kernel",
+                             "-f", "{connection_file}", "--kernelspec", "{resource_dir}",
+                             "display_name", display, "language", "python", "interrupt_mode",
+                             "message", "metadata", "spark_k8s", meta);
+    if (!root)
+        return error_nomem(err);
+    json_object_set_new(meta, "spark_version", json_string(line->version));
+    json_object_set_new(meta, "variant", json_string(req->variant));
+    json_object_set_new(meta, "runtime", json_string(req->values[SETTING_RUNTIME]
+                                                         ? req->values[SETTING_RUNTIME]
+                                                         : "local"));
     /* The same reader the kernel uses must accept what we write. */
     char path[600];
     snprintf(path, sizeof path, "%s/kernel.json", name);
     struct plan *check = NULL;
-    if (plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err, errlen)) {
+    if (put_images(m, req, line, meta, err) || put_settings(req, line, meta, err) ||
+        plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
         json_decref(root);
         return -1;
     }
@@ -339,8 +350,7 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     *name_out = strdup(name);
     if (!*name_out) {
         json_decref(root);
-        errorf(err, errlen, "out of memory");
-        return -1;
+        return error_nomem(err);
     }
     *json_out = root;
     return 0;
@@ -349,13 +359,13 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
 /* ---- files ---- */
 
 static int write_file(const char *dir, const char *name, const void *data, size_t size,
-                      char *err, size_t errlen)
+                      struct error *err)
 {
     char path[4300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     const unsigned char *p = data;
@@ -364,7 +374,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            errorf(err, errlen, "%s: %s", path, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
@@ -372,17 +382,17 @@ static int write_file(const char *dir, const char *name, const void *data, size_
         size -= (size_t)n;
     }
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        errorf(err, errlen, "%s: %s", path, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static int mkdir_p(const char *dir, char *err, size_t errlen)
+static int mkdir_p(const char *dir, struct error *err)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s", dir) >= sizeof path) {
-        errorf(err, errlen, "%s: path too long", dir);
+        error_set(err, ERR_SYSTEM, "%s: path too long", dir);
         return -1;
     }
     for (char *p = path + 1;; p++) {
@@ -390,7 +400,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
             char c = *p;
             *p = '\0';
             if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-                errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+                error_set(err, ERR_SYSTEM, "%s: cannot create: %s", path, strerror(errno));
                 return -1;
             }
             *p = c;
@@ -400,7 +410,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        errorf(err, errlen, "%s: not a directory", dir);
+        error_set(err, ERR_SYSTEM, "%s: not a directory", dir);
         return -1;
     }
     return 0;
@@ -408,55 +418,54 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
 
 /* Temporary folders are named ".NAME+XXXXXX": '+' is not allowed in a kernel name,
  * so Jupyter never takes a half-written one for a kernelspec. */
-static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t len, char *err,
-                    size_t errlen)
+static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t len, struct error *err)
 {
     if ((size_t)snprintf(buf, len, "%s/.%s+XXXXXX", kernels_dir, name) >= len) {
-        errorf(err, errlen, "%s: path too long", kernels_dir);
+        error_set(err, ERR_SYSTEM, "%s: path too long", kernels_dir);
         return -1;
     }
     if (!mkdtemp(buf)) {
-        errorf(err, errlen, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot create a folder: %s", kernels_dir, strerror(errno));
         return -1;
     }
     return 0;
 }
 
 int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel_json,
-                       int replace, char *err, size_t errlen)
+                       int replace, struct error *err)
 {
     char target[4096], tmp[4200];
     if (!name_ok(name)) {
-        errorf(err, errlen, "'%s' is not a kernelspec name", name);
+        error_set(err, ERR_RUNTIME, "'%s' is not a kernelspec name", name);
         return -1;
     }
-    if (mkdir_p(kernels_dir, err, errlen))
+    if (mkdir_p(kernels_dir, err))
         return -1;
     snprintf(target, sizeof target, "%s/%s", kernels_dir, name);
     struct stat st;
     int exists = lstat(target, &st) == 0;
     if (exists && !replace) {
-        errorf(err, errlen, "%s already exists; use --replace to replace it", target);
+        error_set(err, ERR_RUNTIME, "%s already exists; use --replace to replace it", target);
         return -1;
     }
-    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
+    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err))
         return -1;
     if (chmod(tmp, 0755) != 0) {
-        errorf(err, errlen, "%s: %s", tmp, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: %s", tmp, strerror(errno));
         goto fail;
     }
     const unsigned char *data;
     size_t size;
     const char *file;
     for (size_t i = 0; (file = kernelspec_file(i, &data, &size)); i++)
-        if (write_file(tmp, file, data, size, err, errlen))
+        if (write_file(tmp, file, data, size, err))
             goto fail;
     char *text = json_dumps(kernel_json, JSON_INDENT(1));
     if (!text) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         goto fail;
     }
-    int rc = write_file(tmp, "kernel.json", text, strlen(text), err, errlen);
+    int rc = write_file(tmp, "kernel.json", text, strlen(text), err);
     free(text);
     if (rc)
         goto fail;
@@ -467,15 +476,15 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
             return 0;
         }
         char old[4200];
-        if (temp_dir(kernels_dir, name, old, sizeof old, err, errlen))
+        if (temp_dir(kernels_dir, name, old, sizeof old, err))
             goto fail;
         if (rename(target, old) != 0) {
-            errorf(err, errlen, "%s: cannot move aside: %s", target, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: cannot move aside: %s", target, strerror(errno));
             rmdir(old);
             goto fail;
         }
         if (rename(tmp, target) != 0) {
-            errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+            error_set(err, ERR_SYSTEM, "%s: cannot rename into place: %s", target, strerror(errno));
             rename(old, target);
             goto fail;
         }
@@ -483,7 +492,7 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         return 0;
     }
     if (rename(tmp, target) != 0) {
-        errorf(err, errlen, "%s: cannot rename into place: %s", target, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot rename into place: %s", target, strerror(errno));
         goto fail;
     }
     return 0;
@@ -503,7 +512,7 @@ int kernelspec_is_ours(const char *dir)
     return ours;
 }
 
-int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size_t errlen)
+int kernelspec_remove(const char *kernels_dir, const char *name, struct error *err)
 {
     char target[4096], tmp[4200];
     snprintf(target, sizeof target, "%s/%s", kernels_dir, name);
@@ -511,19 +520,19 @@ int kernelspec_remove(const char *kernels_dir, const char *name, char *err, size
     if (!name_ok(name) || lstat(target, &st) != 0)
         return 1;
     if (!S_ISDIR(st.st_mode) || !kernelspec_is_ours(target)) {
-        errorf(err, errlen, "%s is not a spark-k8s kernelspec; not removing it", target);
+        error_set(err, ERR_RUNTIME, "%s is not a spark-k8s kernelspec; not removing it", target);
         return -1;
     }
-    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err, errlen))
+    if (temp_dir(kernels_dir, name, tmp, sizeof tmp, err))
         return -1;
     if (rename(target, tmp) != 0) {
-        errorf(err, errlen, "%s: cannot remove: %s", target, strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: cannot remove: %s", target, strerror(errno));
         rmdir(tmp);
         return -1;
     }
     if (remove_tree(tmp) != 0) {
-        errorf(err, errlen, "%s: removed, but its files remain in %s: %s", target, tmp,
-               strerror(errno));
+        error_set(err, ERR_SYSTEM, "%s: removed, but its files remain in %s: %s", target, tmp,
+                  strerror(errno));
         return -1;
     }
     return 0;
@@ -591,22 +600,13 @@ char **kernelspec_search_path(void)
     if (!rc)
         rc = path_add(&dirs, &n, "/usr/share/jupyter/kernels");
     if (rc) {
-        kernelspec_path_free(dirs);
+        strv_free(dirs);
         return NULL;
     }
     return dirs;
 }
 
-void kernelspec_path_free(char **dirs)
-{
-    if (!dirs)
-        return;
-    for (size_t i = 0; dirs[i]; i++)
-        free(dirs[i]);
-    free(dirs);
-}
-
-int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t errlen)
+int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
 {
     struct stat st;
     if (strchr(name_or_path, '/')) {
@@ -618,7 +618,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
         char file[4200];
         snprintf(file, sizeof file, "%s/kernel.json", dir);
         if (stat(file, &st) != 0) {
-            errorf(err, errlen, "%s: no kernelspec there (%s)", file, strerror(errno));
+            error_set(err, ERR_RUNTIME, "%s: no kernelspec there (%s)", file, strerror(errno));
             return -1;
         }
         *dir_out = strdup(dir);
@@ -626,7 +626,7 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
     }
     char **dirs = kernelspec_search_path();
     if (!dirs) {
-        errorf(err, errlen, "out of memory");
+        error_nomem(err);
         return -1;
     }
     for (size_t i = 0; dirs[i]; i++) {
@@ -635,14 +635,14 @@ int kernelspec_find(const char *name_or_path, char **dir_out, char *err, size_t 
         if (stat(file, &st) == 0) {
             file[strlen(file) - 12] = '\0';
             *dir_out = strdup(file);
-            kernelspec_path_free(dirs);
+            strv_free(dirs);
             return *dir_out ? 0 : -1;
         }
     }
-    errorf(err, errlen, "no kernelspec named '%s' in", name_or_path);
-    size_t used = err && errlen ? strlen(err) : errlen;
-    for (size_t i = 0; dirs[i] && used < errlen; i++)
-        used += (size_t)snprintf(err + used, errlen - used, "%s %s", i ? "," : "", dirs[i]);
-    kernelspec_path_free(dirs);
-    return -1;
+    char where[ERROR_TEXT_MAX] = "";
+    size_t used = 0;
+    for (size_t i = 0; dirs[i] && used < sizeof where; i++)
+        used += (size_t)snprintf(where + used, sizeof where - used, "%s %s", i ? "," : "", dirs[i]);
+    strv_free(dirs);
+    return error_set(err, ERR_RUNTIME, "no kernelspec named '%s' in%s", name_or_path, where);
 }

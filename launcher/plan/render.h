@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "launcher/sys/errmsg.h"
+
 struct plan;
 struct sparkconf;
 
@@ -48,8 +50,7 @@ struct render_env {
  * local[*]); otherwise Kubernetes client mode inside that driver pod. ENV may be
  * NULL. */
 int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
-                     const struct render_env *env, struct sparkconf **out, char *err,
-                     size_t errlen);
+                     const struct render_env *env, struct sparkconf **out, struct error *err);
 
 /* The Spark Connect server's plugin class (Spark 4). */
 #define RENDER_CONNECT_PLUGIN "org.apache.spark.sql.connect.SparkConnectPlugin"
@@ -77,6 +78,6 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
 /* Write DIR/spark-defaults.conf of PLAN for the local runtime (ENV may be NULL),
  * with a header naming the kernel. 0, or -1 with ERR. */
 int render_write_spark_conf(const struct plan *plan, const char *dir,
-                            const struct render_env *env, char *err, size_t errlen);
+                            const struct render_env *env, struct error *err);
 
 #endif
