@@ -63,10 +63,10 @@ $(BUILD)/rel/%.o: %.c
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
-# The embedded files (matrix, logos, session startup file) are listed by hand: .incbin
-# is not seen by -MMD.
+# The embedded files (matrix, logos, session startup file and its package) are listed
+# by hand: .incbin is not seen by -MMD.
 EMBEDDED := images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py \
-              kernelspecs/*.properties)
+              kernelspecs/spark_k8s_session/*.py kernelspecs/*.properties)
 $(BUILD)/rel/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@

@@ -4,10 +4,11 @@ names the value and leaves nothing behind."""
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from kspec_env import BINARY, PYTHON, clean_env, env_python, run
+from kspec_env import BINARY, PYTHON, REPO, clean_env, env_python, run
 
 NAMES = [f"spark-{line}-{variant}" for line in ("3.5", "4.1")
          for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")]
@@ -56,8 +57,12 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
                                              if x["line"] == line)
         files = sorted(os.listdir(s["resource_dir"]))
         assert files == ["kernel.json", "log4j2.properties", "logo-32x32.png",
-                         "logo-64x64.png", "logo-svg.svg", "spark_progress.py",
-                         "spark_session.py", "spark_tables.py"]
+                         "logo-64x64.png", "logo-svg.svg", "spark_k8s_session",
+                         "spark_session.py"]
+        shipped = Path(s["resource_dir"]) / "spark_k8s_session"
+        source = REPO / "kernelspecs" / "spark_k8s_session"
+        assert sorted(os.listdir(shipped)) == sorted(p.name for p in source.glob("*.py"))
+        assert all((shipped / p.name).read_bytes() == p.read_bytes() for p in source.glob("*.py"))
         for size in (32, 64):
             png = (prefix / "share/jupyter/kernels" / name / f"logo-{size}x{size}.png").read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"

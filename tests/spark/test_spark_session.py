@@ -5,30 +5,15 @@ every property of the kernel's spark-defaults.conf live in the SparkContext; the
 Spark UI's link shown when the session starts; an interrupt cancels the running
 jobs and the next cell runs; a second interrupt abandons a JVM call that is no job.
 """
+import io
 import time
+
+from spark_k8s_session.settings import parse_properties
 
 import spark_helpers as h
 
 LONG_JOB = ('print("job starting", flush=True)\n'
             'spark.range(0, 10**13, numPartitions=2).selectExpr("max(id)").collect()')
-
-
-def parse_properties(text):
-    """spark-defaults.conf as java.util.Properties reads what spark-k8s writes."""
-    props = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        key, _, value = line.partition(" ")
-        value, out, i = value.lstrip(), [], 0
-        while i < len(value):
-            if value[i] == "\\" and i + 1 < len(value):
-                i += 1
-            out.append(value[i])
-            i += 1
-        props[key] = "".join(out)
-    return props
 
 
 def test_spark_is_lazy_until_used(kernel):
@@ -57,7 +42,7 @@ def test_version_is_the_kernelspecs_line(kernel, line):
 
 def test_every_property_of_spark_defaults_is_live(kernel):
     text = kernel.value("open(spark_k8s.conf_dir + '/spark-defaults.conf').read()")
-    props = parse_properties(text)
+    props = parse_properties(io.StringIO(text))
     assert props["spark.master"] == "local[*]", props
     live = dict(kernel.value("sorted(sc.getConf().getAll())"))
     differ = {k: (v, live.get(k)) for k, v in props.items() if live.get(k) != v}

@@ -1,4 +1,4 @@
-"""spark-k8s: Spark's progress under the running cell (imported by spark_session.py).
+"""Spark's progress under the running cell (cells.py starts one CellProgress a cell).
 
 While a cell runs Spark jobs, one display (display_data with a display_id, then
 update_display_data for the same id) shows each job with its stages: completed and

@@ -1,4 +1,4 @@
-"""spark-k8s: managed tables where the executors cannot share the driver's disk.
+"""Managed tables where the executors cannot share the driver's disk.
 
 On the kubernetes runtime each executor is a pod with a disk of its own. A managed
 table of Spark's own catalog (spark_catalog) lives under spark.sql.warehouse.dir: when
@@ -12,7 +12,7 @@ with or without AS SELECT). A table with a location of its own (path option, LOC
 is the user's choice and goes through; so do writes into tables that exist, and every
 other catalog (Iceberg's among them).
 
-    install(get_session, kernel_hint)   once, when the session starts
+    install(get_session)   once, when the session starts (session.py's started_hooks)
 
 The refusal is NoSharedWarehouse, naming the kernelspec setting that fixes it.
 """
