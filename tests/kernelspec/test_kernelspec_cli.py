@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kspec_env import BINARY, PYTHON, REPO, clean_env, env_python, run
+from support.cli import clean_env, run
+from support.envs import env_python
+from support.paths import PYTHON, ROOT, SPARK_K8S
 
 NAMES = [f"spark-{line}-{variant}" for line in ("3.5", "4.1")
          for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")]
@@ -42,7 +44,7 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
     for name, s in ours.items():
         assert s["resource_dir"] == str(prefix / "share" / "jupyter" / "kernels" / name)
         spec = s["spec"]
-        assert spec["argv"] == [str(BINARY.resolve()), "kernel", "-f", "{connection_file}",
+        assert spec["argv"] == [str(SPARK_K8S.resolve()), "kernel", "-f", "{connection_file}",
                                 "--kernelspec", "{resource_dir}"]
         assert spec["language"] == "python"
         assert spec["interrupt_mode"] == "message"
@@ -60,7 +62,7 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
                          "logo-64x64.png", "logo-svg.svg", "spark_k8s_session",
                          "spark_session.py"]
         shipped = Path(s["resource_dir"]) / "spark_k8s_session"
-        source = REPO / "kernelspecs" / "spark_k8s_session"
+        source = ROOT / "kernelspecs" / "spark_k8s_session"
         assert sorted(os.listdir(shipped)) == sorted(p.name for p in source.glob("*.py"))
         assert all((shipped / p.name).read_bytes() == p.read_bytes() for p in source.glob("*.py"))
         for size in (32, 64):

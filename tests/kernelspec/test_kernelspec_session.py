@@ -9,7 +9,9 @@ import shutil
 import pytest
 from jupyter_client.manager import KernelManager
 
-from kspec_env import PYTHON, clean_env, execute
+from support.cli import clean_env
+from support.kernels import execute
+from support.paths import PYTHON
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from k8s_schema import KUBE_CLI, validate
+from fakekube.schema import validate
+from support.paths import KUBE_CLI
 
 NS = "default"
 CM = "/api/v1/namespaces/default/configmaps"
