@@ -15,6 +15,7 @@ import zmq
 
 from fakekube.schema import validate
 from support import cluster as kubecluster
+from support.factories import closed_at_the_end
 from support.notebooks import Notebook
 from support.paths import SPARK_K8S
 
@@ -93,16 +94,7 @@ class Kernel(Notebook):
 
 @pytest.fixture
 def start_kernel(kernel_env, tmp_path):
-    kernels = []
-
-    def start(name=KERNEL):
-        k = Kernel(tmp_path, name)
-        kernels.append(k)
-        return k
-
-    yield start
-    for k in kernels:
-        k.close()
+    yield from closed_at_the_end(lambda name=KERNEL: Kernel(tmp_path, name))
 
 
 def kernel_pod(fake):

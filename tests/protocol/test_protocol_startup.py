@@ -15,6 +15,7 @@ import pytest
 from jupyter_client.connect import write_connection_file
 
 from support import protocol as h
+from support.factories import closed_at_the_end
 
 GATED = 'while [ ! -e "$1" ]; do sleep 0.02; done; exec /usr/bin/python3 -m {module} -f "$0"'
 
@@ -35,16 +36,9 @@ def welcomed(kc):
 
 @pytest.fixture
 def direct(proto_setup):
-    launchers = []
-
-    def start(spec_dir, extra_args=()):
-        d = h.DirectLauncher(proto_setup, spec_dir, extra_args)
-        launchers.append(d)
-        return d
-
-    yield start
-    for d in launchers:
-        d.close()
+    """Launchers started with subprocess (stderr and exit status read), closed at the end."""
+    yield from closed_at_the_end(
+        lambda spec_dir, extra_args=(): h.DirectLauncher(proto_setup, spec_dir, extra_args))
 
 
 UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient memory."

@@ -14,6 +14,7 @@
     notebooks.py          kernels on that cluster, as Jupyter Server starts them, and their cells
     jupyterlab.py         `make run`, a Jupyter server's API and output, headless Chromium
     maven.py              a local Maven repository over HTTP
+    factories.py          fixtures that make things for a test and close them all at its end
 
 The fake API server is a package of its own (tests/fakekube, README.md there), as are the
 lakehouse servers (tests/lakehouse).
