@@ -18,7 +18,6 @@ group leader; every process of the pod is found by its mount namespace.
 
 import base64
 import datetime
-import fnmatch
 import http.client
 import json
 import math
