@@ -63,10 +63,10 @@ $(BUILD)/rel/%.o: %.c
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
-# The embedded files (matrix, logos, session startup file) are listed by hand: .incbin
-# is not seen by -MMD.
+# The embedded files (matrix, logos, session startup file and its package) are listed
+# by hand: .incbin is not seen by -MMD.
 EMBEDDED := images/matrix.json $(wildcard kernelspecs/*.png kernelspecs/*.svg kernelspecs/*.py \
-              kernelspecs/*.properties)
+              kernelspecs/spark_k8s_session/*.py kernelspecs/*.properties)
 $(BUILD)/rel/%.o: %.S $(EMBEDDED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
@@ -175,7 +175,8 @@ valgrind: $(UNIT_BINS) $(TEST_HELPERS)
 
 # Every Python test runs against a real install in a private prefix (its kernels run
 # the kernel environments: real PySpark), driven by the Jupyter environment's Python
-# (jupyter_client 8, ipykernel 7, JupyterLab 4); the protocol suites then run again
+# (jupyter_client 8, ipykernel 7, JupyterLab 4); the protocol suites (on each runtime:
+# local, and kubernetes against the fake API server) then run again on the local runtime
 # with Debian's jupyter_client 7.4 and ipykernel 6.17.
 TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
 PYTEST_ARGS ?=
@@ -185,7 +186,7 @@ pytest: $(BUILD)/spark-k8s $(BUILD)/spark-k8s-san $(TEST_HELPERS) $(BUILD)/echo-
 	  $(JPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 pytest-debian: $(BUILD)/spark-k8s
 	env -u SPARK_K8S_PREFIX SPARK_K8S_BUILD=$(CURDIR)/$(BUILD) \
-	  $(PY) -m pytest -q -p no:cacheprovider tests/protocol
+	  $(PY) -m pytest -q -p no:cacheprovider -m "not kubernetes" tests/protocol
 
 test: deps
 	$(MAKE) --no-print-directory all unit unit-san valgrind pytest pytest-debian fuzz-short \

@@ -23,8 +23,15 @@ extern const unsigned char spark_k8s_logo_32[], spark_k8s_logo_32_end[];
 extern const unsigned char spark_k8s_logo_64[], spark_k8s_logo_64_end[];
 extern const unsigned char spark_k8s_session_py[], spark_k8s_session_py_end[];
 extern const unsigned char spark_k8s_log4j2[], spark_k8s_log4j2_end[];
-extern const unsigned char spark_k8s_progress_py[], spark_k8s_progress_py_end[];
-extern const unsigned char spark_k8s_tables_py[], spark_k8s_tables_py_end[];
+extern const unsigned char spark_k8s_pkg_init_py[], spark_k8s_pkg_init_py_end[];
+extern const unsigned char spark_k8s_pkg_settings_py[], spark_k8s_pkg_settings_py_end[];
+extern const unsigned char spark_k8s_pkg_jvm_py[], spark_k8s_pkg_jvm_py_end[];
+extern const unsigned char spark_k8s_pkg_session_py[], spark_k8s_pkg_session_py_end[];
+extern const unsigned char spark_k8s_pkg_interrupts_py[], spark_k8s_pkg_interrupts_py_end[];
+extern const unsigned char spark_k8s_pkg_cells_py[], spark_k8s_pkg_cells_py_end[];
+extern const unsigned char spark_k8s_pkg_progress_py[], spark_k8s_pkg_progress_py_end[];
+extern const unsigned char spark_k8s_pkg_tables_py[], spark_k8s_pkg_tables_py_end[];
+extern const unsigned char spark_k8s_pkg_helper_py[], spark_k8s_pkg_helper_py_end[];
 
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
 {
@@ -35,10 +42,18 @@ const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
         {"logo-svg.svg", spark_k8s_logo_svg, spark_k8s_logo_svg_end},
         {"logo-32x32.png", spark_k8s_logo_32, spark_k8s_logo_32_end},
         {"logo-64x64.png", spark_k8s_logo_64, spark_k8s_logo_64_end},
-        {"spark_session.py", spark_k8s_session_py, spark_k8s_session_py_end},
         {"log4j2.properties", spark_k8s_log4j2, spark_k8s_log4j2_end},
-        {"spark_progress.py", spark_k8s_progress_py, spark_k8s_progress_py_end},
-        {"spark_tables.py", spark_k8s_tables_py, spark_k8s_tables_py_end},
+        /* the IPython startup file and the package it loads (folders are made) */
+        {"spark_session.py", spark_k8s_session_py, spark_k8s_session_py_end},
+        {"spark_k8s_session/__init__.py", spark_k8s_pkg_init_py, spark_k8s_pkg_init_py_end},
+        {"spark_k8s_session/settings.py", spark_k8s_pkg_settings_py, spark_k8s_pkg_settings_py_end},
+        {"spark_k8s_session/jvm.py", spark_k8s_pkg_jvm_py, spark_k8s_pkg_jvm_py_end},
+        {"spark_k8s_session/session.py", spark_k8s_pkg_session_py, spark_k8s_pkg_session_py_end},
+        {"spark_k8s_session/interrupts.py", spark_k8s_pkg_interrupts_py, spark_k8s_pkg_interrupts_py_end},
+        {"spark_k8s_session/cells.py", spark_k8s_pkg_cells_py, spark_k8s_pkg_cells_py_end},
+        {"spark_k8s_session/progress.py", spark_k8s_pkg_progress_py, spark_k8s_pkg_progress_py_end},
+        {"spark_k8s_session/tables.py", spark_k8s_pkg_tables_py, spark_k8s_pkg_tables_py_end},
+        {"spark_k8s_session/helper.py", spark_k8s_pkg_helper_py, spark_k8s_pkg_helper_py_end},
     };
     if (i >= sizeof files / sizeof files[0])
         return NULL;
@@ -416,6 +431,29 @@ static int mkdir_p(const char *dir, struct error *err)
     return 0;
 }
 
+int kernelspec_write_files(const char *dir, struct error *err)
+{
+    const unsigned char *data;
+    size_t size;
+    const char *file;
+    for (size_t i = 0; (file = kernelspec_file(i, &data, &size)); i++) {
+        const char *slash = strrchr(file, '/');
+        if (slash) {
+            char sub[4300];
+            snprintf(sub, sizeof sub, "%s/%.*s", dir, (int)(slash - file), file);
+            if (mkdir_p(sub, err))
+                return -1;
+            if (chmod(sub, 0755) != 0) { /* whatever the umask: Jupyter may be another user */
+                error_set(err, ERR_SYSTEM, "%s: %s", sub, strerror(errno));
+                return -1;
+            }
+        }
+        if (write_file(dir, file, data, size, err))
+            return -1;
+    }
+    return 0;
+}
+
 /* Temporary folders are named ".NAME+XXXXXX": '+' is not allowed in a kernel name,
  * so Jupyter never takes a half-written one for a kernelspec. */
 static int temp_dir(const char *kernels_dir, const char *name, char *buf, size_t len, struct error *err)
@@ -454,12 +492,8 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
         error_set(err, ERR_SYSTEM, "%s: %s", tmp, strerror(errno));
         goto fail;
     }
-    const unsigned char *data;
-    size_t size;
-    const char *file;
-    for (size_t i = 0; (file = kernelspec_file(i, &data, &size)); i++)
-        if (write_file(tmp, file, data, size, err))
-            goto fail;
+    if (kernelspec_write_files(tmp, err))
+        goto fail;
     char *text = json_dumps(kernel_json, JSON_INDENT(1));
     if (!text) {
         error_nomem(err);

@@ -71,4 +71,8 @@ int kernelspec_find(const char *name_or_path, char **dir_out, struct error *err)
  * (0..n-1); NULL name past the end. */
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size);
 
+/* Write every embedded file into the existing folder DIR, making the folders their
+ * names hold ("spark_k8s_session/..."); files 0644, folders 0755. */
+int kernelspec_write_files(const char *dir, struct error *err);
+
 #endif

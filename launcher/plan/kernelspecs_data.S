@@ -1,5 +1,6 @@
 /* kernelspecs_data.S — embeds the files every kernelspec folder gets (logos, the
- * IPython startup file, Spark's logging configuration) in the binary, each as SYM .. SYM_end followed by a NUL,
+ * IPython startup file and the package spark_k8s_session it loads, Spark's logging
+ * configuration) in the binary, each as SYM .. SYM_end followed by a NUL,
  * read by launcher/plan/kernelspec.c. The Makefile rebuilds this object when they change. */
     .section .rodata
 
@@ -27,16 +28,58 @@ spark_k8s_session_py:
 spark_k8s_session_py_end:
     .byte 0
 
-    .global spark_k8s_progress_py, spark_k8s_progress_py_end
-spark_k8s_progress_py:
-    .incbin "kernelspecs/spark_progress.py"
-spark_k8s_progress_py_end:
+    .global spark_k8s_pkg_init_py, spark_k8s_pkg_init_py_end
+spark_k8s_pkg_init_py:
+    .incbin "kernelspecs/spark_k8s_session/__init__.py"
+spark_k8s_pkg_init_py_end:
     .byte 0
 
-    .global spark_k8s_tables_py, spark_k8s_tables_py_end
-spark_k8s_tables_py:
-    .incbin "kernelspecs/spark_tables.py"
-spark_k8s_tables_py_end:
+    .global spark_k8s_pkg_settings_py, spark_k8s_pkg_settings_py_end
+spark_k8s_pkg_settings_py:
+    .incbin "kernelspecs/spark_k8s_session/settings.py"
+spark_k8s_pkg_settings_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_jvm_py, spark_k8s_pkg_jvm_py_end
+spark_k8s_pkg_jvm_py:
+    .incbin "kernelspecs/spark_k8s_session/jvm.py"
+spark_k8s_pkg_jvm_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_session_py, spark_k8s_pkg_session_py_end
+spark_k8s_pkg_session_py:
+    .incbin "kernelspecs/spark_k8s_session/session.py"
+spark_k8s_pkg_session_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_interrupts_py, spark_k8s_pkg_interrupts_py_end
+spark_k8s_pkg_interrupts_py:
+    .incbin "kernelspecs/spark_k8s_session/interrupts.py"
+spark_k8s_pkg_interrupts_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_cells_py, spark_k8s_pkg_cells_py_end
+spark_k8s_pkg_cells_py:
+    .incbin "kernelspecs/spark_k8s_session/cells.py"
+spark_k8s_pkg_cells_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_progress_py, spark_k8s_pkg_progress_py_end
+spark_k8s_pkg_progress_py:
+    .incbin "kernelspecs/spark_k8s_session/progress.py"
+spark_k8s_pkg_progress_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_tables_py, spark_k8s_pkg_tables_py_end
+spark_k8s_pkg_tables_py:
+    .incbin "kernelspecs/spark_k8s_session/tables.py"
+spark_k8s_pkg_tables_py_end:
+    .byte 0
+
+    .global spark_k8s_pkg_helper_py, spark_k8s_pkg_helper_py_end
+spark_k8s_pkg_helper_py:
+    .incbin "kernelspecs/spark_k8s_session/helper.py"
+spark_k8s_pkg_helper_py_end:
     .byte 0
 
     .global spark_k8s_log4j2, spark_k8s_log4j2_end

@@ -213,18 +213,9 @@ static int resource_dir(struct shim *s, const char *kernel_name, char **out, str
         free(dir);
         return -1;
     }
-    const unsigned char *data;
-    size_t size;
-    const char *name;
-    for (size_t i = 0; (name = kernelspec_file(i, &data, &size)); i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-            error_set(err, ERR_SYSTEM, "%s: cannot write", path);
-            free(dir);
-            return -1;
-        }
+    if (kernelspec_write_files(dir, err)) {
+        free(dir);
+        return -1;
     }
     *out = dir;
     return 0;

@@ -12,7 +12,7 @@ The difference is the launcher's share. Each figure is the median of RUNS runs,
 launcher and direct alternating; the runs' figures are printed too. Also timed: the
 first reply to kernel_info (what makes a notebook show the kernel as ready).
 
-Then the cost of the progress display (kernelspecs/spark_progress.py) on a job's run
+Then the cost of the progress display (kernelspecs/spark_k8s_session/progress.py) on a job's run
 time: a multi-stage query timed in one kernel with the display on and off,
 alternating, PROGRESS_RUNS times each (medians; the time is the client's, from
 execute_request to the reply).

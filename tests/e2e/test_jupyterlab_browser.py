@@ -10,16 +10,13 @@ Screenshots go to $SPARK_K8S_SCREENSHOTS (else build/screenshots), named below.
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import e2e_helpers as h  # noqa: E402
+from support import jupyterlab as h
+from support.procs import describe, living, processes_naming, wait_until
 
 CARD = "Spark 4.1"
 KERNEL = "spark-4.1-baseline"
@@ -49,12 +46,12 @@ def browser(run):
     try:
         yield driver
     finally:
-        procs += [p for p in h.chromium_processes(driver) + h.processes_naming(profile)
+        procs += [p for p in h.chromium_processes(driver) + processes_naming(profile)
                   if p not in procs]
         driver.quit()
-        gone = h.wait_until(lambda: not h.living(procs) and not h.processes_naming(profile),
+        gone = wait_until(lambda: not living(procs) and not processes_naming(profile),
                             h.EXIT_S)
-        for p in h.living(procs + h.processes_naming(profile)):
+        for p in living(procs + processes_naming(profile)):
             p.kill()
         shutil.rmtree(profile, ignore_errors=True)
         assert gone, "Chromium left processes"
@@ -62,7 +59,7 @@ def browser(run):
 
 def find(driver, css, timeout=h.CELLS_DONE_S, where=None):
     from selenium.webdriver.common.by import By
-    found = h.wait_until(lambda: (where or driver).find_elements(By.CSS_SELECTOR, css), timeout)
+    found = wait_until(lambda: (where or driver).find_elements(By.CSS_SELECTOR, css), timeout)
     assert found, f"nothing matches {css!r} within {timeout} s"
     return found
 
@@ -95,7 +92,7 @@ def run_cell(driver, code, until, timeout=h.CELLS_DONE_S):
     UNTIL(text of that cell's outputs) is true; that text."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
-    idle = h.wait_until(lambda: "| Idle" in driver.execute_script(
+    idle = wait_until(lambda: "| Idle" in driver.execute_script(
         "return document.querySelector('#jp-main-statusbar')?.innerText || ''"), h.CELLS_DONE_S)
     assert idle, "the notebook's kernel never became idle"
     cells = find(driver, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
@@ -103,10 +100,10 @@ def run_cell(driver, code, until, timeout=h.CELLS_DONE_S):
     editor = find(driver, ".cm-content", where=cell)[0]
     editor.click()
     ActionChains(driver).send_keys(code).perform()
-    typed = h.wait_until(lambda: editor.text.replace("\n", "") == code.replace("\n", ""), 10)
+    typed = wait_until(lambda: editor.text.replace("\n", "") == code.replace("\n", ""), 10)
     assert typed, f"the editor holds {editor.text!r}, not {code!r}"
     ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
-    text = h.wait_until(lambda: (lambda t: t if until(t) else None)(outputs_of(cell)), timeout)
+    text = wait_until(lambda: (lambda t: t if until(t) else None)(outputs_of(cell)), timeout)
     assert text, f"the cell {code!r} never showed what was expected: {outputs_of(cell)!r}"
     return text
 
@@ -122,7 +119,7 @@ def outputs_of(cell):
 
 
 def test_launcher_offers_the_eight_kernels_with_logos(run, browser):
-    cards = h.wait_until(lambda: (lambda c: c if len(c) == len(h.KERNELSPECS) else None)(
+    cards = wait_until(lambda: (lambda c: c if len(c) == len(h.KERNELSPECS) else None)(
         browser.find_elements("css selector", '.jp-LauncherCard[data-category="Notebook"]')),
         h.SERVER_START_S)
     assert cards, "the launcher never showed the eight kernels"
@@ -134,7 +131,7 @@ def test_launcher_offers_the_eight_kernels_with_logos(run, browser):
             i => [i.closest('.jp-LauncherCard').title, i.getAttribute('src'),
                   i.complete && i.naturalWidth > 0]);"""
     # every logo loaded (and drawn with a size) once the images have come in
-    logos = h.wait_until(lambda: (lambda ls: ls if all(ok for _, _, ok in ls) else None)(
+    logos = wait_until(lambda: (lambda ls: ls if all(ok for _, _, ok in ls) else None)(
         browser.execute_script(script)), 30) or browser.execute_script(script)
     by_title = {title: (src, ok) for title, src, ok in logos}
     for name, title in h.KERNELSPECS.items():
@@ -186,7 +183,7 @@ def test_notebook_query_interrupt_restart_shutdown(run, browser):
     kernels = run.api.json("GET", "/api/kernels")[1]
     assert [k["name"] for k in kernels] == [KERNEL], kernels
     before = run.kernel_processes()
-    assert any(p.name() == "java" for p in h.living(before)), h.describe(before)
+    assert any(p.name() == "java" for p in living(before)), describe(before)
 
     # the stop button interrupts a Spark job that would run for hours
     started = []
@@ -217,21 +214,21 @@ def test_notebook_query_interrupt_restart_shutdown(run, browser):
     # Kernel > Restart Kernel…: every process of the kernel replaced
     menu(browser, "Kernel", "Restart Kernel")
     find(browser, ".jp-Dialog-button.jp-mod-accept")[0].click()
-    gone = h.wait_until(lambda: not h.living(before), h.EXIT_S * 2)
-    assert gone, f"left after the restart: {h.describe(h.living(before))}"
+    gone = wait_until(lambda: not living(before), h.EXIT_S * 2)
+    assert gone, f"left after the restart: {describe(living(before))}"
     text = run_cell(browser, "6 * 7", lambda t: "42" in t)
     after = run.kernel_processes()
     assert after and not set(p.pid for p in after) & set(p.pid for p in before)
 
     # Kernel > Shut Down Kernel: nothing left
     menu(browser, "Kernel", "Shut Down Kernel")
-    accept = h.wait_until(lambda: browser.find_elements(
+    accept = wait_until(lambda: browser.find_elements(
         "css selector", ".jp-Dialog-button.jp-mod-accept"), 3)
     if accept:
         accept[0].click()
-    assert h.wait_until(lambda: not run.api.json("GET", "/api/kernels")[1], h.EXIT_S)
-    gone = h.wait_until(lambda: not h.living(after) and not run.home.private_dirs()
+    assert wait_until(lambda: not run.api.json("GET", "/api/kernels")[1], h.EXIT_S)
+    gone = wait_until(lambda: not living(after) and not run.home.private_dirs()
                         and not run.home.connection_files(), h.EXIT_S)
-    assert gone, (h.describe(h.living(after)), run.home.private_dirs(),
+    assert gone, (describe(living(after)), run.home.private_dirs(),
                   run.home.connection_files())
     shot(browser, "jupyterlab-shutdown.png")

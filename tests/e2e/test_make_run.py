@@ -7,13 +7,9 @@ The target runs unchanged except for PORT (a free one), RUN_PREFIX (a temporary
 install, so a developer's own `make run` in build/run is left alone) and NOTEBOOK_DIR;
 Jupyter's and IPython's own dirs are private to the test.
 """
-import sys
 import urllib.parse
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import e2e_helpers as h  # noqa: E402
+from support import jupyterlab as h
 
 
 def test_make_run_prints_a_url_that_serves_jupyterlab_with_the_kernels():

@@ -5,7 +5,7 @@
 
 Each round starts a kernel through jupyter_client (the installed kernelspec of
 $SPARK_K8S_PREFIX; for kubernetes, a fake API server whose pods are local processes,
-tests/kubernetes/fakekube.py), runs a cell, ends the kernel one way, and then counts
+tests/fakekube), runs a cell, ends the kernel one way, and then counts
 what is left once the kernel had its time to go (a bound, not a timing assertion):
 
   processes     the launcher, its janitor, the runtime and every descendant (pids
@@ -34,19 +34,20 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "protocol"))
-sys.path.insert(0, str(HERE.parent / "kubernetes"))
+# a script, not a pytest module: the packages of tests/ (support, fakekube) as pytest.ini
+# puts them on sys.path
+sys.path.insert(0, str(HERE.parent))
 
 from jupyter_client import KernelManager  # noqa: E402
 
-import protocol_helpers as h  # noqa: E402
+from support import protocol as h  # noqa: E402
+from support.procs import Proc, children, descendants, proc_stat  # noqa: E402
 
 WAYS = ["shutdown", "restart", "interrupt", "launcher-sigterm", "launcher-sigkill",
         "runtime-sigterm", "runtime-sigkill"]
@@ -60,7 +61,7 @@ def alive(proc):
 
 
 def descendants_of(pid):
-    return [h.Proc(d) for d in h.descendants(pid) if h.proc_stat(d)]
+    return [Proc(d) for d in descendants(pid) if proc_stat(d)]
 
 
 def port_bound(port):
@@ -99,7 +100,7 @@ class Env:
             self.env["JUPYTER_PATH"] = str(Path(prefix) / "share" / "jupyter")
             return
         import fakekube
-        import kubecluster
+        from support import cluster as kubecluster
         # a cluster as the admin guide sets one up: the matrix's images, RBAC applied with
         # kubectl, the launcher running as the spark-k8s service account
         images = self.base / "images"  # what the fake images' files are made of
@@ -142,11 +143,11 @@ class Round:
     def look(self):
         """Record the kernel's processes and ports as they are now."""
         pid = h.launcher_pid(self.km)
-        if h.proc_stat(pid):
-            self.seen.append(h.Proc(pid))
+        if proc_stat(pid):
+            self.seen.append(Proc(pid))
             self.seen += descendants_of(pid)
         if self.env.fake:
-            self.seen += [h.Proc(p) for p in self.env.fake.pod_processes() if h.proc_stat(p)]
+            self.seen += [Proc(p) for p in self.env.fake.pod_processes() if proc_stat(p)]
         info = self.km.get_connection_info()
         self.ports = [info[c + "_port"] for c in ("shell", "iopub", "stdin", "control", "hb")]
 
@@ -165,8 +166,8 @@ class Round:
                 if len(ns) > 1 and ns[-1] == "1":
                     return pid
             return min(pids) if pids else None
-        kids = [c for c in h.children(h.launcher_pid(self.km))
-                if h.proc_stat(c) and h.proc_stat(c)[3] != c]  # not the janitor (own session)
+        kids = [c for c in children(h.launcher_pid(self.km))
+                if proc_stat(c) and proc_stat(c)[3] != c]  # not the janitor (own session)
         return kids[0] if kids else None
 
     def run(self):

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from envs import lock  # kernelspecs/envs/lock.py, the lock file parser (pytest.ini: pythonpath)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("SPARK_K8S_BUILD", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "spark-k8s")
 LOCKS = os.path.join(ROOT, "kernelspecs", "envs")
-sys.path.insert(0, LOCKS)
-import lock  # noqa: E402  (kernelspecs/envs/lock.py: the lock file parser)
 
 
 def matrix():

@@ -1,22 +1,23 @@
 """conftest.py — fixtures of the kernelspec tests: the image matrix, the spark-k8s
 version, a clean environment and an install of the eight kernelspecs."""
-import json
+import copy
 import pathlib
 import subprocess
 
 import pytest
 
-from kspec_env import BINARY, PREFIX, REPO, clean_env, run
+from support.cli import clean_env, run
+from support.paths import MATRIX, PREFIX, SPARK_K8S
 
 
 @pytest.fixture(scope="session")
 def matrix():
-    return json.loads((REPO / "images" / "matrix.json").read_text())
+    return copy.deepcopy(MATRIX)  # a test may change its copy
 
 
 @pytest.fixture(scope="session")
 def spark_k8s_version():
-    out = subprocess.run([str(BINARY), "version"], capture_output=True, text=True, check=True)
+    out = subprocess.run([str(SPARK_K8S), "version"], capture_output=True, text=True, check=True)
     return out.stdout.split()[1]
 
 
@@ -33,6 +34,6 @@ def installed(tmp_path_factory):
         return pathlib.Path(PREFIX)
     prefix = tmp_path_factory.mktemp("prefix")
     tmp = tmp_path_factory.mktemp("env")
-    run(["kernelspec", "install", "--prefix", str(prefix), "--executable", str(BINARY.resolve()),
+    run(["kernelspec", "install", "--prefix", str(prefix), "--executable", str(SPARK_K8S.resolve()),
          "--all"], clean_env(tmp), check=0)
     return prefix

@@ -4,10 +4,13 @@ names the value and leaves nothing behind."""
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from kspec_env import BINARY, PYTHON, clean_env, env_python, run
+from support.cli import run
+from support.envs import env_python
+from support.paths import PYTHON, ROOT, SPARK_K8S
 
 NAMES = [f"spark-{line}-{variant}" for line in ("3.5", "4.1")
          for variant in ("baseline", "gpu", "iceberg", "gpu-iceberg")]
@@ -41,7 +44,7 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
     for name, s in ours.items():
         assert s["resource_dir"] == str(prefix / "share" / "jupyter" / "kernels" / name)
         spec = s["spec"]
-        assert spec["argv"] == [str(BINARY.resolve()), "kernel", "-f", "{connection_file}",
+        assert spec["argv"] == [str(SPARK_K8S.resolve()), "kernel", "-f", "{connection_file}",
                                 "--kernelspec", "{resource_dir}"]
         assert spec["language"] == "python"
         assert spec["interrupt_mode"] == "message"
@@ -56,8 +59,13 @@ def test_install_all_jupyter_sees_eight(tmp_path, env, matrix):
                                              if x["line"] == line)
         files = sorted(os.listdir(s["resource_dir"]))
         assert files == ["kernel.json", "log4j2.properties", "logo-32x32.png",
-                         "logo-64x64.png", "logo-svg.svg", "spark_progress.py",
-                         "spark_session.py", "spark_tables.py"]
+                         "logo-64x64.png", "logo-svg.svg", "spark_k8s_session",
+                         "spark_session.py"]
+        shipped = Path(s["resource_dir"]) / "spark_k8s_session"
+        source = ROOT / "kernelspecs" / "spark_k8s_session"
+        # (a kernel that ran from this prefix may have left a __pycache__ beside them)
+        assert sorted(p.name for p in shipped.glob("*.py")) == sorted(p.name for p in source.glob("*.py"))
+        assert all((shipped / p.name).read_bytes() == p.read_bytes() for p in source.glob("*.py"))
         for size in (32, 64):
             png = (prefix / "share/jupyter/kernels" / name / f"logo-{size}x{size}.png").read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"

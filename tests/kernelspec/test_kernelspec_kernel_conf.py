@@ -6,7 +6,9 @@ neither feature; spark-3.5-baseline never does; and the notebook gets the startu
 file's lazy `spark`. No JVM starts here: the jars are files named like the real ones."""
 from jupyter_client.manager import KernelManager
 
-from kspec_env import clean_env, env_view, env_view_with_jars, execute, run
+from support.cli import clean_env, run
+from support.envs import env_python, env_view, env_view_with_jars
+from support.kernels import execute
 
 READ_CONF = 'print(open(os.environ["SPARK_CONF_DIR"] + "/spark-defaults.conf").read())'
 
@@ -57,7 +59,7 @@ def test_gpu_iceberg_kernel_has_rapids_and_iceberg(installed, tmp_path, matrix):
 
 def test_gpu_iceberg_kernel_without_its_jars_has_neither(installed, tmp_path):
     # the installed environments hold the jars (make install): one that does not
-    python = env_view(tmp_path / "env", "4.1")
+    python = env_view(env_python("4.1"), tmp_path / "env")
     prefix = tmp_path / "p"
     run(["kernelspec", "install", "--prefix", str(prefix), "--spark", "4.1", "--variant",
          "gpu-iceberg", "--python", str(python)], clean_env(tmp_path), check=0)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kspec_env import clean_env, env_view_with_jars, run
+from support.cli import clean_env, run
+from support.envs import env_view_with_jars
 
 LINES = ("3.5", "4.1")
 VARIANTS = ("baseline", "gpu", "iceberg", "gpu-iceberg")

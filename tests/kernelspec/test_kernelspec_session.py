@@ -1,13 +1,17 @@
 """test_kernelspec_session.py — the IPython startup file every kernelspec ships
-(spark_session.py) in a kernel without pyspark (Debian's python3 and ipykernel): it
-defines neither `spark` nor `sc`, and the first cell shows one line saying so, once.
+(spark_session.py, with the package spark_k8s_session it loads) in a kernel without
+pyspark (Debian's python3 and ipykernel): it defines neither `spark` nor `sc`, and
+the first cell shows one line saying so, once.
 The session with real PySpark is tested in tests/spark."""
 import json
+import shutil
 
 import pytest
 from jupyter_client.manager import KernelManager
 
-from kspec_env import PYTHON, clean_env, execute
+from support.cli import clean_env
+from support.kernels import execute
+from support.paths import PYTHON
 
 
 @pytest.fixture
@@ -17,6 +21,7 @@ def kernel_dir(installed, tmp_path):
     kernels = tmp_path / "jupyter/kernels/session-test"
     kernels.mkdir(parents=True)
     (kernels / "spark_session.py").write_bytes((shipped / "spark_session.py").read_bytes())
+    shutil.copytree(shipped / "spark_k8s_session", kernels / "spark_k8s_session")
     (kernels / "kernel.json").write_text(json.dumps({
         "argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--IPKernelApp.exec_files={resource_dir}/spark_session.py"],

@@ -5,7 +5,7 @@ import json
 import shutil
 import subprocess
 
-from kspec_env import REPO
+from support.paths import ROOT
 
 
 def check(root):
@@ -15,14 +15,14 @@ def check(root):
 
 def copy_repo(tmp_path):
     root = tmp_path / "repo"
-    shutil.copytree(REPO / "kernelspecs" / "envs", root / "kernelspecs" / "envs")
+    shutil.copytree(ROOT / "kernelspecs" / "envs", root / "kernelspecs" / "envs")
     (root / "images").mkdir()
-    shutil.copy(REPO / "images" / "matrix.json", root / "images" / "matrix.json")
+    shutil.copy(ROOT / "images" / "matrix.json", root / "images" / "matrix.json")
     return root
 
 
 def test_the_committed_locks_are_current():
-    proc = check(REPO)
+    proc = check(ROOT)
     assert proc.returncode == 0, proc.stderr
 
 

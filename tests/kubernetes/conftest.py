@@ -1,20 +1,20 @@
-"""pytest fixtures for the Kubernetes tests: a fake API server per test (see fakekube.py).
+"""pytest fixtures for the Kubernetes tests: a fake API server per test (tests/fakekube).
 
     def test_x(fakekube):             # a started FakeKube with a temporary state dir
     def test_y(fakekube_factory):     # factory(**FakeKube kwargs, check_leftovers=False) -> started FakeKube
 
-The FakeKube object (fakekube.py):
+The FakeKube object (tests/fakekube/server.py; its README says what of the API it serves):
     .url .port .token .ca .kubeconfig .sa_dir .namespace .user .state_dir
     .write_kubeconfig(path, namespace=None, ca_data=False, auth="token"|"cert"|"none",
                       server=None, token=None)    .write_service_account_dir(dir)  .in_cluster_env()
-    .client(token=None)               fakekube_client.KubeClient (http.client + ssl, for tests)
+    .client(token=None)               fakekube.client.KubeClient (http.client + ssl, for tests)
     .objects(kind=None, namespace=None)  .get(kind, name, ns=None)  .events(name=None, ns=None)
     .leftovers()                      client-made objects still there (not events, not the
                                       per-namespace kube-root-ca.crt ConfigMap and default SA)
     .requests                         [Request: method path query body code verb resource
                                       namespace name subresource user time fault], in order
     .created_bodies(kind=None)        every body POSTed for a create   .invalid_requests()
-    .faults                           Faults (see fakekube.py): image_pull_failure, unschedulable,
+    .faults                           Faults (see fakekube/server.py): image_pull_failure, unschedulable,
                                       slow_start, evict, oom_kill, http_error, forbidden,
                                       quota_exceeded, conflict, invalid, internal_error,
                                       drop_watch, watch_gone, compact, clear
@@ -38,20 +38,12 @@ phase, container states, events and log tail are printed (pytest shows them with
 """
 
 import os
-import shutil
-import sys
 import tempfile
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fakekube as fakekube_mod  # noqa: E402
-from fakekube_teardown import Started as _Started, teardown as _teardown  # noqa: E402
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "fakekube(**options): keyword arguments for the fake API server")
+import fakekube as fakekube_mod
+from fakekube.teardown import Started as _Started, teardown as _teardown
 
 
 def default_pod_path():

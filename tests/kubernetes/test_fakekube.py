@@ -1,4 +1,4 @@
-"""Tests of the fake Kubernetes API server itself (fakekube.py), through HTTPS with http.client
+"""Tests of the fake Kubernetes API server itself (tests/fakekube), through HTTPS with http.client
 and the curl CLI, never through the product."""
 
 import base64
@@ -13,7 +13,9 @@ import tempfile
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from fakekube.client import KubeClient
+from support.paths import ROOT
+
 NS = "default"
 
 
@@ -127,13 +129,12 @@ def test_kubeconfig_and_service_account_dir(fakekube):
 
 
 def test_client_certificate_from_kubeconfig_authenticates(fakekube):
-    import fakekube_client
     path = fakekube.write_kubeconfig(os.path.join(fakekube.state_dir, "cert-kubeconfig"), auth="cert")
     with open(path) as f:
         user = yaml.safe_load(f)["users"][0]["user"]
     assert "token" not in user
-    client = fakekube_client.KubeClient(fakekube.url, None, fakekube.ca, user["client-certificate"],
-                                        user["client-key"])
+    client = KubeClient(fakekube.url, None, fakekube.ca, user["client-certificate"],
+                        user["client-key"])
     assert client.list("secrets", NS)[0] == 200
 
 
@@ -788,14 +789,13 @@ def grant(fakekube, service_account, rules, name="test-role"):
 
 def test_command_line_server():
     state = tempfile.mkdtemp(prefix="fakekube-cli-")
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fakekube.py"), "--port", "0",
-                             "--state-dir", state], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "fakekube", "--port", "0", "--state-dir", state],
+                            cwd=ROOT / "tests", stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(proc.stdout.readline())
         assert ready["ready"] is True and ready["url"].startswith("https://127.0.0.1:")
         assert os.path.exists(ready["kubeconfig"]) and os.path.exists(ready["ca"])
-        import fakekube_client
-        client = fakekube_client.KubeClient(ready["url"], ready["token"], ready["ca"])
+        client = KubeClient(ready["url"], ready["token"], ready["ca"])
         assert client.list("pods", "default")[0] == 200
         assert client.request("POST", "/fake/faults", {"fault": "internal_error", "verb": "list"})[0] == 200
         assert client.list("pods", "default")[0] == 500

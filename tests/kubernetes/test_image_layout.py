@@ -1,5 +1,5 @@
 """test_image_layout.py — the matrix's images.layout (where the kubernetes runtime and the
-fake's images, fakeimages.py, expect things inside the images) is what the Dockerfiles build:
+fake's images, fakekube/images.py, expect things inside the images) is what the Dockerfiles build:
 the Python environment and its interpreter, Spark, Java, spark-k8s, tini, Spark's entrypoint,
 the spark user's home and the runtime's working directory."""
 import json

@@ -3,7 +3,7 @@ runtime (the fake cluster): while the kernel pod cannot be scheduled, the waitin
 why ("pod pending: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."), and once the pod
 starts, the steps of its start and then the cell's own result.
 
-Self-contained (Jupyter Server from the Jupyter environment, kernelspecs of kubecluster.py,
+Self-contained (Jupyter Server from the Jupyter environment, kernelspecs of support/cluster.py,
 Chromium through /usr/bin/chromedriver); a screenshot of the cell goes to
 $SPARK_K8S_SCREENSHOTS (else build/screenshots)/kubernetes-progress.png.  Deadlines are
 generous; no duration is asserted."""
@@ -12,39 +12,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-import kubecluster
+from support import cluster as kubecluster
+from support.jupyterlab import browser_missing, free_port, screenshot_dir, start_chromium
+from support.procs import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 JPY = Path(sys.executable)
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
 WAIT_S = 300
-
-
-def wait_until(predicate, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -68,7 +51,7 @@ class Server:
              '--KernelSpecManager.allowed_kernelspecs=["spark-4.1-baseline"]'],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
-        assert wait_until(self.answers, 120), self.log_text()
+        assert wait_until(self.answers, 120, interval=0.2), self.log_text()
 
     def api(self, method, path, body=None):
         req = urllib.request.Request(self.url + path, method=method,
@@ -99,30 +82,6 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.log.close()
-
-
-def browser_missing():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium")
-    return "needs " + ", ".join(missing) if missing else None
-
-
-def start_chromium(profile):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900", f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER, log_path=os.devnull),
-                              options=options)
-    driver.set_page_load_timeout(120)
-    return driver
 
 
 @pytest.fixture
@@ -219,8 +178,7 @@ def test_a_waiting_cell_shows_the_pods_progress_and_why_it_waits(cluster, browse
             "metadata": {"kernelspec": {"name": "spark-4.1-baseline", "display_name": "Spark 4.1",
                                         "language": "python"}},
             "nbformat": 4, "nbformat_minor": 5}})
-        shots = Path(os.environ.get("SPARK_K8S_SCREENSHOTS") or ROOT / "build" / "screenshots")
-        shots.mkdir(parents=True, exist_ok=True)
+        shots = screenshot_dir()
         browser.get(f"{server.url}/lab/tree/k8s.ipynb?token={server.token}")
         assert type_into_first_cell(browser, "print(6 * 7)"), server.log_text()
         for _ in range(3):  # Shift+Enter, again if JupyterLab had not taken the keys yet

@@ -8,11 +8,12 @@ creates them: valid, owned by the Pod and gone with it."""
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
-from k8s_schema import KUBE_CLI, validate
+from fakekube.schema import validate
+from support.factories import closed_at_the_end
+from support.paths import KUBE_CLI
 
 NS = "default"
 CM = "/api/v1/namespaces/default/configmaps"
@@ -187,16 +188,7 @@ class Watcher:
 
 @pytest.fixture
 def watcher():
-    started = []
-
-    def start(*args, **kw):
-        w = Watcher(*args, **kw)
-        started.append(w)
-        return w
-
-    yield start
-    for w in started:
-        w.close()
+    yield from closed_at_the_end(Watcher)
 
 
 def event(e):

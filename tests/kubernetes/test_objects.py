@@ -12,7 +12,8 @@ import tempfile
 
 import pytest
 
-from k8s_schema import KUBE_CLI, SPARK_K8S, validate
+from fakekube.schema import validate
+from support.paths import KUBE_CLI, SPARK_K8S
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

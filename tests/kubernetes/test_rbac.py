@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from k8s_schema import SPARK_K8S, validate
+from fakekube.schema import validate
+from support.paths import SPARK_K8S
 
 def rbac(*args, ok=True):
     proc = subprocess.run([str(SPARK_K8S), "rbac", *args], capture_output=True, text=True)

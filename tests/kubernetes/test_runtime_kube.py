@@ -8,22 +8,23 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
 import zmq
-from jupyter_client import KernelManager
 
-import kubecluster
-from k8s_schema import SPARK_K8S, validate
+from fakekube.schema import validate
+from support import cluster as kubecluster
+from support.factories import closed_at_the_end
+from support.notebooks import Notebook
+from support.paths import SPARK_K8S
 
 KERNEL = "spark-4.1-baseline"
 
 
 @pytest.fixture
 def fake(fakekube_factory, tmp_path):
-    """A fake cluster that runs the matrix's images (fakeimages.py)."""
+    """A fake cluster that runs the matrix's images (fakekube/images.py)."""
     return fakekube_factory(check_leftovers=True, **kubecluster.fake_options(str(tmp_path)))
 
 
@@ -43,14 +44,12 @@ def kernel_env(cluster, monkeypatch):
     return monkeypatch
 
 
-class Kernel:
+class Kernel(Notebook):
+    """A kernel of the cluster started through jupyter_client, its launcher's stderr in
+    TMP_PATH."""
+
     def __init__(self, tmp_path, name=KERNEL):
-        self.log_path = tmp_path / ("launcher-%s.log" % name)
-        self.log = open(self.log_path, "w")
-        self.km = KernelManager(kernel_name=name)
-        self.km.start_kernel(stderr=self.log)
-        self.kc = self.km.client()
-        self.kc.start_channels()
+        super().__init__(name, tmp_path / ("launcher-%s.log" % name))
 
     def execute(self, code, timeout=60):
         """(reply content, stream text, error contents) of one execute_request."""
@@ -60,16 +59,12 @@ class Kernel:
         """The stream text sent for request MSG_ID up to the first message holding WORDS:
         proof that the request is waiting and that iopub hears it."""
         text = ""
-        deadline = time.monotonic() + timeout
-        while words not in text:
-            assert time.monotonic() < deadline, (words, text, self.launcher_log())
-            try:
-                m = self.kc.get_iopub_msg(timeout=1)
-            except Exception:
-                continue
-            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+        for m in self.iopub(msg_id, timeout):
+            if m["msg_type"] == "stream":
                 text += m["content"]["text"]
-        return text
+                if words in text:
+                    return text
+        raise AssertionError((words, text, self.launcher_log()))
 
     def collect(self, msg_id, text="", timeout=60):
         """execute()'s answer to the request MSG_ID sent already; TEXT: its stream so far."""
@@ -77,14 +72,7 @@ class Kernel:
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.kc.get_shell_msg(timeout=timeout)
         errors = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                m = self.kc.get_iopub_msg(timeout=1)
-            except Exception:
-                continue
-            if m["parent_header"].get("msg_id") != msg_id:
-                continue
+        for m in self.iopub(msg_id, timeout):
             if m["msg_type"] == "stream":
                 text += m["content"]["text"]
             elif m["msg_type"] == "error":
@@ -101,31 +89,12 @@ class Kernel:
             time.sleep(0.05)
         return not self.km.is_alive()
 
-    def launcher_log(self):
-        self.log.flush()
-        return self.log_path.read_text()
-
-    def close(self):
-        self.kc.stop_channels()
-        if self.km.has_kernel:
-            if self.km.is_alive():
-                self.km.shutdown_kernel(now=False)
-            self.km.cleanup_resources()
-        self.log.close()
+    close = Notebook.shutdown
 
 
 @pytest.fixture
 def start_kernel(kernel_env, tmp_path):
-    kernels = []
-
-    def start(name=KERNEL):
-        k = Kernel(tmp_path, name)
-        kernels.append(k)
-        return k
-
-    yield start
-    for k in kernels:
-        k.close()
+    yield from closed_at_the_end(lambda name=KERNEL: Kernel(tmp_path, name))
 
 
 def kernel_pod(fake):

@@ -30,8 +30,8 @@ import tempfile
 import pytest
 
 import fakekube
-import kubecluster
-from kubespark import Env, Notebook, finish, is_executor
+from support import cluster as kubecluster
+from support.notebooks import Env, Notebook, finish, is_executor
 from lakehouse import cells
 from lakehouse.fixtures import lakehouse_catalog, lakehouse_store, unique_namespace  # noqa: F401
 from lakehouse.objectstore import ACCESS_KEY_ID, SECRET_ACCESS_KEY

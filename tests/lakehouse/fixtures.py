@@ -2,7 +2,7 @@
 one Iceberg REST catalog per test run, shared by every suite that uses them, stopped at
 the end of the run and checked to leave no process.
 
-In a suite's conftest.py (tests/conftest.py puts tests/ on sys.path):
+In a suite's conftest.py (pytest.ini puts tests/ on sys.path):
 
     from lakehouse.fixtures import lakehouse_catalog, lakehouse_store  # noqa: F401
 

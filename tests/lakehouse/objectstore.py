@@ -26,11 +26,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-if __package__:
-    from .servers import START_S, ServerError, ServerProcess
-else:  # python objectstore.py serve
-    sys.path.insert(0, str(HERE))
-    from servers import START_S, ServerError, ServerProcess  # noqa: E402
+if not __package__:  # python objectstore.py serve: the packages of tests/, as pytest.ini has them
+    sys.path.insert(0, str(HERE.parent))
+from lakehouse.servers import START_S, Server, ServerError, ServerProcess  # noqa: E402
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -39,9 +37,11 @@ SECRET_ACCESS_KEY = "lakehouse-test-secret-key"
 PORT_LINE = re.compile(r"^objectstore listening on [0-9.]+:(\d+)$", re.M)
 
 
-class ObjectStore:
+class ObjectStore(Server):
     """moto's S3 server with BUCKET, its log in WORKDIR/objectstore.log; PYTHON must have
     moto[s3] and flask (default: this interpreter)."""
+
+    label = "objectstore"
 
     def __init__(self, workdir, bucket="lakehouse", python=None):
         self.workdir = Path(workdir)
@@ -99,24 +99,6 @@ class ObjectStore:
     def uri(self, key=""):
         """s3://BUCKET/KEY."""
         return "s3://%s/%s" % (self.bucket, key)
-
-    def log_tail(self, lines=40):
-        return self.server.log_tail(lines) if self.server else ""
-
-    def stop(self):
-        """Stop the server; the processes left (an empty list)."""
-        if self.server is None:
-            return []
-        left, self.server = self.server.stop(), None
-        return left
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        left = self.stop()
-        if left and exc[0] is None:
-            raise ServerError("objectstore: left running: %s" % left)
 
 
 def _answers(client):

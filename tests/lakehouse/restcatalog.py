@@ -28,18 +28,12 @@ and keeps its catalog only until it stops.
 import json
 import os
 import shutil
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-if __package__:
-    from . import jars
-    from .servers import START_S, ServerError, ServerProcess
-else:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import jars  # noqa: E402
-    from servers import START_S, ServerError, ServerProcess  # noqa: E402
+from . import jars
+from .servers import START_S, Server, ServerError, ServerProcess
 
 MAIN = "org.apache.iceberg.rest.RESTCatalogServer"
 S3_FILE_IO = "org.apache.iceberg.aws.s3.S3FileIO"
@@ -56,9 +50,11 @@ def java_binary():
     return shutil.which("java") or "/usr/bin/java"
 
 
-class RestCatalog:
+class RestCatalog(Server):
     """The REST catalog server on STORE (an ObjectStore, started), logging to
     WORKDIR/restcatalog.log; CLASSPATH: its jars (default: the verified jar set)."""
+
+    label = "restcatalog"
 
     def __init__(self, store, workdir, classpath=None, java=None, warehouse_prefix="warehouse"):
         self.store = store
@@ -125,21 +121,3 @@ class RestCatalog:
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")[:2000]
             raise ServerError("restcatalog: GET %s: HTTP %d: %s" % (path, exc.code, body)) from None
-
-    def log_tail(self, lines=40):
-        return self.server.log_tail(lines) if self.server else ""
-
-    def stop(self):
-        """Stop the JVM; the processes left (an empty list)."""
-        if self.server is None:
-            return []
-        left, self.server = self.server.stop(), None
-        return left
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        left = self.stop()
-        if left and exc[0] is None:
-            raise ServerError("restcatalog: left running: %s" % left)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psutil
 
+from support.procs import living
+
 START_S = 120.0   # a server answers (a JVM on a loaded 2-core machine included)
 STOP_S = 15.0     # SIGTERM, then SIGKILL
 
@@ -28,6 +30,33 @@ def _die_with_parent(sig, parent):
         if os.getppid() != parent:   # the parent went before prctl took effect
             os._exit(1)
     return preexec
+
+
+class Server:
+    """What a test server (ObjectStore, RestCatalog) is to a test: started, its log's tail
+    for a failure message, stopped leaving nothing; a context manager. Its `server` is the
+    ServerProcess while it runs; `label` names it in messages."""
+
+    label = "server"
+    server = None
+
+    def log_tail(self, lines=40):
+        return self.server.log_tail(lines) if self.server else ""
+
+    def stop(self):
+        """Stop the server; the processes left (an empty list)."""
+        if self.server is None:
+            return []
+        left, self.server = self.server.stop(), None
+        return left
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        left = self.stop()
+        if left and exc[0] is None:
+            raise ServerError("%s: left running: %s" % (self.label, left))
 
 
 class ServerProcess:
@@ -105,15 +134,3 @@ class ServerProcess:
             if not psutil.wait_procs(procs, timeout=timeout)[1]:
                 return []
         return living(procs)
-
-
-def living(procs):
-    """The psutil processes of PROCS still running (not zombies)."""
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out

@@ -6,14 +6,12 @@ die with the process that started them even when it is SIGKILLed; jars.lock matc
 inputs, and a fetch verifies what it downloads, refuses a mismatch naming both sums, and
 downloads nothing the second time."""
 import hashlib
-import http.server
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -21,8 +19,9 @@ import psutil
 import pytest
 
 from lakehouse import jars
-from lakehouse.objectstore import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from lakehouse.fixtures import unique_namespace
+from lakehouse.objectstore import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from support.maven import MavenRepo
 
 HERE = Path(__file__).resolve().parent
 
@@ -136,38 +135,6 @@ def test_a_missing_jar_names_the_command_that_fetches_it(tmp_path):
         jars.classpath("rest-catalog", dest=tmp_path)
 
 
-class Repo:
-    """A local Maven repository over HTTP serving FILES (path -> bytes); GETs counted."""
-
-    def __init__(self, files):
-        self.files, self.gets = files, []
-        repo = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                repo.gets.append(self.path)
-                body = repo.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/maven" % self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def one_jar(tmp_path):
     """A lock of one small made-up jar, its bytes, and a repository serving them."""
@@ -177,7 +144,7 @@ def one_jar(tmp_path):
     lock.write_text("# a test lock\nrest-catalog %s %s %s %s\n" % (
         coords, jars.file_name(coords), hashlib.sha256(body).hexdigest(),
         hashlib.sha1(body).hexdigest()))
-    repo = Repo({"/maven/org/example/tiny/1.0/tiny-1.0.jar": body})
+    repo = MavenRepo({"org/example/tiny/1.0/tiny-1.0.jar": body})
     yield lock, body, repo
     repo.close()
 
@@ -188,14 +155,14 @@ def test_fetch_verifies_and_then_downloads_nothing(one_jar, tmp_path):
     assert jars.fetch(dest, repo=repo.url, lock_path=lock, out=io.StringIO())[1] == 1
     assert (dest / "rest-catalog" / "tiny-1.0.jar").read_bytes() == body
     assert jars.fetch(dest, repo=repo.url, lock_path=lock, out=io.StringIO())[1] == 0
-    assert len(repo.gets) == 1
+    assert len(repo.requests) == 1
     assert jars.classpath("rest-catalog", dest, lock) == [dest / "rest-catalog" / "tiny-1.0.jar"]
 
 
 def test_fetch_refuses_a_mismatch_naming_both_sums(one_jar, tmp_path):
     lock, body, repo = one_jar
     bad = b"X" + body[1:]
-    repo.files["/maven/org/example/tiny/1.0/tiny-1.0.jar"] = bad
+    repo.files["org/example/tiny/1.0/tiny-1.0.jar"] = bad
     dest = tmp_path / "cache"
     with pytest.raises(jars.JarsError) as exc:
         jars.fetch(dest, repo=repo.url, lock_path=lock, out=io.StringIO())

@@ -16,7 +16,7 @@ import pytest
 import zmq
 from jupyter_client.session import Session
 
-import protocol_helpers as h
+from support import protocol as h
 
 CAP = 65536
 
@@ -26,10 +26,10 @@ def launcher(proto_setup):
     d = h.DirectLauncher(proto_setup, proto_setup.spec_dir, ["--max-message-size", str(CAP)])
     kc = d.client()
     h.execute(kc, "pass")  # the runtime is ready and its start-up lines are written
-    procs = h.KernelProcesses(d.pid)
+    procs = proto_setup.processes(d.pid)
     yield d
     d.close()
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
 
 
 class Raw:

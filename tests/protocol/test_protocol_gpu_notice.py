@@ -6,14 +6,17 @@ runtime; the test points it at the fake CUDA runtime built for the unit tests
 and the "GPU present" case go through the real probe.
 """
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-import protocol_helpers as h
+from support import protocol as h
+from support.paths import BUILD
 
-FAKE_CUDART = Path(os.environ.get("SPARK_K8S_BUILD", h.ROOT / "build")) / "tests" / "libcudart-fake.so"
+# The local runtime only: the probe of the CUDA runtime is the local runtime's (in a pod
+# the GPU is the node's, scheduled by Kubernetes).
+pytestmark = pytest.mark.runtimes("local")
+
+FAKE_CUDART = BUILD / "tests" / "libcudart-fake.so"
 
 
 def gpu_kernelspec(setup, name):

@@ -1,15 +1,20 @@
-"""test_protocol_lifecycle.py — interrupts, restart, shutdown and every way a kernel can end.
+"""test_protocol_lifecycle.py — interrupts, restart, shutdown and every way a kernel can end,
+on each runtime.
 
 Interrupts share one kernel (it must keep working afterwards); each ending gets a
 kernel of its own, and afterwards no process of it is alive and its private
-directory (with the ipc socket files) is gone.
+directory (with the ipc socket files) is gone, or on kubernetes its pod and the pod's
+objects. One ending is about one runtime alone and has a counterpart on the other: a
+runtime command with a grandchild (a pod's PID namespace ends with its first process;
+kubernetes: the killed launcher's janitor deletes the pod at once).
 """
 import os
 import signal
 
 import pytest
 
-import protocol_helpers as h
+from support import protocol as h
+from support.runtimes import KERNEL_OBJECT_KINDS
 
 SLEEPER = "import time\nprint('sleeping now', flush=True)\ntime.sleep(60)\nprint('not interrupted')"
 # Far below the 60 s sleep: a reply within this time means the interrupt worked.
@@ -64,16 +69,16 @@ def test_interrupt_request_gets_a_reply(kc):
     assert_still_works(kc)
 
 
-def test_sigint_to_the_launchers_process_group(kernel, kc):
+def test_sigint_to_the_launchers_process_group(proto_setup, kernel, kc):
     km, _ = kernel
     pid = h.launcher_pid(km)
-    before = h.KernelProcesses(pid)
+    before = proto_setup.processes(pid)
     assert before.launcher.pgid == pid, "jupyter_client starts the launcher in a group of its own"
     msg_id = start_sleeper(kc)
     os.killpg(pid, signal.SIGINT)
     assert_interrupted(kc, msg_id)
     assert km.is_alive()
-    after = h.KernelProcesses(pid)
+    after = proto_setup.processes(pid)
     assert [p.pid for p in after.living()] == [p.pid for p in before.living()]
     assert_still_works(kc)
 
@@ -82,33 +87,43 @@ def test_sigint_to_the_launchers_process_group(kernel, kc):
 
 
 def test_shutdown_leaves_nothing(proto_setup):
+    """After a shutdown_request the launcher ends by itself and no process is left; nor the
+    private directory with the runtime's ipc sockets (local), nor the pod and its objects
+    (kubernetes)."""
     km, kc = h.start_kernel(proto_setup)
     try:
         assert_still_works(kc)
-        procs = h.KernelProcesses(h.launcher_pid(km))
-        assert procs.private_dir.is_dir()
-        sockets = [p for p in procs.private_dir.iterdir() if p.is_socket()]
-        assert len(sockets) >= 4, "the runtime's ipc sockets live in the private directory"
+        procs = proto_setup.processes(h.launcher_pid(km))
+        sockets = []
+        if proto_setup.runtime == "local":
+            assert procs.private_dir.is_dir()
+            sockets = [p for p in procs.private_dir.iterdir() if p.is_socket()]
+            assert len(sockets) >= 4, "the runtime's ipc sockets live in the private directory"
         launcher = km.provisioner.process
     finally:
         kc.stop_channels()
         km.shutdown_kernel()
     assert launcher.returncode == 0, "the launcher ended by itself after shutdown_request"
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
     assert not any(s.exists() for s in sockets)
+    if proto_setup.runtime == "kubernetes":
+        fake, name = proto_setup.fake, procs.worker.name
+        for kind in KERNEL_OBJECT_KINDS:
+            fake.wait_for(lambda: fake.get(kind, name if kind != "secrets" else name + "-keys")
+                          is None, 30, "%s of %s gone" % (kind, name))
 
 
 def test_restart(proto_setup):
     km, kc = h.start_kernel(proto_setup)
     try:
         h.execute(kc, "before_restart = 1")
-        old = h.KernelProcesses(h.launcher_pid(km))
+        old = proto_setup.processes(h.launcher_pid(km))
         old_launcher = km.provisioner.process
         km.restart_kernel()
         assert old_launcher.returncode == 0
-        h.assert_all_gone(old)
+        old.assert_all_gone()
         h.wait_for_ready(kc)
-        new = h.KernelProcesses(h.launcher_pid(km))
+        new = proto_setup.processes(h.launcher_pid(km))
         assert new.launcher.pid != old.launcher.pid
         assert new.private_dir != old.private_dir
         reply, msgs = h.execute(kc, "print('before_restart' in dir())")
@@ -118,7 +133,7 @@ def test_restart(proto_setup):
     finally:
         kc.stop_channels()
         km.shutdown_kernel()
-    h.assert_all_gone(new)
+    new.assert_all_gone()
 
 
 @pytest.fixture
@@ -144,9 +159,10 @@ def test_sigkill_of_the_launcher_ends_the_runtime(direct):
     assert procs.janitor, "a janitor guards the runtime"
     os.kill(d.pid, signal.SIGKILL)
     assert d.wait() == -signal.SIGKILL
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
 
 
+@pytest.mark.runtimes("local")
 def test_sigkill_of_the_launcher_ends_the_runtimes_process_group(proto_setup, direct):
     """Without ipykernel's own parent poller (JPY_PARENT_PID unset), and with a
     grandchild in the runtime's process group: the launcher's parent-death signal
@@ -159,7 +175,22 @@ def test_sigkill_of_the_launcher_ends_the_runtimes_process_group(proto_setup, di
     assert any(p.cmdline[:2] == [b"sleep", b"600"] for p in procs.runtime), procs.runtime
     os.kill(d.pid, signal.SIGKILL)
     assert d.wait() == -signal.SIGKILL
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
+
+
+@pytest.mark.runtimes("kubernetes")
+def test_sigkill_of_the_launcher_deletes_the_pod_at_once(direct):
+    """No watchdog wait (an hour here): the janitor deletes the pod."""
+    os.environ["SPARK_K8S_WATCHDOG"] = "3600"
+    try:
+        d, kc = direct()
+    finally:
+        del os.environ["SPARK_K8S_WATCHDOG"]
+    procs = d.processes()
+    assert procs.janitor
+    os.kill(d.pid, signal.SIGKILL)
+    assert d.wait() == -signal.SIGKILL
+    procs.assert_all_gone()
 
 
 def test_sigkill_of_the_runtime_ends_the_launcher(direct):
@@ -168,12 +199,12 @@ def test_sigkill_of_the_runtime_ends_the_launcher(direct):
     seen = len(d.stderr_text())
     os.kill(procs.runtime_leader().pid, signal.SIGKILL)
     status = d.wait()
-    assert status is not None, f"the launcher still runs {h.EXIT_BOUND_S} s after its runtime died"
+    assert status is not None, f"the launcher still runs {d.exit_bound_s} s after its runtime died"
     assert status == 1
     lines = d.stderr_text()[seen:].splitlines()
     assert len(lines) == 1, f"expected one line about the death, got {lines}"
     assert "died" in lines[0] and "signal 9" in lines[0], lines[0]
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
 
 
 def test_runtime_death_is_told_in_the_running_cell(direct):
@@ -194,7 +225,7 @@ def test_runtime_death_is_told_in_the_running_cell(direct):
     assert m["content"]["name"] == "stderr"
     assert "died unexpectedly" in told and "signal 9" in told, told
     assert d.wait() == 1
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
 
 
 def test_sigterm_stops_the_kernel(direct):
@@ -202,8 +233,8 @@ def test_sigterm_stops_the_kernel(direct):
     procs = d.processes()
     os.kill(d.pid, signal.SIGTERM)
     status = d.wait()
-    assert status is not None, f"the launcher still runs {h.EXIT_BOUND_S} s after SIGTERM"
+    assert status is not None, f"the launcher still runs {d.exit_bound_s} s after SIGTERM"
     assert status == 0
     assert "Terminated" in d.stderr_text()
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
 

@@ -14,7 +14,7 @@ import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_client.session import Session
 
-import protocol_helpers as h
+from support import protocol as h
 
 
 def test_execute_result_and_execution_count(kc):

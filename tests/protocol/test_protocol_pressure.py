@@ -36,7 +36,11 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
-import protocol_helpers as h
+from support import protocol as h
+
+# The local runtime only: the yardstick is ipykernel started directly on this machine, and
+# the slow starts, runtime commands and process groups here are a local runtime's.
+pytestmark = pytest.mark.runtimes("local")
 
 MiB = 1 << 20
 OUTPUT_LINES = 3000          # above iopub's high-water mark (1000), as the report's 5,000

@@ -1,7 +1,11 @@
-"""test_protocol_startup.py — before the runtime is ready, a runtime that cannot start, bad inputs.
+"""test_protocol_startup.py — before the runtime is ready, a runtime that cannot start, bad
+inputs, on each runtime.
 
-The runtime commands here wait for a gate file the test creates, so "before the
-runtime is ready" is a state the test controls rather than a race it hopes to win.
+On the local runtime the runtime commands here wait for a gate file the test creates, so
+"before the runtime is ready" is a state the test controls rather than a race it hopes to
+win; on kubernetes the cluster holds the pod back instead (the scheduler keeps it pending
+until the test lets it go), and a kernelspec whose kernel module does not exist fails in
+the pod, whose words reach every request.
 """
 import json
 import os
@@ -10,7 +14,8 @@ import subprocess
 import pytest
 from jupyter_client.connect import write_connection_file
 
-import protocol_helpers as h
+from support import protocol as h
+from support.factories import closed_at_the_end
 
 GATED = 'while [ ! -e "$1" ]; do sleep 0.02; done; exec /usr/bin/python3 -m {module} -f "$0"'
 
@@ -31,27 +36,70 @@ def welcomed(kc):
 
 @pytest.fixture
 def direct(proto_setup):
-    launchers = []
-
-    def start(spec_dir, extra_args=()):
-        d = h.DirectLauncher(proto_setup, spec_dir, extra_args)
-        launchers.append(d)
-        return d
-
-    yield start
-    for d in launchers:
-        d.close()
+    """Launchers started with subprocess (stderr and exit status read), closed at the end."""
+    yield from closed_at_the_end(
+        lambda spec_dir, extra_args=(): h.DirectLauncher(proto_setup, spec_dir, extra_args))
 
 
-def test_kernel_info_before_ready_and_held_requests(proto_setup, direct):
-    gate = proto_setup.base / "gate-slow"
-    d = direct(gated_kernelspec(proto_setup, "slow", "ipykernel_launcher", gate))
+UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient memory."
+NO_MODULE = "No module named no_such_module_xyz"
+
+
+class GatedStart:
+    """Local: a runtime command that waits at a gate file until release()."""
+
+    def __init__(self, setup, module="ipykernel_launcher"):
+        self.gate = setup.base / f"gate-{module}"
+        self.spec_dir = gated_kernelspec(setup, module, module, self.gate)
+        self.told = None
+
+    def release(self):
+        assert not self.gate.exists()
+        self.gate.touch()
+
+    def close(self):
+        pass
+
+
+class PendingPod:
+    """Kubernetes: the scheduler keeps the kernel pod pending until release(), saying why."""
+
+    def __init__(self, setup):
+        self.fake = setup.fake
+        self.spec_dir = setup.spec_dir
+        self.told = "pod pending: " + UNSCHEDULABLE
+        self.fake.faults.unschedulable(message=UNSCHEDULABLE)
+
+    def release(self):
+        # the requests are held by now (shell is handled in order): a FailedScheduling
+        # event from now on is told to them
+        fake = self.fake
+        pod = fake.wait_for(lambda: next((p["metadata"]["name"] for p in fake.objects("pods")), None),
+                            60, "a pod")
+        event = fake.wait_event(pod, "FailedScheduling")
+        fake.wait_event(pod, "FailedScheduling", count=(event.get("series") or {}).get("count", 1) + 1)
+        fake.faults.clear_unschedulable()
+
+    def close(self):
+        self.fake.faults.clear_unschedulable()
+
+
+@pytest.fixture
+def held_start(proto_setup):
+    """A kernelspec whose runtime is held back until the test releases it."""
+    held = GatedStart(proto_setup) if proto_setup.runtime == "local" else PendingPod(proto_setup)
+    yield held
+    held.close()
+
+
+def test_kernel_info_before_ready_and_held_requests(direct, held_start):
+    d = direct(held_start.spec_dir)
     kc = d.client(ready=False)
     welcomed(kc)
     first = kc.execute("held_value = 'held and run in order'")
     second = kc.execute("print(held_value)")
     info_id = kc.kernel_info()
-    # The runtime is waiting at the gate: only the launcher can answer this.
+    # The runtime is held back: only the launcher can answer this.
     info = kc.get_shell_msg(timeout=h.REPLY_TIMEOUT_S)
     assert info["msg_type"] == "kernel_info_reply"
     assert info["parent_header"]["msg_id"] == info_id
@@ -64,55 +112,75 @@ def test_kernel_info_before_ready_and_held_requests(proto_setup, direct):
     statuses = [m["content"]["execution_state"]
                 for m in h.iopub_for(kc, info_id) if m["msg_type"] == "status"]
     assert statuses == ["busy", "idle"]
-    assert not gate.exists()
-    gate.touch()
-    r1 = h.shell_reply(kc, first)
-    r2 = h.shell_reply(kc, second)
+    held_start.release()
+    r1 = h.shell_reply(kc, first, timeout=120)
+    r2 = h.shell_reply(kc, second, timeout=120)
     assert r1["content"]["status"] == r2["content"]["status"] == "ok"
     assert r2["content"]["execution_count"] == r1["content"]["execution_count"] + 1
+    if held_start.told:
+        assert held_start.told in h.stream_text(h.iopub_for(kc, first), "stderr")
     assert h.stream_text(h.iopub_for(kc, second)) == "held and run in order\n"
     # Ready now: kernel_info comes from ipykernel.
     info_id = kc.kernel_info()
     assert h.shell_reply(kc, info_id)["content"]["implementation"] == "ipython"
 
 
+def broken_kernelspec(setup):
+    """A kernelspec whose kernel module does not exist, and how to let its runtime start:
+    locally held at a gate (so a request is certainly held first), in a pod at once."""
+    if setup.runtime == "local":
+        gated = GatedStart(setup, "no_such_module_xyz")
+        return gated.spec_dir, gated.release
+    spec = json.loads((setup.spec_dir / "kernel.json").read_text())
+    spec["metadata"]["spark_k8s"]["runtime_command"] = ["python3", "-m", "no_such_module_xyz", "-f",
+                                                        "{connection_file}"]
+    broken = setup.base / "specs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "kernel.json").write_text(json.dumps(spec))
+    return broken, lambda: None
+
+
 def test_runtime_that_cannot_start(proto_setup, direct):
-    gate = proto_setup.base / "gate-broken"
-    d = direct(gated_kernelspec(proto_setup, "broken", "no_such_module_xyz", gate))
+    spec_dir, release = broken_kernelspec(proto_setup)
+    d = direct(spec_dir)
     kc = d.client(ready=False)
     welcomed(kc)
-    procs = h.KernelProcesses(d.pid)
+    procs = proto_setup.processes(d.pid, expect_runtime=proto_setup.runtime == "local")
     held = kc.execute("print('never runs')")
     info_id = kc.kernel_info()
     assert h.shell_reply(kc, info_id)["content"]["implementation"] == "spark-k8s"
-    gate.touch()  # the execute_request is held by now: the shell is handled in order
-    reply = h.shell_reply(kc, held)
+    release()  # the execute_request is held by now: the shell is handled in order
+    try:
+        reply = h.shell_reply(kc, held, timeout=120)
+    except Exception:
+        raise AssertionError("no reply; the launcher said: %s" % d.stderr_text()[-3000:])
     assert reply["content"]["status"] == "error"
-    assert "No module named no_such_module_xyz" in reply["content"]["evalue"]
+    assert NO_MODULE in reply["content"]["evalue"]
     msgs = h.iopub_for(kc, held)
     errors = h.of_type(msgs, "error")
     assert len(errors) == 1
-    assert "No module named no_such_module_xyz" in errors[0]["content"]["evalue"]
-    assert any("No module named no_such_module_xyz" in line
-               for line in errors[0]["content"]["traceback"])
+    assert NO_MODULE in errors[0]["content"]["evalue"]
+    assert any(NO_MODULE in line for line in errors[0]["content"]["traceback"])
     assert "never runs" not in h.stream_text(msgs)
-    assert "No module named no_such_module_xyz" in d.stderr_text()
+    assert NO_MODULE in d.stderr_text()
     # The launcher stays to tell every later request why, instead of exiting into
     # Jupyter's restart loop: a request sent after the failure gets the reason too,
     # kernel_info still answers (its banner says why), and a shutdown ends it.
     later = kc.execute("print('never runs either')")
     reply = h.shell_reply(kc, later)
     assert reply["content"]["status"] == "error"
-    assert "No module named no_such_module_xyz" in reply["content"]["evalue"]
+    assert NO_MODULE in reply["content"]["evalue"]
     errors = h.of_type(h.iopub_for(kc, later), "error")
-    assert len(errors) == 1 and "No module named no_such_module_xyz" in errors[0]["content"]["evalue"]
+    assert len(errors) == 1 and NO_MODULE in errors[0]["content"]["evalue"]
     info_id = kc.kernel_info()
     info = h.shell_reply(kc, info_id)["content"]
     assert info["implementation"] == "spark-k8s"
-    assert "No module named no_such_module_xyz" in info["banner"]
+    assert NO_MODULE in info["banner"]
     kc.shutdown()
     assert d.wait() == 0
-    h.assert_all_gone(procs)
+    procs.assert_all_gone()
+    if proto_setup.runtime == "kubernetes":
+        proto_setup.fake.wait_no_leftovers(timeout=60)
 
 
 # ---- bad connection files and kernelspecs: exit status 2, a message naming file, field, value
@@ -187,6 +255,6 @@ def test_the_kernelspec_under_test(proto_setup):
     assert spec.interrupt_mode == "message"
     meta = spec.metadata["spark_k8s"]
     assert (meta["spark_version"], meta["variant"], meta["runtime"]) == \
-        (h.SPARK_VERSION, h.VARIANT, "local")
+        (h.SPARK_VERSION, h.VARIANT, proto_setup.runtime)
     if os.environ.get("SPARK_K8S_PREFIX"):
         assert proto_setup.installed, "make pytest must test the installed kernelspec"

@@ -14,21 +14,21 @@ whose jar is missing says so in its first cell and Spark starts without that
 feature; one whose environment holds the jars gets them on the driver's class path
 (spark.driver.extraClassPath, never spark.jars) with the feature's properties."""
 import hashlib
-import http.server
 import json
 import os
 import platform
-import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
-import spark_helpers as h
+from support.envs import env_view
+from support.kernels import Kernel, install_kernelspec, wait_gone
+from support.maven import MavenRepo
+from support.paths import LINES, MATRIX, ROOT
 
-LINE = "4.1" if "4.1" in h.LINES else sorted(h.LINES)[-1]
-SPEC = next(s for s in h.MATRIX["spark"] if s["line"] == LINE)
+LINE = "4.1" if "4.1" in LINES else sorted(LINES)[-1]
+SPEC = next(s for s in MATRIX["spark"] if s["line"] == LINE)
 RAPIDS = SPEC["rapids"]
 ARCH = {"arm64": "aarch64"}.get(platform.machine(), platform.machine())
 
@@ -67,44 +67,9 @@ def sha1(data):
     return hashlib.sha1(data).hexdigest()
 
 
-class Repo:
-    """A local Maven repository over HTTP: FILES maps a path to bytes; requests logged."""
-
-    def __init__(self, files):
-        self.files = dict(files)
-        self.requests = []
-        repo = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                repo.requests.append(self.path)
-                body = repo.files.get(self.path.lstrip("/").removeprefix("maven/"))
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/maven"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def asked(self, key):
-        return [r for r in self.requests if r.endswith("/" + name(key))]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def repo():
-    r = Repo({path: BODIES[key] for key, path in PATHS.items()})
+    r = MavenRepo({path: BODIES[key] for key, path in PATHS.items()})
     yield r
     r.close()
 
@@ -114,7 +79,7 @@ def matrix_file(tmp_path):
     """A copy of the matrix whose line LINE pins BODIES (OVERRIDE: {(object, classifier,
     field): value} set after)."""
     def make(override=None):
-        m = json.loads(json.dumps(h.MATRIX))
+        m = json.loads(json.dumps(MATRIX))
         spec = next(s for s in m["spark"] if s["line"] == LINE)
 
         def pin(obj, k):
@@ -205,7 +170,7 @@ def test_a_jar_the_matrix_pins_no_sha256_for_is_refused(prefix, home, tmp_path, 
     assert proc.returncode == 1, proc
     assert f"{name(key)}: " in proc.stderr and "pins no sha256 for" in proc.stderr
     assert "spark-k8s images pin" in proc.stderr
-    assert repo.asked(key) == []  # nothing downloaded that could not be verified
+    assert repo.asked(name(key)) == []  # nothing downloaded that could not be verified
     assert not (dest / name(key)).exists()
     assert (dest / name(("iceberg_aws_bundle", None))).exists()
 
@@ -311,7 +276,7 @@ def test_list_tells_present_missing_and_different(prefix, home, tmp_path, repo, 
 
 
 def test_missing_jar_and_unreachable_repository(prefix, home, tmp_path, matrix_file):
-    repo = Repo({})
+    repo = MavenRepo({})
     try:
         proc = fetch(prefix, home, tmp_path / "a", repo, matrix_file())
     finally:
@@ -331,9 +296,9 @@ def test_make_install_leaves_the_jars_in_each_env_verified(prefix, home):
     hard link where that is on the same file system."""
     proc = jars(prefix, home, "list")
     assert proc.returncode == 0, proc
-    assert proc.stdout.count("present ") == 3 * len(h.LINES), proc.stdout
-    cache = Path(os.environ.get("SPARK_K8S_BUILD", h.ROOT / "build")) / "jars"
-    for line in h.LINES:
+    assert proc.stdout.count("present ") == 3 * len(LINES), proc.stdout
+    cache = Path(os.environ.get("SPARK_K8S_BUILD", ROOT / "build")) / "jars"
+    for line in LINES:
         folder = prefix.python(line).parent.parent / "share" / "spark-k8s" / "jars"
         files = sorted(folder.iterdir())
         assert len(files) == 3, files
@@ -344,18 +309,6 @@ def test_make_install_leaves_the_jars_in_each_env_verified(prefix, home):
                 assert os.stat(cached).st_ino == os.stat(f).st_ino, f"{f} is a copy"
 
 
-def env_view(real_python, where):
-    """A kernel environment at WHERE that is the environment of REAL_PYTHON (its own
-    share/ folder for jars): bin/python, pyvenv.cfg and a link to lib/."""
-    real = Path(real_python).parent.parent
-    (where / "bin").mkdir(parents=True)
-    os.symlink(os.path.realpath(real / "bin" / "python"), where / "bin" / "python")
-    shutil.copy(real / "pyvenv.cfg", where / "pyvenv.cfg")
-    os.symlink(real / "lib", where / "lib")
-    (where / "share" / "spark-k8s" / "jars").mkdir(parents=True)
-    return where / "bin" / "python"
-
-
 @pytest.mark.parametrize("variant,jar,feature,absent", [
     ("iceberg", "iceberg", "Iceberg", "spark.sql.extensions"),
     ("gpu", "rapids", "RAPIDS", "spark.plugins"),
@@ -364,9 +317,9 @@ def test_a_kernel_without_its_jar_says_so_and_spark_starts(prefix, home, tmp_pat
                                                            feature, absent):
     # the installed environments hold the jars: a view of one without them
     python = env_view(prefix.python(LINE), tmp_path / "env")
-    h.install_kernelspec(prefix, home, "--spark", LINE, "--variant", variant, "--name",
+    install_kernelspec(prefix, home, "--spark", LINE, "--variant", variant, "--name",
                          f"no-jars-{variant}", "--python", python)
-    k = h.Kernel(f"no-jars-{variant}", home.kernels, home)
+    k = Kernel(f"no-jars-{variant}", home.kernels, home)
     try:
         cell = k.ok("spark.range(3).count()")
         assert cell.result == "3", cell  # Spark runs, without the feature
@@ -380,7 +333,7 @@ def test_a_kernel_without_its_jar_says_so_and_spark_starts(prefix, home, tmp_pat
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 def installed_jars(prefix, line):
@@ -400,7 +353,7 @@ def test_jars_in_the_environment_reach_the_driver_class_path(prefix, home, tmp_p
     jar_dir = tmp_path / "env" / "share" / "spark-k8s" / "jars"
     for f in installed_jars(prefix, LINE).iterdir():  # the real, verified jars
         os.link(f, jar_dir / f.name)
-    h.install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu-iceberg",
+    install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu-iceberg",
                          "--name", "with-jars", "--python", python)
     props = render(prefix, home, "with-jars")
     assert "spark.jars" not in props  # executors would fetch them again
@@ -419,9 +372,9 @@ def test_a_kernel_with_another_rapids_build_finds_it(prefix, home, tmp_path):
     jar_dir = tmp_path / "env" / "share" / "spark-k8s" / "jars"
     other = next(k for k in RAPIDS["classifiers"] if k != default_build())
     (jar_dir / name(("rapids", other))).write_bytes(b"PK")
-    h.install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu", "--name",
+    install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu", "--name",
                          "other-build", "--python", python)
-    k = h.Kernel("other-build", home.kernels, home)
+    k = Kernel("other-build", home.kernels, home)
     try:
         cell = k.execute("1 + 1")
         assert "RAPIDS is off" not in cell.err and "needs rapids" not in cell.err, cell
@@ -434,7 +387,7 @@ def test_render_names_the_rapids_build_the_environment_holds(prefix, home, tmp_p
     jar_dir = tmp_path / "env" / "share" / "spark-k8s" / "jars"
     other = next(k for k in RAPIDS["classifiers"] if k != default_build())
     (jar_dir / name(("rapids", other))).write_bytes(b"PK")
-    h.install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu", "--name",
+    install_kernelspec(prefix, home, "--spark", LINE, "--variant", "gpu", "--name",
                          "other-render", "--python", python)
     props = render(prefix, home, "other-render")
     assert props.get("spark.driver.extraClassPath") == str(jar_dir / name(("rapids", other))), props

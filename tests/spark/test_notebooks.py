@@ -13,11 +13,12 @@ from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-import spark_helpers as h
 from lakehouse import cells
 from lakehouse.fixtures import lakehouse_catalog, lakehouse_store  # noqa: F401
+from support.kernels import CELL_S, START_S, install_kernelspec, wait_gone
+from support.paths import LINES, ROOT
 
-NOTEBOOKS = h.ROOT / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 PLAIN = ["01-first-spark-query.ipynb", "02-dataframes-and-sql.ipynb",
          "03-pandas-api-on-spark.ipynb"]
 
@@ -26,8 +27,8 @@ def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None, env=None):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     km = KernelManager(kernel_name=kernel, kernel_spec_manager=KernelSpecManager(
         kernel_dirs=[str(kernels or prefix.kernels)]))
-    client = NotebookClient(nb, km=km, kernel_name=kernel, timeout=int(h.CELL_S),
-                            startup_timeout=int(h.START_S),
+    client = NotebookClient(nb, km=km, kernel_name=kernel, timeout=int(CELL_S),
+                            startup_timeout=int(START_S),
                             resources={"metadata": {"path": str(tmp_path)}})
     try:
         client.execute(env=home.env(**(env or {})))
@@ -37,7 +38,7 @@ def run_notebook(prefix, home, name, kernel, tmp_path, kernels=None, env=None):
             procs = [psutil.Process(km.provisioner.process.pid)]
             procs += procs[0].children(recursive=True)
             km.shutdown_kernel(now=False)
-            assert h.wait_gone(procs) == [], "the notebook's kernel left processes"
+            assert wait_gone(procs) == [], "the notebook's kernel left processes"
     return nb
 
 
@@ -72,7 +73,7 @@ def test_example_runs(prefix, home, line, name, tmp_path):
     text = outputs(nb)
     if name.startswith("01"):
         assert "499999500000" in text, text
-        assert f"Spark {h.LINES[line]}" in text, text  # the session's start, with the UI
+        assert f"Spark {LINES[line]}" in text, text  # the session's start, with the UI
     if name.startswith("02"):
         assert "53" in text, text
 
@@ -87,7 +88,7 @@ def test_iceberg_tour_on_a_rest_catalog_and_s3(prefix, home, line, tmp_path, lak
     """04: a table written by four tasks, schema evolution, MERGE INTO, time travel, the GPU
     plan of its scan, DROP ... PURGE, on the REST catalog's S3 store."""
     name = f"tour-{line}-gpu-iceberg"
-    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu-iceberg", "--name", name,
+    install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu-iceberg", "--name", name,
                          "--rapids-mode", "explainOnly", "--iceberg-type", "rest",
                          "--iceberg-uri", lakehouse_catalog.uri, "--s3-endpoint", lakehouse_store.endpoint,
                          "--s3-region", lakehouse_store.region, "--s3-path-style-access", "true")
@@ -112,7 +113,7 @@ def test_iceberg_tour_on_a_rest_catalog_and_s3(prefix, home, line, tmp_path, lak
 def test_gpu_tour_explains_without_a_gpu(prefix, home, line, tmp_path):
     """05 on a gpu kernel in explain-only mode: RAPIDS loaded, its plan, the query on the CPU."""
     name = f"tour-{line}-gpu"
-    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu", "--name", name,
+    install_kernelspec(prefix, home, "--spark", line, "--variant", "gpu", "--name", name,
                          "--rapids-mode", "explainOnly")
     nb = run_notebook(prefix, home, "05-gpu.ipynb", name, tmp_path, kernels=home.kernels)
     no_errors(nb)

@@ -1,15 +1,8 @@
 """test_progress_render.py — what the progress display says, from given job states
-(kernelspecs/spark_progress.py, no Spark needed): counts over stages, stages of a
+(kernelspecs/spark_k8s_session/progress.py, no Spark needed): counts over stages, stages of a
 finished job that never ran counted as skipped, the summary's wording, and names
 from user code escaped in HTML."""
-import importlib.util
-
-import spark_helpers as h
-
-spec = importlib.util.spec_from_file_location("spark_progress",
-                                              h.ROOT / "kernelspecs" / "spark_progress.py")
-sp = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sp)
+from spark_k8s_session import progress as sp
 
 
 def job(job_id, status, stages):

@@ -10,14 +10,15 @@ import subprocess
 
 import pytest
 
-import spark_helpers as h
+from support.kernels import install_kernelspec
+from support.paths import LINES, MATRIX
 
-LINE = sorted(h.LINES)[-1]
-OTHER = sorted(h.LINES)[0]
+LINE = sorted(LINES)[-1]
+OTHER = sorted(LINES)[0]
 
 
 def install(prefix, home, *args):
-    return h.install_kernelspec(prefix, home, "--spark", LINE, "--name", "py-test", *args,
+    return install_kernelspec(prefix, home, "--spark", LINE, "--name", "py-test", *args,
                                 check=False)
 
 
@@ -57,9 +58,9 @@ def test_unsuitable_pythons_are_refused_naming_what_they_hold(prefix, home, tmp_
         python, says = "/usr/bin/python3", "pyspark is not installed there (found Python 3."
     elif case == "other-line":
         python = prefix.python(OTHER)
-        says = f"its pyspark is {h.LINES[OTHER]}, not of Spark {LINE}"
+        says = f"its pyspark is {LINES[OTHER]}, not of Spark {LINE}"
     elif case == "no-ipykernel":
-        python = fake_env(tmp_path / "venv", {"pyspark": h.LINES[LINE]})
+        python = fake_env(tmp_path / "venv", {"pyspark": LINES[LINE]})
         says = "ipykernel is not installed there (found Python 3.11"
     else:
         python, says = tmp_path / "nothing" / "bin" / "python", "cannot be run"
@@ -71,7 +72,7 @@ def test_unsuitable_pythons_are_refused_naming_what_they_hold(prefix, home, tmp_
 
 
 def test_gpu_kernels_need_a_spark_version_rapids_supports(prefix, home, tmp_path):
-    rapids = next(s for s in h.MATRIX["spark"] if s["line"] == LINE)["rapids"]
+    rapids = next(s for s in MATRIX["spark"] if s["line"] == LINE)["rapids"]
     unsupported = f"{LINE}.0"
     assert unsupported not in rapids["supported_spark"]
     python = fake_env(tmp_path / "venv", {"pyspark": unsupported, "ipykernel": "7.4.0"})

@@ -8,9 +8,11 @@ import subprocess
 
 import pytest
 
-import spark_helpers as h
+from support.homes import Home
+from support.kernels import CELL_S, Kernel, install_kernelspec, wait_gone
+from support.paths import LINES
 
-CONNECT_LINES = sorted(line for line in h.LINES if line >= "4")
+CONNECT_LINES = sorted(line for line in LINES if line >= "4")
 
 CLIENT = ("import sys\n"
           "from pyspark.sql import SparkSession\n"
@@ -26,15 +28,15 @@ def free_port():
 
 def client(prefix, line, url):
     return subprocess.run([str(prefix.python(line)), "-c", CLIENT, url], capture_output=True,
-                          text=True, timeout=h.CELL_S, env=h.Home().env())
+                          text=True, timeout=CELL_S, env=Home().env())
 
 
 @pytest.mark.parametrize("connect_line", CONNECT_LINES)
 def test_a_client_process_queries_the_kernels_connect_server(prefix, home, connect_line):
     port = free_port()
-    h.install_kernelspec(prefix, home, "--spark", connect_line, "--name", "connect",
+    install_kernelspec(prefix, home, "--spark", connect_line, "--name", "connect",
                          "--spark-connect", "--spark-connect-port", port)
-    k = h.Kernel("connect", home.kernels, home)
+    k = Kernel("connect", home.kernels, home)
     try:
         cell = k.ok("spark.version")
         shown = " ".join(c["data"]["text/plain"] for kind, c in cell.displays)
@@ -55,12 +57,12 @@ def test_a_client_process_queries_the_kernels_connect_server(prefix, home, conne
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 def test_spark_3_5_refuses_spark_connect(prefix, home):
-    old = sorted(line for line in h.LINES if line < "4")
-    proc = h.install_kernelspec(prefix, home, "--spark", old[0], "--name", "connect-old",
+    old = sorted(line for line in LINES if line < "4")
+    proc = install_kernelspec(prefix, home, "--spark", old[0], "--name", "connect-old",
                                 "--spark-connect", check=False)
     assert proc.returncode == 2, proc
     assert f"--spark-connect: Spark {old[0]} has no Spark Connect server" in proc.stderr

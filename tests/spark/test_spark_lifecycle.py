@@ -6,53 +6,54 @@ own words and the kernel keeps serving; the kernelspec's own properties (--conf,
 import os
 import signal
 
-import spark_helpers as h
+from support.kernels import Kernel, START_S, install_kernelspec, java_processes, wait_gone
+from support.procs import describe
 
 
 def started(prefix, home, line, name=None, **env):
-    k = h.Kernel(name or f"spark-{line}-baseline", prefix.kernels if name is None else home.kernels,
+    k = Kernel(name or f"spark-{line}-baseline", prefix.kernels if name is None else home.kernels,
                  home, **env)
     assert k.ok("spark.range(10).count()").result == "10"
     procs = k.processes()
-    assert h.java_processes(procs), f"no JVM under the kernel: {h.describe(procs)}"
+    assert java_processes(procs), f"no JVM under the kernel: {describe(procs)}"
     return k, procs
 
 
 def test_shutdown_leaves_no_jvm(prefix, home, line):
     k, procs = started(prefix, home, line)
     k.close()
-    alive = h.wait_gone(procs)
-    assert alive == [], f"left after shutdown: {h.describe(alive)}"
+    alive = wait_gone(procs)
+    assert alive == [], f"left after shutdown: {describe(alive)}"
 
 
 def test_restart_leaves_no_jvm_and_the_new_kernel_serves(prefix, home, line):
     k, procs = started(prefix, home, line)
     try:
         k.km.restart_kernel(now=False)
-        alive = h.wait_gone(procs)
-        assert alive == [], f"left after restart: {h.describe(alive)}"
-        k.kc.wait_for_ready(timeout=h.START_S)
+        alive = wait_gone(procs)
+        assert alive == [], f"left after restart: {describe(alive)}"
+        k.kc.wait_for_ready(timeout=START_S)
         k.drain()
         assert k.ok("spark.range(4).count()").result == "4"
         procs = k.processes()
     finally:
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 def test_sigkill_of_the_launcher_leaves_no_jvm(prefix, home, line):
     k, procs = started(prefix, home, line)
     try:
         os.kill(k.launcher.pid, signal.SIGKILL)
-        alive = h.wait_gone(procs)
-        assert alive == [], f"left after the launcher's SIGKILL: {h.describe(alive)}"
+        alive = wait_gone(procs)
+        assert alive == [], f"left after the launcher's SIGKILL: {describe(alive)}"
     finally:
         k.kc.stop_channels()
         k.km.cleanup_resources()
 
 
 def test_no_java_fails_the_cell_with_the_jvm_s_words(prefix, home, line):
-    k = h.Kernel(f"spark-{line}-baseline", prefix.kernels, home,
+    k = Kernel(f"spark-{line}-baseline", prefix.kernels, home,
                  JAVA_HOME="/nonexistent/jdk-for-this-test")
     try:
         cell = k.execute("spark.range(3).count()")
@@ -64,13 +65,13 @@ def test_no_java_fails_the_cell_with_the_jvm_s_words(prefix, home, line):
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 def test_bad_property_fails_the_cell_with_the_jvm_s_words(prefix, home, line):
-    h.install_kernelspec(prefix, home, "--spark", line, "--name", "bad-heap",
+    install_kernelspec(prefix, home, "--spark", line, "--name", "bad-heap",
                          "--conf", "spark.driver.memory=lots")
-    k = h.Kernel("bad-heap", home.kernels, home)
+    k = Kernel("bad-heap", home.kernels, home)
     try:
         cell = k.execute("spark.range(3).count()")
         assert cell.status == "error", cell
@@ -80,14 +81,14 @@ def test_bad_property_fails_the_cell_with_the_jvm_s_words(prefix, home, line):
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 def test_kernelspec_properties_are_live(prefix, home, line):
-    h.install_kernelspec(prefix, home, "--spark", line, "--name", "props",
+    install_kernelspec(prefix, home, "--spark", line, "--name", "props",
                          "--driver-memory", "1g", "--conf", "spark.sql.shuffle.partitions=7",
                          "--conf", "spark.app.name=spark-k8s props test")
-    k = h.Kernel("props", home.kernels, home)
+    k = Kernel("props", home.kernels, home)
     try:
         got = k.value("spark.conf.get('spark.sql.shuffle.partitions'), "
                       "sc.getConf().get('spark.driver.memory'), sc.appName")
@@ -98,4 +99,4 @@ def test_kernelspec_properties_are_live(prefix, home, line):
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []

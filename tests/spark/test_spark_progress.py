@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-import spark_helpers as h
+from support.kernels import Kernel, install_kernelspec, wait_gone
+from support.paths import LINES
 
 MULTI_STAGE = ("spark.range(0, 2 * 10**6, numPartitions=6).selectExpr('id % 7 AS k', 'id')"
                ".groupBy('k').count().orderBy('k').collect()[-1]['count']")
@@ -96,8 +97,8 @@ def test_the_console_bar_is_off_while_ours_is_on(kernel):
 
 
 def test_a_kernelspec_without_progress(prefix, home, line):
-    h.install_kernelspec(prefix, home, "--spark", line, "--name", "quiet", "--no-progress")
-    k = h.Kernel("quiet", home.kernels, home)
+    install_kernelspec(prefix, home, "--spark", line, "--name", "quiet", "--no-progress")
+    k = Kernel("quiet", home.kernels, home)
     try:
         cell = k.ok(MULTI_STAGE)
         assert progress_messages(cell) == [], cell.displays
@@ -108,13 +109,13 @@ def test_a_kernelspec_without_progress(prefix, home, line):
     finally:
         procs = k.processes()
         k.close()
-    assert h.wait_gone(procs) == []
+    assert wait_gone(procs) == []
 
 
 @pytest.mark.parametrize("value,says", [("50", "expected at least 100"),
                                         ("soon", "a whole number")])
 def test_bad_progress_intervals_are_refused(prefix, home, value, says):
-    proc = h.install_kernelspec(prefix, home, "--spark", sorted(h.LINES)[-1], "--name", "fast",
+    proc = install_kernelspec(prefix, home, "--spark", sorted(LINES)[-1], "--name", "fast",
                                 "--progress-interval-ms", value, check=False)
     assert proc.returncode == 2, proc
     assert "progress.interval_ms" in proc.stderr and says in proc.stderr, proc.stderr

@@ -5,36 +5,22 @@ every property of the kernel's spark-defaults.conf live in the SparkContext; the
 Spark UI's link shown when the session starts; an interrupt cancels the running
 jobs and the next cell runs; a second interrupt abandons a JVM call that is no job.
 """
+import io
 import time
 
-import spark_helpers as h
+from spark_k8s_session.settings import parse_properties
+
+from support.kernels import Kernel, java_processes, wait_gone
+from support.paths import LINES
 
 LONG_JOB = ('print("job starting", flush=True)\n'
             'spark.range(0, 10**13, numPartitions=2).selectExpr("max(id)").collect()')
 
 
-def parse_properties(text):
-    """spark-defaults.conf as java.util.Properties reads what spark-k8s writes."""
-    props = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        key, _, value = line.partition(" ")
-        value, out, i = value.lstrip(), [], 0
-        while i < len(value):
-            if value[i] == "\\" and i + 1 < len(value):
-                i += 1
-            out.append(value[i])
-            i += 1
-        props[key] = "".join(out)
-    return props
-
-
 def test_spark_is_lazy_until_used(kernel):
     cell = kernel.ok("repr(spark), repr(sc)")
     assert "starts on first use" in cell.result, cell
-    assert h.java_processes(kernel.processes()) == [], "a JVM before anything used Spark"
+    assert java_processes(kernel.processes()) == [], "a JVM before anything used Spark"
 
 
 def test_first_query_exact_answer_and_ui_link(kernel):
@@ -44,20 +30,20 @@ def test_first_query_exact_answer_and_ui_link(kernel):
     assert ui.startswith("http://"), ui
     html = [c["data"].get("text/html", "") for kind, c in cell.displays if kind == "display_data"]
     assert any(f'href="{ui}"' in x for x in html), (ui, cell.displays)
-    assert h.java_processes(kernel.processes()), "no JVM under the kernel"
+    assert java_processes(kernel.processes()), "no JVM under the kernel"
     # the real objects from now on
     assert kernel.value("type(spark).__name__, type(sc).__name__") == \
         ("SparkSession", "SparkContext")
 
 
 def test_version_is_the_kernelspecs_line(kernel, line):
-    assert kernel.value("spark.version") == h.LINES[line]
-    assert kernel.value("__import__('pyspark').__version__") == h.LINES[line]
+    assert kernel.value("spark.version") == LINES[line]
+    assert kernel.value("__import__('pyspark').__version__") == LINES[line]
 
 
 def test_every_property_of_spark_defaults_is_live(kernel):
     text = kernel.value("open(spark_k8s.conf_dir + '/spark-defaults.conf').read()")
-    props = parse_properties(text)
+    props = parse_properties(io.StringIO(text))
     assert props["spark.master"] == "local[*]", props
     live = dict(kernel.value("sorted(sc.getConf().getAll())"))
     differ = {k: (v, live.get(k)) for k, v in props.items() if live.get(k) != v}
@@ -127,7 +113,7 @@ def test_second_interrupt_abandons_a_jvm_call_that_is_no_job(kernel):
 def test_interrupt_while_the_session_starts(prefix, home, line):
     """The start is let finish (a SparkContext cut short could not be made again in
     that JVM), the cell ends with KeyboardInterrupt, and the next cell has the session."""
-    k = h.Kernel(f"spark-{line}-baseline", prefix.kernels, home)
+    k = Kernel(f"spark-{line}-baseline", prefix.kernels, home)
     try:
         cell = k.execute('print("starting", flush=True)\nspark.range(3).count()',
                          interrupt_when=lambda c: "starting" in c.out)
@@ -136,4 +122,4 @@ def test_interrupt_while_the_session_starts(prefix, home, line):
     finally:
         procs = k.processes()
         k.close()
-        assert h.wait_gone(procs) == []
+        assert wait_gone(procs) == []

@@ -14,10 +14,10 @@ explain-only mode (test_notebooks.py); both runtimes' variants on two executor p
 tests/kubernetes/test_variants_on_kubernetes.py."""
 import pytest
 
-import spark_helpers as h
 from lakehouse import cells
 from lakehouse.fixtures import lakehouse_catalog, lakehouse_store, unique_namespace  # noqa: F401
 from lakehouse.objectstore import SECRET_ACCESS_KEY
+from support.kernels import Kernel, install_kernelspec, wait_gone
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +25,14 @@ def iceberg_kernel(prefix, home, line, lakehouse_store, lakehouse_catalog, tmp_p
     """spark-LINE-iceberg on the REST catalog and S3, with a hadoop catalog `local` beside it."""
     folder = tmp_path_factory.mktemp("hadoop-catalog-%s" % line)
     name = "lake-%s-iceberg" % line
-    h.install_kernelspec(prefix, home, "--spark", line, "--variant", "iceberg", "--name", name,
+    install_kernelspec(prefix, home, "--spark", line, "--variant", "iceberg", "--name", name,
                          "--iceberg-type", "rest", "--iceberg-uri", lakehouse_catalog.uri,
                          "--s3-endpoint", lakehouse_store.endpoint, "--s3-region", lakehouse_store.region,
                          "--s3-path-style-access", "true",
                          "--conf", "spark.sql.catalog.local=org.apache.iceberg.spark.SparkCatalog",
                          "--conf", "spark.sql.catalog.local.type=hadoop",
                          "--conf", "spark.sql.catalog.local.warehouse=file://%s" % folder)
-    k = h.Kernel(name, home.kernels, home, **lakehouse_store.env())
+    k = Kernel(name, home.kernels, home, **lakehouse_store.env())
     procs = None
     try:
         yield k, folder
@@ -40,7 +40,7 @@ def iceberg_kernel(prefix, home, line, lakehouse_store, lakehouse_catalog, tmp_p
     finally:
         k.close()
     if procs:
-        assert h.wait_gone(procs) == [], "left after shutdown"
+        assert wait_gone(procs) == [], "left after shutdown"
 
 
 def test_rest_catalog_on_s3(iceberg_kernel, lakehouse_store):

@@ -222,9 +222,11 @@ static void test_embedded_files(void **state)
         else if (strcmp(name, "logo-svg.svg") == 0)
             assert_non_null(strstr((const char *)data, "<svg")), seen |= 4;
         else if (strcmp(name, "spark_session.py") == 0)
-            assert_non_null(strstr((const char *)data, "cancelAllJobs")), seen |= 8;
+            assert_non_null(strstr((const char *)data, "import spark_k8s_session")), seen |= 8;
+        else if (strcmp(name, "spark_k8s_session/interrupts.py") == 0)
+            assert_non_null(strstr((const char *)data, "cancelAllJobs")), seen |= 16;
     }
-    assert_int_equal(seen, 15);
+    assert_int_equal(seen, 31);
 }
 
 static void test_install_replace_remove(void **state)
@@ -241,13 +243,17 @@ static void test_install_replace_remove(void **state)
     assert_int_equal(kernelspec_build(m, &r, &name, &spec, &err), 0);
     assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), 0);
     const char *files[] = {"kernel.json", "logo-svg.svg", "logo-32x32.png", "logo-64x64.png",
-                           "spark_session.py"};
-    for (size_t i = 0; i < 5; i++) {
+                           "spark_session.py", "spark_k8s_session/__init__.py"};
+    struct stat st;
+    for (size_t i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s/%s", kernels, name, files[i]);
-        struct stat st;
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0644);
     }
+    snprintf(path, sizeof path, "%s/%s/spark_k8s_session", kernels, name);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0755);
     snprintf(path, sizeof path, "%s/%s", kernels, name);
     assert_true(kernelspec_is_ours(path));
     /* a second install without replace is refused and changes nothing */
