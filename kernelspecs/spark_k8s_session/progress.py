@@ -170,14 +170,24 @@ class CellProgress:
                 jobs = [self.jobs[i] for i in sorted(self.jobs)]
                 self.publish(render_live(jobs, self.started, time.monotonic()))
 
-    def finish(self):
-        """Stop polling; the one-line summary replaces the live display (when a job ran)."""
+    def finish(self, settle=2.0):
+        """Stop polling; the one-line summary replaces the live display (when a job ran).
+        The status tracker takes in a job's last tasks and its end from Spark's listener
+        bus, after the action that ran it has returned: a job it still shows running is
+        polled again, for up to SETTLE seconds (a job the cell left running in a thread
+        of its own is summed as it is then)."""
         self.stop_event.set()
         self.thread.join(timeout=10)
-        try:
-            self.poll()
-        except Exception:
-            pass
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                self.poll()
+            except Exception:
+                break
+            if time.monotonic() > deadline or all(
+                    j.status != "RUNNING" for j in self.jobs.values()):
+                break
+            time.sleep(0.05)
         if not self.jobs:
             return
         jobs = [self.jobs[i] for i in sorted(self.jobs)]

@@ -509,9 +509,14 @@ int kernelspec_install(const char *kernels_dir, const char *name, json_t *kernel
             remove_tree(tmp);
             return 0;
         }
+        /* Where RENAME_EXCHANGE is not supported: the old entry moves aside to a
+         * temporary name (over the empty folder made for it; a file or a link, which
+         * cannot replace a folder, to the name that folder held), the new spec in. */
         char old[4200];
         if (temp_dir(kernels_dir, name, old, sizeof old, err))
             goto fail;
+        if (!S_ISDIR(st.st_mode))
+            rmdir(old);
         if (rename(target, old) != 0) {
             error_set(err, ERR_SYSTEM, "%s: cannot move aside: %s", target, strerror(errno));
             rmdir(old);

@@ -238,16 +238,18 @@ def test_existing_needs_replace(tmp_path, env):
     assert os.listdir(kernels) == ["spark-4.1-baseline"]  # no temporary folder left
 
 
-def test_unwritable_location_leaves_nothing(tmp_path, env):
+def test_replace_swaps_a_file_for_the_spec_whole(tmp_path, env):
+    """--replace over a file where the spec's folder would go: the install swaps the new
+    folder in with one renameat2(RENAME_EXCHANGE), as over an old folder, and the file goes;
+    no temporary name is left, and Jupyter reads the spec."""
     kernels = tmp_path / "p/share/jupyter/kernels"
     kernels.mkdir(parents=True)
     (kernels / "spark-4.1-gpu").write_text("a file where the folder would go")
     out = run(["kernelspec", "install", "--prefix", str(tmp_path / "p"), "--all", "--replace"],
-              env)
-    # either the file was replaced atomically or the install failed; never a partial spec
-    names = sorted(os.listdir(kernels))
-    assert not any(n.startswith(".") for n in names), names
-    if out.returncode == 0:
-        assert (kernels / "spark-4.1-gpu/kernel.json").is_file()
-    else:
-        assert (kernels / "spark-4.1-gpu").is_file()
+              env, check=0)
+    assert "installed spark-4.1-gpu in %s\n" % (kernels / "spark-4.1-gpu") in out.stdout, out.stdout
+    assert sorted(os.listdir(kernels)) == sorted(NAMES)  # no temporary folder or file left
+    assert (kernels / "spark-4.1-gpu").is_dir()
+    assert json.loads((kernels / "spark-4.1-gpu/kernel.json").read_text())[
+        "metadata"]["spark_k8s"], "not our spec"
+    assert "spark-4.1-gpu" in jupyter_list(tmp_path / "p", env)

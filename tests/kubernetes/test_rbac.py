@@ -1,10 +1,10 @@
 """test_rbac.py — `spark-k8s rbac`: one v1 List of ServiceAccount, Role, RoleBinding and
-NetworkPolicies, valid against the strict schemas; a Role without wildcards that never reads
-secrets; policies that open the shim's ports to Jupyter pods only, the driver's to executors,
-the block managers to kernels and executors, and (--egress) what each needs out.  That the
-Role is exactly what the launcher and the Spark drivers call, and that a query passes the
-policies in a namespace that denies all, is shown with real Spark in
-test_spark_on_kubernetes.py."""
+NetworkPolicies, valid against the strict schemas; a Role of exactly the expected rules (no
+wildcard, secrets only created, no verb or resource more or less); policies that open the
+shim's ports to Jupyter pods only, the driver's to executors, the block managers to kernels
+and executors, and (--egress) what each needs out.  That the expected rules are exactly what
+the launcher and the Spark drivers call, and that a query passes the policies in a namespace
+that denies all, is shown with real Spark in test_spark_on_kubernetes.py."""
 import json
 import subprocess
 
@@ -39,6 +39,34 @@ def test_output_is_one_valid_list():
     listing = rbac("--namespace", "notebooks", "--egress")
     validate(listing)
     assert [i["metadata"]["name"] for i in listing["items"]][-1] == "spark-k8s-jupyter"
+
+
+# The Role's rules, exactly: the (resource, verb) pairs the launcher, the shim and both
+# Spark drivers were seen to call in test_spark_on_kubernetes.py's
+# test_the_role_is_exactly_what_launcher_and_driver_call, written out so that this fast
+# test refuses an extra verb or resource (or a missing one) too.
+ROLE_RULES = [
+    # launcher: the kernel pod; driver: its own pod, executor pods; shim: its own pod
+    ("pods", ["create", "get", "list", "watch", "delete", "deletecollection"]),
+    # launcher: the headless service; driver: deletes its own when it stops
+    ("services", ["create", "deletecollection"]),
+    # launcher: spark-defaults and the executor template; driver: the executors' conf
+    ("configmaps", ["create", "deletecollection"]),
+    # launcher: the kernel's keys, never read back
+    ("secrets", ["create"]),
+    # driver: looks for reusable claims, deletes its own when it stops
+    ("persistentvolumeclaims", ["list", "deletecollection"]),
+    # launcher: the progress of a starting pod
+    ("events", ["list", "watch"]),
+]
+
+
+def test_role_is_exactly_the_calls_made():
+    role = kinds(rbac("--namespace", "notebooks"))["Role"]
+    assert set(role) == {"apiVersion", "kind", "metadata", "rules"}, role
+    assert role["apiVersion"] == "rbac.authorization.k8s.io/v1"
+    assert role["rules"] == [{"apiGroups": [""], "resources": [resource], "verbs": verbs}
+                             for resource, verbs in ROLE_RULES]
 
 
 def test_role_has_no_wildcards_and_never_reads_secrets():

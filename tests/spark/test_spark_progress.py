@@ -1,7 +1,9 @@
 """test_spark_progress.py — Spark's progress under the running cell, with real Spark on
 each line: a multi-stage query gets one display (display_data, then
 update_display_data with the same display_id) whose completed task counts only grow
-and end at the totals, with text/plain and text/html, collapsing to a one-line summary;
+and end at the totals, with text/plain and text/html, collapsing to a one-line summary
+whose job and task counts are Spark's own (jobs of known size, checked against the
+status tracker);
 a cancelled job is shown as cancelled; a cell that runs no Spark job sends no progress
 message; spark_k8s.progress, %spark_progress and the kernelspec's --no-progress turn it
 off (Spark's console bar stays off only while ours is on)."""
@@ -51,6 +53,52 @@ def test_a_multi_stage_query_shows_growing_counts_then_a_summary(kernel):
     m = re.fullmatch(r"Spark: (\d+) jobs?, (\d+) tasks?, [\d.]+ (s|min \d+ s)", last[2])
     assert m, last[2]
     assert int(m.group(1)) >= len(seen) and int(m.group(2)) >= sum(d for d, _, _ in seen.values())
+
+
+# Two jobs whose tasks are known from their partitions: a count over 4 partitions (one
+# stage, 4 tasks) and a reduceByKey into 3 partitions (a map stage of 4 tasks and a
+# reduce stage of 3): 2 jobs, 11 tasks. Each map task sleeps a little, so the display
+# sees each job while it runs, before its last task is done.
+KNOWN_JOBS = ("import time\n"
+              "sc.setJobGroup('spark-k8s-known', 'jobs of known size')\n"
+              "a = sc.parallelize(range(8), 4).map(lambda x: time.sleep(0.4) or x).count()\n"
+              "b = sc.parallelize(range(12), 4).map(lambda x: (x % 3, time.sleep(0.2) or 1))"
+              ".reduceByKey(lambda p, q: p + q, 3).count()\n"
+              "sc.setLocalProperty('spark.jobGroup.id', None)\n"
+              "a, b")
+KNOWN_TOTALS = (2, 11)
+# Spark's own totals for those jobs, from its status tracker (once it has taken in the
+# jobs' end: the listener catches up on its own time)
+TRACKER_TOTALS = (
+    "import time\n"
+    "t, deadline = sc.statusTracker(), time.monotonic() + 60\n"
+    "def totals():\n"
+    "    ids = t.getJobIdsForGroup('spark-k8s-known')\n"
+    "    jobs = [t.getJobInfo(i) for i in ids]\n"
+    "    stages = [t.getStageInfo(s) for j in jobs for s in j.stageIds]\n"
+    "    return (len(ids), sum(s.numCompletedTasks for s in stages),\n"
+    "            sum(s.numTasks for s in stages), sorted(str(j.status) for j in jobs))\n"
+    "while totals()[3] != ['SUCCEEDED'] * 2 and time.monotonic() < deadline:\n"
+    "    time.sleep(0.2)\n"
+    "totals()")
+SUMMARY = re.compile(r"Spark: (\d+) jobs?, (\d+) tasks?, [\d.]+ (s|min \d+ s)")
+
+
+def test_the_summary_counts_the_jobs_and_tasks_spark_ran(kernel):
+    """The summary's counts are Spark's: the number of jobs the cell ran and every task
+    they completed, as their partitions make them and as the status tracker tells. A
+    display that stopped following a job once seen would keep the count it had then."""
+    kernel.ok("spark_k8s.progress = True; spark.version")
+    cell = kernel.ok(KNOWN_JOBS)
+    assert cell.result == "(8, 3)", cell
+    jobs, done, total, states = kernel.value(TRACKER_TOTALS)
+    assert states == ["SUCCEEDED", "SUCCEEDED"], states
+    assert (jobs, done) == (jobs, total) == KNOWN_TOTALS, (jobs, done, total)
+    msgs = progress_messages(cell)
+    assert msgs, f"no progress display: {cell.displays}"
+    m = SUMMARY.fullmatch(msgs[-1][2])
+    assert m, msgs[-1][2]
+    assert (int(m.group(1)), int(m.group(2))) == KNOWN_TOTALS, msgs[-1][2]
 
 
 def test_a_cell_without_spark_jobs_sends_no_progress(kernel):

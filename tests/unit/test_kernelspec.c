@@ -9,12 +9,14 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "launcher/plan/kernelspec.h"
@@ -290,6 +292,62 @@ static void test_install_replace_remove(void **state)
     assert_int_equal(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* A file system without RENAME_EXCHANGE (renameat2 refuses the flag with EINVAL, as
+ * some do): the test's own renameat2 stands in for libc's, the system call itself but
+ * while NO_EXCHANGE is set. */
+static int no_exchange;
+
+int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+              unsigned int flags)
+{
+    if (no_exchange && (flags & RENAME_EXCHANGE)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+/* --replace where the exchange is refused: the install moves the old entry aside and
+ * the new spec in, over an old spec's folder and over a file alike, and leaves no
+ * temporary name behind. */
+static void test_replace_without_rename_exchange(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256];
+    assert_non_null(mkdtemp(root));
+    snprintf(kernels, sizeof kernels, "%s/share/jupyter/kernels", root);
+    struct matrix *m = load_matrix();
+    struct kernelspec_request r = {.spark = "4.1", .variant = "gpu", .executable = "/x/sk"};
+    char *name = NULL;
+    json_t *spec = NULL;
+    assert_int_equal(kernelspec_build(m, &r, &name, &spec, &err), 0);
+    no_exchange = 1;
+    assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), 0);
+    assert_int_equal(kernelspec_install(kernels, name, spec, 1, &err), 0); /* over a folder */
+    assert_int_equal(count_entries(kernels, 0), 1);
+    assert_int_equal(count_entries(kernels, 1), 0);
+    assert_int_equal(kernelspec_remove(kernels, name, &err), 0);
+    snprintf(path, sizeof path, "%s/%s", kernels, name);
+    FILE *f = fopen(path, "w"); /* a file where the folder would go */
+    assert_non_null(f);
+    fputs("not a kernelspec", f);
+    fclose(f);
+    if (kernelspec_install(kernels, name, spec, 1, &err) != 0)
+        fail_msg("--replace over a file: %s", err.text);
+    no_exchange = 0;
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_true(kernelspec_is_ours(path));
+    assert_int_equal(count_entries(kernels, 0), 1);
+    assert_int_equal(count_entries(kernels, 1), 0); /* no temporary folder or file left */
+    free(name);
+    json_decref(spec);
+    matrix_free(m);
+    assert_int_equal(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static void test_search_path(void **state)
 {
     (void)state;
@@ -328,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_embedded_files),
         cmocka_unit_test(test_install_replace_remove),
+        cmocka_unit_test(test_replace_without_rename_exchange),
         cmocka_unit_test(test_search_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
