@@ -52,6 +52,7 @@ int cmd_kernel(int argc, char **argv)
     const char *conn_path = NULL;
     const char *spec_dir = getenv("SPARK_K8S_KERNELSPEC");
     const char *max_text = getenv("SPARK_K8S_MAX_MESSAGE_BYTES");
+    const char *max_from = "SPARK_K8S_MAX_MESSAGE_BYTES";
     size_t max_bytes = 0;
     int opt;
     optind = 1;
@@ -65,6 +66,7 @@ int cmd_kernel(int argc, char **argv)
             break;
         case 'm':
             max_text = optarg;
+            max_from = "--max-message-size";
             break;
         case 'h':
             usage(stdout);
@@ -79,7 +81,7 @@ int cmd_kernel(int argc, char **argv)
         return err_exit_status(ERR_USAGE);
     }
     if (max_text && *max_text && parse_size(max_text, &max_bytes)) {
-        log_line("spark-k8s kernel", "max message size '%s' is not a number of bytes >= 1024",
+        log_line("spark-k8s kernel", "%s '%s': not a number of bytes >= 1024", max_from,
                  max_text);
         return err_exit_status(ERR_USAGE);
     }

@@ -245,6 +245,31 @@ def test_bad_kernelspec(proto_setup, tmp_path, meta, field, shown):
     assert field in message and shown in message, message
 
 
+@pytest.mark.parametrize("how,value", [
+    ("option", "junk"), ("option", "12"), ("option", "-2048"),
+    ("environment", "junk"),
+])
+def test_bad_max_message_size_is_a_usage_error(proto_setup, tmp_path, how, value):
+    """Exit status 2 (a bad option), before anything starts, in one line naming where the
+    value came from and the value."""
+    path = connection_file_with(proto_setup, tmp_path)
+    argv = [proto_setup.launcher, "kernel", "-f", str(path), "--kernelspec",
+            str(proto_setup.spec_dir)]
+    env = {**os.environ, **proto_setup.env()}
+    if how == "option":
+        argv += ["--max-message-size", value]
+        named = "--max-message-size"
+    else:
+        env["SPARK_K8S_MAX_MESSAGE_BYTES"] = value
+        named = "SPARK_K8S_MAX_MESSAGE_BYTES"
+    result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=h.REPLY_TIMEOUT_S)
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert f"{named} '{value}'" in message, message
+
+
 def test_the_kernelspec_under_test(proto_setup):
     """jupyter_client finds our kernelspec (installed, or the temporary one) by name."""
     from jupyter_client.kernelspec import KernelSpecManager
