@@ -11,9 +11,11 @@ PORT     ?= 8888
 
 # The locked Python environments (kernelspecs/envs): one per Spark line of the
 # matrix, and the Jupyter environment (JupyterLab, jupyter_client 8, test tools).
+# spark-X.Y-gpu.lock is no environment of its own: the gpu Jupyter images add it to
+# spark-X.Y's (GPU_PYTHON=1, install.py --over).
 ENVS       := $(BUILD)/envs
 ENV_LOCKS  := kernelspecs/envs
-SPARK_ENVS := $(patsubst $(ENV_LOCKS)/%.lock,%,$(wildcard $(ENV_LOCKS)/spark-*.lock))
+SPARK_ENVS := $(filter-out %-gpu,$(patsubst $(ENV_LOCKS)/%.lock,%,$(wildcard $(ENV_LOCKS)/spark-*.lock)))
 JPY        := $(ENVS)/jupyter/bin/python
 
 PKGS     := libzmq jansson libcrypto uuid libcurl yaml-0.1

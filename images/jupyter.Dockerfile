@@ -5,8 +5,10 @@
 # jupyter.lock, hash-checked, at /usr/local/lib/spark-k8s/envs/jupyter), the image's
 # own kernelspec (local runtime; the kernel runs the runtime image's environment)
 # with the Spark session startup file, and for gpu variants, on request
-# (GPU_PYTHON=1), cudf, cuml and cupy in the kernel environment, held to its locked
-# versions. It also serves as the driver pod of the Kubernetes runtime:
+# (GPU_PYTHON=1), cudf, cuml and cupy in the kernel environment, from the line's
+# hash-checked GPU lock (kernelspecs/envs/spark-LINE-gpu.lock, which keeps every
+# version of the kernel environment's lock). It also serves as the driver pod of the
+# Kubernetes runtime:
 # `spark-k8s shim` runs under the same tini.
 #
 # spark-k8s is the binary the runtime image built; nothing here compiles. Every
@@ -37,20 +39,22 @@ ARG VARIANT
 USER root
 SHELL ["/bin/sh", "-eu", "-c"]
 COPY --from=jupyterenv /usr/local/lib/spark-k8s/envs/jupyter /usr/local/lib/spark-k8s/envs/jupyter
-# GPU_PYTHON=1: wheels only, with the kernel environment's locked versions held as
-# constraints, so cudf and friends cannot move pyspark, pandas, pyarrow or numpy.
+COPY kernelspecs/envs /src/envs
+# GPU_PYTHON=1: install.py adds what spark-LINE-gpu.lock has beyond spark-LINE.lock to
+# the kernel environment (pip --require-hashes --no-deps, wheels only), after checking
+# that the lock keeps every kernel environment version (pyspark, pandas, pyarrow,
+# numpy, ...) and pins the matrix's GPU_PYTHON_PACKAGES; then pip check.
 # The kernelspec finds the kernel environment beside /usr/local/bin/spark-k8s.
 # JupyterLab offers that kernel, as its default, and not its own Python's (the
 # Jupyter environment's config: a changed CMD keeps it).
 RUN if [ "${GPU_PYTHON}" = 1 ]; then \
       case "-${VARIANT}-" in \
-        *-gpu-*) "${SPARK_K8S_ENV}/bin/python" -m pip freeze >/tmp/locked.txt \
-                 && "${SPARK_K8S_ENV}/bin/python" -m pip install --no-cache-dir --disable-pip-version-check \
-                      --only-binary=:all: --constraint /tmp/locked.txt ${GPU_PYTHON_PACKAGES} \
-                 && rm /tmp/locked.txt ;; \
+        *-gpu-*) PIP_NO_CACHE_DIR=1 /usr/bin/python3 /src/envs/install.py "spark-${SPARK_LINE}-gpu" "${SPARK_K8S_ENV}" \
+                   --over "spark-${SPARK_LINE}" --expect "${GPU_PYTHON_PACKAGES}" ;; \
         *) echo "GPU_PYTHON=1 applies to gpu variants only; ${VARIANT} is not one" >&2; exit 2 ;; \
       esac; \
     fi \
+    && rm -rf /src/envs \
     && spark-k8s kernelspec install --spark "${SPARK_LINE}" --variant "${VARIANT}" --runtime local \
     && spark-k8s kernelspec list \
     && rm -rf /usr/local/lib/spark-k8s/envs/jupyter/share/jupyter/kernels/python3 \

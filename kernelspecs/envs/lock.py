@@ -11,6 +11,15 @@ which `install.py` installs with pip's hash checking:
              matrix stays the one place a Spark version is written
   jupyter    JupyterLab 4 on jupyter_server 2, the PyPI generation of the Jupyter
              clients, and the test tools
+  spark-X.Y-gpu
+             the GPU Python stack of the gpu Jupyter images (GPU_PYTHON=1): the
+             matrix's images.python_packages.jupyter_gpu (cudf, cuml, cupy; CUDA 12
+             wheels from PyPI) resolved together with the kernel environment
+             spark-X.Y (its .in, pyspark at the matrix's version) and held to
+             spark-X.Y.lock's versions (pip constraints): a superset of that lock
+             with every one of its pins unchanged, which install.py --over adds to an
+             installed spark-X.Y environment. Its input is spark-X.Y.in, the
+             matrix and spark-X.Y.lock: re-lock it after re-locking the line.
 
   lock.py [NAME ...]     re-resolve (network: PyPI) and rewrite NAME.lock
   lock.py --check        offline: every lock matches its input and the matrix
@@ -36,23 +45,67 @@ PYTHON = "/usr/bin/python3"
 PIP_TOOLS = "pip-tools==7.6.2"
 PYSPARK_EXTRAS = "sql,pandas_on_spark,connect"
 HEADER = "# spark-k8s lock of {name}.in; input sha256 {digest}"
+GPU = "-gpu"
+GPU_SCOPE = "jupyter_gpu"
+
+
+def load_matrix():
+    with open(MATRIX, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def matrix_lines():
     """{line: version} of the matrix."""
-    with open(MATRIX, encoding="utf-8") as f:
-        m = json.load(f)
-    return {s["line"]: s["version"] for s in m["spark"]}
+    return {s["line"]: s["version"] for s in load_matrix()["spark"]}
+
+
+def gpu_packages():
+    """{name: version} of the matrix's images.python_packages.jupyter_gpu."""
+    pkgs = load_matrix().get("images", {}).get("python_packages", {}).get(GPU_SCOPE, {})
+    return {k: v for k, v in pkgs.items() if not k.startswith("_")}
+
+
+def gpu_base(name):
+    """'spark-X.Y' for 'spark-X.Y-gpu', else None."""
+    if name.startswith("spark-") and name.endswith(GPU):
+        return name[:-len(GPU)]
+    return None
 
 
 def env_names():
+    """Every environment, each after those it is resolved from."""
     names = ["build", "jupyter"]
     names += ["spark-" + line for line in matrix_lines()]
+    if gpu_packages():
+        names += ["spark-%s%s" % (line, GPU) for line in matrix_lines()]
     return names
 
 
+def constraints_text(base):
+    """BASE.lock's pins, one `name==version` a line: what a gpu lock holds."""
+    path = HERE / (base + ".lock")
+    if not path.exists():
+        raise SystemExit("%s: missing; lock %s first (kernelspecs/envs/lock.py %s)"
+                         % (path, base, base))
+    return "".join("%s==%s\n" % (p, v) for p, v, _ in parse_lock(path))
+
+
 def resolved_input(name):
-    """The text pip-compile resolves for NAME: its .in, plus pyspark for a Spark line."""
+    """The text pip-compile resolves for NAME: its .in, plus pyspark for a Spark line;
+    for spark-X.Y-gpu the matrix's GPU packages, spark-X.Y's input and a constraint
+    on spark-X.Y.lock's pins (written beside it by lock(); see inputs())."""
+    base = gpu_base(name)
+    if base is not None:
+        pkgs = gpu_packages()
+        if not pkgs:
+            raise SystemExit("%s: the matrix (%s) has no images.python_packages.%s"
+                             % (name, MATRIX, GPU_SCOPE))
+        return ("# from images/matrix.json, images.python_packages.%s: the GPU Python stack\n"
+                "# of the gpu Jupyter images (GPU_PYTHON=1), CUDA 12 wheels from PyPI\n%s"
+                "# resolved together with the kernel environment it joins (%s.in):\n%s"
+                "# held to %s.lock's versions:\n-c %s.pins.txt\n"
+                % (GPU_SCOPE, "".join("%s==%s\n" % kv for kv in sorted(pkgs.items())),
+                   base, resolved_input(base), base, base))
     text = (HERE / (name + ".in")).read_text(encoding="utf-8")
     if name.startswith("spark-"):
         line = name[len("spark-"):]
@@ -64,7 +117,16 @@ def resolved_input(name):
     return text
 
 
-def digest(text):
+def inputs(name):
+    """(text, {file name: text}): what NAME is resolved from, its side files included."""
+    text = resolved_input(name)
+    base = gpu_base(name)
+    return text, ({base + ".pins.txt": constraints_text(base)} if base else {})
+
+
+def digest(text, files=None):
+    for fname, body in sorted((files or {}).items()):
+        text += "\0%s\0%s" % (fname, body)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -96,9 +158,11 @@ def tools_python():
 
 
 def lock(name):
-    text = resolved_input(name)
+    text, files = inputs(name)
     work = REPO / "build" / "locks"
     work.mkdir(parents=True, exist_ok=True)
+    for fname, body in files.items():
+        (work / fname).write_text(body, encoding="utf-8")
     src = work / (name + ".in")
     src.write_text(text, encoding="utf-8")
     out = HERE / (name + ".lock")
@@ -111,8 +175,11 @@ def lock(name):
                     "--allow-unsafe", "--strip-extras", "--no-emit-index-url",
                     "--no-emit-find-links", "--no-emit-trusted-host", "--newline", "LF",
                     "--output-file", str(tmp), str(src)], check=True, env=env, cwd=work)
-    body = tmp.read_text(encoding="utf-8")
-    out.write_text(HEADER.format(name=name, digest=digest(text)) + "\n" + body, encoding="utf-8")
+    # pip-compile names its inputs by absolute path ("via -r /…/build/locks/X.in"):
+    # relative to build/locks, so that a lock does not depend on the checkout's place
+    body = tmp.read_text(encoding="utf-8").replace(str(work) + "/", "")
+    out.write_text(HEADER.format(name=name, digest=digest(text, files)) + "\n" + body,
+                   encoding="utf-8")
     print("wrote", out.relative_to(REPO))
 
 
@@ -122,12 +189,17 @@ def check(name):
     if not path.exists():
         return ["%s: missing; run kernelspecs/envs/lock.py %s" % (path, name)]
     first = path.read_text(encoding="utf-8").split("\n", 1)[0]
-    want = HEADER.format(name=name, digest=digest(resolved_input(name)))
+    base = gpu_base(name)
+    if base is not None and not (HERE / (base + ".lock")).exists():
+        return ["%s: its kernel environment's lock %s.lock is missing" % (path, base)]
+    want = HEADER.format(name=name, digest=digest(*inputs(name)))
     problems = []
     if first != want:
-        problems.append("%s: resolved from another %s.in or matrix version than today's "
+        what = ("%s.in, matrix versions or %s.lock" % (base, base) if base
+                else "%s.in or matrix version" % name)
+        problems.append("%s: resolved from another %s than today's "
                         "(first line %r, expected %r); run kernelspecs/envs/lock.py %s"
-                        % (path, name, first, want, name))
+                        % (path, what, first, want, name))
     try:
         pins = parse_lock(path)
     except ValueError as exc:
@@ -135,8 +207,20 @@ def check(name):
     for pkg, version, hashes in pins:
         if not hashes:
             problems.append("%s: %s==%s has no sha256 hash" % (path, pkg, version))
+    if base is not None:
+        got = {p: v for p, v, _ in pins}
+        for p, v, _ in parse_lock(HERE / (base + ".lock")):
+            if got.get(p) != v:
+                problems.append("%s: %s pinned at %s, %s.lock says %s: the GPU stack must "
+                                "keep the kernel environment's versions"
+                                % (path, p, got.get(p, "nothing"), base, v))
+        for p, v in sorted(gpu_packages().items()):
+            key = p.lower().replace("_", "-")
+            if got.get(key) != v:
+                problems.append("%s: %s pinned at %s, the matrix (images.python_packages.%s) "
+                                "says %s" % (path, p, got.get(key, "nothing"), GPU_SCOPE, v))
     if name.startswith("spark-"):
-        version = matrix_lines()[name[len("spark-"):]]
+        version = matrix_lines()[(base or name)[len("spark-"):]]
         got = [v for p, v, _ in pins if p == "pyspark"]
         if got != [version]:
             problems.append("%s: pyspark pinned at %s, the matrix says %s"

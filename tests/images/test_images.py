@@ -819,20 +819,76 @@ def test_runtime_is_multi_stage_and_jupyter_is_from_runtime():
     assert "COPY images/entrypoint.sh images/decom.sh /opt/" in rtext
 
 
+# a Python package installer called by a RUN instruction itself
+DIRECT_INSTALL = re.compile(r"(^|[\s/;&|(])(pip3?|python3?\s+-m\s+pip|\S*/python3?\s+-m\s+pip|uv|conda|mamba|micromamba)\s+install\b"
+                            r"|-m\s+pip\s+install\b|\beasy_install\b")
+
+
+def installs_outside_the_locks(lines):
+    """[(lineno, text)] of the RUN instructions that install Python packages without
+    kernelspecs/envs/install.py (which installs only hash-checked locks)."""
+    return [(n, t) for n, t in lines
+            if t.split()[0].upper() == "RUN" and DIRECT_INSTALL.search(t)]
+
+
 @pytest.mark.parametrize("kind", ["runtime", "jupyter"])
 def test_environments_come_from_the_locks(kind):
-    """Every pip install of an environment goes through kernelspecs/envs/install.py
-    (hash-checked locks); the only other pip is the on-request GPU layer, held to the
-    kernel environment's versions."""
-    for n, text in dockerfile_lines(DOCKERFILES[kind]):
-        if text.split()[0].upper() != "RUN":
-            continue
-        for m in re.finditer(r"pip install[^&;]*", text):
-            assert "--constraint" in m.group(0) and "GPU_PYTHON_PACKAGES" in m.group(0), \
-                "line %d: a pip install outside the locks: %s" % (n, m.group(0))
+    """Every Python package of an image comes through kernelspecs/envs/install.py from a
+    hash-checked lock: no RUN installs with pip (or uv, conda) itself, the on-request GPU
+    layer included (it adds spark-LINE-gpu.lock, test_gpu_python_comes_from_its_lock)."""
+    outside = installs_outside_the_locks(dockerfile_lines(DOCKERFILES[kind]))
+    assert not outside, "a pip install outside the locks: %s" % outside
     text = "\n".join(t for _, t in dockerfile_lines(DOCKERFILES[kind]))
     env = "jupyter" if kind == "jupyter" else '"spark-${SPARK_LINE}"'
     assert "/src/envs/install.py %s" % env in text
+
+
+# what jupyter.Dockerfile's GPU_PYTHON=1 branch did before the GPU stack had a lock
+UNLOCKED_GPU_RUN = """\
+RUN if [ "${GPU_PYTHON}" = 1 ]; then \\
+      "${SPARK_K8S_ENV}/bin/python" -m pip freeze >/tmp/locked.txt \\
+      && "${SPARK_K8S_ENV}/bin/python" -m pip install --no-cache-dir --only-binary=:all: \\
+           --constraint /tmp/locked.txt ${GPU_PYTHON_PACKAGES}; \\
+    fi
+"""
+
+
+def test_an_install_outside_the_locks_is_caught(tmp_path):
+    """The check above sees a GPU install that bypasses the lock (constraints are no hashes)."""
+    for run in (UNLOCKED_GPU_RUN, "RUN pip install cudf-cu12==26.4.0\n",
+                "RUN /opt/env/bin/pip3 install --require-hashes -r x.txt\n",
+                "RUN uv pip install cupy-cuda12x\n"):
+        path = tmp_path / "Dockerfile"
+        path.write_text("FROM scratch\n" + run)
+        assert installs_outside_the_locks(dockerfile_lines(str(path))), run
+    path.write_text("FROM scratch\nRUN /usr/bin/python3 /src/envs/install.py jupyter /opt/j\n")
+    assert not installs_outside_the_locks(dockerfile_lines(str(path)))
+
+
+def test_gpu_python_comes_from_its_lock():
+    """GPU_PYTHON=1 adds the line's GPU lock (kernelspecs/envs/spark-LINE-gpu.lock:
+    cudf, cuml, cupy and what they need, hash-pinned, every kernel environment version
+    kept) to the kernel environment with install.py --over, which refuses a lock that
+    moves the kernel environment or lacks the matrix's GPU packages (--expect): the
+    build args name the packages only for that check, never for pip."""
+    final = stages(DOCKERFILES["jupyter"])[-1]["lines"]
+    runs = [(n, t) for n, t in final if t.split()[0].upper() == "RUN" and "GPU_PYTHON" in t]
+    assert len(runs) == 1, runs
+    n, text = runs[0]
+    text = " ".join(text.split())
+    assert re.search(r'/usr/bin/python3 /src/envs/install\.py "spark-\$\{SPARK_LINE\}-gpu" '
+                     r'"\$\{SPARK_K8S_ENV\}" --over "spark-\$\{SPARK_LINE\}" '
+                     r'--expect "\$\{GPU_PYTHON_PACKAGES\}"', text), "line %d: %s" % (n, text)
+    assert text.count("${GPU_PYTHON_PACKAGES}") == 1, "line %d: GPU packages used otherwise" % n
+    for pkg in ("cudf", "cuml", "cupy", "--constraint", "pip "):
+        assert pkg not in text, "line %d names %r: %s" % (n, pkg, text)
+    before = [t for m, t in final if m < n]
+    assert "COPY kernelspecs/envs /src/envs" in before  # the locks and install.py
+    assert "rm -rf /src/envs" in text
+    # a lock for every line, beside its kernel environment's
+    for s in load_matrix()["spark"]:
+        assert os.path.exists(os.path.join(ROOT, "kernelspecs", "envs",
+                                           "spark-%s-gpu.lock" % s["line"])), s["line"]
 
 
 def test_dockerignore_keeps_what_the_dockerfiles_copy():

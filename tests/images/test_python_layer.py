@@ -4,9 +4,10 @@ pip's resolver in dry-run mode against PyPI, for the images' Python (Debian 12's
 
   runtime images   the line's kernel environment (kernelspecs/envs/spark-LINE.lock)
   Jupyter images   that, and the Jupyter environment (jupyter.lock), a venv of its own
-  gpu Jupyter images with GPU_PYTHON=1: the kernel environment plus the matrix's
-                   jupyter_gpu packages, the lock's versions held (==), as the
-                   Dockerfile installs them with the environment as constraints
+  gpu Jupyter images with GPU_PYTHON=1: the line's GPU lock
+                   (kernelspecs/envs/spark-LINE-gpu.lock), which the Dockerfile adds
+                   to the kernel environment (install.py --over): the kernel
+                   environment's versions and the matrix's jupyter_gpu packages
 
 pyspark itself is on PyPI as an sdist only (pure Python, Spark's jars inside), which
 a resolution for another interpreter cannot take: it is left out here and checked
@@ -68,7 +69,7 @@ def layers(image):
         out.append(("jupyter.lock", pins("jupyter"), []))
         if image["args"].get("GPU_PYTHON") == "1":
             gpu = image["args"]["GPU_PYTHON_PACKAGES"].split()
-            out.append(("spark-%s.lock + GPU_PYTHON" % line, pins("spark-" + line), gpu))
+            out.append(("spark-%s-gpu.lock" % line, pins("spark-%s-gpu" % line), gpu))
     return out
 
 
@@ -98,7 +99,7 @@ def test_every_image_has_its_line_lock_and_pyspark_at_the_matrix_version():
     assert len(gpu) == 4 and all(i["args"]["GPU_PYTHON"] == "1" for i in gpu)
     assert {w for w, _, _, _ in LAYERS} == {
         "spark-3.5.lock", "spark-4.1.lock", "jupyter.lock",
-        "spark-3.5.lock + GPU_PYTHON", "spark-4.1.lock + GPU_PYTHON"}
+        "spark-3.5-gpu.lock", "spark-4.1-gpu.lock"}
 
 
 def resolve(pinned, extra):
@@ -109,8 +110,9 @@ def resolve(pinned, extra):
             for name, version in sorted(pinned.items()):
                 if name != "pyspark":
                     f.write("%s==%s\n" % (name, version))
-            for r in extra:
-                f.write(r + "\n")
+            for r in extra:  # a GPU lock pins them already: written once
+                if r.split("==")[0].lower() not in pinned:
+                    f.write(r + "\n")
         report = os.path.join(tmp, "report.json")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull  # PyPI alone: no local indexes or constraints
