@@ -65,27 +65,62 @@ def launcher_lines(d):
 
 
 class Direct:
-    """ipykernel started directly (no launcher), for the comparisons the issue asks for."""
+    """ipykernel started directly (no launcher), for the comparisons the issue asks for.
+    Its stderr is kept: an ipykernel that could not start (a port of its connection file
+    taken between write_connection_file choosing it and ipykernel binding it) is started
+    again on fresh ports, and one that fails otherwise is reported with its own words,
+    not as a kernel_info that never came."""
 
     def __init__(self, setup):
-        fd, path = tempfile.mkstemp(prefix="direct-", suffix=".json", dir=setup.base)
+        self.setup = setup
+        fd, self.stderr_path = tempfile.mkstemp(prefix="direct-stderr-", dir=setup.base)
+        os.close(fd)
+        self.proc = None
+        self.connection_file = None
+        self.clients = []
+        self.start()
+
+    def start(self):
+        fd, path = tempfile.mkstemp(prefix="direct-", suffix=".json", dir=self.setup.base)
         os.close(fd)
         self.connection_file, self.info = write_connection_file(
             path, ip="127.0.0.1", key=os.urandom(16).hex().encode(), transport="tcp",
             signature_scheme="hmac-sha256")
-        self.proc = subprocess.Popen(
-            [h.PYTHON, "-m", "ipykernel_launcher", "-f", self.connection_file],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, **setup.env()}, start_new_session=True)
-        self.clients = []
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [h.PYTHON, "-m", "ipykernel_launcher", "-f", self.connection_file],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                env={**os.environ, **self.setup.env()}, start_new_session=True)
+
+    def stderr_text(self):
+        return Path(self.stderr_path).read_text(errors="replace")
 
     def client(self):
-        kc = BlockingKernelClient(connection_file=self.connection_file)
-        kc.load_connection_file()
-        kc.start_channels(hb=False)  # no beat while ipykernel starts: it would read as dead
-        self.clients.append(kc)
-        h.wait_for_ready(kc)
-        return kc
+        deadline = time.monotonic() + h.REPLY_TIMEOUT_S
+        restarts = 0
+        while True:
+            kc = BlockingKernelClient(connection_file=self.connection_file)
+            kc.load_connection_file()
+            kc.start_channels(hb=False)  # no beat while ipykernel starts: it would read as dead
+            try:
+                h.wait_for_ready(kc, timeout=5)
+            except RuntimeError as e:
+                kc.stop_channels()
+                died = self.proc.poll() is not None
+                if died and "Address already in use" in self.stderr_text() \
+                        and not self.clients and restarts < 2:
+                    restarts += 1
+                    os.unlink(self.connection_file)
+                    self.start()
+                    deadline = time.monotonic() + h.REPLY_TIMEOUT_S
+                    continue
+                if died or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"ipykernel started directly did not answer ({e}); exit status "
+                        f"{self.proc.poll()}; its stderr: {self.stderr_text()[-2000:]!r}") from e
+                continue
+            self.clients.append(kc)
+            return kc
 
     def close(self):
         for kc in self.clients:
@@ -94,6 +129,7 @@ class Direct:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         os.unlink(self.connection_file)
+        os.unlink(self.stderr_path)
 
 
 def stuck_subscriber(info):

@@ -128,12 +128,17 @@ class DirectLauncher:
         return kernel
 
     def client(self, ready=True):
+        """A client with channels started, once the launcher answers when READY. The
+        heartbeat channel starts after that: jupyter_client 7.4's wait_for_ready (for a
+        client no KernelManager made) takes one beat unanswered for 1 s as a dead kernel,
+        which a loaded machine gives a just-started launcher now and then."""
         kc = BlockingKernelClient(connection_file=self.connection_file)
         kc.load_connection_file()
-        kc.start_channels()
+        kc.start_channels(hb=not ready)
         self.clients.append(kc)
         if ready:
             wait_for_ready(kc)
+            kc.hb_channel.start()
         return kc
 
     def stderr_text(self):
