@@ -469,42 +469,59 @@ def test_default_cap_is_256_mib_on_every_request_channel(launcher, channel):
 SLEEPER = "import time\nprint('sleeping', flush=True)\ntime.sleep(30)\nprint('not interrupted')"
 
 
-def replay_interrupt(info, kc):
+def replay_interrupt(info, kc, refusals):
     """Interrupt a sleeping cell with one interrupt_request, then send the same frames
-    during a second sleeping cell. Returns (first cell interrupted, second interrupted)."""
+    during a second sleeping cell, followed on the same control connection by a fresh
+    kernel_info_request: control is handled in order, so once that one is answered the
+    copy has been handled too, and REFUSALS() (the lines saying a copy was refused) must
+    have grown by one. Then a fresh interrupt ends the second cell: interrupted once, by
+    it. Returns (first cell interrupted, copy refused, second cell's status)."""
     key = info["key"].encode() if isinstance(info["key"], str) else info["key"]
     session = Session(key=key, signature_scheme="hmac-sha256")
     control = raw_socket(info, "control")
     try:
         frames = session.serialize(session.msg("interrupt_request", {}))
 
-        def run_and_interrupt():
+        def run_sleeper():
             msg_id = kc.execute(SLEEPER)
             while "sleeping" not in h.stream_text([kc.get_iopub_msg(timeout=30)]):
                 pass
-            control.send_multipart(frames)
             return msg_id
 
-        first = h.shell_reply(kc, run_and_interrupt(), timeout=20)
+        first_id = run_sleeper()
+        control.send_multipart(frames)
+        first = h.shell_reply(kc, first_id, timeout=20)
         h.settle_after_error(kc)
-        second_id = run_and_interrupt()
-        try:
-            second = h.shell_reply(kc, second_id, timeout=5)
-            second_interrupted = second["content"]["status"] == "error"
-        except Exception:  # Empty: still sleeping, so not interrupted
-            second_interrupted = False
-            kc.control_channel.send(kc.session.msg("interrupt_request", {}))
-            h.shell_reply(kc, second_id, timeout=20)
-        return first["content"]["status"] == "error", second_interrupted
+        second_id = run_sleeper()
+        before = refusals()
+        marker = session.msg("kernel_info_request", {})
+        control.send_multipart(frames)
+        control.send_multipart(session.serialize(marker))
+        while True:  # the marker's reply: the copy before it was handled
+            assert control.poll(h.REPLY_TIMEOUT_S * 1000), "no reply to kernel_info on control"
+            _, parts = session.feed_identities(control.recv_multipart())
+            reply = session.deserialize(parts)
+            if reply["parent_header"].get("msg_id") == marker["header"]["msg_id"]:
+                break
+        refused = refusals() == before + 1
+        kc.control_channel.send(kc.session.msg("interrupt_request", {}))
+        second = h.shell_reply(kc, second_id, timeout=20)
+        return first["content"]["status"] == "error", refused, second["content"]["status"]
     finally:
         control.close()
 
 
 def test_replayed_interrupt_is_not_acted_on(launcher, direct):
-    assert replay_interrupt(direct.info, direct.client()) == (True, False)
-    before = len(launcher_lines(launcher))
-    assert replay_interrupt(launcher.info, launcher.client()) == (True, False)
-    assert any("a replay" in line for line in launcher_lines(launcher)[before:])
+    # ipykernel's Session refuses the copy ("Duplicate Signature", in its log) ...
+    kc = direct.client()
+    assert replay_interrupt(direct.info, kc, lambda: direct.stderr_text().count(
+        "ValueError: Duplicate Signature")) == (True, True, "error"), direct.stderr_text()[-3000:]
+    # ... and the launcher refuses it before it could act on it (an interrupt_request is
+    # answered by the launcher itself, never passed on)
+    kc = launcher.client()
+    assert replay_interrupt(launcher.info, kc, lambda: sum(
+        "interrupt_request on control: a replay" in line
+        for line in launcher_lines(launcher))) == (True, True, "error")
 
 
 # ---- 8. a newline in a kernelspec folder's name -----------------------------------------------------------
