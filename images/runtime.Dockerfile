@@ -36,6 +36,8 @@ ARG ICEBERG_SHA1=""
 ARG ICEBERG_AWS_URL=""
 ARG ICEBERG_AWS_SHA256=""
 ARG ICEBERG_AWS_SHA1=""
+# A CA bundle the jar downloads trust (a TLS-inspecting proxy; images-test gives it).
+ARG FETCH_CA=""
 SHELL ["/bin/sh", "-eu", "-c"]
 COPY images/apt-snapshot.sh images/fetch-verified.sh images/rapids-jar.sh /usr/local/sbin/
 # baseline needs no jar: no download tool, no request

@@ -249,6 +249,10 @@ static int runtime_args(const struct matrix *m, const struct matrix_spark *sp, c
         if (*sp->iceberg_aws.version)
             rc |= jar_args(m, &sp->iceberg_aws, "ICEBERG_AWS", s);
     }
+    /* a CA bundle the jar downloads trust besides the system's (a TLS-inspecting proxy's;
+     * the sums are what a jar is held to): empty unless a build says otherwise */
+    if (matrix_variant_has(variant, "gpu") || matrix_variant_has(variant, "iceberg"))
+        rc |= add_arg(s, "FETCH_CA", "");
     return rc ? -1 : 0;
 }
 

@@ -11,7 +11,8 @@
 #   - snapshot.debian.org, when it does not answer: deb.debian.org (DEBIAN_SNAPSHOT
 #     empty); the Debian packages keep the matrix's exact versions;
 #   - pip's trust, when PIP_CERT names this machine's CA bundle (a TLS-inspecting
-#     proxy): given to pip in the build steps as a read-only volume on /etc/xdg/pip
+#     proxy): given to pip in the build steps as a read-only volume on /etc/xdg/pip,
+#     and to the jar downloads' curl (FETCH_CA)
 #     (pip.conf + the bundle); the images keep only the empty mount point.
 # Everything else is as the matrix and the locks say (pip --require-hashes).
 #
@@ -103,6 +104,7 @@ if [ -n "${PIP_CERT:-}" ] && [ -s "$PIP_CERT" ]; then
     cp "$PIP_CERT" "$work/pip-trust/ca.crt"
     printf '[global]\ncert = /etc/xdg/pip/ca.crt\n' >"$work/pip-trust/pip.conf"
     builder=(--builder-arg "--volume=$work/pip-trust:/etc/xdg/pip:ro")
+    subst+=(--build-arg "FETCH_CA=/etc/xdg/pip/ca.crt") # curl's jar downloads too
     say "SUBSTITUTION: pip in the build trusts this machine's CA bundle (PIP_CERT=$PIP_CERT)"
 fi
 
