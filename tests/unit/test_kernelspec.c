@@ -231,18 +231,46 @@ static void test_embedded_files(void **state)
     assert_int_equal(seen, 31);
 }
 
+/* A temporary kernels folder and one kernelspec built from the matrix, to install there. */
+struct spec_dir {
+    char root[32];     /* removed whole by spec_dir_free */
+    char kernels[128]; /* ROOT/share/jupyter/kernels, made by the first install */
+    struct matrix *m;
+    char *name;
+    json_t *spec;
+};
+
+static void spec_dir_make(struct spec_dir *d, const char *spark, const char *variant)
+{
+    struct error err = {0};
+    snprintf(d->root, sizeof d->root, "/tmp/test-kernelspec-XXXXXX");
+    assert_non_null(mkdtemp(d->root));
+    snprintf(d->kernels, sizeof d->kernels, "%s/share/jupyter/kernels", d->root);
+    d->m = load_matrix();
+    struct kernelspec_request r = {.spark = spark, .variant = variant, .executable = "/x/sk"};
+    d->name = NULL;
+    d->spec = NULL;
+    if (kernelspec_build(d->m, &r, &d->name, &d->spec, &err))
+        fail_msg("kernelspec_build: %s", err.text);
+}
+
+static void spec_dir_free(struct spec_dir *d)
+{
+    free(d->name);
+    json_decref(d->spec);
+    matrix_free(d->m);
+    assert_int_equal(nftw(d->root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static void test_install_replace_remove(void **state)
 {
     (void)state;
     struct error err = {0};
-    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256];
-    assert_non_null(mkdtemp(root));
-    snprintf(kernels, sizeof kernels, "%s/share/jupyter/kernels", root);
-    struct matrix *m = load_matrix();
-    struct kernelspec_request r = {.spark = "3.5", .variant = "iceberg", .executable = "/x/sk"};
-    char *name = NULL;
-    json_t *spec = NULL;
-    assert_int_equal(kernelspec_build(m, &r, &name, &spec, &err), 0);
+    char path[256];
+    struct spec_dir d;
+    spec_dir_make(&d, "3.5", "iceberg");
+    const char *kernels = d.kernels, *name = d.name;
+    json_t *spec = d.spec;
     assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), 0);
     const char *files[] = {"kernel.json", "logo-svg.svg", "logo-32x32.png", "logo-64x64.png",
                            "spark_session.py", "spark_k8s_session/__init__.py"};
@@ -286,10 +314,7 @@ static void test_install_replace_remove(void **state)
     assert_int_equal(kernelspec_remove(kernels, name, &err), 0);
     assert_int_equal(kernelspec_remove(kernels, name, &err), 1);
     assert_int_equal(count_entries(kernels, 0), 1); /* python3 only */
-    free(name);
-    json_decref(spec);
-    matrix_free(m);
-    assert_int_equal(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    spec_dir_free(&d);
 }
 
 /* A file system without RENAME_EXCHANGE (renameat2 refuses the flag with EINVAL, as
@@ -314,14 +339,11 @@ static void test_replace_without_rename_exchange(void **state)
 {
     (void)state;
     struct error err = {0};
-    char root[] = "/tmp/test-kernelspec-XXXXXX", kernels[128], path[256];
-    assert_non_null(mkdtemp(root));
-    snprintf(kernels, sizeof kernels, "%s/share/jupyter/kernels", root);
-    struct matrix *m = load_matrix();
-    struct kernelspec_request r = {.spark = "4.1", .variant = "gpu", .executable = "/x/sk"};
-    char *name = NULL;
-    json_t *spec = NULL;
-    assert_int_equal(kernelspec_build(m, &r, &name, &spec, &err), 0);
+    char path[256];
+    struct spec_dir d;
+    spec_dir_make(&d, "4.1", "gpu");
+    const char *kernels = d.kernels, *name = d.name;
+    json_t *spec = d.spec;
     no_exchange = 1;
     assert_int_equal(kernelspec_install(kernels, name, spec, 0, &err), 0);
     assert_int_equal(kernelspec_install(kernels, name, spec, 1, &err), 0); /* over a folder */
@@ -342,10 +364,7 @@ static void test_replace_without_rename_exchange(void **state)
     assert_true(kernelspec_is_ours(path));
     assert_int_equal(count_entries(kernels, 0), 1);
     assert_int_equal(count_entries(kernels, 1), 0); /* no temporary folder or file left */
-    free(name);
-    json_decref(spec);
-    matrix_free(m);
-    assert_int_equal(nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    spec_dir_free(&d);
 }
 
 static void test_search_path(void **state)

@@ -860,54 +860,6 @@ static void test_backpressure_keeps_every_request(void **state)
     free(ids);
 }
 
-/* While the runtime starts, requests wait in a bounded queue; beyond it the proxy stops
- * reading, so a client that does not wait sees its own queue fill (EAGAIN) instead of
- * the proxy's memory growing. Every request it could send arrives once the runtime is
- * ready. */
-static void test_held_requests_are_bounded(void **state)
-{
-    enum { TRIES = 50000 };
-    struct fixture *fx = *state;
-    expect_welcome(fx);
-    void *c = extra_client(fx, "client-H", CH_SHELL, 1000);
-    char (*ids)[37] = calloc(TRIES, 37);
-    json_t *content = json_loads("{\"code\":\"pass\"}", 0, NULL);
-    int sent = 0;
-    while (sent < TRIES) {
-        struct outgoing o;
-        assert_int_equal(session_build(&fx->client, "execute_request", NULL, content, &o), 0);
-        int rc = wire_send_outgoing(c, NULL, 0, &o);
-        if (rc == 0)
-            memcpy(ids[sent], o.msg_id, 37);
-        outgoing_free(&o);
-        if (rc != 0) {
-            assert_int_equal(errno, EAGAIN);
-            break;
-        }
-        sent++;
-        if (sent % 1000 == 0)
-            sync_loop(fx); /* let the proxy read what it will */
-    }
-    json_decref(content);
-    if (sent == TRIES)
-        fail_msg("the proxy took all %d requests while the runtime was starting", TRIES);
-    assert_true(sent >= PROXY_QUEUE_SHELL);
-    command(fx, 'a');
-    struct message_view v;
-    serve_probes_until_request(fx, &v);
-    for (int i = 0; i < sent; i++) {
-        struct message_header h;
-        if (i > 0) {
-            recv_within(fx, fx->r_shell, "a held request");
-            assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
-        }
-        assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
-        if (strcmp(h.msg_id, ids[i]) != 0)
-            fail_msg("held request %d of %d: got %s", i, sent, h.msg_id);
-    }
-    free(ids);
-}
-
 /* Flood CH from a client of its own (send high-water mark 1000) with valid requests of TYPE
  * until libzmq refuses one (EAGAIN): the proxy has stopped reading CH. Returns how many were
  * taken, their msg_ids in IDS; fails when all TRIES were taken (nothing bounded them). */
@@ -946,6 +898,34 @@ static int flood_until_refused(struct fixture *fx, enum channel ch, const char *
     if (sent == tries)
         fail_msg("the proxy took all %d %s requests on %s", tries, type, channel_name(ch));
     return sent;
+}
+
+/* While the runtime starts, requests wait in a bounded queue; beyond it the proxy stops
+ * reading, so a client that does not wait sees its own queue fill (EAGAIN) instead of
+ * the proxy's memory growing. Every request it could send arrives once the runtime is
+ * ready. */
+static void test_held_requests_are_bounded(void **state)
+{
+    enum { TRIES = 50000 };
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    char (*ids)[37] = calloc(TRIES, 37);
+    int sent = flood_until_refused(fx, CH_SHELL, "client-H", "execute_request", ids, TRIES);
+    assert_true(sent >= 1000); /* the stated bound (SECURITY.md), not the code's constant */
+    command(fx, 'a');
+    struct message_view v;
+    serve_probes_until_request(fx, &v);
+    for (int i = 0; i < sent; i++) {
+        struct message_header h;
+        if (i > 0) {
+            recv_within(fx, fx->r_shell, "a held request");
+            assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+        }
+        assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+        if (strcmp(h.msg_id, ids[i]) != 0)
+            fail_msg("held request %d of %d: got %s", i, sent, h.msg_id);
+    }
+    free(ids);
 }
 
 /* The next message at the runtime's socket S is the request MSG_ID of TYPE. */
