@@ -192,20 +192,7 @@ def shell_reply(kc, msg_id, timeout=REPLY_TIMEOUT_S):
 
 def iopub_for(kc, msg_id, timeout=REPLY_TIMEOUT_S):
     """The iopub messages caused by request MSG_ID, up to and including its idle status."""
-    out = []
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"no idle status for {msg_id}; got {[m['msg_type'] for m in out]}"
-        try:
-            msg = kc.get_iopub_msg(timeout=left)
-        except Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        out.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            return out
+    return iopub_for_all(kc, [msg_id], timeout)[msg_id]
 
 
 def iopub_for_all(kc, msg_ids, timeout=REPLY_TIMEOUT_S):
