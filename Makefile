@@ -50,7 +50,7 @@ DEB_IMAGES := buildah debootstrap curl iproute2
 
 .PHONY: all deps deps-run envs jars locks locks-check test unit unit-san valgrind pytest \
         pytest-debian kernel-test install uninstall run bench images images-plan images-pin \
-        images-deps images-test clean layers
+        images-deps images-test images-test-all clean layers
 all: layers $(BUILD)/spark-k8s
 
 # The include rule of the C tree (commands -> runtimes -> {spec, kube} -> images ->
@@ -295,6 +295,12 @@ images-test: images-deps $(BUILD)/spark-k8s
 	@$(PY) $(ENV_LOCKS)/install.py jupyter $(ENVS)/jupyter
 	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
 	  tests/images/images-test.sh $(IMAGES_TEST_LINE) $(IMAGES_TEST_VARIANT)
+# All sixteen: every line and variant of the matrix, each pair built and smoke-tested,
+# then a summary with every image's size against its budget (about 2 hours here).
+images-test-all: images-deps $(BUILD)/spark-k8s
+	@$(PY) $(ENV_LOCKS)/install.py jupyter $(ENVS)/jupyter
+	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
+	  tests/images/images-test.sh all
 
 # libFuzzer harnesses (tests/fuzz): the wire codec, connection files, kernelspec
 # metadata, the admin config file, kubeconfig files, what the API server sends and

@@ -11,14 +11,14 @@
 #   - snapshot.debian.org, when it does not answer: deb.debian.org (DEBIAN_SNAPSHOT
 #     empty); the Debian packages keep the matrix's exact versions;
 #   - pip's trust, when PIP_CERT names this machine's CA bundle (a TLS-inspecting
-#     proxy): given to pip in the build steps as a read-only volume on /etc/xdg/pip,
-#     and to the jar downloads' curl (FETCH_CA)
-#     (pip.conf + the bundle); the images keep only the empty mount point.
+#     proxy): given to pip in the build steps as a read-only volume on /etc/xdg/pip
+#     (pip.conf + the bundle), and to the jar downloads' curl (FETCH_CA) in the images
+#     that download jars; the images keep only the empty mount point.
 # Everything else is as the matrix and the locks say (pip --require-hashes).
 #
 # buildah runs as root with chroot isolation (no daemon, no runc needed) and its
 # own storage under BUILD/images (overlay where the kernel allows it, else vfs).
-# Usage: images-test.sh [LINE [VARIANT]]   env: SPARK_K8S (the binary), JPY (a Python
+# Usage: images-test.sh [LINE [VARIANT]] | all   env: SPARK_K8S (the binary), JPY (a Python
 # with websocket-client and psutil: build/envs/jupyter), BUILD (default build)
 set -euo pipefail
 
@@ -37,6 +37,31 @@ die() {
     printf 'images-test: %s\n' "$*" >&2
     exit 1
 }
+
+# ---- all: every line and variant of the matrix, one pair after another ----
+if [ "$line" = all ]; then
+    [ -x "$spark_k8s" ] || die "$spark_k8s not built (make build/spark-k8s)"
+    mkdir -p "$work"
+    pairs="$("$spark_k8s" images plan --json | python3 -c '
+import json, sys
+for i in json.load(sys.stdin)["images"]:
+    if i["kind"] == "jupyter":
+        print(i["line"], i["variant"])')"
+    results=()
+    rc=0
+    while read -r l v; do
+        log="$work/images-test-$l-$v.log"
+        t0=$SECONDS
+        if "${BASH_SOURCE[0]}" "$l" "$v" 2>&1 | tee "$log"; then verdict=passed; else verdict=FAILED; rc=1; fi
+        results+=("$(printf '%-4s %-12s %-7s %5ss  %s' "$l" "$v" "$verdict" $((SECONDS - t0)) "$log")")
+    done <<<"$pairs"
+    say "every line and variant (line, variant, verdict, time, log):"
+    printf '  %s\n' "${results[@]}"
+    say "sizes (image, size MB, budget MB, status), from the builds' own reports:"
+    grep -hE '^[^ ]+ +[0-9]+ +[0-9-]+  (ok|OVER BUDGET|no budget)$' "$work"/images-test-*-*.log |
+        sort -u | sed 's/^/  /'
+    exit $rc
+fi
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, buildah's storage, a private network namespace)"
 for tool in buildah debootstrap curl ip; do
@@ -98,22 +123,28 @@ if [ -n "$snapshot" ]; then
         say "SUBSTITUTION: snapshot.debian.org does not answer (HTTP ${code:-none}): Debian packages from deb.debian.org, at the matrix's exact versions"
     fi
 fi
+plan="$(IMAGES="jupyter-$line-$variant" "$spark_k8s" images plan --json)"
+read -r runtime_ref jupyter_ref spark_version fetch_ca_taken < <(printf '%s' "$plan" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["images"]
+print(p[0]["image"], p[1]["image"], p[1]["spark_version"],
+      int(any("FETCH_CA" in i["args"] for i in p)))')
 builder=()
 if [ -n "${PIP_CERT:-}" ] && [ -s "$PIP_CERT" ]; then
     mkdir -p "$work/pip-trust"
     cp "$PIP_CERT" "$work/pip-trust/ca.crt"
     printf '[global]\ncert = /etc/xdg/pip/ca.crt\n' >"$work/pip-trust/pip.conf"
     builder=(--builder-arg "--volume=$work/pip-trust:/etc/xdg/pip:ro")
-    subst+=(--build-arg "FETCH_CA=/etc/xdg/pip/ca.crt") # curl's jar downloads too
     say "SUBSTITUTION: pip in the build trusts this machine's CA bundle (PIP_CERT=$PIP_CERT)"
+    # curl's jar downloads too, in the images that download jars (the baseline ones do not,
+    # and `images build` refuses an argument that no image of the plan takes)
+    if [ "$fetch_ca_taken" = 1 ]; then
+        subst+=(--build-arg "FETCH_CA=/etc/xdg/pip/ca.crt")
+        say "SUBSTITUTION: the jar downloads trust it too (FETCH_CA)"
+    fi
 fi
 
 # ---- build, through the product's own command ----
-plan="$(IMAGES="jupyter-$line-$variant" "$spark_k8s" images plan --json 2>/dev/null)"
-read -r runtime_ref jupyter_ref spark_version < <(printf '%s' "$plan" | python3 -c '
-import json, sys
-p = json.load(sys.stdin)["images"]
-print(p[0]["image"], p[1]["image"], p[1]["spark_version"])')
 t0=$SECONDS
 (cd "$root" && IMAGES="jupyter-$line-$variant" "$spark_k8s" images build --builder buildah \
     "${subst[@]}" "${builder[@]}")
@@ -122,6 +153,6 @@ build_s=$((SECONDS - t0))
 # ---- run them ----
 t0=$SECONDS
 "$jpy" "$here/smoke_buildah.py" --runtime "$runtime_ref" --jupyter "$jupyter_ref" \
-    --spark-version "$spark_version" --kernel "spark-$line-$variant"
+    --spark-version "$spark_version" --line "$line" --variant "$variant"
 smoke_s=$((SECONDS - t0))
 say "passed: $runtime_ref, $jupyter_ref (base ${base_s}s, build ${build_s}s, smoke ${smoke_s}s)"

@@ -6,17 +6,27 @@ alone, and checks what `make images-test` promises:
   runtime image  Spark's executor backend starts as Spark on Kubernetes starts it
                  (/opt/entrypoint.sh executor with the pod's environment) and, with
                  no driver to reach, fails with Spark's own message, not a missing
-                 file or class; spark-k8s-gpu-discovery exits 0 with no addresses;
+                 file or class; that executor's own class path (the JVM's
+                 java.class.path, -XshowSettings) holds the variant's jars, each with
+                 the matrix's sha256, and a baseline image has none;
+                 spark-k8s-gpu-discovery exits 0 with no addresses;
                  spark-submit, Java, Python and tini are the matrix's.
   Jupyter image  JupyterLab serves on 8888 as uid 185 and its HEALTHCHECK passes;
                  the image's kernelspec is listed (CLI and REST); `spark-k8s shim
                  --help` runs; a Spark kernel started through the server's REST API
                  answers spark.range(10**6).selectExpr("sum(id)").collect() over the
                  websocket with 499999500000 (local mode, in the image).
+  per variant    (tests/lakehouse/cells.py, the cells the variant tests run) an
+                 iceberg kernel creates, writes, changes, time-travels and drops an
+                 Iceberg table in its default catalog (hadoop, in the notebook folder);
+                 a gpu kernel starts with the RAPIDS plugin and, in RAPIDS' explain-only
+                 mode (no GPU here: SPARK_K8S_RAPIDS_MODE in JupyterLab's environment),
+                 shows which operators of a query would run on the GPU; gpu-iceberg both,
+                 and RAPIDS' verdict on an Iceberg scan.
 
 Usage (as root, buildah's storage and isolation from the environment, e.g.
 CONTAINERS_STORAGE_CONF and BUILDAH_ISOLATION=chroot):
-  smoke_buildah.py --runtime REF --jupyter REF --spark-version 4.1.3 --kernel spark-4.1-baseline
+  smoke_buildah.py --runtime REF --jupyter REF --spark-version 4.1.3 --line 4.1 --variant baseline
 Prints one line per check; exits 0 when all pass, 1 otherwise.
 """
 import argparse
@@ -35,6 +45,9 @@ import uuid
 
 import psutil
 import websocket
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lakehouse import cells  # noqa: E402  (the cells the variant tests run)
 
 CLONE_NEWNET = 0x40000000
 PORT = 8888
@@ -189,7 +202,40 @@ def dpkg_version(c, package):
 
 # ---- the runtime image ----
 
-def smoke_runtime(ref, spark_version, matrix):
+def variant_jar_sums(matrix, line, variant):
+    """sha256 -> what it is, of the jars the matrix gives LINE's VARIANT (RAPIDS: the
+    default build, for this machine's architecture)."""
+    spark = next(s for s in matrix["spark"] if s["line"] == line)
+    want = {}
+    if "iceberg" in variant.split("-"):
+        want[spark["iceberg"]["sha256"]] = spark["iceberg"]["artifact"]
+        want[spark["iceberg_aws_bundle"]["sha256"]] = spark["iceberg_aws_bundle"]["artifact"]
+    if "gpu" in variant.split("-"):
+        r = spark["rapids"]
+        arch = os.uname().machine
+        cuda = r["classifiers"][r["default_classifier"]]["cuda"]
+        name, c = next((n, c) for n, c in r["classifiers"].items() if c["arch"] == arch and c["cuda"] == cuda)
+        want[c["sha256"]] = "%s (%s)" % (r["artifact"], name)
+    return want
+
+
+def java_class_path(out):
+    """The entries of java.class.path in what -XshowSettings:properties printed: the
+    value, then one entry per more-indented line."""
+    lines = out.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.strip().startswith("java.class.path = "):
+            entries = [ln.split(" = ", 1)[1].strip()]
+            indent = len(ln) - len(ln.lstrip())
+            for more in lines[i + 1:]:
+                if len(more) - len(more.lstrip()) <= indent or not more.strip():
+                    break
+                entries.append(more.strip())
+            return entries
+    return []
+
+
+def smoke_runtime(ref, spark_version, matrix, line, variant):
     print("== %s" % ref, flush=True)
     cfg = image_config(ref)
     check(cfg.get("Entrypoint") == ["/opt/entrypoint.sh"], "entrypoint is /opt/entrypoint.sh",
@@ -223,7 +269,9 @@ def smoke_runtime(ref, spark_version, matrix):
                "SPARK_EXECUTOR_POD_NAME=smoke-exec-1", "SPARK_RESOURCE_PROFILE_ID=0",
                "SPARK_USER=spark", "SPARK_CONF_DIR=/opt/spark/conf",
                "SPARK_JAVA_OPT_0=-Dspark.driver.port=1",
-               "SPARK_JAVA_OPT_1=-Dspark.network.timeout=10s"]
+               "SPARK_JAVA_OPT_1=-Dspark.network.timeout=10s",
+               # the JVM prints its settings (java.class.path among them) and goes on
+               "SPARK_JAVA_OPT_2=-XshowSettings:properties"]
         t0 = time.monotonic()
         r = c.run(["/opt/entrypoint.sh", "executor"], env=env, timeout=EXECUTOR_DEADLINE)
         out = r.stdout + r.stderr
@@ -237,6 +285,22 @@ def smoke_runtime(ref, spark_version, matrix):
               "file or class", "missing: %s; output tail: %s" % (missing, out[-800:]))
         print("   (executor attempt took %.0f s; Spark's last words: %s)" % (
             time.monotonic() - t0, spark_error_line(out)), flush=True)
+
+        # the variant's jars: in the image with the matrix's sums, and on that executor's
+        # own class path (the entrypoint's, as Spark on Kubernetes starts it)
+        cp = java_class_path(out)
+        check(any(e.endswith("/jars/spark-core_%s-%s.jar" % (next(
+            s["scala"] for s in matrix["spark"] if s["line"] == line), spark_version)) for e in cp),
+              "the executor's java.class.path holds Spark's jars", cp[:5])
+        r = c.run(["sh", "-c", 'find "$SPARK_K8S_ENV/share/spark-k8s/jars" -type f -exec sha256sum {} +'])
+        have = dict(ln.split(None, 1)[::-1] for ln in r.stdout.splitlines())  # path -> sum
+        want = variant_jar_sums(matrix, line, variant)
+        check(r.returncode == 0 and sorted(have.values()) == sorted(want),
+              "the image holds the %s jars the matrix gives %s, with its sha256 (%s)"
+              % (len(want), variant, ", ".join(sorted(want.values())) or "none"),
+              "%d %s %s" % (r.returncode, have, r.stderr[-300:]))
+        check(all(p in cp for p in have),
+              "each is on the executor's own class path", "not there: %s" % [p for p in have if p not in cp])
 
 
 def spark_error_line(out):
@@ -306,7 +370,8 @@ def execute(ws, code, deadline):
     return "".join(stdout), "".join(result), error
 
 
-def smoke_jupyter(ref, kernel, spark_version, matrix):
+def smoke_jupyter(ref, spark_version, matrix, line, variant):
+    kernel = "spark-%s-%s" % (line, variant)
     print("== %s" % ref, flush=True)
     cfg = image_config(ref)
     uid = matrix["images"]["uid"]
@@ -324,9 +389,12 @@ def smoke_jupyter(ref, kernel, spark_version, matrix):
         check(r.returncode == 0 and kernel in r.stdout, "jupyter kernelspec list shows %s" % kernel,
               (r.stdout + r.stderr)[-300:])
 
-        server = c.start(argv, env=["JUPYTER_TOKEN=" + token])
+        env = ["JUPYTER_TOKEN=" + token]
+        if "gpu" in variant.split("-"):
+            env.append("SPARK_K8S_RAPIDS_MODE=explainOnly")  # no GPU on this machine
+        server = c.start(argv, env=env)
         try:
-            run_server_checks(c, server, health[1:], token, kernel, spark_version, uid)
+            run_server_checks(c, server, health[1:], token, kernel, spark_version, uid, variant)
         finally:
             left = c.stop(server)
             check(not left, "stopped with SIGTERM to its first process (tini), nothing of it is left",
@@ -336,7 +404,7 @@ def smoke_jupyter(ref, kernel, spark_version, matrix):
                 print("--- server log (tail) ---\n%s" % log[-3000:], flush=True)
 
 
-def run_server_checks(c, server, health, token, kernel, spark_version, uid):
+def run_server_checks(c, server, health, token, kernel, spark_version, uid, variant):
     deadline = time.monotonic() + SERVER_DEADLINE
     healthy = False
     while time.monotonic() < deadline and server.poll() is None:
@@ -379,6 +447,7 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid):
         out, _, err = execute(ws, "print(spark.version, spark.conf.get('spark.master'))", deadline)
         check(err is None and out.split()[:1] == [spark_version] and "local" in out,
               "Spark %s in local mode" % spark_version, out or err)
+        variant_checks(ws, variant, deadline)
     finally:
         ws.close()
         try:
@@ -387,20 +456,66 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid):
             pass
 
 
+def cell_result(ws, code, name, deadline):
+    """Run a cell of cells.py; the dict it printed, or the error it raised."""
+    out, _, err = execute(ws, code, deadline)
+    if err:
+        raise AssertionError("the cell failed: %s; it printed %s" % (err, out[-1500:]))
+    return cells.result(out, name)
+
+
+def passes(what, checker, *args):
+    """CHECKER(*ARGS) (an assertion of cells.py) as one check named WHAT."""
+    try:
+        checker(*args)
+    except AssertionError as e:
+        return check(False, what, str(e)[-1500:])
+    return check(True, what)
+
+
+def variant_checks(ws, variant, deadline):
+    words = variant.split("-")
+    if "iceberg" in words:
+        t0 = time.monotonic()
+        passes("an Iceberg table in the kernel's own catalog: created, written by four tasks, read "
+               "back, a column added, merged into, read as of its first snapshot, dropped",
+               lambda: cells.check_iceberg(cell_result(ws, cells.iceberg("iceberg.smoke.events"),
+                                                       "iceberg", deadline)))
+        print("   (the Iceberg table scenario: %.0f s)" % (time.monotonic() - t0), flush=True)
+    if "gpu" in words:
+        scan = {}
+
+        def gpu():
+            r = cell_result(ws, cells.gpu_plan("iceberg.smoke.gpu_scan" if "iceberg" in words else None),
+                            "gpu", deadline)
+            scan.update(r)
+            cells.check_gpu_plan(r)
+
+        passes("the kernel's session has the RAPIDS plugin; in explain-only mode RAPIDS says which "
+               "operators of an aggregation would run on the GPU", gpu)
+        if "iceberg" in words:
+            def verdict():
+                on = cells.iceberg_scan_on_gpu(scan.get("scan", ""))
+                print("   (RAPIDS puts the Iceberg scan on the %s)" % ("GPU" if on else "CPU"), flush=True)
+
+            passes("and gives its verdict on an Iceberg table's scan", verdict)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--jupyter", required=True)
     ap.add_argument("--spark-version", required=True)
-    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--line", required=True)
+    ap.add_argument("--variant", required=True)
     ap.add_argument("--matrix", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                      "..", "..", "images", "matrix.json"))
     args = ap.parse_args()
     with open(args.matrix, encoding="utf-8") as f:
         matrix = json.load(f)
     private_network()
-    smoke_runtime(args.runtime, args.spark_version, matrix)
-    smoke_jupyter(args.jupyter, args.kernel, args.spark_version, matrix)
+    smoke_runtime(args.runtime, args.spark_version, matrix, args.line, args.variant)
+    smoke_jupyter(args.jupyter, args.spark_version, matrix, args.line, args.variant)
     if failures:
         print("smoke: %d check(s) failed: %s" % (len(failures), "; ".join(failures)), flush=True)
         return 1
