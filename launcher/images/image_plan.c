@@ -304,7 +304,10 @@ static int fill_spec(const struct matrix *m, const struct image_plan_options *op
     s->version_tag = colon ? strdup(colon + 1) : NULL;
     s->dockerfile = xasprintf("images/%s.Dockerfile", kind);
     s->base = strdup(runtime_ref ? runtime_ref : m->base_image);
-    s->budget_mb = matrix_budget_mb(m, kind, variant);
+    /* a gpu Jupyter image with the GPU Python stack has a budget of its own */
+    s->budget_mb = matrix_budget_mb(
+        m, runtime_ref && opt->gpu_python && matrix_variant_has(variant, "gpu") ? "jupyter_gpu_python" : kind,
+        variant);
     if (!s->kind || !s->line || !s->spark_version || !s->variant || !s->name || !s->target ||
         !s->ref || !s->repository || !s->tag || !s->version_ref || !s->version_tag ||
         !s->dockerfile || !s->base)
@@ -596,8 +599,15 @@ void image_plan_write_markdown(const struct image_plan *p, const struct matrix *
                 m->pypackages[i].name, m->pypackages[i].version);
         count++;
     }
-    if (count)
-        fprintf(out, " (pip, to the kernel environment).\n");
+    if (count) {
+        fprintf(out, " (pip, to the kernel environment)");
+        long g = matrix_budget_mb(m, "jupyter_gpu_python", "gpu");
+        long gi = matrix_budget_mb(m, "jupyter_gpu_python", "gpu-iceberg");
+        if (g > 0 && gi > 0)
+            fprintf(out, "; their budgets: gpu %.1f GB, gpu-iceberg %.1f GB", (double)g / 1000.0,
+                    (double)gi / 1000.0);
+        fprintf(out, ".\n");
+    }
     fprintf(out, "- Debian packages:");
     for (size_t i = 0; i < m->n_packages; i++)
         fprintf(out, "%s %s %s", i ? "," : "", m->packages[i].name, m->packages[i].version);

@@ -421,7 +421,8 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid, vari
 
     answer = http_json("GET", "/api/kernelspecs", token)
     specs = answer["kernelspecs"]
-    check(kernel in specs, "GET /api/kernelspecs lists %s" % kernel, sorted(specs))
+    if not check(kernel in specs, "GET /api/kernelspecs lists %s" % kernel, sorted(specs)):
+        return
     check(sorted(specs) == [kernel], "and nothing else (not the Jupyter environment's own python3)",
           sorted(specs))
     check(answer.get("default") == kernel, "%s is the default kernel" % kernel, answer.get("default"))

@@ -194,6 +194,36 @@ static void test_selection_and_registry(void **state)
     matrix_free(m);
 }
 
+/* GPU_PYTHON=1: a gpu Jupyter image has the budget of jupyter_gpu_python (its kernel
+ * environment holds cudf, cuml and cupy); the runtime image and other variants keep theirs. */
+static void test_gpu_python_budget(void **state)
+{
+    (void)state;
+    struct matrix *m = embedded();
+    struct image_plan_options o = {.select = "jupyter-4.1-gpu-iceberg, jupyter-4.1-iceberg",
+                                   .gpu_python = 1};
+    struct image_plan *p = NULL;
+    struct error err = {0};
+    assert_int_equal(image_plan_make(m, &o, &p, &err), 0);
+    long gp = matrix_budget_mb(m, "jupyter_gpu_python", "gpu-iceberg");
+    assert_true(gp > matrix_budget_mb(m, "jupyter", "gpu-iceberg"));
+    for (size_t i = 0; i < p->n_images; i++) {
+        const struct image_spec *s = &p->images[i];
+        if (strcmp(s->name, "jupyter-4.1-gpu-iceberg") == 0) {
+            assert_int_equal(s->budget_mb, gp);
+            assert_string_equal(image_spec_arg(s, "GPU_PYTHON"), "1");
+        } else
+            assert_int_equal(s->budget_mb, matrix_budget_mb(m, s->kind, s->variant));
+    }
+    image_plan_free(p);
+    o.gpu_python = 0;
+    assert_int_equal(image_plan_make(m, &o, &p, &err), 0);
+    for (size_t i = 0; i < p->n_images; i++)
+        assert_int_equal(p->images[i].budget_mb, matrix_budget_mb(m, p->images[i].kind, p->images[i].variant));
+    image_plan_free(p);
+    matrix_free(m);
+}
+
 static void test_refused_matrix_makes_no_plan(void **state)
 {
     (void)state;
@@ -326,6 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sixteen_in_order),
         cmocka_unit_test(test_selection_and_registry),
+        cmocka_unit_test(test_gpu_python_budget),
         cmocka_unit_test(test_refused_matrix_makes_no_plan),
         cmocka_unit_test(test_set_arg),
         cmocka_unit_test(test_renderings),

@@ -265,10 +265,24 @@ static void test_budgets_and_urls(void **state)
     struct error err = {0};
     char buf[512];
     assert_int_equal(matrix_load_string(matrix_embedded_json(), "<t>", &m, &err), 0);
-    assert_int_equal(matrix_budget_mb(m, "runtime", "baseline"), 1400);
-    assert_int_equal(matrix_budget_mb(m, "runtime", "gpu"), 2200);
-    assert_int_equal(matrix_budget_mb(m, "jupyter", "baseline"), 2000);
-    assert_int_equal(matrix_budget_mb(m, "jupyter", "gpu"), 6500);
+    /* every budgets_mb.KIND.VARIANT of the JSON, and nothing else */
+    json_t *root = json_loads(matrix_embedded_json(), 0, NULL);
+    json_t *budgets = json_object_get(root, "budgets_mb");
+    assert_non_null(json_object_get(budgets, "jupyter_gpu_python"));
+    const char *kind;
+    json_t *per;
+    size_t n = 0;
+    json_object_foreach(budgets, kind, per) {
+        const char *variant;
+        json_t *mb;
+        json_object_foreach(per, variant, mb) {
+            assert_int_equal(matrix_budget_mb(m, kind, variant), json_integer_value(mb));
+            n++;
+        }
+    }
+    json_decref(root);
+    assert_int_equal(n, 4 + 4 + 2);
+    assert_true(matrix_budget_mb(m, "runtime", "gpu") > matrix_budget_mb(m, "runtime", "baseline"));
     assert_int_equal(matrix_budget_mb(m, "jupyter", "tpu"), -1);
     assert_int_equal(matrix_budget_mb(m, "driver", "gpu"), -1);
 
