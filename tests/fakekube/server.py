@@ -545,7 +545,9 @@ class FakeKube:
         """What the image REF holds, from the first matching glob of `images` ({} when none):
         {"entrypoint": [...], "cmd": [...], "env": {...}, "workingDir": "/...",
          "files": {path in the image: host path (file or directory)},
-         "writable": [directories the image has, empty and writable for each container]}.
+         "writable": [directories the image has, empty and writable for each container]},
+        or a real image: {"rootfs": its root filesystem, "entrypoint", "cmd", "env",
+        "workingDir", "user"} (images.BuiltImage).
         Without a match, an image is the host's filesystem with no entrypoint."""
         return image_of(self.images, ref)
 
