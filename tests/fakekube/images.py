@@ -4,12 +4,13 @@ An image is its filesystem and its ENTRYPOINT.  The runtime and Jupyter images h
 paths the matrix's images.layout names (and the Dockerfiles use): the Python environment
 with ipykernel and pyspark (images.layout.venv), Spark (spark_home), Java (java_home),
 spark-k8s (spark_k8s, also as the GPU discovery script), tini, Spark's Kubernetes entrypoint
-(entrypoint), the user spark (uid images.uid) with its home, and writable work directories.
+(entrypoint), the user spark (uid images.uid) with its home, and writable work directories;
+the Jupyter images also the Jupyter environment (JUPYTER_ENV), whose JupyterLab is their CMD.
 Here each of those paths is a bind mount of what stands in for it on this machine: the kernel
 environment of the same Spark line (what `make install` puts in PREFIX/lib/spark-k8s/envs),
 the pyspark package inside it (it carries Spark's jars and bin/), the JVM of `java`, the
-spark-k8s binary under test, /usr/bin/tini, and image_entrypoint.py in place of Spark's
-entrypoint.sh.  Each variant is an image of its own: its <venv>/share/spark-k8s/jars holds
+spark-k8s binary under test, /usr/bin/tini, image_entrypoint.py in place of Spark's
+entrypoint.sh, and the Jupyter environment this Python runs in (else the build's).  Each variant is an image of its own: its <venv>/share/spark-k8s/jars holds
 that variant's jars only (RAPIDS for gpu, Iceberg and its AWS bundle for iceberg), linked
 from the environment's, as the Dockerfiles put them there.  The ENV of the Dockerfiles (JAVA_HOME, SPARK_HOME, PATH, PYSPARK_PYTHON ...) is
 the image's env.
@@ -36,9 +37,11 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 import uuid
 
 HERE = pathlib.Path(__file__).resolve().parent
+JUPYTER_ENV = "/usr/local/lib/spark-k8s/envs/jupyter"   # jupyter.Dockerfile's
 REPO = HERE.parents[1]
 ENTRYPOINT = HERE / "image_entrypoint.py"
 
@@ -65,6 +68,16 @@ def kernel_env(line):
         if os.path.exists(os.path.join(c, "bin", "python3")):
             return c
     raise AssertionError("no kernel environment for Spark %s in %s (make envs)" % (line, candidates))
+
+
+def jupyter_env():
+    """The Jupyter environment on this machine (what the Jupyter images have at JUPYTER_ENV):
+    the one this Python runs in when it is one, else the build's; None when neither is."""
+    for c in (os.path.dirname(os.path.dirname(os.path.abspath(sys.executable))),
+              str(pathlib.Path(os.environ.get("SPARK_K8S_BUILD", REPO / "build")) / "envs" / "jupyter")):
+        if os.path.exists(os.path.join(c, "bin", "jupyter")):
+            return c
+    return None
 
 
 def java_home():
@@ -142,10 +155,18 @@ def images(state_dir):
                                                                                 variant)
             runtime = {"entrypoint": [layout["entrypoint"]], "env": env, "workingDir": layout["work_dir"],
                        "files": vfiles, "writable": [layout["work_dir"], layout["home"]]}
+            jfiles = dict(vfiles)
+            if jupyter_env():
+                jfiles[JUPYTER_ENV] = jupyter_env()
             jupyter = {"entrypoint": [layout["tini"], "-g", "--"],
-                       "cmd": ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"],
-                       "env": dict(env, HOME=layout["home"]), "workingDir": layout["home"] + "/work",
-                       "files": vfiles,
+                       "cmd": [JUPYTER_ENV + "/bin/jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
+                               "--ServerApp.root_dir=%s/work" % layout["home"]],
+                       # the kernel environment first, the Jupyter environment's commands last
+                       "env": dict(env, HOME=layout["home"], JUPYTER_PORT="8888",
+                                   PATH="%s/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:%s/bin"
+                                        % (layout["venv"], JUPYTER_ENV)),
+                       "workingDir": layout["home"] + "/work",
+                       "files": jfiles,
                        "writable": [layout["work_dir"], layout["home"], layout["home"] + "/work"]}
             for kind, image in ((m["project"]["runtime_image"], runtime), (m["project"]["jupyter_image"], jupyter)):
                 # <line>-<spark version>-<variant>, and the immutable tag after it
