@@ -289,11 +289,15 @@ images-deps:
 # Build the runtime and Jupyter images of one line and variant with buildah on a
 # debootstrapped base, and run them (tests/images/images-test.sh says what it
 # substitutes); the base and the layers are cached under build/images.
+# IMAGES_TEST_KUBERNETES=1: then, for an iceberg variant, the Kubernetes test on the images
+# just built (tests/kubernetes/test_real_images.py; about 2 minutes).
 IMAGES_TEST_LINE    ?= 4.1
 IMAGES_TEST_VARIANT ?= baseline
-images-test: images-deps $(BUILD)/spark-k8s
+IMAGES_TEST_KUBERNETES ?= 0
+images-test: images-deps $(BUILD)/spark-k8s $(if $(filter 1,$(IMAGES_TEST_KUBERNETES)),test-jars)
 	@$(PY) $(ENV_LOCKS)/install.py jupyter $(ENVS)/jupyter
 	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
+	  IMAGES_TEST_KUBERNETES=$(IMAGES_TEST_KUBERNETES) \
 	  tests/images/images-test.sh $(IMAGES_TEST_LINE) $(IMAGES_TEST_VARIANT)
 
 # libFuzzer harnesses (tests/fuzz): the wire codec, connection files, kernelspec
