@@ -291,15 +291,20 @@ images-deps:
 # substitutes); the base and the layers are cached under build/images.
 IMAGES_TEST_LINE    ?= 4.1
 IMAGES_TEST_VARIANT ?= baseline
-images-test: images-deps $(BUILD)/spark-k8s
+# IMAGES_TEST_KUBERNETES=1: then, for an iceberg variant, the Kubernetes test on the images
+# just built (tests/kubernetes/test_real_images.py; about 2 minutes).
+IMAGES_TEST_KUBERNETES ?= 0
+images-test: images-deps $(BUILD)/spark-k8s $(if $(filter 1,$(IMAGES_TEST_KUBERNETES)),test-jars)
 	@$(PY) $(ENV_LOCKS)/install.py jupyter $(ENVS)/jupyter
 	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
+	  IMAGES_TEST_KUBERNETES=$(IMAGES_TEST_KUBERNETES) \
 	  tests/images/images-test.sh $(IMAGES_TEST_LINE) $(IMAGES_TEST_VARIANT)
 # All sixteen: every line and variant of the matrix, each pair built and smoke-tested,
 # then a summary with every image's size against its budget (about 2 hours here).
-images-test-all: images-deps $(BUILD)/spark-k8s
+images-test-all: images-deps $(BUILD)/spark-k8s $(if $(filter 1,$(IMAGES_TEST_KUBERNETES)),test-jars)
 	@$(PY) $(ENV_LOCKS)/install.py jupyter $(ENVS)/jupyter
 	SPARK_K8S=$(CURDIR)/$(BUILD)/spark-k8s JPY=$(CURDIR)/$(JPY) BUILD=$(BUILD) \
+	  IMAGES_TEST_KUBERNETES=$(IMAGES_TEST_KUBERNETES) \
 	  tests/images/images-test.sh all
 
 # libFuzzer harnesses (tests/fuzz): the wire codec, connection files, kernelspec

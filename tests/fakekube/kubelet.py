@@ -13,7 +13,10 @@ secretKeyRef, configMapKeyRef, envFrom), and volumes (secret, configMap, downwar
 emptyDir; a persistentVolumeClaim is one folder per claim that every pod mounting it shares) are written the way the kubelet's atomic writer does (..data symlink to a timestamped
 directory; file modes from defaultMode/items[].mode; fsGroup ownership) and bind-mounted at
 their mountPath in a private mount namespace by pod_exec.py.  The process is a process
-group leader; every process of the pod is found by its mount namespace.
+group leader; every process of the pod is found by its mount namespace.  A real image (one
+with a "rootfs", fakekube/images.py) runs inside its own root filesystem instead: its ENV,
+USER (unless the pod names a runAsUser), HOME from its /etc/passwd, its PATH for argv[0],
+the host's /etc/resolv.conf as the kubelet's, and nothing else of the host but the volumes.
 """
 
 import base64
@@ -31,7 +34,7 @@ import threading
 import time
 import traceback
 
-from . import dns
+from . import dns, images
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXEC_HELPER = os.path.join(HERE, "pod_exec.py")
@@ -711,7 +714,10 @@ class PodWorker(threading.Thread):
         return out
 
     def _env(self, ctr, home, img):
-        env = {"PATH": ":".join(x for x in (self.fake.path, STANDARD_PATH) if x)}
+        if img.get("rootfs"):  # the fake's PATH is host folders: nothing of them is in the image
+            env = {"PATH": STANDARD_PATH}
+        else:
+            env = {"PATH": ":".join(x for x in (self.fake.path, STANDARD_PATH) if x)}
         env.update(img.get("env") or {})
         env.update(self.fake.node_env)
         env.update({"HOSTNAME": self.pod["spec"].get("hostname") or self.name})
@@ -945,6 +951,11 @@ class PodWorker(threading.Thread):
         for d in (self.fake.state_dir, os.path.join(self.fake.state_dir, "pods"), self.dir):
             os.chmod(d, 0o755)  # the pod's user must reach its HOME
         img = self.fake.image(ctr["image"])
+        if img.get("rootfs"):
+            # a real image: its USER when the pod names none, HOME from its /etc/passwd
+            if uid is None and self.fake.run_as_user and img.get("user"):
+                uid, gid = images.user_ids(img["rootfs"], img["user"])
+            home = images.home_of(img["rootfs"], 0 if uid is None else uid)
         env = self._env(ctr, home, img)
         vols = self._volumes(uid, fsgroup)
         mounts = []
@@ -962,6 +973,11 @@ class PodWorker(threading.Thread):
             self._hosts_written = self.hosts_text()
             dns.rewrite(self.hosts_path, self._hosts_written)
             mounts.append({"source": self.hosts_path, "target": "/etc/hosts", "readOnly": False})
+        if img.get("rootfs") and os.path.exists("/etc/resolv.conf") and \
+                not any(m["target"] == "/etc/resolv.conf" for m in mounts):
+            # the kubelet writes the pod's resolv.conf; here the host's names are the cluster's
+            mounts.append({"source": os.path.realpath("/etc/resolv.conf"), "target": "/etc/resolv.conf",
+                           "readOnly": True})
         # Docker's rules: the container's command replaces the image's ENTRYPOINT (and its
         # CMD); args alone replace the CMD.
         if ctr.get("command"):
@@ -980,10 +996,12 @@ class PodWorker(threading.Thread):
         keep = []
         for d in self.fake.path.split(":") + [v for val in self.fake.node_env.values()
                                               for v in str(val).split(":")]:
-            if d and os.path.isabs(d) and os.path.isdir(d) and os.path.realpath(d) not in keep:
+            if d and os.path.isabs(d) and os.path.isdir(d) and os.path.realpath(d) not in keep \
+                    and not img.get("rootfs"):
                 keep.append(os.path.realpath(d))
         return {"argv": argv, "env": env, "cwd": ctr.get("workingDir") or img.get("workingDir") or "/",
                 "keep": keep, "imageMounts": self._image_paths(img, uid, gid), "imageFiles": img.get("files") or {},
+                "rootfs": img.get("rootfs"), "readOnlyRoot": csc.get("readOnlyRootFilesystem") is True,
                 "noNewPrivs": csc.get("allowPrivilegeEscalation") is False,
                 "hostname": self.pod["spec"].get("hostname") or self.name, "uid": uid, "gid": gid,
                 "groups": groups, "scratch": scratch, "mounts": mounts, "image": ctr["image"]}
@@ -996,10 +1014,11 @@ class PodWorker(threading.Thread):
         if not spec["argv"]:
             return ('fakekube: image "%s" has no known entrypoint; give the container a command, '
                     'or FakeKube(entrypoints={image glob: argv})' % spec["image"])
-        exe = self._resolve(spec["argv"][0], spec["env"], spec["imageFiles"])
-        if exe is None:
-            return 'exec: "%s": executable file not found in $PATH' % spec["argv"][0]
-        spec = dict(spec, exe=exe)
+        if not spec.get("rootfs"):  # a real image's PATH is looked up inside it, by pod_exec.py
+            exe = self._resolve(spec["argv"][0], spec["env"], spec["imageFiles"])
+            if exe is None:
+                return 'exec: "%s": executable file not found in $PATH' % spec["argv"][0]
+            spec = dict(spec, exe=exe)
         spec_path = os.path.join(self.dir, "exec-spec.json")
         with open(spec_path, "w") as f:
             json.dump(spec, f)

@@ -17,11 +17,24 @@ its inode number identifies the pod's processes).  Errors before exec (a mount t
 executable that cannot be run) are written to ERRFD as "E" + message; ERRFD is close-on-exec,
 so the kubelet reads EOF with nothing more when the exec succeeded.  The spec is
 JSON: {"argv", "exe", "env", "cwd", "hostname", "uid", "gid", "groups", "scratch",
-"noNewPrivs", "keep", "imageMounts", "mounts": [{"source", "target", "readOnly"}]}.
+"noNewPrivs", "keep", "imageMounts", "rootfs", "readOnlyRoot", "mounts": [{"source", "target",
+"readOnly"}]}.
 "imageMounts" are the image's filesystem (host files and directories bound where the image
 has them), mounted before the volumes. "keep" lists host directories that stand in for the
 image (the fake's PATH, paths the node env names): a volume that hides one (an emptyDir at
 /tmp over a build under /tmp) gets it bound back.
+
+A real image instead ("rootfs": the image's root filesystem, a directory such as `buildah
+mount` gives): PID 1 makes the container's root the way a container runtime does, an
+overlay whose lower layer is that directory and whose writable layer is a tmpfs of this
+mount namespace (fresh per container; nothing is written to the image or the host), with
+/proc of its PID namespace, a /dev of its own (null, zero, full, random, urandom, tty bound
+from the host; pts, shm, the fd links) and /sys read-only; it pivots into it, mounts the
+volumes at their mountPaths inside that root, then detaches the host's root, so the process
+sees the image and the volumes only (their mount points are made in the writable layer,
+symlinks resolve inside the image: /var/run is the image's), the root is made read-only when
+"readOnlyRoot" (securityContext.readOnlyRootFilesystem) says so, and argv[0] is looked up
+in the container's PATH inside the image ("exe" is not given).
 """
 
 import ctypes
@@ -39,7 +52,11 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_MOVE = 8192
 MS_REC = 16384
+MNT_DETACH = 2
 CLONE_NEWPID = 0x20000000
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 217}
+# the device nodes a container runtime gives every container (bound from the host's)
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -124,7 +141,128 @@ class Mounter:
             mount(None, real, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
 
 
+def _root_layers(spec):
+    """The container's root: an overlay of the image's filesystem under a writable tmpfs
+    layer, with /proc, /dev and /sys as a container runtime makes them; its path."""
+    layer = os.path.join(spec["scratch"], "layer")
+    root = os.path.join(spec["scratch"], "root")
+    for d in (layer, root):
+        os.makedirs(d, exist_ok=True)
+    mount("tmpfs", layer, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    for d in ("upper", "work"):
+        os.mkdir(os.path.join(layer, d))
+    rootfs = os.path.realpath(spec["rootfs"])
+    if not os.path.isdir(os.path.join(rootfs, "usr")):
+        raise ExecError("image root filesystem %s is not one (no usr/ in it)" % spec["rootfs"])
+    mount("overlay", root, "overlay", 0, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (rootfs, layer, layer))
+    for d, mode in (("proc", 0o555), ("dev", 0o755), ("sys", 0o555)):
+        path = os.path.join(root, d)
+        if not os.path.isdir(path):
+            os.mkdir(path, mode)
+    mount("proc", os.path.join(root, "proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    dev = os.path.join(root, "dev")
+    mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=0755,size=65536k")
+    for name in DEVICES:
+        open(os.path.join(dev, name), "w").close()
+        mount("/dev/" + name, os.path.join(dev, name), None, MS_BIND)
+    for d, mode in (("pts", 0o755), ("shm", 0o1777)):
+        os.mkdir(os.path.join(dev, d))
+        os.chmod(os.path.join(dev, d), mode)
+    mount("devpts", os.path.join(dev, "pts"), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+    mount("shm", os.path.join(dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")):
+        os.symlink(target, os.path.join(dev, name))
+    mount("/sys", os.path.join(root, "sys"), None, MS_BIND | MS_REC)
+    mount(None, os.path.join(root, "sys"), None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    return root
+
+
+OLD_ROOT = "/.fakekube-host"
+
+
+def _pivot(root):
+    """Make ROOT this mount namespace's root; the host's stays at OLD_ROOT (in the writable
+    layer) until _let_go: a bind mount needs its source attached to this namespace."""
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise ExecError("pivot_root: no system call number known for %s" % os.uname().machine)
+    os.mkdir(root + OLD_ROOT, 0o700)
+    os.chdir(root)
+    if _libc.syscall(number, b".", b"." + OLD_ROOT.encode()) != 0:
+        raise ExecError("pivot_root to %s: %s" % (root, os.strerror(ctypes.get_errno())))
+    os.chdir("/")
+
+
+def _let_go():
+    """Detach the host's root from the container's mounts, and its mount point."""
+    if _libc.umount2(OLD_ROOT.encode(), MNT_DETACH) != 0:
+        raise ExecError("detaching the host's root: %s" % os.strerror(ctypes.get_errno()))
+    os.rmdir(OLD_ROOT)
+
+
+def _look_up(argv0, path):
+    """argv[0] as the container's runtime finds it: as given when it has a slash, else the
+    first executable file of that name in PATH; None when there is none."""
+    if "/" in argv0:
+        candidates = [argv0]
+    else:
+        candidates = [os.path.join(d or ".", argv0) for d in path.split(":")]
+    for c in candidates:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def become_image(spec):
+    """The container of a real image (spec "rootfs"): see the module docstring."""
+    # every source is a host path: opened before the host's root goes away
+    sources = [os.open(m["source"], os.O_PATH) for m in spec["mounts"]]
+    for m in spec["mounts"]:
+        if not os.path.isabs(m["target"]):
+            raise ExecError("mountPath %s is not absolute" % m["target"])
+    _pivot(_root_layers(spec))
+    for m, fd in zip(spec["mounts"], sources):
+        target = os.path.realpath(os.path.normpath(m["target"]))  # inside the image now
+        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+        if os.path.lexists(target):
+            if is_dir != os.path.isdir(target):
+                raise ExecError("mountPath %s exists in the image and is %sa directory"
+                                % (m["target"], "not " if is_dir else ""))
+        elif is_dir:
+            os.makedirs(target, 0o755)
+        else:
+            os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+            open(target, "w").close()
+        mount("/proc/self/fd/%d" % fd, target, None, MS_BIND | MS_REC)
+        if m.get("readOnly", False):
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        os.close(fd)
+    _let_go()
+    if spec.get("readOnlyRoot"):
+        mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    exe = _look_up(spec["argv"][0], spec["env"].get("PATH", ""))
+    if exe is None:
+        raise ExecError('exec: "%s": executable file not found in $PATH' % spec["argv"][0])
+    return exe
+
+
 def become(spec):
+    """Mount the image and the volumes, take the pod's identity and working directory; the
+    executable to exec."""
+    if spec.get("rootfs"):
+        exe = become_image(spec)
+    else:
+        exe = spec["exe"]
+        become_host(spec)
+    _identity(spec)
+    if not os.access(exe, os.X_OK):
+        raise ExecError('exec: "%s": permission denied' % spec["argv"][0])
+    return exe
+
+
+def become_host(spec):
+    """An image whose files are host paths: see the module docstring."""
     mounter = Mounter(spec["scratch"])
     # Host directories that stand in for the image (spec "keep", plus the executable's
     # own): held open so that, if a volume hides them, they can be bound back.
@@ -155,6 +293,10 @@ def become(spec):
         if hidden:
             mounter.bind("/proc/self/fd/%d" % fd, d, True)
         os.close(fd)
+
+
+def _identity(spec):
+    """The pod's hostname, no_new_privs, uid/gid/groups and working directory."""
     if spec.get("hostname"):
         import socket
         socket.sethostname(spec["hostname"][:64])
@@ -173,8 +315,6 @@ def become(spec):
         os.chdir(cwd)
     except OSError as e:
         raise ExecError("chdir to working directory %s: %s" % (cwd, e.strerror))
-    if not os.access(spec["exe"], os.X_OK):
-        raise ExecError('exec: "%s": permission denied' % spec["argv"][0])
 
 
 def _wait_for_pid1(pid, errfd, gofd):
@@ -226,8 +366,8 @@ def main():
                 os._exit(128)  # never reached but by a bug: never run the child's code below
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # this namespace's processes
-        become(spec)
-        os.execve(spec["exe"], spec["argv"], spec["env"])
+        exe = become(spec)
+        os.execve(exe, spec["argv"], spec["env"])
     except (ExecError, OSError) as e:
         os.write(errfd, b"E" + (str(e).encode() or b"exec failed"))
         os._exit(128)

@@ -359,6 +359,14 @@ def make_pki(state_dir):
 # The server
 
 
+def image_of(images, ref):
+    """What the image REF holds in IMAGES ({glob: image}): the first glob that matches it."""
+    for glob, spec in images.items():
+        if fnmatch.fnmatchcase(ref, glob):
+            return spec
+    return {}
+
+
 class FakeKube:
     """The fake API server.  See the module docstring; conftest.py's `fakekube` fixture wraps it."""
 
@@ -537,12 +545,11 @@ class FakeKube:
         """What the image REF holds, from the first matching glob of `images` ({} when none):
         {"entrypoint": [...], "cmd": [...], "env": {...}, "workingDir": "/...",
          "files": {path in the image: host path (file or directory)},
-         "writable": [directories the image has, empty and writable for each container]}.
+         "writable": [directories the image has, empty and writable for each container]},
+        or a real image: {"rootfs": its root filesystem, "entrypoint", "cmd", "env",
+        "workingDir", "user"} (images.BuiltImage).
         Without a match, an image is the host's filesystem with no entrypoint."""
-        for glob, spec in self.images.items():
-            if fnmatch.fnmatchcase(ref, glob):
-                return spec
-        return {}
+        return image_of(self.images, ref)
 
     def token_for(self, service_account, namespace=None):
         """The token of a ServiceAccount (created when missing), as a pod of it gets mounted."""

@@ -19,7 +19,8 @@
 # buildah runs as root with chroot isolation (no daemon, no runc needed) and its
 # own storage under BUILD/images (overlay where the kernel allows it, else vfs).
 # Usage: images-test.sh [LINE [VARIANT]] | all   env: SPARK_K8S (the binary), JPY (a Python
-# with websocket-client and psutil: build/envs/jupyter), BUILD (default build)
+# with websocket-client and psutil: build/envs/jupyter), BUILD (default build),
+# IMAGES_TEST_KUBERNETES=1 (then the Kubernetes test on the built images, iceberg variants)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -156,3 +157,21 @@ t0=$SECONDS
     --spark-version "$spark_version" --line "$line" --variant "$variant"
 smoke_s=$((SECONDS - t0))
 say "passed: $runtime_ref, $jupyter_ref (base ${base_s}s, build ${build_s}s, smoke ${smoke_s}s)"
+
+# ---- opt-in (IMAGES_TEST_KUBERNETES=1): the Kubernetes test on these images ----
+# tests/kubernetes/test_real_images.py runs a kernel pod and an executor pod of the fake
+# cluster inside the root filesystems of the images just built (buildah's storage, above)
+# and writes an Iceberg table from the executor: iceberg variants only. It fails, rather
+# than skips, when it cannot find them. Needs the lakehouse test jars (make test-jars).
+if [ "${IMAGES_TEST_KUBERNETES:-0}" = 1 ]; then
+    case "-$variant-" in
+    *-iceberg-*)
+        t0=$SECONDS
+        (cd "$root" && SPARK_K8S_REAL_IMAGES="$line-$variant" SPARK_K8S_REAL_IMAGES_REQUIRED=1 \
+            SPARK_K8S_BUILD="$build" "$jpy" -m pytest -q -p no:cacheprovider -m kubernetes \
+            tests/kubernetes/test_real_images.py)
+        say "passed: the Kubernetes test on $runtime_ref, $jupyter_ref ($((SECONDS - t0))s)"
+        ;;
+    *) say "IMAGES_TEST_KUBERNETES=1: no Kubernetes test for $variant (it needs an iceberg variant)" ;;
+    esac
+fi

@@ -31,10 +31,11 @@ import pytest
 
 import fakekube
 from support import cluster as kubecluster
-from support.notebooks import Env, Notebook, finish, is_executor
+from support import notebooks
+from support.notebooks import finish
 from lakehouse import cells
 from lakehouse.fixtures import lakehouse_catalog, lakehouse_store, unique_namespace  # noqa: F401
-from lakehouse.objectstore import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from lakehouse.objectstore import SECRET_ACCESS_KEY
 
 LINES = [s["line"] for s in json.load(open(os.path.join(
     os.path.dirname(__file__), "..", "..", "images", "matrix.json")))["spark"]]
@@ -50,53 +51,17 @@ START_S = 900     # a kernel pod, its JVM with RAPIDS' 1 GB jar, two executor po
 CELL_S = 900
 
 
-class Kernel:
-    """What one kernel showed: its cells' output and errors, the executor pods Spark made and
-    their logs."""
-
-    def __init__(self, name):
-        self.name = name
-        self.out, self.errors = {}, {}
-        self.executors, self.logs = [], {}
-
-
 def admin_objects(cluster):
     """The S3 keys' Secret and the warehouse claim, as an admin makes them."""
-    ns = cluster.namespace
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET}, "type": "Opaque",
-              "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}}
+    kubecluster.lake_secret(cluster, SECRET)
     claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": CLAIM},
              "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}
-    for obj in (secret, claim):
-        made = cluster.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(obj))
-        assert made.returncode == 0, made.stderr
+    made = cluster.kubectl("apply", "-n", cluster.namespace, "-f", "-", input=json.dumps(claim))
+    assert made.returncode == 0, made.stderr
 
 
 def run_kernel(cluster, tmp, name, steps):
-    """Start kernelspec NAME, run STEPS ([(key, code)]) in it, record what the executors were,
-    shut it down and wait until nothing of it is left."""
-    k = Kernel(name)
-    with Env(cluster):
-        notebook = Notebook(name, tmp / ("%s.log" % name))
-        try:
-            for i, (key, code) in enumerate(steps):
-                k.out[key], k.errors[key] = notebook.run(code, timeout=(START_S if i == 0 else 0) + CELL_S)
-            for pod in cluster.fake.objects("pods"):
-                if is_executor(pod):
-                    k.executors.append(pod)
-                    k.logs[pod["metadata"]["name"]] = cluster.fake.pod_log(pod["metadata"]["name"])
-            k.launcher_log = notebook.launcher_log()
-        except BaseException:
-            for (ns, pod) in sorted(cluster.fake.pods):
-                print("fakekube:", cluster.fake.describe_pod(pod, ns)[:3000])
-            print("launcher:", notebook.launcher_log()[-3000:])
-            raise
-        finally:
-            notebook.shutdown()
-    cluster.fake.wait_for(lambda: not [p for p in cluster.fake.objects("pods") if is_executor(p)
-                                       or p["metadata"]["name"].startswith("spark-k8s-")],
-                          timeout=180, what="the kernel's pods to go")
-    return k
+    return notebooks.run_kernel(cluster, tmp, name, steps, START_S, CELL_S)
 
 
 def scenario(line, tmp, store, catalog):

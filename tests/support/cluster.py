@@ -5,6 +5,7 @@ that start kernels on the kubernetes runtime.
     cluster.kubectl("get", "pods")          # the real kubectl, with the admin's kubeconfig
     cluster.install("4.1", "baseline", "--executor-instances", "2")   # a kernelspec
     env = cluster.launcher_env()            # what a launcher runs with (Jupyter's environment)
+    lake_secret(cluster, "lake-keys")       # the admin's Secret with the object store's keys
 
 At construction `spark-k8s rbac --namespace NS` is applied with `kubectl apply -f -` (the
 ServiceAccount spark-k8s, its Role and RoleBinding, the NetworkPolicies), and the launcher gets
@@ -97,3 +98,13 @@ class Cluster:
         user = user or self.user
         with self.fake._req_lock:
             return [r for r in self.fake.requests if r.user == user]
+
+
+def lake_secret(cluster, name):
+    """The Secret with the S3 keys of the test object store (tests/lakehouse), as an admin makes
+    it for --s3-credentials-secret NAME."""
+    from lakehouse.objectstore import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque",
+              "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}}
+    made = cluster.kubectl("apply", "-n", cluster.namespace, "-f", "-", input=json.dumps(secret))
+    assert made.returncode == 0, made.stderr

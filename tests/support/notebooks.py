@@ -1,7 +1,8 @@
 """support.notebooks — what the tests that run real Spark kernels on the fake cluster share: a
 notebook (a kernel started through jupyter_client, as Jupyter Server starts it) and its cells,
-the launcher's environment for a cluster, the pods Spark made, and the end of a scenario
-(the kernel shut down, then the fake with its checks for leftovers)."""
+the launcher's environment for a cluster, the pods Spark made, one kernel run start to end
+with what it showed (run_kernel -> Kernel), and the end of a scenario (the kernel shut down,
+then the fake with its checks for leftovers)."""
 
 import os
 import pathlib
@@ -120,3 +121,42 @@ class Env:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+class Kernel:
+    """What one kernel showed: its cells' output and errors, the executor pods Spark made and
+    their logs, the launcher's log."""
+
+    def __init__(self, name):
+        self.name = name
+        self.out, self.errors = {}, {}
+        self.executors, self.logs = [], {}
+        self.launcher_log = ""
+
+
+def run_kernel(cluster, tmp, name, steps, start_s, cell_s):
+    """Start kernelspec NAME, run STEPS ([(key, code)]) in it (the first cell may take START_S
+    more than CELL_S: it starts the pods), record what the executors were, shut it down and
+    wait until nothing of it is left; a Kernel."""
+    k = Kernel(name)
+    with Env(cluster):
+        notebook = Notebook(name, pathlib.Path(tmp) / ("%s.log" % name))
+        try:
+            for i, (key, code) in enumerate(steps):
+                k.out[key], k.errors[key] = notebook.run(code, timeout=(start_s if i == 0 else 0) + cell_s)
+            for pod in cluster.fake.objects("pods"):
+                if is_executor(pod):
+                    k.executors.append(pod)
+                    k.logs[pod["metadata"]["name"]] = cluster.fake.pod_log(pod["metadata"]["name"])
+            k.launcher_log = notebook.launcher_log()
+        except BaseException:
+            for (ns, pod) in sorted(cluster.fake.pods):
+                print("fakekube:", cluster.fake.describe_pod(pod, ns)[:3000])
+            print("launcher:", notebook.launcher_log()[-3000:])
+            raise
+        finally:
+            notebook.shutdown()
+    cluster.fake.wait_for(lambda: not [p for p in cluster.fake.objects("pods") if is_executor(p)
+                                       or p["metadata"]["name"].startswith("spark-k8s-")],
+                          timeout=180, what="the kernel's pods to go")
+    return k
