@@ -289,13 +289,13 @@ static int put_images(const struct matrix *m, const struct kernelspec_request *r
 
 /* Resources and the catalog into META: given values, else the defaults a plan would
  * have; then the namespace and account, the extra properties and the runtime command. */
-static int put_settings(const struct kernelspec_request *req, const struct matrix_spark *line,
-                        json_t *meta, struct error *err)
+static int put_settings(const struct matrix *m, const struct kernelspec_request *req,
+                        const struct matrix_spark *line, json_t *meta, struct error *err)
 {
     struct plan *defaults = NULL;
     json_t *bare = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "spark_k8s", "spark_version",
                              line->version, "variant", req->variant);
-    int rc = bare ? plan_from_json(bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err)
+    int rc = bare ? plan_from_json_in(m, bare, NULL, "(defaults)", PLAN_NO_ADMIN, &defaults, err)
                   : error_nomem(err);
     json_decref(bare);
     if (rc)
@@ -356,8 +356,8 @@ int kernelspec_build(const struct matrix *m, const struct kernelspec_request *re
     char path[600];
     snprintf(path, sizeof path, "%s/kernel.json", name);
     struct plan *check = NULL;
-    if (put_images(m, req, line, meta, err) || put_settings(req, line, meta, err) ||
-        plan_from_json(root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
+    if (put_images(m, req, line, meta, err) || put_settings(m, req, line, meta, err) ||
+        plan_from_json_in(m, root, NULL, path, PLAN_NO_ADMIN, &check, err)) {
         json_decref(root);
         return -1;
     }

@@ -21,7 +21,9 @@ struct plan {
     char *path;
     struct settings settings;
     char **runtime_argv; /* NULL-terminated */
-    struct matrix *matrix;            /* loaded once, for the plan and the layers below */
+    const struct matrix *matrix;      /* loaded once, for the plan and the layers below */
+    struct matrix *owned_matrix;      /* that matrix when the plan loaded it (plan_free frees
+                                       * it); NULL when borrowed (plan_from_json_in) */
     const struct matrix_spark *line;  /* the plan's Spark line in it, or NULL */
 };
 
@@ -47,7 +49,7 @@ void plan_free(struct plan *plan)
     free(plan->path);
     settings_free(&plan->settings);
     strv_free(plan->runtime_argv);
-    matrix_free(plan->matrix);
+    matrix_free(plan->owned_matrix);
     free(plan);
 }
 
@@ -408,8 +410,21 @@ static int take_spark(struct plan *plan, const struct matrix *m,
 int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
                    struct plan **out, struct error *err)
 {
-    struct plan *plan = calloc(1, sizeof *plan);
     struct matrix *m = NULL;
+    if (matrix_load_default(&m, err))
+        return -1;
+    if (plan_from_json_in(m, root, dir, path, flags, out, err)) {
+        matrix_free(m);
+        return -1;
+    }
+    (*out)->owned_matrix = m;
+    return 0;
+}
+
+int plan_from_json_in(const struct matrix *m, json_t *root, const char *dir, const char *path,
+                      int flags, struct plan **out, struct error *err)
+{
+    struct plan *plan = calloc(1, sizeof *plan);
     if (!plan) {
         error_nomem(err);
         return -1;
@@ -449,8 +464,7 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
     if (len && plan->kernel_name[len - 1] == '/')
         plan->kernel_name[len - 1] = '\0';
     const struct matrix_spark *line = NULL;
-    if (matrix_load_default(&m, err) ||
-        take_spark(plan, m, &line, err) ||
+    if (take_spark(plan, m, &line, err) ||
         set_defaults(plan, m, line, err))
         goto fail;
     char desc[4200];
@@ -467,7 +481,6 @@ int plan_from_json(json_t *root, const char *dir, const char *path, int flags,
     *out = plan;
     return 0;
 fail:
-    matrix_free(m);
     plan_free(plan);
     return -1;
 }

@@ -34,6 +34,11 @@ void plan_free(struct plan *plan);
  * what it writes with this (PLAN_NO_ADMIN). */
 int plan_from_json(json_t *kernel_json, const char *dir, const char *path, int flags,
                    struct plan **out, struct error *err);
+/* The same with a matrix the caller has loaded, which the plan borrows (MATRIX must
+ * outlive the plan; plan_free leaves it): `kernelspec install` checks every spec it
+ * writes against the one matrix it built them from, parsing it once. */
+int plan_from_json_in(const struct matrix *matrix, json_t *kernel_json, const char *dir,
+                      const char *path, int flags, struct plan **out, struct error *err);
 
 const char *plan_kernel_name(const struct plan *plan);   /* "spark-4.1-baseline" or "" */
 const char *plan_display_name(const struct plan *plan);
@@ -58,8 +63,8 @@ int plan_flag(const struct plan *plan, enum setting_id id);
 int plan_rapids_explain_only(const struct plan *plan);
 
 /* The image matrix the plan was made from, loaded once by plan_load / plan_from_json
- * and owned by the plan: what the layers below read (images, layout, jars), never
- * loading it again. */
+ * and owned by the plan (or borrowed, plan_from_json_in): what the layers below read
+ * (images, layout, jars), never loading it again. */
 const struct matrix *plan_matrix(const struct plan *plan);
 /* The plan's Spark line in that matrix; NULL for a plan without spark_version. */
 const struct matrix_spark *plan_matrix_line(const struct plan *plan);

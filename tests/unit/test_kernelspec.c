@@ -133,6 +133,32 @@ static void refused(const struct kernelspec_request *r, const char *option, cons
     matrix_free(m);
 }
 
+/* Building a spec parses no matrix but the one it is given: with SPARK_K8S_MATRIX naming a
+ * file that does not exist, a second load (the check of what it writes, the defaults it
+ * fills in) would fail the build. */
+static void test_build_parses_the_matrix_once(void **state)
+{
+    (void)state;
+    struct matrix *m = load_matrix();
+    struct error err = {0};
+    setenv("SPARK_K8S_MATRIX", "/nonexistent/spark-k8s-matrix.json", 1);
+    struct matrix *again = NULL;
+    assert_int_equal(matrix_load_default(&again, &err), -1); /* what a reload would meet */
+    assert_null(again);
+    struct kernelspec_request r = {.spark = "4.1", .variant = "gpu-iceberg",
+                                   .executable = "/opt/bin/spark-k8s"};
+    char *name = NULL;
+    json_t *spec = NULL;
+    int rc = kernelspec_build(m, &r, &name, &spec, &err);
+    unsetenv("SPARK_K8S_MATRIX");
+    if (rc)
+        fail_msg("kernelspec_build loaded the matrix again: %s", err.text);
+    assert_string_equal(name, "spark-4.1-gpu-iceberg");
+    free(name);
+    json_decref(spec);
+    matrix_free(m);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -403,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_all),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_build_parses_the_matrix_once),
         cmocka_unit_test(test_embedded_files),
         cmocka_unit_test(test_install_replace_remove),
         cmocka_unit_test(test_replace_without_rename_exchange),
