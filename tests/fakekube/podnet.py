@@ -8,7 +8,12 @@ address), to the API server (the fake's address and port), or elsewhere.  An est
 socket on a listening port whose peer is no pod's socket, in two samples in a row, is a
 connection from the host: the launcher, which in a cluster runs in the Jupyter server's pod.  A connection between two
 processes of the same pod (PySpark's JVM and Python workers over 127.0.0.1) stays inside the
-pod in a cluster and is left out.
+pod in a cluster and is left out: its destination is a port the pod listens on, or the other
+end of the connection is a socket of the pod (Py4J's and PySpark's one-shot servers accept
+once and close their listening socket).  A connection to a loopback address that none of
+that places is counted only when two samples in a row say so, as for the host: the pod's
+other end may have been made between reading its processes' descriptors and the socket
+table.
 
     log = ConnectionLog(fake).start()  ...  log.stop()
     log.connections -> {(source, destination, port)}; source and destination are
@@ -76,7 +81,7 @@ class ConnectionLog(threading.Thread):
         self.fake, self.interval = fake, interval
         self.connections = set()
         self.pods = {}
-        self._host_seen = set()  # (local, remote) of the last sample's connections from the host
+        self._seen = set()  # what the last sample left undecided (classify)
         self._halt = threading.Event()
 
     def start(self):
@@ -105,34 +110,49 @@ class ConnectionLog(threading.Thread):
             for pid in w.live_pids():
                 for inode in socket_inodes(pid):
                     owner[inode] = ("pod", w.namespace, w.name)
-        sockets = tcp_sockets()
-        listening = {(owner[i], s[0][1]) for i, s in sockets.items() if s[2] == LISTEN and i in owner}
-        listeners = {s[0]: owner[i] for i, s in sockets.items() if s[2] == LISTEN and i in owner}
-        pod_ends = {s[0] for i, s in sockets.items() if i in owner}
-        api = ("127.0.0.1", self.fake.port)
-        host = set()
-        for inode, (local, remote, state) in sockets.items():
-            if state != ESTABLISHED or inode not in owner:
-                continue
-            me = owner[inode]
-            if (me, local[1]) in listening:
-                if remote not in pod_ends:  # a process on the host made it: the launcher
-                    host.add((local, remote))
-                    # ... when two samples in a row say so: a pod's socket made between
-                    # reading its processes' descriptors and the socket table has no owner
-                    # yet in this sample, and would pass for the host's
-                    if (local, remote) in self._host_seen:
-                        self.connections.add((("host",), me, local[1]))
-                continue
-            target = listeners.get(remote) or listeners.get(("0.0.0.0", remote[1])) or \
-                listeners.get(("::", remote[1]))
-            if target == me:
-                continue  # within the pod (its loopback in a cluster: no policy applies)
-            if remote == api:
-                dst = ("api",)
-            elif remote[0] in by_ip:
-                dst = ("pod",) + by_ip[remote[0]]
-            else:
-                dst = ("ip", remote[0])
-            self.connections.add((me, dst, remote[1]))
-        self._host_seen = host
+        found, self._seen = classify(owner, tcp_sockets(), by_ip, ("127.0.0.1", self.fake.port), self._seen)
+        self.connections |= found
+
+
+LOOPBACK = ("127.", "::1")
+
+
+def classify(owner, sockets, by_ip, api, seen):
+    """The connections one sample shows (see the module's docstring): OWNER, socket inode ->
+    ("pod", namespace, name); SOCKETS, tcp_sockets(); BY_IP, pod IP -> (namespace, name); API,
+    the API server's (ip, port); SEEN, what the last sample left undecided.  Returns the
+    connections found and what this sample leaves undecided, for the next."""
+    listening = {(owner[i], s[0][1]) for i, s in sockets.items() if s[2] == LISTEN and i in owner}
+    listeners = {s[0]: owner[i] for i, s in sockets.items() if s[2] == LISTEN and i in owner}
+    ends = {s[0]: owner[i] for i, s in sockets.items() if i in owner}  # every pod socket's own end
+    found, undecided = set(), set()
+    for inode, (local, remote, state) in sockets.items():
+        if state != ESTABLISHED or inode not in owner:
+            continue
+        me = owner[inode]
+        if (me, local[1]) in listening:
+            if remote not in ends:  # a process on the host made it: the launcher
+                # ... when two samples in a row say so: a pod's socket made between
+                # reading its processes' descriptors and the socket table has no owner
+                # yet in this sample, and would pass for the host's
+                undecided.add(("host", local, remote))
+                if ("host", local, remote) in seen:
+                    found.add((("host",), me, local[1]))
+            continue
+        target = listeners.get(remote) or listeners.get(("0.0.0.0", remote[1])) or \
+            listeners.get(("::", remote[1]))
+        if target == me or ends.get(remote) == me:
+            continue  # within the pod (its loopback in a cluster: no policy applies)
+        if remote == api:
+            dst = ("api",)
+        elif remote[0] in by_ip:
+            dst = ("pod",) + by_ip[remote[0]]
+        else:
+            dst = ("ip", remote[0])
+            if remote[0].startswith(LOOPBACK) and ends.get(remote) is None:
+                # the other end may be this pod's, made after its descriptors were read
+                undecided.add(("loopback", local, remote))
+                if ("loopback", local, remote) not in seen:
+                    continue
+        found.add((me, dst, remote[1]))
+    return found, undecided

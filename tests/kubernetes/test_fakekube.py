@@ -867,3 +867,38 @@ def test_a_watch_whose_client_left_ends(fakekube):
     assert w.status == 200
     w.close()
     fakekube.wait_for(lambda: threading.active_count() < before + 1, 10, "the watch thread to end")
+
+
+# ---- podnet: who connects to whom, from one sample of the socket table ----
+
+def test_podnet_leaves_a_one_shot_server_of_the_pod_inside_it():
+    """PySpark's Python connects to a JVM server on 127.0.0.1 that accepted once and closed
+    its listening socket: the other end is a socket of the same pod, so the connection is the
+    pod's own (no policy applies), not egress; another pod's or an outside address is egress,
+    and a loopback peer with no owner yet counts only when the next sample says so too."""
+    from fakekube import podnet
+    kernel, executor = ("pod", NS, "kernel"), ("pod", NS, "exec-1")
+    est = podnet.ESTABLISHED
+    api = ("127.0.0.1", 6443)
+    sockets = {
+        1: (("127.0.0.1", 50000), ("127.0.0.1", 46463), est),   # Python's end
+        2: (("127.0.0.1", 46463), ("127.0.0.1", 50000), est),   # the JVM's accepted end
+        3: (("127.0.0.1", 50001), api, est),                     # the kernel to the API server
+        4: (("127.0.1.3", 50002), ("10.0.0.9", 5432), est),      # the executor to a database
+    }
+    owner = {1: kernel, 2: kernel, 3: kernel, 4: executor}
+    found, undecided = podnet.classify(owner, sockets, {}, api, set())
+    assert found == {(kernel, ("api",), 6443), (executor, ("ip", "10.0.0.9"), 5432)}
+    assert undecided == set()
+
+    # the JVM's end made after its descriptors were read: no owner in this sample
+    del owner[2]
+    found, undecided = podnet.classify(owner, sockets, {}, api, set())
+    assert (kernel, ("ip", "127.0.0.1"), 46463) not in found
+    found, _ = podnet.classify(owner, sockets, {}, api, undecided)
+    assert (kernel, ("ip", "127.0.0.1"), 46463) in found  # two samples in a row: egress
+
+    # the other end is another pod's: not the kernel's own
+    owner[2] = executor
+    found, _ = podnet.classify(owner, sockets, {}, api, set())
+    assert (kernel, ("ip", "127.0.0.1"), 46463) in found
