@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "kernel/log.h"
+#include "kernel/busy_said.h"
 #include "kernel/iopub.h"
 #include "kernel/message.h"
 #include "kernel/msgqueue.h"
@@ -55,6 +56,7 @@ struct proxy {
     struct iopub iopub;
     struct outbox out;
     struct msgqueue queue[CH_COUNT]; /* shell, stdin, control: waiting for the runtime */
+    struct busy_said busy_said;      /* waiting requests we spoke for: busy said here */
 
     int attached, ready, alive, shutdown_requested;
     int probe_replied;      /* the runtime answered a probe on shell */
@@ -266,6 +268,7 @@ void proxy_free(struct proxy *p)
     if (p->drain_timer)
         loop_timer_cancel(p->loop, p->drain_timer);
     iopub_clear(&p->iopub);
+    busy_said_clear(&p->busy_said);
     ratelog_clear(&p->log);
     for (int ch = 0; ch < CH_COUNT; ch++)
         msgqueue_free(&p->queue[ch]);
@@ -314,8 +317,19 @@ static void early_kernel_info(struct proxy *p, const struct zmessage *m,
 }
 
 /* A cell run while the runtime starts hears the start so far, then each new line. */
+/* Before the first thing we say for a request the runtime has not taken yet: its busy,
+ * once (the runtime's own busy for it is dropped when it comes, busy_said.h). */
+static void say_busy(struct proxy *p, const struct frame *parent)
+{
+    struct message_header h;
+    if (message_header_read(parent, &h) == MESSAGE_OK && busy_said_add(&p->busy_said, h.msg_id) == 1)
+        outbox_status(&p->out, parent, "busy");
+}
+
 static void tell_story_so_far(struct proxy *p, const struct frame *parent)
 {
+    if (p->n_progress)
+        say_busy(p, parent);
     for (size_t i = 0; i < p->n_progress; i++)
         outbox_stderr(&p->out, parent, p->progress[i]);
 }
@@ -327,7 +341,8 @@ static void reply_error(struct proxy *p, enum channel ch, const struct zmessage 
                         const char *reason, int tell_story)
 {
     json_t *tb = json_pack("[s]", reason);
-    outbox_status(&p->out, &v->header, "busy");
+    if (!busy_said_remove(&p->busy_said, h->msg_id)) /* else said already */
+        outbox_status(&p->out, &v->header, "busy");
     /* A request that came after the failure hears how the start went, too. */
     if (tell_story)
         tell_story_so_far(p, &v->header);
@@ -353,6 +368,7 @@ static void send_notice_if_execute(struct proxy *p, enum channel ch, const struc
         message_header_read(&v.header, &h) != MESSAGE_OK ||
         strcmp(h.msg_type, "execute_request") != 0)
         return;
+    say_busy(p, &v.header);
     outbox_stderr(&p->out, &v.header, p->notice);
     free(p->notice);
     p->notice = NULL;
@@ -415,8 +431,10 @@ void proxy_progress(struct proxy *p, const char *text)
     struct zmessage *m;
     for (size_t i = 0; (m = msgqueue_at(&p->queue[CH_SHELL], i)) != NULL; i++) {
         struct message_view v;
-        if (message_split(m->view, m->n, &v) == MESSAGE_OK)
+        if (message_split(m->view, m->n, &v) == MESSAGE_OK) {
+            say_busy(p, &v.header);
             outbox_stderr(&p->out, &v.header, text);
+        }
     }
 }
 
@@ -695,6 +713,21 @@ static void on_runtime_iopub(struct proxy *p, struct zmessage *m)
             }
             if (p->ready)
                 p->filter_probe_iopub = 0; /* the probe's traffic is over */
+        }
+        /* The runtime's own start-up, `status: starting` with no parent: the clients
+         * were answered kernel_info here and know the kernel as started; relayed, it
+         * would tell them it starts again, in the middle of their first cell. Read only
+         * until the runtime is ready. */
+        if (!p->ready && v.parent.size <= 2 && frame_contains(&v.header, "\"status\"") &&
+            frame_contains(&v.content, "\"starting\"")) {
+            zmessage_reset(m);
+            return;
+        }
+        /* The runtime's busy for a request we said busy for already. */
+        if (p->busy_said.n && frame_contains(&v.header, "\"status\"") &&
+            frame_contains(&v.content, "\"busy\"") && busy_said_take(&p->busy_said, &v.parent)) {
+            zmessage_reset(m);
+            return;
         }
         /* Our front answers subscriptions itself: drop the runtime's welcomes,
          * which carry no topic frame. */

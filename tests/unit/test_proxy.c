@@ -375,9 +375,10 @@ static void expect_welcome(struct fixture *fx)
 }
 
 /* Play the runtime until the proxy is ready: answer every probe (a kernel_info_request
- * with no client identity) on shell, with its status on iopub. Returns with the first
- * message that is not a probe in fx->m (its view in V), or fails at the deadline. */
-static void serve_probes_until_request(struct fixture *fx, struct message_view *v)
+ * with no client identity) on shell, with its status on iopub, after ipykernel's own
+ * `status: starting` (no parent) when STARTING. Returns with the first message that is
+ * not a probe in fx->m (its view in V), or fails at the deadline. */
+static void serve_probes(struct fixture *fx, struct message_view *v, int starting)
 {
     for (;;) {
         struct message_header h;
@@ -391,6 +392,9 @@ static void serve_probes_until_request(struct fixture *fx, struct message_view *
         char *header = strndup(v->header.data, v->header.size);
         struct frame parent = {header, strlen(header)};
         struct frame topic = {"kernel.status", 13};
+        if (starting)
+            send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", NULL,
+                     "{\"execution_state\": \"starting\"}", NULL);
         send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
                  "{\"execution_state\":\"busy\"}", NULL);
         send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
@@ -404,6 +408,11 @@ static void serve_probes_until_request(struct fixture *fx, struct message_view *
         free(rid_copy);
         free(header);
     }
+}
+
+static void serve_probes_until_request(struct fixture *fx, struct message_view *v)
+{
+    serve_probes(fx, v, 0);
 }
 
 /* Before the runtime is attached: kernel_info is answered by the proxy, other shell
@@ -640,6 +649,50 @@ static void test_iopub_relay_drops_upstream_welcome(void **state)
     assert_int_equal(message_verify(fx->signer, &v), MESSAGE_OK);
 }
 
+/* The runtime's own `status: starting` (ipykernel's, as it comes up) never reaches a client,
+ * which was answered kernel_info by the proxy already: its first cell hears busy, its
+ * output and idle, never that the kernel starts again. */
+static void test_runtime_starting_status_not_relayed(void **state)
+{
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    char info_id[37], exec_id[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "kernel_info_request", NULL, "{}", info_id);
+    struct message_view v;
+    struct message_header h;
+    expect(fx, fx->c_shell, "kernel_info_reply", &v, &h);
+    expect(fx, fx->c_iopub, "status", &v, &h); /* busy, idle: the proxy's answer */
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(frame_contains(&v.content, "idle"));
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL,
+             "{\"code\":\"1\",\"silent\":false}", exec_id);
+    command(fx, 'a');
+    serve_probes(fx, &v, 1); /* every probe round opens with ipykernel's starting */
+    assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+    assert_string_equal(h.msg_id, exec_id);
+    /* the runtime runs the cell: busy, a result, idle */
+    char *parent_json = strndup(v.header.data, v.header.size);
+    struct frame parent = {parent_json, strlen(parent_json)};
+    struct frame topic = {"kernel.status", 13};
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
+             "{\"execution_state\":\"busy\"}", NULL);
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "execute_result", &parent,
+             "{\"data\":{\"text/plain\":\"1\"},\"metadata\":{},\"execution_count\":1}", NULL);
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
+             "{\"execution_state\":\"idle\"}", NULL);
+    free(parent_json);
+    const char *want[] = {"status", "execute_result", "status"};
+    for (int i = 0; i < 3; i++) {
+        recv_within(fx, fx->c_iopub, want[i]);
+        assert_int_equal(message_split(fx->m.view, fx->m.n, &v), MESSAGE_OK);
+        assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
+        if (frame_contains(&v.content, "starting"))
+            fail_msg("the runtime's status: starting reached the client (message %d)", i);
+        assert_string_equal(h.msg_type, want[i]);
+        assert_true(parent_is(&v, exec_id));
+    }
+}
+
 /* A second subscriber gets a welcome of its own. */
 static void test_welcome_per_subscription(void **state)
 {
@@ -736,8 +789,10 @@ static void test_runtime_failed(void **state)
     assert_true(frame_contains(&v.content, "No module named ipykernel"));
 }
 
-/* Progress while the runtime starts reaches each waiting request as stderr output; a
- * notice goes out once, with the first execute_request forwarded. */
+/* Progress while the runtime starts reaches each waiting request as stderr output, after a
+ * busy the proxy says for it (once); a notice goes out once, with the first execute_request
+ * forwarded; the runtime's own busy for that request is dropped, its idle relayed: the
+ * request's messages stand between one busy and one idle, as the protocol has them. */
 static void test_progress_and_notice(void **state)
 {
     struct fixture *fx = *state;
@@ -753,6 +808,9 @@ static void test_progress_and_notice(void **state)
     expect(fx, fx->c_iopub, "status", &v, &h);
     expect(fx, fx->c_iopub, "status", &v, &h);
     command(fx, 'p');
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "busy"));
     expect(fx, fx->c_iopub, "stream", &v, &h);
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "\"stderr\""));
@@ -762,9 +820,21 @@ static void test_progress_and_notice(void **state)
     serve_probes_until_request(fx, &v);
     assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
     assert_string_equal(h.msg_id, id);
-    expect(fx, fx->c_iopub, "stream", &v, &h);
+    expect(fx, fx->c_iopub, "stream", &v, &h); /* no second busy before it */
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "no GPU is visible to this kernel"));
+    /* the runtime runs it: its busy is dropped (said already), its idle relayed */
+    char *parent_json = strndup(v.parent.data, v.parent.size);
+    struct frame parent = {parent_json, strlen(parent_json)};
+    struct frame status_topic = {"kernel.status", 13};
+    send_msg(fx, fx->r_iopub, &fx->runtime, &status_topic, 1, "status", &parent,
+             "{\"execution_state\":\"busy\"}", NULL);
+    send_msg(fx, fx->r_iopub, &fx->runtime, &status_topic, 1, "status", &parent,
+             "{\"execution_state\":\"idle\"}", NULL);
+    free(parent_json);
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "idle"));
     /* Once only: the next execute gets no notice; the runtime's own output comes next. */
     char id2[37];
     send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"2\"}",
@@ -790,11 +860,14 @@ static void test_late_request_hears_the_start_so_far(void **state)
              id);
     struct message_view v;
     struct message_header h;
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(parent_is(&v, id));
+    assert_true(frame_contains(&v.content, "busy"));
     expect(fx, fx->c_iopub, "stream", &v, &h);
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "pod pending: 0/3 nodes have nvidia.com/gpu\\n"));
     command(fx, 'p');
-    expect(fx, fx->c_iopub, "stream", &v, &h);
+    expect(fx, fx->c_iopub, "stream", &v, &h); /* busy once */
     assert_true(parent_is(&v, id));
     command(fx, 'a');
     serve_probes_until_request(fx, &v);
@@ -1607,6 +1680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forged_message_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_message_dropped, setup_small_cap, teardown),
         cmocka_unit_test_setup_teardown(test_iopub_relay_drops_upstream_welcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_starting_status_not_relayed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_welcome_per_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_only_when_alive, setup, teardown),

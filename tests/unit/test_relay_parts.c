@@ -1,7 +1,8 @@
 /* test_relay_parts.c — the relay's small parts on their own: the request queue
  * (order, count and byte bounds), the replay memory (seen once, forgotten oldest
- * first) and the rate-limited drop log (a burst in full, then one count with the
- * first example, written by its timer). */
+ * first), the rate-limited drop log (a burst in full, then one count with the
+ * first example, written by its timer) and the requests said busy (once each, taken
+ * by the parent that names one exactly, bounded). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "kernel/busy_said.h"
 #include "kernel/loop.h"
 #include "kernel/msgqueue.h"
 #include "kernel/ratelog.h"
@@ -225,6 +227,34 @@ static void test_ratelog_without_timer(void **state)
     fclose(out);
 }
 
+static void test_busy_said_once_taken_by_its_parent(void **state)
+{
+    (void)state;
+    struct busy_said b = {0};
+    assert_int_equal(busy_said_add(&b, "m-1"), 1);
+    assert_int_equal(busy_said_add(&b, "m-1"), 0); /* said once */
+    assert_int_equal(busy_said_add(&b, "m-12"), 1);
+    const char *other = "{\"msg_id\": \"m-123\", \"msg_type\": \"execute_request\"}";
+    struct frame f = {other, strlen(other)};
+    assert_int_equal(busy_said_take(&b, &f), 0); /* a longer id is not one of them */
+    const char *mine = "{\"msg_id\": \"m-12\", \"msg_type\": \"execute_request\"}";
+    f = (struct frame){mine, strlen(mine)};
+    assert_int_equal(busy_said_take(&b, &f), 1);
+    assert_int_equal(busy_said_take(&b, &f), 0); /* taken once */
+    assert_int_equal(busy_said_remove(&b, "m-1"), 1);
+    assert_int_equal(busy_said_remove(&b, "m-1"), 0);
+    assert_int_equal(b.n, 0);
+    char id[32];
+    for (int i = 0; i < BUSY_SAID_MAX; i++) {
+        snprintf(id, sizeof id, "r-%d", i);
+        assert_int_equal(busy_said_add(&b, id), 1);
+    }
+    assert_int_equal(busy_said_add(&b, "one-more"), -1); /* bounded: says nothing */
+    assert_int_equal(b.n, BUSY_SAID_MAX);
+    busy_said_clear(&b);
+    assert_int_equal(b.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_replay_forgets_oldest_first),
         cmocka_unit_test(test_ratelog_burst_then_count),
         cmocka_unit_test(test_ratelog_without_timer),
+        cmocka_unit_test(test_busy_said_once_taken_by_its_parent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
