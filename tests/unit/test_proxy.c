@@ -789,6 +789,30 @@ static void test_runtime_failed(void **state)
     assert_true(frame_contains(&v.content, "No module named ipykernel"));
 }
 
+/* A request told the start's progress, then the runtime fails: busy once (said with the
+ * progress), the error, idle. */
+static void test_runtime_failed_after_progress_says_busy_once(void **state)
+{
+    struct fixture *fx = *state;
+    expect_welcome(fx);
+    char id[37];
+    send_msg(fx, fx->c_shell, &fx->client, NULL, 0, "execute_request", NULL, "{\"code\":\"1\"}",
+             id);
+    command(fx, 'p');
+    struct message_view v;
+    struct message_header h;
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(parent_is(&v, id) && frame_contains(&v.content, "busy"));
+    expect(fx, fx->c_iopub, "stream", &v, &h);
+    command(fx, 'f');
+    expect(fx, fx->c_iopub, "error", &v, &h); /* no second busy before it */
+    assert_true(parent_is(&v, id));
+    expect(fx, fx->c_iopub, "status", &v, &h);
+    assert_true(parent_is(&v, id) && frame_contains(&v.content, "idle"));
+    expect(fx, fx->c_shell, "execute_reply", &v, &h);
+    assert_true(parent_is(&v, id));
+}
+
 /* Progress while the runtime starts reaches each waiting request as stderr output, after a
  * busy the proxy says for it (once); a notice goes out once, with the first execute_request
  * forwarded; the runtime's own busy for that request is dropped, its idle relayed: the
@@ -1685,6 +1709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_only_when_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_failed_after_progress_says_busy_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_request_hears_the_start_so_far, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_and_notice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_early, setup, teardown),
