@@ -415,6 +415,24 @@ static void serve_probes_until_request(struct fixture *fx, struct message_view *
     serve_probes(fx, v, 0);
 }
 
+/* The runtime runs the request whose header is REQUEST: busy, a result when WITH_RESULT,
+ * idle, on iopub. */
+static void runtime_runs(struct fixture *fx, const struct frame *request, int with_result)
+{
+    char *header = strndup(request->data, request->size);
+    struct frame parent = {header, strlen(header)};
+    struct frame topic = {"kernel.status", 13};
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
+             "{\"execution_state\":\"busy\"}", NULL);
+    if (with_result)
+        send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "execute_result", &parent,
+                 "{\"data\":{\"text/plain\":\"1\"},\"metadata\":{},\"execution_count\":1}",
+                 NULL);
+    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
+             "{\"execution_state\":\"idle\"}", NULL);
+    free(header);
+}
+
 /* Before the runtime is attached: kernel_info is answered by the proxy, other shell
  * requests wait; once the runtime answers the probe they arrive in order, unchanged. */
 static void test_held_then_released_in_order(void **state)
@@ -670,17 +688,7 @@ static void test_runtime_starting_status_not_relayed(void **state)
     serve_probes(fx, &v, 1); /* every probe round opens with ipykernel's starting */
     assert_int_equal(message_header_read(&v.header, &h), MESSAGE_OK);
     assert_string_equal(h.msg_id, exec_id);
-    /* the runtime runs the cell: busy, a result, idle */
-    char *parent_json = strndup(v.header.data, v.header.size);
-    struct frame parent = {parent_json, strlen(parent_json)};
-    struct frame topic = {"kernel.status", 13};
-    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
-             "{\"execution_state\":\"busy\"}", NULL);
-    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "execute_result", &parent,
-             "{\"data\":{\"text/plain\":\"1\"},\"metadata\":{},\"execution_count\":1}", NULL);
-    send_msg(fx, fx->r_iopub, &fx->runtime, &topic, 1, "status", &parent,
-             "{\"execution_state\":\"idle\"}", NULL);
-    free(parent_json);
+    runtime_runs(fx, &v.header, 1);
     const char *want[] = {"status", "execute_result", "status"};
     for (int i = 0; i < 3; i++) {
         recv_within(fx, fx->c_iopub, want[i]);
@@ -848,14 +856,7 @@ static void test_progress_and_notice(void **state)
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "no GPU is visible to this kernel"));
     /* the runtime runs it: its busy is dropped (said already), its idle relayed */
-    char *parent_json = strndup(v.parent.data, v.parent.size);
-    struct frame parent = {parent_json, strlen(parent_json)};
-    struct frame status_topic = {"kernel.status", 13};
-    send_msg(fx, fx->r_iopub, &fx->runtime, &status_topic, 1, "status", &parent,
-             "{\"execution_state\":\"busy\"}", NULL);
-    send_msg(fx, fx->r_iopub, &fx->runtime, &status_topic, 1, "status", &parent,
-             "{\"execution_state\":\"idle\"}", NULL);
-    free(parent_json);
+    runtime_runs(fx, &v.parent, 0);
     expect(fx, fx->c_iopub, "status", &v, &h);
     assert_true(parent_is(&v, id));
     assert_true(frame_contains(&v.content, "idle"));
