@@ -93,7 +93,20 @@ def test_second_interrupt_abandons_a_jvm_call_that_is_no_job(kernel):
     """A JVM call that runs no job cannot be cancelled: the second interrupt gives it up,
     and the next Spark call gets a fresh connection (no stale answer)."""
     kernel.ok("spark.version")
-    code = ('print("calling", flush=True)\n'
+    # "calling" is printed once the main thread is inside Py4J's call (seen from its stack
+    # by a thread of the cell's own): printed before the call, the first interrupt could
+    # land in print's flush and end the cell there (a fresh-clone run saw it)
+    code = ('import sys, threading, time\n'
+            'def _tell(main=threading.main_thread().ident):\n'
+            '    while True:\n'
+            '        f, names = sys._current_frames().get(main), set()\n'
+            '        while f is not None:\n'
+            '            names.add(f.f_code.co_name)\n'
+            '            f = f.f_back\n'
+            '        if "send_command" in names:\n'
+            '            return print("calling", flush=True)\n'
+            '        time.sleep(0.01)\n'
+            'threading.Thread(target=_tell, daemon=True).start()\n'
             'spark.sparkContext._jvm.java.lang.Thread.sleep(600000)')
     sent = []
 
