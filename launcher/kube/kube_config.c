@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/sys/textfile.h"
 #include "launcher/sys/yaml_json.h"
 
 #define KUBE_CONFIG_MAX_FILE (1u << 20)
@@ -40,31 +41,7 @@ void kube_config_free(struct kube_config *cfg)
 /* Read a whole file (≤ 1 MiB) into a NUL-terminated buffer. */
 static int read_file(const char *path, struct kube_blob *out, struct error *err)
 {
-    out->data = NULL;
-    out->len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, ERR_INPUT, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(KUBE_CONFIG_MAX_FILE + 1);
-    if (!buf) {
-        fclose(f);
-        error_nomem(err);
-        return -1;
-    }
-    size_t n = fread(buf, 1, KUBE_CONFIG_MAX_FILE + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > KUBE_CONFIG_MAX_FILE) {
-        free(buf);
-        error_set(err, ERR_INPUT, "%s: %s", path, bad ? "read error" : "file too large");
-        return -1;
-    }
-    buf[n] = '\0';
-    out->data = buf;
-    out->len = n;
-    return 0;
+    return textfile_read(path, KUBE_CONFIG_MAX_FILE, &out->data, &out->len, err);
 }
 
 /* Strip trailing whitespace (tokens files often end with a newline). */

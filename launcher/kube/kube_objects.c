@@ -722,6 +722,8 @@ int kube_build_configmap(const struct kube_inputs *in, json_t **out, struct erro
     json_t *data = json_object();
     put(data, KUBE_SPARK_DEFAULTS_KEY, json_string(conf), &bad);
     put(data, KUBE_EXECUTOR_TEMPLATE_KEY, json_string(tmpl_text), &bad);
+    if (in->log4j2) /* the shim puts it beside spark-defaults.conf: driver and executors */
+        put(data, KUBE_LOG4J2_KEY, json_string(in->log4j2), &bad);
     put(cm, "data", data, &bad);
     free(conf);
     free(tmpl_text);

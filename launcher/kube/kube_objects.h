@@ -26,6 +26,7 @@
 #define KUBE_CONF_DIR "/etc/spark-k8s/conf"
 #define KUBE_SPARK_DEFAULTS_KEY "spark-defaults.conf"
 #define KUBE_EXECUTOR_TEMPLATE_KEY "executor-pod-template.json"
+#define KUBE_LOG4J2_KEY "log4j2.properties" /* the kernelspec's, when it has one */
 /* Secret keys (file names under KUBE_KEYS_DIR). */
 #define KUBE_SECRET_HMAC_KEY "hmac-key"                  /* Jupyter HMAC key */
 #define KUBE_SECRET_SERVER_SECRET "curve-server-secret"  /* shim's CURVE secret key, Z85 */
@@ -60,6 +61,7 @@ struct kube_inputs {
     int block_manager_port;         /* 0 → 7079 */
     int watchdog_s;                 /* 0 → the shim's default (60) */
     const char *spark_defaults;     /* spark-defaults.conf text, NULL → none */
+    const char *log4j2;             /* the kernelspec's log4j2.properties text, NULL → none */
     const char *init;               /* the image's tini: the pod runs `INIT -s -g -- SHIM shim ...`
                                      * so orphans are reaped; NULL → the shim is PID 1 */
     const char *shim;               /* the spark-k8s binary in the image; NULL → "spark-k8s" */

@@ -29,6 +29,10 @@ struct kernelspec_request {
 };
 
 #define KERNELSPEC_DEFAULT_PYTHON "/usr/bin/python3"
+/* Spark's logging configuration in a kernelspec folder (admins may edit it), and the most
+ * of it a kernel reads: it goes into SPARK_CONF_DIR on both runtimes. */
+#define KERNELSPEC_LOG4J2 "log4j2.properties"
+#define KERNELSPEC_LOG4J2_MAX (256u << 10)
 
 /* The variant feature ("iceberg", "gpu") whose code alone reads setting ID, or NULL:
  * a kernelspec of a variant without it refuses the setting (with --all, it is left

@@ -11,10 +11,12 @@
 #include "launcher/images/matrix.h"
 #include "launcher/plan/plan.h"
 #include "launcher/plan/kernel_env.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/plan/render.h"
 #include "launcher/plan/sparkconf.h"
 #include "launcher/sys/yaml_json.h"
 #include "launcher/sys/strv.h"
+#include "launcher/sys/textfile.h"
 
 #define KUBE_MIN_OVERHEAD_MIB 384
 #define KUBE_OVERHEAD_PERCENT 40
@@ -31,6 +33,7 @@ void kube_launch_free(struct kube_launch *l)
     free((char *)in->driver_image);
     free((char *)in->service_account);
     free((char *)in->spark_defaults);
+    free((char *)in->log4j2);
     free((char *)in->init);
     free((char *)in->shim);
     strv_free((char **)in->kernel_argv);
@@ -88,6 +91,31 @@ static int render_spark_defaults(const struct plan *plan, struct kube_launch *l,
         return error_nomem(err);
     }
     l->in.spark_defaults = text;
+    return 0;
+}
+
+/* The kernelspec folder's log4j2.properties (beside PLAN's kernel.json), when it has one:
+ * the shim puts it in the kernel's SPARK_CONF_DIR, and Spark passes that folder on to the
+ * executors, as the local runtime copies it. */
+static int read_log4j2(const struct plan *plan, struct kube_launch *l, struct error *err)
+{
+    const char *spec = plan_path(plan);
+    const char *slash = strrchr(spec, '/');
+    if (!slash || strcmp(slash, "/kernel.json") != 0)
+        return 0; /* the default plan: no kernelspec folder */
+    char path[4200];
+    snprintf(path, sizeof path, "%.*s/" KERNELSPEC_LOG4J2, (int)(slash - spec), spec);
+    char *text = NULL;
+    size_t len = 0;
+    if (textfile_read(path, KERNELSPEC_LOG4J2_MAX, &text, &len, err) < 0)
+        return errno == ENOENT ? (error_clear(err), 0) : -1;
+    json_t *valid = json_stringn(text, len); /* what a ConfigMap can hold */
+    if (!valid) {
+        free(text);
+        return error_set(err, ERR_INPUT, "%s: not UTF-8 text (or holds a NUL byte)", path);
+    }
+    json_decref(valid);
+    l->in.log4j2 = text;
     return 0;
 }
 
@@ -223,7 +251,8 @@ int kube_launch_new(const struct plan *plan, const char *kernel_id, const char *
     struct kube_inputs *in = &l->in;
     if (identity(plan, kernel_id, user, namespace, l, err) < 0 ||
         pod_resources(plan, l, err) < 0 || image_layout(plan, l, err) < 0 ||
-        load_admin_settings(plan, l, err) < 0 || render_spark_defaults(plan, l, err) < 0)
+        load_admin_settings(plan, l, err) < 0 || render_spark_defaults(plan, l, err) < 0 ||
+        read_log4j2(plan, l, err) < 0)
         goto fail;
     in->executor_gpus = (int)plan_number(plan, SETTING_EXECUTOR_GPUS);
     in->driver_gpus = (int)plan_number(plan, SETTING_DRIVER_GPUS);

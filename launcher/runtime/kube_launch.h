@@ -1,7 +1,7 @@
 /* kube_launch.h — a launch plan turned into the inputs of the kernel's
  * Kubernetes objects (kube_objects.h): names, images, pod resources, the
- * spark-defaults.conf the driver gets, GPU placement, and the admin's pod
- * template and image pull secrets.
+ * spark-defaults.conf the driver gets (and the kernelspec's log4j2.properties), GPU
+ * placement, and the admin's pod template and image pull secrets.
  *
  * Admin settings (the config file's kubernetes.pod_template and
  * kubernetes.image_pull_secrets, or SPARK_K8S_POD_TEMPLATE and
@@ -38,7 +38,7 @@
 
 struct kube_launch {
     /* What the objects are built from. Owned here: kernel_id, user, namespace,
-     * driver_image, service_account, spark_defaults, init, shim, kernel_argv,
+     * driver_image, service_account, spark_defaults, log4j2, init, shim, kernel_argv,
      * image_pull_secrets, pod_template, executor_tolerations; cpu and memory point at
      * the arrays below. */
     struct kube_inputs in;

@@ -12,11 +12,13 @@
 #include "launcher/sys/errmsg.h"
 #include "launcher/sys/fs.h"
 #include "launcher/plan/kernel_env.h"
+#include "launcher/plan/kernelspec.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/plan/render.h"
 #include "launcher/plan/sparkconf.h"
 #include "launcher/sys/token.h"
 #include "launcher/sys/strv.h"
+#include "launcher/sys/textfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -258,29 +260,9 @@ static void exec_child(struct local_runtime *rt, char **argv, int err_w, pid_t p
 static int copy_log4j2(struct local_runtime *rt, struct error *err)
 {
     char from[4200], to[200];
-    snprintf(from, sizeof from, "%s/log4j2.properties", rt->env.resource_dir);
-    snprintf(to, sizeof to, "%s/log4j2.properties", rt->conf_dir);
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return errno == ENOENT ? 0 : error_set(err, ERR_SYSTEM, "%s: %s", from, strerror(errno));
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        close(in);
-        return error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
-    }
-    char buf[8192];
-    ssize_t n;
-    int rc = 0;
-    while (rc == 0 && (n = read(in, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || write(out, buf, (size_t)n) != n)
-            rc = error_set(err, ERR_SYSTEM, "%s: cannot copy to %s: %s", from, to, strerror(errno));
-    }
-    close(in);
-    if (close(out) != 0 && rc == 0)
-        rc = error_set(err, ERR_SYSTEM, "%s: %s", to, strerror(errno));
-    return rc;
+    snprintf(from, sizeof from, "%s/" KERNELSPEC_LOG4J2, rt->env.resource_dir);
+    snprintf(to, sizeof to, "%s/" KERNELSPEC_LOG4J2, rt->conf_dir);
+    return textfile_copy(from, to, 0600, KERNELSPEC_LOG4J2_MAX, err) < 0 ? -1 : 0;
 }
 
 /* conf/spark-defaults.conf: the plan, the jars of the kernel's environment, and a

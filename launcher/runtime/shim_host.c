@@ -25,6 +25,7 @@
 #include "launcher/kube/kube_objects.h"
 #include "launcher/plan/plan.h"
 #include "launcher/runtime/runtime.h"
+#include "launcher/sys/textfile.h"
 #include "launcher/sys/token.h"
 
 #define SHIM_STOP_GRACE_MS 1200
@@ -131,10 +132,11 @@ static int api_server_from_env(char *out, size_t len)
     return 0;
 }
 
-/* DIR/conf/spark-defaults.conf, alone in its folder (it is the kernel's SPARK_CONF_DIR,
- * and Spark copies the other files of that folder into a ConfigMap for the
- * executors): the launcher's properties with this pod's bind address, the API server
- * as this pod reaches it, and a new Spark Connect token when the server is on. */
+/* DIR/conf/spark-defaults.conf (the kernel's SPARK_CONF_DIR, whose other files Spark
+ * copies into a ConfigMap for the executors): the launcher's properties with this pod's
+ * bind address, the API server as this pod reaches it, and a new Spark Connect token when
+ * the server is on; beside it the kernelspec's log4j2.properties when the launcher sent
+ * one (next to CONF_PATH), so Spark logs on the driver and the executors as the admin set. */
 static int write_spark_conf(const struct shim *s, const char *conf_path, const char *pod_ip,
                             char *dir_out, size_t dir_len, struct error *err)
 {
@@ -191,7 +193,12 @@ static int write_spark_conf(const struct shim *s, const char *conf_path, const c
         error_set(err, ERR_SYSTEM, "%s: %s", path, strerror(errno));
         return -1;
     }
-    return 0;
+    const char *slash = strrchr(conf_path, '/');
+    char from[4200], to[300];
+    snprintf(from, sizeof from, "%.*s" KUBE_LOG4J2_KEY, slash ? (int)(slash - conf_path + 1) : 0,
+             conf_path);
+    snprintf(to, sizeof to, "%s/" KERNELSPEC_LOG4J2, dir_out);
+    return textfile_copy(from, to, 0600, KERNELSPEC_LOG4J2_MAX, err) < 0 ? -1 : 0;
 }
 
 /* The kernelspec's files (spark_session.py ...) for {resource_dir}: the image's

@@ -77,6 +77,7 @@ static int load_inputs(const char *path, struct kube_inputs *in, json_t **doc, j
     in->shim_port = opt_int(d, "shim_port");
     in->watchdog_s = opt_int(d, "watchdog_s");
     in->spark_defaults = opt_str(d, "spark_defaults");
+    in->log4j2 = opt_str(d, "log4j2");
     in->node_selector = json_object_get(d, "node_selector");
     in->tolerations = json_object_get(d, "tolerations");
     in->executor_node_selector = json_object_get(d, "executor_node_selector");

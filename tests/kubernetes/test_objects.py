@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -171,6 +172,17 @@ def test_configmap_carries_defaults_and_executor_template(kube_cli, tmp_path):
     assert objs["Pod"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
 
 
+def test_configmap_carries_the_kernelspecs_logging_configuration(kube_cli, tmp_path):
+    """The kernelspec's log4j2.properties, when the launcher read one, rides in the ConfigMap
+    beside spark-defaults.conf (the shim puts it in the kernel's SPARK_CONF_DIR); none, no key."""
+    text = "rootLogger.level = warn\nlogger.x.name = org.apache.spark\n"
+    cm = by_kind(render(kube_cli, tmp_path, dict(BASE, log4j2=text)))["ConfigMap"]
+    validate(cm)
+    assert cm["data"]["log4j2.properties"] == text
+    cm = by_kind(render(kube_cli, tmp_path, BASE))["ConfigMap"]
+    assert "log4j2.properties" not in cm["data"]
+
+
 def test_pod_template_yaml_is_merged(kube_cli, tmp_path):
     template = tmp_path / "template.yaml"
     template.write_text(
@@ -285,6 +297,20 @@ def render_kernel(env, name, ok=True, **extra):
     return json.loads(proc.stdout)  # stdout holds the List and nothing else
 
 
+def test_a_logging_configuration_that_is_not_text_is_refused_naming_the_file(kernelspecs, tmp_path):
+    """A kernelspec's log4j2.properties must be what a ConfigMap holds (UTF-8 text): refused
+    at the start, naming the file; a kernelspec without one renders without the key."""
+    spec = tmp_path / "kernels" / "odd-logging"
+    shutil.copytree(os.path.join(kernelspecs["JUPYTER_PATH"], "kernels", "spark-4.1-baseline"), spec)
+    (spec / "log4j2.properties").write_bytes(b"rootLogger.level = warn\n\xff\xfe\n")
+    env = dict(kernelspecs, JUPYTER_PATH="%s:%s" % (tmp_path, kernelspecs["JUPYTER_PATH"]))
+    err = render_kernel(env, "odd-logging", ok=False)
+    assert str(spec / "log4j2.properties") in err and "not UTF-8 text" in err, err
+    (spec / "log4j2.properties").unlink()
+    objs = by_kind(render_kernel(env, "odd-logging"))
+    assert "log4j2.properties" not in objs["ConfigMap"]["data"]
+
+
 @pytest.mark.parametrize("name", KERNELS)
 def test_render_every_kernelspec_for_kubernetes(kernelspecs, name):
     rendered = render_kernel(kernelspecs, name)
@@ -300,6 +326,9 @@ def test_render_every_kernelspec_for_kubernetes(kernelspecs, name):
     assert resources["requests"] == resources["limits"]  # Guaranteed QoS
     assert "nvidia.com/gpu" not in resources["limits"]
     conf = objs["ConfigMap"]["data"]["spark-defaults.conf"]
+    spec_dir = os.path.join(kernelspecs["JUPYTER_PATH"], "kernels", name)
+    with open(os.path.join(spec_dir, "log4j2.properties"), encoding="utf-8") as f:
+        assert objs["ConfigMap"]["data"]["log4j2.properties"] == f.read()  # the kernelspec's
     assert "spark.submit.deployMode client" in conf
     assert "spark.kubernetes.driver.pod.name " + pod["metadata"]["name"] in conf
     assert "spark.driver.host %s.%s.svc" % (objs["Service"]["metadata"]["name"],

@@ -78,6 +78,9 @@ class Run:
         self.errors = {}
 
 
+ADMIN_EDIT = "# edited by the admin: spark-k8s test\nlogger.kubernetes.name = org.apache.spark.deploy.k8s\n" \
+             "logger.kubernetes.level = error\n"
+
 DENY_ALL = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "default-deny"},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
@@ -101,6 +104,10 @@ def scenario(line, tmp_path_factory, extended):
     cluster, state_dir = setup_cluster(tmp)
     run = Run(cluster, line)
     name = cluster.install(line, "baseline", *EXECUTOR_OPTIONS)
+    # an admin's edit of the kernelspec's logging configuration, which must reach the pods
+    log4j2 = cluster.prefix / "share" / "jupyter" / "kernels" / name / "log4j2.properties"
+    log4j2.write_text(log4j2.read_text() + ADMIN_EDIT)
+    run.log4j2 = log4j2.read_text()
     notebook, failed = None, True
     counter = ExecutorCount(cluster.fake)
     counter.start()
@@ -230,6 +237,23 @@ def test_no_object_spark_creates_holds_the_kernel_key(spark41):
     assert any(b.get("kind") == "ConfigMap" for b in spark_made), "Spark made no executor ConfigMap"
     text = json.dumps(spark_made)
     assert key not in text and base64.b64encode(key.encode()).decode() not in text
+
+
+def test_the_kernelspecs_logging_configuration_reaches_driver_and_executors(spark41, spark35):
+    """The kernelspec's log4j2.properties, as the admin edited it, is the kernel pod's (the
+    launcher's ConfigMap, put in SPARK_CONF_DIR by the shim) and the executors' (Spark's
+    own ConfigMap of that folder): the first cell shows none of Spark's start-up notices."""
+    for run in (spark41, spark35):
+        assert ADMIN_EDIT in run.log4j2
+        maps = [b for b in run.spark_objects if b.get("kind") == "ConfigMap"]
+        ours = [b for b in maps if b["metadata"]["name"].startswith("spark-k8s-")]
+        assert [b["data"].get("log4j2.properties") for b in ours] == [run.log4j2], run.line
+        spark_made = [b for b in maps if b not in ours]
+        assert spark_made and all(b["data"].get("log4j2.properties") == run.log4j2 for b in spark_made), \
+            [sorted(b["data"]) for b in spark_made]
+        assert "Using Spark's default log4j profile" not in run.outputs["query"], run.outputs["query"]
+        assert not re.search(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARN) ", run.outputs["query"], re.M), \
+            run.outputs["query"]
 
 
 def test_killed_executor_is_replaced_and_the_job_answers(spark41):
