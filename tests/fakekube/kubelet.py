@@ -43,6 +43,7 @@ PYTHON = "/usr/bin/python3"
 # helper (PID 1 has PID 1's rules: no default action for signals it does not handle, orphans
 # reparented to it, everything killed when it exits); the network is the host's.
 UNSHARE = ["unshare", "--mount", "--uts", "--propagation", "private", "--"]
+KILL_WAIT_S = 10  # the most kill_all(SIGKILL) waits for the pod's processes to be gone
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NODE_ALLOCATABLE = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi"}
 _runtime_check = []
@@ -187,16 +188,25 @@ class PodWorker(threading.Thread):
         return sorted(pids)
 
     def kill_all(self, sig=signal.SIGKILL):
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
-        for pid in self.live_pids():
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
+        """SIG to every process of the pod. SIGKILL returns once none is left alive (as a
+        container runtime reports a container stopped when its last process is gone): kill()
+        only queues the signal, and a process of a busy machine may still run a moment."""
+        deadline = time.monotonic() + KILL_WAIT_S
+        while True:
+            if self.proc is not None and self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except OSError:
+                    pass
+            left = self.live_pids()
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            if sig != signal.SIGKILL or not left or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
     # -- waiting ---------------------------------------------------------------------------
     def _interrupted(self):
