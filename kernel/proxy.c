@@ -12,9 +12,9 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "kernel/log.h"
 #include "kernel/busy_said.h"
 #include "kernel/iopub.h"
+#include "kernel/log.h"
 #include "kernel/message.h"
 #include "kernel/msgqueue.h"
 #include "kernel/outbox.h"
@@ -316,7 +316,6 @@ static void early_kernel_info(struct proxy *p, const struct zmessage *m,
     outbox_status(&p->out, &v->header, "idle");
 }
 
-/* A cell run while the runtime starts hears the start so far, then each new line. */
 /* Before the first thing we say for a request the runtime has not taken yet: its busy,
  * once (the runtime's own busy for it is dropped when it comes, busy_said.h). */
 static void say_busy(struct proxy *p, const struct frame *parent)
@@ -326,6 +325,7 @@ static void say_busy(struct proxy *p, const struct frame *parent)
         outbox_status(&p->out, parent, "busy");
 }
 
+/* A cell run while the runtime starts hears the start so far, then each new line. */
 static void tell_story_so_far(struct proxy *p, const struct frame *parent)
 {
     if (p->n_progress)
