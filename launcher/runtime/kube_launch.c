@@ -112,7 +112,7 @@ static int read_log4j2(const struct plan *plan, struct kube_launch *l, struct er
     json_t *valid = json_stringn(text, len); /* what a ConfigMap can hold */
     if (!valid) {
         free(text);
-        return error_set(err, ERR_INPUT, "%s: not UTF-8 text (or holds a NUL byte)", path);
+        return error_set(err, ERR_INPUT, "%s: not UTF-8 text", path);
     }
     json_decref(valid);
     l->in.log4j2 = text;
