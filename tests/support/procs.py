@@ -20,8 +20,12 @@ def wait_until(predicate, timeout, interval=0.1):
 
 
 def make_env(env):
-    """ENV without the variables of an enclosing make (its jobserver fds are not ours)."""
-    return {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    """ENV without the variables of an enclosing make (its jobserver fds are not ours) and
+    pytest's PYTEST_CURRENT_TEST: ipykernel turns its capture of fd 1 and 2 off where it
+    finds that name, and a kernel under test is to show a cell what a user's shows (the
+    JVM's and subprocesses' output)."""
+    return {k: v for k, v in env.items()
+            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_CURRENT_TEST")}
 
 
 def processes_naming(mark, exclude=()):
