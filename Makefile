@@ -217,6 +217,10 @@ fault-rounds fault-rounds-short: $(BUILD)/spark-k8s
 # say so in their first cell; `spark-k8s jars fetch` later).
 FETCH_JARS ?= 1
 ENV_DIR    := lib/spark-k8s/envs
+# The Jupyter server extension (the kernels' Spark UIs under the server's URL): a
+# server imports it from here (PYTHONPATH) and enables it from etc/jupyter
+# (JUPYTER_CONFIG_PATH); see README.md, "Installing".
+SERVEREXT_DIR := lib/spark-k8s/serverext
 install: $(BUILD)/spark-k8s envs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/$(ENV_DIR)
 	install -m 0755 $(BUILD)/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s
@@ -226,6 +230,11 @@ install: $(BUILD)/spark-k8s envs
 	    --copy-from $(ENVS)/$$e --as $(PREFIX)/$(ENV_DIR)/$$e || exit 1; done
 	$(DESTDIR)$(PREFIX)/bin/spark-k8s kernelspec install --prefix $(DESTDIR)$(PREFIX) \
 	  --executable $(PREFIX)/bin/spark-k8s --all --replace
+	install -d $(DESTDIR)$(PREFIX)/$(SERVEREXT_DIR)/spark_k8s_ui \
+	  $(DESTDIR)$(PREFIX)/etc/jupyter/jupyter_server_config.d
+	install -m 0644 serverext/spark_k8s_ui/__init__.py $(DESTDIR)$(PREFIX)/$(SERVEREXT_DIR)/spark_k8s_ui/
+	printf '{"ServerApp": {"jpserver_extensions": {"spark_k8s_ui": true}}}\n' \
+	  >$(DESTDIR)$(PREFIX)/etc/jupyter/jupyter_server_config.d/spark_k8s_ui.json
 	@if [ "$(FETCH_JARS)" = 1 ]; then \
 	  $(DESTDIR)$(PREFIX)/bin/spark-k8s jars fetch --cache $(CURDIR)/$(JARS) $(JARS_ARGS) || { \
 	  echo "spark-k8s: the RAPIDS and Iceberg jars could not all be installed (above); FETCH_JARS=0 installs without them" >&2; exit 1; }; fi
@@ -233,6 +242,7 @@ install: $(BUILD)/spark-k8s envs
 uninstall:
 	-$(PREFIX)/bin/spark-k8s kernelspec remove --prefix $(DESTDIR)$(PREFIX) --all
 	rm -rf $(DESTDIR)$(PREFIX)/lib/spark-k8s
+	rm -f $(DESTDIR)$(PREFIX)/etc/jupyter/jupyter_server_config.d/spark_k8s_ui.json
 	rm -f $(DESTDIR)$(PREFIX)/bin/spark-k8s $(DESTDIR)$(PREFIX)/bin/spark-k8s-gpu-discovery
 
 # JupyterLab on PORT with the eight kernels (local runtime), notebooks in notebooks/;
@@ -259,7 +269,8 @@ run: deps-run
 	  echo "           CPU, spark_k8s.gpu_plan(df) shows what would run on a GPU); set"; \
 	  echo "           SPARK_K8S_RAPIDS_MODE=executeOnGPU to override."; \
 	  export SPARK_K8S_RAPIDS_MODE=explainOnly; fi; \
-	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter exec $(JPY) -m jupyterlab --no-browser --allow-root \
+	JUPYTER_PATH=$(RUN_PREFIX)/share/jupyter JUPYTER_CONFIG_PATH=$(RUN_PREFIX)/etc/jupyter \
+	PYTHONPATH=$(RUN_PREFIX)/$(SERVEREXT_DIR) exec $(JPY) -m jupyterlab --no-browser --allow-root \
 	  --ip=0.0.0.0 --port=$(PORT) --port-retries=0 --ServerApp.root_dir=$(NOTEBOOK_DIR) \
 	  --KernelSpecManager.allowed_kernelspecs="$$names" \
 	  --MappingKernelManager.default_kernel_name="$$default" \

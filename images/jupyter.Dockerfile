@@ -40,6 +40,8 @@ USER root
 SHELL ["/bin/sh", "-eu", "-c"]
 COPY --from=jupyterenv /usr/local/lib/spark-k8s/envs/jupyter /usr/local/lib/spark-k8s/envs/jupyter
 COPY kernelspecs/envs /src/envs
+# the server extension that serves each kernel's Spark UI under JupyterLab's URL
+COPY serverext/spark_k8s_ui /usr/local/lib/spark-k8s/serverext/spark_k8s_ui
 # GPU_PYTHON=1: install.py adds what spark-LINE-gpu.lock has beyond spark-LINE.lock to
 # the kernel environment (pip --require-hashes --no-deps, wheels only), after checking
 # that the lock keeps every kernel environment version (pyspark, pandas, pyarrow,
@@ -59,8 +61,10 @@ RUN if [ "${GPU_PYTHON}" = 1 ]; then \
     && spark-k8s kernelspec list \
     && rm -rf /usr/local/lib/spark-k8s/envs/jupyter/share/jupyter/kernels/python3 \
     && mkdir -p /usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter \
-    && printf '{"KernelSpecManager": {"ensure_native_kernel": false},\n "MappingKernelManager": {"default_kernel_name": "spark-%s-%s"}}\n' \
+    && printf '{"KernelSpecManager": {"ensure_native_kernel": false},\n "MappingKernelManager": {"default_kernel_name": "spark-%s-%s"},\n "ServerApp": {"jpserver_extensions": {"spark_k8s_ui": true}}}\n' \
        "${SPARK_LINE}" "${VARIANT}" >/usr/local/lib/spark-k8s/envs/jupyter/etc/jupyter/jupyter_server_config.json \
+    && for d in /usr/local/lib/spark-k8s/envs/jupyter/lib/python3*/site-packages; do \
+         echo /usr/local/lib/spark-k8s/serverext >"$d/spark_k8s_ui.pth"; done \
     && mkdir -p /home/spark/work \
     && chown -R spark:spark /home/spark
 # what only the labels use comes last, so a new commit (VCS_REF) rebuilds no layer above

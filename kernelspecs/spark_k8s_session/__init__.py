@@ -10,8 +10,10 @@ It gives the notebook:
             kernel (a kernel that never touches Spark never starts a JVM); the
             cell that starts it shows a link to the Spark UI
   sc        its SparkContext, just as lazy
-  spark_k8s this kernel's helper: ui_url, connect_url, conf_dir, gpu_plan(df)
+  spark_k8s this kernel's helper: ui_url, connect_url, conf_dir, spark_log, gpu_plan(df)
   %spark_progress on | off | SECONDS
+  %%spark_conf [--restart]   Spark properties for this notebook's session, within
+            the admin's limits (notebook_conf.py); %spark_conf shows them
 
 On Kubernetes without a shared warehouse the session refuses new managed tables of
 spark_catalog, which the executors would write into their own pods (tables.py).
@@ -75,7 +77,8 @@ def install(shell=None):
     from .cells import Cells
     from .helper import SparkK8s, progress_magic
     from .interrupts import Interrupts
-    from .session import Session
+    from .notebook_conf import spark_conf_magic
+    from .session import Session, publish_ui
     from .settings import Settings
 
     # Python workers of local-mode executors run this interpreter, not the first
@@ -88,14 +91,21 @@ def install(shell=None):
     interrupts = Interrupts(session)
     cells = Cells(shell, session, interrupts, settings)
     session.started_hooks.append(interrupts.watch_cancellations)
+    session.started_hooks.append(publish_ui)
     if not settings.shared_warehouse:
-        session.started_hooks.append(lambda spark: tables.install(lambda: spark))
+        guarded = []
+
+        def guard_tables(_spark):  # once: a restarted session is guarded by the same
+            if not guarded:
+                guarded.append(tables.install(lambda: session.spark))
+        session.started_hooks.append(guard_tables)
     session.main_thread_use = cells.session_used
 
     shell.user_ns["spark"] = session.lazy_spark
     shell.user_ns["sc"] = session.lazy_sc
     shell.user_ns["spark_k8s"] = SparkK8s(session, cells)
     shell.register_magic_function(progress_magic(cells), "line", "spark_progress")
+    shell.register_magic_function(spark_conf_magic(session.conf), "line_cell", "spark_conf")
     cells.register()
 
     # A Spark Connect server must be up before any cell asks for it.

@@ -2,6 +2,7 @@
 notices go to it), the SIGINT handler of interrupts.py stands in front, a session
 started in the background is announced (or why it did not start is told), and the
 cell's Spark jobs are tagged and shown under it (progress.py) until it ends."""
+import os
 import sys
 
 from . import progress
@@ -22,6 +23,7 @@ class Cells:
         self.count = 0          # cells that showed progress: their job tags
         self.progress = None    # the running cell's progress.CellProgress
         self.parent = None      # the running cell's request header
+        self.log_size = None    # the size of Spark's log file when the cell began
 
     def register(self):
         self.shell.events.register("pre_run_cell", self.before_cell)
@@ -36,24 +38,41 @@ class Cells:
         except Exception:
             self.parent = None
         self.interrupts.stand_in_front()
+        self.log_size = self.spark_log_size()
         self.session.announce_pending()
         if self.session.error is not None and self.session.spark is None:
             print("spark-k8s: the Spark session did not start: %s" % self.session.error,
                   file=sys.stderr)
         self.start_progress()
 
-    def after_cell(self, *_args):
+    def after_cell(self, result=None, *_args):
         p, self.progress = self.progress, None
         self.parent = None
-        if p is None:
-            return
-        try:
-            p.finish()
-        finally:
+        if p is not None:
             try:
-                self.session.spark.sparkContext.removeJobTag(p.tag)
-            except Exception:
-                pass
+                p.finish()
+            finally:
+                try:
+                    self.session.spark.sparkContext.removeJobTag(p.tag)
+                except Exception:
+                    pass
+        if getattr(result, "error_in_exec", None) is not None and in_main_thread():
+            self.name_spark_log()
+
+    def spark_log_size(self):
+        path = self.session.settings.spark_log
+        try:
+            return os.path.getsize(path) if path else None
+        except OSError:
+            return 0
+
+    def name_spark_log(self):
+        """A failed cell during which Spark logged: where the log is, since the cell
+        shows the job's error without the tasks' reports and their JVM stack traces."""
+        before, now = self.log_size, self.spark_log_size()
+        if self.session.spark is not None and now is not None and now > (before or 0):
+            print("spark-k8s: Spark's log of this failure, with its JVM stack traces: %s"
+                  % self.session.settings.spark_log, file=sys.stderr)
 
     def session_used(self):
         """The running cell got the session: it shows its jobs, should it not yet."""

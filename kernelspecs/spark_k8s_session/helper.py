@@ -1,5 +1,6 @@
 """The notebook's `spark_k8s` (this kernel's helper: ui_url, connect_url, conf_dir,
-progress, progress_interval, gpu_plan(df)) and the %spark_progress magic."""
+spark_log, progress, progress_interval, configure(...), gpu_plan(df)) and the
+%spark_progress magic."""
 import sys
 
 
@@ -16,6 +17,12 @@ class SparkK8s:
     def conf_dir(self):
         """The folder of the kernel's spark-defaults.conf."""
         return self._session.settings.conf_dir
+
+    @property
+    def spark_log(self):
+        """The driver's log file: Spark's warnings and errors, with the failed tasks'
+        reports and JVM stack traces that cells leave out."""
+        return self._session.settings.spark_log
 
     @property
     def ui_url(self):
@@ -44,6 +51,22 @@ class SparkK8s:
     @progress_interval.setter
     def progress_interval(self, seconds):
         self._cells.progress_interval = max(0.1, float(seconds))
+
+    def configure(self, properties=None, restart=False, **shortcuts):
+        """Spark properties for this notebook's session, as %%spark_conf takes them:
+        PROPERTIES (a dict) and SHORTCUTS (executors, min_executors, max_executors,
+        executor_cores, executor_memory, executor_gpus), checked against the admin's
+        limits and applied when the session starts; RESTART restarts a running one."""
+        from .notebook_conf import SHORTCUTS, SparkConfError, value_text
+        unknown = sorted(set(shortcuts) - set(SHORTCUTS))
+        if unknown:
+            raise TypeError("configure(): unknown argument %s (one of %s, or a dict of "
+                            "Spark properties)" % (", ".join(unknown), ", ".join(SHORTCUTS)))
+        pairs = [(str(k), value_text(v)) for k, v in (properties or {}).items()]
+        pairs += [(SHORTCUTS[k], value_text(v)) for k, v in shortcuts.items()]
+        if not pairs:
+            raise SparkConfError("configure(): no settings given")
+        print(self._session.conf.set(pairs, restart=restart))
 
     def gpu_plan(self, df, explain="ALL"):
         """What the RAPIDS Accelerator would run on a GPU for DF's query, operator by

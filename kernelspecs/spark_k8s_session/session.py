@@ -8,6 +8,7 @@ import signal
 import threading
 
 from .jvm import StderrTail
+from .notebook_conf import NotebookConf
 
 
 def in_main_thread():
@@ -49,6 +50,7 @@ class Session:
         self.main_thread_use = None
         self.lazy_spark = LazySparkSession(self)
         self.lazy_sc = LazySparkContext(self)
+        self.conf = NotebookConf(self)   # the notebook's own settings (%%spark_conf)
 
     # ---- starting ----------------------------------------------------------------
 
@@ -66,10 +68,16 @@ class Session:
         if getattr(pyspark.context, "signal", None) is signal:
             pyspark.context.signal = SignalShim()
 
+        log = self.settings.spark_log
+        if log:
+            os.environ["SPARK_K8S_SPARK_LOG"] = log  # the JVM's log4j2 file appender
         tail = StderrTail()
         before = signal.getsignal(signal.SIGINT) if in_main_thread() else None
         try:
-            session = SparkSession.builder.getOrCreate()
+            builder = SparkSession.builder
+            for key, value in self.conf.builder_options().items():
+                builder = builder.config(key, value)
+            session = builder.getOrCreate()
         except BaseException as exc:
             tail.restore()
             words = tail.last_words()
@@ -109,6 +117,21 @@ class Session:
             raise KeyboardInterrupt("interrupted while Spark started (the session is up)")
         return self.spark
 
+    def restart(self):
+        """Stop the running session and start a new one (in this JVM) with the settings
+        asked for since; `spark` and `sc` become the new ones."""
+        shell = self.shell
+        with self.lock:
+            old, self.spark = self.spark, None
+            if old is not None:
+                old_sc = old.sparkContext
+                old.stop()
+                if shell.user_ns.get("spark") is old:
+                    shell.user_ns["spark"] = self.lazy_spark
+                if shell.user_ns.get("sc") is old_sc:
+                    shell.user_ns["sc"] = self.lazy_sc
+        return self.get()
+
     def start_in_background(self):
         """Start the session on a thread of its own; a failure is told by the next cell."""
         # PySpark is imported here, on the kernel's main thread, and only the JVM's start
@@ -144,8 +167,34 @@ class Session:
 
     @property
     def ui_url(self):
-        """The Spark UI's address (None until the session runs)."""
-        return self.spark.sparkContext.uiWebUrl if self.spark is not None else None
+        """The Spark UI's address (None until the session runs): its path on the Jupyter
+        server that started the kernel, when that server routes it (ui_route.h)."""
+        if self.spark is None or not self.spark.sparkContext.uiWebUrl:
+            return None
+        return os.environ.get("SPARK_K8S_UI_PATH") or self.spark.sparkContext.uiWebUrl
+
+
+def publish_ui(spark):
+    """A started session's UI, for the Jupyter server's route to it: on the local
+    runtime the launcher names a file (SPARK_K8S_UI_REGISTRY) that only this process
+    can fill, since Spark picks the port (4040, or the next free one) as it starts."""
+    path = os.environ.get("SPARK_K8S_UI_REGISTRY")
+    ui = spark.sparkContext.uiWebUrl
+    if not path or not ui:
+        return
+    import json
+    from urllib.parse import urlsplit
+    doc = {"url": "http://127.0.0.1:%d" % (urlsplit(ui).port or 4040),
+           "connection_file": os.environ.get("SPARK_K8S_UI_CONNECTION", "")}
+    tmp = "%s.%d" % (path, os.getpid())
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        import sys
+        print("spark-k8s: the Spark UI cannot be reached through Jupyter: %s" % e, file=sys.stderr)
 
 
 def announce(info):
@@ -157,7 +206,13 @@ def announce(info):
         html.escape(info["version"]), html.escape(info["master"]),
         html.escape(info["app_id"]))]
     pod = os.environ.get("SPARK_K8S_POD_NAME")
-    if info["ui"] and pod:
+    routed = os.environ.get("SPARK_K8S_UI_PATH")
+    if info["ui"] and routed:
+        # the Jupyter server that started the kernel serves the UI under its own URL
+        text += " — Spark UI: %s" % routed
+        parts.append('&mdash; <a href="%s" target="_blank">Spark UI</a>'
+                     % html.escape(routed, quote=True))
+    elif info["ui"] and pod:
         # in a pod the UI's address is the pod's, which a browser seldom reaches:
         # say where it is and how to get there instead of a dead link
         from urllib.parse import urlsplit

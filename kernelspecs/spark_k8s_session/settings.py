@@ -56,6 +56,16 @@ class Settings:
         return cls(conf_dir, read_properties(conf_dir))
 
     @property
+    def spark_log(self):
+        """The driver's log file (log4j2.properties' file appender, $SPARK_K8S_SPARK_LOG):
+        spark.log in the kernel's SPARK_CONF_DIR unless the environment names another;
+        None without either."""
+        named = os.environ.get("SPARK_K8S_SPARK_LOG")
+        if named:
+            return named
+        return os.path.join(self.conf_dir, "spark.log") if self.conf_dir else None
+
+    @property
     def starts_connect_server(self):
         """Whether the session starts a Spark Connect server (spark.plugins names it)."""
         return "SparkConnectPlugin" in self.props.get("spark.plugins", "")

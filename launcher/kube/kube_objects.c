@@ -362,6 +362,8 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
     push(env, env_field("SPARK_K8S_POD_IP", "status.podIP", bad), bad);
     push(env, env_value("SPARK_K8S_DRIVER_HOST", host, bad), bad);
     push(env, env_value("SPARK_K8S_KERNEL_ID", in->kernel_id, bad), bad);
+    if (in->ui_path)
+        push(env, env_value("SPARK_K8S_UI_PATH", in->ui_path, bad), bad);
     /* the root filesystem is read-only: everything writable lives in /tmp */
     push(env, env_value("HOME", "/tmp", bad), bad);
     push(env, env_value("SPARK_LOCAL_DIRS", "/tmp/spark-local", bad), bad);
@@ -384,6 +386,7 @@ static json_t *driver_container(const struct kube_inputs *in, const struct kube_
          bad);
     if (in->connect_port > 0)
         push(ports, container_port("spark-connect", in->connect_port, bad), bad);
+    push(ports, container_port("spark-ui", KUBE_SPARK_UI_PORT, bad), bad);
     put(c, "ports", ports, bad);
     put(c, "resources", resources(in, bad), bad);
     put(c, "securityContext", container_security_context(1, bad), bad);

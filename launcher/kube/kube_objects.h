@@ -36,6 +36,9 @@
  * ports from KUBE_SHIM_PORT: below Spark's driver (7078) and block manager (7079). */
 #define KUBE_SHIM_PORT 7070
 #define KUBE_SHIM_PORTS 5
+/* Spark's UI in the kernel pod (Spark's default port), which the Jupyter server's
+ * extension serves under its own URL (launcher/runtime/ui_route.h). */
+#define KUBE_SPARK_UI_PORT 4040
 /* What the NVIDIA container toolkit mounts into a GPU container: the CUDA driver
  * (libcuda.so.1, "compute") and NVML with nvidia-smi ("utility"), which GPU
  * discovery reads. */
@@ -67,6 +70,8 @@ struct kube_inputs {
     const char *shim;               /* the spark-k8s binary in the image; NULL → "spark-k8s" */
     int connect_port;               /* Spark Connect's port on the pod and Service; 0 → none */
     const char *kernel_name;        /* kernelspec name, passed to the shim; NULL → none */
+    const char *ui_path;            /* the Spark UI's path on the Jupyter server (the kernel's
+                                     * SPARK_K8S_UI_PATH), or NULL */
     const char *const *kernel_argv; /* the kernel the shim starts (NULL-terminated; may hold
                                      * {connection_file} and {resource_dir}); NULL → default */
     const json_t *node_selector;    /* object, driver pod; NULL → none */

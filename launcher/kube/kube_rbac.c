@@ -298,7 +298,7 @@ static json_t *policy(const char *name, const char *ns, json_t *selected, json_t
     return np;
 }
 
-/* Kernel pods: the shim's ports and Spark Connect from Jupyter pods, the driver's RPC and
+/* Kernel pods: the shim's ports, Spark Connect and the Spark UI from Jupyter pods, the driver's RPC and
  * block manager ports from executors; out (with egress) to DNS, the API server and the
  * executors' block managers. */
 static json_t *kernel_policy(const char *name, const char *ns, const struct netpol_options *o,
@@ -309,6 +309,7 @@ static json_t *kernel_policy(const char *name, const char *ns, const struct netp
          bad);
     if (o->connect_port)
         push(from_jupyter, tcp_port(o->connect_port, bad), bad);
+    push(from_jupyter, tcp_port(KUBE_SPARK_UI_PORT, bad), bad); /* the UI, through Jupyter */
     json_t *ingress = two(rule("from", one(pods(json_deep_copy(o->jupyter), bad), bad), from_jupyter,
                                bad),
                           rule("from", one(pods(component("executor", bad), bad), bad),
@@ -351,7 +352,7 @@ static json_t *executor_policy(const char *name, const char *ns, const struct ne
 }
 
 /* Jupyter server pods (egress only, and only on request: selecting them for egress
- * limits their egress to this): the kernel pods' shim and Connect ports, the API
+ * limits their egress to this): the kernel pods' shim, Connect and UI ports, the API
  * server, DNS. */
 static json_t *jupyter_policy(const char *name, const char *ns, const struct netpol_options *o,
                               int *bad)
@@ -361,6 +362,7 @@ static json_t *jupyter_policy(const char *name, const char *ns, const struct net
          bad);
     if (o->connect_port)
         push(to_kernels, tcp_port(o->connect_port, bad), bad);
+    push(to_kernels, tcp_port(KUBE_SPARK_UI_PORT, bad), bad);
     json_t *egress = two(dns_rule(o, bad), api_rule(o, bad), bad);
     push(egress, rule("to", one(pods(component("kernel", bad), bad), bad), to_kernels, bad), bad);
     return policy(name, ns, json_deep_copy(o->jupyter), NULL, egress, bad);

@@ -75,6 +75,16 @@ static const struct setting_info infos[SETTING_COUNT] = {
                                        "--s3-credentials-secret", SETTING_DNS_LABEL, 1},
     [SETTING_RAPIDS_MODE] = {"rapids.mode", "SPARK_K8S_RAPIDS_MODE", "--rapids-mode",
                              SETTING_RAPIDS_MODE_KIND, 1},
+    [SETTING_LIMIT_EXECUTORS] = {"limits.executors", "SPARK_K8S_LIMIT_EXECUTORS", NULL,
+                                 SETTING_COUNT_POS, 0},
+    [SETTING_LIMIT_EXECUTOR_CORES] = {"limits.executor_cores", "SPARK_K8S_LIMIT_EXECUTOR_CORES",
+                                      NULL, SETTING_COUNT_POS, 0},
+    [SETTING_LIMIT_EXECUTOR_MEMORY] = {"limits.executor_memory",
+                                       "SPARK_K8S_LIMIT_EXECUTOR_MEMORY", NULL, SETTING_MEMORY, 0},
+    [SETTING_LIMIT_EXECUTOR_GPUS] = {"limits.executor_gpus", "SPARK_K8S_LIMIT_EXECUTOR_GPUS", NULL,
+                                     SETTING_COUNT_ANY, 0},
+    [SETTING_LIMIT_LOCKED] = {"limits.locked_properties", "SPARK_K8S_LIMIT_LOCKED_PROPERTIES",
+                              NULL, SETTING_PROPERTY_LIST, 0},
 };
 
 const struct setting_info *setting_info(enum setting_id id)
@@ -125,6 +135,26 @@ static int name_list_ok(const char *v)
             return 0;
         for (size_t i = 0; i < len; i++)
             if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-'))
+                return 0;
+        if (!p[len])
+            return 1;
+        p += len + 1;
+    }
+}
+
+/* "spark.a.b,spark.c.*": 1 to 64 Spark property names, each of letters, digits and
+ * . _ - [ ], starting with "spark.", the last character may be '*' (a prefix). */
+static int property_list_ok(const char *v)
+{
+    size_t n = 0;
+    const char *p = v;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len <= 6 || len > 255 || strncmp(p, "spark.", 6) != 0 || ++n > 64)
+            return 0;
+        for (size_t i = 0; i < len; i++)
+            if (!isalnum((unsigned char)p[i]) && !strchr("._-[]", p[i]) &&
+                !(p[i] == '*' && i == len - 1))
                 return 0;
         if (!p[len])
             return 1;
@@ -314,6 +344,12 @@ int setting_check(enum setting_id id, const char *v, const char *origin, struct 
         if (!*v || strlen(v) > 64 || !all_chars_in(v, "-"))
             want = "a region name such as us-east-1 (letters, digits and '-')";
         break;
+    case SETTING_PROPERTY_LIST:
+        if (!property_list_ok(v))
+            want = "Spark property names separated by ',' (at most 64), each starting with "
+                   "'spark.', of letters, digits and . _ - [ ]; one ending in '*' stands for "
+                   "every name it starts";
+        break;
     case SETTING_RAPIDS_MODE_KIND:
         if (strcasecmp(v, "executeOnGPU") != 0 && strcasecmp(v, "explainOnly") != 0)
             want = "'executeOnGPU' (queries run on the GPU) or 'explainOnly' (plans say what "
@@ -371,8 +407,10 @@ int settings_add_extra(struct settings *s, const char *key, const char *value,
         sparkconf_check_value(key, value, source, err))
         return -1;
     if (sparkconf_reserved(key)) {
-        error_set(err, ERR_INPUT, "%s: property '%s' is set by the runtime and cannot be overridden",
-                  source, key);
+        error_set(err, ERR_INPUT, "%s: property '%s' is set by the runtime and cannot be overridden%s",
+                  source, key,
+                  strncmp(key, "spark.k8s.notebook.limits.", 26) == 0
+                      ? " (the admin's limits.* settings set it)" : "");
         return -1;
     }
     struct extra_property *grown = realloc(s->extra, (s->n_extra + 1) * sizeof *grown);

@@ -48,6 +48,14 @@ enum setting_id {
     SETTING_S3_PATH_STYLE,      /* "true" | "false": path-style S3 requests */
     SETTING_S3_CREDENTIALS_SECRET, /* kubernetes: Secret with AWS_ACCESS_KEY_ID/..._SECRET_... */
     SETTING_RAPIDS_MODE,        /* "executeOnGPU" | "explainOnly" (RAPIDS' spark.rapids.sql.mode) */
+    /* Admin limits on what a notebook asks for its session (%%spark_conf,
+     * spark_k8s.configure): checked by the kernel, not by Spark or Kubernetes (a
+     * namespace's ResourceQuota is what holds whatever the kernel's code does). */
+    SETTING_LIMIT_EXECUTORS,       /* most executors: instances, dynamic allocation's bounds */
+    SETTING_LIMIT_EXECUTOR_CORES,  /* most spark.executor.cores */
+    SETTING_LIMIT_EXECUTOR_MEMORY, /* most spark.executor.memory */
+    SETTING_LIMIT_EXECUTOR_GPUS,   /* most spark.executor.resource.gpu.amount */
+    SETTING_LIMIT_LOCKED,          /* Spark properties a notebook may not set: names, prefix* */
     SETTING_COUNT
 };
 
@@ -70,6 +78,7 @@ enum setting_kind {
     SETTING_URL,        /* http:// or https:// URL */
     SETTING_REGION,     /* a cloud region: lowercase letters, digits and '-' */
     SETTING_RAPIDS_MODE_KIND, /* "executeOnGPU" | "explainOnly" (any case) */
+    SETTING_PROPERTY_LIST, /* Spark property names or prefixes (ending in '*'), ',' between */
 };
 
 /* 1 if MODE (a rapids.mode value) is RAPIDS' explain-only mode: plans say what would

@@ -32,6 +32,7 @@ extern const unsigned char spark_k8s_pkg_cells_py[], spark_k8s_pkg_cells_py_end[
 extern const unsigned char spark_k8s_pkg_progress_py[], spark_k8s_pkg_progress_py_end[];
 extern const unsigned char spark_k8s_pkg_tables_py[], spark_k8s_pkg_tables_py_end[];
 extern const unsigned char spark_k8s_pkg_helper_py[], spark_k8s_pkg_helper_py_end[];
+extern const unsigned char spark_k8s_pkg_notebook_conf_py[], spark_k8s_pkg_notebook_conf_py_end[];
 
 const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
 {
@@ -54,6 +55,8 @@ const char *kernelspec_file(size_t i, const unsigned char **data, size_t *size)
         {"spark_k8s_session/progress.py", spark_k8s_pkg_progress_py, spark_k8s_pkg_progress_py_end},
         {"spark_k8s_session/tables.py", spark_k8s_pkg_tables_py, spark_k8s_pkg_tables_py_end},
         {"spark_k8s_session/helper.py", spark_k8s_pkg_helper_py, spark_k8s_pkg_helper_py_end},
+        {"spark_k8s_session/notebook_conf.py", spark_k8s_pkg_notebook_conf_py,
+         spark_k8s_pkg_notebook_conf_py_end},
     };
     if (i >= sizeof files / sizeof files[0])
         return NULL;

@@ -82,6 +82,12 @@ spark_k8s_pkg_helper_py:
 spark_k8s_pkg_helper_py_end:
     .byte 0
 
+    .global spark_k8s_pkg_notebook_conf_py, spark_k8s_pkg_notebook_conf_py_end
+spark_k8s_pkg_notebook_conf_py:
+    .incbin "kernelspecs/spark_k8s_session/notebook_conf.py"
+spark_k8s_pkg_notebook_conf_py_end:
+    .byte 0
+
     .global spark_k8s_log4j2, spark_k8s_log4j2_end
 spark_k8s_log4j2:
     .incbin "kernelspecs/log4j2.properties"

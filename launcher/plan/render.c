@@ -272,6 +272,23 @@ static void render_progress(struct render *r)
     put(r, "spark.ui.showConsoleProgress", "false", on->source);
 }
 
+/* The admin's limits, for the kernel to hold a notebook's session settings to. */
+static void render_limits(struct render *r)
+{
+    static const struct {
+        const char *name;
+        enum setting_id id;
+    } limits[] = {
+        {RENDER_LIMITS "executors", SETTING_LIMIT_EXECUTORS},
+        {RENDER_LIMITS "executorCores", SETTING_LIMIT_EXECUTOR_CORES},
+        {RENDER_LIMITS "executorMemory", SETTING_LIMIT_EXECUTOR_MEMORY},
+        {RENDER_LIMITS "executorGpus", SETTING_LIMIT_EXECUTOR_GPUS},
+        {RENDER_LIMITS "lockedProperties", SETTING_LIMIT_LOCKED},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        put_setting(r, limits[i].name, limits[i].id);
+}
+
 /* The variant's jars on the driver's class path: spark.driver.extraClassPath is read
  * by spark-submit from spark-defaults.conf before the driver's JVM starts, so the
  * plugin and the catalog classes are there from its first instruction (spark.jars
@@ -368,6 +385,7 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
     render_warehouse(&r, pod != NULL, iceberg);
     render_connect(&r, pod, env);
     render_progress(&r);
+    render_limits(&r);
     const struct settings *s = plan_settings(plan);
     struct sparkconf *ours = sparkconf_new();
     for (size_t i = 0; ours && !r.failed && i < sparkconf_count(r.conf); i++)

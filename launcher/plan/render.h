@@ -74,6 +74,10 @@ int render_spark_conf(const struct plan *plan, const struct render_pod *pod,
  * whether cells show Spark's progress, and how often it updates. */
 #define RENDER_PROGRESS "spark.k8s.notebook.progress"
 #define RENDER_PROGRESS_INTERVAL "spark.k8s.notebook.progress.intervalMs"
+/* The admin's limits on the session settings a notebook asks for (limits.*), read by
+ * the kernel's %%spark_conf and spark_k8s.configure: RENDER_LIMITS + "executors",
+ * "executorCores", "executorMemory", "executorGpus", "lockedProperties". */
+#define RENDER_LIMITS "spark.k8s.notebook.limits."
 
 /* Write DIR/spark-defaults.conf of PLAN for the local runtime (ENV may be NULL),
  * with a header naming the kernel. 0, or -1 with ERR. */

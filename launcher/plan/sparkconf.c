@@ -80,12 +80,15 @@ int sparkconf_check_value(const char *key, const char *value, const char *origin
     return 0;
 }
 
+/* The admin's limits (render.h's RENDER_LIMITS): the settings limits.* only. */
+static const char reserved_prefix[] = "spark.k8s.notebook.limits.";
+
 int sparkconf_reserved(const char *key)
 {
     for (size_t i = 0; i < sizeof reserved_keys / sizeof reserved_keys[0]; i++)
         if (strcmp(key, reserved_keys[i]) == 0)
             return 1;
-    return 0;
+    return strncmp(key, reserved_prefix, sizeof reserved_prefix - 1) == 0;
 }
 
 int sparkconf_set(struct sparkconf *conf, const char *key, const char *value,

@@ -23,8 +23,9 @@ void sparkconf_free(struct sparkconf *conf);
  * where the text came from in the message. 0 if acceptable, else -1. */
 int sparkconf_check_key(const char *key, const char *origin, struct error *err);
 int sparkconf_check_value(const char *key, const char *value, const char *origin, struct error *err);
-/* 1 if KEY belongs to the runtime (spark.master, driver host and ports, ...):
- * extra properties may not set it. */
+/* 1 if KEY belongs to the runtime (spark.master, driver host and ports, ...) or to
+ * the admin's limits (spark.k8s.notebook.limits.*, the settings limits.*): extra
+ * properties may not set it. */
 int sparkconf_reserved(const char *key);
 
 /* Set KEY to VALUE (both checked); an existing key keeps its place and takes the

@@ -22,6 +22,7 @@
 #include "launcher/plan/plan.h"
 #include "launcher/runtime/runtime.h"
 #include "launcher/runtime/runtime_kube.h"
+#include "launcher/runtime/ui_route.h"
 #include "launcher/sys/version.h"
 
 #define STOP_GRACE_MS 1200 /* SIGTERM to SIGKILL; the whole stop stays under 2 s */
@@ -35,6 +36,7 @@ struct kernel {
     struct relay_host host;
     const struct runtime_ops *ops; /* the runtime the kernelspec names */
     char kernel_id[37];
+    struct ui_route ui; /* the Spark UI through the Jupyter server, when it has the route */
 };
 
 /* ---- hooks from the proxy ---------------------------------------------------- */
@@ -160,11 +162,15 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
         goto out;
     }
     notices(&k);
+    int routed = ui_route_find(&k.ui, k.kernel_id, conn_path, err);
+    if (routed < 0)
+        goto out;
     struct runtime_env env = {
         .plan = k.plan,
         .front = &k.conn,
         .kernel_id = k.kernel_id,
         .resource_dir = spec_dir,
+        .ui = routed ? &k.ui : NULL,
     };
     if (relay_host_start(&k.host, k.ops, &env, err)) {
         error_prefix(err, "cannot start the %s runtime: ", k.ops->name);
@@ -173,6 +179,7 @@ int kernel_host_run(const struct kernel_options *o, struct error *err)
     status = relay_host_run(&k.host);
 out:
     relay_host_free(&k.host);
+    ui_route_withdraw(&k.ui);
     plan_free(k.plan);
     connection_clear(&k.conn);
     return status;

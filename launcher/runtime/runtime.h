@@ -25,6 +25,8 @@
 #include "launcher/plan/plan.h"
 #include "launcher/sys/errmsg.h"
 
+struct ui_route;
+
 struct runtime_env {
     struct loop *loop;              /* the one event loop (kernel/loop.h) */
     struct proxy *proxy;
@@ -36,6 +38,8 @@ struct runtime_env {
     /* A SPARK_CONF_DIR made by the caller (the shim: the driver pod's properties),
      * used instead of rendering the plan's local properties; NULL for that. */
     const char *spark_conf_dir;
+    /* The Spark UI's route through the Jupyter server (ui_route.h), or NULL. */
+    const struct ui_route *ui;
     /* The kernel ended (EXPECTED: after a shutdown or a stop we asked for) or
      * could not start; REASON is one line a person can act on. Called once. */
     void (*exited)(void *ctx, int expected, const char *reason);

@@ -5,6 +5,7 @@
  * pings the shim so its watchdog knows the launcher lives, and deletes the Pod
  * (background propagation takes the rest) when the kernel stops or fails. */
 #include "launcher/runtime/runtime_kube.h"
+#include "launcher/runtime/ui_route.h"
 #include "launcher/sys/errmsg.h"
 
 #include <errno.h>
@@ -204,6 +205,24 @@ static json_t *first_container_status(json_t *pod)
     return json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
 }
 
+/* The Jupyter server's route to the kernel pod's Spark UI (ui_route.h): its address,
+ * for the server extension; the janitor removes it should the launcher die. A failure
+ * costs the route only, and the notebook is told. */
+static void publish_ui(struct kube_runtime *rt, const char *ip)
+{
+    const struct ui_route *ui = rt->env.ui;
+    if (!ui)
+        return;
+    char url[128];
+    snprintf(url, sizeof url, strchr(ip, ':') ? "http://[%s]:%d" : "http://%s:%d", ip,
+             KUBE_SPARK_UI_PORT);
+    struct error e = {0};
+    if (rt->env.janitor)
+        janitor_guard_dir(rt->env.janitor, ui->registry);
+    if (ui_route_publish(ui, url, &e) < 0)
+        progress(rt, "the Spark UI cannot be reached through Jupyter: %s", e.text);
+}
+
 static void attach(struct kube_runtime *rt, const char *ip)
 {
     char endpoints_buf[CH_COUNT][128];
@@ -229,6 +248,7 @@ static void attach(struct kube_runtime *rt, const char *ip)
     snprintf(rt->pod_ip, sizeof rt->pod_ip, "%s", ip);
     proxy_set_alive(rt->env.proxy, 1);
     progress(rt, "pod %s is running (%s); connecting to the kernel", rt->launch->names.base, ip);
+    publish_ui(rt, ip);
 }
 
 /* The last N non-empty lines of TEXT (a container's termination message: the end of
@@ -735,6 +755,7 @@ static void *kube_start(const struct runtime_env *env, struct error *err)
     }
     snprintf(rt->curve.peer_public_key, sizeof rt->curve.peer_public_key, "%s", server_public);
     struct kube_inputs *in = &rt->launch->in;
+    in->ui_path = env->ui ? env->ui->path : NULL;
     in->hmac_key = env->front->key ? env->front->key : "";
     in->server_secret_key = rt->server_secret;
     in->server_public_key = rt->curve.peer_public_key;

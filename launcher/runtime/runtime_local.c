@@ -19,6 +19,7 @@
 #include "launcher/sys/token.h"
 #include "launcher/sys/strv.h"
 #include "launcher/sys/textfile.h"
+#include "launcher/runtime/ui_route.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -350,6 +351,20 @@ static int prepare_dir(struct local_runtime *rt, struct error *err)
     return rc;
 }
 
+/* The Spark UI's route, when the launcher has one: the kernel's link, and the file
+ * it writes its UI's address into once the UI listens (the janitor removes it should
+ * the launcher die; kernel_host.c otherwise). Without one no file is inherited; the
+ * link may be (the shim in a kernel pod: the launcher put it in the pod's spec). */
+static int set_ui_env(const struct ui_route *ui, struct janitor *janitor)
+{
+    if (!ui)
+        return unsetenv(UI_ROUTE_REGISTRY_ENV) || unsetenv(UI_ROUTE_CONNECTION_ENV);
+    if (janitor)
+        janitor_guard_dir(janitor, ui->registry);
+    return setenv(UI_ROUTE_PATH_ENV, ui->path, 1) || setenv(UI_ROUTE_REGISTRY_ENV, ui->registry, 1) ||
+           setenv(UI_ROUTE_CONNECTION_ENV, ui->connection, 1);
+}
+
 static void local_free(void *p);
 
 static void *local_start(const struct runtime_env *env, struct error *err)
@@ -374,6 +389,10 @@ static void *local_start(const struct runtime_env *env, struct error *err)
     }
     /* The child's environment: ours plus its Spark configuration. */
     if (setenv("SPARK_CONF_DIR", rt->conf_dir, 1) || setenv("SPARK_K8S_KERNEL_ID", env->kernel_id, 1)) {
+        error_set(err, ERR_SYSTEM, "cannot set the kernel's environment");
+        goto fail;
+    }
+    if (set_ui_env(env->ui, env->janitor)) {
         error_set(err, ERR_SYSTEM, "cannot set the kernel's environment");
         goto fail;
     }

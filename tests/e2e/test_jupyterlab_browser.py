@@ -1,7 +1,8 @@
 """test_jupyterlab_browser.py — JupyterLab 4, served by `make run`, in headless Chromium:
 the launcher offers the eight kernels with their display names and logos; a notebook
 started from the "Spark 4.1" card runs a Spark query and shows the result with a link
-to the Spark UI; a longer query shows its progress bar moving under the cell, then
+to the Spark UI, which opens Spark's jobs, stages and executors pages through
+JupyterLab's own address and login (serverext/spark_k8s_ui); a longer query shows its progress bar moving under the cell, then
 one summary line; the toolbar's stop button interrupts a running Spark job (the next
 cell finds no job running); Kernel > Restart Kernel replaces every process of the
 kernel; Kernel > Shut Down Kernel leaves no process, folder or connection file.
@@ -12,6 +13,7 @@ import re
 import shutil
 import tempfile
 import time
+import urllib.error
 
 import pytest
 
@@ -141,6 +143,52 @@ def test_launcher_offers_the_eight_kernels_with_logos(run, browser):
     shot(browser, "jupyterlab-launcher.png")
 
 
+def spark_ui_pages(run, browser, url):
+    """The first cell's Spark UI link, in a new tab of the same browser: Spark's jobs,
+    stages and executors pages through JupyterLab's own address and login (no
+    port-forward, no port of the driver's), every link and script below the route."""
+    from selenium.webdriver.common.by import By
+    notebook = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    try:
+        browser.get(url)
+        assert wait_until(lambda: browser.current_url == url + "jobs/", 60), browser.current_url
+        assert wait_until(lambda: "Spark Jobs" in browser.find_element(By.TAG_NAME, "body").text, 60)
+        assert "collect at" in browser.find_element(By.TAG_NAME, "body").text
+        shot(browser, "spark-ui-jobs.png")
+        for tab, page, want in (("Stages", "stages/", "Completed Stages"),
+                                ("Executors", "executors/", "driver")):
+            browser.find_element(By.LINK_TEXT, tab).click()
+            assert wait_until(lambda: browser.current_url == url + page, 60), browser.current_url
+            # the executors table is filled by Spark's script from its REST API (the route too)
+            # ... and says "Loading ..." until the last of its requests came back
+            assert wait_until(lambda: want in browser.find_element(By.TAG_NAME, "body").text and
+                              "Loading" not in browser.find_element(By.TAG_NAME, "body").text, 60), \
+                browser.find_element(By.TAG_NAME, "body").text[:2000]
+            shot(browser, "spark-ui-%s.png" % page.rstrip("/"))
+        srcs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('script[src], link[href]'))"
+            ".map(e => e.src || e.href);")
+        assert srcs and all(x.startswith(url) for x in srcs), srcs
+    finally:
+        browser.close()
+        browser.switch_to.window(notebook)
+    # the same pages need the server's login: with its token they come, without it a
+    # client gets the login page, never Spark's
+    path = url[len(run.url.split("/lab?")[0]):]
+    status, kind, body = run.api.request("GET", path + "executors/")
+    assert status == 200 and kind.startswith("text/html") and b"Executors" in body
+    status, final, body = h.browse(url + "jobs/")
+    assert "/login" in final and "Spark Jobs" not in body, final
+    # another kernel id is no one's UI
+    missing = re.sub(r"/ui/[0-9a-f-]{36}/", "/ui/00000000-0000-4000-8000-000000000000/", url)
+    try:
+        run.api.request("GET", missing[len(run.url.split("/lab?")[0]):] + "jobs/")
+        raise AssertionError("a kernel id of no kernel was served")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404, e.code
+
+
 def test_notebook_query_interrupt_restart_shutdown(run, browser):
     # a notebook from the launcher's "Spark 4.1" card
     for card in find(browser, '.jp-LauncherCard[data-category="Notebook"]'):
@@ -154,8 +202,12 @@ def test_notebook_query_interrupt_restart_shutdown(run, browser):
     links = browser.execute_script("""
         return Array.from(document.querySelectorAll('.jp-OutputArea-output a')).map(
             a => [a.innerText, a.href]);""")
-    assert any(t == "Spark UI" and href.startswith("http") for t, href in links), (links, text)
+    ui = [href for t, href in links if t == "Spark UI"]
+    origin = run.url.split("/lab?")[0]
+    assert len(ui) == 1 and re.fullmatch(re.escape(origin) + r"/spark-k8s/ui/[0-9a-f-]{36}/", ui[0]), \
+        (links, text)
     shot(browser, "jupyterlab-query.png")
+    spark_ui_pages(run, browser, ui[0])
 
     # Spark's progress under the running cell: the bar moves, then one summary line
     seen, shots = [], []

@@ -121,8 +121,9 @@ def test_network_policies_open_the_shim_to_jupyter_and_the_driver_to_executors()
     for shim_port in range(7070, 7075):  # the shim's five channels
         assert ports[("TCP", shim_port)] == [jupyter]
     assert ports[("TCP", 15002)] == [jupyter]  # Spark Connect
+    assert ports[("TCP", 4040)] == [jupyter]  # the Spark UI, which Jupyter serves (serverext/)
     assert ports[("TCP", 7078)] == ports[("TCP", 7079)] == [EXECUTOR]
-    assert {p for _, p in ports} == {7070, 7071, 7072, 7073, 7074, 7078, 7079, 15002}
+    assert {p for _, p in ports} == {4040, 7070, 7071, 7072, 7073, 7074, 7078, 7079, 15002}
     executors = policies(listing)["spark-k8s-executors"]
     assert executors["podSelector"]["matchLabels"] == EXECUTOR
     assert by_port(executors["ingress"], "from") == {("TCP", 7079): [KERNEL, EXECUTOR]}
@@ -149,6 +150,7 @@ def test_egress_for_a_namespace_that_denies_it():
     assert jupyter["policyTypes"] == ["Egress"]
     jupyter_out = by_port(jupyter["egress"], "to")
     assert jupyter_out[("TCP", 7070)] == [KERNEL] and jupyter_out[("TCP", 15010)] == [KERNEL]
+    assert jupyter_out[("TCP", 4040)] == [KERNEL]  # the Spark UI it serves
     assert jupyter_out[("TCP", 6443)] == [api]
 
 

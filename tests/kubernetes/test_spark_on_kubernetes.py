@@ -20,6 +20,8 @@ duration is asserted."""
 
 import base64
 import json
+import os
+import pathlib
 import re
 import shutil
 import tempfile
@@ -34,10 +36,22 @@ from fakekube import podnet
 from fakekube.schema import validate
 from support import cluster as kubecluster
 from support.notebooks import Env, Notebook, finish, is_executor, printed
+from support.serverext import FakeKernelManager
 
 QUERY = 'print(spark.range(10**6, numPartitions=4).selectExpr("sum(id)").collect()[0][0])'
 ANSWER = "499999500000"
 # Eight one-second-and-more tasks in Python workers on the executors; each says when it runs.
+# the notebook sizes its executors before the session starts (the kernelspec says 512m)
+SESSION_SETTINGS = "%%spark_conf\nspark.executor.memory 640m\n"
+FAILING_UDF = """
+from pyspark.sql.functions import udf
+
+@udf("int")
+def one_over(x):
+    return 1 // (x - 3)
+
+spark.range(6, numPartitions=3).select(one_over("id")).collect()
+"""
 SLOW_JOB = """
 import sys, time
 def slow(x):
@@ -78,6 +92,8 @@ class Run:
         self.errors = {}
 
 
+UI_PROXY = "/user/nb/spark-k8s/ui/"
+
 ADMIN_EDIT = "# edited by the admin: spark-k8s test\nlogger.kubernetes.name = org.apache.spark.deploy.k8s\n" \
              "logger.kubernetes.level = error\n"
 
@@ -99,7 +115,7 @@ def setup_cluster(tmp):
     return cluster, state_dir
 
 
-def scenario(line, tmp_path_factory, extended):
+def scenario(line, tmp_path_factory, extended, first=None, ui_route=False):
     tmp = tmp_path_factory.mktemp("spark-%s" % line)
     cluster, state_dir = setup_cluster(tmp)
     run = Run(cluster, line)
@@ -114,9 +130,19 @@ def scenario(line, tmp_path_factory, extended):
     network = podnet.ConnectionLog(cluster.fake).start()
     try:
         with Env(cluster):
-            notebook = Notebook(name, tmp / "launcher.log")
+            if ui_route:  # as under a Jupyter server with the extension (serverext/)
+                os.environ["SPARK_K8S_UI_PROXY"] = UI_PROXY
+            try:
+                notebook = Notebook(name, tmp / "launcher.log")
+            finally:
+                os.environ.pop("SPARK_K8S_UI_PROXY", None)
             run.hmac_key = notebook.km.session.key.decode()
+            if first:  # a cell before the session starts
+                run.outputs["first"], run.errors["first"] = notebook.run(first, timeout=QUERY_S)
             run.outputs["query"], run.errors["query"] = notebook.run(QUERY, timeout=START_S + QUERY_S)
+            run.outputs["udf"], run.errors["udf"] = notebook.run(FAILING_UDF, timeout=QUERY_S)
+            if ui_route:
+                run.ui = through_the_route(notebook)
             run.driver_pod = next(p for p in cluster.fake.objects("pods")
                                   if p["metadata"]["name"].startswith("spark-k8s-"))
             run.executors_after_query = [p["metadata"]["name"] for p in cluster.fake.objects("pods")
@@ -132,6 +158,7 @@ def scenario(line, tmp_path_factory, extended):
         network.stop()
         run.connections, run.pods = network.connections, network.pods
         run.policies = cluster.fake.objects("networkpolicies")
+        run.connection_dir = pathlib.Path(notebook.km.connection_file).parent
         notebook.shutdown()
         run.shutdown_ok = notebook.km.is_alive() is False
         notebook = None
@@ -148,6 +175,32 @@ def scenario(line, tmp_path_factory, extended):
         shutil.rmtree(state_dir, ignore_errors=True)
     assert problems == [], problems
     return run
+
+
+def through_the_route(notebook):
+    """What the server extension finds for the kernel (its registration beside Jupyter's
+    connection file, checked against the server's kernels) and what the kernel pod's UI
+    answers there as the extension asks (X-Forwarded-Context): {name: value}."""
+    import urllib.request
+    from spark_k8s_ui import registration
+
+    conn = pathlib.Path(notebook.km.connection_file)
+    files = sorted(conn.parent.glob("spark-k8s-ui-*.json"))
+    got = {"files": [f.name for f in files]}
+    if len(files) != 1:
+        return got
+    kid = files[0].name[len("spark-k8s-ui-"):-len(".json")]
+    km = FakeKernelManager(conn.parent, [str(conn)])
+    got["url"] = registration(km, kid)
+    got["foreign"] = registration(FakeKernelManager(conn.parent, []), kid)
+    base = UI_PROXY + kid
+    got["base"] = base
+    if got["url"]:
+        for page in ("jobs/", "executors/", "api/v1/applications"):
+            req = urllib.request.Request(got["url"] + "/" + page, headers={"X-Forwarded-Context": base})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                got[page] = resp.read().decode("utf-8", "replace")
+    return got
 
 
 def slow_job(run, notebook):
@@ -177,7 +230,56 @@ def spark41(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def spark35(tmp_path_factory):
-    return scenario("3.5", tmp_path_factory, extended=False)
+    return scenario("3.5", tmp_path_factory, extended=False, first=SESSION_SETTINGS, ui_route=True)
+
+
+def test_a_udf_failing_on_an_executor_pod_shows_its_traceback_not_the_tasks_reports(spark41, spark35):
+    """The executors' failed tasks are reported to the driver as WARN lines with JVM stack
+    traces, once per attempt: the cell shows the job's PythonException and names the
+    driver's log, where those reports are."""
+    for run in (spark41, spark35):
+        out, errors = run.outputs["udf"], run.errors["udf"]
+        assert len(errors) == 1 and errors[0].startswith("PythonException: "), errors
+        assert "ZeroDivisionError" in errors[0] and "one_over" in errors[0], errors
+        assert not re.search(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARN|ERROR) ", out, re.M), out
+        assert "\tat org.apache.spark" not in out, out
+        assert re.search(r"^spark-k8s: Spark's log of this failure, with its JVM stack traces: "
+                         r"/\S+/spark\.log$", out, re.M), out
+
+
+def test_the_notebooks_session_settings_size_the_executor_pods(spark35, spark41):
+    """%%spark_conf before the first use of spark: the executor pods Spark creates have the
+    notebook's memory (640m and Spark's minimum overhead of 384 MiB), not the kernelspec's."""
+    assert spark35.errors["first"] == [], spark35.outputs["first"]
+    assert "spark-k8s: the session will start with spark.executor.memory=640m" in spark35.outputs["first"]
+    for run, want in ((spark35, "1024Mi"), (spark41, "896Mi")):
+        bodies = executor_bodies(run)
+        assert bodies
+        for body in bodies:
+            (container,) = body["spec"]["containers"]
+            assert container["resources"]["requests"]["memory"] == want, (run.line, container["resources"])
+
+
+def test_the_spark_ui_is_linked_through_the_jupyter_server(spark35):
+    """Under a Jupyter server with the extension, the first cell links the UI's route (no
+    port-forward), the launcher registers the kernel pod's UI (its IP, port 4040) beside the
+    connection file for that server's kernels only, the UI answers there through the
+    NetworkPolicies with every link below the route, and the registration is gone with
+    the kernel."""
+    ui = spark35.ui
+    assert len(ui["files"]) == 1, ui["files"]
+    assert re.search(r"Spark UI: %s/$" % re.escape(ui["base"]), spark35.outputs["query"], re.M), \
+        spark35.outputs["query"]
+    assert "kubectl port-forward" not in spark35.outputs["query"]
+    ip = spark35.driver_pod["status"]["podIP"]
+    assert ui["url"] == "http://%s:4040" % ip and ui["foreign"] is None, ui
+    apps = json.loads(ui["api/v1/applications"])
+    assert len(apps) == 1 and apps[0]["id"] in spark35.outputs["query"], apps
+    for page in ("jobs/", "executors/"):
+        links = re.findall(r'(?:href|src)="(/[^"]*)"', ui[page])
+        assert links and all(x.startswith(ui["base"] + "/") for x in links), links
+    assert "collect at" in ui["jobs/"]
+    assert not list(spark35.connection_dir.glob("spark-k8s-ui-*.json"))
 
 
 def executor_bodies(run):

@@ -276,6 +276,57 @@ static void test_admin_kubernetes_settings(void **state)
     plan_free(p);
 }
 
+/* The admin's limits on a notebook's session settings: admin only, checked, rendered
+ * for the kernel, and out of reach of extra properties. */
+static void test_limits(void **state)
+{
+    struct fixture *f = *state;
+    write_text(f->config, "{\"limits\": {\"executors\": 6, \"executor_memory\": \"8g\", "
+                          "\"locked_properties\": \"spark.sql.catalog.*,spark.jars\"}}");
+    setenv("SPARK_K8S_LIMIT_EXECUTOR_CORES", "4", 1);
+    struct plan *p = load_ok(f);
+    assert_string_equal(plan_setting(p, SETTING_LIMIT_EXECUTORS)->value, "6");
+    assert_int_equal(plan_number(p, SETTING_LIMIT_EXECUTOR_MEMORY), 8192);
+    assert_null(plan_setting(p, SETTING_LIMIT_EXECUTOR_GPUS)->value);
+    struct error err = {0};
+    assert_int_equal(render_write_spark_conf(p, f->dir, NULL, &err), 0);
+    char path[160], text[8192];
+    snprintf(path, sizeof path, "%s/spark-defaults.conf", f->dir);
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = '\0';
+    fclose(in);
+    assert_non_null(strstr(text, "\nspark.k8s.notebook.limits.executors 6\n"));
+    assert_non_null(strstr(text, "\nspark.k8s.notebook.limits.executorCores 4\n"));
+    assert_non_null(strstr(text, "\nspark.k8s.notebook.limits.executorMemory 8g\n"));
+    assert_non_null(strstr(text, "\nspark.k8s.notebook.limits.lockedProperties "
+                                 "spark.sql.catalog.*,spark.jars\n"));
+    assert_null(strstr(text, "limits.executorGpus"));
+    plan_free(p);
+    unsetenv("SPARK_K8S_LIMIT_EXECUTOR_CORES");
+
+    const char *bad_list[] = {"spark.a,", "spark.*x", "foo.bar", "spark.a b", "spark.", NULL};
+    for (const char *const *v = bad_list; *v; v++) {
+        assert_int_equal(setting_check(SETTING_LIMIT_LOCKED, *v, "t", &err), -1);
+        assert_non_null(strstr(err.text, "limits.locked_properties"));
+    }
+    assert_int_equal(setting_check(SETTING_LIMIT_LOCKED, "spark.kubernetes.*", "t", &err), 0);
+    setenv("SPARK_K8S_LIMIT_EXECUTORS", "0", 1);
+    load_fails(f, (const char *[]){"SPARK_K8S_LIMIT_EXECUTORS", "limits.executors", "'0'", NULL});
+    unsetenv("SPARK_K8S_LIMIT_EXECUTORS");
+    /* a notebook's kernelspec or the extra properties cannot raise them */
+    setenv(CONFIG_SPARK_CONF_ENV, "spark.k8s.notebook.limits.executors=100", 1);
+    load_fails(f, (const char *[]){"spark.k8s.notebook.limits.executors", "limits.*", NULL});
+    unsetenv(CONFIG_SPARK_CONF_ENV);
+    write_text(f->spec, "{\"argv\": [\"x\"], \"display_name\": \"S\", \"language\": \"python\", "
+                        "\"metadata\": {\"spark_k8s\": {\"spark_version\": \"3.5\", "
+                        "\"limits\": {\"executors\": 100}}}}");
+    write_text(f->config, "{}");
+    load_fails(f, (const char *[]){"metadata.spark_k8s.limits.executors",
+                                    "belongs in the admin config file", NULL});
+}
+
 static void test_memory_formats(void **state)
 {
     (void)state;
@@ -583,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rapids_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_kubernetes_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_spark_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_name_cannot_add_a_property, setup, teardown),
