@@ -14,6 +14,12 @@ with the cell's job tag (SparkContext.addJobTag on the cell's thread); nothing i
 parsed from logs. Spark's console progress bar is off in these kernels
 (spark.ui.showConsoleProgress false) so that it does not fight this display.
 
+Executors lost while the cell runs are named under its jobs, with why (Spark's own
+removal reason from its status store, e.g. the exit code and the container status the
+Kubernetes API gave) and, for one that ran out of memory (OOMKilled, exit code 137),
+the setting to raise; an executor that dynamic allocation released is no loss. The
+summary line keeps them.
+
 The messages go straight to the kernel's iopub socket with the cell's request as their
 parent, so they land in the running cell whatever thread sends them.
 """
@@ -45,6 +51,25 @@ class Job:
         return done, total, active, failed
 
 
+# Removal reasons of executors given back on purpose (dynamic allocation, the
+# session's end): no loss to explain.
+RELEASED = ("killed by driver", "Executor killed by driver", "decommission", "Decommission")
+
+
+def explain_loss(executor_id, reason, memory, overhead):
+    """One line on a lost executor: why, and for an OOM kill what to raise (MEMORY and
+    OVERHEAD: spark.executor.memory and spark.executor.memoryOverhead as set, or None)."""
+    first = reason.strip().splitlines()[0].strip() if reason.strip() else "no reason given"
+    if "OOMKilled" in reason or "exit code 137" in reason:
+        now = "spark.executor.memory is %s" % memory if memory else "spark.executor.memory"
+        if overhead:
+            now += ", spark.executor.memoryOverhead %s" % overhead
+        return ("executor %s lost: its container ran out of memory (OOMKilled, exit code 137); "
+                "%s: raise it or spark.executor.memoryOverhead (%%%%spark_conf --restart)"
+                % (executor_id, now))
+    return "executor %s lost: %s" % (executor_id, first)
+
+
 def bar_text(done, total, width=BAR):
     filled = int(width * done / total) if total else 0
     return "\u2588" * filled + "\u2591" * (width - filled)
@@ -54,8 +79,9 @@ def fmt_seconds(s):
     return "%.1f s" % s if s < 60 else "%d min %02d s" % (s // 60, s % 60)
 
 
-def render_live(jobs, started, now):
-    """The live display of JOBS (ordered by id) as a MIME bundle."""
+def render_live(jobs, started, now, losses=()):
+    """The live display of JOBS (ordered by id) and the LOSSES of executors (lines) as
+    a MIME bundle."""
     lines, rows = [], []
     for job in jobs:
         done, total, active, failed = job.counts()
@@ -90,6 +116,9 @@ def render_live(jobs, started, now):
                            "skipped" if skipped else "%d/%d%s%s" % (
                                comp, tasks, ", %d running" % act if act else "",
                                ", %d failed" % fail if fail else "")))
+    for loss in losses:
+        lines.append(loss)
+        rows.append('<tr style="color:#d9534f"><td colspan="3">%s</td></tr>' % html.escape(loss))
     elapsed = fmt_seconds(now - started)
     text = "Spark: %s\n%s" % (elapsed, "\n".join(lines))
     html_out = ('<div class="spark-k8s-progress"><b>Spark</b> %s<table style="border:none">'
@@ -97,8 +126,9 @@ def render_live(jobs, started, now):
     return {"text/plain": text, "text/html": html_out}
 
 
-def summary(jobs, started, now, cancelled=False):
-    """The one line a finished cell keeps: jobs, tasks, time, and what went wrong."""
+def summary(jobs, started, now, cancelled=False, losses=()):
+    """The line a finished cell keeps: jobs, tasks, time, and what went wrong (with a
+    line for each executor lost)."""
     n = len(jobs)
     tasks = sum(j.counts()[0] for j in jobs)
     failed = [j for j in jobs if j.status == "FAILED"]
@@ -110,8 +140,9 @@ def summary(jobs, started, now, cancelled=False):
             "job %d" % j.id for j in failed)
     elif failed:
         text += " \u2014 %s failed" % ", ".join("job %d" % j.id for j in failed)
-    return {"text/plain": text, "text/html": '<div class="spark-k8s-progress">%s</div>'
-            % html.escape(text)}
+    return {"text/plain": "\n".join([text, *losses]),
+            "text/html": '<div class="spark-k8s-progress">%s</div>'
+            % "<br>".join(html.escape(t) for t in [text, *losses])}
 
 
 class CellProgress:
@@ -125,7 +156,10 @@ class CellProgress:
         self.send = send
         self.cancelled = cancelled
         self.jobs = {}
+        self.losses = {}  # executor id -> the line that explains its loss
         self.started = time.monotonic()
+        self.started_ms = time.time() * 1000.0
+        self.failed_seen = -1  # failed tasks at the last look at the executors
         self.display_id = None
         self.last = None
         self.stop_event = threading.Event()
@@ -147,6 +181,31 @@ class CellProgress:
                 if st is not None:
                     job.stages[sid] = (st.name, st.numTasks, st.numActiveTasks,
                                        st.numCompletedTasks, st.numFailedTasks)
+        failed = sum(j.counts()[3] for j in self.jobs.values())
+        if failed != self.failed_seen:  # a lost executor fails the tasks it ran
+            self.failed_seen = failed
+            try:
+                self.poll_losses()
+            except Exception:
+                pass  # the jobs' progress goes on without it
+
+    def poll_losses(self):
+        """Executors removed since the cell began, not on purpose: Spark's status store
+        (the executors tab's data) keeps each one's removal reason."""
+        store = self.sc._jsc.sc().statusStore()
+        executors = store.executorList(False)
+        conf = self.sc.getConf()
+        for i in range(executors.size()):
+            e = executors.apply(i)
+            if e.isActive() or e.id() in self.losses or not e.removeTime().isDefined():
+                continue
+            if e.removeTime().get().getTime() < self.started_ms - 1000:
+                continue
+            reason = e.removeReason().get() if e.removeReason().isDefined() else ""
+            if any(word in reason for word in RELEASED):
+                continue
+            self.losses[e.id()] = explain_loss(e.id(), reason, conf.get("spark.executor.memory"),
+                                               conf.get("spark.executor.memoryOverhead"))
 
     def publish(self, bundle, final=False):
         if bundle == self.last and not final:
@@ -168,7 +227,8 @@ class CellProgress:
                 continue  # the driver is busy or gone: the next poll, or the final one
             if self.jobs:
                 jobs = [self.jobs[i] for i in sorted(self.jobs)]
-                self.publish(render_live(jobs, self.started, time.monotonic()))
+                self.publish(render_live(jobs, self.started, time.monotonic(),
+                                         list(self.losses.values())))
 
     def finish(self, settle=2.0):
         """Stop polling; the one-line summary replaces the live display (when a job ran).
@@ -191,4 +251,9 @@ class CellProgress:
         if not self.jobs:
             return
         jobs = [self.jobs[i] for i in sorted(self.jobs)]
-        self.publish(summary(jobs, self.started, time.monotonic(), self.cancelled()), final=True)
+        try:
+            self.poll_losses()
+        except Exception:
+            pass
+        self.publish(summary(jobs, self.started, time.monotonic(), self.cancelled(),
+                             list(self.losses.values())), final=True)

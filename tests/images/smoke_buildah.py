@@ -448,6 +448,7 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid, vari
         out, _, err = execute(ws, "print(spark.version, spark.conf.get('spark.master'))", deadline)
         check(err is None and out.split()[:1] == [spark_version] and "local" in out,
               "Spark %s in local mode" % spark_version, out or err)
+        spark_ui_check(ws, token, deadline)
         variant_checks(ws, variant, deadline)
     finally:
         ws.close()
@@ -455,6 +456,25 @@ def run_server_checks(c, server, health, token, kernel, spark_version, uid, vari
             http_json("DELETE", "/api/kernels/" + k["id"], token)
         except urllib.error.URLError:
             pass
+
+
+def spark_ui_check(ws, token, deadline):
+    """The kernel's Spark UI through JupyterLab's own address (the image's server
+    extension, spark_k8s_ui): the link the kernel gives, and Spark's jobs page there."""
+    out, _, err = execute(ws, "print(spark_k8s.ui_url)", deadline)
+    path = out.strip()
+    if not check(err is None and path.startswith("/spark-k8s/ui/") and path.endswith("/"),
+                 "the kernel's Spark UI link is JupyterLab's /spark-k8s/ui/<kernel>/", out or err):
+        return
+    req = urllib.request.Request("http://127.0.0.1:%d%sjobs/" % (PORT, path),
+                                 headers={"Authorization": "token " + token})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = resp.read().decode("utf-8", "replace")
+            ok = resp.status == 200 and "Spark Jobs" in body and (path + "static/") in body
+    except urllib.error.URLError as e:
+        ok, body = False, str(e)
+    check(ok, "JupyterLab serves the Spark UI's jobs page there, its links below it", body[-300:])
 
 
 def cell_result(ws, code, name, deadline):

@@ -361,6 +361,11 @@ def test_the_kernelspecs_logging_configuration_reaches_driver_and_executors(spar
 def test_killed_executor_is_replaced_and_the_job_answers(spark41):
     assert spark41.errors["slow"] == []
     assert "28" in printed(spark41.outputs["slow"]), spark41.outputs["slow"]
+    # the cell names the executor the kubelet OOM-killed, and the setting to raise
+    lost = re.findall(r"^executor (\S+) lost: (.*)$", spark41.outputs["slow"], re.M)
+    assert lost and {why for _, why in lost} == {
+        "its container ran out of memory (OOMKilled, exit code 137); spark.executor.memory is 512m: "
+        "raise it or spark.executor.memoryOverhead (%%spark_conf --restart)"}, spark41.outputs["slow"]
     names = {b["metadata"]["name"] for b in executor_bodies(spark41)}
     assert spark41.victim in names and len(names) >= 3, names  # a replacement was asked for
 

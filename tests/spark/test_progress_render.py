@@ -1,7 +1,8 @@
 """test_progress_render.py — what the progress display says, from given job states
 (kernelspecs/spark_k8s_session/progress.py, no Spark needed): counts over stages, stages of a
 finished job that never ran counted as skipped, the summary's wording, names
-from user code escaped in HTML; and, against a fake status tracker, a job followed to
+from user code escaped in HTML, lost executors explained (an OOM kill with the setting
+to raise); and, against a fake status tracker, a job followed to
 its end and the final poll repeated until the tracker shows the jobs' end."""
 from spark_k8s_session import progress as sp
 
@@ -37,6 +38,28 @@ def test_names_from_user_code_are_escaped():
     bundle = sp.render_live([j], 0, 1)
     assert "<img" not in bundle["text/html"] and "&lt;img" in bundle["text/html"]
     assert "<img" in bundle["text/plain"]  # plain text shows it as it is
+
+
+def test_lost_executors_are_explained():
+    oom = ("The executor with id 3 exited with exit code 137(SIGKILL, possible container OOM).\n\n"
+           "The API gave the following container statuses:\n\n container name: spark-kubernetes-"
+           "executor\n exit code: 137\n termination reason: OOMKilled\n")
+    assert sp.explain_loss("3", oom, "4g", None) == (
+        "executor 3 lost: its container ran out of memory (OOMKilled, exit code 137); "
+        "spark.executor.memory is 4g: raise it or spark.executor.memoryOverhead "
+        "(%%spark_conf --restart)")
+    assert "spark.executor.memory is 4g, spark.executor.memoryOverhead 1g:" in \
+        sp.explain_loss("3", oom, "4g", "1g")
+    assert sp.explain_loss("5", "Unable to create executor due to node lost\nmore", None, None) == \
+        "executor 5 lost: Unable to create executor due to node lost"
+    assert sp.explain_loss("6", "", None, None) == "executor 6 lost: no reason given"
+    live = sp.render_live([job(1, "RUNNING", {1: ("map", 8, 2, 3, 1)})], 0.0, 1.0,
+                          ["executor 3 lost: <oom>"])
+    assert live["text/plain"].splitlines()[-1] == "executor 3 lost: <oom>"
+    assert "executor 3 lost: &lt;oom&gt;" in live["text/html"]
+    end = sp.summary([job(1, "SUCCEEDED", {1: ("map", 8, 0, 8, 1)})], 0.0, 2.0,
+                     losses=["executor 3 lost: x"])
+    assert end["text/plain"] == "Spark: 1 job, 8 tasks, 2.0 s\nexecutor 3 lost: x"
 
 
 class FakeTracker:

@@ -42,13 +42,18 @@ class Notebook:
                 yield m
 
     def collect(self, msg_id, timeout):
-        """(stream text, error texts) of the request MSG_ID, which must end in TIMEOUT."""
-        text, errors, status = "", [], None
+        """(stream text, error texts) of the request MSG_ID, which must end in TIMEOUT.
+        Displays count with their text; the updates of the progress display (by
+        display_id) with the last one each, at the end."""
+        text, errors, status, updates = "", [], None, {}
         for m in self.iopub(msg_id, timeout):
             if m["msg_type"] == "stream":
                 text += m["content"]["text"]
             elif m["msg_type"] == "display_data":  # the session's start, progress
                 text += m["content"]["data"].get("text/plain", "") + "\n"
+            elif m["msg_type"] == "update_display_data":
+                did = m["content"].get("transient", {}).get("display_id", "")
+                updates[did] = m["content"]["data"].get("text/plain", "")
             elif m["msg_type"] == "error":
                 errors.append("%s: %s" % (m["content"]["ename"], m["content"]["evalue"]))
             elif m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
@@ -56,7 +61,7 @@ class Notebook:
                 break
         assert status == "idle", "cell did not finish in %d s; output so far: %r %s" % (timeout, text[-3000:],
                                                                                        errors)
-        return text, errors
+        return text + "".join(u + "\n" for u in updates.values()), errors
 
     def run(self, code, timeout=QUERY_S):
         return self.collect(self.send(code), timeout)
