@@ -156,44 +156,38 @@ def check(pairs, limits):
     return problems
 
 
-def over_limit(key, value, limits):
-    def number(kind):
-        try:
-            n = int(value)
-            if n < 0:
-                raise ValueError
-            return n
-        except ValueError:
-            return "%s = '%s': expected %s" % (key, value, kind)
+# property -> (what it counts, the Limits attribute, how the limit reads, the setting)
+COUNTED = dict(
+    [(k, ("executors", "executors", "%d executors", "limits.executors")) for k in COUNTS] + [
+        ("spark.executor.cores", ("cores", "executor_cores", "%d cores per executor",
+                                  "limits.executor_cores")),
+        ("spark.executor.resource.gpu.amount", ("GPUs", "executor_gpus", "%d GPUs per executor",
+                                                "limits.executor_gpus"))])
 
-    if key in COUNTS:
-        n = number("a whole number of executors")
-        if isinstance(n, str):
-            return [n]
-        if limits.executors is not None and n > limits.executors:
-            return ["%s = %d is more than the admin's limit of %d executors (limits.executors)"
-                    % (key, n, limits.executors)]
-    elif key == "spark.executor.cores":
-        n = number("a whole number of cores")
-        if isinstance(n, str):
-            return [n]
-        if limits.executor_cores is not None and n > limits.executor_cores:
-            return ["%s = %d is more than the admin's limit of %d cores per executor "
-                    "(limits.executor_cores)" % (key, n, limits.executor_cores)]
-    elif key == "spark.executor.memory":
+
+def over_limit(key, value, limits):
+    """What is wrong with KEY = VALUE under LIMITS: [] or [one sentence]."""
+    if key == "spark.executor.memory":
         mib = size_mib(value)
         if mib is None:
             return ["%s = '%s': expected a size such as 4g or 512m" % (key, value)]
         if limits.executor_memory_mib is not None and mib > limits.executor_memory_mib:
             return ["%s = %s is more than the admin's limit of %s per executor "
                     "(limits.executor_memory)" % (key, value, limits.executor_memory)]
-    elif key == "spark.executor.resource.gpu.amount":
-        n = number("a whole number of GPUs")
-        if isinstance(n, str):
-            return [n]
-        if limits.executor_gpus is not None and n > limits.executor_gpus:
-            return ["%s = %d is more than the admin's limit of %d GPUs per executor "
-                    "(limits.executor_gpus)" % (key, n, limits.executor_gpus)]
+        return []
+    if key not in COUNTED:
+        return []
+    what, attr, reads, setting = COUNTED[key]
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        return ["%s = '%s': expected a whole number of %s" % (key, value, what)]
+    limit = getattr(limits, attr)
+    if limit is not None and n > limit:
+        return ["%s = %d is more than the admin's limit of %s (%s)"
+                % (key, n, reads % limit, setting)]
     return []
 
 

@@ -4,10 +4,9 @@ and one kernel per Spark line shared by the tests of a module that do not end it
 import pytest
 
 from support.homes import Home
-from support.kernels import Kernel, wait_gone
+from support.kernels import started
 from support.paths import LINES
 from support.prefix import Prefix
-from support.procs import describe
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +33,4 @@ def line(request):
 @pytest.fixture(scope="module")
 def kernel(prefix, home, line):
     """spark-LINE-baseline as installed, started once per module and line."""
-    k = Kernel(f"spark-{line}-baseline", prefix.kernels, home)
-    procs = None
-    try:
-        yield k
-        procs = k.processes()
-    finally:
-        k.close()
-    if procs:
-        alive = wait_gone(procs)
-        assert alive == [], f"left after shutdown: {describe(alive)}"
+    yield from started(prefix, home, line)

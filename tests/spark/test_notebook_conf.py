@@ -7,8 +7,7 @@ restart, and --restart starting a new session with them."""
 import pytest
 
 from spark_k8s_session.notebook_conf import Limits, SparkConfError, check, parse_body, size_mib
-from support.kernels import Kernel, wait_gone
-from support.procs import describe
+from support.kernels import started
 
 LIMITS = {"spark.k8s.notebook.limits.executors": "2",
           "spark.k8s.notebook.limits.executorCores": "2",
@@ -72,18 +71,9 @@ def test_checks_name_the_limit_or_the_reason():
 @pytest.fixture(scope="module")
 def limited(prefix, home, line):
     """spark-LINE-baseline started by a launcher with the admin's limits."""
-    k = Kernel(f"spark-{line}-baseline", prefix.kernels, home,
-               SPARK_K8S_LIMIT_EXECUTORS="2", SPARK_K8S_LIMIT_EXECUTOR_MEMORY="1g",
-               SPARK_K8S_LIMIT_LOCKED_PROPERTIES="spark.sql.catalog.*")
-    procs = None
-    try:
-        yield k
-        procs = k.processes()
-    finally:
-        k.close()
-    if procs:
-        alive = wait_gone(procs)
-        assert alive == [], f"left after shutdown: {describe(alive)}"
+    yield from started(prefix, home, line, SPARK_K8S_LIMIT_EXECUTORS="2",
+                       SPARK_K8S_LIMIT_EXECUTOR_MEMORY="1g",
+                       SPARK_K8S_LIMIT_LOCKED_PROPERTIES="spark.sql.catalog.*")
 
 
 def refused(kernel, code):

@@ -193,3 +193,19 @@ def execute(kc, code, timeout=60):
             break
     reply = kc.get_shell_msg(timeout=timeout)
     return reply["content"], "".join(out), "".join(err), "".join(result)
+
+
+def started(prefix, home, line, **env):
+    """spark-LINE-baseline as PREFIX installed it, started in HOME with ENV in its
+    launcher's environment (a generator for a fixture); nothing of it may be left
+    after its shutdown."""
+    k = Kernel(f"spark-{line}-baseline", prefix.kernels, home, **env)
+    mine = None
+    try:
+        yield k
+        mine = k.processes()
+    finally:
+        k.close()
+    if mine:
+        alive = wait_gone(mine)
+        assert alive == [], f"left after shutdown: {procs.describe(alive)}"
