@@ -193,6 +193,10 @@ def publish_ui(spark):
             json.dump(doc, f)
         os.replace(tmp, path)
     except OSError as e:
+        try:
+            os.unlink(tmp)  # a half-written file is nobody's to remove later
+        except OSError:
+            pass
         import sys
         print("spark-k8s: the Spark UI cannot be reached through Jupyter: %s" % e, file=sys.stderr)
 
